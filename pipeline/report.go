@@ -1,0 +1,152 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"os"
+	"time"
+)
+
+// Status is the outcome of a tool, a stage of a tool, or a step.
+type Status string
+
+const (
+	// StatusReleased: the stage published (or found already published) the
+	// tested commit and every gate after it passed.
+	StatusReleased Status = "released"
+	// StatusPlanned: plan mode; the stage would release.
+	StatusPlanned Status = "planned"
+	// StatusFailed: the stage (or tool) failed; Error says why.
+	StatusFailed Status = "failed"
+	// StatusBlocked: not started because a stage it needs failed, or the run
+	// was halted (on_failure: halt, --fail-fast).
+	StatusBlocked Status = "blocked"
+	// StatusSkipped: skipped by configuration (skip_stages, tool filter).
+	StatusSkipped Status = "skipped"
+	// StatusNoRelease: the project changed but no commit warrants a release.
+	StatusNoRelease Status = "no-release"
+	// StatusRemoved: the project's directory was deleted; never published.
+	StatusRemoved Status = "removed"
+	// StatusUpToDate: the stage already serves the head commit (a rerun).
+	StatusUpToDate Status = "up-to-date"
+	// StatusPending: not reached (the run was cancelled).
+	StatusPending Status = "pending"
+)
+
+// Report is the result of one run or plan: tool × stage. It is what the
+// faces render (PR comment, job summary, outputs) and what --report-json
+// writes.
+type Report struct {
+	Mode       string    `json:"mode"` // "run" or "plan"
+	DryRun     bool      `json:"dry_run,omitempty"`
+	Repo       string    `json:"repo,omitempty"`
+	Head       string    `json:"head"`
+	Branch     string    `json:"branch,omitempty"`
+	StartedAt  time.Time `json:"started_at"`
+	FinishedAt time.Time `json:"finished_at"`
+	// Stages lists the plan's stage names in DAG order, for table columns.
+	Stages   []StageInfo  `json:"stages"`
+	Tools    []ToolReport `json:"tools"`
+	Warnings []string     `json:"warnings,omitempty"`
+	// Error is set when the run could not complete at all (bad config,
+	// cancelled); per-tool failures live in Tools.
+	Error string `json:"error,omitempty"`
+}
+
+// StageInfo describes one stage of the plan.
+type StageInfo struct {
+	Name    string   `json:"name"`
+	Region  string   `json:"region,omitempty"`
+	BaseURL string   `json:"base_url"`
+	Needs   []string `json:"needs,omitempty"`
+}
+
+// ToolReport is one changed project.
+type ToolReport struct {
+	Name    string          `json:"name"`
+	Path    string          `json:"path"`
+	Bump    string          `json:"bump"` // major|minor|patch, or "" for none
+	Reason  string          `json:"reason"`
+	Base    string          `json:"base,omitempty"`
+	Head    string          `json:"head"`
+	Commits []CommitSummary `json:"commits,omitempty"`
+	Status  Status          `json:"status"`
+	Stages  []StageReport   `json:"stages,omitempty"`
+	// Drift is set when stages serve different version numbers for the same
+	// commit (each server numbers its own versions).
+	Drift    string   `json:"drift,omitempty"`
+	Error    string   `json:"error,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// CommitSummary is one commit attributed to a tool.
+type CommitSummary struct {
+	SHA      string `json:"sha"`
+	Subject  string `json:"subject"`
+	Type     string `json:"type,omitempty"`
+	Scope    string `json:"scope,omitempty"`
+	Breaking bool   `json:"breaking,omitempty"`
+	Bump     string `json:"bump,omitempty"`
+}
+
+// StageReport is one tool in one stage.
+type StageReport struct {
+	Stage         string        `json:"stage"`
+	Region        string        `json:"region,omitempty"`
+	Status        Status        `json:"status"`
+	VersionBefore string        `json:"version_before,omitempty"`
+	VersionAfter  string        `json:"version_after,omitempty"`
+	CommitHash    string        `json:"commit_hash,omitempty"`
+	Attempts      int           `json:"attempts"` // publish attempts
+	Duration      time.Duration `json:"duration_ns"`
+	StartedAt     time.Time     `json:"started_at,omitzero"`
+	Steps         []StepReport  `json:"steps,omitempty"`
+	Tests         []TestResult  `json:"tests,omitempty"`
+	Smoke         []TestResult  `json:"smoke,omitempty"`
+	Pruned        []string      `json:"pruned,omitempty"`
+	Error         string        `json:"error,omitempty"`
+	Warnings      []string      `json:"warnings,omitempty"`
+}
+
+// StepReport is one step of a stage (ensure, envvars, test, publish, verify,
+// smoke, soak, prune).
+type StepReport struct {
+	Name     string        `json:"name"`
+	Status   Status        `json:"status"`
+	Attempts int           `json:"attempts,omitempty"`
+	Duration time.Duration `json:"duration_ns"`
+	Error    string        `json:"error,omitempty"`
+}
+
+// TestResult is the outcome of one input of a test or smoke invocation.
+type TestResult struct {
+	Input         int      `json:"input"`
+	Succeeded     bool     `json:"succeeded"`
+	Output        string   `json:"output,omitempty"`
+	ExceptionType string   `json:"exception_type,omitempty"`
+	Message       string   `json:"message,omitempty"`
+	StackTrace    []string `json:"stack_trace,omitempty"`
+	DurationMS    int64    `json:"duration_ms"`
+}
+
+// OK reports whether everything that should have released did: no tool
+// failed or was blocked, and the run itself did not error.
+func (r *Report) OK() bool {
+	if r.Error != "" {
+		return false
+	}
+	for _, t := range r.Tools {
+		if t.Status == StatusFailed || t.Status == StatusBlocked || t.Status == StatusPending {
+			return false
+		}
+	}
+	return true
+}
+
+// WriteJSON writes the report, indented, to path.
+func (r *Report) WriteJSON(path string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
