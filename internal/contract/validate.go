@@ -1,0 +1,420 @@
+package contract
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+)
+
+// Violation is one way a request or a response breaks the contract.
+type Violation struct {
+	// Field locates the offending part: "body /tags/0/value", "query limit",
+	// "header Authorization", "status", "header Content-Type", "path".
+	Field string
+	// Rule is the rule that failed: a JSON Schema keyword ("required",
+	// "pattern", "type", "const", "oneOf", "maximum", ...) or one of
+	// "route", "security", "status", "content-type", "body", "parse".
+	Rule string
+	// Message says what is wrong, in words.
+	Message string
+}
+
+func (v Violation) String() string {
+	return fmt.Sprintf("%s: %s: %s", v.Field, v.Rule, v.Message)
+}
+
+// Error is the error ValidateRequest and ValidateResponse return: every
+// violation of one request or response, named by operation.
+type Error struct {
+	OperationID string // "" when no operation matches
+	Kind        string // "request" or "response"
+	Method      string
+	Path        string // the request's URL path
+	Status      int    // the response status (responses only)
+	Violations  []Violation
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	op := e.OperationID
+	if op == "" {
+		op = "(no operation)"
+	}
+	fmt.Fprintf(&b, "contract: %s %s (%s %s)", op, e.Kind, e.Method, e.Path)
+	if e.Kind == "response" {
+		fmt.Fprintf(&b, " status %d", e.Status)
+	}
+	for i, v := range e.Violations {
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString("; ")
+		}
+		b.WriteString(v.String())
+	}
+	return b.String()
+}
+
+// Has reports whether some violation is of the given rule at a field that
+// starts with fieldPrefix. Tests use it to check that a validator rejects a
+// sample for the expected reason.
+func (e *Error) Has(fieldPrefix, rule string) bool {
+	for _, v := range e.Violations {
+		if strings.HasPrefix(v.Field, fieldPrefix) && v.Rule == rule {
+			return true
+		}
+	}
+	return false
+}
+
+func (v *Validator) options() *openapi3filter.Options {
+	return &openapi3filter.Options{
+		IncludeResponseStatus: true, // an undocumented status is a violation
+		MultiError:            true, // report every violation, not the first
+		SkipSettingDefaults:   true, // never rewrite what is validated
+		AuthenticationFunc:    authenticate,
+	}
+}
+
+// ValidateRequest checks r, whose body is body (r.Body is not read), against
+// the operation r routes to: path, query and header parameters, the
+// Authorization header the operation's security needs, the Content-Type and
+// the body schema. It returns nil or an *Error.
+func (v *Validator) ValidateRequest(r *http.Request, body []byte) error {
+	route, params, err := v.route(r)
+	if err != nil {
+		return err
+	}
+	e := &Error{OperationID: route.Operation.OperationID, Kind: "request", Method: r.Method, Path: r.URL.Path}
+	req := r.Clone(r.Context())
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	req.ContentLength = int64(len(body))
+	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: v.options()}
+	if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
+		e.Violations = append(e.Violations, flatten(err, "")...)
+	}
+	if route.Operation.RequestBody == nil && len(body) > 0 {
+		e.Violations = append(e.Violations, Violation{Field: "body", Rule: "body",
+			Message: fmt.Sprintf("the operation takes no request body, got %d bytes", len(body))})
+	}
+	if org, ok := r.Header[http.CanonicalHeaderKey("X-ORG-ID")]; ok && (len(org) != 1 || strings.TrimSpace(org[0]) == "") {
+		e.Violations = append(e.Violations, Violation{Field: "header X-ORG-ID", Rule: "security",
+			Message: "X-ORG-ID, when sent, must be one non-empty organization ID"})
+	}
+	if len(e.Violations) == 0 {
+		return nil
+	}
+	return e
+}
+
+// ValidateResponse checks a response (status, header h, body) to request r
+// against the operation r routes to: the status must be documented, a
+// documented body must have the documented Content-Type and match its
+// schema, and a 204 must have no body. A documented status without content
+// in the contract (the error statuses) may carry any body, but a body
+// labelled JSON must be JSON. It returns nil or an *Error.
+func (v *Validator) ValidateResponse(r *http.Request, status int, h http.Header, body []byte) error {
+	route, params, err := v.route(r)
+	if err != nil {
+		return err
+	}
+	e := &Error{OperationID: route.Operation.OperationID, Kind: "response", Method: r.Method, Path: r.URL.Path, Status: status}
+	add := func(field, rule, format string, args ...any) {
+		e.Violations = append(e.Violations, Violation{Field: field, Rule: rule, Message: fmt.Sprintf(format, args...)})
+	}
+	resp := route.Operation.Responses.Status(status)
+	if resp == nil || resp.Value == nil {
+		add("status", "status", "%d is not documented for %s (documented: %v)",
+			status, route.Operation.OperationID, v.ops[route.Operation.OperationID].Statuses)
+		return e
+	}
+	ct := h.Get("Content-Type")
+	mediaType, _, _ := mime.ParseMediaType(ct)
+	switch {
+	case status == http.StatusNoContent || len(resp.Value.Content) == 0:
+		if status == http.StatusNoContent && len(body) > 0 {
+			add("body", "body", "a 204 response has no body, got %d bytes", len(body))
+		}
+		if len(body) > 0 && isJSON(mediaType) && !json.Valid(body) {
+			add("body", "body", "body is labelled %s but is not valid JSON", ct)
+		}
+		return e.orNil()
+	case !isJSON(mediaType):
+		// Binary content (the scaffold's application/gzip): kin-openapi has
+		// no decoder for it, so check the media type and the encoding here.
+		if resp.Value.Content.Get(ct) == nil {
+			add("header Content-Type", "content-type", "got %q, documented: %v", ct, sortedKeys(resp.Value.Content))
+			return e
+		}
+		if mediaType == "application/gzip" {
+			if err := checkGzip(body); err != nil {
+				add("body", "body", "not a gzip stream: %v", err)
+			}
+		}
+		return e.orNil()
+	}
+	in := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route, Options: v.options()}
+	out := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: in,
+		Status:                 status,
+		Header:                 h,
+		Body:                   io.NopCloser(bytes.NewReader(body)),
+		Options:                in.Options,
+	}
+	if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
+		e.Violations = append(e.Violations, flatten(err, "")...)
+	}
+	return e.orNil()
+}
+
+func (e *Error) orNil() error {
+	if len(e.Violations) == 0 {
+		return nil
+	}
+	return e
+}
+
+func isJSON(mediaType string) bool {
+	return mediaType == "application/json" || strings.HasSuffix(mediaType, "+json")
+}
+
+func checkGzip(body []byte) error {
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(io.Discard, zr); err != nil {
+		return err
+	}
+	return zr.Close()
+}
+
+// authenticate is the openapi3filter.AuthenticationFunc: it checks that the
+// credentials a scheme needs are present and well-formed (it cannot know
+// whether a token is valid; the server answers that with 401).
+func authenticate(_ context.Context, in *openapi3filter.AuthenticationInput) error {
+	h := in.RequestValidationInput.Request.Header
+	authz := h.Values("Authorization")
+	one := func(prefix string) (string, error) {
+		if len(authz) != 1 {
+			return "", fmt.Errorf("want one Authorization header, got %d", len(authz))
+		}
+		scheme, cred, ok := strings.Cut(authz[0], " ")
+		if !ok || !strings.EqualFold(scheme, prefix) {
+			return "", fmt.Errorf("Authorization header is not %q credentials", prefix)
+		}
+		if strings.TrimSpace(cred) == "" {
+			return "", fmt.Errorf("Authorization header has an empty %s credential", prefix)
+		}
+		return cred, nil
+	}
+	switch in.SecuritySchemeName {
+	case schemeBearer:
+		_, err := one("Bearer")
+		return err
+	case schemeBasic:
+		cred, err := one("Basic")
+		if err != nil {
+			return err
+		}
+		raw, err := base64.StdEncoding.DecodeString(cred)
+		if err != nil {
+			return fmt.Errorf("basic credentials are not base64: %v", err)
+		}
+		user, pass, ok := strings.Cut(string(raw), ":")
+		if !ok || user == "" || pass == "" {
+			return errors.New("basic credentials must be {org_id}_{user_id}:{token}")
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown security scheme %q", in.SecuritySchemeName)
+}
+
+// flatten turns kin-openapi's nested errors into violations, each naming the
+// field and the rule that failed.
+func flatten(err error, field string) []Violation {
+	var (
+		me    openapi3.MultiError
+		reqE  *openapi3filter.RequestError
+		resE  *openapi3filter.ResponseError
+		secE  *openapi3filter.SecurityRequirementsError
+		schE  *openapi3.SchemaError
+		parsE *openapi3filter.ParseError
+	)
+	switch {
+	case errors.As(err, &me) && isDirect(err, me):
+		var out []Violation
+		for _, e := range me {
+			out = append(out, flatten(e, field)...)
+		}
+		return out
+	case errors.As(err, &secE):
+		var msgs []string
+		for _, e := range secE.Errors {
+			msgs = append(msgs, e.Error())
+		}
+		return []Violation{{Field: "header Authorization", Rule: "security",
+			Message: "needs Bearer or Basic credentials: " + strings.Join(msgs, "; ")}}
+	case errors.As(err, &reqE):
+		f := field
+		switch {
+		case reqE.Parameter != nil:
+			f = reqE.Parameter.In + " " + reqE.Parameter.Name
+		case reqE.RequestBody != nil:
+			f = "body"
+		}
+		if reqE.Err == nil {
+			return []Violation{{Field: orDefault(f, "request"), Rule: ruleOf(reqE.Reason), Message: reqE.Reason}}
+		}
+		vs := flatten(reqE.Err, f)
+		if reqE.Reason != "" && len(vs) == 1 && vs[0].Rule == "parse" {
+			vs[0].Message = reqE.Reason + ": " + vs[0].Message
+		}
+		return vs
+	case errors.As(err, &resE):
+		if resE.Err == nil {
+			return []Violation{{Field: orDefault(field, "response"), Rule: ruleOf(resE.Reason), Message: resE.Reason}}
+		}
+		return flatten(resE.Err, "body")
+	case errors.As(err, &schE):
+		return schemaLeaves(schE, field)
+	case errors.As(err, &parsE):
+		return []Violation{{Field: orDefault(field, "request"), Rule: "parse", Message: parsE.Error()}}
+	}
+	return []Violation{{Field: orDefault(field, "request"), Rule: ruleOf(err.Error()), Message: err.Error()}}
+}
+
+// isDirect reports whether err is the MultiError itself (not something
+// wrapping one, which the other cases unwrap with their context).
+func isDirect(err error, me openapi3.MultiError) bool {
+	m, ok := err.(openapi3.MultiError)
+	return ok && len(m) == len(me)
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+func ruleOf(reason string) string {
+	switch {
+	case strings.Contains(reason, "status is not supported"):
+		return "status"
+	case strings.Contains(reason, "Content-Type"), strings.Contains(reason, "content type"):
+		return "content-type"
+	case strings.Contains(reason, "value is required but missing"), strings.Contains(reason, "must not be empty"):
+		return "required"
+	}
+	return "invalid"
+}
+
+var (
+	reErrorAt = regexp.MustCompile(`^(?i:error at "[^"]*": )`)
+	reAt      = regexp.MustCompile(`^at '[^']*': `)
+
+	reErrorAtPath = regexp.MustCompile(`^(?i:error at ")(/[^"]*)"`)
+)
+
+// dedupePath undoes kin-openapi's joining of nested JSON Schema 2020-12
+// error locations, which are absolute: "/a/0/a/0/b" is "/a/0/b" reported
+// under its parent "/a/0". The result is the shortest tail whose leading
+// part splits into prefixes of it.
+func dedupePath(seg []string) []string {
+	if len(seg) == 0 || seg[0] == "" {
+		return nil
+	}
+	for i := len(seg) - 1; i > 0; i-- {
+		if seg[i] != seg[0] {
+			continue
+		}
+		tail := seg[i:]
+		ok := true
+		for j := 0; j < i && ok; {
+			k := j + 1
+			for k < i && seg[k] != seg[0] {
+				k++
+			}
+			chunk := seg[j:k]
+			ok = len(chunk) <= len(tail) && slices.Equal(chunk, tail[:len(chunk)])
+			j = k
+		}
+		if ok {
+			return tail
+		}
+	}
+	return seg
+}
+
+// schemaLeaves returns the innermost schema errors under e: those are the
+// failing keywords. A oneOf/anyOf with no matching variant yields the
+// reasons of every variant, so the message says why each was refused.
+func schemaLeaves(e *openapi3.SchemaError, field string) []Violation {
+	if e.Origin != nil {
+		var inner []Violation
+		var me openapi3.MultiError
+		var se *openapi3.SchemaError
+		switch {
+		case errors.As(e.Origin, &me):
+			for _, sub := range me {
+				if errors.As(sub, &se) {
+					inner = append(inner, schemaLeaves(se, field)...)
+				}
+			}
+		case errors.As(e.Origin, &se) && se != e:
+			inner = schemaLeaves(se, field)
+		}
+		if e.SchemaField == "propertyNames" {
+			for i := range inner {
+				inner[i].Rule = "propertyNames/" + inner[i].Rule
+			}
+		}
+		if len(inner) > 0 {
+			return inner
+		}
+	}
+	ptr := e.JSONPointer()
+	if len(ptr) == 0 {
+		// Errors inside propertyNames are located at the property name,
+		// which has no pointer: take the object's path from the reason.
+		if m := reErrorAtPath.FindStringSubmatch(e.Reason); m != nil {
+			ptr = dedupePath(strings.Split(strings.TrimPrefix(m[1], "/"), "/"))
+		}
+	}
+	path := "/" + strings.Join(ptr, "/")
+	f := field
+	if f == "" {
+		f = "body"
+	}
+	if path != "/" || strings.HasPrefix(f, "body") {
+		f += " " + path
+	}
+	msg := e.Reason
+	for {
+		m := reAt.ReplaceAllString(reErrorAt.ReplaceAllString(msg, ""), "")
+		if m == msg {
+			break
+		}
+		msg = m
+	}
+	rule := e.SchemaField
+	if rule == "" {
+		rule = "schema"
+	}
+	msg = strings.TrimPrefix(msg, rule+": ")
+	return []Violation{{Field: f, Rule: rule, Message: msg}}
+}
