@@ -1,0 +1,142 @@
+package changes
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// testRepo is a real git repository in a temp dir, driven by the git CLI
+// (tests only; the package itself never runs git).
+type testRepo struct {
+	t   *testing.T
+	dir string
+	n   int // commits made, for deterministic dates
+}
+
+func gitEnv() []string {
+	return append(os.Environ(),
+		"GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1",
+		"GIT_AUTHOR_NAME=Test", "GIT_AUTHOR_EMAIL=test@example.com",
+		"GIT_COMMITTER_NAME=Test", "GIT_COMMITTER_EMAIL=test@example.com",
+		"LC_ALL=C",
+	)
+}
+
+func runGit(t testing.TB, dir string, env []string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(gitEnv(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func newTestRepo(t *testing.T) *testRepo {
+	t.Helper()
+	dir := t.TempDir()
+	runGit(t, dir, nil, "init", "-q", "-b", "main")
+	runGit(t, dir, nil, "config", "commit.gpgsign", "false")
+	return &testRepo{t: t, dir: dir}
+}
+
+func (r *testRepo) git(args ...string) string {
+	r.t.Helper()
+	date := fmt.Sprintf("%d +0000", 1700000000+r.n*60)
+	return runGit(r.t, r.dir, []string{"GIT_AUTHOR_DATE=" + date, "GIT_COMMITTER_DATE=" + date}, args...)
+}
+
+// write writes files: path, content, path, content, ...
+func (r *testRepo) write(kv ...string) {
+	r.t.Helper()
+	for i := 0; i+1 < len(kv); i += 2 {
+		p := filepath.Join(r.dir, filepath.FromSlash(kv[i]))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			r.t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(kv[i+1]), 0o644); err != nil {
+			r.t.Fatal(err)
+		}
+	}
+}
+
+func (r *testRepo) rm(paths ...string) {
+	r.t.Helper()
+	for _, p := range paths {
+		if err := os.RemoveAll(filepath.Join(r.dir, filepath.FromSlash(p))); err != nil {
+			r.t.Fatal(err)
+		}
+	}
+}
+
+// commit stages everything and commits with msg; it returns the new SHA.
+func (r *testRepo) commit(msg string) string {
+	r.t.Helper()
+	r.n++
+	r.git("add", "-A")
+	f := filepath.Join(r.t.TempDir(), "msg")
+	if err := os.WriteFile(f, []byte(msg), 0o644); err != nil {
+		r.t.Fatal(err)
+	}
+	r.git("commit", "-q", "--allow-empty", "--cleanup=verbatim", "-F", f)
+	return r.git("rev-parse", "HEAD")
+}
+
+func (r *testRepo) head() string { r.t.Helper(); return r.git("rev-parse", "HEAD") }
+
+func (r *testRepo) open() *Repo {
+	r.t.Helper()
+	repo, err := Open(r.dir)
+	if err != nil {
+		r.t.Fatalf("Open: %v", err)
+	}
+	r.t.Cleanup(func() { repo.Close() })
+	return repo
+}
+
+func pyproject(name string) string {
+	return fmt.Sprintf("[project]\nname = %q\nversion = \"0.1.0\"\n", name)
+}
+
+// detect runs Detect with default options plus the given changes.
+func detect(t *testing.T, repo *Repo, req Request) *Result {
+	t.Helper()
+	if req.Options.Types == nil && req.Options.NonConventional == None {
+		o := DefaultOptions()
+		o.Roots, o.Include, o.Exclude, o.Shared, o.Names = req.Options.Roots, req.Options.Include, req.Options.Exclude, req.Options.Shared, req.Options.Names
+		req.Options = o
+	}
+	res, err := Detect(t.Context(), repo, req)
+	if err != nil {
+		t.Fatalf("Detect: %v", err)
+	}
+	return res
+}
+
+// summary renders a result compactly: "name:status:bump[sha7,sha7]" per
+// project, for table comparisons.
+func summary(res *Result, shas map[string]string) []string {
+	inv := map[string]string{}
+	for k, v := range shas {
+		inv[v] = k
+	}
+	var out []string
+	for _, p := range res.Projects {
+		var cs []string
+		for _, c := range p.Commits {
+			n := inv[c.SHA]
+			if n == "" {
+				n = c.SHA[:7]
+			}
+			cs = append(cs, n)
+		}
+		out = append(out, fmt.Sprintf("%s:%s:%s[%s]", p.Name, p.Status, p.Bump.label(), strings.Join(cs, ",")))
+	}
+	return out
+}

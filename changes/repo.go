@@ -1,0 +1,436 @@
+package changes
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/go-git/go-billy/v5/osfs"
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage/filesystem"
+)
+
+// objectCacheSize bounds go-git's own object cache (delta bases). Decoded
+// trees and commits are cached by Repo itself, so a small LRU is enough and
+// keeps peak memory low (go-git's default is 96 MiB).
+const objectCacheSize = 16 * cache.MiByte
+
+// Repo is a git repository opened for change detection. It caches decoded
+// trees, commits and per-commit diffs, so one Repo should serve a whole run.
+// Its methods are safe for concurrent use (they serialise on a mutex).
+type Repo struct {
+	mu   sync.Mutex
+	path string // the directory Open was given
+	dot  string // the .git directory (or the bare repository)
+	st   *filesystem.Storage
+	git  *git.Repository
+
+	trees   map[plumbing.Hash][]treeEntry
+	commits map[plumbing.Hash]*commitNode
+	diffs   map[plumbing.Hash][]string // changed paths of a commit vs its first parent
+	shallow map[plumbing.Hash]bool     // nil until loaded
+}
+
+// Open opens the repository at path (its work tree, any directory inside
+// it, or a bare repository). Storage is opened with descriptors kept open;
+// call Close when done. It returns a clear error when path is not a git
+// repository, and ErrEmptyRepo (wrapped) when the repository has no commits.
+func Open(path string) (*Repo, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("open repository %s: %w", path, err)
+	}
+	dot, err := findGitDir(abs)
+	if err != nil {
+		return nil, err
+	}
+	st := filesystem.NewStorageWithOptions(osfs.New(dot), cache.NewObjectLRU(objectCacheSize),
+		filesystem.Options{KeepDescriptors: true})
+	g, err := git.Open(st, nil)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("open repository %s: %w", path, err)
+	}
+	r := &Repo{path: abs, dot: dot, st: st, git: g}
+	r.resetCaches()
+	if _, err := g.Head(); err != nil {
+		empty := true
+		if refs, rerr := g.References(); rerr == nil {
+			_ = refs.ForEach(func(ref *plumbing.Reference) error {
+				if ref.Type() == plumbing.HashReference {
+					empty = false
+				}
+				return nil
+			})
+		}
+		if empty {
+			st.Close()
+			return nil, fmt.Errorf("open repository %s: %w", path, ErrEmptyRepo)
+		}
+	}
+	return r, nil
+}
+
+func (r *Repo) resetCaches() {
+	r.trees = map[plumbing.Hash][]treeEntry{}
+	r.commits = map[plumbing.Hash]*commitNode{}
+	r.diffs = map[plumbing.Hash][]string{}
+	r.shallow = nil
+}
+
+// findGitDir returns the git directory for dir or one of its parents: a
+// ".git" directory, the target of a ".git" file ("gitdir: …", worktrees and
+// submodules), or dir itself when it is a bare repository.
+func findGitDir(dir string) (string, error) {
+	start := dir
+	if fi, err := os.Stat(dir); err != nil {
+		return "", fmt.Errorf("open repository %s: %w", start, err)
+	} else if !fi.IsDir() {
+		return "", fmt.Errorf("open repository %s: not a directory", start)
+	}
+	for {
+		dotgit := filepath.Join(dir, ".git")
+		if fi, err := os.Stat(dotgit); err == nil {
+			if fi.IsDir() {
+				return dotgit, nil
+			}
+			b, err := os.ReadFile(dotgit)
+			if err != nil {
+				return "", fmt.Errorf("open repository %s: %w", start, err)
+			}
+			line := strings.TrimSpace(string(b))
+			target, ok := strings.CutPrefix(line, "gitdir: ")
+			if !ok {
+				return "", fmt.Errorf("open repository %s: %s is a file without a \"gitdir: \" line", start, dotgit)
+			}
+			if !filepath.IsAbs(target) {
+				target = filepath.Join(dir, target)
+			}
+			return target, nil
+		}
+		if isBare(dir) {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("open repository %s: %w", start, ErrNotRepo)
+		}
+		dir = parent
+	}
+}
+
+func isBare(dir string) bool {
+	for _, n := range []string{"HEAD", "objects", "refs"} {
+		if _, err := os.Stat(filepath.Join(dir, n)); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// Close releases the repository's open file descriptors.
+func (r *Repo) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.st.Close()
+}
+
+// Path returns the directory the repository was opened from.
+func (r *Repo) Path() string { return r.path }
+
+// ZeroSHA is the all-zero SHA that git and CI systems use for "no commit"
+// (the `before` of a push that created a branch).
+const ZeroSHA = "0000000000000000000000000000000000000000"
+
+// IsNone reports whether rev means "no commit": empty or all zeros.
+func IsNone(rev string) bool {
+	rev = strings.TrimSpace(rev)
+	return rev == "" || strings.Trim(rev, "0") == "" && len(rev) >= 7
+}
+
+// Resolve resolves rev to a full commit SHA. rev may be HEAD (attached or
+// detached), a branch (local or remote-tracking: main, origin/main,
+// refs/heads/main), a tag (annotated tags are peeled), a full or short SHA,
+// or a go-git revision expression (HEAD~2). An empty rev or the all-zero SHA
+// means "none" and resolves to "" with a nil error. A full SHA that is not in
+// the object store gives *MissingCommitError; anything else unknown gives
+// *UnknownRevisionError.
+func (r *Repo) Resolve(rev string) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.resolve(rev)
+}
+
+func (r *Repo) resolve(rev string) (string, error) {
+	rev = strings.TrimSpace(rev)
+	if IsNone(rev) {
+		return "", nil
+	}
+	if isFullSHA(rev) {
+		h := plumbing.NewHash(strings.ToLower(rev))
+		if r.hasCommit(h) {
+			return h.String(), nil
+		}
+		if tag, err := object.GetTag(r.st, h); err == nil {
+			if c, err := tag.Commit(); err == nil {
+				return c.Hash.String(), nil
+			}
+		}
+		return "", &MissingCommitError{SHA: h.String(), Shallow: r.isShallowRepo()}
+	}
+	h, err := r.git.ResolveRevision(plumbing.Revision(rev))
+	if err != nil || h == nil || h.IsZero() {
+		return "", &UnknownRevisionError{Rev: rev, Repo: r.path}
+	}
+	return h.String(), nil
+}
+
+func isFullSHA(s string) bool {
+	if len(s) != 40 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// HasCommit reports whether sha (full, 40 hex digits) names a commit in the
+// local object store, e.g. a released version's tool_commit_hash.
+func (r *Repo) HasCommit(sha string) bool {
+	if !isFullSHA(sha) {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.hasCommit(plumbing.NewHash(strings.ToLower(sha)))
+}
+
+func (r *Repo) hasCommit(h plumbing.Hash) bool {
+	if _, ok := r.commits[h]; ok {
+		return true
+	}
+	_, err := r.commit(h)
+	return err == nil
+}
+
+// IsShallow reports whether the repository is a shallow clone.
+func (r *Repo) IsShallow() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.isShallowRepo()
+}
+
+func (r *Repo) isShallowRepo() bool {
+	return len(r.shallowSet()) > 0
+}
+
+func (r *Repo) shallowSet() map[plumbing.Hash]bool {
+	if r.shallow == nil {
+		r.shallow = map[plumbing.Hash]bool{}
+		hs, _ := r.st.Shallow()
+		for _, h := range hs {
+			r.shallow[h] = true
+		}
+	}
+	return r.shallow
+}
+
+// Errors that callers can test with errors.Is.
+var (
+	// ErrNotRepo: the path is not inside a git repository.
+	ErrNotRepo = errors.New("not a git repository (no .git directory here or in any parent)")
+	// ErrEmptyRepo: the repository has no commits yet.
+	ErrEmptyRepo = errors.New("the repository has no commits")
+)
+
+// MissingCommitError reports a commit that is not in the local object store,
+// typically the base of a range in a shallow clone.
+type MissingCommitError struct {
+	SHA string
+	// Role says what the commit is for, e.g. `base of project "weather"`.
+	Role string
+	// Shallow is set when the repository is a shallow clone.
+	Shallow bool
+}
+
+func (e *MissingCommitError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "commit %s", e.SHA)
+	if e.Role != "" {
+		fmt.Fprintf(&b, " (%s)", e.Role)
+	}
+	b.WriteString(" is not in the local repository")
+	if e.Shallow {
+		b.WriteString(" (this is a shallow clone)")
+	}
+	b.WriteString(": fetch the full history: GitHub Actions: `fetch-depth: 0` on actions/checkout; " +
+		"Azure Pipelines: `fetchDepth: 0` on the checkout step; elsewhere `git fetch --unshallow`")
+	return b.String()
+}
+
+// UnknownRevisionError reports a revision that names no branch, tag or commit.
+type UnknownRevisionError struct {
+	Rev  string
+	Repo string
+}
+
+func (e *UnknownRevisionError) Error() string {
+	return fmt.Sprintf("unknown revision %q: not a branch, tag or commit in %s (check the name, or fetch it)", e.Rev, e.Repo)
+}
+
+// treeEntry is one entry of a decoded tree.
+type treeEntry struct {
+	name string
+	mode filemode.FileMode
+	hash plumbing.Hash
+}
+
+func (e *treeEntry) isTree() bool { return e.mode == filemode.Dir }
+
+// commitNode is the part of a commit that the walks need.
+type commitNode struct {
+	hash    plumbing.Hash
+	tree    plumbing.Hash
+	parents []plumbing.Hash
+	time    int64 // committer time, seconds
+	message string
+	flags   uint8
+	seen    uint32 // walk generation that last touched flags
+}
+
+// raw reads an object's content.
+func (r *Repo) raw(t plumbing.ObjectType, h plumbing.Hash) ([]byte, error) {
+	o, err := r.st.EncodedObject(t, h)
+	if err != nil {
+		return nil, err
+	}
+	rd, err := o.Reader()
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close()
+	buf := bytes.NewBuffer(make([]byte, 0, o.Size()))
+	if _, err := io.Copy(buf, rd); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// tree returns the decoded entries of tree h (nil for the zero hash).
+func (r *Repo) tree(h plumbing.Hash) ([]treeEntry, error) {
+	if h.IsZero() {
+		return nil, nil
+	}
+	if t, ok := r.trees[h]; ok {
+		return t, nil
+	}
+	b, err := r.raw(plumbing.TreeObject, h)
+	if err != nil {
+		return nil, fmt.Errorf("read tree %s: %w", h, err)
+	}
+	ents, err := parseTree(b)
+	if err != nil {
+		return nil, fmt.Errorf("read tree %s: %w", h, err)
+	}
+	r.trees[h] = ents
+	return ents, nil
+}
+
+func parseTree(b []byte) ([]treeEntry, error) {
+	n := bytes.Count(b, []byte{0})
+	ents := make([]treeEntry, 0, n)
+	for len(b) > 0 {
+		sp := bytes.IndexByte(b, ' ')
+		if sp < 0 {
+			return nil, errors.New("corrupt tree: no mode")
+		}
+		mode, err := strconv.ParseUint(string(b[:sp]), 8, 32)
+		if err != nil {
+			return nil, fmt.Errorf("corrupt tree: mode %q", b[:sp])
+		}
+		b = b[sp+1:]
+		nul := bytes.IndexByte(b, 0)
+		if nul < 0 || len(b) < nul+1+20 {
+			return nil, errors.New("corrupt tree: truncated entry")
+		}
+		var e treeEntry
+		e.name = string(b[:nul])
+		e.mode = filemode.FileMode(mode)
+		if e.mode == 0o40000 {
+			e.mode = filemode.Dir
+		}
+		copy(e.hash[:], b[nul+1:nul+21])
+		ents = append(ents, e)
+		b = b[nul+21:]
+	}
+	return ents, nil
+}
+
+// commit returns the decoded commit h.
+func (r *Repo) commit(h plumbing.Hash) (*commitNode, error) {
+	if c, ok := r.commits[h]; ok {
+		return c, nil
+	}
+	b, err := r.raw(plumbing.CommitObject, h)
+	if err != nil {
+		return nil, err
+	}
+	c, err := parseCommit(h, b)
+	if err != nil {
+		return nil, err
+	}
+	r.commits[h] = c
+	return c, nil
+}
+
+func parseCommit(h plumbing.Hash, b []byte) (*commitNode, error) {
+	c := &commitNode{hash: h}
+	for len(b) > 0 {
+		nl := bytes.IndexByte(b, '\n')
+		var line []byte
+		if nl < 0 {
+			line, b = b, nil
+		} else {
+			line, b = b[:nl], b[nl+1:]
+		}
+		if len(line) == 0 {
+			c.message = string(b)
+			break
+		}
+		switch {
+		case bytes.HasPrefix(line, []byte("tree ")):
+			c.tree = plumbing.NewHash(string(line[5:]))
+		case bytes.HasPrefix(line, []byte("parent ")):
+			c.parents = append(c.parents, plumbing.NewHash(string(line[7:])))
+		case bytes.HasPrefix(line, []byte("committer ")):
+			// "committer Name <email> 1700000000 +0000"
+			f := bytes.Fields(line[bytes.LastIndexByte(line, '>')+1:])
+			if len(f) >= 1 {
+				c.time, _ = strconv.ParseInt(string(f[0]), 10, 64)
+			}
+		}
+	}
+	if c.tree.IsZero() {
+		return nil, fmt.Errorf("corrupt commit %s: no tree", h)
+	}
+	return c, nil
+}
+
+// blob reads a blob's content.
+func (r *Repo) blob(h plumbing.Hash) ([]byte, error) {
+	return r.raw(plumbing.BlobObject, h)
+}
