@@ -1,0 +1,275 @@
+package amigo_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/amigo-release/amigo-release/amigo"
+)
+
+func okTools(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, amigo.ListToolsResponse{Tools: []amigo.Tool{}, FilterValues: &amigo.ToolFilterValues{Tags: []string{}}})
+}
+
+func TestSignInOnceAndTokenCached(t *testing.T) {
+	f := newFakeAPI(t)
+	f.handle("GET /v1/{org}/tool/", okTools)
+	c := f.client()
+	ctx := context.Background()
+	for i := 0; i < 3; i++ {
+		if _, err := c.ListTools(ctx, amigo.ListToolsOptions{}); err != nil {
+			t.Fatalf("ListTools #%d: %v", i, err)
+		}
+	}
+	if got := f.signIns.Load(); got != 1 {
+		t.Errorf("sign-ins = %d, want 1", got)
+	}
+	for _, s := range f.calls() {
+		if s.Auth != "Bearer "+issuedToken {
+			t.Errorf("Authorization = %q, want the issued bearer token", s.Auth)
+		}
+	}
+}
+
+func TestTokenRefreshedFiveMinutesBeforeExpiry(t *testing.T) {
+	f := newFakeAPI(t)
+	f.handle("GET /v1/{org}/tool/", okTools)
+	c := f.client()
+	ctx := context.Background()
+	call := func() {
+		t.Helper()
+		if _, err := c.ListTools(ctx, amigo.ListToolsOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	call() // signs in; token lives 1h
+	f.clk.Advance(54*time.Minute + 59*time.Second)
+	call()
+	if got := f.signIns.Load(); got != 1 {
+		t.Fatalf("sign-ins 5m01s before expiry = %d, want 1 (token still fresh)", got)
+	}
+	f.clk.Advance(2 * time.Second) // 4m59s before expiry: inside the refresh window
+	call()
+	if got := f.signIns.Load(); got != 2 {
+		t.Fatalf("sign-ins 4m59s before expiry = %d, want 2 (refreshed)", got)
+	}
+	calls := f.calls()
+	if last := calls[len(calls)-1].Auth; last != "Bearer "+issuedToken+"-a" {
+		t.Errorf("after refresh Authorization = %q, want the new token", last)
+	}
+}
+
+func TestShortLivedTokenRefreshedAtHalfLife(t *testing.T) {
+	f := newFakeAPI(t)
+	f.tokenTTL = 4 * time.Minute // shorter than the 5-minute margin
+	f.handle("GET /v1/{org}/tool/", okTools)
+	c := f.client()
+	ctx := context.Background()
+	for i := 0; i < 3; i++ {
+		if _, err := c.ListTools(ctx, amigo.ListToolsOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := f.signIns.Load(); got != 1 {
+		t.Fatalf("sign-ins = %d, want 1: a short-lived token must still be reused", got)
+	}
+	f.clk.Advance(2*time.Minute + time.Second)
+	if _, err := c.ListTools(ctx, amigo.ListToolsOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.signIns.Load(); got != 2 {
+		t.Fatalf("sign-ins after half the lifetime = %d, want 2", got)
+	}
+}
+
+func TestConcurrentCallersSignInOnce(t *testing.T) {
+	f := newFakeAPI(t)
+	release := make(chan struct{})
+	arrived := make(chan struct{}, 1)
+	f.signInHook = func(w http.ResponseWriter, r *http.Request) bool {
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
+		<-release // hold the sign-in until every caller is waiting for it
+		return false
+	}
+	f.handle("GET /v1/{org}/tool/", okTools)
+	c := f.client(func(cfg *amigo.Config) { cfg.NoPacing = true })
+	const n = 40
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := c.ListTools(context.Background(), amigo.ListToolsOptions{})
+			errs <- err
+		}()
+	}
+	<-arrived
+	close(release)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := f.signIns.Load(); got != 1 {
+		t.Errorf("sign-ins for %d concurrent callers = %d, want 1", n, got)
+	}
+	if got := len(f.calls()); got != n {
+		t.Errorf("list calls = %d, want %d", got, n)
+	}
+}
+
+func TestReauthOnceAfter401(t *testing.T) {
+	f := newFakeAPI(t)
+	f.handle("GET /v1/{org}/tool/", okTools)
+	var events []amigo.Event
+	var mu sync.Mutex
+	c := f.client(func(cfg *amigo.Config) {
+		cfg.OnEvent = func(e amigo.Event) { mu.Lock(); events = append(events, e); mu.Unlock() }
+	})
+	ctx := context.Background()
+	if _, err := c.ListTools(ctx, amigo.ListToolsOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	f.revoke(issuedToken) // the server forgets the token before it expires
+	if _, err := c.ListTools(ctx, amigo.ListToolsOptions{}); err != nil {
+		t.Fatalf("after a revoked token: %v, want a transparent re-sign-in", err)
+	}
+	if got := f.signIns.Load(); got != 2 {
+		t.Errorf("sign-ins = %d, want 2", got)
+	}
+	calls := f.calls()
+	if len(calls) != 3 || calls[1].Auth != "Bearer "+issuedToken || calls[2].Auth != "Bearer "+issuedToken+"-a" {
+		t.Errorf("calls = %+v, want ok, 401 with the old token, ok with the new one", calls)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var reauth int
+	for _, e := range events {
+		if e.Kind == amigo.EventReauth {
+			reauth++
+		}
+	}
+	if reauth != 1 {
+		t.Errorf("reauth events = %d, want 1", reauth)
+	}
+}
+
+func TestPersistent401ReturnedAfterOneReauth(t *testing.T) {
+	f := newFakeAPI(t)
+	f.handle("POST /v1/{org}/tool/{id}/version", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"detail": "Token revoked."})
+	})
+	c := f.client()
+	_, err := c.PublishVersion(context.Background(), testToolID, amigo.PublishRequest{ProjectPath: "tools/a", BumpType: amigo.BumpMajor})
+	if !amigo.IsUnauthorized(err) {
+		t.Fatalf("err = %v, want a 401 APIError", err)
+	}
+	if got := len(f.calls()); got != 2 {
+		t.Errorf("publish requests = %d, want 2 (one retry after re-sign-in)", got)
+	}
+	if got := f.signIns.Load(); got != 2 {
+		t.Errorf("sign-ins = %d, want 2", got)
+	}
+}
+
+func TestSignInRejectedMessage(t *testing.T) {
+	f := newFakeAPI(t)
+	f.handle("GET /v1/{org}/tool/", okTools)
+	c := f.client(func(cfg *amigo.Config) { cfg.APIKey = "sk-wrong-secret" })
+	_, err := c.ListTools(context.Background(), amigo.ListToolsOptions{})
+	if !amigo.IsUnauthorized(err) {
+		t.Fatalf("err = %v, want 401", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{"sign-in-with-api-key", "401", "Invalid API key.", "check AMIGO_API_KEY / AMIGO_API_KEY_ID / AMIGO_USER_ID for org acme"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q lacks %q", msg, want)
+		}
+	}
+	if strings.Contains(msg, "sk-wrong-secret") {
+		t.Errorf("error %q contains the API key", msg)
+	}
+	if len(f.calls()) != 0 {
+		t.Errorf("the list call was sent without a token")
+	}
+}
+
+func TestSignInExplicit(t *testing.T) {
+	f := newFakeAPI(t)
+	f.handle("GET /v1/{org}/tool/", okTools)
+	c := f.client()
+	ctx := context.Background()
+	resp, err := c.SignIn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.IDToken != issuedToken || !resp.ExpiresAt.Equal(f.clk.Now().Add(time.Hour)) {
+		t.Errorf("SignIn = %+v", resp)
+	}
+	if _, err := c.ListTools(ctx, amigo.ListToolsOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.signIns.Load(); got != 1 {
+		t.Errorf("sign-ins = %d, want 1 (the explicit sign-in's token is cached)", got)
+	}
+}
+
+func TestStaticTokenAndOrgHeader(t *testing.T) {
+	f := newFakeAPI(t)
+	f.handle("GET /v1/{org}/tool/", okTools)
+	c := f.client(func(cfg *amigo.Config) {
+		cfg.APIKey, cfg.APIKeyID, cfg.UserID = "", "", ""
+		cfg.Token = staticSecret
+		cfg.OrgHeader = "parent-org"
+	})
+	if _, err := c.ListTools(context.Background(), amigo.ListToolsOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if f.signIns.Load() != 0 {
+		t.Errorf("a static token client signed in")
+	}
+	s := f.calls()[0]
+	if s.Auth != "Bearer "+staticSecret || s.OrgHeader != "parent-org" {
+		t.Errorf("Authorization %q, X-ORG-ID %q", s.Auth, s.OrgHeader)
+	}
+	if _, err := c.SignIn(context.Background()); err == nil {
+		t.Errorf("SignIn with a static token: want an error")
+	}
+
+	// A rejected static token is not retried and says what to do.
+	f.revoke(staticSecret)
+	c2 := f.client(func(cfg *amigo.Config) {
+		cfg.APIKey, cfg.APIKeyID, cfg.UserID = "", "", ""
+		cfg.Token = "expired-static-secret"
+	})
+	_, err := c2.ListTools(context.Background(), amigo.ListToolsOptions{})
+	if !amigo.IsUnauthorized(err) || !strings.Contains(err.Error(), "bearer token was rejected") || strings.Contains(err.Error(), "expired-static-secret") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestSignInWaitHonoursCallerContext(t *testing.T) {
+	f := newFakeAPI(t)
+	release := make(chan struct{})
+	defer close(release)
+	arrived := make(chan struct{})
+	f.signInHook = func(w http.ResponseWriter, r *http.Request) bool { close(arrived); <-release; return false }
+	c := f.client()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-arrived; cancel() }()
+	_, err := c.ListTools(ctx, amigo.ListToolsOptions{})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+}
