@@ -99,10 +99,19 @@ func TestMutatingCallsNotRetriedAfterDroppedConnection(t *testing.T) {
 	ctx := context.Background()
 	in := []amigo.Input{{InputParameters: map[string]any{"q": 1}}}
 	calls := map[string]func() error{
-		"create":     func() error { _, err := c.CreateTool(ctx, amigo.CreateToolRequest{Name: "a", Description: "d"}); return err },
-		"envvars":    func() error { return c.ModifyEnvvars(ctx, testToolID, amigo.ModifyEnvvarsRequest{}) },
-		"test":       func() error { _, err := c.TestTool(ctx, amigo.TestToolRequest{Inputs: in, CommitBranch: "main", ProjectPath: "p"}); return err },
-		"invoke":     func() error { _, err := c.Invoke(ctx, testToolID, "1.0.0", amigo.InvokeRequest{Inputs: in}); return err },
+		"create": func() error {
+			_, err := c.CreateTool(ctx, amigo.CreateToolRequest{Name: "a", Description: "d"})
+			return err
+		},
+		"envvars": func() error { return c.ModifyEnvvars(ctx, testToolID, amigo.ModifyEnvvarsRequest{}) },
+		"test": func() error {
+			_, err := c.TestTool(ctx, amigo.TestToolRequest{Inputs: in, CommitBranch: "main", ProjectPath: "p"})
+			return err
+		},
+		"invoke": func() error {
+			_, err := c.Invoke(ctx, testToolID, "1.0.0", amigo.InvokeRequest{Inputs: in})
+			return err
+		},
 		"deprecate":  func() error { return c.DeprecateTool(ctx, testToolID) },
 		"range-drop": func() error { return c.DeprecateVersions(ctx, testToolID, "<2.0.0") },
 	}
