@@ -12,7 +12,6 @@ import (
 	"mime"
 	"net/http"
 	"regexp"
-	"slices"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -33,6 +32,9 @@ type Violation struct {
 }
 
 func (v Violation) String() string {
+	if v.Field == v.Rule {
+		return fmt.Sprintf("%s: %s", v.Field, v.Message)
+	}
 	return fmt.Sprintf("%s: %s: %s", v.Field, v.Rule, v.Message)
 }
 
@@ -104,7 +106,7 @@ func (v *Validator) ValidateRequest(r *http.Request, body []byte) error {
 	req.ContentLength = int64(len(body))
 	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: v.options()}
 	if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
-		e.Violations = append(e.Violations, flatten(err, "")...)
+		e.Violations = append(e.Violations, flatten(err, "", body)...)
 	}
 	if route.Operation.RequestBody == nil && len(body) > 0 {
 		e.Violations = append(e.Violations, Violation{Field: "body", Rule: "body",
@@ -175,7 +177,7 @@ func (v *Validator) ValidateResponse(r *http.Request, status int, h http.Header,
 		Options:                in.Options,
 	}
 	if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
-		e.Violations = append(e.Violations, flatten(err, "")...)
+		e.Violations = append(e.Violations, flatten(err, "", body)...)
 	}
 	return e.orNil()
 }
@@ -245,7 +247,7 @@ func authenticate(_ context.Context, in *openapi3filter.AuthenticationInput) err
 
 // flatten turns kin-openapi's nested errors into violations, each naming the
 // field and the rule that failed.
-func flatten(err error, field string) []Violation {
+func flatten(err error, field string, body []byte) []Violation {
 	var (
 		me    openapi3.MultiError
 		reqE  *openapi3filter.RequestError
@@ -258,7 +260,7 @@ func flatten(err error, field string) []Violation {
 	case errors.As(err, &me) && isDirect(err, me):
 		var out []Violation
 		for _, e := range me {
-			out = append(out, flatten(e, field)...)
+			out = append(out, flatten(e, field, body)...)
 		}
 		return out
 	case errors.As(err, &secE):
@@ -279,7 +281,7 @@ func flatten(err error, field string) []Violation {
 		if reqE.Err == nil {
 			return []Violation{{Field: orDefault(f, "request"), Rule: ruleOf(reqE.Reason), Message: reqE.Reason}}
 		}
-		vs := flatten(reqE.Err, f)
+		vs := flatten(reqE.Err, f, body)
 		if reqE.Reason != "" && len(vs) == 1 && vs[0].Rule == "parse" {
 			vs[0].Message = reqE.Reason + ": " + vs[0].Message
 		}
@@ -288,9 +290,9 @@ func flatten(err error, field string) []Violation {
 		if resE.Err == nil {
 			return []Violation{{Field: orDefault(field, "response"), Rule: ruleOf(resE.Reason), Message: resE.Reason}}
 		}
-		return flatten(resE.Err, "body")
+		return flatten(resE.Err, "body", body)
 	case errors.As(err, &schE):
-		return schemaLeaves(schE, field)
+		return schemaLeaves(schE, field, body)
 	case errors.As(err, &parsE):
 		return []Violation{{Field: orDefault(field, "request"), Rule: "parse", Message: parsE.Error()}}
 	}
@@ -326,44 +328,19 @@ func ruleOf(reason string) string {
 var (
 	reErrorAt = regexp.MustCompile(`^(?i:error at "[^"]*": )`)
 	reAt      = regexp.MustCompile(`^at '[^']*': `)
-
-	reErrorAtPath = regexp.MustCompile(`^(?i:error at ")(/[^"]*)"`)
 )
-
-// dedupePath undoes kin-openapi's joining of nested JSON Schema 2020-12
-// error locations, which are absolute: "/a/0/a/0/b" is "/a/0/b" reported
-// under its parent "/a/0". The result is the shortest tail whose leading
-// part splits into prefixes of it.
-func dedupePath(seg []string) []string {
-	if len(seg) == 0 || seg[0] == "" {
-		return nil
-	}
-	for i := len(seg) - 1; i > 0; i-- {
-		if seg[i] != seg[0] {
-			continue
-		}
-		tail := seg[i:]
-		ok := true
-		for j := 0; j < i && ok; {
-			k := j + 1
-			for k < i && seg[k] != seg[0] {
-				k++
-			}
-			chunk := seg[j:k]
-			ok = len(chunk) <= len(tail) && slices.Equal(chunk, tail[:len(chunk)])
-			j = k
-		}
-		if ok {
-			return tail
-		}
-	}
-	return seg
-}
 
 // schemaLeaves returns the innermost schema errors under e: those are the
 // failing keywords. A oneOf/anyOf with no matching variant yields the
 // reasons of every variant, so the message says why each was refused.
-func schemaLeaves(e *openapi3.SchemaError, field string) []Violation {
+func schemaLeaves(e *openapi3.SchemaError, field string, body []byte) []Violation {
+	return leaves(e, field, body, false)
+}
+
+var reQuoted = regexp.MustCompile(`^'((?:[^'\\]|\\.)*)'`)
+
+func leaves(e *openapi3.SchemaError, field string, body []byte, inNames bool) []Violation {
+	inNames = inNames || e.SchemaField == "propertyNames"
 	if e.Origin != nil {
 		var inner []Violation
 		var me openapi3.MultiError
@@ -372,36 +349,15 @@ func schemaLeaves(e *openapi3.SchemaError, field string) []Violation {
 		case errors.As(e.Origin, &me):
 			for _, sub := range me {
 				if errors.As(sub, &se) {
-					inner = append(inner, schemaLeaves(se, field)...)
+					inner = append(inner, leaves(se, field, body, inNames)...)
 				}
 			}
 		case errors.As(e.Origin, &se) && se != e:
-			inner = schemaLeaves(se, field)
-		}
-		if e.SchemaField == "propertyNames" {
-			for i := range inner {
-				inner[i].Rule = "propertyNames/" + inner[i].Rule
-			}
+			inner = leaves(se, field, body, inNames)
 		}
 		if len(inner) > 0 {
 			return inner
 		}
-	}
-	ptr := e.JSONPointer()
-	if len(ptr) == 0 {
-		// Errors inside propertyNames are located at the property name,
-		// which has no pointer: take the object's path from the reason.
-		if m := reErrorAtPath.FindStringSubmatch(e.Reason); m != nil {
-			ptr = dedupePath(strings.Split(strings.TrimPrefix(m[1], "/"), "/"))
-		}
-	}
-	path := "/" + strings.Join(ptr, "/")
-	f := field
-	if f == "" {
-		f = "body"
-	}
-	if path != "/" || strings.HasPrefix(f, "body") {
-		f += " " + path
 	}
 	msg := e.Reason
 	for {
@@ -416,5 +372,55 @@ func schemaLeaves(e *openapi3.SchemaError, field string) []Violation {
 		rule = "schema"
 	}
 	msg = strings.TrimPrefix(msg, rule+": ")
+	f := field
+	if f == "" {
+		f = "body"
+	}
+	path := "/" + strings.Join(e.JSONPointer(), "/")
+	if inNames && rule != "propertyNames" {
+		// The JSON Schema 2020-12 validator (santhosh-tekuri/jsonschema
+		// v6.0.3, through kin-openapi v0.153) reports errors inside
+		// propertyNames at a wrong instance location. Locate the object that
+		// holds the offending name in the body instead.
+		rule = "propertyNames/" + rule
+		path = "(unknown object)"
+		if m := reQuoted.FindStringSubmatch(msg); m != nil {
+			if paths := objectsWithKey(body, m[1]); len(paths) > 0 {
+				path = strings.Join(paths, " or ")
+			}
+		}
+		msg = "property name " + msg
+	}
+	if path != "/" || strings.HasPrefix(f, "body") {
+		f += " " + path
+	}
 	return []Violation{{Field: f, Rule: rule, Message: msg}}
+}
+
+// objectsWithKey returns the JSON pointers of the objects in the JSON
+// document body that have the property key.
+func objectsWithKey(body []byte, key string) []string {
+	var doc any
+	if json.Unmarshal(body, &doc) != nil {
+		return nil
+	}
+	var out []string
+	var walk func(v any, ptr string)
+	walk = func(v any, ptr string) {
+		switch v := v.(type) {
+		case map[string]any:
+			if _, ok := v[key]; ok {
+				out = append(out, orDefault(ptr, "/"))
+			}
+			for _, k := range sortedKeys(v) {
+				walk(v[k], ptr+"/"+strings.NewReplacer("~", "~0", "/", "~1").Replace(k))
+			}
+		case []any:
+			for i, x := range v {
+				walk(x, fmt.Sprintf("%s/%d", ptr, i))
+			}
+		}
+	}
+	walk(doc, "")
+	return out
 }
