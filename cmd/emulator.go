@@ -1,0 +1,172 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/amigo-release/amigo-release/amigo/amigotest"
+	"github.com/amigo-release/amigo-release/internal/clock"
+)
+
+func init() {
+	register(command{name: "emulator", order: 40, summary: "serve the Amigo Tool API emulator for your own pipelines and tests", run: runEmulator})
+}
+
+// EmulatorOptions are the flags of `amigo-release emulator`.
+type EmulatorOptions struct {
+	Addr      string
+	Repo      string
+	Branch    string
+	TimeScale float64
+	Orgs      string
+	Regions   string
+	ActiveCap int
+	Token     string
+	Seed      int
+}
+
+const emulatorHelp = `Serves an in-memory emulator of the Amigo Tool API over HTTP until interrupted
+(Ctrl-C, SIGTERM). Same paths, bodies and status codes as the real API: sign-in
+with any API key triple (or --token as a static bearer token), tools, envvars,
+test, publish (builds the --branch tip of the git repository at --repo), versions,
+invoke, invocations, the active-version cap, rate limits with 429 + Retry-After.
+
+With --regions, one process serves several independent regions, each under its
+own path prefix (http://ADDR/us, http://ADDR/eu-central-1, ...): point each stage's
+base_url at one of them.
+
+Time runs --time-scale times faster than real time: at the default 60, a publish
+that takes 1-5 simulated minutes takes 1-5 seconds.`
+
+func runEmulator(ctx context.Context, env *Env, args []string) error {
+	var o EmulatorOptions
+	f := newFlagSet("emulator", "[flags]", emulatorHelp, env)
+	f.String(&o.Addr, "addr", "AMIGO_EMULATOR_ADDR", "", "127.0.0.1:8080", "HOST:PORT", "address to listen on (port 0 picks a free port)")
+	f.String(&o.Repo, "repo", "AMIGO_REPO", "", ".", "PATH", "git repository whose branch tip publish and test read")
+	f.String(&o.Branch, "branch", "AMIGO_EMULATOR_BRANCH", "", "main", "NAME", "team branch that publish builds")
+	f.Float(&o.TimeScale, "time-scale", "AMIGO_EMULATOR_TIME_SCALE", "", 60, "N", "simulated seconds per real second (1 = real time)")
+	f.String(&o.Orgs, "orgs", "AMIGO_EMULATOR_ORGS", "", "", "LIST", "comma-separated organizations to accept (empty: any)")
+	f.String(&o.Regions, "regions", "AMIGO_EMULATOR_REGIONS", "", "", "LIST", "comma-separated regions served under /REGION (empty: one region at /)")
+	f.Int(&o.ActiveCap, "active-cap", "AMIGO_EMULATOR_ACTIVE_CAP", "", 3, "N", "refuse a publish when a tool has more than N active versions")
+	f.String(&o.Token, "token", "AMIGO_EMULATOR_TOKEN", "", "", "TOKEN", "also accept this static bearer token (user \"emulator\")")
+	f.Int(&o.Seed, "seed", "AMIGO_EMULATOR_SEED", "", 1, "N", "seed for IDs, tokens and latency draws")
+	if err := f.parse(args, env.Stdout); err != nil {
+		return err
+	}
+	if o.TimeScale < 1 {
+		return usageErrorf("--time-scale %g: want a number >= 1 (1 = real time)", o.TimeScale)
+	}
+	if o.ActiveCap < 1 {
+		return usageErrorf("--active-cap %d: want 1 or more", o.ActiveCap)
+	}
+	h, regions, err := emulatorHandler(o, env)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", o.Addr)
+	if err != nil {
+		return unavailableErrorf("listen on %s: %v (is another process using it? try --addr 127.0.0.1:0)", o.Addr, err)
+	}
+	base := "http://" + ln.Addr().String()
+	printEmulatorBanner(env, base, regions, o)
+	if env.Ready != nil {
+		env.Ready(base)
+	}
+	return serveUntilDone(ctx, ln, h)
+}
+
+// emulatorHandler builds one amigotest server per region (or one at /).
+func emulatorHandler(o EmulatorOptions, env *Env) (http.Handler, []string, error) {
+	clk := clock.Clock(clock.Real{})
+	if o.TimeScale > 1 {
+		clk = clock.NewScaled(o.TimeScale)
+	}
+	opts := amigotest.Options{
+		Clock:     clk,
+		RepoPath:  o.Repo,
+		Branch:    o.Branch,
+		ActiveCap: o.ActiveCap,
+		Orgs:      splitList(o.Orgs),
+		Seed:      int64(o.Seed),
+	}
+	if o.Token != "" {
+		opts.StaticTokens = map[string]string{o.Token: "emulator"}
+	}
+	regions := splitList(o.Regions)
+	if len(regions) == 0 {
+		return amigotest.New(opts).Handler(), nil, nil
+	}
+	mux := http.NewServeMux()
+	seen := map[string]bool{}
+	for i, r := range regions {
+		if seen[r] || strings.ContainsAny(r, "/?#% ") {
+			return nil, nil, usageErrorf("--regions: bad or repeated region %q", r)
+		}
+		seen[r] = true
+		ro := opts
+		ro.Seed = opts.Seed + int64(i)*7919 // distinct IDs per region, like amigotest.NewTestRegions
+		mux.Handle("/"+r+"/", http.StripPrefix("/"+r, amigotest.New(ro).Handler()))
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, fmt.Sprintf("no region at this path; regions: /%s", strings.Join(regions, ", /")), http.StatusNotFound)
+	})
+	return mux, regions, nil
+}
+
+func printEmulatorBanner(env *Env, base string, regions []string, o EmulatorOptions) {
+	w := env.Stdout
+	first := base
+	if len(regions) == 0 {
+		fmt.Fprintf(w, "Amigo Tool API emulator listening on %s\n", base)
+	} else {
+		fmt.Fprintf(w, "Amigo Tool API emulator listening on %s with %d regions:\n", base, len(regions))
+		for _, r := range regions {
+			fmt.Fprintf(w, "  %s: %s/%s\n", r, base, r)
+		}
+		first = base + "/" + regions[0]
+	}
+	org := "demo"
+	if orgs := splitList(o.Orgs); len(orgs) > 0 {
+		org = orgs[0]
+	}
+	fmt.Fprintf(w, "repository %s, branch %s, time x%g, active cap %d\n\n", o.Repo, o.Branch, o.TimeScale, o.ActiveCap)
+	fmt.Fprintf(w, "Try it:\n")
+	fmt.Fprintf(w, "  curl -s -X POST %s/v1/%s/user/signin_with_api_key -H 'x-api-key: key' -H 'x-api-key-id: key-id' -H 'x-user-id: me'\n", first, org)
+	fmt.Fprintf(w, "  curl -s %s/v1/%s/tool/ -H \"Authorization: Bearer $ID_TOKEN\"   # id_token from the sign-in answer\n", first, org)
+	fmt.Fprintf(w, "\nStop with Ctrl-C.\n")
+}
+
+// serveUntilDone serves h on ln until ctx is done, then shuts down gracefully.
+func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler) error {
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return unavailableErrorf("serve: %v", err)
+	case <-ctx.Done():
+	}
+	shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shut); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	<-errc
+	return nil
+}
+
+// splitList splits a comma- or newline-separated list, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '\n' }) {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,117 @@
+package cmd
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/amigo-release/amigo-release/amigo"
+)
+
+// startEmulator runs `amigo-release emulator` in-process on a free port and
+// returns its base URL; the command stops (and must exit 0) at cleanup.
+func startEmulator(t *testing.T, args ...string) (baseURL string, out *strings.Builder) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	ready := make(chan string, 1)
+	out = new(strings.Builder)
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, append([]string{"emulator", "--addr", "127.0.0.1:0"}, args...), Env{
+			Getenv: mapEnv(nil), Stdout: out, Stderr: io.Discard,
+			Ready: func(u string) { ready <- u },
+		})
+	}()
+	select {
+	case baseURL = <-ready:
+	case code := <-done:
+		t.Fatalf("emulator exited early with %d:\n%s", code, out)
+	}
+	t.Cleanup(func() {
+		cancel()
+		if code := <-done; code != ExitOK {
+			t.Errorf("emulator exit code after SIGINT-like cancel = %d, want 0", code)
+		}
+	})
+	return baseURL, out
+}
+
+func TestEmulator_servesTheAPI(t *testing.T) {
+	base, out := startEmulator(t, "--orgs", "acme", "--time-scale", "6000")
+	wantContains(t, "banner", out.String(), "listening on "+base, "curl -s -X POST "+base+"/v1/acme/user/signin_with_api_key", "Authorization: Bearer")
+
+	c, err := amigo.New(amigo.Config{BaseURL: base, Org: "acme", APIKey: "k", APIKeyID: "kid", UserID: "me"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	created, err := c.CreateTool(ctx, amigo.CreateToolRequest{Name: "weather_lookup", Description: "weather", Tags: map[string]*string{}})
+	if err != nil {
+		t.Fatalf("CreateTool through the emulator: %v", err)
+	}
+	tools, err := c.AllTools(ctx, amigo.ListToolsOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tools) != 1 || tools[0].ID != created.ID || tools[0].Name != "weather_lookup" {
+		t.Errorf("AllTools = %+v, want the one created tool %s", tools, created.ID)
+	}
+
+	// An org the emulator was not told about is unknown.
+	other, err := amigo.New(amigo.Config{BaseURL: base, Org: "other", APIKey: "k", APIKeyID: "kid", UserID: "me"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.AllTools(ctx, amigo.ListToolsOptions{}); err == nil {
+		t.Error("listing tools of an org not in --orgs succeeded, want an error")
+	}
+}
+
+func TestEmulator_regions(t *testing.T) {
+	base, out := startEmulator(t, "--regions", "us,eu-central-1", "--token", "secret-token")
+	wantContains(t, "banner", out.String(), "us: "+base+"/us", "eu-central-1: "+base+"/eu-central-1")
+	ctx := t.Context()
+	us, err := amigo.New(amigo.Config{BaseURL: base + "/us", Org: "demo", Token: "secret-token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eu, err := amigo.New(amigo.Config{BaseURL: base + "/eu-central-1", Org: "demo", Token: "secret-token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := us.CreateTool(ctx, amigo.CreateToolRequest{Name: "only_in_us", Description: "us only", Tags: map[string]*string{}}); err != nil {
+		t.Fatal(err)
+	}
+	usTools, err := us.AllTools(ctx, amigo.ListToolsOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	euTools, err := eu.AllTools(ctx, amigo.ListToolsOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(usTools) != 1 || len(euTools) != 0 {
+		t.Errorf("regions share state: us has %d tools, eu %d; want 1 and 0", len(usTools), len(euTools))
+	}
+	resp, err := http.Get(base + "/ap-southeast-2/v1/demo/tool/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown region path: status %d, want 404", resp.StatusCode)
+	}
+}
+
+func TestEmulator_addressInUse(t *testing.T) {
+	base, _ := startEmulator(t)
+	addr := strings.TrimPrefix(base, "http://")
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	r := runMainCtx(t, ctx, Env{Getenv: mapEnv(nil)}, "emulator", "--addr", addr)
+	r.wantCode(t, ExitUnavailable)
+	wantContains(t, "stderr", r.stderr, "listen on "+addr, "--addr 127.0.0.1:0")
+}

@@ -1,0 +1,258 @@
+package cmd
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// flagSpec is one flag with the environment variable and the GitHub Action
+// input that can also set it.
+type flagSpec struct {
+	name  string // flag name without dashes
+	env   string // AMIGO_* variable, or ""
+	input string // action.yml input name, or ""
+	def   string // default as shown in --help
+	arg   string // placeholder in --help ("PATH"); "" for booleans
+	usage string
+}
+
+// flagSet parses one subcommand's flags with the precedence
+// flag > action input (INPUT_*, only inside GitHub Actions) > AMIGO_* variable > default.
+type flagSet struct {
+	fs          *flag.FlagSet
+	name        string // subcommand
+	synopsis    string // "[flags]"
+	description string
+	specs       []flagSpec
+	getenv      func(string) string
+	inAction    bool
+	// origin records where each flag's value came from (for tests and
+	// error messages): "flag", "input", "env" or "default".
+	origin map[string]string
+	phase  string // the source being applied by parse
+}
+
+func newFlagSet(name, synopsis, description string, env *Env) *flagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are returned and printed by Main
+	return &flagSet{
+		fs: fs, name: name, synopsis: synopsis, description: description,
+		getenv: env.Getenv, inAction: env.Getenv("GITHUB_ACTIONS") == "true",
+		origin: map[string]string{},
+	}
+}
+
+func (f *flagSet) add(s flagSpec, v flag.Value) {
+	f.specs = append(f.specs, s)
+	f.origin[s.name] = "default"
+	if b, ok := v.(*boolValue); ok {
+		f.fs.Var(&trackedBool{tracked{b, f, s.name}}, s.name, s.usage)
+		return
+	}
+	f.fs.Var(&tracked{v, f, s.name}, s.name, s.usage)
+}
+
+// tracked records in origin which source set a flag last.
+type tracked struct {
+	flag.Value
+	f    *flagSet
+	name string
+}
+
+func (t *tracked) Set(s string) error {
+	if err := t.Value.Set(s); err != nil {
+		return err
+	}
+	t.f.origin[t.name] = t.f.phase
+	return nil
+}
+
+type trackedBool struct{ tracked }
+
+func (*trackedBool) IsBoolFlag() bool { return true }
+
+// String defines a string flag.
+func (f *flagSet) String(p *string, name, env, input, def, arg, usage string) {
+	*p = def
+	f.add(flagSpec{name, env, input, def, arg, usage}, (*stringValue)(p))
+}
+
+// Bool defines a boolean flag; its variable accepts true/false/1/0/yes/no.
+func (f *flagSet) Bool(p *bool, name, env, input string, def bool, usage string) {
+	*p = def
+	f.add(flagSpec{name, env, input, strconv.FormatBool(def), "", usage}, (*boolValue)(p))
+}
+
+// Float defines a float flag.
+func (f *flagSet) Float(p *float64, name, env, input string, def float64, arg, usage string) {
+	*p = def
+	f.add(flagSpec{name, env, input, strconv.FormatFloat(def, 'g', -1, 64), arg, usage}, (*floatValue)(p))
+}
+
+// Int defines an integer flag.
+func (f *flagSet) Int(p *int, name, env, input string, def int, arg, usage string) {
+	*p = def
+	f.add(flagSpec{name, env, input, strconv.Itoa(def), arg, usage}, (*intValue)(p))
+}
+
+// Duration defines a duration flag (Go syntax: 90s, 5m).
+func (f *flagSet) Duration(p *time.Duration, name, env, input string, def time.Duration, arg, usage string) {
+	*p = def
+	f.add(flagSpec{name, env, input, def.String(), arg, usage}, (*durationValue)(p))
+}
+
+// capture, when set (by tests), sees every flag set when it parses.
+var capture func(*flagSet)
+
+// errHelp is returned by parse when --help was asked for; the usage has
+// already been written.
+var errHelp = errors.New("help requested")
+
+// parse applies variables, then inputs, then the command line. A bad value
+// or an unknown flag is a usage error naming its source. Positional
+// arguments are refused: no subcommand takes any.
+func (f *flagSet) parse(args []string, stdout io.Writer) error {
+	if capture != nil {
+		capture(f)
+	}
+	for _, s := range f.specs {
+		f.phase = "env"
+		if v := f.getenv(s.env); s.env != "" && v != "" {
+			if err := f.fs.Set(s.name, v); err != nil {
+				return usageErrorf("environment variable %s=%q: %v", s.env, v, err)
+			}
+		}
+		if s.input == "" || !f.inAction {
+			continue
+		}
+		f.phase = "input"
+		key := "INPUT_" + strings.ToUpper(strings.ReplaceAll(s.input, " ", "_"))
+		if v := strings.TrimSpace(f.getenv(key)); v != "" {
+			if err := f.fs.Set(s.name, v); err != nil {
+				return usageErrorf("action input %q (%s=%q): %v", s.input, key, v, err)
+			}
+		}
+	}
+	for _, a := range args {
+		if a == "-h" || a == "-help" || a == "--help" {
+			f.usage(stdout)
+			return errHelp
+		}
+		if a == "--" {
+			break
+		}
+	}
+	f.phase = "flag"
+	if err := f.fs.Parse(args); err != nil {
+		return usageErrorf("%s: %v (see: amigo-release %s --help)", f.name, err, f.name)
+	}
+	if f.fs.NArg() > 0 {
+		return usageErrorf("%s: unexpected argument %q (see: amigo-release %s --help)", f.name, f.fs.Arg(0), f.name)
+	}
+	return nil
+}
+
+// usage writes the subcommand's help: synopsis, description and every flag
+// with its variable, action input and default.
+func (f *flagSet) usage(w io.Writer) {
+	fmt.Fprintf(w, "Usage: amigo-release %s %s\n\n%s\n\n", f.name, f.synopsis, strings.TrimSpace(f.description))
+	if len(f.specs) == 0 {
+		return
+	}
+	order := "a flag beats its environment variable, which beats the default"
+	for _, s := range f.specs {
+		if s.input != "" {
+			order = "a flag beats its action input (inside GitHub Actions), which beats its environment variable, which beats the default"
+			break
+		}
+	}
+	fmt.Fprintf(w, "Flags (%s):\n", order)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, s := range f.specs {
+		name := "--" + s.name
+		if s.arg != "" {
+			name += " " + s.arg
+		}
+		fmt.Fprintf(tw, "  %s\t%s\n", name, s.usage)
+		var src []string
+		if s.env != "" {
+			src = append(src, "env "+s.env)
+		}
+		if s.input != "" {
+			src = append(src, "action input "+s.input)
+		}
+		def := s.def
+		if def == "" {
+			def = "none"
+		} else {
+			def = strconv.Quote(def)
+		}
+		src = append(src, "default "+def)
+		fmt.Fprintf(tw, "  \t(%s)\n", strings.Join(src, "; "))
+	}
+	fmt.Fprintf(tw, "  --help\tshow this help\n")
+	tw.Flush()
+}
+
+type stringValue string
+
+func (v *stringValue) Set(s string) error { *v = stringValue(s); return nil }
+func (v *stringValue) String() string     { return string(*v) }
+
+type boolValue bool
+
+func (v *boolValue) Set(s string) error {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "1", "t", "true", "yes", "y", "on":
+		*v = true
+	case "0", "f", "false", "no", "n", "off":
+		*v = false
+	default:
+		return fmt.Errorf("want true or false, got %q", s)
+	}
+	return nil
+}
+func (v *boolValue) String() string   { return strconv.FormatBool(bool(*v)) }
+func (v *boolValue) IsBoolFlag() bool { return true }
+
+type floatValue float64
+
+func (v *floatValue) Set(s string) error {
+	x, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil {
+		return fmt.Errorf("want a number, got %q", s)
+	}
+	*v = floatValue(x)
+	return nil
+}
+func (v *floatValue) String() string { return strconv.FormatFloat(float64(*v), 'g', -1, 64) }
+
+type intValue int
+
+func (v *intValue) Set(s string) error {
+	x, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil {
+		return fmt.Errorf("want an integer, got %q", s)
+	}
+	*v = intValue(x)
+	return nil
+}
+func (v *intValue) String() string { return strconv.Itoa(int(*v)) }
+
+type durationValue time.Duration
+
+func (v *durationValue) Set(s string) error {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return fmt.Errorf("want a duration such as 90s or 5m, got %q", s)
+	}
+	*v = durationValue(d)
+	return nil
+}
+func (v *durationValue) String() string { return time.Duration(*v).String() }

@@ -1,0 +1,50 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+// result is what one Main call produced.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// mapEnv is a getenv over a fixed map: nothing leaks in from the test
+// process's own environment.
+func mapEnv(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+// runMainEnv runs Main in-process with env vars m.
+func runMainEnv(t *testing.T, m map[string]string, args ...string) result {
+	t.Helper()
+	return runMainCtx(t, t.Context(), Env{Getenv: mapEnv(m)}, args...)
+}
+
+func runMainCtx(t *testing.T, ctx context.Context, env Env, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	env.Stdout, env.Stderr = &out, &errb
+	code := Main(ctx, args, env)
+	return result{code, out.String(), errb.String()}
+}
+
+func (r result) wantCode(t *testing.T, code int) {
+	t.Helper()
+	if r.code != code {
+		t.Fatalf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, code, r.stdout, r.stderr)
+	}
+}
+
+func wantContains(t *testing.T, what, got string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(got, w) {
+			t.Errorf("%s does not contain %q:\n%s", what, w, got)
+		}
+	}
+}
