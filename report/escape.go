@@ -1,0 +1,210 @@
+package report
+
+import (
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+const (
+	zwj  = "\u200d" // zero-width joiner: breaks @mentions
+	zwsp = "\u200b" // zero-width space: breaks workflow commands in plain text
+)
+
+// sanitize returns s as valid UTF-8 with line endings normalised to \n and
+// every other control character (ESC of ANSI colours, NUL, \v, \f, …)
+// replaced by its visible Unicode control picture.
+func sanitize(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	s = strings.ReplaceAll(s, "\r", "\n")
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\n' || r == '\t':
+			return r
+		case r < 0x20:
+			return 0x2400 + r
+		case r == 0x7f:
+			return 0x2421
+		case r >= 0x80 && r < 0xa0, r == '\u2028', r == '\u2029':
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// truncate cuts s to at most max runes, ending with "…" when it cuts.
+func truncate(s string, max int) string {
+	if max < 1 {
+		max = 1
+	}
+	if utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	n := 0
+	for i := range s {
+		if n == max-1 {
+			return s[:i] + "…"
+		}
+		n++
+	}
+	return s
+}
+
+// fold replaces newlines and tabs (and the spaces around them) by one space.
+func fold(s string) string {
+	if !strings.ContainsAny(s, "\n\t") {
+		return s
+	}
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\t' }), " ")
+}
+
+// isMentionStart reports whether r can start a GitHub user or team name.
+func isMentionStart(r rune) bool {
+	return r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r))
+}
+
+// md escapes untrusted text for a markdown context (table cell, paragraph,
+// list item): truncated to max runes, newlines folded, HTML as entities,
+// markdown punctuation and | backslash-escaped, @mentions broken.
+func md(s string, max int) string {
+	s = fold(clip(s, max))
+	var b strings.Builder
+	b.Grow(len(s) + 16)
+	prev := rune(-1)
+	for i, r := range s {
+		switch r {
+		case '&':
+			b.WriteString("&amp;")
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		case '|', '\\', '`', '*', '_', '[', ']', '~':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case '#', '-', '+', '=':
+			if prev == -1 {
+				b.WriteByte('\\') // would start a heading or a list
+			}
+			b.WriteRune(r)
+		case '@':
+			b.WriteRune(r)
+			if next, _ := utf8.DecodeRuneInString(s[i+1:]); isMentionStart(next) {
+				b.WriteString(zwj)
+			}
+		default:
+			b.WriteRune(r)
+		}
+		prev = r
+	}
+	return b.String()
+}
+
+// html escapes untrusted one-line text for an HTML context (<summary>,
+// <code>): truncated, folded, entities, @mentions and commands broken.
+func html(s string, max int) string {
+	return htmlLines(fold(clip(s, max)))
+}
+
+// pre renders untrusted multi-line text as a <pre> block: every line
+// entity-escaped, @mentions broken, lines that would start a workflow
+// command defused. The content can never close the block.
+func pre(s string) string {
+	s = strings.Trim(sanitize(s), "\n")
+	return "<pre>" + htmlLines(s) + "</pre>"
+}
+
+// htmlLines escapes each line of s for HTML and defuses workflow commands.
+func htmlLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, line := range lines {
+		var b strings.Builder
+		b.Grow(len(line) + 8)
+		for j, r := range line {
+			switch r {
+			case '&':
+				b.WriteString("&amp;")
+			case '<':
+				b.WriteString("&lt;")
+			case '>':
+				b.WriteString("&gt;")
+			case '"':
+				b.WriteString("&quot;")
+			case '@':
+				b.WriteRune(r)
+				if next, _ := utf8.DecodeRuneInString(line[j+1:]); isMentionStart(next) {
+					b.WriteString(zwj)
+				}
+			default:
+				b.WriteRune(r)
+			}
+		}
+		line = b.String()
+		// "##vso[" (Azure) and "##[" (legacy runner syntax) are matched
+		// anywhere in a line; &#91; renders as "[" but is not one.
+		line = strings.ReplaceAll(line, "##vso[", "##vso&#91;")
+		line = strings.ReplaceAll(line, "##[", "##&#91;")
+		// "::" after leading whitespace starts a GitHub workflow command.
+		if rest := strings.TrimLeftFunc(line, unicode.IsSpace); strings.HasPrefix(rest, "::") {
+			line = line[:len(line)-len(rest)] + "&#58;" + rest[1:]
+		}
+		lines[i] = line
+	}
+	return strings.Join(lines, "\n")
+}
+
+// plain makes untrusted text one safe terminal line: truncated, folded,
+// control characters visible. Commands are defused per output line by
+// defuseText.
+func plain(s string, max int) string {
+	return fold(clip(s, max))
+}
+
+// clip sanitizes s and truncates it to max runes; it looks at no more than
+// the first 2*max+1 runes of s, so a megabyte of input costs nothing.
+func clip(s string, max int) string {
+	return truncate(sanitize(truncate(s, 2*max+1)), max)
+}
+
+// defuseText makes every line of a plain-text rendering inert as a workflow
+// command: a zero-width space goes before a leading "::" and inside every
+// "##vso[" and "##[".
+func defuseText(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, line := range lines {
+		line = strings.ReplaceAll(line, "##", "#"+zwsp+"#")
+		if rest := strings.TrimLeftFunc(line, unicode.IsSpace); strings.HasPrefix(rest, "::") {
+			line = line[:len(line)-len(rest)] + zwsp + rest
+		}
+		lines[i] = line
+	}
+	return strings.Join(lines, "\n")
+}
+
+var safeCode = regexp.MustCompile(`^[A-Za-z0-9_.\-/+]{1,100}$`)
+
+// code renders an identifier (tool name, stage, version, sha) as a markdown
+// code span when it is made of safe characters, else as escaped text.
+func code(s string) string {
+	if safeCode.MatchString(s) {
+		return "`" + s + "`"
+	}
+	return md(s, 100)
+}
+
+// htmlCode is code for HTML contexts.
+func htmlCode(s string) string {
+	return "<code>" + html(s, 100) + "</code>"
+}
+
+var hexSHA = regexp.MustCompile(`^[0-9a-fA-F]{4,64}$`)
+
+// short abbreviates a commit hash to 7 characters.
+func short(sha string) string {
+	if hexSHA.MatchString(sha) && len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}

@@ -1,0 +1,212 @@
+package report
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"unicode"
+
+	"github.com/amigo-release/amigo-release/internal/golden"
+	"github.com/amigo-release/amigo-release/pipeline"
+)
+
+var cases = []struct {
+	name   string
+	report func() *pipeline.Report
+	opts   Options
+}{
+	{"full_release", fullRelease, Options{RunURL: "https://github.com/acme/tools/actions/runs/42", Marker: "main"}},
+	{"failed_test_gate", failedTestGate, Options{RunURL: "https://github.com/acme/tools/actions/runs/43"}},
+	{"plan_preview", planPreview, Options{RunURL: "https://github.com/acme/tools/actions/runs/44", Preview: true}},
+	{"drift", driftReport, Options{}},
+	{"hostile", hostileReport, Options{RunURL: "https://github.com/acme/tools/actions/runs/45 (x)", Marker: "a -->b"}},
+	{"trimmed_70k", bigReport, Options{RunURL: "https://github.com/acme/tools/actions/runs/46"}},
+}
+
+func TestMarkdown(t *testing.T) {
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Markdown(tc.report(), tc.opts)
+			golden.Assert(t, []byte(got))
+			checkSafeMarkdown(t, got, GitHubCommentLimit)
+		})
+	}
+}
+
+func TestSummary(t *testing.T) {
+	for _, tc := range cases[:4] {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Summary(tc.report())
+			golden.Assert(t, []byte(got))
+			if strings.Contains(got, "<!-- amigo-release") {
+				t.Error("summary carries the PR comment marker")
+			}
+		})
+	}
+}
+
+func TestText(t *testing.T) {
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Text(tc.report())
+			golden.AssertExt(t, []byte(got), ".txt")
+			checkSafeText(t, got)
+		})
+	}
+}
+
+func TestPlanText(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		report func() *pipeline.Report
+	}{{"plan_preview", planPreview}, {"hostile", hostileReport}, {"nothing", func() *pipeline.Report {
+		r := planPreview()
+		r.Tools = r.Tools[2:]
+		return r
+	}}} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := PlanText(tc.report())
+			golden.AssertExt(t, []byte(got), ".txt")
+			checkSafeText(t, got)
+		})
+	}
+}
+
+func TestMarkdown_planSentence(t *testing.T) {
+	got := Markdown(planPreview(), Options{})
+	want := "Merging releases `weather_lookup` 1.3.0 (minor) to us → eu-central-1 → ap-southeast-2 → ca-central-1."
+	if !strings.Contains(got, want) {
+		t.Errorf("preview lacks %q:\n%s", want, got)
+	}
+	if want := "Merging releases `geo_coder` 1.0.0 (major) to us → eu-central-1 → ap-southeast-2."; !strings.Contains(got, want) {
+		t.Errorf("preview lacks %q (skipped stage must not be listed)", want)
+	}
+	if got := Markdown(fullRelease(), Options{}); strings.Contains(got, "Merging releases") {
+		t.Error("a run report without Preview shows the plan sentence")
+	}
+	if got := Markdown(fullRelease(), Options{Preview: true}); !strings.Contains(got, "Merging releases nothing") {
+		t.Error("a preview of a report with nothing planned does not say so")
+	}
+}
+
+func TestMarkdown_hostile(t *testing.T) {
+	got := Markdown(hostileReport(), Options{Marker: "x"})
+	for _, bad := range []string{"<script", "<b>", "<i>", "<img", "<marquee", "</pre></details>", "@org/team", "@octocat", "@everyone", "@admins", "@ops", "![x]", "##vso[", "##[", "a -->b"} {
+		if strings.Contains(got, bad) {
+			t.Errorf("body contains %q", bad)
+		}
+	}
+	if !strings.Contains(got, "@"+zwj+"org/team") {
+		t.Error("mention not rendered with a zero-width joiner")
+	}
+	if len(got) > 60000 {
+		t.Errorf("1 MB subject and output not truncated: body is %d bytes", len(got))
+	}
+	// Every table row has exactly as many unescaped pipes as the header.
+	var header int
+	for _, line := range strings.Split(got, "\n") {
+		if !strings.HasPrefix(line, "|") {
+			continue
+		}
+		n := len(regexp.MustCompile(`(^|[^\\])\|`).FindAllString(line, -1))
+		if header == 0 {
+			header = n
+		} else if n != header {
+			t.Errorf("row has %d cell separators, header %d: %s", n, header, line)
+		}
+	}
+	if header == 0 {
+		t.Error("no table rendered")
+	}
+}
+
+func TestMarkdown_trimmed(t *testing.T) {
+	r := bigReport()
+	full := Markdown(r, Options{MaxBytes: 10 << 20})
+	if len(full) <= 70000 {
+		t.Fatalf("fixture renders to %d bytes untrimmed, want more than 70,000", len(full))
+	}
+	for _, limit := range []int{0, 20000, 5000} {
+		got := Markdown(r, Options{MaxBytes: limit, Marker: "m"})
+		max := limit
+		if max == 0 {
+			max = GitHubCommentLimit
+		}
+		if len(got) > max {
+			t.Errorf("limit %d: body is %d bytes", max, len(got))
+		}
+		if !strings.HasPrefix(got, Marker("m")+"\n") {
+			t.Errorf("limit %d: marker not first", max)
+		}
+		if !strings.Contains(got, "This report was trimmed to fit the") {
+			t.Errorf("limit %d: no trim note", max)
+		}
+		checkSafeMarkdown(t, got, max)
+	}
+}
+
+// checkSafeMarkdown asserts structural invariants of a rendered body.
+func checkSafeMarkdown(t *testing.T, got string, limit int) {
+	t.Helper()
+	if len(got) > limit {
+		t.Errorf("body is %d bytes, limit %d", len(got), limit)
+	}
+	for _, pair := range [][2]string{{"<details>", "</details>"}, {"<pre>", "</pre>"}, {"<summary>", "</summary>"}, {"<sub>", "</sub>"}} {
+		if o, c := strings.Count(got, pair[0]), strings.Count(got, pair[1]); o != c {
+			t.Errorf("%d %s but %d %s", o, pair[0], c, pair[1])
+		}
+	}
+	// Only our own tags appear.
+	for _, tag := range regexp.MustCompile(`</?[a-zA-Z][^>]*>`).FindAllString(got, -1) {
+		switch tag {
+		case "<details>", "</details>", "<summary>", "</summary>", "<pre>", "</pre>", "<code>", "</code>", "<sub>", "</sub>":
+		default:
+			t.Errorf("unexpected HTML tag %q", tag)
+		}
+	}
+	// No entity is cut.
+	for _, m := range regexp.MustCompile(`&[^&\s]{0,8}`).FindAllString(got, -1) {
+		if !regexp.MustCompile(`^&(amp|lt|gt|quot|#\d+);`).MatchString(m) {
+			t.Errorf("broken or raw entity %q", m)
+		}
+	}
+	checkSafeText(t, got)
+}
+
+// checkSafeText asserts that no line can run as a workflow command.
+func checkSafeText(t *testing.T, got string) {
+	t.Helper()
+	for i, line := range strings.Split(got, "\n") {
+		if strings.HasPrefix(strings.TrimLeftFunc(line, unicode.IsSpace), "::") {
+			t.Errorf("line %d starts a GitHub workflow command: %q", i+1, line)
+		}
+		if strings.Contains(line, "##vso[") || strings.Contains(line, "##[") {
+			t.Errorf("line %d holds an Azure/legacy command: %q", i+1, line)
+		}
+	}
+}
+
+func TestMarker(t *testing.T) {
+	for in, want := range map[string]string{
+		"":            "<!-- amigo-release:default -->",
+		"main":        "<!-- amigo-release:main -->",
+		"a -->b":      "<!-- amigo-release:a-b -->",
+		"tools/geo.1": "<!-- amigo-release:tools/geo.1 -->",
+	} {
+		if got := Marker(in); got != want {
+			t.Errorf("Marker(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestFormatDuration(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want string
+	}{{"0s", "—"}, {"850ms", "850ms"}, {"42.4s", "42s"}, {"4m12s", "4m12s"}, {"63m10s", "1h03m"}} {
+		d, _ := timeParse(tc.in)
+		if got := formatDuration(d); got != tc.want {
+			t.Errorf("formatDuration(%s) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
