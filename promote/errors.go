@@ -120,10 +120,11 @@ func (l *errorList) err() error {
 // suggest returns a "did you mean" or "valid keys are" fix for an unknown
 // word among the valid ones.
 func suggest(word string, valid []string, what string) string {
+	sorted := append([]string(nil), valid...)
+	sort.Strings(sorted)
 	best, bestD := "", 1<<30
-	for _, v := range valid {
-		d := levenshtein(strings.ToLower(word), v)
-		if d < bestD {
+	for _, v := range sorted {
+		if d := editDistance(strings.ToLower(word), v); d < bestD {
 			best, bestD = v, d
 		}
 	}
@@ -131,33 +132,37 @@ func suggest(word string, valid []string, what string) string {
 	if len(word) <= 3 {
 		limit = 1
 	}
-	sorted := append([]string(nil), valid...)
-	sort.Strings(sorted)
 	if best != "" && (bestD <= limit || strings.HasPrefix(best, strings.ToLower(word)) && len(word) >= 3) {
 		return fmt.Sprintf("did you mean %q? (valid %s: %s)", best, what, strings.Join(sorted, ", "))
 	}
 	return fmt.Sprintf("use one of the valid %s: %s", what, strings.Join(sorted, ", "))
 }
 
-func levenshtein(a, b string) int {
+// editDistance is the optimal string alignment distance: insertions,
+// deletions, substitutions and transpositions of neighbours each cost 1.
+func editDistance(a, b string) int {
 	if len(a) > 64 || len(b) > 64 {
 		return 1 << 20
 	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
 	}
 	for i := 1; i <= len(a); i++ {
-		cur[0] = i
 		for j := 1; j <= len(b); j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
 				cost = 0
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
 	}
-	return prev[len(b)]
+	return d[len(a)][len(b)]
 }

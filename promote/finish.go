@@ -83,12 +83,12 @@ func (d *decoder) finish(root *yaml.Node, p *Plan, r *rawPlan) {
 		switch {
 		case hasRegion && hasURL:
 			d.errAt(rs.set["base_url"], join(path, "base_url"), "the stage sets both region and base_url", "keep one: region for a documented Amigo server, base_url for any other (an emulator, a private endpoint)")
-		case !hasRegion && !hasURL:
+		case !hasRegion && !hasURL && !rs.hadErrors:
 			d.errAt(rs.node, path, fmt.Sprintf("stage %q has neither region nor base_url", s.Name), "add `region: ` one of "+strings.Join(regionNames(), ", ")+", or `base_url: https://...`")
 		}
 		if s.Organization == "" {
 			s.Organization = def.Organization
-			if s.Organization == "" && rs.set["organization"] == nil {
+			if s.Organization == "" && rs.set["organization"] == nil && !rs.hadErrors {
 				d.errAt(rs.node, path, fmt.Sprintf("stage %q has no organization", s.Name), "add `organization: <org id>` to the stage, or to defaults: for every stage")
 			}
 		}

@@ -43,6 +43,10 @@ func Parse(filename string, data []byte) (*Plan, error) {
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
+// yamlParserProblems are the messages of yaml.v3's parser errors, whose line
+// numbers are 0-based (its scanner errors are 1-based).
+var yamlParserProblems = []string{"did not find expected", "found undefined tag handle", "found duplicate %TAG directive"}
+
 // parseYAML reads exactly one YAML document into a node tree and rejects
 // aliases (anchor bombs, and hidden sharing in a file meant to be read).
 func parseYAML(filename string, data []byte) (*yaml.Node, error) {
@@ -70,17 +74,22 @@ func parseYAML(filename string, data []byte) (*yaml.Node, error) {
 	if len(doc.Content) == 0 || (doc.Content[0].Kind == yaml.ScalarNode && doc.Content[0].ShortTag() == "!!null") {
 		return nil, empty
 	}
-	// Reject aliases before anything can expand them.
+	// Reject aliases before anything can expand them; report the first one
+	// in the file. The walk visits each parsed node once (aliases are leaves).
+	var first *yaml.Node
 	stack := []*yaml.Node{doc.Content[0]}
 	for len(stack) > 0 {
 		n := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if n.Kind == yaml.AliasNode {
-			return nil, &Error{File: filename, Line: n.Line, Column: n.Column,
-				Msg: fmt.Sprintf("YAML aliases (*%s) are not supported in a plan file", n.Value),
-				Fix: "write the values out in full; stage settings shared by all stages go under defaults:"}
+		if n.Kind == yaml.AliasNode && (first == nil || n.Line < first.Line || n.Line == first.Line && n.Column < first.Column) {
+			first = n
 		}
 		stack = append(stack, n.Content...)
+	}
+	if first != nil {
+		return nil, &Error{File: filename, Line: first.Line, Column: first.Column,
+			Msg: fmt.Sprintf("YAML aliases (*%s) are not supported in a plan file", first.Value),
+			Fix: "write the values out in full; stage settings shared by all stages go under defaults:"}
 	}
 	return doc.Content[0], nil
 }
@@ -93,9 +102,17 @@ func yamlError(filename string, data []byte, err error) *Error {
 		msg = m[2]
 	}
 	msg = strings.TrimPrefix(msg, "yaml: ")
-	if line == 0 && strings.Contains(msg, "cannot start any token") {
-		for i, l := range strings.Split(string(data), "\n") {
-			if strings.HasPrefix(strings.TrimLeft(l, " "), "\t") {
+	// yaml.v3 counts lines from 0 for parser (not scanner) errors.
+	for _, p := range yamlParserProblems {
+		if strings.HasPrefix(msg, p) {
+			line++
+			break
+		}
+	}
+	if strings.Contains(msg, "cannot start any token") {
+		lines := strings.Split(string(data), "\n")
+		for i, l := range lines {
+			if (line == 0 || i+1 == line) && strings.HasPrefix(strings.TrimLeft(l, " "), "\t") {
 				line = i + 1
 				msg += " (a tab in the indentation)"
 				break
@@ -125,6 +142,9 @@ type rawStage struct {
 	credsSet  map[string]*yaml.Node
 	nameNode  *yaml.Node
 	needsNode []*yaml.Node
+	// hadErrors: some key of the stage was wrong (unknown, mistyped), so
+	// "missing key" checks would only add noise.
+	hadErrors bool
 }
 
 func (d *decoder) planFields(p *Plan, r *rawPlan) fieldMap {
@@ -151,7 +171,9 @@ func (d *decoder) planFields(p *Plan, r *rawPlan) fieldMap {
 			r.stagesNode = v
 			d.list(v, path, "stages", func(i int, sv *yaml.Node) {
 				rs := &rawStage{node: sv}
+				before := len(d.errs)
 				rs.set = d.object(sv, index(path, i), "a stage", d.stageFields(rs))
+				rs.hadErrors = len(d.errs) > before
 				r.stages = append(r.stages, rs)
 			})
 		},
