@@ -1,0 +1,883 @@
+package amigotest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/amigo-release/amigo-release/internal/clock"
+)
+
+// Operation IDs, exactly as the OpenAPI file names them. Fault injection,
+// rate limits and the request log are keyed by these.
+const (
+	OpGetScaffold       = "get-tool-scaffold-release"
+	OpListTools         = "get-tools"
+	OpCreateTool        = "create-tool"
+	OpModifyTool        = "modify-tool"
+	OpDeprecateTool     = "deprecate-tool"
+	OpModifyEnvvars     = "modify-tool-envvars"
+	OpTestTool          = "test-tool"
+	OpPublishVersion    = "publish-tool-version"
+	OpListVersions      = "get-tool-versions"
+	OpDeprecateVersions = "deprecate-tool-version"
+	OpInvokeVersion     = "invoke-tool-version"
+	OpListInvocations   = "get-tool-invocations"
+	OpSearchInvocations = "search-tool-invocations"
+	OpSignIn            = "sign-in-with-api-key"
+)
+
+// Operations lists every operation ID the emulator serves.
+var Operations = []string{
+	OpGetScaffold, OpListTools, OpCreateTool, OpModifyTool, OpDeprecateTool,
+	OpModifyEnvvars, OpTestTool, OpPublishVersion, OpListVersions,
+	OpDeprecateVersions, OpInvokeVersion, OpListInvocations,
+	OpSearchInvocations, OpSignIn,
+}
+
+// DefaultRateLimits are the documented per-user, per-endpoint limits in
+// requests per minute.
+var DefaultRateLimits = map[string]int{
+	OpGetScaffold:       50,
+	OpListTools:         50,
+	OpCreateTool:        20,
+	OpModifyTool:        20,
+	OpDeprecateTool:     20,
+	OpModifyEnvvars:     20,
+	OpTestTool:          1,
+	OpPublishVersion:    10,
+	OpListVersions:      50,
+	OpDeprecateVersions: 20,
+	OpInvokeVersion:     10,
+	OpListInvocations:   50,
+	OpSearchInvocations: 50,
+	OpSignIn:            5,
+}
+
+// conflictOps are the operations whose documented responses include 409.
+var conflictOps = map[string]bool{
+	OpCreateTool: true, OpDeprecateTool: true, OpModifyEnvvars: true, OpPublishVersion: true,
+}
+
+// mutatingOps change server state (tools, envvars, versions) or run a
+// published tool.
+var mutatingOps = map[string]bool{
+	OpCreateTool: true, OpModifyTool: true, OpDeprecateTool: true, OpModifyEnvvars: true,
+	OpPublishVersion: true, OpDeprecateVersions: true, OpInvokeVersion: true,
+}
+
+// Latency is a simulated duration drawn per call. The zero value means "use
+// the default" of the option it sets; use Fixed(0) for no latency.
+type Latency struct {
+	// Min and Max bound a uniform draw (Max <= Min means exactly Min).
+	Min, Max time.Duration
+	// Func, when set, replaces the uniform draw.
+	Func func(r *rand.Rand) time.Duration
+	set  bool
+}
+
+// Fixed is a latency of exactly d simulated time.
+func Fixed(d time.Duration) Latency { return Latency{Min: d, Max: d, set: true} }
+
+// Uniform is a latency drawn uniformly from [min, max] simulated time.
+func Uniform(min, max time.Duration) Latency { return Latency{Min: min, Max: max, set: true} }
+
+func (l Latency) isZero() bool { return !l.set && l.Func == nil && l.Min == 0 && l.Max == 0 }
+
+func (l Latency) draw(r *rand.Rand) time.Duration {
+	if l.Func != nil {
+		return l.Func(r)
+	}
+	if l.Max <= l.Min {
+		return l.Min
+	}
+	return l.Min + time.Duration(r.Int63n(int64(l.Max-l.Min)+1))
+}
+
+// APIKey is one accepted sign-in credential triple.
+type APIKey struct {
+	Key, KeyID, UserID string
+}
+
+// Options configure a Server. The zero value is a working server on real
+// time with no tools repository.
+type Options struct {
+	// Clock is the time source (default clock.Real{}). Publish and test
+	// latency, token expiry, rate-limit refill and created_at use it.
+	Clock clock.Clock
+	// RepoPath is a local git repository (worktree or bare) whose Branch
+	// tip publish builds and whose branches test-tool reads.
+	RepoPath string
+	// Branch is the team branch that publish builds (default "main").
+	Branch string
+	// PublishLatency is how long a publish takes (default uniform 1–5
+	// simulated minutes).
+	PublishLatency Latency
+	// TestLatency is how long a test-tool call takes (default uniform 5–20
+	// simulated seconds).
+	TestLatency Latency
+	// ActiveCap: a publish is refused (400) when the tool has MORE than
+	// ActiveCap non-deprecated versions (default 3, as documented).
+	ActiveCap int
+	// RateLimits overrides per-operation limits in requests per minute;
+	// operations not named keep DefaultRateLimits. A value <= 0 disables
+	// the limit of that operation.
+	RateLimits map[string]int
+	// DisableRateLimits turns all rate limiting off.
+	DisableRateLimits bool
+	// APIKeys, when non-empty, are the only accepted sign-in triples (else
+	// 401). When empty, any triple of non-empty headers is accepted.
+	APIKeys []APIKey
+	// StaticTokens are bearer tokens accepted without sign-in and without
+	// expiry, mapped to the user ID they stand for (valid in every org).
+	StaticTokens map[string]string
+	// TokenTTL is the lifetime of issued id_tokens (default 1h).
+	TokenTTL time.Duration
+	// Orgs, when non-empty, are the only known organizations (others 404).
+	Orgs []string
+	// Seed seeds all randomness (IDs, tokens, latency draws); 0 means 1.
+	Seed int64
+	// EnvvarTombstone is how long a deleted envvar name cannot be
+	// re-inserted (409, as documented; default 1 simulated minute; negative
+	// disables).
+	EnvvarTombstone time.Duration
+}
+
+// LoggedRequest is one entry of the request log.
+type LoggedRequest struct {
+	Method      string
+	Path        string
+	OperationID string // "" for unknown routes
+	Org         string
+	User        string // "" when not authenticated
+	Status      int    // status computed by the server (also when dropped)
+	Time        time.Time
+	Fault       string // injected fault kind, "" if none
+}
+
+// Mutating reports whether the request was an operation that changes state
+// (create/modify/deprecate tool, envvars, publish, deprecate versions) or
+// runs a published tool (invoke). Sign-in, test-tool and reads are not.
+func (r LoggedRequest) Mutating() bool { return mutatingOps[r.OperationID] }
+
+// Server is one emulated region. It is safe for concurrent use.
+type Server struct {
+	opts  Options
+	clk   clock.Clock
+	ctx   context.Context // lives until Close; long work runs on it
+	stop  context.CancelFunc
+	mu    sync.Mutex
+	rng   *rand.Rand
+	idSeq uint32
+	orgs  map[string]*orgState
+	known map[string]bool
+	keys  []APIKey
+	toks  map[string]token
+	rates map[string]*bucket
+	log   []LoggedRequest
+	flt   faults
+	srv   *httptest.Server
+	repo  *repoReader
+}
+
+type token struct {
+	user, org string
+	expires   time.Time
+}
+
+// New returns a Server with opts applied.
+func New(opts Options) *Server {
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	if opts.Branch == "" {
+		opts.Branch = "main"
+	}
+	if opts.PublishLatency.isZero() {
+		opts.PublishLatency = Uniform(time.Minute, 5*time.Minute)
+	}
+	if opts.TestLatency.isZero() {
+		opts.TestLatency = Uniform(5*time.Second, 20*time.Second)
+	}
+	if opts.ActiveCap <= 0 {
+		opts.ActiveCap = 3
+	}
+	if opts.TokenTTL <= 0 {
+		opts.TokenTTL = time.Hour
+	}
+	if opts.Seed == 0 {
+		opts.Seed = 1
+	}
+	if opts.EnvvarTombstone == 0 {
+		opts.EnvvarTombstone = time.Minute
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	s := &Server{
+		opts:  opts,
+		clk:   opts.Clock,
+		ctx:   ctx,
+		stop:  stop,
+		rng:   rand.New(rand.NewSource(opts.Seed)),
+		orgs:  map[string]*orgState{},
+		keys:  append([]APIKey(nil), opts.APIKeys...),
+		toks:  map[string]token{},
+		rates: map[string]*bucket{},
+	}
+	if len(opts.Orgs) > 0 {
+		s.known = map[string]bool{}
+		for _, o := range opts.Orgs {
+			s.known[o] = true
+		}
+	}
+	for tok, user := range opts.StaticTokens {
+		s.toks[tok] = token{user: user}
+	}
+	if opts.RepoPath != "" {
+		s.repo = &repoReader{path: opts.RepoPath}
+	}
+	s.flt.init()
+	return s
+}
+
+// NewTestServer starts s on an httptest server closed by t.Cleanup.
+func NewTestServer(t testing.TB, opts Options) *Server {
+	t.Helper()
+	s := New(opts)
+	s.srv = httptest.NewServer(s)
+	t.Cleanup(s.Close)
+	return s
+}
+
+// NewTestRegions starts one test server per region name (for example "us",
+// "eu-central-1"), each with its own state, all with opts. Region servers
+// differ in their seed so that their IDs differ.
+func NewTestRegions(t testing.TB, opts Options, names ...string) map[string]*Server {
+	t.Helper()
+	out := make(map[string]*Server, len(names))
+	base := opts.Seed
+	if base == 0 {
+		base = 1
+	}
+	for i, n := range names {
+		o := opts
+		o.Seed = base + int64(i)*7919
+		out[n] = NewTestServer(t, o)
+	}
+	return out
+}
+
+// URL is the base URL of a server started by NewTestServer ("" otherwise).
+// API paths start with /v1/{organization}/.
+func (s *Server) URL() string {
+	if s.srv == nil {
+		return ""
+	}
+	return s.srv.URL
+}
+
+// Close stops the test server (if any) and cancels running publishes.
+func (s *Server) Close() {
+	if s.srv != nil {
+		s.srv.Close()
+	}
+	s.stop()
+}
+
+// Handler returns the server as an http.Handler.
+func (s *Server) Handler() http.Handler { return s }
+
+// ListenAndServe serves the API on addr until ctx is done, then shuts down
+// gracefully (waiting up to 5 seconds for running requests).
+func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("emulator: listen on %s: %w", addr, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve serves the API on ln until ctx is done (see ListenAndServe).
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		s.stop()
+		return err
+	case <-ctx.Done():
+	}
+	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := hs.Shutdown(shut)
+	s.stop()
+	<-errc
+	return err
+}
+
+// Requests returns a copy of the request log, oldest first.
+func (s *Server) Requests() []LoggedRequest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]LoggedRequest(nil), s.log...)
+}
+
+// ResetRequests clears the request log.
+func (s *Server) ResetRequests() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.log = nil
+}
+
+// IssueToken returns a fresh id_token for user in org, as sign-in would,
+// without counting against any rate limit.
+func (s *Server) IssueToken(org, user string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tok, _ := s.issueLocked(org, user)
+	return tok
+}
+
+func (s *Server) issueLocked(org, user string) (string, time.Time) {
+	b := make([]byte, 20)
+	s.rng.Read(b)
+	tok := fmt.Sprintf("emu.%x", b)
+	exp := s.clk.Now().Add(s.opts.TokenTTL).UTC().Truncate(time.Millisecond)
+	s.toks[tok] = token{user: user, org: org, expires: exp}
+	return tok, exp
+}
+
+// ---- request handling ----
+
+// reply is a response computed by a handler, written (or dropped) by ServeHTTP.
+type reply struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func jsonReply(status int, v any) reply {
+	b, err := json.Marshal(v)
+	if err != nil {
+		b, _ = json.Marshal(map[string]string{"detail": "emulator: encoding response: " + err.Error()})
+		status = http.StatusInternalServerError
+	}
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	return reply{status: status, header: h, body: b}
+}
+
+func detailReply(status int, format string, args ...any) reply {
+	return jsonReply(status, map[string]string{"detail": fmt.Sprintf(format, args...)})
+}
+
+func emptyReply(status int) reply { return reply{status: status, header: http.Header{}} }
+
+// call is the context of one request.
+type call struct {
+	r      *http.Request
+	op     string
+	org    string
+	params map[string]string // path parameters, unescaped
+	user   string
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c := &call{r: r}
+	route := s.route(r, c)
+	entry := LoggedRequest{Method: r.Method, Path: r.URL.Path, OperationID: c.op, Org: c.org, Time: s.clk.Now()}
+	rep, drop := s.serve(c, route, &entry)
+	entry.User = c.user
+	entry.Status = rep.status
+	s.mu.Lock()
+	s.log = append(s.log, entry)
+	s.mu.Unlock()
+	if drop {
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				conn.Close()
+				return
+			}
+		}
+		// Cannot hijack (HTTP/2): abort the response instead.
+		panic(http.ErrAbortHandler)
+	}
+	for k, v := range rep.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rep.status)
+	if len(rep.body) > 0 && r.Method != http.MethodHead {
+		w.Write(rep.body)
+	}
+}
+
+func (s *Server) serve(c *call, route func(*call) reply, entry *LoggedRequest) (reply, bool) {
+	if route == nil {
+		return detailReply(http.StatusNotFound, "Not Found"), false
+	}
+	if s.flt.maintenanceOn() {
+		entry.Fault = "maintenance"
+		s.flt.count("maintenance")
+		return detailReply(http.StatusServiceUnavailable, "The service is going through temporary maintenance."), false
+	}
+	pre := s.flt.before(c.op)
+	if pre.latency > 0 {
+		entry.Fault = "latency"
+		if err := s.clk.Sleep(c.r.Context(), pre.latency); err != nil {
+			return detailReply(http.StatusServiceUnavailable, "request cancelled"), false
+		}
+	}
+	if pre.fail != nil {
+		entry.Fault = pre.fail.kind
+		return pre.fail.reply, false
+	}
+	if s.known != nil && !s.known[c.org] {
+		return detailReply(http.StatusNotFound, "Organization %s is not found.", c.org), false
+	}
+	if c.op != OpSignIn {
+		if rep, ok := s.authenticate(c); !ok {
+			return rep, false
+		}
+		if rep, ok := s.limit(c.user, c.op); !ok {
+			return rep, false
+		}
+	}
+	rep := route(c)
+	if pre.drop {
+		if entry.Fault == "" {
+			entry.Fault = "drop"
+		} else {
+			entry.Fault += "+drop"
+		}
+	}
+	return rep, pre.drop
+}
+
+func (s *Server) authenticate(c *call) (reply, bool) {
+	h := c.r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
+		return detailReply(http.StatusUnauthorized, "Invalid authorization credentials: missing bearer token."), false
+	}
+	tok = strings.TrimSpace(tok)
+	s.mu.Lock()
+	t, found := s.toks[tok]
+	now := s.clk.Now()
+	s.mu.Unlock()
+	switch {
+	case !found:
+		return detailReply(http.StatusUnauthorized, "Invalid authorization credentials: unknown token."), false
+	case t.org != "" && t.org != c.org:
+		return detailReply(http.StatusUnauthorized, "Invalid authorization credentials: token was issued for another organization."), false
+	case !t.expires.IsZero() && !now.Before(t.expires):
+		return detailReply(http.StatusUnauthorized, "Invalid authorization credentials: token expired."), false
+	}
+	c.user = t.user
+	return reply{}, true
+}
+
+// ---- rate limiting ----
+
+// bucket is a token bucket: burst n, refilled n per simulated minute.
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func (s *Server) rateFor(op string) int {
+	if s.opts.DisableRateLimits {
+		return 0
+	}
+	if n, ok := s.opts.RateLimits[op]; ok {
+		return n
+	}
+	return DefaultRateLimits[op]
+}
+
+// limit counts a request at arrival against (user, op) and refuses it with
+// 429 and Retry-After (whole simulated seconds, rounded up) when the bucket
+// is empty.
+func (s *Server) limit(user, op string) (reply, bool) {
+	n := s.rateFor(op)
+	if n <= 0 {
+		return reply{}, true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.clk.Now()
+	key := user + "\x00" + op
+	b := s.rates[key]
+	if b == nil {
+		b = &bucket{tokens: float64(n), last: now}
+		s.rates[key] = b
+	}
+	if el := now.Sub(b.last); el > 0 {
+		b.tokens = math.Min(float64(n), b.tokens+el.Minutes()*float64(n))
+		b.last = now
+	}
+	if b.tokens >= 1 {
+		b.tokens--
+		return reply{}, true
+	}
+	wait := (1 - b.tokens) / float64(n) * 60 // seconds
+	secs := int(math.Ceil(wait - 1e-9))
+	if secs < 1 {
+		secs = 1
+	}
+	rep := detailReply(http.StatusTooManyRequests,
+		"The user has exceeded the rate limit of %d requests per minute for this endpoint.", n)
+	rep.header.Set("Retry-After", fmt.Sprint(secs))
+	return rep, false
+}
+
+// ---- routing ----
+
+// route finds the operation for r, filling c.op, c.org and c.params.
+func (s *Server) route(r *http.Request, c *call) func(*call) reply {
+	raw := r.URL.EscapedPath()
+	trailing := strings.HasSuffix(raw, "/")
+	segs := strings.Split(strings.Trim(raw, "/"), "/")
+	for i, sg := range segs {
+		if u, err := pathUnescape(sg); err == nil {
+			segs[i] = u
+		}
+	}
+	if len(segs) < 3 || segs[0] != "v1" || segs[1] == "" {
+		return nil
+	}
+	c.org = segs[1]
+	c.params = map[string]string{}
+	rest := segs[2:]
+	m := r.Method
+	set := func(op string, h func(*call) reply) func(*call) reply {
+		c.op = op
+		return h
+	}
+	switch {
+	case len(rest) == 2 && rest[0] == "user" && rest[1] == "signin_with_api_key" && m == http.MethodPost:
+		return set(OpSignIn, s.handleSignIn)
+	case rest[0] != "tool":
+		return nil
+	case len(rest) == 1 && trailing && m == http.MethodGet:
+		return set(OpListTools, s.handleListTools)
+	case len(rest) == 1 && trailing && m == http.MethodPost:
+		return set(OpCreateTool, s.handleCreateTool)
+	case len(rest) == 2 && rest[1] == "amigo_tool_scaffold.tar.gz" && m == http.MethodGet:
+		return set(OpGetScaffold, s.handleScaffold)
+	case len(rest) == 2 && rest[1] == "test" && m == http.MethodPost:
+		return set(OpTestTool, s.handleTestTool)
+	case len(rest) == 2 && rest[1] == "invocation" && m == http.MethodGet:
+		return set(OpListInvocations, s.handleListInvocations)
+	case len(rest) == 3 && rest[1] == "invocation" && rest[2] == "search" && m == http.MethodGet:
+		return set(OpSearchInvocations, s.handleSearchInvocations)
+	}
+	if len(rest) < 2 {
+		return nil
+	}
+	c.params["tool_id"] = rest[1]
+	switch {
+	case len(rest) == 2 && m == http.MethodPost:
+		return set(OpModifyTool, s.handleModifyTool)
+	case len(rest) == 2 && m == http.MethodDelete:
+		return set(OpDeprecateTool, s.handleDeprecateTool)
+	case len(rest) == 3 && rest[2] == "envvar" && m == http.MethodPost:
+		return set(OpModifyEnvvars, s.handleEnvvars)
+	case len(rest) == 3 && rest[2] == "version" && m == http.MethodPost:
+		return set(OpPublishVersion, s.handlePublish)
+	case len(rest) == 3 && rest[2] == "version" && m == http.MethodGet:
+		return set(OpListVersions, s.handleListVersions)
+	case len(rest) == 4 && rest[2] == "version" && m == http.MethodDelete:
+		c.params["versions"] = rest[3]
+		return set(OpDeprecateVersions, s.handleDeprecateVersions)
+	case len(rest) == 5 && rest[2] == "version" && rest[4] == "invoke" && m == http.MethodPost:
+		c.params["version"] = rest[3]
+		return set(OpInvokeVersion, s.handleInvoke)
+	}
+	return nil
+}
+
+// ---- fault injection ----
+
+// FaultKind names what was injected, for counters: a status code ("409",
+// "429", "503", "500", ...), "latency", "drop" or "maintenance".
+type FaultKind = string
+
+// Fault kinds that are not status codes.
+const (
+	KindLatency     FaultKind = "latency"
+	KindDrop        FaultKind = "drop"
+	KindMaintenance FaultKind = "maintenance"
+)
+
+// Chaos configures seeded random fault injection. Each rate is the
+// probability (0..1) that a request gets that fault; they are drawn
+// independently in the order latency, drop, 409, 429, 503 and at most one
+// status fault is applied. 409 is only injected into operations whose
+// documented responses include 409.
+type Chaos struct {
+	Seed        int64
+	Conflict    float64 // 409 "A related operation is in progress."
+	RateLimit   float64 // 429 with Retry-After
+	Unavailable float64 // 503
+	Latency     float64 // extra latency of LatencyDuration
+	Drop        float64 // do the work, then drop the connection
+	// LatencyDuration is the simulated extra latency (default 30s).
+	LatencyDuration time.Duration
+	// Ops restricts chaos to these operation IDs (default all).
+	Ops []string
+	// RetryAfter is the Retry-After seconds of injected 429s (default 1).
+	RetryAfter int
+}
+
+type scripted struct {
+	n     int
+	kind  string
+	reply reply
+}
+
+type faults struct {
+	mu          sync.Mutex
+	maintenance bool
+	fail        map[string][]*scripted
+	latency     map[string]time.Duration
+	drop        map[string]int
+	chaos       *Chaos
+	chaosRng    *rand.Rand
+	counts      map[string]int
+}
+
+func (f *faults) init() {
+	f.fail = map[string][]*scripted{}
+	f.latency = map[string]time.Duration{}
+	f.drop = map[string]int{}
+	f.counts = map[string]int{}
+}
+
+func (f *faults) maintenanceOn() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.maintenance
+}
+
+func (f *faults) count(kind string) {
+	f.mu.Lock()
+	f.counts[kind]++
+	f.mu.Unlock()
+}
+
+type preFault struct {
+	latency time.Duration
+	fail    *scripted
+	drop    bool
+}
+
+func (f *faults) before(op string) preFault {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var p preFault
+	if d := f.latency[op]; d > 0 {
+		p.latency = d
+		f.counts[KindLatency]++
+	}
+	if q := f.fail[op]; len(q) > 0 {
+		head := q[0]
+		head.n--
+		if head.n <= 0 {
+			f.fail[op] = q[1:]
+		}
+		p.fail = head
+		f.counts[head.kind]++
+		return p
+	}
+	if f.drop[op] > 0 {
+		f.drop[op]--
+		p.drop = true
+		f.counts[KindDrop]++
+		return p
+	}
+	if ch := f.chaos; ch != nil && (len(ch.Ops) == 0 || contains(ch.Ops, op)) {
+		r := f.chaosRng
+		if r.Float64() < ch.Latency {
+			d := ch.LatencyDuration
+			if d <= 0 {
+				d = 30 * time.Second
+			}
+			p.latency += d
+			f.counts[KindLatency]++
+		}
+		drop := r.Float64() < ch.Drop
+		conflict := r.Float64() < ch.Conflict
+		limited := r.Float64() < ch.RateLimit
+		unavailable := r.Float64() < ch.Unavailable
+		switch {
+		case conflict && conflictOps[op]:
+			p.fail = &scripted{kind: "409", reply: detailReply(http.StatusConflict, "A related operation is in progress.")}
+		case limited:
+			rep := detailReply(http.StatusTooManyRequests, "The user has exceeded the rate limit for this endpoint.")
+			ra := ch.RetryAfter
+			if ra <= 0 {
+				ra = 1
+			}
+			rep.header.Set("Retry-After", fmt.Sprint(ra))
+			p.fail = &scripted{kind: "429", reply: rep}
+		case unavailable:
+			p.fail = &scripted{kind: "503", reply: detailReply(http.StatusServiceUnavailable, "The service is going through temporary maintenance.")}
+		case drop:
+			p.drop = true
+			f.counts[KindDrop]++
+		}
+		if p.fail != nil {
+			f.counts[p.fail.kind]++
+		}
+	}
+	return p
+}
+
+// FailNext makes the next n calls of operation op fail with status before
+// any work is done. body is the JSON response body; "" gives a FastAPI-style
+// {"detail": ...} with the documented description for common statuses.
+// For 429 and 503 a Retry-After of 1 second is sent. Several FailNext calls
+// on one operation queue up in order.
+func (s *Server) FailNext(op string, n, status int, body string) {
+	if n <= 0 {
+		return
+	}
+	var rep reply
+	if body == "" {
+		rep = detailReply(status, "%s", defaultDetail(status))
+	} else {
+		rep = reply{status: status, header: http.Header{}, body: []byte(body)}
+		rep.header.Set("Content-Type", "application/json")
+	}
+	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+		rep.header.Set("Retry-After", "1")
+	}
+	s.flt.mu.Lock()
+	defer s.flt.mu.Unlock()
+	s.flt.fail[op] = append(s.flt.fail[op], &scripted{n: n, kind: fmt.Sprint(status), reply: rep})
+}
+
+func defaultDetail(status int) string {
+	switch status {
+	case http.StatusConflict:
+		return "A related operation is in progress."
+	case http.StatusTooManyRequests:
+		return "The user has exceeded the rate limit for this endpoint."
+	case http.StatusServiceUnavailable:
+		return "The service is going through temporary maintenance."
+	case http.StatusUnauthorized:
+		return "Invalid authorization credentials."
+	default:
+		return fmt.Sprintf("injected fault: %d %s", status, http.StatusText(status))
+	}
+}
+
+// SetLatency adds d of simulated latency before every call of op (0 removes it).
+func (s *Server) SetLatency(op string, d time.Duration) {
+	s.flt.mu.Lock()
+	defer s.flt.mu.Unlock()
+	if d <= 0 {
+		delete(s.flt.latency, op)
+		return
+	}
+	s.flt.latency[op] = d
+}
+
+// DropAfterWork makes the next n calls of op do their work completely (a
+// publish creates its version) and then close the connection without a
+// response: the client sees EOF, the unknown-outcome case.
+func (s *Server) DropAfterWork(op string, n int) {
+	s.flt.mu.Lock()
+	defer s.flt.mu.Unlock()
+	s.flt.drop[op] += n
+}
+
+// SetMaintenance turns maintenance mode on or off: every request gets 503.
+func (s *Server) SetMaintenance(on bool) {
+	s.flt.mu.Lock()
+	defer s.flt.mu.Unlock()
+	s.flt.maintenance = on
+}
+
+// SetChaos turns seeded random fault injection on (nil turns it off).
+func (s *Server) SetChaos(c *Chaos) {
+	s.flt.mu.Lock()
+	defer s.flt.mu.Unlock()
+	if c == nil {
+		s.flt.chaos = nil
+		return
+	}
+	cc := *c
+	cc.Ops = append([]string(nil), c.Ops...)
+	s.flt.chaos = &cc
+	s.flt.chaosRng = rand.New(rand.NewSource(c.Seed))
+}
+
+// ClearFaults removes scripted failures, latencies, drops, chaos and
+// maintenance mode (counters are kept).
+func (s *Server) ClearFaults() {
+	s.flt.mu.Lock()
+	defer s.flt.mu.Unlock()
+	s.flt.maintenance = false
+	s.flt.chaos = nil
+	s.flt.fail = map[string][]*scripted{}
+	s.flt.latency = map[string]time.Duration{}
+	s.flt.drop = map[string]int{}
+}
+
+// Injected returns how many faults were injected so far, by kind.
+func (s *Server) Injected() map[FaultKind]int {
+	s.flt.mu.Lock()
+	defer s.flt.mu.Unlock()
+	out := make(map[string]int, len(s.flt.counts))
+	for k, v := range s.flt.counts {
+		out[k] = v
+	}
+	return out
+}
+
+// ---- helpers ----
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// readBody reads the request body (at most 1 MiB).
+func readBody(r *http.Request) ([]byte, error) {
+	var buf bytes.Buffer
+	_, err := buf.ReadFrom(http.MaxBytesReader(nil, r.Body, 1<<20))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, fmt.Errorf("request body larger than 1 MiB")
+		}
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

@@ -1,0 +1,442 @@
+package amigotest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// This file validates requests the way the real (FastAPI + pydantic) server
+// does: bodies must be JSON objects, types are not coerced, and every
+// violation is listed in a 422 body {"detail": [{"type", "loc", "msg",
+// "input"}]}. The schemas are written out below from the OpenAPI file.
+
+// Detail is one FastAPI validation error.
+type Detail struct {
+	Type  string `json:"type"`
+	Loc   []any  `json:"loc"`
+	Msg   string `json:"msg"`
+	Input any    `json:"input"`
+}
+
+type errs []Detail
+
+func (e *errs) add(loc []any, typ, msg string, input any) {
+	*e = append(*e, Detail{Type: typ, Loc: append([]any(nil), loc...), Msg: msg, Input: input})
+}
+
+func (e errs) reply() reply { return jsonReply(http.StatusUnprocessableEntity, map[string]any{"detail": e}) }
+
+func pathUnescape(s string) (string, error) { return url.PathUnescape(s) }
+
+func at(loc []any, more ...any) []any {
+	out := make([]any, 0, len(loc)+len(more))
+	return append(append(out, loc...), more...)
+}
+
+// check validates v (decoded with UseNumber) at loc and returns the
+// normalised value (stripped strings).
+type check func(v any, loc []any, e *errs) any
+
+// decodeBody parses the JSON body of c into a generic value and validates it
+// against schema. It returns the normalised value re-encoded as JSON for
+// decoding into a wire type, or a 422 reply.
+func decodeBody(c *call, schema check) ([]byte, *reply) {
+	var e errs
+	body, err := readBody(c.r)
+	if err != nil {
+		e.add([]any{"body"}, "value_error", "Could not read the request body: "+err.Error(), nil)
+		rep := e.reply()
+		return nil, &rep
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		e.add([]any{"body"}, "missing", "Field required", nil)
+		rep := e.reply()
+		return nil, &rep
+	}
+	if ct := c.r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || !(mt == "application/json" || strings.HasSuffix(mt, "+json")) {
+			e.add([]any{"body"}, "model_attributes_type",
+				"Input should be a valid dictionary or object to extract fields from (send Content-Type: application/json)", string(body))
+			rep := e.reply()
+			return nil, &rep
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil || dec.More() {
+		pos := int(dec.InputOffset())
+		msg := "JSON decode error"
+		if err != nil {
+			msg = "JSON decode error: " + err.Error()
+		}
+		e.add([]any{"body", pos}, "json_invalid", msg, map[string]any{})
+		rep := e.reply()
+		return nil, &rep
+	}
+	norm := schema(v, []any{"body"}, &e)
+	if len(e) > 0 {
+		rep := e.reply()
+		return nil, &rep
+	}
+	out, err := json.Marshal(norm)
+	if err != nil {
+		rep := detailReply(http.StatusInternalServerError, "emulator: re-encoding body: %v", err)
+		return nil, &rep
+	}
+	return out, nil
+}
+
+type field struct {
+	name     string
+	required bool
+	check    check
+	def      any // used when absent and not required (nil: leave absent)
+}
+
+// object checks a JSON object with the given fields; extra fields are
+// ignored, as pydantic does by default.
+func object(fields ...field) check {
+	return func(v any, loc []any, e *errs) any {
+		m, ok := v.(map[string]any)
+		if !ok {
+			e.add(loc, "model_attributes_type", "Input should be a valid dictionary or object to extract fields from", v)
+			return v
+		}
+		out := map[string]any{}
+		for _, f := range fields {
+			fv, present := m[f.name]
+			if !present {
+				if f.required {
+					e.add(at(loc, f.name), "missing", "Field required", m)
+				} else if f.def != nil {
+					out[f.name] = f.def
+				}
+				continue
+			}
+			out[f.name] = f.check(fv, at(loc, f.name), e)
+		}
+		return out
+	}
+}
+
+// str checks a string; strip trims whitespace first (pydantic
+// StrippedNonemptyString); minLen and pattern (unanchored search, as in
+// pydantic) apply after stripping.
+func str(strip bool, minLen int, pattern string) check {
+	var re *regexp.Regexp
+	if pattern != "" {
+		re = regexp.MustCompile(pattern)
+	}
+	return func(v any, loc []any, e *errs) any {
+		s, ok := v.(string)
+		if !ok {
+			e.add(loc, "string_type", "Input should be a valid string", v)
+			return v
+		}
+		if strip {
+			s = strings.TrimSpace(s)
+		}
+		if len([]rune(s)) < minLen {
+			e.add(loc, "string_too_short", fmt.Sprintf("String should have at least %d character", minLen), s)
+			return s
+		}
+		if re != nil && !re.MatchString(s) {
+			e.add(loc, "string_pattern_mismatch", fmt.Sprintf("String should match pattern '%s'", pattern), s)
+		}
+		return s
+	}
+}
+
+func boolean() check {
+	return func(v any, loc []any, e *errs) any {
+		if _, ok := v.(bool); !ok {
+			e.add(loc, "bool_type", "Input should be a valid boolean", v)
+		}
+		return v
+	}
+}
+
+func enum(values ...string) check {
+	return func(v any, loc []any, e *errs) any {
+		s, ok := v.(string)
+		if !ok || !contains(values, s) {
+			quoted := make([]string, len(values))
+			for i, x := range values {
+				quoted[i] = "'" + x + "'"
+			}
+			msg := "Input should be " + strings.Join(quoted[:len(quoted)-1], ", ") + " or " + quoted[len(quoted)-1]
+			e.add(loc, "enum", msg, v)
+		}
+		return v
+	}
+}
+
+func array(item check, minItems, maxItems int) check {
+	return func(v any, loc []any, e *errs) any {
+		a, ok := v.([]any)
+		if !ok {
+			e.add(loc, "list_type", "Input should be a valid list", v)
+			return v
+		}
+		if len(a) < minItems {
+			e.add(loc, "too_short", fmt.Sprintf("List should have at least %d item after validation, not %d", minItems, len(a)), a)
+		}
+		if maxItems > 0 && len(a) > maxItems {
+			e.add(loc, "too_long", fmt.Sprintf("List should have at most %d items after validation, not %d", maxItems, len(a)), a)
+		}
+		out := make([]any, len(a))
+		for i, x := range a {
+			out[i] = item(x, at(loc, i), e)
+		}
+		return out
+	}
+}
+
+// dict checks a JSON object used as a map: keys against key (may be nil),
+// values against val (nil: anything), at most maxProps entries (0: any).
+func dict(key, val check, maxProps int) check {
+	return func(v any, loc []any, e *errs) any {
+		m, ok := v.(map[string]any)
+		if !ok {
+			e.add(loc, "dict_type", "Input should be a valid dictionary", v)
+			return v
+		}
+		if maxProps > 0 && len(m) > maxProps {
+			e.add(loc, "too_long", fmt.Sprintf("Dictionary should have at most %d items after validation, not %d", maxProps, len(m)), m)
+		}
+		out := map[string]any{}
+		for _, k := range sortedKeys(m) {
+			nk := k
+			if key != nil {
+				kl := at(loc, k, "[key]")
+				if s, ok := key(k, kl, e).(string); ok {
+					nk = s
+				}
+			}
+			nv := m[k]
+			if val != nil {
+				nv = val(m[k], at(loc, k), e)
+			}
+			out[nk] = nv
+		}
+		return out
+	}
+}
+
+// nullable accepts JSON null or what inner accepts.
+func nullable(inner check) check {
+	return func(v any, loc []any, e *errs) any {
+		if v == nil {
+			return nil
+		}
+		return inner(v, loc, e)
+	}
+}
+
+// ---- schemas from the OpenAPI file ----
+
+var (
+	toolNameStr  = str(true, 1, `^[a-z0-9_]+$`)
+	nonEmptyStr  = str(true, 1, "")
+	tagStr       = str(true, 1, `^[\w\s]+$`)
+	envNameStr   = str(true, 1, `[A-Z_]+`)
+	userVarKey   = str(true, 1, `^[a-z_][a-z0-9_]+$`)
+	projectPath  = str(false, 0, `^[-\w\d_/]+$`)
+	plainStr     = str(false, 0, "")
+	tagsDict     = dict(tagStr, nullable(tagStr), 20)
+	stringValues = dict(nil, plainStr, 0)
+
+	inputSchema = object(
+		field{name: "input_parameters", required: true, check: dict(nil, nil, 0)},
+		field{name: "invocation_mode", required: true, check: enum("regular", "conversation-simulation")},
+		field{name: "nonsensitive_user_variables", required: true, check: dict(userVarKey, plainStr, 20)},
+		field{name: "sensitive_user_variables", required: true, check: dict(userVarKey, plainStr, 20)},
+	)
+
+	createToolSchema = object(
+		field{name: "name", required: true, check: toolNameStr},
+		field{name: "description", required: true, check: nonEmptyStr},
+		field{name: "tags", required: true, check: tagsDict},
+	)
+	modifyToolSchema = object(
+		field{name: "description", check: nullable(nonEmptyStr)},
+		field{name: "tags", check: nullable(tagsDict)},
+	)
+	envvarsSchema = object(
+		field{name: "inserts", check: array(object(
+			field{name: "name", required: true, check: envNameStr},
+			field{name: "value", required: true, check: plainStr},
+			field{name: "is_secret", required: true, check: boolean()},
+		), 0, 0), def: []any{}},
+		field{name: "updates", check: array(object(
+			field{name: "name", required: true, check: envNameStr},
+			field{name: "value", required: true, check: plainStr},
+		), 0, 0), def: []any{}},
+		field{name: "deletes", check: array(object(
+			field{name: "name", required: true, check: envNameStr},
+		), 0, 0), def: []any{}},
+	)
+	testToolSchema = object(
+		field{name: "inputs", required: true, check: array(inputSchema, 1, 10)},
+		field{name: "commit_branch", required: true, check: plainStr},
+		field{name: "project_path", required: true, check: projectPath},
+		field{name: "required_envvars", required: true, check: stringValues},
+		field{name: "required_secret_envvars", required: true, check: stringValues},
+	)
+	publishSchema = object(
+		field{name: "project_path", required: true, check: projectPath},
+		field{name: "bump_type", required: true, check: enum("major", "minor", "patch")},
+	)
+	invokeSchema = object(
+		field{name: "inputs", required: true, check: array(inputSchema, 1, 10)},
+	)
+)
+
+// ---- path and query parameters ----
+
+var objectIDRe = regexp.MustCompile(`^[a-f0-9]{24}$`)
+
+// toolIDParam validates the tool_id path parameter.
+func toolIDParam(c *call, e *errs) string {
+	id := c.params["tool_id"]
+	if !objectIDRe.MatchString(id) {
+		e.add([]any{"path", "tool_id"}, "string_pattern_mismatch", "String should match pattern '^[a-f0-9]{24}$'", id)
+	}
+	return id
+}
+
+// query reads query parameters with FastAPI semantics.
+type query struct {
+	v url.Values
+	e *errs
+}
+
+func newQuery(c *call, e *errs) query { return query{v: c.r.URL.Query(), e: e} }
+
+func (q query) loc(name string, i ...any) []any { return at([]any{"query", name}, i...) }
+
+// intParam reads an optional integer with bounds (nil bound: none).
+func (q query) intParam(name string, def int, min, max *int, exclusiveMin bool) int {
+	vals := q.v[name]
+	if len(vals) == 0 {
+		return def
+	}
+	s := vals[len(vals)-1]
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil {
+		q.e.add(q.loc(name), "int_parsing", "Input should be a valid integer, unable to parse string as an integer", s)
+		return def
+	}
+	if min != nil {
+		if exclusiveMin && n <= *min {
+			q.e.add(q.loc(name), "greater_than", fmt.Sprintf("Input should be greater than %d", *min), s)
+		} else if !exclusiveMin && n < *min {
+			q.e.add(q.loc(name), "greater_than_equal", fmt.Sprintf("Input should be greater than or equal to %d", *min), s)
+		}
+	}
+	if max != nil && n > *max {
+		q.e.add(q.loc(name), "less_than_equal", fmt.Sprintf("Input should be less than or equal to %d", *max), s)
+	}
+	return n
+}
+
+// boolParam reads an optional nullable boolean the way pydantic parses
+// query strings.
+func (q query) boolParam(name string) *bool {
+	vals := q.v[name]
+	if len(vals) == 0 {
+		return nil
+	}
+	s := strings.ToLower(strings.TrimSpace(vals[len(vals)-1]))
+	switch s {
+	case "true", "1", "yes", "on", "t", "y":
+		t := true
+		return &t
+	case "false", "0", "no", "off", "f", "n":
+		f := false
+		return &f
+	}
+	q.e.add(q.loc(name), "bool_parsing", "Input should be a valid boolean, unable to interpret input", vals[len(vals)-1])
+	return nil
+}
+
+// list reads a repeated parameter; pattern (if set) is checked per item,
+// enum values (if any) too; unique requires distinct items.
+func (q query) list(name, pattern string, unique bool, enumVals ...string) []string {
+	vals := q.v[name]
+	var re *regexp.Regexp
+	if pattern != "" {
+		re = regexp.MustCompile(pattern)
+	}
+	seen := map[string]bool{}
+	for i, s := range vals {
+		if re != nil && !re.MatchString(s) {
+			q.e.add(q.loc(name, i), "string_pattern_mismatch", fmt.Sprintf("String should match pattern '%s'", pattern), s)
+		}
+		if len(enumVals) > 0 && !contains(enumVals, s) {
+			q.e.add(q.loc(name, i), "enum", "Input should be "+quoteList(enumVals), s)
+		}
+		if unique && seen[s] {
+			q.e.add(q.loc(name), "set_type", "Input should be a valid set: items must be unique", vals)
+		}
+		seen[s] = true
+	}
+	return vals
+}
+
+func (q query) str(name string) (string, bool) {
+	vals := q.v[name]
+	if len(vals) == 0 {
+		return "", false
+	}
+	return vals[len(vals)-1], true
+}
+
+func quoteList(vals []string) string {
+	q := make([]string, len(vals))
+	for i, v := range vals {
+		q[i] = "'" + v + "'"
+	}
+	if len(q) == 1 {
+		return q[0]
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
+}
+
+// sortKeys validates sort_by values: an optional +/- prefix and a field
+// from allowed.
+type sortKey struct {
+	field string
+	desc  bool
+}
+
+func (q query) sortBy(allowed ...string) []sortKey {
+	var out []sortKey
+	for i, s := range q.v["sort_by"] {
+		k := sortKey{field: s}
+		switch {
+		case strings.HasPrefix(s, "-"):
+			k = sortKey{field: s[1:], desc: true}
+		case strings.HasPrefix(s, "+"):
+			k.field = s[1:]
+		}
+		if !contains(allowed, k.field) {
+			q.e.add(q.loc("sort_by", i), "value_error",
+				fmt.Sprintf("Value error, unsupported sort field %q: use one of %s with an optional + or - prefix", k.field, strings.Join(allowed, ", ")), s)
+			continue
+		}
+		out = append(out, k)
+	}
+	return out
+}
+
+func intp(n int) *int { return &n }

@@ -1,0 +1,446 @@
+package amigotest
+
+import (
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/amigo-release/amigo-release/amigo"
+)
+
+// ScaffoldCommitHash is the amigo_scaffold_commit_hash of every version the
+// emulator publishes: the SHA-1 of the scaffold archive it serves.
+var ScaffoldCommitHash = func() string {
+	sum := sha1.Sum(scaffoldArchive())
+	return hex.EncodeToString(sum[:])
+}()
+
+func activeCount(t *tool) int {
+	n := 0
+	for _, v := range t.versions {
+		if !v.Deprecated {
+			n++
+		}
+	}
+	return n
+}
+
+// highest returns the highest version of t, deprecated ones included.
+func highest(t *tool) (amigo.Version, bool) {
+	var best amigo.Version
+	found := false
+	for _, v := range t.versions {
+		if !found || best.Less(v.Version) {
+			best, found = v.Version, true
+		}
+	}
+	return best, found
+}
+
+// newest returns the most recently created version, or nil.
+func newest(t *tool) *amigo.ToolVersion {
+	if len(t.versions) == 0 {
+		return nil
+	}
+	return t.versions[len(t.versions)-1]
+}
+
+func (s *Server) handlePublish(c *call) reply {
+	var e errs
+	id := toolIDParam(c, &e)
+	if len(e) > 0 {
+		return e.reply()
+	}
+	body, bad := decodeBody(c, publishSchema)
+	if bad != nil {
+		return *bad
+	}
+	var req amigo.PublishRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		return detailReply(http.StatusUnprocessableEntity, "%v", err)
+	}
+
+	s.mu.Lock()
+	t := s.org(c.org).find(id)
+	if t == nil || t.t.Deprecated {
+		s.mu.Unlock()
+		return toolNotFound(id, t)
+	}
+	if t.busy != "" {
+		busy := t.busy
+		s.mu.Unlock()
+		return detailReply(http.StatusConflict, "A related operation is in progress on tool %s (%s).", id, busy)
+	}
+	t.busy = OpPublishVersion
+	s.mu.Unlock()
+	release := func() {
+		s.mu.Lock()
+		t.busy = ""
+		s.mu.Unlock()
+	}
+
+	p, err := s.repo.read(s.opts.Branch, req.ProjectPath)
+	if err != nil {
+		release()
+		return projectError(err)
+	}
+
+	s.mu.Lock()
+	rep, ok := s.publishChecksLocked(t, req.BumpType, p)
+	delay := s.opts.PublishLatency.draw(s.rng)
+	s.mu.Unlock()
+	if !ok {
+		release()
+		return rep
+	}
+
+	if err := s.clk.Sleep(s.ctx, delay); err != nil {
+		release()
+		return detailReply(http.StatusServiceUnavailable, "The service is going through temporary maintenance (the emulator is shutting down).")
+	}
+	if p.BuildError != "" {
+		release()
+		return detailReply(http.StatusBadRequest, "Tool build has failed: %s", p.BuildError)
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t.busy = ""
+	next := amigo.Version{}.Bump(amigo.BumpMajor)
+	if hi, ok := highest(t); ok {
+		next = hi.Bump(req.BumpType)
+	}
+	now := s.now()
+	who := amigo.VersionUserInfo{UserID: c.user, UserOrgID: c.org}
+	v := &amigo.ToolVersion{
+		ID: s.newID(), OrgID: c.org, CreatedAt: now, UpdatedAt: now, ToolID: t.t.ID, Version: next,
+		RequiredEnvvars:         append([]string{}, p.RequiredEnvvars...),
+		RequiredSecretEnvvars:   append([]string{}, p.RequiredSecretEnvvars...),
+		InputSchema:             p.InputSchema,
+		ToolCommitHash:          p.Commit,
+		AmigoScaffoldCommitHash: ScaffoldCommitHash,
+		ProjectDirectory:        p.Directory,
+		LambdaVersion:           len(t.versions) + 1,
+		Creator:                 who, UpdatedBy: who,
+	}
+	t.versions = append(t.versions, v)
+	return jsonReply(http.StatusCreated, amigo.PublishResponse{NewVersion: next.String()})
+}
+
+// publishChecksLocked applies the refusals that happen before the build.
+func (s *Server) publishChecksLocked(t *tool, bump amigo.BumpType, p *project) (reply, bool) {
+	if len(t.versions) == 0 && bump != amigo.BumpMajor {
+		return detailReply(http.StatusBadRequest, "The first version of a tool must be published with bump_type \"major\" (it becomes 1.0.0), not %q.", bump), false
+	}
+	if n := activeCount(t); n > s.opts.ActiveCap {
+		return detailReply(http.StatusBadRequest, "More than %d active versions of the tool exist (%d are not deprecated); deprecate one before publishing.", s.opts.ActiveCap, n), false
+	}
+	var missing []string
+	for _, name := range p.RequiredEnvvars {
+		if ev, ok := t.envvars[name]; !ok || ev.secret {
+			missing = append(missing, name)
+		}
+	}
+	for _, name := range p.RequiredSecretEnvvars {
+		if ev, ok := t.envvars[name]; !ok || !ev.secret {
+			missing = append(missing, name+" (secret)")
+		}
+	}
+	if len(missing) > 0 {
+		return detailReply(http.StatusBadRequest, "The environment variables required by the tool version do not exist on the tool: %s.", strings.Join(missing, ", ")), false
+	}
+	if last := newest(t); last != nil && s.repo.isOlder(p.Commit, last.ToolCommitHash) {
+		return detailReply(http.StatusBadRequest, "Specified commit %s is older than the last valid commit %s.", p.Commit, last.ToolCommitHash), false
+	}
+	return reply{}, true
+}
+
+func projectError(err error) reply {
+	var nf *notFoundError
+	var be *buildError
+	switch {
+	case errors.As(err, &nf):
+		return detailReply(http.StatusNotFound, "%s", nf.msg)
+	case errors.As(err, &be):
+		return detailReply(http.StatusBadRequest, "%s", be.msg)
+	}
+	return detailReply(http.StatusServiceUnavailable, "The service is going through temporary maintenance: %v", err)
+}
+
+func (s *Server) handleListVersions(c *call) reply {
+	var e errs
+	id := toolIDParam(c, &e)
+	q := newQuery(c, &e)
+	dep := q.boolParam("deprecated")
+	var cons constraint
+	if raw, ok := q.str("versions"); ok {
+		var err error
+		if cons, err = parseConstraint(raw); err != nil {
+			e.add(q.loc("versions"), "value_error", "Value error, "+err.Error(), raw)
+		}
+	}
+	sorts := q.sortBy("created_at", "version.major", "version.minor", "version.patch", "deprecated")
+	creators := q.list("creator", "", true)
+	for i, cr := range creators {
+		if o, u, ok := strings.Cut(cr, ","); !ok || o == "" || u == "" {
+			e.add(q.loc("creator", i), "value_error", "Value error, a creator must be of the format org_id,user_id", cr)
+		}
+	}
+	limit := q.intParam("limit", 50, intp(0), intp(50), false)
+	cont := q.intParam("continuation_token", 0, nil, nil, false)
+	if len(e) > 0 {
+		return e.reply()
+	}
+	s.mu.Lock()
+	t := s.org(c.org).find(id)
+	if t == nil {
+		s.mu.Unlock()
+		return toolNotFound(id, nil)
+	}
+	all := make([]amigo.ToolVersion, len(t.versions))
+	for i, v := range t.versions {
+		all[i] = copyVersion(v)
+	}
+	s.mu.Unlock()
+
+	var matched []amigo.ToolVersion
+	seen := map[amigo.VersionUserInfo]bool{}
+	creatorList := []amigo.VersionUserInfo{}
+	for _, v := range all {
+		if !seen[v.Creator] {
+			seen[v.Creator] = true
+			creatorList = append(creatorList, v.Creator)
+		}
+		if dep != nil && v.Deprecated != *dep {
+			continue
+		}
+		if cons != nil && !cons.match(v.Version) {
+			continue
+		}
+		if len(creators) > 0 && !contains(creators, v.Creator.UserOrgID+","+v.Creator.UserID) {
+			continue
+		}
+		matched = append(matched, v)
+	}
+	sort.SliceStable(matched, func(i, j int) bool {
+		for _, k := range sorts {
+			a, b := matched[i], matched[j]
+			var cmp int
+			switch k.field {
+			case "created_at":
+				cmp = a.CreatedAt.Compare(*b.CreatedAt)
+			case "version.major":
+				cmp = a.Version.Major - b.Version.Major
+			case "version.minor":
+				cmp = a.Version.Minor - b.Version.Minor
+			case "version.patch":
+				cmp = a.Version.Patch - b.Version.Patch
+			case "deprecated":
+				cmp = boolCmp(a.Deprecated, b.Deprecated)
+			}
+			if k.desc {
+				cmp = -cmp
+			}
+			if cmp != 0 {
+				return cmp < 0
+			}
+		}
+		return false
+	})
+	page, more, next := paginate(len(matched), cont, limit)
+	resp := amigo.ListVersionsResponse{ToolVersions: append([]amigo.ToolVersion{}, matched[page[0]:page[1]]...), HasMore: more, ContinuationToken: next}
+	if cont == 0 {
+		resp.FilterValues = &amigo.VersionFilterValues{Creators: creatorList}
+	}
+	return jsonReply(http.StatusOK, resp)
+}
+
+func copyVersion(v *amigo.ToolVersion) amigo.ToolVersion {
+	out := *v
+	out.RequiredEnvvars = append([]string{}, v.RequiredEnvvars...)
+	out.RequiredSecretEnvvars = append([]string{}, v.RequiredSecretEnvvars...)
+	if out.InputSchema == nil {
+		out.InputSchema = map[string]any{}
+	}
+	return out
+}
+
+func (s *Server) handleDeprecateVersions(c *call) reply {
+	var e errs
+	id := toolIDParam(c, &e)
+	raw := c.params["versions"]
+	cons, err := parseConstraint(raw)
+	if err != nil {
+		e.add([]any{"path", "versions"}, "value_error", "Value error, "+err.Error(), raw)
+	}
+	if len(e) > 0 {
+		return e.reply()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.org(c.org).find(id)
+	if t == nil {
+		return toolNotFound(id, nil)
+	}
+	now := s.now()
+	for _, v := range t.versions {
+		if !v.Deprecated && cons.match(v.Version) {
+			v.Deprecated = true
+			v.UpdatedAt = now
+			v.UpdatedBy = amigo.VersionUserInfo{UserID: c.user, UserOrgID: c.org}
+		}
+	}
+	return emptyReply(http.StatusNoContent)
+}
+
+// ---- PEP 440 version specifiers (the subset that applies to X.Y.Z) ----
+
+// constraint is a comma-joined list of clauses that must all match.
+type constraint []clause
+
+type clause struct {
+	op       string
+	release  []int
+	wildcard bool   // "==1.2.*" / "!=1.*"
+	raw      string // for ===
+}
+
+func (c constraint) match(v amigo.Version) bool {
+	for _, cl := range c {
+		if !cl.match(v) {
+			return false
+		}
+	}
+	return true
+}
+
+// Constraint reports whether version v satisfies the PEP 440 specifier set
+// spec (==, !=, >=, <=, >, <, ~=, ===, == and != with .* wildcards,
+// comma-joined). It is the same matcher the emulator uses for the versions
+// query and path parameters.
+func Constraint(spec string, v amigo.Version) (bool, error) {
+	c, err := parseConstraint(spec)
+	if err != nil {
+		return false, err
+	}
+	return c.match(v), nil
+}
+
+func parseConstraint(s string) (constraint, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, fmt.Errorf("empty version constraint: use for example ==1.2.3 or >=1.0,<2")
+	}
+	var out constraint
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		var cl clause
+		for _, op := range []string{"===", "==", "!=", "~=", ">=", "<=", ">", "<"} {
+			if strings.HasPrefix(part, op) {
+				cl.op = op
+				break
+			}
+		}
+		if cl.op == "" {
+			return nil, fmt.Errorf("version constraint %q: clause %q has no operator (use ==, !=, >=, <=, >, <, ~= or ===)", s, part)
+		}
+		ver := strings.TrimSpace(part[len(cl.op):])
+		cl.raw = ver
+		if cl.op == "===" {
+			out = append(out, cl)
+			continue
+		}
+		if strings.HasSuffix(ver, ".*") {
+			if cl.op != "==" && cl.op != "!=" {
+				return nil, fmt.Errorf("version constraint %q: a .* wildcard is allowed only with == and !=", s)
+			}
+			cl.wildcard = true
+			ver = strings.TrimSuffix(ver, ".*")
+		}
+		ver = strings.TrimPrefix(strings.TrimPrefix(ver, "v"), "V")
+		if ver == "" {
+			return nil, fmt.Errorf("version constraint %q: clause %q has no version", s, part)
+		}
+		for _, n := range strings.Split(ver, ".") {
+			x, err := strconv.Atoi(n)
+			if err != nil || x < 0 {
+				return nil, fmt.Errorf("version constraint %q: %q is not a release version like 1.2.3", s, ver)
+			}
+			cl.release = append(cl.release, x)
+		}
+		if cl.op == "~=" && len(cl.release) < 2 {
+			return nil, fmt.Errorf("version constraint %q: ~= needs at least two components (~=1.2)", s)
+		}
+		out = append(out, cl)
+	}
+	return out, nil
+}
+
+func release(v amigo.Version) []int { return []int{v.Major, v.Minor, v.Patch} }
+
+func cmpRelease(a, b []int) int {
+	n := max(len(a), len(b))
+	for i := 0; i < n; i++ {
+		var x, y int
+		if i < len(a) {
+			x = a[i]
+		}
+		if i < len(b) {
+			y = b[i]
+		}
+		if x != y {
+			if x < y {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
+}
+
+func prefixMatch(v, prefix []int) bool {
+	for i, p := range prefix {
+		x := 0
+		if i < len(v) {
+			x = v[i]
+		}
+		if x != p {
+			return false
+		}
+	}
+	return true
+}
+
+func (cl clause) match(v amigo.Version) bool {
+	r := release(v)
+	switch cl.op {
+	case "===":
+		return cl.raw == v.String()
+	case "==":
+		if cl.wildcard {
+			return prefixMatch(r, cl.release)
+		}
+		return cmpRelease(r, cl.release) == 0
+	case "!=":
+		if cl.wildcard {
+			return !prefixMatch(r, cl.release)
+		}
+		return cmpRelease(r, cl.release) != 0
+	case ">=":
+		return cmpRelease(r, cl.release) >= 0
+	case "<=":
+		return cmpRelease(r, cl.release) <= 0
+	case ">":
+		return cmpRelease(r, cl.release) > 0
+	case "<":
+		return cmpRelease(r, cl.release) < 0
+	case "~=":
+		return cmpRelease(r, cl.release) >= 0 && prefixMatch(r, cl.release[:len(cl.release)-1])
+	}
+	return false
+}
