@@ -31,7 +31,9 @@ func (e *errs) add(loc []any, typ, msg string, input any) {
 	*e = append(*e, Detail{Type: typ, Loc: append([]any(nil), loc...), Msg: msg, Input: input})
 }
 
-func (e errs) reply() reply { return jsonReply(http.StatusUnprocessableEntity, map[string]any{"detail": e}) }
+func (e errs) reply() reply {
+	return jsonReply(http.StatusUnprocessableEntity, map[string]any{"detail": e})
+}
 
 func pathUnescape(s string) (string, error) { return url.PathUnescape(s) }
 
