@@ -1,0 +1,193 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sync"
+
+	"github.com/amigo-release/amigo-release/amigo"
+	"github.com/amigo-release/amigo-release/changes"
+	"github.com/amigo-release/amigo-release/promote"
+)
+
+// changesOptions maps the plan's discovery settings to package changes.
+func changesOptions(d promote.Discovery) (changes.Options, error) {
+	o := changes.DefaultOptions()
+	o.Roots = d.Roots
+	o.Include = d.Include
+	o.Exclude = d.Exclude
+	o.Shared = d.Shared
+	o.Names = d.Names
+	if len(d.Bump.Types) > 0 {
+		o.Types = map[string]changes.Bump{}
+		for typ, b := range d.Bump.Types {
+			bump, err := changes.ParseBump(b)
+			if err != nil {
+				return o, fmt.Errorf("discovery.bump.types.%s: %w", typ, err)
+			}
+			o.Types[typ] = bump
+		}
+	}
+	if d.Bump.NonConventional != "" {
+		b, err := changes.ParseBump(d.Bump.NonConventional)
+		if err != nil {
+			return o, fmt.Errorf("discovery.bump.non_conventional: %w", err)
+		}
+		o.NonConventional = b
+	}
+	return o, nil
+}
+
+// loadRemote asks every stage's server, in parallel, for the tools and, for
+// each discovered project that exists there, its active versions.
+func (r *runner) loadRemote(ctx context.Context, projects []changes.Project) (map[string]map[string]remoteState, error) {
+	out := make(map[string]map[string]remoteState, len(r.order))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	errs := make([]error, len(r.order))
+	for i, st := range r.order {
+		wg.Add(1)
+		go func(i int, st promote.Stage) {
+			defer wg.Done()
+			states, err := loadStage(ctx, r.apis[st.Name], projects)
+			if err != nil {
+				errs[i] = fmt.Errorf("stage %s (%s): %w", st.Name, st.BaseURL, err)
+				return
+			}
+			mu.Lock()
+			out[st.Name] = states
+			mu.Unlock()
+		}(i, st)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func loadStage(ctx context.Context, api API, projects []changes.Project) (map[string]remoteState, error) {
+	tools, err := api.ListTools(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list tools: %w", err)
+	}
+	byName := map[string]*amigo.Tool{}
+	for i := range tools {
+		if !tools[i].Deprecated {
+			byName[tools[i].Name] = &tools[i]
+		}
+	}
+	states := map[string]remoteState{}
+	for _, p := range projects {
+		t := byName[p.Name]
+		st := remoteState{known: true, tool: t}
+		if t != nil {
+			vs, err := api.Versions(ctx, t.ID)
+			if err != nil {
+				return nil, fmt.Errorf("list versions of %s: %w", p.Name, err)
+			}
+			st.versions = vs
+		}
+		states[p.Name] = st
+	}
+	return states, nil
+}
+
+// baseChoice is the base of one tool and why it was chosen.
+type baseChoice struct {
+	base string // "" with set: first release
+	set  bool   // false: use the request's DefaultBase (the event's before)
+	why  string
+}
+
+// chooseBase picks a tool's base commit (DESIGN §5): the commit of its
+// newest version in the first stage when that commit is in local history;
+// else the event's before (set=false); a tool that does not exist yet (or
+// has no version) is a first release. When the first stage already serves
+// head (a rerun after a later stage failed), the base is the newest commit
+// of the first stage that lags behind, so that the lagging stages are
+// finished; when every stage serves head the base is head (unchanged).
+func chooseBase(name, head string, order []promote.Stage, remote map[string]map[string]remoteState, has func(string) bool) baseChoice {
+	first := remote[order[0].Name][name]
+	if first.tool == nil {
+		return baseChoice{set: true, why: fmt.Sprintf("first release: no tool %s in stage %s", name, order[0].Name)}
+	}
+	nv := newest(first.versions)
+	if nv == nil {
+		return baseChoice{set: true, why: fmt.Sprintf("first release: tool %s has no active version in stage %s", name, order[0].Name)}
+	}
+	commit := nv.ToolCommitHash
+	if !sameCommit(commit, head) {
+		if commit != "" && has(commit) {
+			return baseChoice{base: commit, set: true, why: fmt.Sprintf("base %s: commit of %s %s in stage %s", short(commit), name, nv.Version, order[0].Name)}
+		}
+		return baseChoice{why: fmt.Sprintf("commit %s of %s %s in stage %s is not in local history (use fetch-depth: 0): falling back to the event's before", short(commit), name, nv.Version, order[0].Name)}
+	}
+	for _, st := range order[1:] {
+		rs := remote[st.Name][name]
+		lag := rs.tool == nil || versionWithCommit(rs.versions, head) == nil
+		if !lag {
+			continue
+		}
+		var n *amigo.ToolVersion
+		if rs.tool != nil {
+			n = newest(rs.versions)
+		}
+		switch {
+		case n == nil:
+			return baseChoice{set: true, why: fmt.Sprintf("resume: stage %s already serves %s but stage %s has no version yet: first release there", order[0].Name, short(head), st.Name)}
+		case n.ToolCommitHash != "" && has(n.ToolCommitHash):
+			return baseChoice{base: n.ToolCommitHash, set: true, why: fmt.Sprintf("resume: stage %s already serves %s; base %s from stage %s (%s)", order[0].Name, short(head), short(n.ToolCommitHash), st.Name, n.Version)}
+		default:
+			return baseChoice{why: fmt.Sprintf("resume: stage %s lags and its commit is not in local history: falling back to the event's before", st.Name)}
+		}
+	}
+	return baseChoice{base: head, set: true, why: fmt.Sprintf("every stage already serves %s", short(head))}
+}
+
+// resolveSettings loads the project's metadata and merges it with the plan.
+func (r *runner) resolveSettings(p changes.Project) (promote.ToolSettings, error) {
+	meta, err := promote.LoadProjectMeta(filepath.Join(r.opts.RepoPath, filepath.FromSlash(p.Path)))
+	if err != nil {
+		return promote.ToolSettings{}, err
+	}
+	return r.opts.Plan.Resolve(p.Name, meta, r.opts.Getenv)
+}
+
+// toolSettingsFrom converts the resolved settings.
+func toolSettingsFrom(s promote.ToolSettings) toolSettings {
+	ts := toolSettings{
+		Description: s.Description,
+		Tags:        s.Tags,
+		TestInputs:  s.TestInputs,
+		SkipStages:  s.SkipStages,
+		Required:    append(slices.Clone(s.RequiredEnvvars), s.RequiredSecretEnvvars...),
+	}
+	for _, e := range s.Envvars {
+		ts.Envvars = append(ts.Envvars, envvar{Name: e.Name, Value: e.Value, Secret: e.Secret})
+	}
+	return ts
+}
+
+// toolSettings is what the pipeline needs of a tool's configuration.
+type toolSettings struct {
+	Description string
+	Tags        map[string]*string
+	Envvars     []envvar
+	TestInputs  []amigo.Input
+	SkipStages  []string
+	Required    []string
+}
+
+// commitSummaries converts the commits of a project change.
+func commitSummaries(cs []changes.Commit) []CommitSummary {
+	out := make([]CommitSummary, len(cs))
+	for i, c := range cs {
+		out[i] = CommitSummary{SHA: c.SHA, Subject: c.Subject, Type: c.Type, Scope: c.Scope, Breaking: c.Breaking, Bump: c.Bump.String()}
+	}
+	return out
+}

@@ -1,0 +1,127 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+
+	"github.com/amigo-release/amigo-release/amigo"
+	"github.com/amigo-release/amigo-release/internal/clock"
+	"github.com/amigo-release/amigo-release/promote"
+)
+
+// FromClient adapts an *amigo.Client to API.
+func FromClient(c *amigo.Client) API { return clientAPI{c} }
+
+type clientAPI struct{ c *amigo.Client }
+
+func (a clientAPI) FindTool(ctx context.Context, name string) (*amigo.Tool, error) {
+	return a.c.FindToolByName(ctx, name)
+}
+
+func (a clientAPI) ListTools(ctx context.Context) ([]amigo.Tool, error) {
+	notDeprecated := false
+	return a.c.AllTools(ctx, amigo.ListToolsOptions{Deprecated: &notDeprecated})
+}
+
+func (a clientAPI) CreateTool(ctx context.Context, req amigo.CreateToolRequest) (string, error) {
+	resp, err := a.c.CreateTool(ctx, req)
+	if err != nil {
+		return "", err
+	}
+	return resp.ID, nil
+}
+
+func (a clientAPI) ModifyTool(ctx context.Context, toolID string, req amigo.ModifyToolRequest) error {
+	return a.c.ModifyTool(ctx, toolID, req)
+}
+
+func (a clientAPI) ModifyEnvvars(ctx context.Context, toolID string, req amigo.ModifyEnvvarsRequest) error {
+	return a.c.ModifyEnvvars(ctx, toolID, req)
+}
+
+func (a clientAPI) TestTool(ctx context.Context, req amigo.TestToolRequest) (*amigo.TestToolResponse, error) {
+	return a.c.TestTool(ctx, req)
+}
+
+func (a clientAPI) PublishVersion(ctx context.Context, toolID string, req amigo.PublishRequest) (*amigo.PublishResponse, error) {
+	return a.c.PublishVersion(ctx, toolID, req)
+}
+
+func (a clientAPI) Versions(ctx context.Context, toolID string) ([]amigo.ToolVersion, error) {
+	notDeprecated := false
+	return a.c.AllVersions(ctx, toolID, amigo.ListVersionsOptions{Deprecated: &notDeprecated})
+}
+
+func (a clientAPI) DeprecateVersions(ctx context.Context, toolID, constraint string) error {
+	return a.c.DeprecateVersions(ctx, toolID, constraint)
+}
+
+func (a clientAPI) Invoke(ctx context.Context, toolID, version string, req amigo.InvokeRequest) (*amigo.InvokeResponse, error) {
+	return a.c.Invoke(ctx, toolID, version, req)
+}
+
+// ClientConfig configures the clients DefaultClientFactory builds.
+type ClientConfig struct {
+	// Getenv reads the credential variables the plan names; default os.Getenv
+	// is NOT assumed: it must be set.
+	Getenv func(string) string
+	// Clock drives pacing, token expiry and retry waits; default clock.Real{}.
+	Clock clock.Clock
+	// HTTPClient sends the requests; default a fresh http.Client.
+	HTTPClient *http.Client
+	// OnEvent sees every client retry, 429, pacing wait and unknown outcome.
+	OnEvent func(stage string, e amigo.Event)
+}
+
+// DefaultClientFactory returns a ClientFactory that builds an *amigo.Client
+// per stage from the stage's BaseURL and Organization and the credential
+// variables it names (a bearer token when TokenEnv is set and non-empty, an
+// API key otherwise). All clients share one Pacer, which keeps one bucket per
+// server, user and endpoint, so two stages on one server as one user share
+// that server's limits.
+func DefaultClientFactory(cfg ClientConfig) ClientFactory {
+	clk := cfg.Clock
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	var once sync.Once
+	var pacer *amigo.Pacer
+	var pacerErr error
+	return func(ctx context.Context, st promote.Stage) (API, error) {
+		once.Do(func() { pacer, pacerErr = amigo.NewPacer(amigo.PacerConfig{Clock: clk}) })
+		if pacerErr != nil {
+			return nil, pacerErr
+		}
+		getenv := cfg.Getenv
+		if getenv == nil {
+			return nil, fmt.Errorf("stage %s: no environment to read credentials from", st.Name)
+		}
+		c := amigo.Config{
+			BaseURL:    st.BaseURL,
+			Org:        st.Organization,
+			Clock:      clk,
+			HTTPClient: cfg.HTTPClient,
+			Pacer:      pacer,
+		}
+		if c.Org == "" {
+			c.Org = getenv("AMIGO_ORGANIZATION_ID")
+		}
+		cr := st.Credentials
+		if cr.TokenEnv != "" && getenv(cr.TokenEnv) != "" {
+			c.Token = getenv(cr.TokenEnv)
+		} else {
+			c.APIKey, c.APIKeyID, c.UserID = getenv(cr.APIKeyEnv), getenv(cr.APIKeyIDEnv), getenv(cr.UserIDEnv)
+		}
+		if cfg.OnEvent != nil {
+			name := st.Name
+			c.OnEvent = func(e amigo.Event) { cfg.OnEvent(name, e) }
+		}
+		client, err := amigo.New(c)
+		if err != nil {
+			return nil, fmt.Errorf("stage %s: %w", st.Name, err)
+		}
+		return FromClient(client), nil
+	}
+}

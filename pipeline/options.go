@@ -1,0 +1,139 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/amigo-release/amigo-release/internal/clock"
+	"github.com/amigo-release/amigo-release/promote"
+)
+
+// Mode selects what Run does.
+type Mode string
+
+// Modes.
+const (
+	// ModeRun releases: every mutating call the plan asks for.
+	ModeRun Mode = "run"
+	// ModePlan does the same analysis with read-only API calls (list tools,
+	// list versions) and reports what a run would do (StatusPlanned).
+	ModePlan Mode = "plan"
+	// ModeOffline plans without any API call: bases come from Options.Base
+	// or Options.EventBefore, and versions before and after are unknown.
+	ModeOffline Mode = "offline"
+)
+
+// Options configure Run. Plan and RepoPath are required.
+type Options struct {
+	// Plan is the loaded release plan (promote.Load).
+	Plan *promote.Plan
+	// RepoPath is the git repository (a directory inside the work tree).
+	RepoPath string
+	// Head is the commit to release (a revision: SHA, branch, tag); default
+	// "HEAD".
+	Head string
+	// Base, when set, is every tool's base commit (highest precedence; see
+	// DESIGN §5 for the default).
+	Base string
+	// EventBefore is the push event's "before" commit: the base of a tool
+	// whose newest version in the first stage names no commit in local
+	// history.
+	EventBefore string
+	// Tools, when not empty, limits the run to these tool names; other
+	// changed tools are reported as skipped.
+	Tools []string
+	// FailFast stops the whole run at the first failure: nothing new starts,
+	// waits are cancelled, and calls in flight finish (so no outcome is left
+	// unknown).
+	FailFast bool
+	// Mode is ModeRun (default), ModePlan or ModeOffline.
+	Mode Mode
+	// DryRun runs as ModePlan but marks the report as a dry run of "run".
+	DryRun bool
+	// Clock is the time source; default clock.Real{}.
+	Clock clock.Clock
+	// Getenv reads credentials and secret envvar values; default os.Getenv.
+	Getenv func(string) string
+	// Clients builds each stage's API; default DefaultClientFactory with
+	// Getenv and Clock.
+	Clients ClientFactory
+	// Logger receives the log; default none.
+	Logger Logger
+	// OnSecrets, when set, is called with secret values as soon as Run
+	// learns them (secret envvars of a project's pyproject.toml, resolved
+	// from the environment) and before any of them could be printed, so a
+	// face can register them for masking (SecretValues gives the plan's).
+	OnSecrets func(values []string)
+	// TestDispatchSpacing is the least time between two test-tool calls
+	// dispatched to one server (they are rate limited to one a minute there);
+	// default one minute. It only orders the queue: the client's pacer
+	// enforces the limit.
+	TestDispatchSpacing time.Duration
+}
+
+// plan reports whether the run must not mutate anything.
+func (o *Options) readOnly() bool { return o.Mode == ModePlan || o.Mode == ModeOffline || o.DryRun }
+
+func (o *Options) normalize() error {
+	if o.Plan == nil {
+		return errors.New("pipeline: Options.Plan is nil: load the plan with promote.Load first")
+	}
+	if len(o.Plan.Stages) == 0 {
+		return fmt.Errorf("%s: the plan has no stages: add at least one under stages:", o.Plan.File)
+	}
+	if o.RepoPath == "" {
+		o.RepoPath = "."
+	}
+	if o.Head == "" {
+		o.Head = "HEAD"
+	}
+	switch o.Mode {
+	case "":
+		o.Mode = ModeRun
+	case ModeRun, ModePlan, ModeOffline:
+	default:
+		return fmt.Errorf("pipeline: unknown mode %q: use %q, %q or %q", o.Mode, ModeRun, ModePlan, ModeOffline)
+	}
+	if o.DryRun && o.Mode == ModeRun {
+		o.Mode = ModePlan
+	}
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	if o.Clients == nil {
+		o.Clients = DefaultClientFactory(ClientConfig{Getenv: o.Getenv, Clock: o.Clock})
+	}
+	if o.Logger == nil {
+		o.Logger = discardLogger{}
+	}
+	if o.TestDispatchSpacing <= 0 {
+		o.TestDispatchSpacing = time.Minute
+	}
+	return nil
+}
+
+// SecretValues returns the values the caller must mask before anything is
+// printed: every stage's credentials and every secret tool envvar the plan
+// reads from the environment. Secrets declared only in a project's
+// pyproject.toml are added by Run to its own masking; faces that print the
+// report should mask Report values through the same list.
+func SecretValues(plan *promote.Plan, getenv func(string) string) []string {
+	if plan == nil {
+		return nil
+	}
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	var out []string
+	for _, name := range plan.SecretEnvNames() {
+		if v := getenv(name); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}

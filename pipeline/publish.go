@@ -1,0 +1,200 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+
+	"github.com/amigo-release/amigo-release/amigo"
+	"github.com/amigo-release/amigo-release/internal/clock"
+)
+
+// retryPolicy shapes the publish retries: jittered exponential backoff from
+// Initial up to Max between attempts, giving up when Budget of (clock) time
+// has passed since the first attempt.
+type retryPolicy struct {
+	Budget  time.Duration
+	Initial time.Duration
+	Max     time.Duration
+	Clock   clock.Clock
+}
+
+// newBackOff returns the policy's backoff, measured on the policy's clock.
+func (p retryPolicy) newBackOff() *retryAfterBackOff {
+	b := backoff.NewExponentialBackOff(
+		backoff.WithClockProvider(p.Clock),
+		backoff.WithInitialInterval(p.Initial),
+		backoff.WithMaxInterval(p.Max),
+		backoff.WithMaxElapsedTime(p.Budget),
+		backoff.WithRandomizationFactor(0.5),
+		backoff.WithMultiplier(2),
+	)
+	return &retryAfterBackOff{b: b}
+}
+
+// retryAfterBackOff waits at least the server's Retry-After when the last
+// answer carried one.
+type retryAfterBackOff struct {
+	b     backoff.BackOff
+	after time.Duration
+}
+
+func (r *retryAfterBackOff) NextBackOff() time.Duration {
+	d := r.b.NextBackOff()
+	if d == backoff.Stop {
+		return d
+	}
+	if r.after > d {
+		d = r.after
+	}
+	r.after = 0
+	return d
+}
+
+func (r *retryAfterBackOff) Reset() { r.b.Reset(); r.after = 0 }
+
+// retryWithClock runs op with b, sleeping on clk, until it succeeds, returns
+// a permanent error, b stops, or ctx ends. notify sees every retryable error
+// with the wait that follows it.
+func retryWithClock(ctx context.Context, clk clock.Clock, b backoff.BackOff, op func() error, notify func(error, time.Duration)) error {
+	t := clk.NewTimer(time.Duration(math.MaxInt64))
+	t.Stop()
+	defer t.Stop()
+	return backoff.RetryNotifyWithTimer(op, backoff.WithContext(b, ctx), notify, t)
+}
+
+// publishRequest is what a publish needs besides the API.
+type publishRequest struct {
+	ToolID string
+	Body   amigo.PublishRequest
+	// Commit is the tested commit: an unknown outcome is resolved by looking
+	// for a non-deprecated version pinned to it.
+	Commit string
+	// Pinned reports the versions pruning must never deprecate.
+	Pinned func(amigo.Version) bool
+}
+
+// publishOutcome is what publishing did.
+type publishOutcome struct {
+	Version    string
+	Attempts   int  // publish calls sent
+	Retries    int  // retryable refusals (409, 429, 503, unknown outcome)
+	Reconciled bool // the version was found by commit after an unknown outcome
+	CapPruned  []string
+	Warnings   []string
+}
+
+// errCapRefusal reports a publish refused because the tool has too many
+// active versions.
+func isCapRefusal(err error) bool {
+	var ae *amigo.APIError
+	if !errors.As(err, &ae) || ae.StatusCode != 400 {
+		return false
+	}
+	m := strings.ToLower(ae.Message)
+	return strings.Contains(m, "active version") || strings.Contains(m, "active tool version")
+}
+
+// retryablePublishError reports the refusals after which a publish may be
+// sent again: 409 (another operation on the tool in progress), 429 and 503
+// (refused before any work). An unknown outcome is retried too, but only
+// after reconciliation (see publish).
+func retryablePublishError(err error) bool {
+	return amigo.IsConflict(err) || amigo.IsRateLimited(err) || amigo.IsMaintenance(err)
+}
+
+// publish publishes req on api, retrying by pol. It never publishes twice
+// for one commit: after an unknown outcome every further attempt first lists
+// the versions and stops when one is pinned to req.Commit. A publish refused
+// for too many active versions prunes the oldest unpinned version and tries
+// once more.
+func publish(ctx context.Context, api API, pol retryPolicy, req publishRequest, note func(string)) (publishOutcome, error) {
+	var out publishOutcome
+	b := pol.newBackOff()
+	reconcile := false
+	capRetried := false
+	op := func() error {
+		if reconcile {
+			vs, err := api.Versions(ctx, req.ToolID)
+			if err != nil {
+				return fmt.Errorf("reconcile after unknown outcome: list versions: %w", err)
+			}
+			if v := versionWithCommit(vs, req.Commit); v != nil {
+				out.Version = v.Version.String()
+				out.Reconciled = true
+				return nil
+			}
+		}
+		out.Attempts++
+		resp, err := api.PublishVersion(ctx, req.ToolID, req.Body)
+		switch {
+		case err == nil:
+			out.Version = resp.NewVersion
+			return nil
+		case errors.Is(err, amigo.ErrUnknownOutcome):
+			reconcile = true
+			out.Retries++
+			return err
+		case retryablePublishError(err):
+			var ae *amigo.APIError
+			if errors.As(err, &ae) && ae.RetryAfter > 0 {
+				b.after = ae.RetryAfter
+			}
+			out.Retries++
+			return err
+		case isCapRefusal(err) && !capRetried:
+			capRetried = true
+			v, perr := pruneForCap(ctx, api, req)
+			if perr != nil {
+				return backoff.Permanent(fmt.Errorf("%w; making room failed: %v", err, perr))
+			}
+			out.CapPruned = append(out.CapPruned, v)
+			note(fmt.Sprintf("publish refused for too many active versions: deprecated %s, trying once more", v))
+			b.after = time.Nanosecond // retry at once (after the minimum wait)
+			return err
+		case ctx.Err() != nil:
+			return backoff.Permanent(err)
+		default:
+			return backoff.Permanent(err)
+		}
+	}
+	err := retryWithClock(ctx, pol.Clock, b, op, func(err error, d time.Duration) {
+		note(fmt.Sprintf("publish attempt %d: %v; retrying in %s", out.Attempts, shortErr(err), d.Round(time.Second)))
+	})
+	if err != nil {
+		if retryablePublishError(err) || errors.Is(err, amigo.ErrUnknownOutcome) {
+			err = fmt.Errorf("gave up after %d attempts within the %s retry budget: %w", out.Attempts, pol.Budget, err)
+		}
+		return out, err
+	}
+	if out.Version == "" {
+		return out, fmt.Errorf("publish answered without a version number")
+	}
+	return out, nil
+}
+
+// pruneForCap deprecates the oldest version that may go.
+func pruneForCap(ctx context.Context, api API, req publishRequest) (string, error) {
+	vs, err := api.Versions(ctx, req.ToolID)
+	if err != nil {
+		return "", fmt.Errorf("list versions: %w", err)
+	}
+	v, ok := pruneOneForCap(vs, req.Commit, req.Pinned)
+	if !ok {
+		return "", fmt.Errorf("every active version is pinned (keep) or serves this commit: unpin one or deprecate one by hand")
+	}
+	if err := api.DeprecateVersions(ctx, req.ToolID, exactConstraint(v)); err != nil {
+		return "", fmt.Errorf("deprecate %s: %w", v, err)
+	}
+	return v, nil
+}
+
+// shortErr is err's message without the amigo package prefix.
+func shortErr(err error) string {
+	return strings.TrimPrefix(err.Error(), "amigo: ")
+}

@@ -1,0 +1,386 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/amigo-release/amigo-release/amigo"
+	"github.com/amigo-release/amigo-release/changes"
+	"github.com/amigo-release/amigo-release/internal/clock"
+	"github.com/amigo-release/amigo-release/promote"
+)
+
+// runner is the state of one Run.
+type runner struct {
+	opts   *Options
+	clk    clock.Clock
+	log    *runLog
+	policy retryPolicy
+	order  []promote.Stage
+	apis   map[string]API
+	sems   map[string]chan struct{}
+
+	haltCtx    context.Context
+	haltCancel context.CancelFunc
+	haltMu     sync.Mutex
+	haltReason string
+}
+
+// toolRun is one changed tool during the run.
+type toolRun struct {
+	name, path string
+	commit     string
+	bump       amigo.BumpType
+	settings   toolSettings
+	resolved   promote.ToolSettings
+	rep        *ToolReport
+	stages     []*stageRun
+	byName     map[string]*stageRun
+}
+
+// Run releases the changed tools of opts.RepoPath at opts.Head through the
+// plan's stages (or, in ModePlan and ModeOffline, reports what it would do)
+// and returns the report. The error is non-nil only when the run could not
+// be carried out at all (bad options, unreadable repository, missing
+// credentials, unreachable server during the analysis); it is then also in
+// Report.Error. Per-tool failures are in the report: see Report.OK.
+func Run(ctx context.Context, opts Options) (*Report, error) {
+	if err := opts.normalize(); err != nil {
+		return &Report{Mode: string(ModeRun), Error: err.Error()}, err
+	}
+	r := &runner{
+		opts: &opts,
+		clk:  opts.Clock,
+		policy: retryPolicy{
+			Budget:  orDefault(opts.Plan.Publish.RetryBudget, promote.DefaultRetryBudget),
+			Initial: orDefault(opts.Plan.Publish.InitialInterval, promote.DefaultInitialInterval),
+			Max:     orDefault(opts.Plan.Publish.MaxInterval, promote.DefaultMaxInterval),
+			Clock:   opts.Clock,
+		},
+		order: opts.Plan.Order(),
+		apis:  map[string]API{},
+		sems:  map[string]chan struct{}{},
+	}
+	r.haltCtx, r.haltCancel = context.WithCancel(ctx)
+	defer r.haltCancel()
+	r.log = newRunLog(opts.Logger, SecretValues(opts.Plan, opts.Getenv), opts.Clock.Now)
+	rep := r.newReport()
+	err := r.run(ctx, rep)
+	if err != nil {
+		rep.Error = r.log.mask(err.Error())
+		r.log.emit(levelError, rep.Error)
+	}
+	rep.FinishedAt = r.clk.Now()
+	return rep, err
+}
+
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+func (r *runner) newReport() *Report {
+	mode := string(r.opts.Mode)
+	if r.opts.Mode == ModeOffline {
+		mode = string(ModePlan)
+	}
+	if r.opts.DryRun {
+		mode = string(ModeRun)
+	}
+	rep := &Report{Mode: mode, DryRun: r.opts.DryRun, Repo: r.opts.RepoPath, StartedAt: r.clk.Now()}
+	for _, st := range r.order {
+		rep.Stages = append(rep.Stages, StageInfo{Name: st.Name, Region: st.Region, BaseURL: st.BaseURL, Needs: st.Needs})
+	}
+	if r.opts.Mode == ModeOffline {
+		rep.Warnings = append(rep.Warnings, "offline plan: no API call was made, so versions are unknown and bases come from --base or the event's before")
+	}
+	return rep
+}
+
+// run is Run's table of contents.
+func (r *runner) run(ctx context.Context, rep *Report) error {
+	if err := r.connect(ctx); err != nil {
+		return err
+	}
+	repo, err := changes.Open(r.opts.RepoPath)
+	if err != nil {
+		return fmt.Errorf("open repository %s: %w", r.opts.RepoPath, err)
+	}
+	defer repo.Close()
+	head, err := repo.Resolve(r.opts.Head)
+	if err != nil {
+		return fmt.Errorf("resolve head %q: %w", r.opts.Head, err)
+	}
+	rep.Head = head
+	copts, err := changesOptions(r.opts.Plan.Discovery)
+	if err != nil {
+		return fmt.Errorf("%s: %w", r.opts.Plan.File, err)
+	}
+	projects, err := changes.Discover(repo, head, copts)
+	if err != nil {
+		return fmt.Errorf("discover projects: %w", err)
+	}
+	r.log.Infof("%d projects at %s; %d stages: %s", len(projects), short(head), len(r.order), stageNames(r.order))
+	var remote map[string]map[string]remoteState
+	if r.opts.Mode != ModeOffline {
+		if remote, err = r.loadRemote(ctx, projects); err != nil {
+			return err
+		}
+	}
+	req := changes.Request{Head: head, Options: copts, DefaultBase: r.opts.EventBefore, Bases: map[string]string{}}
+	why := map[string]string{}
+	switch {
+	case r.opts.Base != "":
+		req.DefaultBase = r.opts.Base
+	case remote != nil:
+		for _, p := range projects {
+			bc := chooseBase(p.Name, head, r.order, remote, repo.HasCommit)
+			why[p.Name] = bc.why
+			if bc.set {
+				req.Bases[p.Name] = bc.base
+			}
+		}
+	}
+	res, err := changes.Detect(ctx, repo, req)
+	if err != nil {
+		return fmt.Errorf("detect changes: %w", err)
+	}
+	rep.Warnings = append(rep.Warnings, res.Warnings...)
+	tools := r.toolRuns(rep, res, why, remote)
+	r.checkFilter(rep, projects)
+	if len(tools) == 0 {
+		r.log.Infof("nothing to release")
+		return nil
+	}
+	if !r.opts.readOnly() {
+		r.schedule(ctx, tools)
+		return nil
+	}
+	for _, t := range tools {
+		r.planTool(t)
+		r.finishTool(t)
+	}
+	return nil
+}
+
+func stageNames(order []promote.Stage) string {
+	names := make([]string, len(order))
+	for i, s := range order {
+		names[i] = s.Name
+	}
+	return strings.Join(names, " → ")
+}
+
+// connect checks credentials and builds each stage's API (not offline).
+func (r *runner) connect(ctx context.Context) error {
+	if r.opts.Mode == ModeOffline {
+		return nil
+	}
+	if err := r.opts.Plan.CheckCredentials(r.opts.Getenv); err != nil {
+		return err
+	}
+	for _, st := range r.order {
+		api, err := r.opts.Clients(ctx, st)
+		if err != nil {
+			return fmt.Errorf("stage %s: %w", st.Name, err)
+		}
+		if r.opts.readOnly() {
+			api = readOnlyAPI{api}
+		}
+		r.apis[st.Name] = api
+		n := st.Concurrency
+		if n <= 0 {
+			n = promote.DefaultConcurrency
+		}
+		r.sems[st.Name] = make(chan struct{}, n)
+	}
+	return nil
+}
+
+// toolRuns builds the report entries of the projects that changed and the
+// runs of those that should release.
+func (r *runner) toolRuns(rep *Report, res *changes.Result, why map[string]string, remote map[string]map[string]remoteState) []*toolRun {
+	var runs []*toolRun
+	for _, pc := range res.Projects {
+		if pc.Status == changes.StatusUnchanged {
+			continue
+		}
+		tr := ToolReport{Name: pc.Name, Path: pc.Path, Bump: pc.Bump.String(), Reason: pc.Reason, Base: pc.Base, Head: pc.Head,
+			Commits: commitSummaries(pc.Commits)}
+		tr.Warnings = append(tr.Warnings, pc.Notes...)
+		if w := why[pc.Name]; w != "" {
+			tr.Reason = strings.TrimSpace(tr.Reason + " (" + w + ")")
+		}
+		switch pc.Status {
+		case changes.StatusNoRelease:
+			tr.Status = StatusNoRelease
+		case changes.StatusRemoved:
+			tr.Status = StatusRemoved
+		}
+		if tr.Status == "" && len(r.opts.Tools) > 0 && !slices.Contains(r.opts.Tools, pc.Name) {
+			tr.Status = StatusSkipped
+			tr.Reason += " (not in the tool filter)"
+		}
+		rep.Tools = append(rep.Tools, tr)
+		if tr.Status != "" {
+			continue
+		}
+		runs = append(runs, &toolRun{name: pc.Name, path: pc.Path, commit: res.Head, bump: amigo.BumpType(pc.Bump.String()), byName: map[string]*stageRun{}})
+	}
+	// Point each run at its report entry (rep.Tools no longer grows).
+	for _, t := range runs {
+		for i := range rep.Tools {
+			if rep.Tools[i].Name == t.name {
+				t.rep = &rep.Tools[i]
+			}
+		}
+		r.prepareTool(t, remote)
+	}
+	return runs
+}
+
+// prepareTool resolves the tool's settings and lays out its stages.
+func (r *runner) prepareTool(t *toolRun, remote map[string]map[string]remoteState) {
+	t.rep.Stages = make([]StageReport, len(r.order))
+	for i, st := range r.order {
+		s := &stageRun{spec: st, api: r.apis[st.Name], rep: &t.rep.Stages[i], done: make(chan struct{})}
+		s.rep.Stage = st.Name
+		s.rep.Region = st.Region
+		s.rep.Status = StatusPending
+		if remote != nil {
+			s.remote = remote[st.Name][t.name]
+		}
+		t.stages = append(t.stages, s)
+		t.byName[st.Name] = s
+	}
+	p := changes.Project{Name: t.name, Path: t.path}
+	settings, err := r.resolveSettings(p)
+	if err != nil {
+		t.rep.Error = r.log.mask(err.Error())
+		return
+	}
+	t.resolved = settings
+	t.settings = toolSettingsFrom(settings)
+	if sv := settings.SecretValues(); len(sv) > 0 {
+		if r.opts.OnSecrets != nil {
+			r.opts.OnSecrets(sv)
+		}
+		r.log.addSecrets(sv)
+	}
+}
+
+// checkFilter warns about tool filter entries that name no project.
+func (r *runner) checkFilter(rep *Report, projects []changes.Project) {
+	for _, name := range r.opts.Tools {
+		found := false
+		for _, p := range projects {
+			if p.Name == name {
+				found = true
+			}
+		}
+		if !found {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("tool filter names %q, which is not a tool project in this repository", name))
+		}
+	}
+}
+
+// finishTool sets the tool's overall status and drift and writes its log
+// group.
+func (r *runner) finishTool(t *toolRun) {
+	t.rep.Status = toolStatus(t.rep)
+	t.rep.Drift = driftOf(t.rep.Stages, t.commit)
+	if t.rep.Error == "" {
+		for _, s := range t.rep.Stages {
+			if s.Status == StatusFailed {
+				t.rep.Error = fmt.Sprintf("%s: %s", s.Stage, s.Error)
+				break
+			}
+		}
+	}
+	title := fmt.Sprintf("%s: %s", t.name, t.rep.Status)
+	for _, s := range t.rep.Stages {
+		if s.VersionAfter != "" {
+			title += fmt.Sprintf(" %s=%s", s.Stage, s.VersionAfter)
+		}
+	}
+	if t.rep.Drift != "" {
+		r.log.step(levelWarning, t.name, "-", "drift", t.rep.Drift, 0)
+	}
+	r.log.flush(t.name, title)
+}
+
+// toolStatus sums up a tool's stages.
+func toolStatus(tr *ToolReport) Status {
+	if tr.Error != "" && len(tr.Stages) > 0 && tr.Stages[0].Status == StatusPending {
+		return StatusFailed
+	}
+	has := map[Status]bool{}
+	for _, s := range tr.Stages {
+		has[s.Status] = true
+	}
+	switch {
+	case has[StatusFailed]:
+		return StatusFailed
+	case has[StatusBlocked]:
+		return StatusBlocked
+	case has[StatusPending]:
+		return StatusPending
+	case has[StatusPlanned]:
+		return StatusPlanned
+	case has[StatusReleased]:
+		return StatusReleased
+	case has[StatusUpToDate]:
+		return StatusUpToDate
+	default:
+		return StatusSkipped
+	}
+}
+
+// haltRun stops every tool: nothing new starts and waits end.
+func (r *runner) haltRun(reason string) {
+	r.haltMu.Lock()
+	if r.haltReason == "" {
+		r.haltReason = reason
+		r.log.Warningf("halting the run: %s", reason)
+	}
+	r.haltMu.Unlock()
+	r.haltCancel()
+}
+
+// errHalted is the error of work not done because the run was halted.
+var errHalted = errors.New("run halted")
+
+// haltErr returns why new work must not start, or nil.
+func (r *runner) haltErr(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if r.haltCtx.Err() != nil {
+		r.haltMu.Lock()
+		defer r.haltMu.Unlock()
+		return fmt.Errorf("%w: %s", errHalted, r.haltReason)
+	}
+	return nil
+}
+
+// sortTools orders tools for the test queue: the longest chain of stages
+// first, then by name.
+func sortTools(tools []*toolRun, chain func(*toolRun) int) []*toolRun {
+	out := slices.Clone(tools)
+	sort.SliceStable(out, func(i, j int) bool {
+		ci, cj := chain(out[i]), chain(out[j])
+		if ci != cj {
+			return ci > cj
+		}
+		return out[i].name < out[j].name
+	})
+	return out
+}

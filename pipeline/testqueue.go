@@ -1,0 +1,103 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/amigo-release/amigo-release/amigo"
+	"github.com/amigo-release/amigo-release/internal/clock"
+)
+
+// errTestNotNeeded marks a queued test whose stage no longer needs it (the
+// stage was blocked, skipped or found up to date).
+var errTestNotNeeded = errors.New("test no longer needed")
+
+// testJob is one test-tool call, queued before its stage starts so that the
+// server's test queue (one call a minute) never idles.
+type testJob struct {
+	api  API
+	req  amigo.TestToolRequest
+	prio int
+
+	once      sync.Once
+	cancelled chan struct{}
+	done      chan struct{}
+	resp      *amigo.TestToolResponse
+	err       error
+	started   time.Time
+	finished  time.Time
+}
+
+func newTestJob(api API, req amigo.TestToolRequest, prio int) *testJob {
+	return &testJob{api: api, req: req, prio: prio, cancelled: make(chan struct{}), done: make(chan struct{})}
+}
+
+// cancel tells the queue the job is not needed any more (if it has not been
+// sent yet).
+func (j *testJob) cancel() { j.once.Do(func() { close(j.cancelled) }) }
+
+func (j *testJob) isCancelled() bool {
+	select {
+	case <-j.cancelled:
+		return true
+	default:
+		return false
+	}
+}
+
+// wait returns the job's result, or ctx's error.
+func (j *testJob) wait(ctx context.Context) (*amigo.TestToolResponse, error) {
+	select {
+	case <-j.done:
+		return j.resp, j.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// testQueue sends the test-tool calls of one server in order, one at a time
+// or, when a call outlasts spacing, the next one spacing after the previous
+// started: the client's pacer holds each call to the limit, and the queue
+// keeps the order (highest priority first) so that the tools with the longest
+// chain of stages after their test are tested first.
+type testQueue struct {
+	jobs []*testJob
+}
+
+func (q *testQueue) add(j *testJob) { q.jobs = append(q.jobs, j) }
+
+// run sends every job, in order, and returns when all are done. ctx cancels
+// the calls; halt only stops sending new ones.
+func (q *testQueue) run(ctx, halt context.Context, clk clock.Clock, spacing time.Duration) {
+	var wg sync.WaitGroup
+	for _, j := range q.jobs {
+		if j.isCancelled() || halt.Err() != nil {
+			j.err = errTestNotNeeded
+			if halt.Err() != nil {
+				j.err = halt.Err()
+			}
+			close(j.done)
+			continue
+		}
+		wg.Add(1)
+		go func(j *testJob) {
+			defer wg.Done()
+			j.started = clk.Now()
+			j.resp, j.err = j.api.TestTool(ctx, j.req)
+			j.finished = clk.Now()
+			close(j.done)
+		}(j)
+		// Wait for the call to finish or for spacing to pass, whichever is
+		// first, so the next call is reserved after this one.
+		t := clk.NewTimer(spacing)
+		select {
+		case <-j.done:
+		case <-t.C():
+		case <-halt.Done():
+		}
+		t.Stop()
+	}
+	wg.Wait()
+}
