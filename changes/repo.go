@@ -39,6 +39,7 @@ type Repo struct {
 	commits map[plumbing.Hash]*commitNode
 	diffs   map[plumbing.Hash][]string // changed paths of a commit vs its first parent
 	shallow map[plumbing.Hash]bool     // nil until loaded
+	packs   *packSet                   // nil until first read
 }
 
 // Open opens the repository at path (its work tree, any directory inside
@@ -86,6 +87,10 @@ func (r *Repo) resetCaches() {
 	r.commits = map[plumbing.Hash]*commitNode{}
 	r.diffs = map[plumbing.Hash][]string{}
 	r.shallow = nil
+	if r.packs != nil {
+		r.packs.close()
+		r.packs = nil
+	}
 }
 
 // findGitDir returns the git directory for dir or one of its parents: a
@@ -142,6 +147,10 @@ func isBare(dir string) bool {
 func (r *Repo) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.packs != nil {
+		r.packs.close()
+		r.packs = nil
+	}
 	return r.st.Close()
 }
 
@@ -314,6 +323,18 @@ type commitNode struct {
 
 // raw reads an object's content.
 func (r *Repo) raw(t plumbing.ObjectType, h plumbing.Hash) ([]byte, error) {
+	if r.packs == nil {
+		r.packs = openPacks(r.dot)
+	}
+	typ, b, err := r.packs.read(h)
+	switch {
+	case err == nil && plumbing.ObjectType(typ) == t:
+		return b, nil
+	case err == nil:
+		return nil, fmt.Errorf("object %s is a %s, not a %s: %w", h, plumbing.ObjectType(typ), t, plumbing.ErrObjectNotFound)
+	case !errors.Is(err, errNotInPacks):
+		return nil, err
+	}
 	o, err := r.st.EncodedObject(t, h)
 	if err != nil {
 		return nil, err
