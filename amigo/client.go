@@ -279,14 +279,14 @@ func resolveBase(baseURL, region string) (string, error) {
 		return u, nil
 	}
 	u, err := url.Parse(baseURL)
+	if err == nil && u.User != nil {
+		return "", errors.New("amigo: Config.BaseURL contains user info: put credentials in APIKey/APIKeyID/UserID or Token instead")
+	}
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return "", fmt.Errorf("amigo: Config.BaseURL %q is not an http(s) URL: use e.g. https://api.amigo.ai", baseURL)
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
 		return "", fmt.Errorf("amigo: Config.BaseURL %q has a query or fragment: drop everything after the path", baseURL)
-	}
-	if u.User != nil {
-		return "", errors.New("amigo: Config.BaseURL contains user info: put credentials in APIKey/APIKeyID/UserID or Token instead")
 	}
 	return strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), nil
 }
@@ -362,6 +362,15 @@ func (c *Client) do(ctx context.Context, r *request) error {
 	)
 	reauthed := false
 	for attempt := 1; ; attempt++ {
+		// Sign in first, then pace: the slot is taken right before the
+		// request leaves, so a slow sign-in cannot bunch requests up.
+		token := ""
+		if !r.noAuth {
+			var err error
+			if token, err = c.bearer(ctx); err != nil {
+				return err
+			}
+		}
 		if c.pacer != nil {
 			waited, err := c.pacer.Wait(ctx, c.base, c.identity, r.op)
 			if err != nil {
@@ -369,13 +378,6 @@ func (c *Client) do(ctx context.Context, r *request) error {
 			}
 			if waited > 0 {
 				c.emit(Event{Kind: EventPaceWait, Op: r.op, Method: r.method, Path: path, Attempt: attempt, Wait: waited})
-			}
-		}
-		token := ""
-		if !r.noAuth {
-			var err error
-			if token, err = c.bearer(ctx); err != nil {
-				return err
 			}
 		}
 		resp, err := c.send(ctx, r, target, body, token)

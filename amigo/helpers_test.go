@@ -14,6 +14,7 @@ import (
 
 	"github.com/amigo-release/amigo-release/amigo"
 	"github.com/amigo-release/amigo-release/internal/clock"
+	"github.com/amigo-release/amigo-release/internal/contract"
 )
 
 // Test credentials. The tests assert that none of them ever shows up in an
@@ -212,7 +213,10 @@ func (f *fakeAPI) config() amigo.Config {
 		APIKeyID: testKeyID,
 		UserID:   testUser,
 		Clock:    f.clk,
-		Retry:    amigo.RetryConfig{InitialInterval: time.Second, MaxInterval: 10 * time.Second, MaxElapsed: 2 * time.Minute},
+		// Every request the client sends and every answer it reads is
+		// checked against the OpenAPI contract.
+		HTTPClient: &http.Client{Transport: contract.Transport(f.t, nil)},
+		Retry:      amigo.RetryConfig{InitialInterval: time.Second, MaxInterval: 10 * time.Second, MaxElapsed: 2 * time.Minute},
 	}
 }
 

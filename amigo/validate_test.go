@@ -1,0 +1,212 @@
+package amigo_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/amigo-release/amigo-release/amigo"
+)
+
+func TestPreValidationSendsNothing(t *testing.T) {
+	f := newFakeAPI(t)
+	c := f.client()
+	ctx := context.Background()
+	in1 := []amigo.Input{{}}
+	tooManyTags := map[string]*string{}
+	for i := 0; i < 21; i++ {
+		tooManyTags[strings.Repeat("k", i+1)] = nil
+	}
+	manyVars := map[string]string{}
+	for i := 0; i < 21; i++ {
+		manyVars["var_"+strings.Repeat("x", i+1)] = "v"
+	}
+	eleven := make([]amigo.Input, 11)
+	tests := []struct {
+		name      string
+		call      func() error
+		wantField string
+		wantRule  string
+	}{
+		{"tool name upper-case", func() error {
+			_, err := c.CreateTool(ctx, amigo.CreateToolRequest{Name: "Weather", Description: "d"})
+			return err
+		}, "name", "^[a-z0-9_]+$"},
+		{"tool name with dash", func() error {
+			_, err := c.CreateTool(ctx, amigo.CreateToolRequest{Name: "weather-tool", Description: "d"})
+			return err
+		}, "name", "^[a-z0-9_]+$"},
+		{"tool name empty", func() error {
+			_, err := c.CreateTool(ctx, amigo.CreateToolRequest{Name: "  ", Description: "d"})
+			return err
+		}, "name", "must not be empty"},
+		{"description blank", func() error {
+			_, err := c.CreateTool(ctx, amigo.CreateToolRequest{Name: "w", Description: " \t"})
+			return err
+		}, "description", "must not be empty"},
+		{"21 tags", func() error {
+			_, err := c.CreateTool(ctx, amigo.CreateToolRequest{Name: "w", Description: "d", Tags: tooManyTags})
+			return err
+		}, "tags", "at most 20"},
+		{"tag key with colon", func() error {
+			_, err := c.CreateTool(ctx, amigo.CreateToolRequest{Name: "w", Description: "d", Tags: map[string]*string{"team:x": nil}})
+			return err
+		}, "tags key", `^[\w\s]+$`},
+		{"tag value with dash", func() error {
+			_, err := c.CreateTool(ctx, amigo.CreateToolRequest{Name: "w", Description: "d", Tags: map[string]*string{"team": ptr("core-infra")}})
+			return err
+		}, "tags.team", `^[\w\s]+$`},
+		{"tag value blank", func() error {
+			tags := map[string]*string{"team": ptr("  ")}
+			return c.ModifyTool(ctx, testToolID, amigo.ModifyToolRequest{Tags: &tags})
+		}, "tags.team", "non-empty"},
+		{"modify description blank", func() error {
+			return c.ModifyTool(ctx, testToolID, amigo.ModifyToolRequest{Description: ptr("")})
+		}, "description", "must not be empty"},
+		{"envvar lower-case", func() error {
+			return c.ModifyEnvvars(ctx, testToolID, amigo.ModifyEnvvarsRequest{Inserts: []amigo.EnvvarInsert{{Name: "api_key", Value: "v"}}})
+		}, "inserts[0].name", "[A-Z_]+"},
+		{"envvar partly upper-case", func() error {
+			// The schema's pattern is unanchored; the API's rule is the whole name.
+			return c.ModifyEnvvars(ctx, testToolID, amigo.ModifyEnvvarsRequest{Updates: []amigo.EnvvarUpdate{{Name: "API_key"}}})
+		}, "updates[0].name", "[A-Z_]+"},
+		{"envvar with digit", func() error {
+			return c.ModifyEnvvars(ctx, testToolID, amigo.ModifyEnvvarsRequest{Deletes: []amigo.EnvvarDelete{{Name: "KEY2"}}})
+		}, "deletes[0].name", "[A-Z_]+"},
+		{"project path with dot", func() error {
+			_, err := c.PublishVersion(ctx, testToolID, amigo.PublishRequest{ProjectPath: "tools/../x", BumpType: amigo.BumpMajor})
+			return err
+		}, "project_path", `^[-\w\d_/]+$`},
+		{"project path empty", func() error {
+			_, err := c.TestTool(ctx, amigo.TestToolRequest{Inputs: in1, CommitBranch: "main"})
+			return err
+		}, "project_path", `^[-\w\d_/]+$`},
+		{"bump type", func() error {
+			_, err := c.PublishVersion(ctx, testToolID, amigo.PublishRequest{ProjectPath: "p", BumpType: "huge"})
+			return err
+		}, "bump_type", "major"},
+		{"no inputs", func() error {
+			_, err := c.TestTool(ctx, amigo.TestToolRequest{CommitBranch: "main", ProjectPath: "p"})
+			return err
+		}, "inputs", "between 1 and 10"},
+		{"11 inputs", func() error {
+			_, err := c.Invoke(ctx, testToolID, "1.0.0", amigo.InvokeRequest{Inputs: eleven})
+			return err
+		}, "inputs", "between 1 and 10"},
+		{"user variable name", func() error {
+			_, err := c.Invoke(ctx, testToolID, "1.0.0", amigo.InvokeRequest{Inputs: []amigo.Input{{NonsensitiveUserVariables: map[string]string{"1st": "v"}}}})
+			return err
+		}, "inputs[0].nonsensitive_user_variables", "^[a-z_][a-z0-9_]+$"},
+		{"user variable one letter", func() error {
+			_, err := c.TestTool(ctx, amigo.TestToolRequest{ProjectPath: "p", Inputs: []amigo.Input{{}, {SensitiveUserVariables: map[string]string{"x": "v"}}}})
+			return err
+		}, "inputs[1].sensitive_user_variables", "^[a-z_][a-z0-9_]+$"},
+		{"21 user variables", func() error {
+			_, err := c.TestTool(ctx, amigo.TestToolRequest{ProjectPath: "p", Inputs: []amigo.Input{{SensitiveUserVariables: manyVars}}})
+			return err
+		}, "inputs[0].sensitive_user_variables", "at most 20"},
+		{"invocation mode", func() error {
+			_, err := c.Invoke(ctx, testToolID, "1.0.0", amigo.InvokeRequest{Inputs: []amigo.Input{{InvocationMode: "batch"}}})
+			return err
+		}, "inputs[0].invocation_mode", "regular"},
+		{"tool id", func() error { return c.DeprecateTool(ctx, "not-an-id") }, "tool_id", "24 lower-case hex"},
+		{"tool id upper-case hex", func() error {
+			_, err := c.ListVersions(ctx, strings.ToUpper(testToolID), amigo.ListVersionsOptions{})
+			return err
+		}, "tool_id", "24 lower-case hex"},
+		{"tool id filter", func() error {
+			_, err := c.ListTools(ctx, amigo.ListToolsOptions{IDs: []string{"abc"}})
+			return err
+		}, "id[0]", "24 lower-case hex"},
+		{"tools limit 21", func() error {
+			_, err := c.ListTools(ctx, amigo.ListToolsOptions{Limit: 21})
+			return err
+		}, "limit", "between 1 and 20"},
+		{"versions limit 51", func() error {
+			_, err := c.ListVersions(ctx, testToolID, amigo.ListVersionsOptions{Limit: 51})
+			return err
+		}, "limit", "between 0 and 50"},
+		{"invocations limit 101", func() error {
+			_, err := c.ListInvocations(ctx, amigo.ListInvocationsOptions{Limit: 101})
+			return err
+		}, "limit", "between 0 and 100"},
+		{"negative token", func() error {
+			_, err := c.ListTools(ctx, amigo.ListToolsOptions{ContinuationToken: -1})
+			return err
+		}, "continuation_token", "negative"},
+		{"creator format", func() error {
+			_, err := c.ListVersions(ctx, testToolID, amigo.ListVersionsOptions{Creators: []string{"justauser"}})
+			return err
+		}, "creator[0]", "org_id,user_id"},
+		{"versions per tool id", func() error {
+			_, err := c.ListInvocations(ctx, amigo.ListInvocationsOptions{Versions: []string{"==1.0.0"}})
+			return err
+		}, "version", "one per tool_id"},
+		{"search query empty", func() error {
+			_, err := c.SearchInvocations(ctx, amigo.SearchInvocationsOptions{})
+			return err
+		}, "query", "must not be empty"},
+		{"search field", func() error {
+			_, err := c.SearchInvocations(ctx, amigo.SearchInvocationsOptions{Query: "x", QueryAgainst: []string{"inputs"}})
+			return err
+		}, "query_against[0]", "must be one of"},
+		{"source type", func() error {
+			_, err := c.SearchInvocations(ctx, amigo.SearchInvocationsOptions{Query: "x", InvocationFilter: amigo.InvocationFilter{SourceTypes: []amigo.InvocationSourceType{"cron"}}})
+			return err
+		}, "invocation_source_type[0]", "regular-conversation"},
+		{"empty constraint", func() error { return c.DeprecateVersions(ctx, testToolID, " ") }, "versions", "PEP 440"},
+		{"empty version", func() error {
+			_, err := c.Invoke(ctx, testToolID, "", amigo.InvokeRequest{Inputs: in1})
+			return err
+		}, "version", "1.2.3"},
+		{"find bad name", func() error {
+			_, err := c.FindToolByName(ctx, "Bad Name")
+			return err
+		}, "name", "^[a-z0-9_]+$"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.call()
+			var ve *amigo.ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("err = %v, want a *ValidationError", err)
+			}
+			if ve.Field != tt.wantField || !strings.Contains(ve.Rule, tt.wantRule) {
+				t.Errorf("field %q rule %q; want field %q, rule containing %q", ve.Field, ve.Rule, tt.wantField, tt.wantRule)
+			}
+			if !amigo.IsValidation(err) || !strings.Contains(err.Error(), tt.wantField) {
+				t.Errorf("Error() = %q", err)
+			}
+		})
+	}
+	if got := f.all(); len(got) != 0 {
+		t.Errorf("%d requests reached the server (first %s %s), want none", len(got), got[0].Method, got[0].Path)
+	}
+}
+
+func TestValidInputsPass(t *testing.T) {
+	for _, name := range []string{"weather", "w_2", " padded_name "} {
+		if !amigo.ValidToolName(name) {
+			t.Errorf("ValidToolName(%q) = false", name)
+		}
+	}
+	for _, p := range []string{"tools/weather", "a-b/c_d/E9", "é/ü"} {
+		if !amigo.ValidProjectPath(p) {
+			t.Errorf("ValidProjectPath(%q) = false", p)
+		}
+	}
+	for _, p := range []string{"", "a b", "a.b", "a\\b"} {
+		if amigo.ValidProjectPath(p) {
+			t.Errorf("ValidProjectPath(%q) = true", p)
+		}
+	}
+	for _, n := range []string{"API_KEY", "_", "A"} {
+		if !amigo.ValidEnvvarName(n) {
+			t.Errorf("ValidEnvvarName(%q) = false", n)
+		}
+	}
+	if !amigo.ValidToolID(testToolID) || amigo.ValidToolID(testToolID+"0") {
+		t.Errorf("ValidToolID wrong")
+	}
+}
