@@ -1,0 +1,66 @@
+// Package platform is the CI face of amigo-release: it hides whether the
+// binary runs in GitHub Actions, Azure Pipelines or a terminal behind one
+// small interface, so the CLI writes the same code for all three and the
+// pipeline never knows.
+//
+//	p := platform.Detect(os.Getenv)        // GITHUB_ACTIONS=true → GitHub, TF_BUILD=True → Azure, else Local
+//	p.Mask(apiKey)                          // every secret, before anything else prints
+//	ev, err := p.Event()                    // push | pull_request | manual, before/head, branch, PR, repo
+//	cfg := p.Input("config")                // GitHub: INPUT_CONFIG; Azure/Local: AMIGO_CONFIG
+//	p.Group("weather_lookup"); p.Infof(…); p.EndGroup()   // also a pipeline.Logger
+//	p.Annotate(platform.Annotation{Level: platform.LevelError, File: "tools/x/pyproject.toml", Line: 3, Message: …})
+//	rep := pipeline.Run(…)
+//	platform.WriteOutputs(p, rep)           // released, changed, matrix, failed
+//	p.Summary(report.Summary(rep))
+//	res, err := p.PostComment(ctx, report.Marker(key), report.Markdown(rep, report.Options{
+//		RunURL: p.RunURL(), Marker: key, Preview: ev.Kind == platform.PullRequest, MaxBytes: p.CommentLimit()}))
+//	for _, w := range res.Warnings { p.Warningf("%s", w) }   // 403/404/no token: the release goes on
+//	p.Complete(platform.Succeeded, "")      // Azure only
+//
+// # What each platform does
+//
+//	                GitHub Actions                       Azure Pipelines                                   Local
+//	Input(name)     INPUT_<NAME> (go-githubactions),     AMIGO_<NAME>                                      AMIGO_<NAME>
+//	                INPUT_<NAME_>, AMIGO_<NAME>
+//	Mask            ::add-mask::                         ##vso[task.setsecret]                             redaction only
+//	Group           ::group:: / ::endgroup::             ##[group] / ##[endgroup]                          "▸ title", indent
+//	Warningf        ::warning::                          ##vso[task.logissue type=warning]                 "warning: "
+//	Annotate        ::error file=,line=,col=,title=::    ##vso[task.logissue type=error;sourcepath=;…]     "error: file:line: "
+//	SetOutput       $GITHUB_OUTPUT, random heredoc       ##vso[task.setvariable variable=;isOutput=true]   $AMIGO_OUTPUT file if set
+//	Summary         $GITHUB_STEP_SUMMARY                 file + ##vso[task.uploadsummary]                  $AMIGO_SUMMARY file if set
+//	Complete        (exit code)                          ##vso[task.complete result=]                      (exit code)
+//	PostComment     go-github: PR of the event, or the   azure-devops-go-api git threads, PullRequest      nothing
+//	                PRs of the pushed commit             builds only
+//
+// Every secret passed to Mask is also redacted ("***") from everything the
+// platform prints, as a second line of defence.
+//
+// # Untrusted text
+//
+// Commit subjects, tool names and server messages must never run as
+// workflow commands. Infof and Print go through a SafeWriter (a line never
+// starts with "::", "##" is broken by a zero-width space, and on GitHub
+// Print wraps the block in ::stop-commands::<random token>); Warningf,
+// Errorf, Group and Annotate escape their text by each runner's rules
+// (EscapeGitHubData/Property: % \r \n , :; EscapeAzureData/Property:
+// %AZP25 %0D %0A ; ]).
+//
+// # Outputs
+//
+// OutputsOf(report) computes released ([{"tool","stage","version"}]),
+// changed (["tool", …]), matrix ({"include":[{"tool","path"}]}, the same on
+// both systems, for a GitHub strategy.matrix via fromJSON) and failed
+// (true/false). Azure's strategy: matrix needs a map of job names, so on
+// Azure WriteOutputs also sets azure_matrix ({"<tool>":{"tool","path"}}).
+//
+// # PR comments
+//
+// One comment per pull request, found by the hidden marker that starts the
+// body (report.Marker) and edited in place. GitHub: on pull_request events
+// the event's PR; on push the PRs GitHub associates with the pushed commit;
+// comments are searched through every page; GITHUB_API_URL (or the
+// github-api-url input) selects GitHub Enterprise. Azure: PullRequest
+// builds, through SYSTEM_ACCESSTOKEN. A missing token and 401/403/404
+// answers are CommentResult.Warnings carrying the fix, never errors: the
+// release goes on.
+package platform

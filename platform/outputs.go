@@ -1,0 +1,105 @@
+package platform
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/amigo-release/amigo-release/pipeline"
+)
+
+// Outputs are the step outputs computed from a report.
+type Outputs struct {
+	// Released lists each stage that published a version in this run.
+	Released []Released `json:"released"`
+	// Changed lists every tool the run looked at (its project changed).
+	Changed []string `json:"changed"`
+	// Matrix fans out one job per tool that releases or would release.
+	Matrix Matrix `json:"matrix"`
+	// Failed is !r.OK(): a tool failed or was blocked, or the run errored.
+	Failed bool `json:"failed"`
+}
+
+// Released is one published version.
+type Released struct {
+	Tool    string `json:"tool"`
+	Stage   string `json:"stage"`
+	Version string `json:"version"`
+}
+
+// Matrix is the value of a strategy.matrix: {"include":[{"tool","path"}]}.
+type Matrix struct {
+	Include []MatrixEntry `json:"include"`
+}
+
+// MatrixEntry is one job of the fan-out.
+type MatrixEntry struct {
+	Tool string `json:"tool"`
+	Path string `json:"path"`
+}
+
+// OutputsOf computes the outputs of r. Slices are never nil, so they
+// encode as [] rather than null.
+func OutputsOf(r *pipeline.Report) Outputs {
+	o := Outputs{Released: []Released{}, Changed: []string{}, Matrix: Matrix{Include: []MatrixEntry{}}, Failed: !r.OK()}
+	for _, t := range r.Tools {
+		o.Changed = append(o.Changed, t.Name)
+		switch t.Status {
+		case pipeline.StatusNoRelease, pipeline.StatusRemoved, pipeline.StatusSkipped:
+		default:
+			o.Matrix.Include = append(o.Matrix.Include, MatrixEntry{Tool: t.Name, Path: t.Path})
+		}
+		for _, s := range t.Stages {
+			if s.Status == pipeline.StatusReleased && s.VersionAfter != "" {
+				o.Released = append(o.Released, Released{Tool: t.Name, Stage: s.Stage, Version: s.VersionAfter})
+			}
+		}
+	}
+	return o
+}
+
+// AzureMatrix is the matrix in the shape Azure's strategy: matrix takes
+// from an output variable: {"<tool>": {"tool": …, "path": …}}.
+func (o Outputs) AzureMatrix() map[string]MatrixEntry {
+	m := make(map[string]MatrixEntry, len(o.Matrix.Include))
+	for _, e := range o.Matrix.Include {
+		m[e.Tool] = e
+	}
+	return m
+}
+
+// Pairs returns the outputs in order as name, JSON value pairs:
+// released, changed, matrix, failed.
+func (o Outputs) Pairs() [][2]string {
+	return [][2]string{
+		{"released", mustJSON(o.Released)},
+		{"changed", mustJSON(o.Changed)},
+		{"matrix", mustJSON(o.Matrix)},
+		{"failed", strconv.FormatBool(o.Failed)},
+	}
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only plain structs of strings: cannot fail
+	}
+	return string(b)
+}
+
+// WriteOutputs sets released, changed, matrix and failed on p; on Azure
+// also azure_matrix (AzureMatrix), since Azure's matrix takes a map. Call
+// it on failures too, so later steps can read failed=true.
+func WriteOutputs(p Platform, r *pipeline.Report) error {
+	o := OutputsOf(r)
+	pairs := o.Pairs()
+	if p.Name() == "azure" {
+		pairs = append(pairs, [2]string{"azure_matrix", mustJSON(o.AzureMatrix())})
+	}
+	for _, kv := range pairs {
+		if err := p.SetOutput(kv[0], kv[1]); err != nil {
+			return fmt.Errorf("output %s: %w", kv[0], err)
+		}
+	}
+	return nil
+}
