@@ -90,9 +90,9 @@ type runLog struct {
 	out     Logger
 	secrets []string
 	masker  *strings.Replacer
-	start  time.Time
-	now    func() time.Time
-	buffer map[string][]logLine
+	start   time.Time
+	now     func() time.Time
+	buffer  map[string][]logLine
 }
 
 func newRunLog(out Logger, secrets []string, now func() time.Time) *runLog {

@@ -90,21 +90,23 @@ type CommitSummary struct {
 
 // StageReport is one tool in one stage.
 type StageReport struct {
-	Stage         string        `json:"stage"`
-	Region        string        `json:"region,omitempty"`
-	Status        Status        `json:"status"`
-	VersionBefore string        `json:"version_before,omitempty"`
-	VersionAfter  string        `json:"version_after,omitempty"`
-	CommitHash    string        `json:"commit_hash,omitempty"`
-	Attempts      int           `json:"attempts"` // publish attempts
-	Duration      time.Duration `json:"duration_ns"`
-	StartedAt     time.Time     `json:"started_at,omitzero"`
-	Steps         []StepReport  `json:"steps,omitempty"`
-	Tests         []TestResult  `json:"tests,omitempty"`
-	Smoke         []TestResult  `json:"smoke,omitempty"`
-	Pruned        []string      `json:"pruned,omitempty"`
-	Error         string        `json:"error,omitempty"`
-	Warnings      []string      `json:"warnings,omitempty"`
+	Stage         string `json:"stage"`
+	Region        string `json:"region,omitempty"`
+	Status        Status `json:"status"`
+	VersionBefore string `json:"version_before,omitempty"`
+	VersionAfter  string `json:"version_after,omitempty"`
+	CommitHash    string `json:"commit_hash,omitempty"`
+	Attempts      int    `json:"attempts"` // publish attempts
+	// Duration runs from the stage's start until it was done for the
+	// stages that need it (soak included, the prune after it not).
+	Duration  time.Duration `json:"duration_ns"`
+	StartedAt time.Time     `json:"started_at,omitzero"`
+	Steps     []StepReport  `json:"steps,omitempty"`
+	Tests     []TestResult  `json:"tests,omitempty"`
+	Smoke     []TestResult  `json:"smoke,omitempty"`
+	Pruned    []string      `json:"pruned,omitempty"`
+	Error     string        `json:"error,omitempty"`
+	Warnings  []string      `json:"warnings,omitempty"`
 }
 
 // StepReport is one step of a stage (ensure, envvars, test, publish, verify,

@@ -70,12 +70,15 @@ func (r *runner) step(ctx context.Context, t *toolRun, s *stageRun, name string,
 func (r *runner) runStage(ctx context.Context, t *toolRun, s *stageRun, unlock func()) {
 	start := r.clk.Now()
 	s.rep.StartedAt = start
-	defer func() { s.rep.Duration = r.clk.Now().Sub(start) }()
+	settle := func() {
+		s.rep.Duration = r.clk.Now().Sub(start)
+		close(s.done)
+	}
 	released, err := r.release(ctx, t, s)
 	unlock()
 	if err != nil {
 		r.failStage(t, s, err)
-		close(s.done)
+		settle()
 		return
 	}
 	s.proceed = true
@@ -85,11 +88,11 @@ func (r *runner) runStage(ctx context.Context, t *toolRun, s *stageRun, unlock f
 		}); err != nil {
 			s.proceed = false
 			r.failStage(t, s, fmt.Errorf("soak interrupted: %w", err))
-			close(s.done)
+			settle()
 			return
 		}
 	}
-	close(s.done)
+	settle()
 	r.prune(ctx, t, s)
 }
 

@@ -1,0 +1,260 @@
+package pipeline_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/amigo-release/amigo-release/amigo"
+	"github.com/amigo-release/amigo-release/amigo/amigotest"
+	"github.com/amigo-release/amigo-release/internal/clock"
+	"github.com/amigo-release/amigo-release/pipeline"
+	"github.com/amigo-release/amigo-release/promote"
+)
+
+// org is the organization every test stage releases to.
+const org = "acme"
+
+// testScale makes a simulated minute take 10 real milliseconds.
+const testScale = 6000
+
+// harness is a real git repository in a temp dir, one emulator per stage
+// (each reading that repository) and the environment a run sees.
+type harness struct {
+	t       testing.TB
+	dir     string
+	clk     *clock.Scaled
+	servers map[string]*amigotest.Server
+	stages  []string
+	env     map[string]string
+	log     *bytes.Buffer
+}
+
+func newHarness(t testing.TB, emu amigotest.Options, stages ...string) *harness {
+	t.Helper()
+	if len(stages) == 0 {
+		stages = []string{"us"}
+	}
+	h := &harness{t: t, dir: t.TempDir(), stages: stages, log: &bytes.Buffer{},
+		env: map[string]string{"AMIGO_API_KEY": "ak-SECRET-4242", "AMIGO_API_KEY_ID": "kid-1", "AMIGO_USER_ID": "releaser"}}
+	h.clk = clock.NewScaled(testScale)
+	emu.Clock = h.clk
+	emu.RepoPath = h.dir
+	if emu.PublishLatency.Func == nil && emu.PublishLatency.Max == 0 {
+		emu.PublishLatency = amigotest.Uniform(time.Minute, 2*time.Minute)
+	}
+	if emu.TestLatency.Func == nil && emu.TestLatency.Max == 0 {
+		emu.TestLatency = amigotest.Fixed(10 * time.Second)
+	}
+	h.servers = amigotest.NewTestRegions(t, emu, stages...)
+	h.git("init", "-q", "-b", "main")
+	return h
+}
+
+// git runs git in the repository with a fixed identity.
+func (h *harness) git(args ...string) string {
+	h.t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = h.dir
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=Dev", "GIT_AUTHOR_EMAIL=dev@example.com",
+		"GIT_COMMITTER_NAME=Dev", "GIT_COMMITTER_EMAIL=dev@example.com", "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_SYSTEM=/dev/null")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		h.t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// commit writes files (a "" content deletes) and commits them with msg.
+func (h *harness) commit(msg string, files map[string]string) string {
+	h.t.Helper()
+	for name, content := range files {
+		p := filepath.Join(h.dir, filepath.FromSlash(name))
+		if content == "" {
+			if err := os.RemoveAll(p); err != nil {
+				h.t.Fatal(err)
+			}
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			h.t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+	h.git("add", "-A")
+	h.git("commit", "-q", "--allow-empty", "-m", msg)
+	return h.git("rev-parse", "HEAD")
+}
+
+// project returns the files of a tool project tools/<name>: pyproject.toml
+// with extra TOML appended, and a source file.
+func project(name, extra string) map[string]string {
+	return map[string]string{
+		"tools/" + name + "/pyproject.toml": fmt.Sprintf("[project]\nname = %q\ndescription = \"The %s tool.\"\n%s", name, name, extra),
+		"tools/" + name + "/main.py":        "def run(**kw):\n    return kw\n",
+	}
+}
+
+// touch returns a change to a tool's source file.
+func touch(name, content string) map[string]string {
+	return map[string]string{"tools/" + name + "/main.py": "def run(**kw):\n    return " + fmt.Sprintf("%q", content) + "\n"}
+}
+
+// merge merges file maps.
+func merge(ms ...map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, m := range ms {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// stageSpec is one stage of a generated plan.
+type stageSpec struct {
+	name  string
+	extra string // more YAML keys for the stage, each line indented by 4
+}
+
+// plan writes a plan whose stages point at the harness' emulators and
+// parses it. Stage names must be harness stages. top is YAML placed before
+// stages (e.g. a tools: section goes in tail).
+func (h *harness) plan(top string, stages []stageSpec, tail string) *promote.Plan {
+	h.t.Helper()
+	var b strings.Builder
+	b.WriteString("version: 1\ndiscovery:\n  roots: [tools]\n")
+	b.WriteString("publish:\n  retry_budget: 6h\n  initial_interval: 10s\n  max_interval: 1m\n")
+	b.WriteString("defaults:\n  organization: " + org + "\n  branch: main\n  concurrency: 16\n")
+	b.WriteString(top)
+	b.WriteString("stages:\n")
+	for _, s := range stages {
+		srv := h.servers[s.name]
+		if srv == nil {
+			h.t.Fatalf("no emulator for stage %s", s.name)
+		}
+		fmt.Fprintf(&b, "  - name: %s\n    base_url: %s\n", s.name, srv.URL())
+		for _, ln := range strings.Split(strings.TrimSpace(s.extra), "\n") {
+			if ln != "" {
+				b.WriteString("    " + ln + "\n")
+			}
+		}
+	}
+	b.WriteString(tail)
+	p, err := promote.Parse("release.yaml", []byte(b.String()))
+	if err != nil {
+		h.t.Fatalf("plan:\n%s\n%v", b.String(), err)
+	}
+	return p
+}
+
+// chain is a plan of every harness stage in order, the first test-gated.
+func (h *harness) chain(tail string) *promote.Plan {
+	specs := make([]stageSpec, len(h.stages))
+	for i, n := range h.stages {
+		specs[i] = stageSpec{name: n}
+	}
+	specs[0].extra = "test: true"
+	return h.plan("", specs, tail)
+}
+
+// run runs the pipeline with the harness' environment; mutate adjusts the
+// options.
+func (h *harness) run(plan *promote.Plan, mutate func(*pipeline.Options)) *pipeline.Report {
+	h.t.Helper()
+	opts := pipeline.Options{
+		Plan:     plan,
+		RepoPath: h.dir,
+		Clock:    h.clk,
+		Getenv:   func(k string) string { return h.env[k] },
+		Logger:   pipeline.NewTextLogger(h.log),
+	}
+	if mutate != nil {
+		mutate(&opts)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rep, err := pipeline.Run(ctx, opts)
+	if err != nil {
+		h.t.Fatalf("Run: %v\nlog:\n%s", err, h.log)
+	}
+	return rep
+}
+
+// versions returns tool's versions in stage (all, deprecated included),
+// oldest first.
+func (h *harness) versions(stage, tool string) []amigo.ToolVersion {
+	h.t.Helper()
+	srv := h.servers[stage]
+	tl, ok := srv.ToolByName(org, tool)
+	if !ok {
+		return nil
+	}
+	vs := srv.Versions(org, tl.ID)
+	sort.Slice(vs, func(i, j int) bool { return vs[i].Version.Less(vs[j].Version) })
+	return vs
+}
+
+// active returns tool's non-deprecated version strings in stage.
+func (h *harness) active(stage, tool string) []string {
+	var out []string
+	for _, v := range h.versions(stage, tool) {
+		if !v.Deprecated {
+			out = append(out, v.Version.String())
+		}
+	}
+	return out
+}
+
+// count returns how many logged requests of op the stage's emulator saw,
+// optionally only with status.
+func (h *harness) count(stage, op string, status int) int {
+	n := 0
+	for _, r := range h.servers[stage].Requests() {
+		if r.OperationID == op && (status == 0 || r.Status == status) {
+			n++
+		}
+	}
+	return n
+}
+
+// tool returns the report entry of name.
+func tool(t testing.TB, rep *pipeline.Report, name string) pipeline.ToolReport {
+	t.Helper()
+	for _, tr := range rep.Tools {
+		if tr.Name == name {
+			return tr
+		}
+	}
+	t.Fatalf("tool %s not in report (tools: %v)", name, toolNames(rep))
+	return pipeline.ToolReport{}
+}
+
+func toolNames(rep *pipeline.Report) []string {
+	var out []string
+	for _, tr := range rep.Tools {
+		out = append(out, tr.Name+"="+string(tr.Status))
+	}
+	return out
+}
+
+// stage returns the report of tool in stage.
+func stage(t testing.TB, tr pipeline.ToolReport, name string) pipeline.StageReport {
+	t.Helper()
+	for _, s := range tr.Stages {
+		if s.Stage == name {
+			return s
+		}
+	}
+	t.Fatalf("stage %s not in %s's report", name, tr.Name)
+	return pipeline.StageReport{}
+}

@@ -1,0 +1,498 @@
+package pipeline_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/amigo-release/amigo-release/amigo/amigotest"
+	"github.com/amigo-release/amigo-release/pipeline"
+)
+
+func TestRun_firstRelease(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us")
+	head := h.commit("feat: weather tool", project("weather", ""))
+	rep := h.run(h.chain(""), nil)
+	if !rep.OK() {
+		t.Fatalf("report not OK: %+v\nlog:\n%s", rep, h.log)
+	}
+	tr := tool(t, rep, "weather")
+	st := stage(t, tr, "us")
+	if st.Status != pipeline.StatusReleased || st.VersionAfter != "1.0.0" || st.VersionBefore != "" {
+		t.Errorf("us: status %s, %q → %q; want released, \"\" → 1.0.0 (%s)", st.Status, st.VersionBefore, st.VersionAfter, st.Error)
+	}
+	if st.CommitHash != head {
+		t.Errorf("us commit = %s, want %s", st.CommitHash, head)
+	}
+	if len(st.Tests) != 1 || !st.Tests[0].Succeeded {
+		t.Errorf("us tests = %+v, want one passing input", st.Tests)
+	}
+	if len(tr.Commits) != 1 || tr.Commits[0].Type != "feat" {
+		t.Errorf("commits = %+v, want the one feat commit", tr.Commits)
+	}
+	vs := h.versions("us", "weather")
+	if len(vs) != 1 || vs[0].Version.String() != "1.0.0" || vs[0].ToolCommitHash != head {
+		t.Fatalf("emulator versions = %+v, want 1.0.0 at %s", vs, head)
+	}
+	tl, _ := h.servers["us"].ToolByName(org, "weather")
+	if tl.Description != "The weather tool." {
+		t.Errorf("tool description = %q, want the project's", tl.Description)
+	}
+	for _, want := range []string{"weather us ensure: created", "weather us test: 1 inputs passed", "weather us publish: published 1.0.0 (major)", "weather us verify"} {
+		if !strings.Contains(h.log.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, h.log)
+		}
+	}
+}
+
+func TestRun_minorAndMajorBumps(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us")
+	h.commit("feat: weather tool", project("weather", ""))
+	h.commit("feat: flights tool", project("flights", ""))
+	plan := h.chain("")
+	if rep := h.run(plan, nil); !rep.OK() {
+		t.Fatalf("first run failed: %v\n%s", toolNames(rep), h.log)
+	}
+
+	h.commit("feat(weather): add forecast days", touch("weather", "v2"))
+	h.commit("fix(flights): handle delays", touch("flights", "v2"))
+	rep := h.run(plan, nil)
+	if got := stage(t, tool(t, rep, "weather"), "us"); got.VersionBefore != "1.0.0" || got.VersionAfter != "1.1.0" {
+		t.Errorf("weather after feat: %s → %s, want 1.0.0 → 1.1.0", got.VersionBefore, got.VersionAfter)
+	}
+	if got := stage(t, tool(t, rep, "flights"), "us"); got.VersionAfter != "1.0.1" {
+		t.Errorf("flights after fix: %s, want 1.0.1", got.VersionAfter)
+	}
+	if tr := tool(t, rep, "weather"); tr.Bump != "minor" || len(tr.Commits) != 1 {
+		t.Errorf("weather bump %q with %d commits, want minor from the one commit since 1.0.0's", tr.Bump, len(tr.Commits))
+	}
+
+	h.commit("feat(weather)!: cities by id only\n\nBREAKING CHANGE: the city parameter is gone", touch("weather", "v3"))
+	h.commit("docs: readme", map[string]string{"README.md": "hello\n"})
+	rep = h.run(plan, nil)
+	if got := stage(t, tool(t, rep, "weather"), "us"); got.VersionAfter != "2.0.0" {
+		t.Errorf("weather after breaking change: %s, want 2.0.0", got.VersionAfter)
+	}
+	for _, tr := range rep.Tools {
+		if tr.Name == "flights" {
+			t.Errorf("flights did not change but is in the report: %+v", tr)
+		}
+	}
+	if got := h.active("us", "weather"); !slices.Equal(got, []string{"1.0.0", "1.1.0", "2.0.0"}) {
+		t.Errorf("weather active versions = %v", got)
+	}
+}
+
+// fourStages is us → eu → {ap, ca}: ap and ca both need eu only.
+func fourStages(h *harness, tail string) *pipeline.Report {
+	return nil
+}
+
+func TestRun_promotionAcrossFourStages(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us", "eu", "ap", "ca")
+	head := h.commit("feat: two tools", merge(project("weather", ""), project("flights", "")))
+	plan := h.plan("", []stageSpec{
+		{name: "us", extra: "test: true\nsmoke: true\nsoak: 10m"},
+		{name: "eu", extra: "smoke: true"},
+		{name: "ap", extra: "needs: [eu]"},
+		{name: "ca", extra: "needs: [eu]"},
+	}, "")
+	rep := h.run(plan, nil)
+	if !rep.OK() {
+		t.Fatalf("not OK: %v\n%s", toolNames(rep), h.log)
+	}
+	for _, name := range []string{"weather", "flights"} {
+		tr := tool(t, rep, name)
+		for _, sn := range h.stages {
+			st := stage(t, tr, sn)
+			if st.Status != pipeline.StatusReleased || st.VersionAfter != "1.0.0" || st.CommitHash != head {
+				t.Errorf("%s %s: %s %s at %s, want released 1.0.0 at %s (%s)", name, sn, st.Status, st.VersionAfter, st.CommitHash, head, st.Error)
+			}
+			if got := h.active(sn, name); !slices.Equal(got, []string{"1.0.0"}) {
+				t.Errorf("%s in %s: active %v, want [1.0.0]", name, sn, got)
+			}
+		}
+		us, eu, ap, ca := stage(t, tr, "us"), stage(t, tr, "eu"), stage(t, tr, "ap"), stage(t, tr, "ca")
+		if len(us.Smoke) != 1 || !us.Smoke[0].Succeeded || len(eu.Smoke) != 1 {
+			t.Errorf("%s smoke results us=%+v eu=%+v, want one passing input each", name, us.Smoke, eu.Smoke)
+		}
+		// eu starts after us is done, soak included; ap and ca after eu.
+		if usEnd := us.StartedAt.Add(us.Duration); eu.StartedAt.Before(usEnd) || eu.StartedAt.Sub(us.StartedAt) < 10*time.Minute {
+			t.Errorf("%s: eu started %v after us started (us took %v incl. a 10m soak): needs not honoured", name, eu.StartedAt.Sub(us.StartedAt), us.Duration)
+		}
+		euEnd := eu.StartedAt.Add(eu.Duration)
+		if ap.StartedAt.Before(euEnd) || ca.StartedAt.Before(euEnd) {
+			t.Errorf("%s: ap/ca started before eu was done", name)
+		}
+	}
+	// ap and ca ran concurrently for at least one tool (they only need eu).
+	w := tool(t, rep, "weather")
+	ap, ca := stage(t, w, "ap"), stage(t, w, "ca")
+	if ap.StartedAt.After(ca.StartedAt.Add(ca.Duration)) && ca.StartedAt.After(ap.StartedAt.Add(ap.Duration)) {
+		t.Errorf("ap and ca ran one after the other")
+	}
+	// One test-tool call per tool, only in us.
+	if n := h.count("us", amigotest.OpTestTool, 200); n != 2 {
+		t.Errorf("us test-tool calls = %d, want 2", n)
+	}
+	for _, sn := range []string{"eu", "ap", "ca"} {
+		if n := h.count(sn, amigotest.OpTestTool, 0); n != 0 {
+			t.Errorf("%s test-tool calls = %d, want 0 (not test-gated)", sn, n)
+		}
+	}
+}
+
+func TestRun_failingTestGate(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us", "eu")
+	h.commit("feat: tools", merge(project("weather", ""), project("flights", "")))
+	plan := h.chain(`tools:
+  weather:
+    test_inputs:
+      - input_parameters: {city: Paris}
+      - input_parameters: {city: Nowhere, raise: "KeyError: city not found"}
+`)
+	rep := h.run(plan, nil)
+	if rep.OK() {
+		t.Fatalf("report OK despite a failing test input")
+	}
+	w := tool(t, rep, "weather")
+	us := stage(t, w, "us")
+	if w.Status != pipeline.StatusFailed || us.Status != pipeline.StatusFailed {
+		t.Fatalf("weather %s / us %s, want failed/failed", w.Status, us.Status)
+	}
+	if len(us.Tests) != 2 || !us.Tests[0].Succeeded || us.Tests[1].Succeeded {
+		t.Fatalf("tests = %+v, want input 1 passing and input 2 failing", us.Tests)
+	}
+	f := us.Tests[1]
+	if f.ExceptionType != "KeyError" || f.Message != "city not found" || len(f.StackTrace) == 0 {
+		t.Errorf("failed input: type %q message %q trace %v; want KeyError, city not found, a stack trace", f.ExceptionType, f.Message, f.StackTrace)
+	}
+	if !strings.Contains(us.Error, "KeyError") {
+		t.Errorf("stage error %q does not name the exception", us.Error)
+	}
+	if eu := stage(t, w, "eu"); eu.Status != pipeline.StatusBlocked {
+		t.Errorf("eu = %s, want blocked", eu.Status)
+	}
+	if n := len(h.versions("us", "weather")); n != 0 {
+		t.Errorf("weather has %d versions after a failed gate, want 0", n)
+	}
+	// The other tool is not held back.
+	if fl := tool(t, rep, "flights"); fl.Status != pipeline.StatusReleased {
+		t.Errorf("flights = %s, want released (failure isolation)", fl.Status)
+	}
+}
+
+func TestRun_conflictStormDuringPublish(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us")
+	h.commit("feat: weather", project("weather", ""))
+	h.servers["us"].FailNext(amigotest.OpPublishVersion, 6, http.StatusConflict, "")
+	rep := h.run(h.chain(""), nil)
+	st := stage(t, tool(t, rep, "weather"), "us")
+	if !rep.OK() || st.Status != pipeline.StatusReleased {
+		t.Fatalf("us = %s (%s), want released after the 409s\n%s", st.Status, st.Error, h.log)
+	}
+	if st.Attempts != 7 {
+		t.Errorf("attempts = %d, want 7 (6 conflicts, then success)", st.Attempts)
+	}
+	if n := h.count("us", amigotest.OpPublishVersion, http.StatusConflict); n != 6 {
+		t.Errorf("emulator saw %d 409s, want 6", n)
+	}
+	if got := h.active("us", "weather"); !slices.Equal(got, []string{"1.0.0"}) {
+		t.Errorf("active = %v, want [1.0.0]", got)
+	}
+}
+
+func TestRun_conflictStormExhaustsBudget(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us")
+	h.commit("feat: weather", project("weather", ""))
+	h.servers["us"].FailNext(amigotest.OpPublishVersion, 1000, http.StatusConflict, "")
+	plan := h.chain("")
+	plan.Publish.RetryBudget = 3 * time.Minute
+	rep := h.run(plan, nil)
+	st := stage(t, tool(t, rep, "weather"), "us")
+	if rep.OK() || st.Status != pipeline.StatusFailed || !strings.Contains(st.Error, "retry budget") {
+		t.Fatalf("us = %s (%q), want failed naming the retry budget", st.Status, st.Error)
+	}
+	if st.Attempts < 3 || st.Attempts > 30 {
+		t.Errorf("attempts = %d, want a handful within a 3m budget", st.Attempts)
+	}
+}
+
+func TestRun_droppedConnectionAfterPublish(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us")
+	head := h.commit("feat: weather", project("weather", ""))
+	h.servers["us"].DropAfterWork(amigotest.OpPublishVersion, 1)
+	rep := h.run(h.chain(""), nil)
+	st := stage(t, tool(t, rep, "weather"), "us")
+	if !rep.OK() || st.Status != pipeline.StatusReleased || st.VersionAfter != "1.0.0" {
+		t.Fatalf("us = %s %s (%s), want released 1.0.0\n%s", st.Status, st.VersionAfter, st.Error, h.log)
+	}
+	vs := h.versions("us", "weather")
+	if len(vs) != 1 || vs[0].ToolCommitHash != head {
+		t.Fatalf("emulator has %d versions (%+v), want exactly one for %s: never two for one commit", len(vs), vs, head)
+	}
+	if n := h.count("us", amigotest.OpPublishVersion, 0); n != 1 {
+		t.Errorf("publish sent %d times, want 1 (the lost answer is reconciled by listing versions)", n)
+	}
+	if !strings.Contains(strings.Join(st.Warnings, "\n"), "unknown outcome") {
+		t.Errorf("warnings %v do not mention the unknown outcome", st.Warnings)
+	}
+}
+
+func TestRun_rerunAfterPartialFailure(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us", "eu", "ap", "ca")
+	head := h.commit("feat: weather", project("weather", ""))
+	plan := h.chain("")
+	h.servers["ap"].FailNext(amigotest.OpPublishVersion, 1, http.StatusBadRequest, `{"detail":"Tool build has failed."}`)
+	rep := h.run(plan, nil)
+	w := tool(t, rep, "weather")
+	if rep.OK() || w.Status != pipeline.StatusFailed {
+		t.Fatalf("first run: %s, want failed in ap", w.Status)
+	}
+	want := map[string]pipeline.Status{"us": pipeline.StatusReleased, "eu": pipeline.StatusReleased, "ap": pipeline.StatusFailed, "ca": pipeline.StatusBlocked}
+	for sn, ws := range want {
+		if got := stage(t, w, sn).Status; got != ws {
+			t.Errorf("first run %s = %s, want %s", sn, got, ws)
+		}
+	}
+	if !strings.Contains(stage(t, w, "ap").Error, "build has failed") {
+		t.Errorf("ap error %q does not carry the server's message", stage(t, w, "ap").Error)
+	}
+	h.servers["us"].ResetRequests()
+	h.servers["eu"].ResetRequests()
+
+	rep = h.run(plan, nil)
+	w = tool(t, rep, "weather")
+	if !rep.OK() {
+		t.Fatalf("rerun not OK: %v\n%s", toolNames(rep), h.log)
+	}
+	want = map[string]pipeline.Status{"us": pipeline.StatusUpToDate, "eu": pipeline.StatusUpToDate, "ap": pipeline.StatusReleased, "ca": pipeline.StatusReleased}
+	for sn, ws := range want {
+		st := stage(t, w, sn)
+		if st.Status != ws || st.VersionAfter != "1.0.0" {
+			t.Errorf("rerun %s = %s %s, want %s 1.0.0", sn, st.Status, st.VersionAfter, ws)
+		}
+	}
+	for _, sn := range h.stages {
+		vs := h.versions(sn, "weather")
+		if len(vs) != 1 || vs[0].ToolCommitHash != head {
+			t.Errorf("%s has versions %+v, want exactly one at %s", sn, vs, head)
+		}
+	}
+	for _, sn := range []string{"us", "eu"} {
+		if n := h.count(sn, amigotest.OpPublishVersion, 0) + h.count(sn, amigotest.OpTestTool, 0); n != 0 {
+			t.Errorf("rerun sent %d publish/test calls to %s, which already served the commit", n, sn)
+		}
+	}
+}
+
+func TestRun_capPruningWithPinnedVersion(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us")
+	first := h.commit("feat: weather", project("weather", ""))
+	srv := h.servers["us"]
+	id, err := srv.AddTool(org, amigotest.SeedTool{Name: "weather", Description: "The weather tool."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"1.0.0", "1.1.0", "1.2.0", "1.3.0"} {
+		if _, err := srv.AddVersion(org, id, amigotest.SeedVersion{Version: v, Commit: first, ProjectDirectory: "tools/weather"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.commit("feat(weather): forecast", touch("weather", "v2"))
+	plan := h.plan("", []stageSpec{{name: "us", extra: "active_cap: 2\nkeep:\n  weather: [\"1.0.0\"]"}}, "")
+	rep := h.run(plan, nil)
+	st := stage(t, tool(t, rep, "weather"), "us")
+	if !rep.OK() || st.VersionAfter != "1.4.0" {
+		t.Fatalf("us = %s %s (%s), want released 1.4.0\n%s", st.Status, st.VersionAfter, st.Error, h.log)
+	}
+	// 4 active (> cap 3): the publish is refused, 1.1.0 (oldest unpinned)
+	// goes, the retry succeeds; then active_cap 2 keeps 1.4.0, 1.3.0 and
+	// the pinned 1.0.0.
+	if got := h.active("us", "weather"); !slices.Equal(got, []string{"1.0.0", "1.3.0", "1.4.0"}) {
+		t.Errorf("active = %v, want [1.0.0 1.3.0 1.4.0]", got)
+	}
+	if !slices.Equal(st.Pruned, []string{"1.1.0", "1.2.0"}) {
+		t.Errorf("pruned = %v, want [1.1.0 1.2.0]", st.Pruned)
+	}
+	if st.Attempts != 2 {
+		t.Errorf("attempts = %d, want 2 (refused for the cap, then retried once)", st.Attempts)
+	}
+	for _, r := range srv.Requests() {
+		if r.OperationID == amigotest.OpDeprecateVersions && !strings.Contains(r.Path, "%3D%3D") && !strings.Contains(r.Path, "==") {
+			t.Errorf("deprecation %s is not an exact ==X.Y.Z constraint", r.Path)
+		}
+	}
+}
+
+func TestRun_envvarSyncWithSecret(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us")
+	h.env["WEATHER_KEY_PROD"] = "sk-live-TOPSECRET-99"
+	h.commit("feat: weather", project("weather", "[tool.amigo]\nrequired_envvars = [\"WEATHER_API_BASE\"]\nrequired_secret_envvars = [\"WEATHER_API_KEY\"]\n"))
+	plan := h.chain(`tools:
+  weather:
+    envvars:
+      - name: WEATHER_API_BASE
+        value: https://api.weather.example/v2
+      - name: WEATHER_API_KEY
+        from_env: WEATHER_KEY_PROD
+        secret: true
+`)
+	var masked []string
+	rep := h.run(plan, func(o *pipeline.Options) { o.OnSecrets = func(v []string) { masked = append(masked, v...) } })
+	if !rep.OK() {
+		t.Fatalf("not OK: %v\n%s", toolNames(rep), h.log)
+	}
+	tl, _ := h.servers["us"].ToolByName(org, "weather")
+	got := h.servers["us"].Envvars(org, tl.ID)
+	want := map[string]amigotest.Envvar{
+		"WEATHER_API_BASE": {Name: "WEATHER_API_BASE", Value: "https://api.weather.example/v2"},
+		"WEATHER_API_KEY":  {Name: "WEATHER_API_KEY", Value: "sk-live-TOPSECRET-99", Secret: true},
+	}
+	if len(got) != 2 {
+		t.Fatalf("envvars on the tool = %+v, want 2", got)
+	}
+	for _, e := range got {
+		if want[e.Name] != e {
+			t.Errorf("envvar %s = %+v, want %+v", e.Name, e, want[e.Name])
+		}
+	}
+	if !slices.Contains(masked, "sk-live-TOPSECRET-99") {
+		t.Errorf("OnSecrets saw %d values, not the secret envvar's", len(masked))
+	}
+	if !slices.Contains(pipeline.SecretValues(plan, func(k string) string { return h.env[k] }), "ak-SECRET-4242") {
+		t.Errorf("SecretValues lacks the API key")
+	}
+
+	// Rotate the secret: the next release updates it in place.
+	h.env["WEATHER_KEY_PROD"] = "sk-live-ROTATED-77"
+	h.commit("fix(weather): retry", touch("weather", "v2"))
+	if rep := h.run(plan, nil); !rep.OK() {
+		t.Fatalf("second run not OK: %v", toolNames(rep))
+	}
+	for _, e := range h.servers["us"].Envvars(org, tl.ID) {
+		if e.Name == "WEATHER_API_KEY" && e.Value != "sk-live-ROTATED-77" {
+			t.Errorf("secret not updated: %q", e.Value)
+		}
+	}
+	js, _ := json.Marshal(rep)
+	for _, secret := range []string{"sk-live-TOPSECRET-99", "sk-live-ROTATED-77", "ak-SECRET-4242"} {
+		if strings.Contains(h.log.String(), secret) || strings.Contains(string(js), secret) {
+			t.Errorf("secret %q leaked into the log or the report", secret)
+		}
+	}
+	if !strings.Contains(h.log.String(), "WEATHER_API_KEY (secret)") {
+		t.Errorf("log does not name the synced secret (by name):\n%s", h.log)
+	}
+}
+
+func TestRun_refusesMissingEnvvars(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us", "eu")
+	h.commit("feat: weather", project("weather", "[tool.amigo]\nrequired_secret_envvars = [\"WEATHER_API_KEY\"]\n"))
+	rep := h.run(h.chain(""), nil)
+	w := tool(t, rep, "weather")
+	us := stage(t, w, "us")
+	if rep.OK() || us.Status != pipeline.StatusFailed || !strings.Contains(us.Error, "WEATHER_API_KEY") || !strings.Contains(us.Error, "envvars") {
+		t.Fatalf("us = %s %q, want failed naming WEATHER_API_KEY and where to configure it", us.Status, us.Error)
+	}
+	if n := h.count("us", amigotest.OpPublishVersion, 0) + h.count("us", amigotest.OpTestTool, 0); n != 0 {
+		t.Errorf("%d test/publish calls sent for a tool that cannot pass, want 0", n)
+	}
+	if stage(t, w, "eu").Status != pipeline.StatusBlocked {
+		t.Errorf("eu = %s, want blocked", stage(t, w, "eu").Status)
+	}
+}
+
+func TestRun_driftBetweenRegions(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us", "eu")
+	first := h.commit("feat: weather", project("weather", ""))
+	// eu already has an older 1.0.0 (numbered on its own): the same commit
+	// becomes 1.0.0 in us and 1.1.0 in eu.
+	id, err := h.servers["eu"].AddTool(org, amigotest.SeedTool{Name: "weather", Description: "The weather tool."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.servers["eu"].AddVersion(org, id, amigotest.SeedVersion{Version: "1.0.0", Commit: first, ProjectDirectory: "tools/weather"}); err != nil {
+		t.Fatal(err)
+	}
+	head := h.commit("feat(weather): more", touch("weather", "v2"))
+	rep := h.run(h.chain(""), nil)
+	w := tool(t, rep, "weather")
+	if !rep.OK() {
+		t.Fatalf("not OK: %v\n%s", toolNames(rep), h.log)
+	}
+	if us, eu := stage(t, w, "us"), stage(t, w, "eu"); us.VersionAfter != "1.0.0" || eu.VersionAfter != "1.1.0" {
+		t.Fatalf("us %s eu %s, want 1.0.0 and 1.1.0", us.VersionAfter, eu.VersionAfter)
+	}
+	if !strings.Contains(w.Drift, "us 1.0.0") || !strings.Contains(w.Drift, "eu 1.1.0") || !strings.Contains(w.Drift, head[:12]) {
+		t.Errorf("drift = %q, want both stages' numbers and the commit", w.Drift)
+	}
+}
+
+func TestPlan_makesNoMutatingCall(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us", "eu")
+	h.commit("feat: weather", project("weather", ""))
+	plan := h.chain("")
+	if rep := h.run(plan, nil); !rep.OK() {
+		t.Fatalf("release failed: %v", toolNames(rep))
+	}
+	h.commit("feat(weather): forecast", touch("weather", "v2"))
+	h.commit("feat: flights", project("flights", ""))
+	for _, srv := range h.servers {
+		srv.ResetRequests()
+	}
+	rep := h.run(plan, func(o *pipeline.Options) { o.Mode = pipeline.ModePlan })
+	if rep.Mode != "plan" {
+		t.Errorf("mode = %q", rep.Mode)
+	}
+	w := stage(t, tool(t, rep, "weather"), "us")
+	if w.Status != pipeline.StatusPlanned || w.VersionBefore != "1.0.0" || w.VersionAfter != "1.1.0" {
+		t.Errorf("weather us plan = %s %s → %s, want planned 1.0.0 → 1.1.0", w.Status, w.VersionBefore, w.VersionAfter)
+	}
+	if f := stage(t, tool(t, rep, "flights"), "eu"); f.Status != pipeline.StatusPlanned || f.VersionAfter != "1.0.0" {
+		t.Errorf("flights eu plan = %s %s, want planned 1.0.0", f.Status, f.VersionAfter)
+	}
+	reads := 0
+	for name, srv := range h.servers {
+		for _, r := range srv.Requests() {
+			if r.Mutating() || r.OperationID == amigotest.OpTestTool {
+				t.Errorf("plan sent %s %s to %s", r.Method, r.Path, name)
+			}
+			if r.OperationID == amigotest.OpListVersions || r.OperationID == amigotest.OpListTools {
+				reads++
+			}
+		}
+	}
+	if reads == 0 {
+		t.Errorf("plan made no read call: it should look at the servers")
+	}
+	if got := h.active("us", "weather"); !slices.Equal(got, []string{"1.0.0"}) {
+		t.Errorf("plan changed the server: %v", got)
+	}
+
+	// Offline: no request at all.
+	for _, srv := range h.servers {
+		srv.ResetRequests()
+	}
+	rep = h.run(plan, func(o *pipeline.Options) { o.Mode = pipeline.ModeOffline; o.Getenv = func(string) string { return "" } })
+	for name, srv := range h.servers {
+		if n := len(srv.Requests()); n != 0 {
+			t.Errorf("offline plan sent %d requests to %s", n, name)
+		}
+	}
+	if len(rep.Tools) != 2 {
+		t.Errorf("offline plan lists %v, want both tools (first release of each without a base)", toolNames(rep))
+	}
+	out := filepath.Join(t.TempDir(), "plan.json")
+	if err := rep.WriteJSON(out); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(out); !strings.Contains(string(b), `"status": "planned"`) {
+		t.Errorf("plan JSON lacks planned stages:\n%s", b)
+	}
+}
