@@ -170,6 +170,10 @@ func (d *decoder) planFields(p *Plan, r *rawPlan) fieldMap {
 		"stages": func(path string, v *yaml.Node) {
 			r.stagesNode = v
 			d.list(v, path, "stages", func(i int, sv *yaml.Node) {
+				if sv.ShortTag() == "!!null" {
+					d.errAt(sv, index(path, i), "the stage is empty", "give it at least name, region (or base_url) and organization")
+					return
+				}
 				rs := &rawStage{node: sv}
 				before := len(d.errs)
 				rs.set = d.object(sv, index(path, i), "a stage", d.stageFields(rs))
@@ -541,6 +545,9 @@ func (d *decoder) envvarFields(x *EnvvarSpec) fieldMap {
 // checkEnvvar checks an envvar's combination of keys.
 func (d *decoder) checkEnvvar(path string, n *yaml.Node, e EnvvarSpec, set map[string]*yaml.Node) bool {
 	if n.Kind != yaml.MappingNode {
+		if n.ShortTag() == "!!null" {
+			d.errAt(n, path, "the envvar is empty", "give it `name:` and `value:` or `from_env:`")
+		}
 		return false
 	}
 	if set["name"] == nil {

@@ -268,6 +268,16 @@ stages:
 			line: 3, msg: "merge keys (<<) are not supported", fix: "defaults:",
 		},
 		{
+			name: "empty stage item",
+			src:  okStages + "  -\n",
+			line: 5, msg: "the stage is empty", fix: "name, region",
+		},
+		{
+			name: "empty envvar item",
+			src:  okStages + "tools:\n  t:\n    envvars:\n      -\n",
+			line: 8, msg: "the envvar is empty", fix: "from_env",
+		},
+		{
 			name: "several problems at once, in file order",
 			src: `stages:
   - name: us
