@@ -352,6 +352,9 @@ func included(dir string, opts Options) bool {
 // matches every path below a directory it matches.
 func matchGlob(pattern, p string) bool {
 	pattern = strings.Trim(pattern, "/")
+	if pattern == "." || pattern == "" {
+		return p == "." || p == "" // the repository root only
+	}
 	ps := strings.Split(pattern, "/")
 	var ss []string
 	if p != "" && p != "." {

@@ -88,6 +88,28 @@ func (r *testRepo) commit(msg string) string {
 	return r.git("rev-parse", "HEAD")
 }
 
+// rawCommit commits the staged tree with msg exactly as given (git commit
+// would re-encode a message that is not UTF-8).
+func (r *testRepo) rawCommit(msg string) string {
+	r.t.Helper()
+	r.n++
+	r.git("add", "-A")
+	tree := r.git("write-tree")
+	obj := fmt.Sprintf("tree %s\nparent %s\nauthor T <t@x> %d +0000\ncommitter T <t@x> %d +0000\n\n%s",
+		tree, r.head(), 1700000000+r.n*60, 1700000000+r.n*60, msg)
+	cmd := exec.Command("git", "hash-object", "-t", "commit", "-w", "--literally", "--stdin")
+	cmd.Dir = r.dir
+	cmd.Env = gitEnv()
+	cmd.Stdin = strings.NewReader(obj)
+	out, err := cmd.Output()
+	if err != nil {
+		r.t.Fatalf("git hash-object: %v", err)
+	}
+	sha := strings.TrimSpace(string(out))
+	r.git("update-ref", "HEAD", sha)
+	return sha
+}
+
 func (r *testRepo) head() string { r.t.Helper(); return r.git("rev-parse", "HEAD") }
 
 func (r *testRepo) open() *Repo {
