@@ -12,7 +12,14 @@ func matchSegment(pattern, name string) (bool, error) { return path.Match(patter
 // any number of directories (including none). An invalid pattern matches
 // nothing (Parse rejects invalid patterns in a plan).
 func MatchGlob(pattern, p string) bool {
-	return matchSegs(strings.Split(strings.Trim(pattern, "/"), "/"), strings.Split(strings.Trim(p, "/"), "/"))
+	var pat []string
+	for _, seg := range strings.Split(strings.Trim(pattern, "/"), "/") {
+		if seg == "**" && len(pat) > 0 && pat[len(pat)-1] == "**" {
+			continue // "**/**" is "**": keeps matching linear in practice
+		}
+		pat = append(pat, seg)
+	}
+	return matchSegs(pat, strings.Split(strings.Trim(p, "/"), "/"))
 }
 
 func matchSegs(pat, segs []string) bool {

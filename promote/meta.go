@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -436,11 +435,4 @@ func (t *tomlDecoder) jsonValue(path string, v any, depth int) (any, bool) {
 	}
 	t.errAt(path, tomlKind(v)+" cannot be sent as JSON", "write dates and times as quoted strings")
 	return nil, false
-}
-
-// sortStrings returns a sorted copy.
-func sortStrings(in []string) []string {
-	out := append([]string(nil), in...)
-	sort.Strings(out)
-	return out
 }

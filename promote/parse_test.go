@@ -544,3 +544,66 @@ func TestMatchGlob(t *testing.T) {
 		}
 	}
 }
+
+func TestParse_errorCapAndOrder(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(okStages)
+	b.WriteString("tools:\n")
+	for i := 0; i < 40; i++ {
+		b.WriteString("  Bad" + fmtInt(i) + ": {}\n")
+	}
+	_, err := Parse("p.yaml", []byte(b.String()))
+	var es Errors
+	if !errors.As(err, &es) {
+		t.Fatalf("err = %v", err)
+	}
+	if len(es) != maxErrors {
+		t.Errorf("%d problems reported, want the cap %d", len(es), maxErrors)
+	}
+	for i := 1; i < len(es); i++ {
+		if es[i].Line < es[i-1].Line {
+			t.Fatalf("problems out of file order: line %d after %d", es[i].Line, es[i-1].Line)
+		}
+	}
+	if !strings.HasPrefix(err.Error(), "25 problems:\np.yaml:6:3: tools.Bad0: invalid tool name") {
+		t.Errorf("rendering:\n%s", err)
+	}
+}
+
+func TestErrors_neverContainSecretValues(t *testing.T) {
+	const secret = "hunter2-7f3a9c"
+	_, err := Parse("p.yaml", []byte(okStages+"tools:\n  t:\n    envvars:\n      - {name: KEY, value: "+secret+", secret: true}\n"))
+	if err == nil || strings.Contains(err.Error(), secret) {
+		t.Errorf("parse error leaks or is missing: %v", err)
+	}
+	_, err = ParseProjectMeta("pyproject.toml", []byte("[[tool.amigo-release.envvars]]\nname = \"KEY\"\nvalue = \""+secret+"\"\nsecret = true\n"))
+	if err == nil || strings.Contains(err.Error(), secret) {
+		t.Errorf("meta error leaks or is missing: %v", err)
+	}
+	p, err := Parse("p.yaml", []byte(okStages))
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := ProjectMeta{File: "pyproject.toml", RequiredSecretEnvvars: []string{"KEY"}, Envvars: []EnvvarSpec{{Name: "KEY", Value: secret}}}
+	_, err = p.Resolve("t", meta, func(string) string { return secret })
+	if err == nil || strings.Contains(err.Error(), secret) {
+		t.Errorf("resolve error leaks or is missing: %v", err)
+	}
+	// A secret from the environment through pyproject.toml is masked too.
+	meta = ProjectMeta{File: "pyproject.toml", Envvars: []EnvvarSpec{{Name: "KEY", FromEnv: "SRC", Secret: true}}}
+	s, err := p.Resolve("t", meta, func(k string) string {
+		if k == "SRC" {
+			return secret
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.SecretValues(); len(got) != 1 || got[0] != secret {
+		t.Errorf("SecretValues = %v", got)
+	}
+	if e, _ := s.Envvar("KEY"); strings.Contains(e.Source, secret) || e.Source != "pyproject.toml [tool.amigo-release] (from $SRC)" {
+		t.Errorf("Source = %q", e.Source)
+	}
+}

@@ -170,8 +170,7 @@ type Stage struct {
 	// Concurrency bounds how many tools work in this stage at once.
 	Concurrency int
 
-	line, col int   // position of the stage's mapping, for later errors
-	needsLine []int // position of each needs entry
+	line, col int // position of the stage's mapping, for later errors
 }
 
 // Pinned reports whether version v of tool is pinned by keep in this stage.
@@ -226,7 +225,7 @@ func readLimited(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, &Error{File: path, Msg: "file not found",
-			Fix: "create it (see promote/REFERENCE.md for a complete example) or pass the right path (--plan)"}
+			Fix: "create it (see promote/REFERENCE.md for a complete example) or pass the right path (--config, or AMIGO_CONFIG)"}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
