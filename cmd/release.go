@@ -1,0 +1,232 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+
+	"github.com/amigo-release/amigo-release/amigo"
+	"github.com/amigo-release/amigo-release/changes"
+	"github.com/amigo-release/amigo-release/internal/clock"
+	"github.com/amigo-release/amigo-release/pipeline"
+	"github.com/amigo-release/amigo-release/promote"
+)
+
+func init() {
+	register(command{name: "run", order: 10, summary: "release the changed tools: test, publish, promote through every stage, prune", run: runRun})
+	register(command{name: "plan", order: 20, summary: "show what run would release, with read-only API calls (or none: --offline)", run: runPlan})
+}
+
+// ReleaseOptions are the flags of `run` and `plan`.
+type ReleaseOptions struct {
+	// Mode is pipeline.ModeRun, ModePlan or ModeOffline.
+	Mode pipeline.Mode
+	// Config is the plan file; a relative path is taken from Repo.
+	Config string
+	// Repo is the git repository (a directory inside its work tree).
+	Repo string
+	// Base, when set, is every tool's base commit.
+	Base string
+	// Head is the commit to release (default HEAD).
+	Head string
+	// Tools limits the release to these tool names (comma-separated).
+	Tools string
+	// ReportJSON, when set, is where the JSON report is written.
+	ReportJSON string
+	// DryRun runs the analysis of `run` with read-only calls.
+	DryRun bool
+	// FailFast stops all work at the first failure.
+	FailFast bool
+	// TimeScale runs the clock this many times faster than real time; only
+	// meaningful against an emulator started with the same --time-scale.
+	TimeScale float64
+}
+
+const runHelp = `Releases every tool project that changed since its last release: for each one and
+each stage of the plan (in the order its needs give), ensures the tool exists, syncs its
+environment variables, runs the test gate, publishes the version its Conventional
+Commits call for, verifies, smoke-tests, soaks and prunes old versions. A failed tool
+stops its own later stages; the others go on.
+
+Amigo credentials come from the environment variables the plan names (default
+AMIGO_API_KEY, AMIGO_API_KEY_ID, AMIGO_USER_ID). Inside GitHub Actions or Azure
+Pipelines on a pull request, run only plans and posts the preview.`
+
+const planHelp = `Does the analysis of run and reports what it would release, stage by stage, without
+any mutating API call: it reads the tools and versions of every stage (so credentials
+are needed), or with --offline makes no API call at all (bases then come from --base
+or the push event).`
+
+func runRun(ctx context.Context, env *Env, args []string) error {
+	o, err := parseReleaseFlags("run", runHelp, env, args)
+	if err != nil {
+		return err
+	}
+	return release(ctx, env, o)
+}
+
+func runPlan(ctx context.Context, env *Env, args []string) error {
+	o, err := parseReleaseFlags("plan", planHelp, env, args)
+	if err != nil {
+		return err
+	}
+	return release(ctx, env, o)
+}
+
+// parseReleaseFlags defines and parses the flags shared by run and plan.
+func parseReleaseFlags(name, help string, env *Env, args []string) (ReleaseOptions, error) {
+	o := ReleaseOptions{Mode: pipeline.Mode(name)}
+	var offline bool
+	f := newFlagSet(name, "[flags]", help, env)
+	f.String(&o.Config, "config", "AMIGO_CONFIG", "config", promote.DefaultPath, "PATH", "release plan file, relative to --repo")
+	f.String(&o.Repo, "repo", "AMIGO_REPO", "working-directory", ".", "PATH", "git repository to release from")
+	f.String(&o.Base, "base", "AMIGO_BASE", "base", "", "REV", "base commit for every tool (default: per tool, the commit of its newest release, else the push event's before)")
+	f.String(&o.Head, "head", "AMIGO_HEAD", "", "HEAD", "REV", "commit to release")
+	f.String(&o.Tools, "tools", "AMIGO_TOOLS", "tools", "", "LIST", "comma-separated tool names to release (default: every changed tool)")
+	f.String(&o.ReportJSON, "report-json", "AMIGO_REPORT_JSON", "report-json", "", "FILE", "write the JSON report to FILE")
+	if name == "run" {
+		f.Bool(&o.DryRun, "dry-run", "AMIGO_DRY_RUN", "dry-run", false, "analyse with read-only API calls and publish nothing")
+		f.Bool(&o.FailFast, "fail-fast", "AMIGO_FAIL_FAST", "fail-fast", false, "stop every tool's remaining work at the first failure")
+	} else {
+		f.Bool(&offline, "offline", "AMIGO_OFFLINE", "", false, "make no API call at all (versions unknown)")
+	}
+	f.Float(&o.TimeScale, "time-scale", "AMIGO_TIME_SCALE", "", 1, "N", "run the clock N times faster; only for an emulator started with the same --time-scale")
+	if err := f.parse(args, env.Stdout); err != nil {
+		return o, err
+	}
+	if o.TimeScale < 1 {
+		return o, usageErrorf("--time-scale %g: want a number >= 1 (1 = real time)", o.TimeScale)
+	}
+	if offline {
+		o.Mode = pipeline.ModeOffline
+	}
+	return o, nil
+}
+
+// planPath is the plan file's path: relative paths are taken from the repo.
+func (o ReleaseOptions) planPath() string {
+	if filepath.IsAbs(o.Config) {
+		return o.Config
+	}
+	return filepath.Join(o.Repo, o.Config)
+}
+
+// startError maps an error that stopped the run before any change was made
+// (pipeline.Run's error, or loading the plan) to its exit code: a service or
+// resource that could not be reached is ExitUnavailable; everything else
+// (plan, repository, refs, credentials, names) is the user's input to fix,
+// ExitUsage. Cancellation is left to Main (ExitInterrupted).
+func startError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	if unavailable(err) {
+		return withCode(ExitUnavailable, err)
+	}
+	return withCode(ExitUsage, err)
+}
+
+// unavailable reports errors that say a server could not be reached or is
+// not serving: network errors, timeouts, 429 and 5xx answers.
+func unavailable(err error) bool {
+	if ae, ok := errors.AsType[*amigo.APIError](err); ok {
+		return ae.StatusCode == 429 || ae.StatusCode >= 500
+	}
+	if _, ok := errors.AsType[*amigo.ValidationError](err); ok {
+		return false
+	}
+	if errors.Is(err, promote.ErrInvalid) || errors.Is(err, changes.ErrNotRepo) || errors.Is(err, changes.ErrEmptyRepo) {
+		return false
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	if _, ok := errors.AsType[net.Error](err); ok {
+		return true
+	}
+	if _, ok := errors.AsType[*url.Error](err); ok {
+		return true
+	}
+	return false
+}
+
+// release is run and plan: the one path every face (CLI, GitHub Actions,
+// Azure Pipelines, the demo) takes. It returns an error carrying the exit
+// code.
+func release(ctx context.Context, env *Env, o ReleaseOptions) error {
+	if o.TimeScale > 1 {
+		scaled := *env
+		scaled.Clock = clock.NewScaled(o.TimeScale)
+		env = &scaled
+	}
+	f := newFace(env)
+	defer f.close()
+	if o.Mode == pipeline.ModeRun && f.isPullRequest() {
+		f.logger().Infof("pull request event: planning only (nothing is published on pull requests)")
+		o.Mode = pipeline.ModePlan
+	}
+	plan, err := promote.Load(o.planPath())
+	if err != nil {
+		f.annotateConfigError(err)
+		return startError(fmt.Errorf("load plan: %w", err))
+	}
+	f.mask(pipeline.SecretValues(plan, env.Getenv)...)
+	opts := pipeline.Options{
+		Plan:        plan,
+		RepoPath:    o.Repo,
+		Head:        o.Head,
+		Base:        o.Base,
+		EventBefore: f.eventBefore(),
+		Tools:       splitList(o.Tools),
+		FailFast:    o.FailFast,
+		Mode:        o.Mode,
+		DryRun:      o.DryRun,
+		Clock:       env.Clock,
+		Getenv:      env.Getenv,
+		Clients:     pipeline.DefaultClientFactory(pipeline.ClientConfig{Getenv: env.Getenv, Clock: env.Clock, HTTPClient: env.HTTPClient}),
+		Logger:      f.logger(),
+		OnSecrets:   func(v []string) { f.mask(v...) },
+	}
+	rep, runErr := pipeline.Run(ctx, opts)
+	if runErr != nil {
+		f.annotateConfigError(runErr)
+	}
+	if o.ReportJSON != "" {
+		if err := rep.WriteJSON(o.ReportJSON); err != nil {
+			f.logger().Warningf("write --report-json %s: %v", o.ReportJSON, err)
+		}
+	}
+	if runErr != nil {
+		// Nothing was done: the error (printed once, by Main) is the whole
+		// story; CI outputs still say so.
+		f.publishError(ctx, rep)
+		return startError(runErr)
+	}
+	f.publish(ctx, rep)
+	if !rep.OK() {
+		return withCode(ExitFailed, errors.New(failureSummary(rep)))
+	}
+	return nil
+}
+
+// failureSummary is the one-line error for a run where tools failed.
+func failureSummary(rep *pipeline.Report) string {
+	var failed, blocked, pending int
+	for _, t := range rep.Tools {
+		switch t.Status {
+		case pipeline.StatusFailed:
+			failed++
+		case pipeline.StatusBlocked:
+			blocked++
+		case pipeline.StatusPending:
+			pending++
+		}
+	}
+	return fmt.Sprintf("%d tool(s) failed, %d blocked, %d not finished (see the report above)", failed, blocked, pending)
+}

@@ -1,0 +1,321 @@
+package cmd
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/amigo-release/amigo-release/amigo"
+	"github.com/amigo-release/amigo-release/amigo/amigotest"
+	"github.com/amigo-release/amigo-release/internal/clock"
+	"github.com/amigo-release/amigo-release/pipeline"
+)
+
+// timeScale compresses simulated time in release tests: a 5-minute publish
+// takes 5 ms. The emulator and the CLI use clocks with the same factor.
+const timeScale = 60000
+
+// testCreds are the default credential variables of a plan.
+var testCreds = map[string]string{
+	"AMIGO_API_KEY":    "test-api-key-123",
+	"AMIGO_API_KEY_ID": "test-key-id-456",
+	"AMIGO_USER_ID":    "test-user-789",
+}
+
+// git runs the git CLI in dir (tests only; the product reads git with go-git).
+func git(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t",
+		"GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// writeFiles writes path → content under dir.
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for p, c := range files {
+		full := filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// commit writes files and commits them with msg; it returns the SHA.
+func commit(t *testing.T, dir, msg string, files map[string]string) string {
+	t.Helper()
+	writeFiles(t, dir, files)
+	git(t, dir, "add", "-A")
+	git(t, dir, "commit", "-q", "-m", msg)
+	return git(t, dir, "rev-parse", "HEAD")
+}
+
+// toolRepo makes a repository with two tool projects, weather_lookup and
+// calendar, in two commits (a feat, then a fix in weather).
+func toolRepo(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	git(t, dir, "init", "-q", "-b", "main")
+	commit(t, dir, "feat: first tools", map[string]string{
+		"tools/weather/pyproject.toml":  "[project]\nname = \"weather-lookup\"\ndescription = \"Weather for a city.\"\n",
+		"tools/calendar/pyproject.toml": "[project]\nname = \"calendar\"\ndescription = \"Calendar lookups.\"\n",
+	})
+	commit(t, dir, "fix(weather): handle rain", map[string]string{"tools/weather/main.py": "print('rain')\n"})
+	return dir
+}
+
+// writePlan writes a two-stage plan (us with a test gate, then eu) whose
+// stages point at the given base URLs, and returns its path.
+func writePlan(t *testing.T, dir, usURL, euURL string) string {
+	t.Helper()
+	plan := fmt.Sprintf(`version: 1
+defaults:
+  organization: acme
+stages:
+  - name: us
+    base_url: %s
+    test: true
+  - name: eu
+    base_url: %s
+`, usURL, euURL)
+	p := filepath.Join(dir, "release.yaml")
+	if err := os.WriteFile(p, []byte(plan), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// emulators starts two emulated regions reading repo, on the shared scale.
+func emulators(t *testing.T, repo string) (us, eu *amigotest.Server) {
+	t.Helper()
+	opts := amigotest.Options{Clock: clock.NewScaled(timeScale), RepoPath: repo}
+	r := amigotest.NewTestRegions(t, opts, "us", "eu")
+	return r["us"], r["eu"]
+}
+
+// releaseEnv is testCreds plus extra.
+func releaseEnv(extra ...string) map[string]string {
+	m := map[string]string{}
+	for k, v := range testCreds {
+		m[k] = v
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		m[extra[i]] = extra[i+1]
+	}
+	return m
+}
+
+func runRelease(t *testing.T, env map[string]string, args ...string) result {
+	t.Helper()
+	return runMainCtx(t, t.Context(), Env{Getenv: mapEnv(env), Clock: clock.NewScaled(timeScale)}, args...)
+}
+
+func mutating(reqs []amigotest.LoggedRequest) []string {
+	var out []string
+	for _, r := range reqs {
+		if r.Mutating() {
+			out = append(out, r.Method+" "+r.Path)
+		}
+	}
+	return out
+}
+
+// activeVersions lists tool's non-deprecated versions on s, through the
+// real client.
+func activeVersions(t *testing.T, s *amigotest.Server, tool string) []string {
+	t.Helper()
+	c, err := amigo.New(amigo.Config{BaseURL: s.URL(), Org: "acme", APIKey: "k-check", APIKeyID: "kid-check", UserID: "checker", NoPacing: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found, err := c.FindToolByName(t.Context(), tool)
+	if err != nil || found == nil {
+		t.Fatalf("FindToolByName(%s) = %v, %v", tool, found, err)
+	}
+	notDeprecated := false
+	vs, err := c.AllVersions(t.Context(), found.ID, amigo.ListVersionsOptions{Deprecated: &notDeprecated})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, v := range vs {
+		out = append(out, v.Version.String())
+	}
+	return out
+}
+
+func TestRun_releasesThenRerunIsANoop(t *testing.T) {
+	repo := toolRepo(t)
+	us, eu := emulators(t, repo)
+	plan := writePlan(t, t.TempDir(), us.URL(), eu.URL())
+	reportPath := filepath.Join(t.TempDir(), "report.json")
+
+	r := runRelease(t, releaseEnv(), "run", "--repo", repo, "--config", plan, "--report-json", reportPath)
+	r.wantCode(t, ExitOK)
+	wantContains(t, "stdout", r.stdout, "weather_lookup", "calendar", "released 1.0.0", "2 tools of 2 released")
+	for _, s := range []*amigotest.Server{us, eu} {
+		for _, tool := range []string{"weather_lookup", "calendar"} {
+			if got := activeVersions(t, s, tool); len(got) != 1 || got[0] != "1.0.0" {
+				t.Errorf("%s on %s: versions %v, want [1.0.0]", tool, s.URL(), got)
+			}
+		}
+	}
+	var rep pipeline.Report
+	b, err := os.ReadFile(reportPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Mode != "run" || len(rep.Tools) != 2 || !rep.OK() {
+		t.Errorf("report: mode %q, %d tools, ok %v", rep.Mode, len(rep.Tools), rep.OK())
+	}
+	if strings.Contains(r.stdout+r.stderr, testCreds["AMIGO_API_KEY"]) {
+		t.Error("the API key appears in the output")
+	}
+
+	us.ResetRequests()
+	eu.ResetRequests()
+	r = runRelease(t, releaseEnv(), "run", "--repo", repo, "--config", plan)
+	r.wantCode(t, ExitOK)
+	if m := append(mutating(us.Requests()), mutating(eu.Requests())...); len(m) != 0 {
+		t.Errorf("rerun made mutating calls: %v", m)
+	}
+
+	// A fix in one tool releases only that tool, as a patch.
+	commit(t, repo, "fix(calendar): leap years", map[string]string{"tools/calendar/leap.py": "x = 1\n"})
+	r = runRelease(t, releaseEnv(), "run", "--repo", repo, "--config", plan)
+	r.wantCode(t, ExitOK)
+	if got := activeVersions(t, eu, "calendar"); len(got) != 2 {
+		t.Errorf("calendar on eu after a fix: %v, want 1.0.0 and 1.0.1", got)
+	}
+	if got := activeVersions(t, eu, "weather_lookup"); len(got) != 1 {
+		t.Errorf("weather_lookup on eu after a calendar fix: %v, want only 1.0.0", got)
+	}
+}
+
+func TestPlan_makesNoMutatingCall(t *testing.T) {
+	repo := toolRepo(t)
+	us, eu := emulators(t, repo)
+	plan := writePlan(t, t.TempDir(), us.URL(), eu.URL())
+	reportPath := filepath.Join(t.TempDir(), "plan.json")
+
+	r := runRelease(t, releaseEnv(), "plan", "--repo", repo, "--config", plan, "--report-json", reportPath)
+	r.wantCode(t, ExitOK)
+	wantContains(t, "stdout", r.stdout, "Merging releases", "weather_lookup 1.0.0", "us → eu")
+	if m := append(mutating(us.Requests()), mutating(eu.Requests())...); len(m) != 0 {
+		t.Errorf("plan made mutating calls: %v", m)
+	}
+	if len(us.Requests()) == 0 {
+		t.Error("plan made no read call to the first stage")
+	}
+	b, err := os.ReadFile(reportPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantContains(t, "plan JSON", string(b), `"mode": "plan"`, `"status": "planned"`)
+
+	// run --dry-run is the same: reads only.
+	us.ResetRequests()
+	r = runRelease(t, releaseEnv(), "run", "--dry-run", "--repo", repo, "--config", plan)
+	r.wantCode(t, ExitOK)
+	if m := mutating(us.Requests()); len(m) != 0 {
+		t.Errorf("run --dry-run made mutating calls: %v", m)
+	}
+}
+
+func TestPlan_offlineNeedsNoServerOrCredentials(t *testing.T) {
+	repo := toolRepo(t)
+	plan := writePlan(t, t.TempDir(), "http://127.0.0.1:1", "http://127.0.0.1:1")
+	r := runRelease(t, nil, "plan", "--offline", "--repo", repo, "--config", plan)
+	r.wantCode(t, ExitOK)
+	wantContains(t, "stdout", r.stdout, "weather_lookup", "calendar")
+}
+
+// closedPort returns a local address nothing listens on.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return "http://" + addr
+}
+
+func TestRelease_exitCodes(t *testing.T) {
+	repo := toolRepo(t)
+	us, eu := emulators(t, repo)
+	dir := t.TempDir()
+	plan := writePlan(t, dir, us.URL(), eu.URL())
+	badPlan := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(badPlan, []byte("version: 1\nstages:\n  - name: us\n    regon: us\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	down := closedPort(t)
+	unreachable := writePlan(t, t.TempDir(), down, down)
+	notRepo := t.TempDir()
+
+	tests := []struct {
+		name     string
+		env      map[string]string
+		args     []string
+		wantCode int
+		wantErr  []string
+	}{
+		{"bad flag", releaseEnv(), []string{"run", "--nope"}, ExitUsage, []string{"flag provided but not defined: -nope"}},
+		{"bad flag value from env", releaseEnv("AMIGO_FAIL_FAST", "sometimes"), []string{"run"}, ExitUsage, []string{`AMIGO_FAIL_FAST="sometimes"`}},
+		{"bad plan gives file:line", releaseEnv(), []string{"run", "--repo", repo, "--config", badPlan}, ExitUsage,
+			[]string{badPlan + ":4:5: stages[0].regon", `did you mean "region"`}},
+		{"missing plan", releaseEnv(), []string{"plan", "--repo", repo}, ExitUsage, []string{".amigo/release.yaml: file not found"}},
+		{"missing credentials", map[string]string{"AMIGO_API_KEY": "only-the-key"}, []string{"run", "--repo", repo, "--config", plan}, ExitUsage,
+			[]string{"missing credential variable(s) AMIGO_API_KEY_ID, AMIGO_USER_ID"}},
+		{"unknown head", releaseEnv(), []string{"run", "--repo", repo, "--config", plan, "--head", "no-such-branch"}, ExitUsage,
+			[]string{`unknown revision "no-such-branch"`}},
+		{"not a repository", releaseEnv(), []string{"plan", "--repo", notRepo, "--config", plan}, ExitUsage, []string{"not a git repository"}},
+		{"unreachable server", releaseEnv(), []string{"plan", "--repo", repo, "--config", unreachable}, ExitUnavailable,
+			[]string{"connection refused"}},
+		{"bad time scale", releaseEnv(), []string{"plan", "--time-scale", "0.5"}, ExitUsage, []string{"--time-scale 0.5"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runRelease(t, tt.env, tt.args...)
+			r.wantCode(t, tt.wantCode)
+			wantContains(t, "stderr", r.stderr, tt.wantErr...)
+		})
+	}
+	if m := append(mutating(us.Requests()), mutating(eu.Requests())...); len(m) != 0 {
+		t.Errorf("bad-input runs made mutating calls: %v", m)
+	}
+}
+
+func TestRun_failedToolExits1(t *testing.T) {
+	repo := toolRepo(t)
+	us, eu := emulators(t, repo)
+	plan := writePlan(t, t.TempDir(), us.URL(), eu.URL())
+	// Every publish in eu fails with a build error: both tools fail there.
+	eu.FailNext(amigotest.OpPublishVersion, 100, 400, "build failed: syntax error in main.py")
+	r := runRelease(t, releaseEnv(), "run", "--repo", repo, "--config", plan)
+	r.wantCode(t, ExitFailed)
+	wantContains(t, "stdout", r.stdout, "failed", "build failed")
+	wantContains(t, "stderr", r.stderr, "2 tool(s) failed")
+	if got := activeVersions(t, us, "weather_lookup"); len(got) != 1 {
+		t.Errorf("us should still have released weather_lookup: %v", got)
+	}
+}
