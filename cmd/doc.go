@@ -1,0 +1,95 @@
+// Package cmd is the amigo-release command line: the subcommands, their
+// flags, environment variables and exit codes. main.go only hands it the
+// process (arguments, environment, standard streams, a context cancelled on
+// SIGINT/SIGTERM) and exits with the code Main returns.
+//
+// It is wiring, not logic: releases are package pipeline's, the plan file is
+// package promote's, rendering is package report's, and the CI faces
+// (GitHub Actions, Azure Pipelines) are package platform's.
+//
+// # Commands
+//
+//	amigo-release run       release the changed tools: test, publish, promote through every stage, prune
+//	amigo-release plan      show what run would release, with read-only API calls (or none: --offline)
+//	amigo-release demo      the whole flow on a generated sample repository against the embedded emulator
+//	amigo-release emulator  serve the Amigo Tool API emulator for your own pipelines and tests
+//	amigo-release version   print version, commit, build date and Go version (--json for JSON)
+//
+// Every command takes --help, which lists each flag with its environment
+// variable and default. A flag beats its environment variable, which beats
+// the default. Inside GitHub Actions (GITHUB_ACTIONS=true) an action input
+// (INPUT_<NAME>, as the runner sets it for the Docker image) sits between
+// the flag and the variable; an empty input counts as unset. With no
+// arguments inside GitHub Actions, the command is the `mode` input (run or
+// plan; default run), which is how the Docker image's bare ENTRYPOINT runs.
+//
+// # run and plan
+//
+//	flag           environment variable  action input       default
+//	--config       AMIGO_CONFIG          config             .amigo/release.yaml (relative to --repo)
+//	--repo         AMIGO_REPO            working-directory  .
+//	--base         AMIGO_BASE            base               per tool: its newest release's commit, else the push event's before
+//	--head         AMIGO_HEAD            -                  HEAD
+//	--tools        AMIGO_TOOLS           tools              every changed tool (comma-separated names)
+//	--report-json  AMIGO_REPORT_JSON     report-json        none (no JSON file)
+//	--dry-run      AMIGO_DRY_RUN         dry-run            false (run only)
+//	--fail-fast    AMIGO_FAIL_FAST       fail-fast          false (run only)
+//	--offline      AMIGO_OFFLINE         -                  false (plan only)
+//	--time-scale   AMIGO_TIME_SCALE      -                  1 (only against an emulator with the same --time-scale)
+//
+// Booleans accept true/false, 1/0, yes/no, on/off. Amigo credentials are read
+// from the variables the plan names (default AMIGO_API_KEY, AMIGO_API_KEY_ID,
+// AMIGO_USER_ID; or a bearer token variable), never from flags. On a
+// pull_request build (GitHub Actions or Azure Pipelines) run only plans and
+// posts the preview: nothing is ever published from a pull request.
+//
+// # emulator
+//
+//	flag          environment variable        default
+//	--addr        AMIGO_EMULATOR_ADDR         127.0.0.1:8080 (port 0 picks a free one)
+//	--repo        AMIGO_REPO                  . (the git repository publish and test read)
+//	--branch      AMIGO_EMULATOR_BRANCH       main
+//	--time-scale  AMIGO_EMULATOR_TIME_SCALE   60 (simulated seconds per real second)
+//	--orgs        AMIGO_EMULATOR_ORGS         any organization
+//	--regions     AMIGO_EMULATOR_REGIONS      one region at / (else one per name, at /NAME)
+//	--active-cap  AMIGO_EMULATOR_ACTIVE_CAP   3
+//	--token       AMIGO_EMULATOR_TOKEN        none (a static bearer token to accept)
+//	--seed        AMIGO_EMULATOR_SEED         1
+//
+// It prints its base URL and a curl example, and serves until SIGINT or
+// SIGTERM, then shuts down gracefully and exits 0.
+//
+// # Exit codes
+//
+//	0    ExitOK           everything that should have released did, or there was nothing to
+//	                      release; a plan was made; version, --help, a stopped emulator
+//	1    ExitFailed       the release ran and at least one tool failed, was blocked by a failed
+//	                      stage it needs, or did not finish; the others may have released (see
+//	                      the report and the `failed` output)
+//	2    ExitUsage        bad input or configuration, found before anything was published:
+//	                      unknown command or flag, a bad flag/variable/input value, a plan file
+//	                      that is missing or invalid (the message gives file:line:column and
+//	                      the fix), missing credential variables, a path that is not a git
+//	                      repository or has no commits, an unknown --head/--base revision, a
+//	                      commit missing from a shallow clone (the fix: fetch-depth: 0), an
+//	                      invalid or clashing tool name, credentials the server refuses (401),
+//	                      an unknown organization (404)
+//	3    ExitUnavailable  could not start: a server the run needs did not answer before any
+//	                      change was made (connection refused, DNS, TLS, timeout, 429 or 5xx
+//	                      after the client's retries); the emulator cannot listen on --addr.
+//	                      Nothing was published; retrying later may succeed
+//	4    ExitInternal     a bug in amigo-release (a recovered panic; the stack is on stderr)
+//	130  ExitInterrupted  SIGINT or SIGTERM stopped the run: calls in flight finished, nothing
+//	                      new started; the report marks unfinished work as pending, and a
+//	                      rerun completes it without publishing anything twice
+//
+// # Adding a command
+//
+// A command lives in its own file and registers itself from init with
+// register (see register's documentation); demo does so in demo.go. Its
+// flags go through newFlagSet, so that --help and the environment
+// variables work the same everywhere, and it returns an error made with
+// withCode (or usageErrorf/unavailableErrorf) to choose the exit code. To
+// release, call release(ctx, env, ReleaseOptions{...}): the same path as
+// `run`.
+package cmd
