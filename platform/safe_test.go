@@ -1,0 +1,97 @@
+package platform
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestDefuse(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain text":                         "plain text",
+		"::set-output name=x::y":             "\u200b::set-output name=x::y",
+		"   \t::error::x":                    "   \t\u200b::error::x",
+		"\u00a0::warning::nbsp is trimmed":   "\u00a0\u200b::warning::nbsp is trimmed",
+		"a ::not-at-start:: b":               "a ::not-at-start:: b",
+		"##vso[task.setvariable variable=x]": "#\u200b#vso[task.setvariable variable=x]",
+		"text ##vso[task.complete]":          "text #\u200b#vso[task.complete]",
+		"##[group]x":                         "#\u200b#[group]x",
+		"::":                                 "\u200b::",
+	} {
+		if got := Defuse(in); got != want {
+			t.Errorf("Defuse(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestSafeWriter_Println(t *testing.T) {
+	var b strings.Builder
+	s := NewSafeWriter(&b, GitHubActions, nil)
+	s.Redact("hunter22\nline-two-secret")
+	s.Redact("ab") // too short to redact
+	s.Println("a\r::add-mask::x\r\npass hunter22 and line-two-secret, ab\n")
+	want := "a\n\u200b::add-mask::x\npass *** and ***, ab\n"
+	if b.String() != want {
+		t.Errorf("got %q, want %q", b.String(), want)
+	}
+}
+
+func TestSafeWriter_Block(t *testing.T) {
+	var b strings.Builder
+	tokens := []string{"abc", "fresh"}
+	s := NewSafeWriter(&b, GitHubActions, func() string { tok := tokens[0]; tokens = tokens[1:]; return tok })
+	s.Block("out\n::abc::\n::set-env name=A::B")
+	// "abc" occurs in the text, so a fresh random token is drawn instead.
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	if len(lines) != 5 {
+		t.Fatalf("got %q", b.String())
+	}
+	tok := strings.TrimPrefix(lines[0], "::stop-commands::")
+	if tok == lines[0] || tok == "abc" || len(tok) != 32 {
+		t.Errorf("stop token %q: want a fresh random one not in the text", tok)
+	}
+	if lines[4] != "::"+tok+"::" {
+		t.Errorf("block ends with %q, want ::%s::", lines[4], tok)
+	}
+	if lines[2] != "\u200b::abc::" || lines[3] != "\u200b::set-env name=A::B" {
+		t.Errorf("block lines not defused: %q", lines[1:4])
+	}
+
+	b.Reset()
+	NewSafeWriter(&b, AzurePipelines, nil).Block("x\n##vso[task.complete]")
+	if got, want := b.String(), "x\n#\u200b#vso[task.complete]\n"; got != want {
+		t.Errorf("Azure block = %q, want %q (no stop-commands there)", got, want)
+	}
+}
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+func TestSafeWriter_errorIsRecordedNotPanicked(t *testing.T) {
+	env := newStrictEnv(t, map[string]string{})
+	p := NewGitHub(env.Getenv, WithWriter(failingWriter{}))
+	p.Group("x") // go-githubactions panics on write errors; our writer never fails it
+	p.Infof("y")
+	if err := p.Err(); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Errorf("Err() = %v, want the write error", err)
+	}
+}
+
+func TestEscape(t *testing.T) {
+	in := "50% a;b]c\r\nd:e,f"
+	for _, tc := range []struct {
+		name string
+		f    func(string) string
+		want string
+	}{
+		{"GitHubData", EscapeGitHubData, "50%25 a;b]c%0D%0Ad:e,f"},
+		{"GitHubProperty", EscapeGitHubProperty, "50%25 a;b]c%0D%0Ad%3Ae%2Cf"},
+		{"AzureData", EscapeAzureData, "50%AZP25 a;b]c%0D%0Ad:e,f"},
+		{"AzureProperty", EscapeAzureProperty, "50%AZP25 a%3Bb%5Dc%0D%0Ad:e,f"},
+	} {
+		if got := tc.f(in); got != tc.want {
+			t.Errorf("Escape%s(%q) = %q, want %q", tc.name, in, got, tc.want)
+		}
+	}
+}
