@@ -29,7 +29,13 @@
 //	func (p *Plan) SecretEnvNames() []string              // mask these variables' values
 //	func (p *Plan) Resolve(tool string, meta ProjectMeta, getenv func(string) string) (ToolSettings, error)
 //	func (s Stage) Pinned(tool string, v amigo.Version) bool
-//	func LoadProjectMeta(dir string) (ProjectMeta, error)
+//	func (p *Plan) ToolName(projectPath string, meta ProjectMeta) (string, error)
+//	func (s ToolSettings) Skips(stage string) bool
+//	func (s ToolSettings) SecretValues() []string        // mask these values
+//	func (s ToolSettings) Envvar(name string) (Envvar, bool)
+//	func (s ToolSettings) MissingEnvvars(onTool []string) []string
+//	func LoadProjectMeta(dir string) (ProjectMeta, error) // dir/pyproject.toml
+//	func ParseProjectMeta(file string, data []byte) (ProjectMeta, error)
 //	func MatchGlob(pattern, path string) bool             // discovery globs ("**" aware)
 //	func Schema() []byte                                  // schema.json
 //

@@ -62,3 +62,25 @@ func FuzzParse(f *testing.F) {
 		_ = p.CheckCredentials(func(string) string { return "" })
 	})
 }
+
+// FuzzParseProjectMeta checks that reading a pyproject.toml never panics and
+// fails only with ErrInvalid.
+func FuzzParseProjectMeta(f *testing.F) {
+	b, err := os.ReadFile("testdata/weather/pyproject.toml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Add([]byte("[tool.amigo-release]\ntest_inputs = [{input_parameters = {a = [1, 2.5, {b = 1979-05-27}]}}]\n"))
+	f.Add([]byte("tool = 1\n"))
+	f.Add([]byte("[[tool.amigo-release.envvars]]\nname = 1\nsecret = \"yes\"\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := ParseProjectMeta("pyproject.toml", data)
+		if err != nil && !errors.Is(err, ErrInvalid) {
+			t.Fatalf("error does not match ErrInvalid: %v", err)
+		}
+		if err == nil && (len(m.TestInputs) > MaxTestInputs || m.TestInputs != nil && len(m.TestInputs) == 0) {
+			t.Fatalf("accepted %d test inputs", len(m.TestInputs))
+		}
+	})
+}

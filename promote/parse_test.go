@@ -607,3 +607,22 @@ func TestErrors_neverContainSecretValues(t *testing.T) {
 		t.Errorf("Source = %q", e.Source)
 	}
 }
+
+func TestPlan_Dependents(t *testing.T) {
+	p, err := Load("testdata/release.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"ap", "ca"}, p.Dependents("eu")); diff != "" {
+		t.Errorf("Dependents(eu): %s", diff)
+	}
+	if got := p.Dependents("ca"); len(got) != 0 {
+		t.Errorf("Dependents(ca) = %v", got)
+	}
+	if diff := cmp.Diff([]string{"us", "eu", "ap", "ca"}, p.StageNames()); diff != "" {
+		t.Errorf("StageNames: %s", diff)
+	}
+	if _, ok := p.Stage("nope"); ok {
+		t.Error("Stage(nope) found")
+	}
+}
