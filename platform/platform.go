@@ -6,7 +6,12 @@ import (
 	"net/http"
 	"os"
 	"strings"
+
+	"github.com/amigo-release/amigo-release/pipeline"
 )
+
+// Every Platform is a pipeline.Logger.
+var _ pipeline.Logger = Platform(nil)
 
 // Platform is the CI system the binary runs on, as the CLI sees it. The
 // pipeline never sees it; it gets the Logger part.

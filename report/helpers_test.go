@@ -31,6 +31,11 @@ func released(stage, before, after string, d time.Duration) pipeline.StageReport
 	}
 }
 
+func startedAt(s pipeline.StageReport, after time.Duration) pipeline.StageReport {
+	s.StartedAt = t0.Add(after)
+	return s
+}
+
 // fullRelease: two tools released across four stages, one no-release.
 func fullRelease() *pipeline.Report {
 	return &pipeline.Report{
@@ -45,11 +50,12 @@ func fullRelease() *pipeline.Report {
 					{SHA: "9f2c1e7d5b3a4c6e8f0a1b2c3d4e5f6a7b8c9d0e", Subject: "feat(weather): add wind speed", Type: "feat", Scope: "weather", Bump: "minor"},
 					{SHA: "5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f80", Subject: "fix: handle 404 from upstream", Type: "fix", Bump: "patch"},
 				},
+				// us, then eu-central-1, then the last two in parallel.
 				Stages: []pipeline.StageReport{
-					released("us", "1.2.4", "1.3.0", 3*time.Minute+12*time.Second),
-					released("eu-central-1", "1.2.4", "1.3.0", 2*time.Minute+5*time.Second),
-					released("ap-southeast-2", "1.2.4", "1.3.0", 2*time.Minute),
-					released("ca-central-1", "1.2.4", "1.3.0", 110*time.Second),
+					startedAt(released("us", "1.2.4", "1.3.0", 3*time.Minute+12*time.Second), 0),
+					startedAt(released("eu-central-1", "1.2.4", "1.3.0", 2*time.Minute+5*time.Second), 3*time.Minute+12*time.Second),
+					startedAt(released("ap-southeast-2", "1.2.4", "1.3.0", 2*time.Minute), 5*time.Minute+17*time.Second),
+					startedAt(released("ca-central-1", "1.2.4", "1.3.0", 110*time.Second), 5*time.Minute+17*time.Second),
 				},
 			},
 			{

@@ -32,15 +32,15 @@ type Options struct {
 }
 
 var (
-	markerKey = regexp.MustCompile(`[^A-Za-z0-9._/-]`)
+	markerKey = regexp.MustCompile(`[^A-Za-z0-9._/+,:=-]`)
 	dashes    = regexp.MustCompile(`-+`)
 )
 
 // Marker is the hidden HTML comment that starts every PR comment body and
 // by which the platforms find the comment to edit in place:
 // "<!-- amigo-release:<key> -->". Characters other than letters, digits and
-// . _ / - are dropped from key, runs of - become one; an empty key is
-// "default".
+// . _ / + , : = - are dropped from key, runs of - become one; an empty key
+// is "default".
 func Marker(key string) string {
 	key = markerKey.ReplaceAllString(key, "")
 	key = dashes.ReplaceAllString(key, "-") // "--" has no place in an HTML comment

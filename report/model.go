@@ -115,13 +115,33 @@ func stageWords(s *pipeline.StageReport) string {
 	return out
 }
 
-// toolDuration is the sum of the tool's stage durations.
+// toolDuration is the wall time of the tool's stages: from the first
+// start to the last end when every timed stage has a start time (stages
+// may overlap), else the sum of their durations.
 func toolDuration(t *pipeline.ToolReport) time.Duration {
-	var d time.Duration
+	var sum time.Duration
+	var first, last time.Time
+	spans := true
 	for _, s := range t.Stages {
-		d += s.Duration
+		if s.Duration <= 0 {
+			continue
+		}
+		sum += s.Duration
+		if s.StartedAt.IsZero() {
+			spans = false
+			continue
+		}
+		if first.IsZero() || s.StartedAt.Before(first) {
+			first = s.StartedAt
+		}
+		if end := s.StartedAt.Add(s.Duration); end.After(last) {
+			last = end
+		}
 	}
-	return d
+	if spans && !first.IsZero() {
+		return last.Sub(first)
+	}
+	return sum
 }
 
 // formatDuration renders d for people: "850ms", "42s", "4m12s", "1h03m".

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 
 	"github.com/amigo-release/amigo-release/internal/golden"
@@ -188,10 +189,11 @@ func checkSafeText(t *testing.T, got string) {
 
 func TestMarker(t *testing.T) {
 	for in, want := range map[string]string{
-		"":            "<!-- amigo-release:default -->",
-		"main":        "<!-- amigo-release:main -->",
-		"a -->b":      "<!-- amigo-release:a-b -->",
-		"tools/geo.1": "<!-- amigo-release:tools/geo.1 -->",
+		"":              "<!-- amigo-release:default -->",
+		"main":          "<!-- amigo-release:main -->",
+		"a -->b":        "<!-- amigo-release:a-b -->",
+		"tools/geo.1":   "<!-- amigo-release:tools/geo.1 -->",
+		"plan.yaml/a+b": "<!-- amigo-release:plan.yaml/a+b -->",
 	} {
 		if got := Marker(in); got != want {
 			t.Errorf("Marker(%q) = %q, want %q", in, got, want)
@@ -208,5 +210,15 @@ func TestFormatDuration(t *testing.T) {
 		if got := formatDuration(d); got != tc.want {
 			t.Errorf("formatDuration(%s) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+func TestToolDuration(t *testing.T) {
+	r := fullRelease()
+	if got, want := toolDuration(&r.Tools[0]), 7*time.Minute+17*time.Second; got != want {
+		t.Errorf("overlapping stages with start times: %v, want the wall time %v", got, want)
+	}
+	if got, want := toolDuration(&r.Tools[1]), 10*time.Minute+800*time.Millisecond; got != want {
+		t.Errorf("stages without start times: %v, want the sum %v", got, want)
 	}
 }
