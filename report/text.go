@@ -33,6 +33,8 @@ func Text(r *pipeline.Report) string {
 			for _, n := range names {
 				if s := stageOf(t, n); s != nil {
 					row = append(row, plain(stageWords(s), 40))
+				} else if len(t.Stages) == 0 {
+					row = append(row, plain(string(t.Status), 20))
 				} else {
 					row = append(row, "—")
 				}
@@ -85,11 +87,11 @@ func resultLine(r *pipeline.Report) string {
 	case r.Error != "":
 		return "result: could not complete"
 	case r.Mode == "plan":
-		return fmt.Sprintf("result: %s of %d to release", plural(c.planned, "tool", "tools"), c.tools)
+		return fmt.Sprintf("result: %d of %s to release", c.planned, plural(c.tools, "tool", "tools"))
 	case c.failed > 0:
 		return fmt.Sprintf("result: %d of %s failed", c.failed, plural(c.tools, "tool", "tools"))
 	}
-	return fmt.Sprintf("result: %s of %d released", plural(c.released, "tool", "tools"), c.tools)
+	return fmt.Sprintf("result: %d of %s released", c.released, plural(c.tools, "tool", "tools"))
 }
 
 // failureText lists a failed tool's errors and failed test inputs, indented.
