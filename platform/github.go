@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -121,7 +122,8 @@ func (g *GitHub) Annotate(a Annotation) {
 }
 
 // SetOutput appends name<<delimiter / value / delimiter to $GITHUB_OUTPUT
-// with a fresh random delimiter.
+// with a fresh random delimiter that neither name nor value contains, as
+// the Actions toolkit does (ghadelimiter_<random>).
 func (g *GitHub) SetOutput(name, value string) error {
 	path := g.getenv("GITHUB_OUTPUT")
 	if path == "" {
@@ -134,8 +136,11 @@ func (g *GitHub) SetOutput(name, value string) error {
 	for strings.Contains(value, delim) || strings.Contains(name, delim) {
 		delim = "ghadelimiter_" + RandomToken()
 	}
-	return appendFile(path, name+"<<"+delim+"\n"+value+"\n"+delim+"\n")
+	return appendFile(path, name+"<<"+delim+eol+value+eol+delim+eol)
 }
+
+// eol ends lines in the runner's files as the Actions toolkit does (os.EOL).
+var eol = map[bool]string{true: "\r\n", false: "\n"}[runtime.GOOS == "windows"]
 
 // Summary appends markdown to $GITHUB_STEP_SUMMARY.
 func (g *GitHub) Summary(markdown string) error {
