@@ -32,7 +32,7 @@ func TestParseMessage(t *testing.T) {
 		{"body, footers with both separators, multi-line value, trailers",
 			"fix(db): close conns\n\nThe pool leaked.\n\nSecond paragraph.\n\nRefs #123\nReviewed-by: Ann\n  and Bob\nSigned-off-by: A <a@x>\n",
 			Message{Subject: "fix(db): close conns", Type: "fix", Scope: "db", Description: "close conns", Conventional: true,
-				Body: "The pool leaked.\n\nSecond paragraph.",
+				Body:    "The pool leaked.\n\nSecond paragraph.",
 				Footers: []Footer{{"Refs", "123"}, {"Reviewed-by", "Ann\n  and Bob"}, {"Signed-off-by", "A <a@x>"}}}},
 		{"a body paragraph that looks like a footer is body when followed by prose",
 			"docs: x\n\nNote: this is prose.\n\nMore prose here.",

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -27,6 +26,7 @@ type packSet struct {
 	packs []*pack
 	cache *baseCache
 	inf   io.ReadCloser // reused inflater
+	src   bytes.Reader  // reused inflater input
 }
 
 type pack struct {
@@ -49,6 +49,10 @@ const (
 	objRefDelta = 7
 )
 
+// baseCacheSize bounds the delta base cache (git's core.deltaBaseCacheLimit
+// defaults to 96 MiB; 16 MiB is plenty for trees and commits).
+const baseCacheSize = 16 << 20
+
 // maxDeltaChain bounds delta resolution (git's default depth is 50; repacks
 // with --depth 4095 exist), so a corrupt pack cannot loop forever.
 const maxDeltaChain = 10000
@@ -56,7 +60,7 @@ const maxDeltaChain = 10000
 // openPacks maps every pack with a version-2 index in dir/objects/pack.
 // Packs it cannot use are skipped (go-git still reads them).
 func openPacks(dotgit string) *packSet {
-	ps := &packSet{cache: newBaseCache(32 << 20)}
+	ps := &packSet{cache: newBaseCache(baseCacheSize)}
 	idxs, _ := filepath.Glob(filepath.Join(dotgit, "objects", "pack", "pack-*.idx"))
 	sort.Strings(idxs)
 	for _, idx := range idxs {
@@ -76,16 +80,22 @@ func (ps *packSet) close() {
 		}
 	}
 	ps.packs = nil
-	ps.cache = newBaseCache(32 << 20)
+	ps.cache = newBaseCache(baseCacheSize)
 }
 
 func openPack(idxPath string) (*pack, error) {
-	idx, err := os.ReadFile(idxPath)
+	idx, unmapIdx, err := mapFile(idxPath)
 	if err != nil {
 		return nil, err
 	}
+	fail := func(err error) (*pack, error) {
+		if unmapIdx != nil {
+			_ = unmapIdx()
+		}
+		return nil, err
+	}
 	if len(idx) < 8+256*4 || !bytes.Equal(idx[:4], []byte{0xff, 't', 'O', 'c'}) || binary.BigEndian.Uint32(idx[4:8]) != 2 {
-		return nil, errors.New("unsupported pack index version")
+		return fail(errors.New("unsupported pack index version"))
 	}
 	p := &pack{name: filepath.Base(idxPath)}
 	for i := 0; i < 256; i++ {
@@ -95,7 +105,7 @@ func openPack(idxPath string) (*pack, error) {
 	pos := 8 + 256*4
 	need := pos + n*20 + n*4 + n*4
 	if len(idx) < need+40 {
-		return nil, errors.New("truncated pack index")
+		return fail(errors.New("truncated pack index"))
 	}
 	p.names = idx[pos : pos+n*20]
 	pos += n * 20
@@ -105,15 +115,27 @@ func openPack(idxPath string) (*pack, error) {
 	p.large = idx[pos : len(idx)-40]
 	data, unmap, err := mapFile(strings.TrimSuffix(idxPath, ".idx") + ".pack")
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if len(data) < 12 || string(data[:4]) != "PACK" {
 		if unmap != nil {
 			_ = unmap()
 		}
-		return nil, errors.New("not a pack file")
+		return fail(errors.New("not a pack file"))
 	}
-	p.data, p.unmap = data, unmap
+	p.data = data
+	p.unmap = func() error {
+		var err error
+		if unmap != nil {
+			err = unmap()
+		}
+		if unmapIdx != nil {
+			if e := unmapIdx(); err == nil {
+				err = e
+			}
+		}
+		return err
+	}
 	return p, nil
 }
 
@@ -191,7 +213,9 @@ func (ps *packSet) readAt(p *pack, off int64) (int, []byte, error) {
 				return 0, nil, err
 			}
 			typ, base = t, b
-			ps.cache.put(curPack, cur, t, b)
+			if len(chain) > 0 {
+				ps.cache.put(curPack, cur, t, b) // a delta base
+			}
 		case objOfsDelta:
 			rel, n := ofsDeltaOffset(curPack.data, hdr)
 			if n == 0 || rel <= 0 || rel > cur {
@@ -237,7 +261,9 @@ func (ps *packSet) readAt(p *pack, off int64) (int, []byte, error) {
 			return 0, nil, fmt.Errorf("%s: object at %d: %w", p.name, chain[i].off, err)
 		}
 		base = out
-		ps.cache.put(chain[i].p, chain[i].off, typ, base)
+		if i > 0 {
+			ps.cache.put(chain[i].p, chain[i].off, typ, base) // a delta base
+		}
 	}
 	return typ, base, nil
 }
@@ -289,10 +315,10 @@ func (ps *packSet) inflate(p *pack, off int64, size int64) ([]byte, error) {
 	if off+2 > int64(len(p.data)) || size < 0 || size > 1<<40 {
 		return nil, fmt.Errorf("%s: corrupt object at %d", p.name, off)
 	}
-	src := bytes.NewReader(p.data[off+2:]) // skip the 2-byte zlib header
+	ps.src.Reset(p.data[off+2:]) // skip the 2-byte zlib header
 	if ps.inf == nil {
-		ps.inf = flate.NewReader(src)
-	} else if err := ps.inf.(flate.Resetter).Reset(src, nil); err != nil {
+		ps.inf = flate.NewReader(&ps.src)
+	} else if err := ps.inf.(flate.Resetter).Reset(&ps.src, nil); err != nil {
 		return nil, err
 	}
 	out := make([]byte, size)

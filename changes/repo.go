@@ -371,29 +371,33 @@ func (r *Repo) tree(h plumbing.Hash) ([]treeEntry, error) {
 	return ents, nil
 }
 
-func parseTree(b []byte) ([]treeEntry, error) {
-	n := bytes.Count(b, []byte{0})
+func parseTree(raw []byte) ([]treeEntry, error) {
+	// One string for the whole tree; entry names are substrings of it, so
+	// a tree costs two allocations whatever its size.
+	b := string(raw)
+	n := strings.Count(b, "\x00")
 	ents := make([]treeEntry, 0, n)
 	for len(b) > 0 {
-		sp := bytes.IndexByte(b, ' ')
-		if sp < 0 {
+		sp := strings.IndexByte(b, ' ')
+		if sp <= 0 || sp > 7 {
 			return nil, errors.New("corrupt tree: no mode")
 		}
-		mode, err := strconv.ParseUint(string(b[:sp]), 8, 32)
-		if err != nil {
-			return nil, fmt.Errorf("corrupt tree: mode %q", b[:sp])
+		var mode uint32
+		for i := 0; i < sp; i++ {
+			c := b[i]
+			if c < '0' || c > '7' {
+				return nil, fmt.Errorf("corrupt tree: mode %q", b[:sp])
+			}
+			mode = mode<<3 | uint32(c-'0')
 		}
 		b = b[sp+1:]
-		nul := bytes.IndexByte(b, 0)
+		nul := strings.IndexByte(b, 0)
 		if nul < 0 || len(b) < nul+1+20 {
 			return nil, errors.New("corrupt tree: truncated entry")
 		}
 		var e treeEntry
-		e.name = string(b[:nul])
+		e.name = b[:nul]
 		e.mode = filemode.FileMode(mode)
-		if e.mode == 0o40000 {
-			e.mode = filemode.Dir
-		}
 		copy(e.hash[:], b[nul+1:nul+21])
 		ents = append(ents, e)
 		b = b[nul+21:]
