@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -16,17 +18,26 @@ import (
 const AzureTokenFix = "map SYSTEM_ACCESSTOKEN into the step: env: SYSTEM_ACCESSTOKEN: $(System.AccessToken); and grant the build identity 'Contribute to pull requests' on the repository"
 
 // PostComment writes the sticky comment as a pull request thread on Azure
-// Repos, on PullRequest builds only: the thread whose first live comment
-// starts with marker is edited in place, else a thread is created (with
-// status closed, so it never blocks completion under a "resolve all
-// comments" policy). It reads SYSTEM_ACCESSTOKEN, SYSTEM_COLLECTIONURI,
-// SYSTEM_TEAMPROJECT, BUILD_REPOSITORY_ID and BUILD_REPOSITORY_PROVIDER.
-// A missing token and 401/403 answers are warnings carrying AzureTokenFix.
+// Repos: on PullRequest builds on that pull request; on CI builds of a
+// commit whose message is Azure Repos' default merge message ("Merged PR
+// 123: …", in BUILD_SOURCEVERSIONMESSAGE) on that merged pull request;
+// otherwise nowhere. The comment that starts with marker is edited in
+// place, else a thread is created (with status closed, so it never blocks
+// completion under a "resolve all comments" policy). It reads
+// SYSTEM_ACCESSTOKEN, SYSTEM_COLLECTIONURI, SYSTEM_TEAMPROJECT,
+// BUILD_REPOSITORY_ID and BUILD_REPOSITORY_PROVIDER. A missing token and
+// 401/403 answers are warnings carrying AzureTokenFix.
 func (a *Azure) PostComment(ctx context.Context, marker, body string) (CommentResult, error) {
 	var res CommentResult
 	ev, err := a.Event()
-	if err != nil || ev.Kind != PullRequest {
+	if err != nil {
 		return res, err
+	}
+	if ev.Kind == Push {
+		ev.PR = mergedPR(a.getenv("BUILD_SOURCEVERSIONMESSAGE"))
+	}
+	if ev.PR == 0 {
+		return res, nil
 	}
 	if p := a.getenv("BUILD_REPOSITORY_PROVIDER"); p != "" && p != "TfsGit" {
 		res.Warnings = append(res.Warnings, "no PR comment: the repository is hosted on "+p+", not Azure Repos; Azure Pipelines pull request comments need an Azure Repos repository")
@@ -52,6 +63,22 @@ func (a *Azure) PostComment(ctx context.Context, marker, body string) (CommentRe
 	}
 	res.Comments = append(res.Comments, cm)
 	return res, nil
+}
+
+var mergedPRMessage = regexp.MustCompile(`^Merged PR (\d+):`)
+
+// mergedPR is the pull request id in Azure Repos' default merge commit
+// message, or 0.
+func mergedPR(message string) int {
+	m := mergedPRMessage.FindStringSubmatch(message)
+	if m == nil {
+		return 0
+	}
+	n, err := strconv.Atoi(m[1])
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 // AzureThreads edits sticky comments on one Azure Repos repository's pull

@@ -19,6 +19,7 @@ func azureEnv(t *testing.T, reason string) map[string]string {
 		"BUILD_REASON":                      reason,
 		"BUILD_SOURCEVERSION":               "9f2c1e7d5b3a4c6e8f0a1b2c3d4e5f6a7b8c9d0e",
 		"BUILD_SOURCEBRANCH":                "refs/heads/main",
+		"BUILD_SOURCEVERSIONMESSAGE":        "Merged PR 42: feat(weather): add wind speed",
 		"BUILD_REPOSITORY_NAME":             "tools",
 		"BUILD_REPOSITORY_ID":               adoRepoID,
 		"BUILD_REPOSITORY_PROVIDER":         "TfsGit",
@@ -231,9 +232,26 @@ func TestAzure_PostComment_noToken(t *testing.T) {
 	}
 }
 
-func TestAzure_PostComment_notAPullRequest(t *testing.T) {
+func TestAzure_PostComment_ciBuildOfAMerge(t *testing.T) {
 	fake := newFakeAzure(t)
+	marker := report.Marker("")
+	fake.seed(marker + "\nthe preview")
 	p, _ := newAzureCommentPlatform(t, fake, func(v map[string]string) { v["BUILD_REASON"] = "IndividualCI" })
+	res, err := p.PostComment(context.Background(), marker, marker+"\nreleased")
+	if err != nil || len(res.Comments) != 1 || res.Comments[0].PR != 42 || res.Comments[0].Created {
+		t.Fatalf("PostComment = %+v, %v; want the preview on merged PR 42 edited", res, err)
+	}
+	if got := fake.contents(); len(got) != 1 || got[0] != marker+"\nreleased" {
+		t.Errorf("comments = %q", got)
+	}
+}
+
+func TestAzure_PostComment_ciBuildWithoutPR(t *testing.T) {
+	fake := newFakeAzure(t)
+	p, _ := newAzureCommentPlatform(t, fake, func(v map[string]string) {
+		v["BUILD_REASON"] = "IndividualCI"
+		v["BUILD_SOURCEVERSIONMESSAGE"] = "fix: direct push"
+	})
 	res, err := p.PostComment(context.Background(), report.Marker(""), "body")
 	if err != nil || len(res.Comments)+len(res.Warnings) != 0 || len(fake.calls) != 0 {
 		t.Errorf("PostComment on a CI build = %+v, %v, calls %v; want nothing", res, err, fake.calls)

@@ -29,8 +29,8 @@
 //	SetOutput       $GITHUB_OUTPUT, random heredoc       ##vso[task.setvariable variable=;isOutput=true]   $AMIGO_OUTPUT file if set
 //	Summary         $GITHUB_STEP_SUMMARY                 file + ##vso[task.uploadsummary]                  $AMIGO_SUMMARY file if set
 //	Complete        (exit code)                          ##vso[task.complete result=]                      (exit code)
-//	PostComment     go-github: PR of the event, or the   azure-devops-go-api git threads, PullRequest      nothing
-//	                PRs of the pushed commit             builds only
+//	PostComment     go-github: PR of the event, or the   azure-devops-go-api git threads: the PR of a      nothing
+//	                merged PRs of the pushed commit      PullRequest build, or "Merged PR N:" on CI builds
 //
 // Every secret passed to Mask is also redacted ("***") from everything the
 // platform prints, as a second line of defence.
@@ -57,10 +57,12 @@
 //
 // One comment per pull request, found by the hidden marker that starts the
 // body (report.Marker) and edited in place. GitHub: on pull_request events
-// the event's PR; on push the PRs GitHub associates with the pushed commit;
-// comments are searched through every page; GITHUB_API_URL (or the
-// github-api-url input) selects GitHub Enterprise. Azure: PullRequest
-// builds, through SYSTEM_ACCESSTOKEN. A missing token and 401/403/404
-// answers are CommentResult.Warnings carrying the fix, never errors: the
-// release goes on.
+// the event's PR; on push the PRs into the pushed branch that GitHub
+// associates with the pushed commit; comments are searched through every
+// page; GITHUB_API_URL (or the github-api-url input) selects GitHub
+// Enterprise. Azure: PullRequest builds, and CI builds of a commit with
+// Azure Repos' default merge message ("Merged PR 123: …"), through
+// SYSTEM_ACCESSTOKEN. A missing token and 401/403/404 answers are
+// CommentResult.Warnings carrying the fix, never errors: the release goes
+// on.
 package platform

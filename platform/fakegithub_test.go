@@ -19,10 +19,15 @@ type fakeGitHub struct {
 	mu       sync.Mutex
 	nextID   int64
 	comments map[int][]fakeComment // by PR number
-	prsOf    map[string][]int      // commit → PR numbers
+	prsOf    map[string][]fakePR   // commit → pull requests
 	pageSize int
 	status   int // when set, every request answers this status
 	calls    []string
+}
+
+type fakePR struct {
+	number int
+	base   string
 }
 
 type fakeComment struct {
@@ -33,7 +38,7 @@ type fakeComment struct {
 
 func newFakeGitHub(t *testing.T) *fakeGitHub {
 	t.Helper()
-	f := &fakeGitHub{t: t, nextID: 1000, comments: map[int][]fakeComment{}, prsOf: map[string][]int{}, pageSize: 100}
+	f := &fakeGitHub{t: t, nextID: 1000, comments: map[int][]fakeComment{}, prsOf: map[string][]fakePR{}, pageSize: 100}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /repos/acme/tools/issues/{n}/comments", f.list)
 	mux.HandleFunc("POST /repos/acme/tools/issues/{n}/comments", f.create)
@@ -135,11 +140,11 @@ func (f *fakeGitHub) edit(w http.ResponseWriter, r *http.Request) {
 
 func (f *fakeGitHub) pulls(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
-	nums := f.prsOf[r.PathValue("sha")]
+	prs := f.prsOf[r.PathValue("sha")]
 	f.mu.Unlock()
 	out := []map[string]any{}
-	for _, n := range nums {
-		out = append(out, map[string]any{"number": n, "state": "closed", "merged_at": "2026-11-26T00:59:00Z"})
+	for _, p := range prs {
+		out = append(out, map[string]any{"number": p.number, "state": "closed", "merged_at": "2026-11-26T00:59:00Z", "base": map[string]any{"ref": p.base}})
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -11,8 +11,9 @@ import (
 )
 
 // PostComment writes the sticky comment: on pull_request events on that
-// pull request; on push events on every pull request GitHub associates with
-// the pushed commit (the merged pull request, after a merge). The comment is
+// pull request; on push events on every pull request into the pushed branch
+// that GitHub associates with the pushed commit (the merged pull request,
+// after a merge). The comment is
 // found by its marker through every page of comments and edited in place,
 // else created.
 //
@@ -53,7 +54,7 @@ func (g *GitHub) PostComment(ctx context.Context, marker, body string) (CommentR
 
 	prs := []int{ev.PR}
 	if ev.Kind == Push {
-		prs, err = gc.PullRequestsFor(ctx, ev.Head)
+		prs, err = gc.PullRequestsFor(ctx, ev.Head, ev.Branch)
 		if w, ok := githubWarning(err, "list the pull requests of commit "+ev.Head); ok {
 			res.Warnings = append(res.Warnings, w)
 			return res, nil
@@ -98,14 +99,20 @@ type GitHubComments struct {
 }
 
 // PullRequestsFor lists the numbers of the pull requests GitHub associates
-// with a commit (open and merged), up to 100.
-func (g GitHubComments) PullRequestsFor(ctx context.Context, sha string) ([]int, error) {
+// with a commit (for a commit on the default branch: the merged pull
+// request that brought it), up to 100. When base is not empty, only pull
+// requests into that branch count: a push to main reports on what was
+// merged into main, not on an open pull request from main elsewhere.
+func (g GitHubComments) PullRequestsFor(ctx context.Context, sha, base string) ([]int, error) {
 	prs, _, err := g.Client.PullRequests.ListPullRequestsWithCommit(ctx, g.Owner, g.Repo, sha, &github.ListOptions{PerPage: 100})
 	if err != nil {
 		return nil, err
 	}
 	nums := make([]int, 0, len(prs))
 	for _, p := range prs {
+		if ref := p.GetBase().GetRef(); base != "" && ref != "" && ref != base {
+			continue
+		}
 		nums = append(nums, p.GetNumber())
 	}
 	return nums, nil

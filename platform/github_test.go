@@ -336,7 +336,9 @@ func TestGitHub_PostComment_serverError(t *testing.T) {
 
 func TestGitHub_PostComment_pushCommentsOnAssociatedPRs(t *testing.T) {
 	fake := newFakeGitHub(t)
-	fake.prsOf["9f2c1e7d5b3a4c6e8f0a1b2c3d4e5f6a7b8c9d0e"] = []int{7, 9}
+	// #11 is an open pull request from main into a release branch that
+	// also contains the commit: not what this push to main released.
+	fake.prsOf["9f2c1e7d5b3a4c6e8f0a1b2c3d4e5f6a7b8c9d0e"] = []fakePR{{7, "main"}, {11, "release/1.x"}, {9, "main"}}
 	marker := report.Marker("")
 	fake.seed(9, marker+"\nthe preview")
 	p := newCommentPlatform(t, fake, "push", "push.json")
@@ -352,6 +354,9 @@ func TestGitHub_PostComment_pushCommentsOnAssociatedPRs(t *testing.T) {
 	}
 	if got := fake.bodies(9); len(got) != 1 || got[0] != marker+"\nreleased" {
 		t.Errorf("#9 = %q, want the preview replaced by the results", got)
+	}
+	if got := fake.bodies(11); len(got) != 0 {
+		t.Errorf("#11 (into another branch) got comments %q", got)
 	}
 }
 

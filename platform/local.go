@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"strings"
+	"sync"
 )
 
 // Local is a terminal, a cron job or a CI this package does not know:
@@ -17,6 +18,7 @@ type Local struct {
 	getenv  func(string) string
 	cfg     config
 	log     *SafeWriter
+	mu      sync.Mutex
 	inGroup bool
 }
 
@@ -44,9 +46,11 @@ func (l *Local) Mask(secret string) { l.log.Redact(secret) }
 
 func (l *Local) line(prefix, msg string) {
 	indent := ""
+	l.mu.Lock()
 	if l.inGroup {
 		indent = "  "
 	}
+	l.mu.Unlock()
 	for _, ln := range strings.Split(strings.TrimRight(msg, "\n"), "\n") {
 		l.log.Println(indent + prefix + ln)
 	}
@@ -66,11 +70,17 @@ func (l *Local) Errorf(format string, args ...any) { l.line("error: ", fmt.Sprin
 // Group prints "▸ title" and indents the lines until EndGroup.
 func (l *Local) Group(title string) {
 	l.log.Println("▸ " + foldLine(title))
+	l.mu.Lock()
 	l.inGroup = true
+	l.mu.Unlock()
 }
 
 // EndGroup ends the indentation.
-func (l *Local) EndGroup() { l.inGroup = false }
+func (l *Local) EndGroup() {
+	l.mu.Lock()
+	l.inGroup = false
+	l.mu.Unlock()
+}
 
 // Print writes an untrusted block.
 func (l *Local) Print(text string) { l.log.Block(text) }
