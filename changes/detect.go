@@ -57,6 +57,8 @@ type Result struct {
 	// Warnings are non-fatal problems (unknown names in Bases, history
 	// truncated by a shallow clone for a first release, bad Release-As).
 	Warnings []string `json:"warnings,omitempty"`
+
+	truncated bool // a first-release walk hit the edge of a shallow clone
 }
 
 // ProjectChange is one project's change between its base and head.
@@ -123,19 +125,23 @@ func Detect(ctx context.Context, r *Repo, req Request) (*Result, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	res, err := r.detect(ctx, req)
-	if err != nil && req.Deepen != nil && needsHistory(err) {
-		if derr := r.deepen(ctx, *req.Deepen); derr != nil {
-			return nil, fmt.Errorf("%w (deepening from remote failed: %v)", err, derr)
+	if req.Deepen == nil || !(err != nil && needsHistory(err) || err == nil && res.truncated) {
+		return res, err
+	}
+	if derr := r.deepen(ctx, *req.Deepen); derr != nil {
+		if err == nil { // a first release with a cut history: keep the warning
+			res.Warnings = append(res.Warnings, fmt.Sprintf("deepening from the remote failed: %v", derr))
+			return res, nil
+		}
+		return nil, fmt.Errorf("%w (deepening from the remote failed: %v)", err, derr)
+	}
+	res, err = r.detect(ctx, req)
+	var mc *MissingCommitError
+	if errors.As(err, &mc) && isFullSHA(mc.SHA) {
+		if ferr := r.fetchCommit(ctx, *req.Deepen, mc.SHA); ferr != nil {
+			return nil, fmt.Errorf("%w (fetching it from the remote failed: %v)", err, ferr)
 		}
 		res, err = r.detect(ctx, req)
-		var mc *MissingCommitError
-		if errors.As(err, &mc) && isFullSHA(mc.SHA) {
-			if ferr := r.fetchCommit(ctx, *req.Deepen, mc.SHA); ferr == nil {
-				res, err = r.detect(ctx, req)
-			} else {
-				err = fmt.Errorf("%w (fetching it from the remote failed: %v)", err, ferr)
-			}
-		}
 	}
 	return res, err
 }
@@ -148,8 +154,6 @@ func needsHistory(err error) bool {
 // baseInfo is one distinct effective base and the projects that use it.
 type baseInfo struct {
 	hash  plumbing.Hash // zero: first release
-	notes []string      // notes for every project using it
-	names []string      // projects (by name) using it; "" key = default
 	isDef bool          // the default base applies to it
 }
 
@@ -214,10 +218,10 @@ func (r *Repo) detect(ctx context.Context, req Request) (*Result, error) {
 		}
 		return mbs[0], []string{fmt.Sprintf("force push: base %s is not an ancestor of head; used merge base %s", short(h), short(mbs[0]))}, nil
 	}
-	add := func(h plumbing.Hash, notes []string) *baseInfo {
+	add := func(h plumbing.Hash) *baseInfo {
 		b := bases[h]
 		if b == nil {
-			b = &baseInfo{hash: h, notes: notes}
+			b = &baseInfo{hash: h}
 			bases[h] = b
 			order = append(order, h)
 		}
@@ -227,22 +231,23 @@ func (r *Repo) detect(ctx context.Context, req Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	add(defH, defNotes).isDef = true
+	add(defH).isDef = true
 	projBase := map[string]plumbing.Hash{}
+	projNotes := map[string][]string{}
 	for _, n := range sortedKeys(req.Bases) {
 		h, notes, err := effective(req.Bases[n], fmt.Sprintf("project %q", n))
 		if err != nil {
 			return nil, err
 		}
-		b := add(h, nil)
-		if len(b.notes) == 0 {
-			b.notes = notes
-		}
-		b.names = append(b.names, n)
+		add(h)
 		projBase[n] = h
-		if byName[n] == nil {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("a base was given for %q, which is not a project at head", n))
+		projNotes[n] = notes
+	}
+	notesFor := func(name string) []string {
+		if _, ok := projBase[name]; ok {
+			return projNotes[name]
 		}
+		return defNotes
 	}
 
 	headDirs := map[string]*Project{}
@@ -265,9 +270,6 @@ func (r *Repo) detect(ctx context.Context, req Request) (*Result, error) {
 				return h == bh
 			}
 			return b.isDef
-		}
-		if !anyProject(projects, uses) && !b.isDef {
-			continue
 		}
 		var baseTree plumbing.Hash
 		if !bh.IsZero() {
@@ -356,6 +358,7 @@ func (r *Repo) detect(ctx context.Context, req Request) (*Result, error) {
 		if werr != nil {
 			var te *truncatedError
 			if bh.IsZero() && errors.As(werr, &te) {
+				res.truncated = true
 				res.Warnings = append(res.Warnings, fmt.Sprintf("shallow clone: history ends at %s, so first-release commit lists are incomplete (fetch-depth: 0 gives the full list)", short(te.at)))
 			} else if errors.As(werr, &te) {
 				return nil, &MissingCommitError{SHA: bh.String(), Role: "history between base and head (the clone is cut at " + short(te.at) + ")", Shallow: true}
@@ -395,7 +398,7 @@ func (r *Repo) detect(ctx context.Context, req Request) (*Result, error) {
 			pc := ProjectChange{
 				Name: pr.Name, Path: pr.Path, Head: headH.String(),
 				FirstRelease: bh.IsZero(), Files: files[pr.Name],
-				Notes: append([]string(nil), b.notes...),
+				Notes: append([]string(nil), notesFor(pr.Name)...),
 			}
 			if !bh.IsZero() {
 				pc.Base = bh.String()
@@ -446,17 +449,13 @@ func (r *Repo) detect(ctx context.Context, req Request) (*Result, error) {
 		return changes[i].Path < changes[j].Path
 	})
 	res.Projects = append(res.Projects, changes...)
-	res.Warnings = dedupe(res.Warnings)
-	return res, nil
-}
-
-func anyProject(ps []Project, f func(string) bool) bool {
-	for _, p := range ps {
-		if f(p.Name) {
-			return true
+	for _, n := range sortedKeys(req.Bases) {
+		if _, ok := res.Project(n); !ok && byName[n] == nil {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("a base was given for %q, which is not a project at head (nor a removed one)", n))
 		}
 	}
-	return false
+	res.Warnings = dedupe(res.Warnings)
+	return res, nil
 }
 
 func underRoots(dir string, roots []string) bool {

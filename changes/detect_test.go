@@ -17,6 +17,7 @@ func twoTools(r *testRepo) string {
 }
 
 func TestDetect(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		// build makes the history and returns the request; shas names
@@ -407,6 +408,23 @@ func TestDetect(t *testing.T) {
 				return Request{Head: "HEAD", DefaultBase: "v1"}
 			},
 			want: []string{"tool_a:changed:patch[fix]"},
+		},
+		{
+			name: "removed project with its own base",
+			build: func(r *testRepo, s map[string]string) Request {
+				base := twoTools(r)
+				r.write("tools/a/x.py", "1")
+				rel := r.commit("fix: a")
+				r.rm("tools/b")
+				s["del"] = r.commit("chore: drop b")
+				return Request{Head: "HEAD", DefaultBase: rel, Bases: map[string]string{"tool_b": base}}
+			},
+			want: []string{"tool_b:removed:none[del]"},
+			check: func(t *testing.T, res *Result, s map[string]string) {
+				if len(res.Warnings) != 0 {
+					t.Errorf("warnings %q", res.Warnings)
+				}
+			},
 		},
 		{
 			name: "no changes at all",

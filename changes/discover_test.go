@@ -12,6 +12,7 @@ import (
 )
 
 func TestDiscover(t *testing.T) {
+	t.Parallel()
 	r := newTestRepo(t)
 	r.write(
 		"tools/weather/pyproject.toml", pyproject("Weather-Tool"),
@@ -60,6 +61,7 @@ func TestDiscover(t *testing.T) {
 }
 
 func TestDiscover_errors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		files []string
@@ -93,6 +95,7 @@ func TestDiscover_errors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			r := newTestRepo(t)
 			r.write(tt.files...)
 			r.commit("chore: init")
@@ -110,6 +113,7 @@ func TestDiscover_errors(t *testing.T) {
 }
 
 func TestDiscover_symlinks(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		links   map[string]string // link -> target
@@ -123,6 +127,7 @@ func TestDiscover_symlinks(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			r := newTestRepo(t)
 			r.write("shared/data.txt", "x", "shared/pyproject.toml", pyproject("shared-tool"))
 			if err := os.MkdirAll(filepath.Join(r.dir, "t"), 0o755); err != nil {
@@ -215,6 +220,7 @@ func FuzzProjectName(f *testing.F) {
 }
 
 func TestOpen_errors(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if _, err := Open(dir); !errors.Is(err, ErrNotRepo) {
 		t.Errorf("Open(plain dir) = %v, want ErrNotRepo", err)

@@ -15,8 +15,10 @@ import (
 // go-git's own reader, on packs with offset deltas and with reference
 // deltas (repack.useDeltaBaseOffset=false), and checks loose-object fallback.
 func TestPackReader(t *testing.T) {
+	t.Parallel()
 	for _, ofs := range []bool{true, false} {
 		t.Run(fmt.Sprintf("delta-base-offset=%v", ofs), func(t *testing.T) {
+			t.Parallel()
 			r := newTestRepo(t)
 			var big strings.Builder
 			for i := 0; i < 400; i++ {

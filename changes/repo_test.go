@@ -11,6 +11,7 @@ import (
 )
 
 func TestRepo_Resolve(t *testing.T) {
+	t.Parallel()
 	r := newTestRepo(t)
 	first := twoTools(r)
 	r.git("tag", "-a", "-m", "annotated", "v1")
@@ -59,6 +60,7 @@ func TestRepo_Resolve(t *testing.T) {
 }
 
 func TestRepo_IsAncestorMergeBase(t *testing.T) {
+	t.Parallel()
 	r := newTestRepo(t)
 	root := twoTools(r)
 	r.write("a", "1")
@@ -132,6 +134,7 @@ func readShallow(t *testing.T, dir string) []string {
 }
 
 func TestShallow_missingBase(t *testing.T) {
+	t.Parallel()
 	o, shas := origin(t, 6)
 	clone := shallowClone(t, o.dir, "--depth", "1")
 	repo, err := Open(clone)
@@ -163,6 +166,7 @@ func TestShallow_missingBase(t *testing.T) {
 }
 
 func TestShallow_deepenFromRemote(t *testing.T) {
+	t.Parallel()
 	o, shas := origin(t, 8)
 	clone := shallowClone(t, o.dir, "--depth", "1")
 	repo, err := Open(clone)
@@ -214,6 +218,7 @@ func TestShallow_deepenFromRemote(t *testing.T) {
 // TestShallow_goGitDepthZero documents the pitfall Deepen avoids: a go-git
 // fetch with Depth 0 on a shallow clone fetches nothing.
 func TestShallow_goGitDepthZero(t *testing.T) {
+	t.Parallel()
 	o, _ := origin(t, 4)
 	clone := shallowClone(t, o.dir, "--depth", "1")
 	g, err := git.PlainOpen(clone)
@@ -243,8 +248,10 @@ func TestShallow_goGitDepthZero(t *testing.T) {
 // TestShallow_fetchExactSHA: a base that no remote branch reaches is fetched
 // by SHA when the server allows it, and is a clear error when it does not.
 func TestShallow_fetchExactSHA(t *testing.T) {
+	t.Parallel()
 	for _, allow := range []bool{false, true} {
 		t.Run(map[bool]string{false: "server refuses", true: "server allows"}[allow], func(t *testing.T) {
+			t.Parallel()
 			o, shas := origin(t, 3)
 			// A commit on a branch the clone does not track.
 			o.git("checkout", "-q", "-b", "other", shas[1])
@@ -277,5 +284,45 @@ func TestShallow_fetchExactSHA(t *testing.T) {
 				t.Errorf("tool_a = %+v", a)
 			}
 		})
+	}
+}
+
+func TestShallow_firstReleaseDeepens(t *testing.T) {
+	t.Parallel()
+	o, shas := origin(t, 5)
+	clone := shallowClone(t, o.dir, "--depth", "2")
+	repo, err := Open(clone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer repo.Close()
+	res, err := Detect(t.Context(), repo, Request{Head: "HEAD", Options: DefaultOptions(), Deepen: &DeepenOptions{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := res.Project("tool_a"); len(a.Commits) != 5 || a.Commits[4].SHA != shas[0] || len(res.Warnings) != 0 {
+		t.Errorf("tool_a has %d commits, warnings %q; want all 5 and none", len(a.Commits), res.Warnings)
+	}
+}
+
+func TestShallow_noRemote(t *testing.T) {
+	t.Parallel()
+	o, shas := origin(t, 4)
+	clone := shallowClone(t, o.dir, "--depth", "1")
+	runGit(t, clone, nil, "remote", "remove", "origin")
+	repo, err := Open(clone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer repo.Close()
+	_, err = Detect(t.Context(), repo, Request{Head: "HEAD", DefaultBase: shas[1], Options: DefaultOptions(), Deepen: &DeepenOptions{}})
+	var me *MissingCommitError
+	if !errors.As(err, &me) || !strings.Contains(err.Error(), "deepening from the remote failed") || !strings.Contains(err.Error(), "fetch-depth: 0") {
+		t.Errorf("Detect error = %v", err)
+	}
+	// A first release still works, with the warning and the failure.
+	res, err := Detect(t.Context(), repo, Request{Head: "HEAD", Options: DefaultOptions(), Deepen: &DeepenOptions{}})
+	if err != nil || len(res.Warnings) != 2 {
+		t.Errorf("first release: %v, warnings %q", err, res.Warnings)
 	}
 }
