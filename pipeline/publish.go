@@ -59,7 +59,7 @@ func (r *retryAfterBackOff) NextBackOff() time.Duration {
 func (r *retryAfterBackOff) Reset() { r.b.Reset(); r.after = 0 }
 
 // retryWithClock runs op with b, sleeping on clk, until it succeeds, returns
-// a permanent error, b stops, or ctx ends. notify sees every retryable error
+// a permanent error, b stops, or ctx ends (ctx bounds only the waits). notify sees every retryable error
 // with the wait that follows it.
 func retryWithClock(ctx context.Context, clk clock.Clock, b backoff.BackOff, op func() error, notify func(error, time.Duration)) error {
 	t := clk.NewTimer(time.Duration(math.MaxInt64))
@@ -112,8 +112,10 @@ func retryablePublishError(err error) bool {
 // for one commit: after an unknown outcome every further attempt first lists
 // the versions and stops when one is pinned to req.Commit. A publish refused
 // for too many active versions prunes the oldest unpinned version and tries
-// once more.
-func publish(ctx context.Context, api API, pol retryPolicy, req publishRequest, note func(string)) (publishOutcome, error) {
+// once more. ctx bounds the calls; waitCtx (the run's halt context) bounds
+// the waits between attempts, so --fail-fast stops retrying without
+// abandoning a call in flight.
+func publish(ctx, waitCtx context.Context, api API, pol retryPolicy, req publishRequest, note func(string)) (publishOutcome, error) {
 	var out publishOutcome
 	b := pol.newBackOff()
 	reconcile := false
@@ -157,13 +159,11 @@ func publish(ctx context.Context, api API, pol retryPolicy, req publishRequest, 
 			note(fmt.Sprintf("publish refused for too many active versions: deprecated %s, trying once more", v))
 			b.after = time.Nanosecond // retry at once (after the minimum wait)
 			return err
-		case ctx.Err() != nil:
-			return backoff.Permanent(err)
 		default:
 			return backoff.Permanent(err)
 		}
 	}
-	err := retryWithClock(ctx, pol.Clock, b, op, func(err error, d time.Duration) {
+	err := retryWithClock(waitCtx, pol.Clock, b, op, func(err error, d time.Duration) {
 		note(fmt.Sprintf("publish attempt %d: %v; retrying in %s", out.Attempts, shortErr(err), d.Round(time.Second)))
 	})
 	if err != nil {

@@ -88,11 +88,6 @@ func TestRun_minorAndMajorBumps(t *testing.T) {
 	}
 }
 
-// fourStages is us → eu → {ap, ca}: ap and ca both need eu only.
-func fourStages(h *harness, tail string) *pipeline.Report {
-	return nil
-}
-
 func TestRun_promotionAcrossFourStages(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us", "eu", "ap", "ca")
 	head := h.commit("feat: two tools", merge(project("weather", ""), project("flights", "")))

@@ -100,7 +100,7 @@ func (r *runner) queueTests(ctx context.Context, tools []*toolRun) func() {
 		wg.Add(1)
 		go func(q *testQueue) {
 			defer wg.Done()
-			q.run(ctx, r.haltCtx, r.clk, r.opts.TestDispatchSpacing)
+			q.run(ctx, r.haltCtx, r.policy, r.opts.TestDispatchSpacing)
 		}(queues[k])
 	}
 	return wg.Wait

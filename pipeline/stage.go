@@ -345,7 +345,7 @@ func (r *runner) testGate(ctx context.Context, t *toolRun, s *stageRun) error {
 		}
 		waited := ""
 		if !s.test.started.IsZero() {
-			waited = fmt.Sprintf(", sent at +%s", formatDuration(s.test.started.Sub(r.log.start)))
+			waited = fmt.Sprintf(", queued at +%s, done at +%s", formatDuration(s.test.started.Sub(r.log.start)), formatDuration(s.test.finished.Sub(r.log.start)))
 		}
 		if failed > 0 {
 			return "", fmt.Errorf("test gate: %d of %d inputs failed; input %d: %s: %s", failed, len(s.rep.Tests), first.Input, first.ExceptionType, first.Message)
@@ -382,7 +382,7 @@ func (r *runner) publish(ctx context.Context, t *toolRun, s *stageRun, tool *ami
 			Commit: t.commit,
 			Pinned: func(v amigo.Version) bool { return s.spec.Pinned(t.name, v) },
 		}
-		out, err := publish(ctx, s.api, r.policy, req, func(msg string) {
+		out, err := publish(ctx, r.haltCtx, s.api, r.policy, req, func(msg string) {
 			r.log.step(levelWarning, t.name, s.spec.Name, "publish", msg, 0)
 		})
 		s.rep.Attempts = out.Attempts

@@ -6,8 +6,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cenkalti/backoff/v4"
+
 	"github.com/amigo-release/amigo-release/amigo"
-	"github.com/amigo-release/amigo-release/internal/clock"
 )
 
 // errTestNotNeeded marks a queued test whose stage no longer needs it (the
@@ -69,8 +70,10 @@ type testQueue struct {
 func (q *testQueue) add(j *testJob) { q.jobs = append(q.jobs, j) }
 
 // run sends every job, in order, and returns when all are done. ctx cancels
-// the calls; halt only stops sending new ones.
-func (q *testQueue) run(ctx, halt context.Context, clk clock.Clock, spacing time.Duration) {
+// the calls; halt only stops sending new ones. A test refused before any
+// work (429 after the client's own retries, 503) is retried within pol.
+func (q *testQueue) run(ctx, halt context.Context, pol retryPolicy, spacing time.Duration) {
+	clk := pol.Clock
 	var wg sync.WaitGroup
 	for _, j := range q.jobs {
 		if j.isCancelled() || halt.Err() != nil {
@@ -85,7 +88,23 @@ func (q *testQueue) run(ctx, halt context.Context, clk clock.Clock, spacing time
 		go func(j *testJob) {
 			defer wg.Done()
 			j.started = clk.Now()
-			j.resp, j.err = j.api.TestTool(ctx, j.req)
+			b := pol.newBackOff()
+			j.err = retryWithClock(halt, clk, b, func() error {
+				resp, err := j.api.TestTool(ctx, j.req)
+				switch {
+				case err == nil:
+					j.resp = resp
+					return nil
+				case amigo.IsRateLimited(err) || amigo.IsMaintenance(err):
+					var ae *amigo.APIError
+					if errors.As(err, &ae) && ae.RetryAfter > 0 {
+						b.after = ae.RetryAfter
+					}
+					return err
+				default:
+					return backoff.Permanent(err)
+				}
+			}, nil)
 			j.finished = clk.Now()
 			close(j.done)
 		}(j)
