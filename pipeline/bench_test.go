@@ -26,7 +26,7 @@ import (
 // distribution, so that every schedule faces the same work; the pipeline
 // does not know them.
 const (
-	benchTools    = 12
+	benchTools = 12
 	// benchScale makes a simulated minute take one real second: the client
 	// pacer's 5% margin on test-tool (3 simulated seconds) is then 50 real
 	// ms, well above scheduling jitter, and a stall of the machine shows
@@ -34,9 +34,9 @@ const (
 	// rate limit, runs ten times faster.
 	benchScale       = 60
 	benchSerialScale = 600
-	benchTestTime = 10 * time.Second
-	benchSeed     = 42
-	testInterval  = time.Minute // documented: test-tool 1 request per minute
+	benchTestTime    = 10 * time.Second
+	benchSeed        = 42
+	testInterval     = time.Minute // documented: test-tool 1 request per minute
 )
 
 var benchStages = []string{"us", "eu", "ap", "ca"}
@@ -260,7 +260,6 @@ func BenchmarkRun_12Tools4Stages(b *testing.B) {
 		b.ReportMetric(serial.Minutes()/makespan.Minutes(), "speedup")
 	}
 }
-
 
 // blindOrderGap is the mean, over seeds workloads, of the order bound for
 // tools tested in name order divided by the strict bound: what testing in
