@@ -2,65 +2,202 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"path/filepath"
+	"strings"
 
 	"github.com/amigo-release/amigo-release/pipeline"
+	"github.com/amigo-release/amigo-release/platform"
+	"github.com/amigo-release/amigo-release/promote"
 	"github.com/amigo-release/amigo-release/report"
 )
 
-// face is how a release meets its user: where logs go, which values are
-// masked, what the triggering event says, and where the report ends up.
-type face interface {
-	logger() pipeline.Logger
-	// mask registers secret values before anything can print them.
-	mask(values ...string)
-	// isPullRequest reports a pull request build: run then only plans.
-	isPullRequest() bool
-	// eventBefore is the push event's before commit, or "".
-	eventBefore() string
-	// annotateConfigError points the CI at the file and line of a bad
-	// plan or project file, when the error names one.
-	annotateConfigError(err error)
-	// publish renders the report: terminal text, outputs, summary, comment.
-	publish(ctx context.Context, rep *pipeline.Report)
-	// publishError records a run that could not start (rep.Error is set):
-	// outputs that say so, no comment.
-	publishError(ctx context.Context, rep *pipeline.Report)
-	close()
+// face is how one release meets its user through package platform: the
+// log (workflow commands on GitHub and Azure, plain lines on a terminal),
+// masks, the triggering event, and where the report ends up (terminal
+// text, step outputs, job summary, the sticky pull request comment).
+type face struct {
+	env   *Env
+	p     platform.Platform
+	ev    platform.Event
+	evErr error
+	o     ReleaseOptions
 }
 
-// localFace is the plain CLI: logs on stderr, the report on stdout.
-type localFace struct {
-	env *Env
-	log *pipeline.TextLogger
+// newFace detects the platform. In a CI the log goes to stdout (the
+// runners read workflow commands there); on a terminal the log goes to
+// stderr and the report to stdout, so `plan > plan.txt` keeps only the plan.
+func newFace(env *Env, o ReleaseOptions) *face {
+	logTo := env.Stdout
+	if !inCI(env.Getenv) {
+		logTo = env.Stderr
+	}
+	p := platform.Detect(env.Getenv, platform.WithWriter(logTo), platform.WithHTTPClient(env.HTTPClient))
+	f := &face{env: env, p: p, o: o}
+	// The CI tokens are secrets too: mask them before anything prints.
+	f.mask(p.Input("github-token"), env.Getenv("GITHUB_TOKEN"), env.Getenv("SYSTEM_ACCESSTOKEN"))
+	f.ev, f.evErr = p.Event()
+	return f
 }
 
-func newLocalFace(env *Env) *localFace {
-	return &localFace{env: env, log: pipeline.NewTextLogger(env.Stderr)}
+func inCI(getenv func(string) string) bool {
+	return getenv("GITHUB_ACTIONS") == "true" || strings.EqualFold(getenv("TF_BUILD"), "true")
 }
 
-func (f *localFace) logger() pipeline.Logger                        { return f.log }
-func (f *localFace) mask(...string)                                 {}
-func (f *localFace) isPullRequest() bool                            { return false }
-func (f *localFace) eventBefore() string                            { return "" }
-func (f *localFace) annotateConfigError(error)                      {}
-func (f *localFace) close()                                         {}
-func (f *localFace) publishError(context.Context, *pipeline.Report) {}
-func (f *localFace) publish(_ context.Context, rep *pipeline.Report) {
-	fmt.Fprint(f.env.Stdout, renderText(rep))
+// logger is the pipeline's view of the platform.
+func (f *face) logger() pipeline.Logger { return f.p }
+
+// mask hides secret values from every later line, before anything prints.
+func (f *face) mask(values ...string) {
+	for _, v := range values {
+		if strings.TrimSpace(v) != "" {
+			f.p.Mask(v)
+		}
+	}
 }
 
-// renderText is the terminal view of a report: the plan sentence for plans,
-// the results table for runs.
+// isPullRequest reports a pull request build: nothing is published then.
+func (f *face) isPullRequest() bool { return f.ev.Kind == platform.PullRequest }
+
+// eventBefore is the commit before the push (or the pull request's base),
+// the pipeline's fallback base for a tool with no release in local history.
+func (f *face) eventBefore() string { return f.ev.Before }
+
+// checkEvent turns an unreadable event payload into a usage error: without
+// it the bot cannot tell a pull request from a push, so it must not run.
+func (f *face) checkEvent() error {
+	if f.evErr != nil {
+		return usageErrorf("read the CI event: %v", f.evErr)
+	}
+	return nil
+}
+
+// annotateConfigError attaches plan-file problems to their file and line.
+func (f *face) annotateConfigError(err error) {
+	var list []*promote.Error
+	if pe, ok := errors.AsType[*promote.Error](err); ok {
+		list = append(list, pe)
+	}
+	if pes, ok := errors.AsType[promote.Errors](err); ok {
+		list = append(list[:0], pes...)
+	}
+	for _, e := range list {
+		msg := e.Msg
+		if e.Path != "" {
+			msg = e.Path + ": " + msg
+		}
+		if e.Fix != "" {
+			msg += "; fix: " + e.Fix
+		}
+		f.p.Annotate(platform.Annotation{Level: platform.LevelError, File: f.repoRelative(e.File), Line: e.Line, Col: e.Column,
+			Title: "amigo-release: invalid configuration", Message: msg})
+	}
+}
+
+// repoRelative makes a path relative to the repository root, as the CI
+// annotations want; paths outside it stay as they are.
+func (f *face) repoRelative(path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return path
+	}
+	root, err := filepath.Abs(f.o.Repo)
+	if err != nil {
+		return path
+	}
+	rel, err := filepath.Rel(root, abs)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return path
+	}
+	return filepath.ToSlash(rel)
+}
+
+// commentKey names this release's sticky comment: one per plan file and
+// tool filter, so fan-out jobs and per-environment plans do not overwrite
+// each other, while a pull request's preview and the merge's release (same
+// plan, same filter) share one comment.
+func (f *face) commentKey() string {
+	key := f.o.Config
+	if f.o.Tools != "" {
+		key += "/" + strings.Join(splitList(f.o.Tools), "+")
+	}
+	return key
+}
+
+// publish renders the report everywhere it goes. Problems here are
+// warnings: the release itself is done.
+func (f *face) publish(ctx context.Context, rep *pipeline.Report) {
+	text := renderText(rep)
+	if inCI(f.env.Getenv) {
+		f.p.Print(text)
+	} else {
+		fmt.Fprint(f.env.Stdout, text)
+	}
+	if err := platform.WriteOutputs(f.p, rep); err != nil {
+		f.p.Warningf("step outputs: %v", err)
+	}
+	if err := f.p.Summary(report.Summary(rep)); err != nil {
+		f.p.Warningf("job summary: %v", err)
+	}
+	if f.wantsComment(rep) {
+		key := f.commentKey()
+		body := report.Markdown(rep, report.Options{RunURL: f.p.RunURL(), Marker: key, Preview: f.isPullRequest(), MaxBytes: f.p.CommentLimit()})
+		res, err := f.p.PostComment(ctx, report.Marker(key), body)
+		for _, w := range res.Warnings {
+			f.p.Warningf("%s", w)
+		}
+		if err != nil {
+			f.p.Warningf("pull request comment: %v", err)
+		}
+		for _, c := range res.Comments {
+			verb := "updated"
+			if c.Created {
+				verb = "posted"
+			}
+			f.p.Infof("%s the comment on pull request #%d: %s", verb, c.PR, c.URL)
+		}
+	}
+	f.complete(rep.OK(), len(rep.Warnings) > 0)
+}
+
+// wantsComment: previews on pull requests, results on pushes (a real
+// run, not a dry run or a plan).
+func (f *face) wantsComment(rep *pipeline.Report) bool {
+	switch f.ev.Kind {
+	case platform.PullRequest:
+		return true
+	case platform.Push:
+		return rep.Mode == string(pipeline.ModeRun) && !rep.DryRun
+	}
+	return false
+}
+
+// publishError records a run that could not start: outputs that say so
+// (failed=true), no summary table and no comment.
+func (f *face) publishError(_ context.Context, rep *pipeline.Report) {
+	if err := platform.WriteOutputs(f.p, rep); err != nil {
+		f.p.Warningf("step outputs: %v", err)
+	}
+	f.complete(false, false)
+}
+
+func (f *face) complete(ok, warnings bool) {
+	switch {
+	case !ok:
+		f.p.Complete(platform.Failed, "amigo-release: the release did not complete")
+	case warnings:
+		f.p.Complete(platform.SucceededWithIssues, "amigo-release: released with warnings")
+	default:
+		f.p.Complete(platform.Succeeded, "")
+	}
+}
+
+// renderText is the terminal view of a report: the plan sentence for plans
+// and dry runs, the results table for runs.
 func renderText(rep *pipeline.Report) string {
 	if rep.Mode == string(pipeline.ModePlan) || rep.DryRun {
 		return report.PlanText(rep)
 	}
 	return report.Text(rep)
-}
-
-// newFace picks the face for the environment. GitHub Actions and Azure
-// Pipelines faces come from package platform.
-func newFace(env *Env) face {
-	return newLocalFace(env)
 }

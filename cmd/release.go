@@ -165,18 +165,23 @@ func release(ctx context.Context, env *Env, o ReleaseOptions) error {
 		scaled.Clock = clock.NewScaled(o.TimeScale)
 		env = &scaled
 	}
-	f := newFace(env)
-	defer f.close()
-	if o.Mode == pipeline.ModeRun && f.isPullRequest() {
-		f.logger().Infof("pull request event: planning only (nothing is published on pull requests)")
-		o.Mode = pipeline.ModePlan
+	f := newFace(env, o)
+	if err := f.checkEvent(); err != nil {
+		f.publishError(ctx, &pipeline.Report{Mode: reportMode(o.Mode), Error: err.Error()})
+		return err
 	}
 	plan, err := promote.Load(o.planPath())
 	if err != nil {
 		f.annotateConfigError(err)
-		return startError(fmt.Errorf("load plan: %w", err))
+		err = fmt.Errorf("load plan: %w", err)
+		f.publishError(ctx, &pipeline.Report{Mode: reportMode(o.Mode), Error: err.Error()})
+		return startError(err)
 	}
 	f.mask(pipeline.SecretValues(plan, env.Getenv)...)
+	if o.Mode == pipeline.ModeRun && f.isPullRequest() {
+		f.logger().Infof("pull request event: planning only (nothing is published on pull requests)")
+		o.Mode = pipeline.ModePlan
+	}
 	opts := pipeline.Options{
 		Plan:        plan,
 		RepoPath:    o.Repo,
@@ -213,6 +218,14 @@ func release(ctx context.Context, env *Env, o ReleaseOptions) error {
 		return withCode(ExitFailed, errors.New(failureSummary(rep)))
 	}
 	return nil
+}
+
+// reportMode is the Report.Mode of a release mode: offline plans are plans.
+func reportMode(m pipeline.Mode) string {
+	if m == pipeline.ModeOffline {
+		return string(pipeline.ModePlan)
+	}
+	return string(m)
 }
 
 // failureSummary is the one-line error for a run where tools failed.
