@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -37,7 +38,12 @@ type genRepo struct {
 func generate(tb testing.TB, p genParams) genRepo {
 	tb.Helper()
 	key := fmt.Sprintf("amigo-changes-bench-%d-%d-%d-%d-%d", p.Projects, p.FilesPer, p.Commits, p.MergeEvery, p.RenamePercent)
-	dir := filepath.Join(os.TempDir(), key)
+	return generateIn(tb, p, filepath.Join(os.TempDir(), key))
+}
+
+// generateIn builds the repository in dir unless dir already holds it.
+func generateIn(tb testing.TB, p genParams, dir string) genRepo {
+	tb.Helper()
 	info := filepath.Join(dir, "bench-info")
 	if b, err := os.ReadFile(info); err == nil {
 		f := strings.Fields(string(b))
@@ -66,16 +72,17 @@ func generate(tb testing.TB, p genParams) genRepo {
 	runGit(tb, tmp, nil, "reset", "-q", "--hard", "main")
 	sha := readMarks(tb, marks)
 	head := sha[mainline[len(mainline)-1]]
-	// Pick the mainline commit with about 1,000 commits after it.
-	base1000 := ""
-	for i := len(mainline) - 1; i >= 0; i-- {
+	// Pick the mainline commit with about 1,000 commits after it (a third
+	// of the history in small repositories).
+	want := min(1000, p.Commits/3)
+	base1000 := sha[mainline[0]]
+	for i := len(mainline) - 1; i >= 0; i -= 10 { // coarse steps
 		b := sha[mainline[i]]
-		n := runGit(tb, tmp, nil, "rev-list", "--count", b+".."+head)
-		if strings.TrimSpace(n) >= "1000" && len(strings.TrimSpace(n)) >= 4 {
+		n, _ := strconv.Atoi(runGit(tb, tmp, nil, "rev-list", "--count", b+".."+head))
+		if n >= want {
 			base1000 = b
 			break
 		}
-		i -= 10 // coarse steps; the count need not be exact
 	}
 	base20 := sha[mainline[len(mainline)-21]]
 	if err := os.WriteFile(filepath.Join(tmp, "bench-info"), []byte(head+" "+base1000+" "+base20+"\n"), 0o644); err != nil {

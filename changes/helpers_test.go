@@ -162,3 +162,10 @@ func summary(res *Result, shas map[string]string) []string {
 	}
 	return out
 }
+
+func execGit(dir string, args ...string) *exec.Cmd {
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = gitEnv()
+	return cmd
+}

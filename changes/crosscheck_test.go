@@ -1,0 +1,131 @@
+package changes
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// TestAgainstGitCLI checks the walk, the tree diff, the per-commit paths,
+// ancestry and merge bases against the git CLI on a generated repository
+// with merges and renames.
+func TestAgainstGitCLI(t *testing.T) {
+	t.Parallel()
+	g := generateIn(t, genParams{Projects: 12, FilesPer: 14, Commits: 240, MergeEvery: 9, RenamePercent: 15}, filepath.Join(t.TempDir(), "repo"))
+	repo, err := Open(g.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer repo.Close()
+	lines := func(s string) []string {
+		var out []string
+		for _, l := range strings.Split(s, "\n") {
+			if l = strings.TrimSpace(l); l != "" {
+				out = append(out, l)
+			}
+		}
+		slices.Sort(out)
+		return slices.Compact(out)
+	}
+	head := plumbing.NewHash(g.Head)
+	compared, merges := 0, 0
+	for _, base := range []string{g.Base1000, g.Base20, ""} {
+		bh := plumbing.ZeroHash
+		rng := g.Head
+		if base != "" {
+			bh = plumbing.NewHash(base)
+			rng = base + ".." + g.Head
+		}
+		cs, err := repo.rangeCommits(head, bh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, c := range cs {
+			got = append(got, c.hash.String())
+		}
+		slices.Sort(got)
+		if want := lines(runGit(t, g.Dir, nil, "rev-list", rng)); !slices.Equal(got, want) {
+			t.Fatalf("range %s: %d commits, git rev-list has %d", rng, len(got), len(want))
+		}
+		if base == "" {
+			continue
+		}
+		bc, _ := repo.commit(bh)
+		hc, _ := repo.commit(head)
+		diff, err := repo.diffTrees(bc.tree, hc.tree, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(diff)
+		if want := lines(runGit(t, g.Dir, nil, "diff", "--no-renames", "--name-only", base, g.Head)); !slices.Equal(diff, want) {
+			t.Errorf("diff %s: %d paths, git diff has %d", rng, len(diff), len(want))
+		}
+		// Per-commit paths, non-merge commits (git log lists no files for
+		// merges by default either).
+		log := runGit(t, g.Dir, nil, "log", "--no-renames", "--name-only", "--format=@%H", rng)
+		for _, chunk := range strings.Split(log, "@")[1:] {
+			sha, files, _ := strings.Cut(chunk, "\n")
+			c, err := repo.commit(plumbing.NewHash(sha))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(c.parents) > 1 {
+				merges++
+				continue
+			}
+			compared++
+			got, err := repo.commitPaths(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = slices.Clone(got)
+			slices.Sort(got)
+			if want := lines(files); !slices.Equal(got, want) {
+				t.Errorf("commit %s: paths %q, git log has %q", sha[:7], got, want)
+			}
+		}
+	}
+	if compared < 60 || merges < 5 {
+		t.Fatalf("compared %d commits and saw %d merges; the generated history is too small", compared, merges)
+	}
+	if moves := runGit(t, g.Dir, nil, "log", "--diff-filter=R", "-M", "--oneline", g.Head); strings.Count(moves, "\n") < 5 {
+		t.Fatalf("generated history has too few renames:\n%s", moves)
+	}
+	// Ancestry and merge bases for pairs of commits across the history.
+	all := strings.Fields(runGit(t, g.Dir, nil, "rev-list", "--all"))
+	for i := 0; i+37 < len(all); i += 23 {
+		a, b := all[i+37], all[i]
+		for _, pair := range [][2]string{{a, b}, {b, a}} {
+			got, err := repo.IsAncestor(pair[0], pair[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := gitOK(t, g.Dir, "merge-base", "--is-ancestor", pair[0], pair[1])
+			if got != want {
+				t.Errorf("IsAncestor(%s, %s) = %v, git says %v", pair[0][:7], pair[1][:7], got, want)
+			}
+		}
+		mb, err := repo.MergeBase(a, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if wantAll := lines(runGit(t, g.Dir, nil, "merge-base", "--all", a, b)); !slices.Contains(wantAll, mb) {
+			t.Errorf("MergeBase(%s, %s) = %s, git says %q", a[:7], b[:7], mb, wantAll)
+		}
+	}
+	// And Detect itself runs clean on it.
+	res, err := Detect(t.Context(), repo, Request{Head: g.Head, DefaultBase: g.Base1000, Options: DefaultOptions()})
+	if err != nil || len(res.Projects) == 0 {
+		t.Fatalf("Detect: %v, %d projects", err, len(res.Projects))
+	}
+}
+
+func gitOK(t *testing.T, dir string, args ...string) bool {
+	t.Helper()
+	cmd := execGit(dir, args...)
+	return cmd.Run() == nil
+}
