@@ -1,0 +1,373 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/amigo-release/amigo-release/amigo"
+	"github.com/amigo-release/amigo-release/internal/clock"
+	"github.com/amigo-release/amigo-release/promote"
+)
+
+func tv(v, commit string) amigo.ToolVersion {
+	ver, err := amigo.ParseVersion(v)
+	if err != nil {
+		panic(err)
+	}
+	return amigo.ToolVersion{Version: ver, ToolCommitHash: commit}
+}
+
+func TestPruneSelection(t *testing.T) {
+	pin := func(vs ...string) func(amigo.Version) bool {
+		return func(v amigo.Version) bool { return slices.Contains(vs, v.String()) }
+	}
+	tests := []struct {
+		name     string
+		active   []string
+		cap      int
+		newV     string
+		pinned   func(amigo.Version) bool
+		want     []string
+		wantNone bool
+	}{
+		{"under the cap", []string{"1.0.0", "1.1.0"}, 3, "1.1.0", nil, nil, true},
+		{"oldest go first, by semver not by string", []string{"1.10.0", "1.9.0", "1.2.0", "1.11.0"}, 2, "1.11.0", nil, []string{"1.2.0", "1.9.0"}, false},
+		{"pinned stays", []string{"1.0.0", "1.1.0", "1.2.0", "1.3.0"}, 2, "1.3.0", pin("1.0.0"), []string{"1.1.0"}, false},
+		{"new version stays even when older by semver", []string{"2.0.0", "2.1.0", "1.5.0"}, 2, "1.5.0", nil, nil, true},
+		{"deprecated ones ignored", []string{"1.0.0", "1.1.0"}, 1, "1.1.0", nil, []string{"1.0.0"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var active []amigo.ToolVersion
+			for _, v := range tt.active {
+				active = append(active, tv(v, ""))
+			}
+			active = append(active, amigo.ToolVersion{Version: amigo.Version{Major: 0, Minor: 1}, Deprecated: true})
+			got := pruneSelection(active, tt.cap, tt.newV, tt.pinned)
+			if tt.wantNone && len(got) != 0 || !tt.wantNone && !slices.Equal(got, tt.want) {
+				t.Errorf("pruneSelection(%v, cap %d) = %v, want %v", tt.active, tt.cap, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPruneOneForCap(t *testing.T) {
+	active := []amigo.ToolVersion{tv("1.0.0", "a"), tv("1.1.0", "b"), tv("1.2.0", "c")}
+	pinned := func(v amigo.Version) bool { return v.String() == "1.0.0" }
+	if got, ok := pruneOneForCap(active, "zzz", pinned); !ok || got != "1.1.0" {
+		t.Errorf("got %q %v, want 1.1.0 (oldest unpinned)", got, ok)
+	}
+	if _, ok := pruneOneForCap(active[:1], "zzz", pinned); ok {
+		t.Errorf("a pinned-only tool must not be pruned")
+	}
+}
+
+func TestChooseBase(t *testing.T) {
+	order := []promote.Stage{{Name: "us"}, {Name: "eu"}, {Name: "ap"}}
+	head := strings.Repeat("h", 40)
+	old := strings.Repeat("a", 40)
+	older := strings.Repeat("b", 40)
+	gone := strings.Repeat("c", 40)
+	has := func(s string) bool { return s == head || s == old || s == older }
+	tool := &amigo.Tool{ID: "t1", Name: "weather"}
+	at := func(vs ...amigo.ToolVersion) remoteState { return remoteState{known: true, tool: tool, versions: vs} }
+	none := remoteState{known: true}
+	tests := []struct {
+		name    string
+		us, eu  remoteState
+		ap      remoteState
+		want    baseChoice
+		wantWhy string
+	}{
+		{"no tool: first release", none, none, none, baseChoice{set: true}, "first release"},
+		{"no version: first release", at(), none, none, baseChoice{set: true}, "no active version"},
+		{"newest version's commit", at(tv("1.0.0", older), tv("1.1.0", old)), none, none, baseChoice{base: old, set: true}, "1.1.0"},
+		{"commit not in history: event's before", at(tv("1.1.0", gone)), none, none, baseChoice{}, "fetch-depth: 0"},
+		{"first stage at head, eu lags", at(tv("1.1.0", head)), at(tv("1.0.0", older)), at(), baseChoice{base: older, set: true}, "resume"},
+		{"first stage at head, eu has none", at(tv("1.1.0", head)), none, none, baseChoice{set: true}, "first release there"},
+		{"every stage at head", at(tv("1.1.0", head)), at(tv("2.0.0", head)), at(tv("1.0.0", head)), baseChoice{base: head, set: true}, "already serves"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			remote := map[string]map[string]remoteState{"us": {"weather": tt.us}, "eu": {"weather": tt.eu}, "ap": {"weather": tt.ap}}
+			got := chooseBase("weather", head, order, remote, has)
+			if got.base != tt.want.base || got.set != tt.want.set || !strings.Contains(got.why, tt.wantWhy) {
+				t.Errorf("chooseBase = %+v, want base %q set %v with %q in why", got, tt.want.base, tt.want.set, tt.wantWhy)
+			}
+		})
+	}
+}
+
+func TestDriftOf(t *testing.T) {
+	c := strings.Repeat("d", 40)
+	stages := []StageReport{
+		{Stage: "us", Status: StatusReleased, VersionAfter: "1.2.0", CommitHash: c},
+		{Stage: "eu", Status: StatusUpToDate, VersionAfter: "1.2.0", CommitHash: c},
+	}
+	if d := driftOf(stages, c); d != "" {
+		t.Errorf("same numbers: drift %q, want none", d)
+	}
+	stages = append(stages, StageReport{Stage: "ap", Status: StatusReleased, VersionAfter: "2.0.1", CommitHash: c},
+		StageReport{Stage: "ca", Status: StatusFailed, VersionAfter: "9.9.9"})
+	d := driftOf(stages, c)
+	if !strings.Contains(d, "us 1.2.0") || !strings.Contains(d, "ap 2.0.1") || strings.Contains(d, "9.9.9") {
+		t.Errorf("drift = %q, want us and ap named, failed ca left out", d)
+	}
+}
+
+func TestEnvvarPlan(t *testing.T) {
+	tool := &amigo.Tool{Envvars: []string{"BASE_URL", "MODE"}, SecretEnvvars: []string{"TOKEN"}}
+	want := []envvar{{Name: "BASE_URL", Value: "x"}, {Name: "TOKEN", Value: "s", Secret: true}, {Name: "NEW_KEY", Value: "k", Secret: true}, {Name: "MODE", Value: "m", Secret: true}}
+	req, warnings := envvarPlan(tool, want)
+	if len(req.Inserts) != 1 || req.Inserts[0] != (amigo.EnvvarInsert{Name: "NEW_KEY", Value: "k", IsSecret: true}) {
+		t.Errorf("inserts = %+v, want NEW_KEY as a secret", req.Inserts)
+	}
+	if len(req.Updates) != 3 || len(req.Deletes) != 0 {
+		t.Errorf("updates %+v deletes %+v, want 3 updates and never a delete", req.Updates, req.Deletes)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "MODE is plain on the tool but secret") {
+		t.Errorf("warnings = %v, want one about MODE's kind", warnings)
+	}
+	for _, w := range warnings {
+		if strings.Contains(w, "\"m\"") {
+			t.Errorf("warning leaks a value: %s", w)
+		}
+	}
+}
+
+func TestBumpFor(t *testing.T) {
+	if got := bumpFor(amigo.BumpPatch, nil); got != amigo.BumpMajor {
+		t.Errorf("no versions: %s, want major", got)
+	}
+	if got := bumpFor(amigo.BumpPatch, []amigo.ToolVersion{tv("1.0.0", "")}); got != amigo.BumpPatch {
+		t.Errorf("with versions: %s, want patch", got)
+	}
+}
+
+// fakeAPI answers publishes from a script and keeps versions.
+type fakeAPI struct {
+	API
+	mu        sync.Mutex
+	script    []error // answers to successive publishes; nil = success
+	published int
+	versions  []amigo.ToolVersion
+	commit    string
+	// appearAfter makes a lost publish's version show up only after that
+	// many more list calls (a publish still running on the server).
+	appearAfter int
+	pending     *amigo.ToolVersion
+	deprecated  []string
+}
+
+func (f *fakeAPI) next() amigo.Version {
+	v := amigo.Version{Major: 1}
+	if n := newest(f.versions); n != nil {
+		v = n.Version.Bump(amigo.BumpMinor)
+	}
+	return v
+}
+
+func (f *fakeAPI) PublishVersion(ctx context.Context, id string, req amigo.PublishRequest) (*amigo.PublishResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i := f.published
+	f.published++
+	if i < len(f.script) && f.script[i] != nil {
+		err := f.script[i]
+		if errors.Is(err, amigo.ErrUnknownOutcome) {
+			v := amigo.ToolVersion{Version: f.next(), ToolCommitHash: f.commit}
+			if f.appearAfter > 0 {
+				f.pending = &v
+			} else {
+				f.versions = append(f.versions, v)
+			}
+		}
+		return nil, err
+	}
+	v := amigo.ToolVersion{Version: f.next(), ToolCommitHash: f.commit}
+	f.versions = append(f.versions, v)
+	return &amigo.PublishResponse{NewVersion: v.Version.String()}, nil
+}
+
+func (f *fakeAPI) Versions(ctx context.Context, id string) ([]amigo.ToolVersion, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.pending != nil {
+		if f.appearAfter--; f.appearAfter <= 0 {
+			f.versions = append(f.versions, *f.pending)
+			f.pending = nil
+		}
+	}
+	var out []amigo.ToolVersion
+	for _, v := range f.versions {
+		if !v.Deprecated {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeAPI) DeprecateVersions(ctx context.Context, id, constraint string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.versions {
+		if "=="+f.versions[i].Version.String() == constraint {
+			f.versions[i].Deprecated = true
+			f.deprecated = append(f.deprecated, f.versions[i].Version.String())
+		}
+	}
+	return nil
+}
+
+func apiErr(status int, msg string, retryAfter time.Duration) error {
+	return &amigo.APIError{Op: amigo.OpPublishVersion, Method: "POST", Path: "/tool/t/version", StatusCode: status, Message: msg, RetryAfter: retryAfter}
+}
+
+var errLost = &amigo.UnknownOutcomeError{Op: amigo.OpPublishVersion, Method: "POST", Path: "/tool/t/version", Err: errors.New("connection reset")}
+
+func TestPublish(t *testing.T) {
+	capMsg := "More than 3 active versions of the tool exist (4 are not deprecated); deprecate one before publishing."
+	tests := []struct {
+		name         string
+		script       []error
+		seed         []amigo.ToolVersion
+		appearAfter  int
+		budget       time.Duration
+		wantVersion  string
+		wantAttempts int
+		wantErr      string
+		wantReconc   bool
+		wantPruned   []string
+	}{
+		{"409 then success", []error{apiErr(409, "busy", 0), apiErr(409, "busy", 0), nil}, nil, 0, time.Hour, "1.0.0", 3, "", false, nil},
+		{"429 and 503 are refusals before work", []error{apiErr(429, "slow down", 30 * time.Second), apiErr(503, "maintenance", 0), nil}, nil, 0, time.Hour, "1.0.0", 3, "", false, nil},
+		{"lost answer found by commit", []error{errLost}, nil, 0, time.Hour, "1.0.0", 1, "", true, nil},
+		{"lost answer while the publish still runs", []error{errLost, apiErr(409, "in progress", 0), apiErr(409, "in progress", 0)}, nil, 3, time.Hour, "1.0.0", 3, "", true, nil},
+		{"cap refusal prunes one and retries once", []error{apiErr(400, capMsg, 0), nil},
+			[]amigo.ToolVersion{tv("1.0.0", "x"), tv("1.1.0", "y"), tv("1.2.0", "z"), tv("1.3.0", "w")}, 0, time.Hour, "1.4.0", 2, "", false, []string{"1.1.0"}},
+		{"second cap refusal fails", []error{apiErr(400, capMsg, 0), apiErr(400, capMsg, 0)},
+			[]amigo.ToolVersion{tv("1.0.0", "x"), tv("1.1.0", "y"), tv("1.2.0", "z"), tv("1.3.0", "w")}, 0, time.Hour, "", 2, "active versions", false, []string{"1.1.0"}},
+		{"build failure is permanent", []error{apiErr(400, "Tool build has failed.", 0)}, nil, 0, time.Hour, "", 1, "build has failed", false, nil},
+		{"budget runs out", slices.Repeat([]error{apiErr(409, "busy", 0)}, 500), nil, 0, 5 * time.Minute, "", 0, "retry budget", false, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fakeAPI{script: tt.script, commit: "c0ffee0", versions: tt.seed, appearAfter: tt.appearAfter}
+			pol := retryPolicy{Budget: tt.budget, Initial: 10 * time.Second, Max: time.Minute, Clock: clock.NewScaled(1e6)}
+			req := publishRequest{ToolID: "t", Body: amigo.PublishRequest{ProjectPath: "tools/w", BumpType: amigo.BumpMinor}, Commit: "c0ffee0",
+				Pinned: func(v amigo.Version) bool { return v.String() == "1.0.0" }}
+			var notes []string
+			out, err := publish(t.Context(), t.Context(), f, pol, req, func(s string) { notes = append(notes, s) })
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
+				}
+			} else if err != nil || out.Version != tt.wantVersion {
+				t.Fatalf("publish = %q, %v; want %s", out.Version, err, tt.wantVersion)
+			}
+			if tt.wantAttempts > 0 && out.Attempts != tt.wantAttempts {
+				t.Errorf("attempts = %d, want %d", out.Attempts, tt.wantAttempts)
+			}
+			if out.Reconciled != tt.wantReconc {
+				t.Errorf("reconciled = %v, want %v", out.Reconciled, tt.wantReconc)
+			}
+			if !slices.Equal(out.CapPruned, tt.wantPruned) {
+				t.Errorf("pruned for the cap = %v, want %v", out.CapPruned, tt.wantPruned)
+			}
+			n := 0
+			for _, v := range f.versions {
+				if v.ToolCommitHash == "c0ffee0" {
+					n++
+				}
+			}
+			if n > 1 {
+				t.Errorf("%d versions for one commit: never two", n)
+			}
+		})
+	}
+}
+
+func TestRetryAfterIsHonoured(t *testing.T) {
+	f := &fakeAPI{script: []error{apiErr(429, "slow down", 7*time.Minute)}, commit: "c0ffee0"}
+	clk := clock.NewScaled(1e5)
+	pol := retryPolicy{Budget: time.Hour, Initial: time.Second, Max: 2 * time.Second, Clock: clk}
+	start := clk.Now()
+	if _, err := publish(t.Context(), t.Context(), f, pol, publishRequest{ToolID: "t", Commit: "c0ffee0"}, func(string) {}); err != nil {
+		t.Fatal(err)
+	}
+	if waited := clk.Now().Sub(start); waited < 7*time.Minute {
+		t.Errorf("waited %v, want at least the 7m Retry-After", waited)
+	}
+}
+
+func TestToolStatus(t *testing.T) {
+	tests := []struct {
+		stages []Status
+		want   Status
+	}{
+		{[]Status{StatusReleased, StatusUpToDate}, StatusReleased},
+		{[]Status{StatusUpToDate, StatusSkipped}, StatusUpToDate},
+		{[]Status{StatusReleased, StatusFailed, StatusBlocked}, StatusFailed},
+		{[]Status{StatusReleased, StatusBlocked}, StatusBlocked},
+		{[]Status{StatusPlanned, StatusUpToDate}, StatusPlanned},
+		{[]Status{StatusReleased, StatusPending}, StatusPending},
+	}
+	for _, tt := range tests {
+		tr := &ToolReport{}
+		for _, s := range tt.stages {
+			tr.Stages = append(tr.Stages, StageReport{Status: s})
+		}
+		if got := toolStatus(tr); got != tt.want {
+			t.Errorf("toolStatus(%v) = %s, want %s", tt.stages, got, tt.want)
+		}
+	}
+}
+
+func TestRunLogGroupsAndMasks(t *testing.T) {
+	var buf bytes.Buffer
+	clk := clock.NewScaled(1)
+	l := newRunLog(NewTextLogger(&buf), []string{"hunter2"}, clk.Now)
+	l.step(levelInfo, "weather", "us", "publish", "token hunter2 100% done", time.Second)
+	l.addSecrets([]string{"sk-new"})
+	l.step(levelError, "weather", "us", "smoke", "failed with sk-new", 0)
+	l.Infof("run line with hunter2")
+	l.flush("weather", "weather: failed")
+	out := buf.String()
+	if strings.Contains(out, "hunter2") || strings.Contains(out, "sk-new") {
+		t.Fatalf("secret printed:\n%s", out)
+	}
+	want := []string{"] run line with ***", "▸ weather: failed", "  [+0s] weather us publish: token *** 100% done (1s)", "  error: [+0s] weather us smoke: failed with ***"}
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Errorf("log lacks %q:\n%s", w, out)
+		}
+	}
+	if strings.Index(out, "run line") > strings.Index(out, "▸ weather") {
+		t.Errorf("tool lines must wait for the group; run lines go out at once:\n%s", out)
+	}
+}
+
+func TestFormatDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{850 * time.Millisecond: "850ms", 12 * time.Second: "12s", 185 * time.Second: "3m05s", 62 * time.Minute: "1h02m"} {
+		if got := formatDuration(d); got != want {
+			t.Errorf("formatDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+func TestIsCapRefusal(t *testing.T) {
+	if !isCapRefusal(fmt.Errorf("wrapped: %w", apiErr(http.StatusBadRequest, "More than 3 active versions of the tool exist", 0))) {
+		t.Errorf("cap refusal not recognised")
+	}
+	if isCapRefusal(apiErr(http.StatusBadRequest, "Tool build has failed.", 0)) {
+		t.Errorf("build failure taken for a cap refusal")
+	}
+}
