@@ -248,7 +248,7 @@ func TestPublish(t *testing.T) {
 		wantPruned   []string
 	}{
 		{"409 then success", []error{apiErr(409, "busy", 0), apiErr(409, "busy", 0), nil}, nil, 0, time.Hour, "1.0.0", 3, "", false, nil},
-		{"429 and 503 are refusals before work", []error{apiErr(429, "slow down", 30 * time.Second), apiErr(503, "maintenance", 0), nil}, nil, 0, time.Hour, "1.0.0", 3, "", false, nil},
+		{"429 and 503 are refusals before work", []error{apiErr(429, "slow down", 30*time.Second), apiErr(503, "maintenance", 0), nil}, nil, 0, time.Hour, "1.0.0", 3, "", false, nil},
 		{"lost answer found by commit", []error{errLost}, nil, 0, time.Hour, "1.0.0", 1, "", true, nil},
 		{"lost answer while the publish still runs", []error{errLost, apiErr(409, "in progress", 0), apiErr(409, "in progress", 0)}, nil, 3, time.Hour, "1.0.0", 3, "", true, nil},
 		{"cap refusal prunes one and retries once", []error{apiErr(400, capMsg, 0), nil},
