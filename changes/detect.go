@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -178,6 +179,11 @@ func (r *Repo) detect(ctx context.Context, req Request) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{Head: headH.String(), Projects: []ProjectChange{}}
+	for _, dir := range sortedKeys(opts.Names) {
+		if !slices.ContainsFunc(projects, func(p Project) bool { return p.Path == displayDir(cleanDir(dir)) }) {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("names: %q is not a project directory at head", dir))
+		}
+	}
 	byName := map[string]*Project{}
 	for i := range projects {
 		byName[projects[i].Name] = &projects[i]

@@ -213,9 +213,15 @@ func TestDetect(t *testing.T) {
 				base := twoTools(r)
 				r.write("tools/a/examples/demo/pyproject.toml", pyproject("demo"), "tools/a/examples/demo/d.py", "1")
 				s["demo"] = r.commit("feat: demo")
-				return Request{Head: "HEAD", DefaultBase: base, Options: Options{Exclude: []string{"**/examples/**"}}}
+				return Request{Head: "HEAD", DefaultBase: base, Options: Options{Exclude: []string{"**/examples/**"},
+					Names: map[string]string{"./tools/b/": "bee", "tools/nope": "x"}}}
 			},
 			want: []string{"tool_a:changed:minor[demo]"},
+			check: func(t *testing.T, res *Result, s map[string]string) {
+				if !slices.Equal(res.Warnings, []string{`names: "tools/nope" is not a project directory at head`}) {
+					t.Errorf("warnings %q", res.Warnings)
+				}
+			},
 		},
 		{
 			name: "Release-As overrides the computed bump",

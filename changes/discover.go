@@ -1,9 +1,11 @@
 package changes
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -112,6 +114,24 @@ func (r *Repo) discover(root plumbing.Hash, opts Options) ([]Project, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
+	// Callers often Discover and then Detect the same head: reuse.
+	key, kerr := json.Marshal(struct {
+		Root plumbing.Hash
+		Opts Options
+	}{root, opts})
+	if kerr == nil {
+		if ps, ok := r.projects[string(key)]; ok {
+			return slices.Clone(ps), nil
+		}
+	}
+	ps, err := r.discoverUncached(root, opts)
+	if err == nil && kerr == nil {
+		r.projects[string(key)] = slices.Clone(ps)
+	}
+	return ps, err
+}
+
+func (r *Repo) discoverUncached(root plumbing.Hash, opts Options) ([]Project, error) {
 	var dirs []string
 	var walk func(tree plumbing.Hash, dir string) error
 	walk = func(tree plumbing.Hash, dir string) error {
@@ -194,10 +214,13 @@ func (r *Repo) discover(root plumbing.Hash, opts Options) ([]Project, error) {
 func (r *Repo) projectAt(root plumbing.Hash, dir string, opts Options) (Project, error) {
 	file := joinPath(dir, PyprojectFile)
 	p := Project{Path: displayDir(dir), Pyproject: file}
-	if n, ok := opts.Names[p.Path]; ok {
-		name, err := NormalizeName(n)
+	for _, k := range sortedKeys(opts.Names) {
+		if displayDir(cleanDir(k)) != p.Path {
+			continue
+		}
+		name, err := NormalizeName(opts.Names[k])
 		if err != nil {
-			return p, fmt.Errorf("names.%q: %w", p.Path, err)
+			return p, fmt.Errorf("names.%q: %w", k, err)
 		}
 		p.Name = name
 		return p, nil

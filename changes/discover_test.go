@@ -56,6 +56,15 @@ func TestDiscover(t *testing.T) {
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("Discover mismatch (-want +got):\n%s", diff)
 			}
+			// A second call is served from the cache, unaffected by
+			// changes to the first result.
+			if len(ps) > 0 {
+				ps[0].Name = "mutated"
+			}
+			again, err := Discover(repo, "HEAD", tt.opts)
+			if err != nil || len(again) != len(got) || len(again) > 0 && again[0].Name == "mutated" {
+				t.Errorf("second Discover = %+v, %v", again, err)
+			}
 		})
 	}
 }

@@ -25,6 +25,9 @@ import (
 // keeps peak memory low (go-git's default is 96 MiB).
 const objectCacheSize = 16 * cache.MiByte
 
+// maxCachedTrees bounds the decoded-tree cache (a few hundred bytes each).
+const maxCachedTrees = 200_000
+
 // Repo is a git repository opened for change detection. It caches decoded
 // trees, commits and per-commit diffs, so one Repo should serve a whole run.
 // Its methods are safe for concurrent use (they serialise on a mutex).
@@ -40,6 +43,8 @@ type Repo struct {
 	diffs   map[plumbing.Hash][]string // changed paths of a commit vs its first parent
 	shallow map[plumbing.Hash]bool     // nil until loaded
 	packs   *packSet                   // nil until first read
+	// projects caches Discover results by head tree and options.
+	projects map[string][]Project
 }
 
 // Open opens the repository at path (its work tree, any directory inside
@@ -86,6 +91,7 @@ func (r *Repo) resetCaches() {
 	r.trees = map[plumbing.Hash][]treeEntry{}
 	r.commits = map[plumbing.Hash]*commitNode{}
 	r.diffs = map[plumbing.Hash][]string{}
+	r.projects = map[string][]Project{}
 	r.shallow = nil
 	if r.packs != nil {
 		r.packs.close()
@@ -366,6 +372,9 @@ func (r *Repo) tree(h plumbing.Hash) ([]treeEntry, error) {
 	ents, err := parseTree(b)
 	if err != nil {
 		return nil, fmt.Errorf("read tree %s: %w", h, err)
+	}
+	if len(r.trees) >= maxCachedTrees {
+		r.trees = map[plumbing.Hash][]treeEntry{} // bound memory on huge walks
 	}
 	r.trees[h] = ents
 	return ents, nil
