@@ -491,3 +491,105 @@ func TestPlan_makesNoMutatingCall(t *testing.T) {
 		t.Errorf("plan JSON lacks planned stages:\n%s", b)
 	}
 }
+
+func TestRun_failurePolicies(t *testing.T) {
+	// weather's test fails in us. halt_tool (default) blocks only weather's
+	// later stages; halt stops every tool; continue lets weather go on.
+	tail := `tools:
+  weather:
+    test_inputs:
+      - input_parameters: {raise: "ValueError: bad"}
+`
+	tests := []struct {
+		name        string
+		usExtra     string
+		failFast    bool
+		wantWeather map[string]pipeline.Status
+		wantFlights pipeline.Status
+	}{
+		{"halt_tool", "test: true", false, map[string]pipeline.Status{"us": pipeline.StatusFailed, "eu": pipeline.StatusBlocked}, pipeline.StatusReleased},
+		{"continue", "test: true\non_failure: continue", false, map[string]pipeline.Status{"us": pipeline.StatusFailed, "eu": pipeline.StatusReleased}, pipeline.StatusReleased},
+		{"halt", "test: true\non_failure: halt\nconcurrency: 1", false, map[string]pipeline.Status{"us": pipeline.StatusFailed, "eu": pipeline.StatusBlocked}, pipeline.StatusBlocked},
+		{"fail-fast", "test: true\nconcurrency: 1", true, map[string]pipeline.Status{"us": pipeline.StatusFailed, "eu": pipeline.StatusBlocked}, pipeline.StatusBlocked},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, amigotest.Options{}, "us", "eu")
+			// Both tools have two stages, so the test queue takes them by
+			// name: weather's (failing) test goes first, zflights' a minute
+			// later, after the failure has halted the run (halt, fail-fast).
+			h.commit("feat: tools", merge(project("weather", ""), project("zflights", "")))
+			plan := h.plan("", []stageSpec{{name: "us", extra: tt.usExtra}, {name: "eu"}}, tail)
+			rep := h.run(plan, func(o *pipeline.Options) { o.FailFast = tt.failFast })
+			if rep.OK() {
+				t.Fatalf("report OK with a failed test gate")
+			}
+			w := tool(t, rep, "weather")
+			for sn, want := range tt.wantWeather {
+				if got := stage(t, w, sn).Status; got != want {
+					t.Errorf("weather %s = %s, want %s (%s)", sn, got, want, stage(t, w, sn).Error)
+				}
+			}
+			if got := tool(t, rep, "zflights").Status; got != tt.wantFlights {
+				t.Errorf("zflights = %s, want %s\n%s", got, tt.wantFlights, h.log)
+			}
+		})
+	}
+}
+
+func TestRun_skipStagesAndToolFilter(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us", "eu", "ap")
+	h.commit("feat: tools", merge(project("weather", "[tool.amigo-release]\nskip_stages = [\"eu\"]\n"), project("flights", ""), project("hotels", "")))
+	plan := h.chain("")
+	rep := h.run(plan, func(o *pipeline.Options) { o.Tools = []string{"weather", "flights", "trains"} })
+	if !rep.OK() {
+		t.Fatalf("not OK: %v\n%s", toolNames(rep), h.log)
+	}
+	w := tool(t, rep, "weather")
+	if got := []pipeline.Status{stage(t, w, "us").Status, stage(t, w, "eu").Status, stage(t, w, "ap").Status}; !slices.Equal(got, []pipeline.Status{pipeline.StatusReleased, pipeline.StatusSkipped, pipeline.StatusReleased}) {
+		t.Errorf("weather stages = %v, want released, skipped, released (ap needs the skipped eu)", got)
+	}
+	if _, ok := h.servers["eu"].ToolByName(org, "weather"); ok {
+		t.Errorf("weather was created in the skipped stage eu")
+	}
+	if got := tool(t, rep, "hotels").Status; got != pipeline.StatusSkipped {
+		t.Errorf("hotels = %s, want skipped (not in the tool filter)", got)
+	}
+	if _, ok := h.servers["us"].ToolByName(org, "hotels"); ok {
+		t.Errorf("hotels was released despite the filter")
+	}
+	if !strings.Contains(strings.Join(rep.Warnings, "\n"), `"trains"`) {
+		t.Errorf("warnings %v do not mention the unknown filter entry", rep.Warnings)
+	}
+}
+
+func TestRun_noReleaseAndRemoved(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us")
+	before := h.commit("feat: tools", merge(project("weather", ""), project("flights", "")))
+	plan := h.chain("")
+	if rep := h.run(plan, nil); !rep.OK() {
+		t.Fatalf("first run: %v", toolNames(rep))
+	}
+	h.commit("chore(weather): tidy imports", touch("weather", "tidy"))
+	h.commit("feat!: drop flights", map[string]string{"tools/flights": ""})
+	for _, srv := range h.servers {
+		srv.ResetRequests()
+	}
+	// A project gone at head is not discovered, so its base is the push
+	// event's before.
+	rep := h.run(plan, func(o *pipeline.Options) { o.EventBefore = before })
+	if !rep.OK() {
+		t.Errorf("a run with nothing to release must be OK: %v", toolNames(rep))
+	}
+	if got := tool(t, rep, "weather"); got.Status != pipeline.StatusNoRelease || got.Reason == "" {
+		t.Errorf("weather = %s (%q), want no-release with a reason", got.Status, got.Reason)
+	}
+	if got := tool(t, rep, "flights").Status; got != pipeline.StatusRemoved {
+		t.Errorf("flights = %s, want removed", got)
+	}
+	for _, r := range h.servers["us"].Requests() {
+		if r.Mutating() || r.OperationID == amigotest.OpTestTool {
+			t.Errorf("sent %s %s with nothing to release", r.Method, r.Path)
+		}
+	}
+}

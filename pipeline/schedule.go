@@ -148,6 +148,10 @@ func (r *runner) runToolStage(ctx context.Context, t *toolRun, s *stageRun) {
 		case <-s.test.done:
 		case <-r.haltCtx.Done():
 		}
+		if err := r.haltErr(ctx); err != nil {
+			r.notStarted(s, err)
+			return
+		}
 	}
 	select {
 	case r.sems[s.spec.Name] <- struct{}{}:

@@ -99,9 +99,14 @@ func (r *runner) runStage(ctx context.Context, t *toolRun, s *stageRun, unlock f
 // failStage records err as the stage's failure and applies the stage's
 // on_failure policy.
 func (r *runner) failStage(t *toolRun, s *stageRun, err error) {
-	if s.rep.Status != StatusFailed {
-		s.rep.Status = StatusFailed
+	if errors.Is(err, errHalted) && s.rep.Status != StatusFailed {
+		// Stopped between steps by a halt elsewhere: not this stage's failure.
+		s.rep.Status = StatusBlocked
+		s.rep.Error = err.Error()
+		s.proceed = false
+		return
 	}
+	s.rep.Status = StatusFailed
 	if s.rep.Error == "" && !errors.Is(err, errStageFailed) {
 		s.rep.Error = r.log.mask(err.Error())
 	}
