@@ -190,7 +190,7 @@ func (s *SafeWriter) lines(text string) string {
 // Azure Pipelines (see SafeWriter). It does not handle newlines: split
 // first.
 func Defuse(line string) string {
-	line = strings.ReplaceAll(line, "##", "#"+zwsp+"#")
+	line = breakHashes(line)
 	if rest := strings.TrimLeftFunc(line, unicode.IsSpace); strings.HasPrefix(rest, "::") {
 		line = line[:len(line)-len(rest)] + zwsp + rest
 	}
@@ -229,4 +229,21 @@ func EscapeAzureData(s string) string {
 // escapes plus ; → %3B and ] → %5D, so it cannot end the property list.
 func EscapeAzureProperty(s string) string {
 	return strings.NewReplacer("%", "%AZP25", "\r", "%0D", "\n", "%0A", ";", "%3B", "]", "%5D").Replace(s)
+}
+
+// breakHashes puts a zero-width space between every two adjacent '#', so
+// no "##" (hence no "##vso[" or "##[") survives, even in "###[".
+func breakHashes(s string) string {
+	if !strings.Contains(s, "##") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); i++ {
+		b.WriteByte(s[i])
+		if s[i] == '#' && i+1 < len(s) && s[i+1] == '#' {
+			b.WriteString(zwsp)
+		}
+	}
+	return b.String()
 }

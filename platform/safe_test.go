@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 func TestDefuse(t *testing.T) {
@@ -94,4 +95,40 @@ func TestEscape(t *testing.T) {
 			t.Errorf("Escape%s(%q) = %q, want %q", tc.name, in, got, tc.want)
 		}
 	}
+}
+
+// FuzzSafeWriter: whatever the text, no written line runs as a workflow
+// command, except the stop-commands wrapper itself, and no registered
+// secret appears.
+func FuzzSafeWriter(f *testing.F) {
+	for _, s := range []string{"::set-output name=x::y", "a\r::b", "##vso[x]", " \t::y", "\u00a0::z", "##[group]", "x\n\n::", "s3cr3t\n::s3cr3t"} {
+		f.Add(s, "s3cr3t")
+	}
+	f.Fuzz(func(t *testing.T, text, secret string) {
+		for _, d := range []Dialect{Plain, GitHubActions, AzurePipelines} {
+			var b strings.Builder
+			s := NewSafeWriter(&b, d, func() string { return "fixedtoken" })
+			s.Redact(secret)
+			s.Println(text)
+			s.Block(text)
+			lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+			for i, l := range lines {
+				trimmed := strings.TrimLeftFunc(l, unicode.IsSpace)
+				if strings.HasPrefix(trimmed, "::") && !strings.HasPrefix(l, "::stop-commands::") && !(strings.HasSuffix(l, "::") && i == len(lines)-1) {
+					t.Errorf("dialect %d line %d runs a command: %q", d, i, l)
+				}
+				if strings.Contains(l, "##vso[") || strings.Contains(l, "##[") {
+					t.Errorf("dialect %d line %d holds an Azure command: %q", d, i, l)
+				}
+				if strings.Contains(l, "\r") {
+					t.Errorf("dialect %d line %d holds a carriage return: %q", d, i, l)
+				}
+				for _, part := range secretParts(secret) {
+					if len(part) >= 4 && strings.Contains(l, part) {
+						t.Errorf("dialect %d line %d leaks the secret %q: %q", d, i, part, l)
+					}
+				}
+			}
+		}
+	})
 }

@@ -174,7 +174,7 @@ func clip(s string, max int) string {
 func defuseText(s string) string {
 	lines := strings.Split(s, "\n")
 	for i, line := range lines {
-		line = strings.ReplaceAll(line, "##", "#"+zwsp+"#")
+		line = breakHashes(line)
 		if rest := strings.TrimLeftFunc(line, unicode.IsSpace); strings.HasPrefix(rest, "::") {
 			line = line[:len(line)-len(rest)] + zwsp + rest
 		}
@@ -207,4 +207,21 @@ func short(sha string) string {
 		return sha[:7]
 	}
 	return sha
+}
+
+// breakHashes puts a zero-width space between every two adjacent '#', so
+// no "##" (hence no "##vso[" or "##[") survives, even in "###[".
+func breakHashes(s string) string {
+	if !strings.Contains(s, "##") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); i++ {
+		b.WriteByte(s[i])
+		if s[i] == '#' && i+1 < len(s) && s[i+1] == '#' {
+			b.WriteString(zwsp)
+		}
+	}
+	return b.String()
 }
