@@ -12,9 +12,10 @@ const (
 	zwsp = "\u200b" // zero-width space: breaks workflow commands in plain text
 )
 
-// sanitize returns s as valid UTF-8 with line endings normalised to \n and
+// sanitize returns s as valid UTF-8 with line endings normalised to \n,
 // every other control character (ESC of ANSI colours, NUL, \v, \f, …)
-// replaced by its visible Unicode control picture.
+// replaced by its visible Unicode control picture, and bidirectional
+// overrides replaced by U+FFFD.
 func sanitize(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = strings.ReplaceAll(s, "\r\n", "\n")
@@ -29,6 +30,8 @@ func sanitize(s string) string {
 			return 0x2421
 		case r >= 0x80 && r < 0xa0, r == '\u2028', r == '\u2029':
 			return ' '
+		case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+			return '\uFFFD' // bidi overrides could make text read differently than it is
 		}
 		return r
 	}, s)

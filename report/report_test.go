@@ -222,3 +222,19 @@ func TestToolDuration(t *testing.T) {
 		t.Errorf("stages without start times: %v, want the sum %v", got, want)
 	}
 }
+
+func TestSanitize(t *testing.T) {
+	for in, want := range map[string]string{
+		"a\r\nb\rc":     "a\nb\nc",
+		"\x1b[31mred":   "\u241b[31mred",
+		"nul\x00":       "nul\u2400",
+		"bad \xff utf8": "bad \uFFFD utf8",
+		"abc\u202edcba": "abc\uFFFDdcba",
+		"tab\tkept":     "tab\tkept",
+		"line\u2028sep": "line sep",
+	} {
+		if got := sanitize(in); got != want {
+			t.Errorf("sanitize(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
