@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -61,6 +62,10 @@ func (a *Azure) PostComment(ctx context.Context, marker, body string) (CommentRe
 	} else if err != nil {
 		return res, fmt.Errorf("post PR comment on pull request %d: %w", ev.PR, err)
 	}
+	if name := a.getenv("BUILD_REPOSITORY_NAME"); name != "" && cm.ID != 0 {
+		cm.URL = fmt.Sprintf("%s/%s/_git/%s/pullrequest/%d?discussionId=%d",
+			strings.TrimRight(collection, "/"), url.PathEscape(project), url.PathEscape(name), ev.PR, cm.ID)
+	}
 	res.Comments = append(res.Comments, cm)
 	return res, nil
 }
@@ -92,7 +97,7 @@ type AzureThreads struct {
 }
 
 // Upsert edits the comment that starts with marker in place, else creates
-// a thread holding body.
+// a thread holding body. The Comment's ID is the thread's id.
 func (t AzureThreads) Upsert(ctx context.Context, pr int, marker, body string) (Comment, error) {
 	rec := &statusRecorder{next: http.DefaultTransport}
 	if t.HTTPClient != nil && t.HTTPClient.Transport != nil {

@@ -174,6 +174,9 @@ func TestAzure_PostComment_createdThenUpdated(t *testing.T) {
 	if diff := cmp.Diff([]string{"Looks good", "> " + marker + " quoted", second}, fake.contents()); diff != "" {
 		t.Errorf("thread comments (-want +got):\n%s", diff)
 	}
+	if want := fake.collection() + "Tools%20Project/_git/tools/pullrequest/42?discussionId=102"; res.Comments[0].URL != want {
+		t.Errorf("comment URL %q, want %q", res.Comments[0].URL, want)
+	}
 	if st := fake.threads[2].Status; st != "closed" {
 		t.Errorf("new thread status %q, want closed (never blocks completion)", st)
 	}
