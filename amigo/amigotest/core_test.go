@@ -28,14 +28,14 @@ func TestAuthRequiresIssuedUnexpiredToken(t *testing.T) {
 
 func TestSignInResponseAndConfiguredKeys(t *testing.T) {
 	clk := newTestClock()
-	s := NewTestServer(t, Options{Clock: clk, APIKeys: []APIKey{{Key: "sek", KeyID: "kid", UserID: "bob"}}, Orgs: []string{"acme"}})
+	s := newContractServer(t, Options{Clock: clk, APIKeys: []APIKey{{Key: "sek", KeyID: "kid", UserID: "bob"}}, Orgs: []string{"acme"}})
 	f := &fixture{t: t, s: s, clk: clk, org: "acme"}
 	signIn := func(org, key, user string) res {
 		req, _ := http.NewRequest("POST", s.URL()+"/v1/"+org+"/user/signin_with_api_key", nil)
 		req.Header.Set("x-api-key", key)
 		req.Header.Set("x-api-key-id", "kid")
 		req.Header.Set("x-user-id", user)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := testHTTP.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -57,7 +57,7 @@ func TestSignInResponseAndConfiguredKeys(t *testing.T) {
 	f.want(f.do("GET", "tool/", nil), 200)
 	// Missing headers are a 422 naming the header.
 	req, _ := http.NewRequest("POST", s.URL()+"/v1/acme/user/signin_with_api_key", nil)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testHTTP.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -360,14 +360,14 @@ func TestEnvvarSemantics(t *testing.T) {
 func TestFaultFailNextAndMaintenance(t *testing.T) {
 	f := newFixture(t, nil)
 	f.s.FailNext(OpListTools, 2, 503, "")
-	f.s.FailNext(OpListTools, 1, 500, `{"detail":"boom"}`)
+	f.s.FailNext(OpListTools, 1, 429, `{"detail":"boom"}`)
 	r := f.want(f.do("GET", "tool/", nil), 503)
 	if r.header.Get("Retry-After") != "1" {
 		t.Errorf("503 Retry-After %q", r.header.Get("Retry-After"))
 	}
 	f.want(f.do("GET", "tool/", nil), 503)
-	if r := f.want(f.do("GET", "tool/", nil), 500); r.detail() != "boom" {
-		t.Errorf("custom body %s", r.body)
+	if r := f.want(f.do("GET", "tool/", nil), 429); r.detail() != "boom" || r.header.Get("Retry-After") != "1" {
+		t.Errorf("custom 429: %s %v", r.body, r.header)
 	}
 	f.want(f.do("GET", "tool/", nil), 200)
 	// Injected failures happen before any work.
@@ -382,8 +382,20 @@ func TestFaultFailNextAndMaintenance(t *testing.T) {
 	f.s.SetMaintenance(false)
 	f.want(f.do("GET", "tool/", nil), 200)
 	got := f.s.Injected()
-	if got["503"] != 2 || got["500"] != 1 || got["409"] != 1 || got[KindMaintenance] != 2 {
+	if got["503"] != 2 || got["429"] != 1 || got["409"] != 1 || got[KindMaintenance] != 2 {
 		t.Fatalf("injected = %v", got)
+	}
+
+	// Undocumented statuses can be injected too (not contract-checked).
+	raw := NewTestServer(t, Options{StaticTokens: map[string]string{"tok": "u"}})
+	raw.FailNext(OpListTools, 1, 500, "")
+	g := &fixture{t: t, s: raw, org: "acme", tok: "tok"}
+	if r := g.want(g.do("GET", "tool/", nil), 500); !strings.Contains(r.detail(), "injected fault: 500") {
+		t.Errorf("500 body %s", r.body)
+	}
+	g.want(g.do("GET", "tool/", nil), 200)
+	if raw.Injected()["500"] != 1 {
+		t.Errorf("injected %v", raw.Injected())
 	}
 }
 
@@ -395,7 +407,7 @@ func TestFaultDropAfterWorkPublishes(t *testing.T) {
 	req, _ := http.NewRequest("POST", f.s.URL()+"/v1/acme/tool/"+id+"/version", body)
 	req.Header.Set("Authorization", "Bearer "+f.tok)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testHTTP.Do(req)
 	if err == nil {
 		resp.Body.Close()
 		t.Fatalf("dropped publish returned %d, want a connection error", resp.StatusCode)

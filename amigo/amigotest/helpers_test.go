@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	gitobj "github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/amigo-release/amigo-release/internal/clock"
+	"github.com/amigo-release/amigo-release/internal/contract"
 )
 
 // testClock is a manual clock: Now moves only by Advance and by Sleep
@@ -192,7 +194,7 @@ func newFixture(t *testing.T, mod func(*Options)) *fixture {
 	if mod != nil {
 		mod(&opts)
 	}
-	s := NewTestServer(t, opts)
+	s := newContractServer(t, opts)
 	f := &fixture{t: t, s: s, clk: clk, repo: g, tip: tip, org: "acme"}
 	f.tok = f.signIn("alice")
 	return f
@@ -204,7 +206,7 @@ func (f *fixture) signIn(user string) string {
 	req.Header.Set("x-api-key", "k")
 	req.Header.Set("x-api-key-id", "kid")
 	req.Header.Set("x-user-id", user)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testHTTP.Do(req)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -280,7 +282,7 @@ func (f *fixture) doAs(tok, method, path string, body any) res {
 	if tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testHTTP.Do(req)
 	if err != nil {
 		f.t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -325,3 +327,32 @@ func input(params map[string]any) map[string]any {
 
 func pathEscape(s string) string  { return url.PathEscape(s) }
 func queryEscape(s string) string { return url.QueryEscape(s) }
+
+// testHTTP bounds every test request, so a server that wrongly blocks
+// fails the test instead of hanging it.
+var testHTTP = &http.Client{Timeout: 20 * time.Second}
+
+// contractCoverage collects the (operation, status) pairs that the
+// contract-checked test servers answered.
+var contractCoverage = contract.NewCoverage()
+
+// newContractServer is NewTestServer behind contract.Middleware: every
+// request and response of the test is validated against the OpenAPI file,
+// and a violation fails the test.
+func newContractServer(t testing.TB, opts Options) *Server {
+	t.Helper()
+	s := New(opts)
+	s.srv = httptest.NewServer(contract.Middleware(t, s, contract.WithCoverage(contractCoverage)))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if testing.Verbose() {
+		if v, err := contract.Load(); err == nil {
+			os.Stdout.WriteString("contract coverage of the emulator tests:\n" + contractCoverage.Table(v) + "\n")
+		}
+	}
+	os.Exit(code)
+}

@@ -153,6 +153,10 @@ type Options struct {
 	// re-inserted (409, as documented; default 1 simulated minute; negative
 	// disables).
 	EnvvarTombstone time.Duration
+	// Logf, when set, receives one line per request (method, path,
+	// operation, status, user, fault; never headers or bodies, so no
+	// secrets). The emulator CLI points it at its log.
+	Logf func(format string, args ...any)
 }
 
 // LoggedRequest is one entry of the request log.
@@ -404,6 +408,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.log = append(s.log, entry)
 	s.mu.Unlock()
+	if s.opts.Logf != nil {
+		op := entry.OperationID
+		if op == "" {
+			op = "-"
+		}
+		user := entry.User
+		if user == "" {
+			user = "-"
+		}
+		fault := ""
+		if entry.Fault != "" {
+			fault = " fault=" + entry.Fault
+		}
+		s.opts.Logf("%s %s %s -> %d user=%s%s", entry.Method, entry.Path, op, entry.Status, user, fault)
+	}
 	if drop {
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {

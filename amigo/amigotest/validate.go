@@ -62,9 +62,12 @@ func decodeBody(c *call, schema check) ([]byte, *reply) {
 		rep := e.reply()
 		return nil, &rep
 	}
-	if ct := c.r.Header.Get("Content-Type"); ct != "" {
+	// The contract documents only application/json request bodies, so a
+	// missing or other Content-Type is refused (FastAPI would guess).
+	{
+		ct := c.r.Header.Get("Content-Type")
 		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || !(mt == "application/json" || strings.HasSuffix(mt, "+json")) {
+		if ct == "" || err != nil || !(mt == "application/json" || strings.HasSuffix(mt, "+json")) {
 			e.add([]any{"body"}, "model_attributes_type",
 				"Input should be a valid dictionary or object to extract fields from (send Content-Type: application/json)", string(body))
 			rep := e.reply()
