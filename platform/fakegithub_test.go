@@ -21,7 +21,9 @@ type fakeGitHub struct {
 	comments map[int][]fakeComment // by PR number
 	prsOf    map[string][]fakePR   // commit → pull requests
 	pageSize int
-	status   int // when set, every request answers this status
+	status   int               // when set, every request answers this status
+	headers  map[string]string // with status: extra response headers
+	message  string            // with status: the error message
 	calls    []string
 }
 
@@ -68,9 +70,16 @@ func (f *fakeGitHub) guard(next http.Handler) http.Handler {
 			f.t.Errorf("%s %s: Authorization %q, want the bearer token", r.Method, r.URL.Path, got)
 		}
 		if status != 0 {
+			for k, v := range f.headers {
+				w.Header().Set(k, v)
+			}
+			msg := f.message
+			if msg == "" {
+				msg = fmt.Sprintf("fake %d", status)
+			}
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(status)
-			fmt.Fprintf(w, `{"message":"fake %d","documentation_url":"https://docs.github.com/rest"}`, status)
+			fmt.Fprintf(w, `{"message":%q,"documentation_url":"https://docs.github.com/rest"}`, msg)
 			return
 		}
 		next.ServeHTTP(w, r)

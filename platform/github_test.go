@@ -296,16 +296,21 @@ func TestGitHub_PostComment_foundOnPage2(t *testing.T) {
 
 func TestGitHub_PostComment_forbiddenAndNotFound(t *testing.T) {
 	for _, tc := range []struct {
-		status int
-		want   string
+		name    string
+		status  int
+		headers map[string]string
+		message string
+		want    string
 	}{
-		{403, "pull-requests: write"},
-		{404, "cannot see the repository"},
-		{401, "invalid or expired"},
+		{"403 forbidden", 403, nil, "Resource not accessible by integration", "pull-requests: write"},
+		{"404 not found", 404, nil, "", "cannot see the repository"},
+		{"401 unauthorized", 401, nil, "Bad credentials", "invalid or expired"},
+		{"403 rate limit", 403, map[string]string{"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1795654800"}, "API rate limit exceeded", "rate limit reached"},
+		{"403 secondary rate limit", 403, map[string]string{"Retry-After": "60"}, "You have exceeded a secondary rate limit", "secondary rate limit"},
 	} {
-		t.Run(strings.ReplaceAll(http_status(tc.status), " ", "_"), func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			fake := newFakeGitHub(t)
-			fake.status = tc.status
+			fake.status, fake.headers, fake.message = tc.status, tc.headers, tc.message
 			p := newCommentPlatform(t, fake, "pull_request", "pull_request.json")
 			res, err := p.PostComment(context.Background(), report.Marker(""), "body")
 			if err != nil {
@@ -319,10 +324,6 @@ func TestGitHub_PostComment_forbiddenAndNotFound(t *testing.T) {
 			}
 		})
 	}
-}
-
-func http_status(code int) string {
-	return map[int]string{401: "401 unauthorized", 403: "403 forbidden", 404: "404 not found"}[code]
 }
 
 func TestGitHub_PostComment_serverError(t *testing.T) {
