@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -591,5 +592,60 @@ func TestRun_noReleaseAndRemoved(t *testing.T) {
 		if r.Mutating() || r.OperationID == amigotest.OpTestTool {
 			t.Errorf("sent %s %s with nothing to release", r.Method, r.Path)
 		}
+	}
+}
+
+func TestRun_chaosNeverPublishesTwice(t *testing.T) {
+	for seed := int64(1); seed <= 4; seed++ {
+		t.Run(fmt.Sprintf("seed %d", seed), func(t *testing.T) {
+			h := newHarness(t, amigotest.Options{}, "us", "eu")
+			head := h.commit("feat: tools", merge(project("weather", ""), project("flights", ""), project("hotels", "")))
+			for i, srv := range h.servers {
+				srv.SetChaos(&amigotest.Chaos{Seed: seed*31 + int64(len(i)), Conflict: 0.2, RateLimit: 0.15, Unavailable: 0.15, Drop: 0.2, Latency: 0.1})
+			}
+			plan := h.plan("", []stageSpec{{name: "us", extra: "test: true\nsmoke: true"}, {name: "eu"}}, "")
+			first := h.run(plan, nil)
+			injected := 0
+			for _, srv := range h.servers {
+				for _, n := range srv.Injected() {
+					injected += n
+				}
+				srv.ClearFaults()
+			}
+			if injected == 0 {
+				t.Fatalf("no fault injected: the test proves nothing")
+			}
+			t.Logf("%d faults injected; first run: %v", injected, toolNames(first))
+			for _, tr := range first.Tools {
+				for _, st := range tr.Stages {
+					if st.Status != pipeline.StatusReleased {
+						t.Logf("first run: %s %s: %s %s", tr.Name, st.Stage, st.Status, st.Error)
+					}
+				}
+			}
+			if !first.OK() {
+				t.Errorf("first run under faults not OK: %v (every injected fault is retryable or reconcilable)", toolNames(first))
+			}
+			second := h.run(plan, nil)
+			if !second.OK() {
+				t.Fatalf("rerun without faults not OK: %v\nfirst: %v\n%s", toolNames(second), toolNames(first), h.log)
+			}
+			for _, sn := range h.stages {
+				for _, name := range []string{"weather", "flights", "hotels"} {
+					n := 0
+					for _, v := range h.versions(sn, name) {
+						if v.ToolCommitHash == head {
+							n++
+						}
+					}
+					if n != 1 {
+						t.Errorf("%s in %s: %d versions of %s, want exactly 1", name, sn, n, head[:12])
+					}
+					if got := h.active(sn, name); !slices.Equal(got, []string{"1.0.0"}) {
+						t.Errorf("%s in %s: active %v after the rerun, want [1.0.0]", name, sn, got)
+					}
+				}
+			}
+		})
 	}
 }

@@ -195,14 +195,28 @@ func (r *runner) ensureTool(ctx context.Context, t *toolRun, s *stageRun) (*amig
 			tool = found
 		}
 		if tool == nil {
-			id, err := s.api.CreateTool(ctx, amigo.CreateToolRequest{Name: t.name, Description: t.settings.Description, Tags: t.settings.Tags})
-			if amigo.IsConflict(err) || errors.Is(err, amigo.ErrUnknownOutcome) {
-				// Created meanwhile (or by our own lost answer): look again.
+			var id string
+			err := r.retryCall(ctx, func(err error) bool {
+				if !amigo.IsConflict(err) && !errors.Is(err, amigo.ErrUnknownOutcome) {
+					return refusedBeforeWork(err)
+				}
+				// Created meanwhile, or by our own lost answer: look again
+				// and create only if it is really not there.
 				found, ferr := s.api.FindTool(ctx, t.name)
 				if ferr == nil && found != nil {
 					tool = found
-					return "found (created concurrently)", r.updateTool(ctx, t, s, tool)
+					return false
 				}
+				// Not there: the 409 was an operation in progress, or the
+				// lost create never happened. Try again.
+				return true
+			}, func() error {
+				var err error
+				id, err = s.api.CreateTool(ctx, amigo.CreateToolRequest{Name: t.name, Description: t.settings.Description, Tags: t.settings.Tags})
+				return err
+			})
+			if tool != nil {
+				return "found " + tool.ID + " (created concurrently or by a lost answer)", r.updateTool(ctx, t, s, tool)
 			}
 			if err != nil {
 				return "", fmt.Errorf("create tool %s: %w", t.name, err)
@@ -224,7 +238,7 @@ func (r *runner) updateTool(ctx context.Context, t *toolRun, s *stageRun, tool *
 	if !changed {
 		return nil
 	}
-	if err := s.api.ModifyTool(ctx, tool.ID, req); err != nil {
+	if err := r.retryCall(ctx, idempotentRetry, func() error { return s.api.ModifyTool(ctx, tool.ID, req) }); err != nil {
 		return fmt.Errorf("update description/tags of %s: %w", t.name, err)
 	}
 	if req.Description != nil {
@@ -280,10 +294,22 @@ func (r *runner) syncEnvvars(ctx context.Context, t *toolRun, s *stageRun, tool 
 	}
 	return r.step(ctx, t, s, "envvars", func() (string, error) {
 		req, warnings := envvarPlan(tool, t.settings.Envvars)
-		for _, w := range warnings {
-			s.rep.Warnings = append(s.rep.Warnings, w)
-		}
-		if err := s.api.ModifyEnvvars(ctx, tool.ID, req); err != nil {
+		s.rep.Warnings = append(s.rep.Warnings, warnings...)
+		err := r.retryCall(ctx, func(err error) bool {
+			if !amigo.IsConflict(err) && !errors.Is(err, amigo.ErrUnknownOutcome) {
+				return refusedBeforeWork(err)
+			}
+			// An insert may have landed (our lost answer, or a concurrent
+			// run): read the tool again and resend what is still needed.
+			found, ferr := s.api.FindTool(ctx, t.name)
+			if ferr != nil || found == nil {
+				return false
+			}
+			*tool = *found
+			req, _ = envvarPlan(tool, t.settings.Envvars)
+			return true
+		}, func() error { return s.api.ModifyEnvvars(ctx, tool.ID, req) })
+		if err != nil {
 			return "", fmt.Errorf("sync envvars: %w", err)
 		}
 		for _, in := range req.Inserts {
@@ -433,7 +459,12 @@ func (r *runner) verify(ctx context.Context, t *toolRun, s *stageRun, tool *amig
 // smoke invokes the new version with the test inputs.
 func (r *runner) smoke(ctx context.Context, t *toolRun, s *stageRun, tool *amigo.Tool) error {
 	return r.step(ctx, t, s, "smoke", func() (string, error) {
-		resp, err := s.api.Invoke(ctx, tool.ID, s.rep.VersionAfter, amigo.InvokeRequest{Inputs: t.settings.TestInputs})
+		var resp *amigo.InvokeResponse
+		err := r.retryCall(ctx, idempotentRetry, func() error {
+			var err error
+			resp, err = s.api.Invoke(ctx, tool.ID, s.rep.VersionAfter, amigo.InvokeRequest{Inputs: t.settings.TestInputs})
+			return err
+		})
 		if err != nil {
 			return "", fmt.Errorf("smoke invoke %s: %w", s.rep.VersionAfter, err)
 		}
@@ -469,7 +500,7 @@ func (r *runner) prune(ctx context.Context, t *toolRun, s *stageRun) {
 	}
 	var failed []string
 	for _, v := range sel {
-		if err := s.api.DeprecateVersions(ctx, tool.ID, exactConstraint(v)); err != nil {
+		if err := r.retryCall(ctx, idempotentRetry, func() error { return s.api.DeprecateVersions(ctx, tool.ID, exactConstraint(v)) }); err != nil {
 			failed = append(failed, fmt.Sprintf("%s: %v", v, shortErr(err)))
 			continue
 		}

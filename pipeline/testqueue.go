@@ -71,7 +71,8 @@ func (q *testQueue) add(j *testJob) { q.jobs = append(q.jobs, j) }
 
 // run sends every job, in order, and returns when all are done. ctx cancels
 // the calls; halt only stops sending new ones. A test refused before any
-// work (429 after the client's own retries, 503) is retried within pol.
+// work (429 after the client's own retries, 503) or whose answer was lost
+// (a test changes nothing) is retried within pol.
 func (q *testQueue) run(ctx, halt context.Context, pol retryPolicy, spacing time.Duration) {
 	clk := pol.Clock
 	var wg sync.WaitGroup
@@ -95,7 +96,7 @@ func (q *testQueue) run(ctx, halt context.Context, pol retryPolicy, spacing time
 				case err == nil:
 					j.resp = resp
 					return nil
-				case amigo.IsRateLimited(err) || amigo.IsMaintenance(err):
+				case amigo.IsRateLimited(err) || amigo.IsMaintenance(err) || errors.Is(err, amigo.ErrUnknownOutcome):
 					var ae *amigo.APIError
 					if errors.As(err, &ae) && ae.RetryAfter > 0 {
 						b.after = ae.RetryAfter
