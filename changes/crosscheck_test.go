@@ -129,3 +129,57 @@ func gitOK(t *testing.T, dir string, args ...string) bool {
 	cmd := execGit(dir, args...)
 	return cmd.Run() == nil
 }
+
+// TestRangeCommits_clockSkew: commits whose committer dates go backwards
+// (skewed clocks, rebases) still give git's base..head.
+func TestRangeCommits_clockSkew(t *testing.T) {
+	t.Parallel()
+	r := newTestRepo(t)
+	twoTools(r)
+	r.n = 100
+	r.write("a", "1")
+	r.commit("x")
+	r.git("checkout", "-q", "-b", "side")
+	r.n = 10 // far in the past
+	for i := 0; i < 8; i++ {
+		r.write("b", strings.Repeat("b", i+1))
+		r.commit("side")
+		r.n -= 2
+	}
+	r.git("checkout", "-q", "main")
+	r.n = 200
+	r.write("c", "1")
+	base := r.commit("main")
+	r.n = 5
+	r.git("merge", "-q", "--no-ff", "-m", "merge", "side")
+	r.write("d", "1")
+	r.n = 1
+	head := r.commit("after merge, dated before everything")
+	repo := r.open()
+	for _, rng := range [][2]string{{base, head}, {head + "~1^2~3", head}, {"", head}, {head + "~1^2", base}} {
+		from := plumbing.ZeroHash
+		spec := rng[1]
+		if rng[0] != "" {
+			s, err := repo.Resolve(rng[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			from = plumbing.NewHash(s)
+			spec = s + ".." + rng[1]
+		}
+		cs, err := repo.rangeCommits(plumbing.NewHash(rng[1]), from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, c := range cs {
+			got = append(got, c.hash.String())
+		}
+		slices.Sort(got)
+		want := strings.Fields(runGit(t, r.dir, nil, "rev-list", spec))
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("range %s: got %d commits, git rev-list %d", spec, len(got), len(want))
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/go-git/go-billy/v5/osfs"
 	git "github.com/go-git/go-git/v5"
@@ -381,9 +382,13 @@ func (r *Repo) tree(h plumbing.Hash) ([]treeEntry, error) {
 }
 
 func parseTree(raw []byte) ([]treeEntry, error) {
-	// One string for the whole tree; entry names are substrings of it, so
-	// a tree costs two allocations whatever its size.
-	b := string(raw)
+	// Entry names are substrings of one string that shares raw's memory
+	// (raw is never modified after it is read), so a tree costs one
+	// allocation whatever its size.
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	b := unsafe.String(&raw[0], len(raw))
 	n := strings.Count(b, "\x00")
 	ents := make([]treeEntry, 0, n)
 	for len(b) > 0 {
