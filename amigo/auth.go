@@ -2,6 +2,7 @@ package amigo
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"sync"
@@ -116,8 +117,7 @@ func (c *Client) startSignIn(ctx context.Context) *signInCall {
 		a.inflight = nil
 		a.mu.Unlock()
 		call.resp, call.err = resp, err
-		ev := Event{Kind: EventSignIn, Op: OpSignIn, Method: http.MethodPost, Err: err}
-		c.emit(ev)
+		c.emit(Event{Kind: EventSignIn, Op: OpSignIn, Method: http.MethodPost, Path: c.fullPath(&request{path: "/user/signin_with_api_key"}), Attempt: 1, Err: err})
 		close(call.done)
 	}()
 	return call
@@ -134,7 +134,10 @@ func (c *Client) waitSignIn(ctx context.Context, call *signInCall) (SignInRespon
 
 // signIn sends POST /v1/{org}/user/signin_with_api_key.
 func (c *Client) signIn(ctx context.Context) (SignInResponse, error) {
-	var out SignInResponse
+	var out struct {
+		IDToken   string          `json:"id_token"`
+		ExpiresAt json.RawMessage `json:"expires_at"`
+	}
 	h := http.Header{}
 	h.Set("x-api-key", c.auth.apiKey)
 	h.Set("x-api-key-id", c.auth.apiKeyID)
@@ -154,5 +157,29 @@ func (c *Client) signIn(ctx context.Context) (SignInResponse, error) {
 	if out.IDToken == "" {
 		return SignInResponse{}, fmt.Errorf("amigo: %s: the server returned an empty id_token", OpSignIn)
 	}
-	return out, nil
+	exp, err := parseExpiry(out.ExpiresAt)
+	if err != nil {
+		return SignInResponse{}, fmt.Errorf("amigo: %s: %w", OpSignIn, err)
+	}
+	return SignInResponse{IDToken: out.IDToken, ExpiresAt: exp}, nil
+}
+
+// parseExpiry reads expires_at leniently: RFC 3339 as documented, but also
+// a date-time without offset (as Python's naive datetimes serialize; taken
+// as UTC) or Unix seconds.
+func parseExpiry(raw json.RawMessage) (time.Time, error) {
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		var secs float64
+		if err := json.Unmarshal(raw, &secs); err != nil || secs <= 0 {
+			return time.Time{}, fmt.Errorf("expires_at %s is neither a date-time nor Unix seconds", clip(string(raw), 60))
+		}
+		return time.Unix(0, int64(secs*float64(time.Second))).UTC(), nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("expires_at %q is not a date-time", clip(s, 60))
 }

@@ -3,6 +3,7 @@ package amigo_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -271,5 +272,40 @@ func TestSignInWaitHonoursCallerContext(t *testing.T) {
 	_, err := c.ListTools(ctx, amigo.ListToolsOptions{})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", err)
+	}
+}
+
+func TestSignInExpiresAtFormats(t *testing.T) {
+	for _, tt := range []struct{ raw, want string }{
+		{`"2026-11-26T13:00:00Z"`, "2026-11-26T13:00:00Z"},
+		{`"2026-11-26T14:00:00.123456+01:00"`, "2026-11-26T13:00:00.123456Z"},
+		{`"2026-11-26T13:00:00.5"`, "2026-11-26T13:00:00.5Z"}, // naive: UTC
+		{`1795698000`, "2026-11-26T13:00:00Z"},
+	} {
+		t.Run(tt.raw, func(t *testing.T) {
+			f := newFakeAPI(t)
+			f.signInHook = func(w http.ResponseWriter, r *http.Request) bool {
+				w.Header().Set("Content-Type", "application/json")
+				fmt.Fprintf(w, `{"id_token":"tok","expires_at":%s}`, tt.raw)
+				return true
+			}
+			c := f.client(func(cfg *amigo.Config) { cfg.HTTPClient = nil }) // naive and numeric forms are off-contract
+			resp, err := c.SignIn(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := resp.ExpiresAt.UTC().Format(time.RFC3339Nano); got != tt.want {
+				t.Errorf("ExpiresAt = %s, want %s", got, tt.want)
+			}
+		})
+	}
+	f := newFakeAPI(t)
+	f.signInHook = func(w http.ResponseWriter, r *http.Request) bool {
+		fmt.Fprint(w, `{"id_token":"tok","expires_at":"tomorrow"}`)
+		return true
+	}
+	_, err := f.client(func(cfg *amigo.Config) { cfg.HTTPClient = nil }).SignIn(context.Background())
+	if err == nil || !strings.Contains(err.Error(), `expires_at "tomorrow" is not a date-time`) {
+		t.Errorf("err = %v", err)
 	}
 }

@@ -288,7 +288,7 @@ func resolveBase(baseURL, region string) (string, error) {
 	if u.RawQuery != "" || u.Fragment != "" {
 		return "", fmt.Errorf("amigo: Config.BaseURL %q has a query or fragment: drop everything after the path", baseURL)
 	}
-	return strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), nil
+	return strings.TrimRight(strings.ToLower(u.Scheme+"://"+u.Host)+u.EscapedPath(), "/"), nil
 }
 
 // BaseURL returns the server the Client talks to.

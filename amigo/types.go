@@ -344,6 +344,35 @@ func (s InvocationStatus) MarshalJSON() ([]byte, error) {
 	}{false, s.ExceptionMessage, s.ExceptionType, trace})
 }
 
+// UnmarshalJSON reads either variant. As for InvocationResult, a body
+// without "succeeded" is told apart by its fields: "output" means success.
+func (s *InvocationStatus) UnmarshalJSON(b []byte) error {
+	type plain InvocationStatus
+	var raw struct {
+		plain
+		Succeeded *bool `json:"succeeded"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	*s = InvocationStatus(raw.plain)
+	if raw.Succeeded != nil {
+		s.Succeeded = *raw.Succeeded
+		return nil
+	}
+	var probe map[string]json.RawMessage
+	if err := json.Unmarshal(b, &probe); err != nil {
+		return err
+	}
+	_, hasOutput := probe["output"]
+	_, hasExc := probe["exception_type"]
+	if !hasOutput && !hasExc {
+		return fmt.Errorf("invocation status: neither succeeded, output nor exception_type present")
+	}
+	s.Succeeded = hasOutput && !hasExc
+	return nil
+}
+
 // InvocationSourceType names the variant of an InvocationSource.
 type InvocationSourceType string
 
