@@ -14,7 +14,7 @@
 //	(*Server).Handler, ListenAndServe(ctx, addr), Serve(ctx, ln), Close
 //	Options{Clock, RepoPath, Branch, PublishLatency, TestLatency, ActiveCap,
 //	        RateLimits, DisableRateLimits, APIKeys, StaticTokens, TokenTTL,
-//	        Orgs, Seed, EnvvarTombstone}
+//	        Orgs, Seed, EnvvarTombstone, ReadOnlyUsers, Logf}
 //	Fixed(d), Uniform(min, max)                 Latency values
 //	Op* constants, Operations, DefaultRateLimits
 //	Faults:     FailNext(op, n, status, body), SetLatency(op, d),
@@ -36,7 +36,9 @@
 // Options.APIKeys restricts it (401 otherwise). The id_token lives
 // Options.TokenTTL (default 1h) of clock time and is valid only in the org
 // it was issued for; every other call needs `Authorization: Bearer <token>`
-// (401 when missing, unknown, expired or of another org).
+// (401 when missing, unknown, expired or of another org). Users listed in
+// Options.ReadOnlyUsers get 403 on every operation needing a write
+// permission (the mutating ones and test-tool); nothing else gives 403.
 //
 // Rate limits are token buckets per (user, operation): burst N, refilled N
 // per simulated minute, counted at arrival after authentication (sign-in
@@ -46,7 +48,8 @@
 //
 // # Semantics
 //
-//   - Tool names are unique among non-deprecated tools of an org (409).
+//   - Tool names are unique among non-deprecated tools of an org (409); a
+//     name longer than 64 characters is "too long" (400).
 //     Deprecating a tool also deprecates its versions; a deprecated tool
 //     answers 404 to modify, envvars, publish and invoke, and its name is free.
 //   - Publish and deprecate-tool are serialized per tool: while a publish runs

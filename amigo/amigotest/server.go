@@ -153,6 +153,10 @@ type Options struct {
 	// re-inserted (409, as documented; default 1 simulated minute; negative
 	// disables).
 	EnvvarTombstone time.Duration
+	// ReadOnlyUsers get 403 "Missing required permissions." on every
+	// operation that needs a write permission (create/modify/deprecate tool,
+	// envvars, test, publish, deprecate versions, invoke).
+	ReadOnlyUsers []string
 	// Logf, when set, receives one line per request (method, path,
 	// operation, status, user, fault; never headers or bodies, so no
 	// secrets). The emulator CLI points it at its log.
@@ -468,6 +472,9 @@ func (s *Server) serve(c *call, route func(*call) reply, entry *LoggedRequest) (
 	if c.op != OpSignIn {
 		if rep, ok := s.authenticate(c); !ok {
 			return rep, false
+		}
+		if (mutatingOps[c.op] || c.op == OpTestTool) && contains(s.opts.ReadOnlyUsers, c.user) {
+			return detailReply(http.StatusForbidden, "Missing required permissions: user %s may not call %s.", c.user, c.op), false
 		}
 		if rep, ok := s.limit(c.user, c.op); !ok {
 			return rep, false
