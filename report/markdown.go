@@ -197,7 +197,7 @@ func modeWord(r *pipeline.Report) string {
 // pieces lists the body's sections in order of importance.
 func pieces(r *pipeline.Report, preview bool) []piece {
 	ps := []piece{fixed(headline(r, preview))}
-	if preview {
+	if preview && (r.Error == "" || len(r.Tools) > 0) {
 		ps = append(ps, fixed(sentences(r)))
 	}
 	ps = append(ps, table(r)...)

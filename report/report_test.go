@@ -88,6 +88,13 @@ func TestMarkdown_planSentence(t *testing.T) {
 	if got := Markdown(fullRelease(), Options{Preview: true}); !strings.Contains(got, "Merging releases nothing") {
 		t.Error("a preview of a report with nothing planned does not say so")
 	}
+	broken := &pipeline.Report{Mode: "plan", Error: "plan file amigo-release.yaml:3: unknown stage \"eu\""}
+	if got := Markdown(broken, Options{}); strings.Contains(got, "Merging releases") || !strings.Contains(got, "could not complete") {
+		t.Errorf("a plan that could not run claims what merging releases:\n%s", got)
+	}
+	if got := PlanText(broken); strings.Contains(got, "Merging releases") || !strings.Contains(got, "error: plan file") {
+		t.Errorf("PlanText of a plan that could not run:\n%s", got)
+	}
 }
 
 func TestMarkdown_hostile(t *testing.T) {

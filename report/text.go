@@ -203,7 +203,7 @@ func PlanText(r *pipeline.Report) string {
 			b.WriteString(line + "\n")
 		}
 	}
-	if planned == 0 {
+	if planned == 0 && (r.Error == "" || len(r.Tools) > 0) {
 		b.WriteString("Merging releases nothing: no changed tool has a releasable commit.\n")
 	}
 	if len(idle) > 0 {
