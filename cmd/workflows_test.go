@@ -1,0 +1,288 @@
+package cmd
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/amigo-release/amigo-release/promote"
+)
+
+// ownAction is this project's action, which the examples reference by
+// release tag: it has no published commit to pin yet (users pin the SHA of
+// the release they adopt, as the comment next to each use says).
+const ownAction = "amigo-release/amigo-release@"
+
+// workflowFiles lists the GitHub workflow files: the project's and the
+// examples (azure-pipelines.yml is not one).
+func workflowFiles(t *testing.T) []string {
+	t.Helper()
+	var files []string
+	for _, g := range []string{"../.github/workflows/*.yml", "../examples/workflows/*.yml"} {
+		m, err := filepath.Glob(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range m {
+			if filepath.Base(f) != "azure-pipelines.yml" {
+				files = append(files, f)
+			}
+		}
+	}
+	if len(files) < 6 {
+		t.Fatalf("found only %d workflow files: %v", len(files), files)
+	}
+	return files
+}
+
+type workflow struct {
+	Name        string         `yaml:"name"`
+	On          yaml.Node      `yaml:"on"`
+	Permissions map[string]any `yaml:"permissions"`
+	Concurrency *struct {
+		Group            string `yaml:"group"`
+		CancelInProgress bool   `yaml:"cancel-in-progress"`
+	} `yaml:"concurrency"`
+	Jobs map[string]struct {
+		Permissions map[string]string `yaml:"permissions"`
+		Environment string            `yaml:"environment"`
+		Steps       []struct {
+			Uses string            `yaml:"uses"`
+			With map[string]string `yaml:"with"`
+		} `yaml:"steps"`
+	} `yaml:"jobs"`
+}
+
+// usesLine matches a `uses:` line and its trailing comment.
+var usesLine = regexp.MustCompile(`(?m)^\s*(?:-\s*)?uses:\s*(\S+)\s*(#.*)?$`)
+
+// TestWorkflows checks every workflow: third-party actions pinned by full
+// commit SHA with a version comment, least-privilege permissions declared,
+// and a concurrency group on the ref so two releases of one branch never
+// overlap; jobs that release fetch the full history.
+func TestWorkflows(t *testing.T) {
+	allowed := map[string]map[string]bool{
+		"contents":      {"read": true},
+		"pull-requests": {"write": true},
+	}
+	for _, file := range workflowFiles(t) {
+		t.Run(filepath.Base(filepath.Dir(filepath.Dir(file)))+"/"+filepath.Base(file), func(t *testing.T) {
+			b, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range usesLine.FindAllStringSubmatch(string(b), -1) {
+				use, comment := m[1], m[2]
+				switch {
+				case strings.HasPrefix(use, "./"):
+				case strings.HasPrefix(use, ownAction):
+					if !strings.Contains(comment, "pin") {
+						t.Errorf("%s: say next to it that users pin a release's commit SHA", use)
+					}
+				case !pinnedUses.MatchString(use):
+					t.Errorf("%s is not pinned by a full commit SHA", use)
+				case !regexp.MustCompile(`^# v\d+\.\d+\.\d+`).MatchString(comment):
+					t.Errorf("%s: no `# vX.Y.Z` comment naming the pinned version", use)
+				}
+			}
+			var w workflow
+			if err := yaml.Unmarshal(b, &w); err != nil {
+				t.Fatal(err)
+			}
+			if w.Permissions == nil {
+				t.Error("no top-level permissions: the token would get the repository's defaults")
+			}
+			isRelease := strings.Contains(file, ".github/workflows/release.yml")
+			check := func(where string, perms map[string]string) {
+				for k, v := range perms {
+					if isRelease && ((k == "contents" && v == "write") || (k == "packages" && v == "write")) {
+						continue
+					}
+					if !allowed[k][v] {
+						t.Errorf("%s: permission %s: %s is more than the bot needs", where, k, v)
+					}
+				}
+			}
+			top := map[string]string{}
+			for k, v := range w.Permissions {
+				s, ok := v.(string)
+				if !ok {
+					t.Errorf("permissions.%s is not a string", k)
+				}
+				top[k] = s
+			}
+			check("workflow", top)
+			for name, j := range w.Jobs {
+				check("job "+name, j.Permissions)
+			}
+			if w.Concurrency == nil || !strings.Contains(w.Concurrency.Group, "github.ref") && !strings.Contains(w.Concurrency.Group, "pull_request.number") {
+				t.Errorf("no concurrency group per ref: %+v", w.Concurrency)
+			}
+			releases := false
+			for name, j := range w.Jobs {
+				for _, s := range j.Steps {
+					if strings.HasPrefix(s.Uses, ownAction) && s.With["mode"] != "plan" {
+						releases = true
+					}
+					if strings.HasPrefix(s.Uses, "actions/checkout@") && (strings.HasPrefix(file, "../examples") || name == "action") {
+						if s.With["fetch-depth"] != "0" {
+							t.Errorf("job %s checks out without fetch-depth: 0; bases are earlier commits", name)
+						}
+					}
+				}
+			}
+			if releases && w.Concurrency != nil && w.Concurrency.CancelInProgress {
+				t.Error("a releasing workflow must not cancel a release in progress (cancel-in-progress: false)")
+			}
+		})
+	}
+}
+
+// TestExamplePlans loads every example plan file with the real loader.
+func TestExamplePlans(t *testing.T) {
+	files, err := filepath.Glob("../examples/workflows/plans/*.yaml")
+	if err != nil || len(files) < 3 {
+		t.Fatalf("example plans: %v %v", files, err)
+	}
+	files = append(files, "../.github/action-smoke/release.yaml")
+	for _, f := range files {
+		if _, err := promote.Load(f); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+// TestAzurePipelines parses the Azure Pipelines example and checks the
+// structure the fan-out depends on.
+func TestAzurePipelines(t *testing.T) {
+	b, err := os.ReadFile("../examples/workflows/azure-pipelines.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type step struct {
+		Checkout   string            `yaml:"checkout"`
+		FetchDepth *int              `yaml:"fetchDepth"`
+		Script     string            `yaml:"script"`
+		Name       string            `yaml:"name"`
+		Env        map[string]string `yaml:"env"`
+	}
+	type job struct {
+		Job       string `yaml:"job"`
+		DependsOn string `yaml:"dependsOn"`
+		Condition string `yaml:"condition"`
+		Container string `yaml:"container"`
+		Strategy  *struct {
+			Matrix      string `yaml:"matrix"`
+			MaxParallel int    `yaml:"maxParallel"`
+		} `yaml:"strategy"`
+		Steps []step `yaml:"steps"`
+	}
+	var p struct {
+		Trigger      yaml.Node `yaml:"trigger"`
+		PR           yaml.Node `yaml:"pr"`
+		LockBehavior string    `yaml:"lockBehavior"`
+		Resources    struct {
+			Containers []struct {
+				Container string `yaml:"container"`
+				Image     string `yaml:"image"`
+			} `yaml:"containers"`
+		} `yaml:"resources"`
+		Pool   map[string]string `yaml:"pool"`
+		Stages []struct {
+			Stage     string           `yaml:"stage"`
+			Variables []map[string]any `yaml:"variables"`
+			Jobs      []job            `yaml:"jobs"`
+		} `yaml:"stages"`
+	}
+	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	dec.KnownFields(false)
+	if err := dec.Decode(&p); err != nil {
+		t.Fatalf("azure-pipelines.yml: %v", err)
+	}
+	if p.Trigger.Kind == 0 {
+		t.Error("no trigger")
+	}
+	if p.LockBehavior != "sequential" {
+		t.Errorf("lockBehavior %q, want sequential (with an exclusive lock, releases never overlap)", p.LockBehavior)
+	}
+	containers := map[string]string{}
+	for _, c := range p.Resources.Containers {
+		containers[c.Container] = c.Image
+	}
+	if len(p.Stages) != 1 {
+		t.Fatalf("%d stages, want 1 (the matrix reads a job output of the same stage)", len(p.Stages))
+	}
+	jobs := map[string]job{}
+	for _, j := range p.Stages[0].Jobs {
+		jobs[j.Job] = j
+		img, ok := containers[j.Container]
+		if !ok || !strings.Contains(img, "amigo-release") || !strings.HasSuffix(img, "-azure") && !strings.Contains(img, "@sha256:") {
+			t.Errorf("job %s: container %q (%q) is not the azure image", j.Job, j.Container, img)
+		}
+		var runs bool
+		for _, s := range j.Steps {
+			if s.Checkout != "" && (s.FetchDepth == nil || *s.FetchDepth != 0) {
+				t.Errorf("job %s: checkout without fetchDepth: 0", j.Job)
+			}
+			if strings.HasPrefix(s.Script, "amigo-release ") {
+				runs = true
+				if s.Name != "amigo" {
+					t.Errorf("job %s: the amigo-release step is named %q; outputs are read as amigo.<name>", j.Job, s.Name)
+				}
+				if s.Env["SYSTEM_ACCESSTOKEN"] != "$(System.AccessToken)" {
+					t.Errorf("job %s: SYSTEM_ACCESSTOKEN not mapped explicitly", j.Job)
+				}
+				for _, v := range []string{"AMIGO_API_KEY", "AMIGO_API_KEY_ID", "AMIGO_USER_ID"} {
+					if s.Env[v] != "$("+v+")" {
+						t.Errorf("job %s: secret %s not mapped into the step's env", j.Job, v)
+					}
+				}
+			}
+		}
+		if !runs {
+			t.Errorf("job %s does not run amigo-release", j.Job)
+		}
+	}
+	plan, release := jobs["plan"], jobs["release"]
+	if !strings.HasPrefix(strings.TrimSpace(plan.Steps[len(plan.Steps)-1].Script), "amigo-release plan") {
+		t.Error("the plan job does not run amigo-release plan")
+	}
+	if release.DependsOn != "plan" || release.Strategy == nil ||
+		release.Strategy.Matrix != "$[ dependencies.plan.outputs['amigo.azure_matrix'] ]" {
+		t.Errorf("release job does not fan out over the plan job's azure_matrix: %+v", release.Strategy)
+	}
+	for _, want := range []string{"succeeded()", "'PullRequest'", "dependencies.plan.outputs['amigo.azure_matrix']"} {
+		if !strings.Contains(release.Condition, want) {
+			t.Errorf("release condition lacks %s: %s", want, release.Condition)
+		}
+	}
+	if !strings.Contains(release.Steps[len(release.Steps)-1].Script, `--tools "$(tool)"`) {
+		t.Error("release job does not pass its matrix tool to --tools")
+	}
+}
+
+// TestActionYAML_shellcheck runs shellcheck over the action's bash steps
+// (actionlint checks workflows' scripts, not an action's), when installed.
+func TestActionYAML_shellcheck(t *testing.T) {
+	sc, err := exec.LookPath("shellcheck")
+	if err != nil {
+		t.Skip("shellcheck not installed")
+	}
+	expr := regexp.MustCompile(`\$\{\{[^}]*\}\}`)
+	for _, s := range loadAction(t).Runs.Steps {
+		if s.Run == "" {
+			continue
+		}
+		script := "#!/usr/bin/env bash\n" + expr.ReplaceAllString(s.Run, "EXPR")
+		cmd := exec.Command(sc, "-s", "bash", "-e", "SC2154", "-")
+		cmd.Stdin = strings.NewReader(script)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("step %q:\n%s", s.Name, out)
+		}
+	}
+}

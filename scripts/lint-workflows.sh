@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Lints everything CI systems read from this repository:
+#   - actionlint (pinned) over the project's workflows and the example workflows; the
+#     CI workflow uses the action with `uses: ./`, so actionlint also checks action.yml's
+#     inputs against it (and runs shellcheck on every run: script when installed);
+#   - Go tests that check action.yml (every input and output documented and used,
+#     pinned actions, bash everywhere, shellcheck of its scripts, the download/verify
+#     and build steps run for real), the workflows (SHA pins, least permissions,
+#     concurrency, fetch-depth), the example plans (loaded with the real loader) and
+#     azure-pipelines.yml (parsed with yaml.v3: container jobs, outputs, matrix fan-out).
+# Exits non-zero on any finding. Needs only Go (and reaches the Go module proxy once).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+actionlint_version=v1.7.12
+workflows=()
+for f in .github/workflows/*.yml examples/workflows/*.yml; do
+	[ "$(basename "$f")" = azure-pipelines.yml ] && continue # not a GitHub workflow
+	workflows+=("$f")
+done
+
+echo "== actionlint ${actionlint_version} (${#workflows[@]} workflows)"
+go run "github.com/rhysd/actionlint/cmd/actionlint@${actionlint_version}" -no-color "${workflows[@]}"
+
+echo "== action.yml, workflows, example plans, azure-pipelines.yml"
+go test -count=1 ./cmd -run 'TestActionYAML|TestActionFetchStep|TestActionRunStep|TestActionBuildStep|TestWorkflows|TestExamplePlans|TestAzurePipelines|TestDockerfile'
