@@ -106,12 +106,13 @@ type baseChoice struct {
 
 // chooseBase picks a tool's base commit (DESIGN §5): the commit of its
 // newest version in the first stage when that commit is in local history;
-// else the event's before (set=false); a tool that does not exist yet (or
+// else (the commit is unknown and the clone is not shallow, e.g. history was
+// rewritten) the event's before (set=false); a tool that does not exist yet (or
 // has no version) is a first release. When the first stage already serves
 // head (a rerun after a later stage failed), the base is the newest commit
 // of the first stage that lags behind, so that the lagging stages are
 // finished; when every stage serves head the base is head (unchanged).
-func chooseBase(name, head string, order []promote.Stage, remote map[string]map[string]remoteState, has func(string) bool) baseChoice {
+func chooseBase(name, head string, order []promote.Stage, remote map[string]map[string]remoteState, has func(string) bool, shallow bool) baseChoice {
 	first := remote[order[0].Name][name]
 	if first.tool == nil {
 		return baseChoice{set: true, why: fmt.Sprintf("first release: no tool %s in stage %s", name, order[0].Name)}
@@ -122,7 +123,9 @@ func chooseBase(name, head string, order []promote.Stage, remote map[string]map[
 	}
 	commit := nv.ToolCommitHash
 	if !sameCommit(commit, head) {
-		if commit != "" && has(commit) {
+		if commit != "" && (has(commit) || shallow) {
+			// In a shallow clone a missing commit is history not fetched:
+			// Detect deepens (Options.Deepen) or says fetch-depth: 0.
 			return baseChoice{base: commit, set: true, why: fmt.Sprintf("base %s: commit of %s %s in stage %s", short(commit), name, nv.Version, order[0].Name)}
 		}
 		return baseChoice{why: fmt.Sprintf("commit %s of %s %s in stage %s is not in local history (use fetch-depth: 0): falling back to the event's before", short(commit), name, nv.Version, order[0].Name)}
@@ -140,7 +143,7 @@ func chooseBase(name, head string, order []promote.Stage, remote map[string]map[
 		switch {
 		case n == nil:
 			return baseChoice{set: true, why: fmt.Sprintf("resume: stage %s already serves %s but stage %s has no version yet: first release there", order[0].Name, short(head), st.Name)}
-		case n.ToolCommitHash != "" && has(n.ToolCommitHash):
+		case n.ToolCommitHash != "" && (has(n.ToolCommitHash) || shallow):
 			return baseChoice{base: n.ToolCommitHash, set: true, why: fmt.Sprintf("resume: stage %s already serves %s; base %s from stage %s (%s)", order[0].Name, short(head), short(n.ToolCommitHash), st.Name, n.Version)}
 		default:
 			return baseChoice{why: fmt.Sprintf("resume: stage %s lags and its commit is not in local history: falling back to the event's before", st.Name)}

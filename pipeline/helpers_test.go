@@ -171,6 +171,16 @@ func (h *harness) chain(tail string) *promote.Plan {
 // options.
 func (h *harness) run(plan *promote.Plan, mutate func(*pipeline.Options)) *pipeline.Report {
 	h.t.Helper()
+	rep, err := h.runErr(plan, mutate)
+	if err != nil {
+		h.t.Fatalf("Run: %v\nlog:\n%s", err, h.log)
+	}
+	return rep
+}
+
+// runErr is run returning Run's error.
+func (h *harness) runErr(plan *promote.Plan, mutate func(*pipeline.Options)) (*pipeline.Report, error) {
+	h.t.Helper()
 	opts := pipeline.Options{
 		Plan:     plan,
 		RepoPath: h.dir,
@@ -183,11 +193,7 @@ func (h *harness) run(plan *promote.Plan, mutate func(*pipeline.Options)) *pipel
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	rep, err := pipeline.Run(ctx, opts)
-	if err != nil {
-		h.t.Fatalf("Run: %v\nlog:\n%s", err, h.log)
-	}
-	return rep
+	return pipeline.Run(ctx, opts)
 }
 
 // versions returns tool's versions in stage (all, deprecated included),

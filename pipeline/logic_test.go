@@ -98,11 +98,20 @@ func TestChooseBase(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			remote := map[string]map[string]remoteState{"us": {"weather": tt.us}, "eu": {"weather": tt.eu}, "ap": {"weather": tt.ap}}
-			got := chooseBase("weather", head, order, remote, has)
+			got := chooseBase("weather", head, order, remote, has, false)
 			if got.base != tt.want.base || got.set != tt.want.set || !strings.Contains(got.why, tt.wantWhy) {
 				t.Errorf("chooseBase = %+v, want base %q set %v with %q in why", got, tt.want.base, tt.want.set, tt.wantWhy)
 			}
 		})
+	}
+}
+
+func TestChooseBase_shallowClone(t *testing.T) {
+	head, gone := strings.Repeat("h", 40), strings.Repeat("c", 40)
+	remote := map[string]map[string]remoteState{"us": {"weather": {known: true, tool: &amigo.Tool{ID: "t"}, versions: []amigo.ToolVersion{tv("1.0.0", gone)}}}}
+	got := chooseBase("weather", head, []promote.Stage{{Name: "us"}}, remote, func(string) bool { return false }, true)
+	if got.base != gone || !got.set {
+		t.Errorf("shallow clone: %+v, want the released commit as base (Detect deepens or says fetch-depth: 0)", got)
 	}
 }
 

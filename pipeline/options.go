@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/amigo-release/amigo-release/changes"
 	"github.com/amigo-release/amigo-release/internal/clock"
 	"github.com/amigo-release/amigo-release/promote"
 )
@@ -41,6 +42,10 @@ type Options struct {
 	// whose newest version in the first stage names no commit in local
 	// history.
 	EventBefore string
+	// Deepen, when set, lets change detection fetch history from the remote
+	// when a base commit is missing from a shallow clone; without it that
+	// is an error that says fetch-depth: 0.
+	Deepen *changes.DeepenOptions
 	// Tools, when not empty, limits the run to these tool names; other
 	// changed tools are reported as skipped.
 	Tools []string

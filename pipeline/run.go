@@ -135,14 +135,14 @@ func (r *runner) run(ctx context.Context, rep *Report) error {
 			return err
 		}
 	}
-	req := changes.Request{Head: head, Options: copts, DefaultBase: r.opts.EventBefore, Bases: map[string]string{}}
+	req := changes.Request{Head: head, Options: copts, DefaultBase: r.opts.EventBefore, Bases: map[string]string{}, Deepen: r.opts.Deepen}
 	why := map[string]string{}
 	switch {
 	case r.opts.Base != "":
 		req.DefaultBase = r.opts.Base
 	case remote != nil:
 		for _, p := range projects {
-			bc := chooseBase(p.Name, head, r.order, remote, repo.HasCommit)
+			bc := chooseBase(p.Name, head, r.order, remote, repo.HasCommit, repo.IsShallow())
 			why[p.Name] = bc.why
 			if bc.set {
 				req.Bases[p.Name] = bc.base

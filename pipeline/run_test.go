@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
+	"github.com/amigo-release/amigo-release/changes"
 	"github.com/amigo-release/amigo-release/pipeline"
 )
 
@@ -647,5 +648,33 @@ func TestRun_chaosNeverPublishesTwice(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestRun_shallowClone(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us")
+	h.commit("feat: weather", project("weather", ""))
+	plan := h.chain("")
+	if rep := h.run(plan, nil); !rep.OK() {
+		t.Fatalf("first release: %v", toolNames(rep))
+	}
+	h.commit("chore: unrelated", map[string]string{"README.md": "hi\n"})
+	h.commit("fix(weather): units", touch("weather", "v2"))
+	clone := filepath.Join(t.TempDir(), "clone")
+	h.git("clone", "-q", "--depth", "1", "file://"+h.dir, clone)
+
+	// The released commit is not in the shallow clone: a clear error.
+	rep, err := h.runErr(plan, func(o *pipeline.Options) { o.RepoPath = clone })
+	if err == nil || !strings.Contains(err.Error(), "fetch-depth: 0") || !strings.Contains(rep.Error, "fetch-depth: 0") {
+		t.Fatalf("shallow clone without deepening: err %v, want one saying fetch-depth: 0", err)
+	}
+	if n := h.count("us", amigotest.OpPublishVersion, 0); n != 1 {
+		t.Errorf("%d publishes, want only the first release's", n)
+	}
+
+	// With Deepen the history is fetched and the fix released as a patch.
+	rep = h.run(plan, func(o *pipeline.Options) { o.RepoPath = clone; o.Deepen = &changes.DeepenOptions{} })
+	if st := stage(t, tool(t, rep, "weather"), "us"); !rep.OK() || st.VersionAfter != "1.0.1" {
+		t.Fatalf("after deepening: %s %s (%s), want released 1.0.1", st.Status, st.VersionAfter, st.Error)
 	}
 }
