@@ -253,6 +253,9 @@ func headline(r *pipeline.Report, preview bool) string {
 		title = "✅ Release: nothing to release"
 	default:
 		title = "✅ Release: " + plural(c.released, "tool", "tools") + " released"
+		if c.upToDate > 0 {
+			title += fmt.Sprintf(", %d already up to date", c.upToDate)
+		}
 	}
 	if r.DryRun {
 		title += " (dry run)"

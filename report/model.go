@@ -223,14 +223,16 @@ func failedTests(ts []pipeline.TestResult) []pipeline.TestResult {
 }
 
 // counts summarises tool outcomes for the headline.
-type counts struct{ tools, released, failed, planned int }
+type counts struct{ tools, released, upToDate, failed, planned int }
 
 func countTools(r *pipeline.Report) counts {
 	c := counts{tools: len(r.Tools)}
 	for _, t := range r.Tools {
 		switch t.Status {
-		case pipeline.StatusReleased, pipeline.StatusUpToDate:
+		case pipeline.StatusReleased:
 			c.released++
+		case pipeline.StatusUpToDate:
+			c.upToDate++
 		case pipeline.StatusFailed, pipeline.StatusBlocked, pipeline.StatusPending:
 			c.failed++
 		case pipeline.StatusPlanned:

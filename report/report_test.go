@@ -245,3 +245,15 @@ func TestSanitize(t *testing.T) {
 		}
 	}
 }
+
+func TestMarkdown_rerunUpToDate(t *testing.T) {
+	r := fullRelease()
+	r.Tools[1].Status = pipeline.StatusUpToDate
+	got := Markdown(r, Options{})
+	if !strings.Contains(got, "### ✅ Release: 1 tool released, 1 already up to date\n") {
+		t.Errorf("headline of a rerun:\n%s", got)
+	}
+	if txt := Text(r); !strings.Contains(txt, "result: 1 of 3 tools released, 1 already up to date\n") {
+		t.Errorf("Text result line of a rerun:\n%s", txt)
+	}
+}

@@ -91,7 +91,11 @@ func resultLine(r *pipeline.Report) string {
 	case c.failed > 0:
 		return fmt.Sprintf("result: %d of %s failed", c.failed, plural(c.tools, "tool", "tools"))
 	}
-	return fmt.Sprintf("result: %d of %s released", c.released, plural(c.tools, "tool", "tools"))
+	line := fmt.Sprintf("result: %d of %s released", c.released, plural(c.tools, "tool", "tools"))
+	if c.upToDate > 0 {
+		line += fmt.Sprintf(", %d already up to date", c.upToDate)
+	}
+	return line
 }
 
 // failureText lists a failed tool's errors and failed test inputs, indented.
