@@ -55,6 +55,9 @@ func (c *Client) bearer(ctx context.Context) (string, error) {
 	if a.static != "" {
 		return a.static, nil
 	}
+	if err := ctx.Err(); err != nil {
+		return "", fmt.Errorf("amigo: %s: %w", OpSignIn, err)
+	}
 	now := c.clk.Now()
 	a.mu.Lock()
 	if a.token != "" && now.Before(a.refresh) {

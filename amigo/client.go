@@ -380,25 +380,26 @@ func (c *Client) do(ctx context.Context, r *request) error {
 				c.emit(Event{Kind: EventPaceWait, Op: r.op, Method: r.method, Path: path, Attempt: attempt, Wait: waited})
 			}
 		}
+		if err := ctx.Err(); err != nil { // nothing has left yet
+			return fmt.Errorf("amigo: %s %s %s: %w", r.op, r.method, path, err)
+		}
 		resp, err := c.send(ctx, r, target, body, token)
 		if err != nil {
-			sent := maybeSent(err)
-			if ctx.Err() != nil || r.class == mutating || c.retry.Disable {
-				if sent && r.class == mutating {
-					uerr := &UnknownOutcomeError{Op: r.op, Method: r.method, Path: path, Err: stripURL(err)}
-					c.emit(Event{Kind: EventUnknownOutcome, Op: r.op, Method: r.method, Path: path, Attempt: attempt, Err: uerr})
-					return uerr
-				}
-				if ctx.Err() != nil || c.retry.Disable || sent {
-					return fmt.Errorf("amigo: %s %s %s: %w", r.op, r.method, path, stripURL(err))
-				}
+			err = stripURL(err)
+			switch {
+			case r.class == mutating && maybeSent(err):
+				uerr := &UnknownOutcomeError{Op: r.op, Method: r.method, Path: path, Err: err}
+				c.emit(Event{Kind: EventUnknownOutcome, Op: r.op, Method: r.method, Path: path, Attempt: attempt, Err: uerr})
+				return uerr
+			case ctx.Err() != nil || c.retry.Disable:
+				return fmt.Errorf("amigo: %s %s %s: %w", r.op, r.method, path, err)
 			}
-			// Idempotent, or a connection that never carried the request.
+			// An idempotent request, or one whose connection never opened.
 			wait := b.NextBackOff()
 			if wait == backoff.Stop {
-				return fmt.Errorf("amigo: %s %s %s: giving up after %d attempts: %w", r.op, r.method, path, attempt, stripURL(err))
+				return fmt.Errorf("amigo: %s %s %s: giving up after %d attempts: %w", r.op, r.method, path, attempt, err)
 			}
-			c.emit(Event{Kind: EventRetry, Op: r.op, Method: r.method, Path: path, Attempt: attempt, Wait: wait, Err: stripURL(err)})
+			c.emit(Event{Kind: EventRetry, Op: r.op, Method: r.method, Path: path, Attempt: attempt, Wait: wait, Err: err})
 			if err := c.clk.Sleep(ctx, wait); err != nil {
 				return fmt.Errorf("amigo: %s %s %s: %w", r.op, r.method, path, err)
 			}
@@ -519,6 +520,12 @@ func (c *Client) finish(r *request, resp *http.Response, path string) error {
 			return fmt.Errorf("amigo: %s %s %s: reading the answer: %w", r.op, r.method, path, stripURL(err))
 		}
 		if err := json.Unmarshal(data, r.out); err != nil {
+			if r.class == mutating {
+				// The server says it did the work but its answer is
+				// unreadable: the caller must look at the state.
+				return &UnknownOutcomeError{Op: r.op, Method: r.method, Path: path,
+					Err: fmt.Errorf("%d answer is not the documented JSON: %w", resp.StatusCode, err)}
+			}
 			return fmt.Errorf("amigo: %s %s %s: %d answer is not the documented JSON: %w (body: %s)", r.op, r.method, path, resp.StatusCode, err, clip(oneLine(string(data)), maxBodyInError))
 		}
 		return nil

@@ -441,3 +441,35 @@ func TestParseRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+func TestPublishUnreadableSuccessIsUnknownOutcome(t *testing.T) {
+	f := newFakeAPI(t)
+	f.handle("POST /v1/{org}/tool/{id}/version", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		w.Write([]byte(`{"new_version": 1.0`)) // cut short
+	})
+	c := f.client(func(cfg *amigo.Config) { cfg.HTTPClient = nil })
+	_, err := c.PublishVersion(context.Background(), testToolID, publishReq)
+	if !errors.Is(err, amigo.ErrUnknownOutcome) || !strings.Contains(err.Error(), "201 answer is not the documented JSON") {
+		t.Errorf("err = %v, want an unknown outcome naming the bad answer", err)
+	}
+	if n := len(f.calls()); n != 1 {
+		t.Errorf("requests = %d, want 1", n)
+	}
+}
+
+func TestCancelledBeforeSendIsNotUnknown(t *testing.T) {
+	f := newFakeAPI(t)
+	f.handle("POST /v1/{org}/tool/{id}/version", okPublish)
+	c := f.client()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := c.PublishVersion(ctx, testToolID, publishReq)
+	if !errors.Is(err, context.Canceled) || errors.Is(err, amigo.ErrUnknownOutcome) {
+		t.Errorf("err = %v, want Canceled and not an unknown outcome", err)
+	}
+	if n := len(f.calls()); n != 0 {
+		t.Errorf("requests = %d, want 0", n)
+	}
+}
