@@ -95,7 +95,7 @@ func (r *runner) newReport() *Report {
 	if r.opts.DryRun {
 		mode = string(ModeRun)
 	}
-	rep := &Report{Mode: mode, DryRun: r.opts.DryRun, Repo: r.opts.RepoPath, StartedAt: r.clk.Now()}
+	rep := &Report{Mode: mode, DryRun: r.opts.DryRun, Repo: r.opts.RepoPath, Branch: r.order[0].Branch, StartedAt: r.clk.Now()}
 	for _, st := range r.order {
 		rep.Stages = append(rep.Stages, StageInfo{Name: st.Name, Region: st.Region, BaseURL: st.BaseURL, Needs: st.Needs})
 	}

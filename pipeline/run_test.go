@@ -678,3 +678,29 @@ func TestRun_shallowClone(t *testing.T) {
 		t.Fatalf("after deepening: %s %s (%s), want released 1.0.1", st.Status, st.VersionAfter, st.Error)
 	}
 }
+
+func TestRun_badToolSettingsFailOnlyThatTool(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us", "eu")
+	h.commit("feat: tools", merge(project("weather", ""), project("flights", "")))
+	plan := h.chain(`tools:
+  weather:
+    envvars:
+      - name: WEATHER_API_KEY
+        from_env: WEATHER_KEY_NOT_SET
+        secret: true
+`)
+	rep := h.run(plan, nil)
+	w := tool(t, rep, "weather")
+	if w.Status != pipeline.StatusFailed || !strings.Contains(w.Error, "WEATHER_KEY_NOT_SET") {
+		t.Errorf("weather = %s (%q), want failed naming the unset variable", w.Status, w.Error)
+	}
+	if us, eu := stage(t, w, "us").Status, stage(t, w, "eu").Status; us != pipeline.StatusFailed || eu != pipeline.StatusBlocked {
+		t.Errorf("weather stages us=%s eu=%s, want failed, blocked", us, eu)
+	}
+	if _, ok := h.servers["us"].ToolByName(org, "weather"); ok {
+		t.Errorf("weather was created despite its broken settings")
+	}
+	if f := tool(t, rep, "flights"); f.Status != pipeline.StatusReleased {
+		t.Errorf("flights = %s, want released", f.Status)
+	}
+}

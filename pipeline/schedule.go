@@ -122,6 +122,14 @@ func (r *runner) runToolStage(ctx context.Context, t *toolRun, s *stageRun) {
 		r.notStarted(s, err)
 		return
 	}
+	for _, n := range s.spec.Needs {
+		if dep := t.byName[n]; dep != nil && !dep.proceed {
+			s.rep.Status = StatusBlocked
+			s.rep.Error = fmt.Sprintf("needs %s, which is %s", n, dep.rep.Status)
+			s.closeNotNeeded(false)
+			return
+		}
+	}
 	if t.rep.Error != "" {
 		s.rep.Status = StatusFailed
 		s.rep.Error = "tool settings: " + t.rep.Error
@@ -132,14 +140,6 @@ func (r *runner) runToolStage(ctx context.Context, t *toolRun, s *stageRun) {
 		s.rep.Status = StatusSkipped
 		s.closeNotNeeded(true)
 		return
-	}
-	for _, n := range s.spec.Needs {
-		if dep := t.byName[n]; dep != nil && !dep.proceed {
-			s.rep.Status = StatusBlocked
-			s.rep.Error = fmt.Sprintf("needs %s, which is %s", n, dep.rep.Status)
-			s.closeNotNeeded(false)
-			return
-		}
 	}
 	if s.test != nil {
 		// Wait for the queued test before taking a slot: the test queue,

@@ -122,17 +122,12 @@ func (r *runner) failStage(t *toolRun, s *stageRun, err error) {
 	}
 }
 
-// release does ensure, envvars, test, publish, verify and smoke. released is
-// true when this stage published (false when it was already up to date).
+// release does ensure, the up-to-date check (idempotent resume), envvars,
+// test, publish, verify and smoke. released is true when this stage
+// published (false when it already served the commit).
 func (r *runner) release(ctx context.Context, t *toolRun, s *stageRun) (released bool, err error) {
 	tool, err := r.ensureTool(ctx, t, s)
 	if err != nil {
-		return false, err
-	}
-	if err := r.syncEnvvars(ctx, t, s, tool); err != nil {
-		return false, err
-	}
-	if err := r.checkRequiredEnvvars(t, s, tool); err != nil {
 		return false, err
 	}
 	var active []amigo.ToolVersion
@@ -160,6 +155,12 @@ func (r *runner) release(ctx context.Context, t *toolRun, s *stageRun) (released
 		s.rep.CommitHash = v.ToolCommitHash
 		r.log.step(levelInfo, t.name, s.spec.Name, "publish", fmt.Sprintf("up to date: %s already serves %s", s.rep.VersionAfter, short(t.commit)), 0)
 		return false, nil
+	}
+	if err := r.syncEnvvars(ctx, t, s, tool); err != nil {
+		return false, err
+	}
+	if err := r.checkRequiredEnvvars(t, s, tool); err != nil {
+		return false, err
 	}
 	if s.test != nil {
 		if err := r.testGate(ctx, t, s); err != nil {
@@ -363,7 +364,7 @@ func (r *runner) testGate(ctx context.Context, t *toolRun, s *stageRun) error {
 		if err != nil {
 			return "", fmt.Errorf("test-tool on branch %s: %w", s.spec.Branch, err)
 		}
-		s.rep.Tests = testResults(resp.InvocationResults)
+		s.rep.Tests = r.testResults(resp.InvocationResults)
 		failed := 0
 		var first *TestResult
 		for i := range s.rep.Tests {
@@ -385,12 +386,17 @@ func (r *runner) testGate(ctx context.Context, t *toolRun, s *stageRun) error {
 	})
 }
 
-// testResults converts per-input results.
-func testResults(in []amigo.InvocationResult) []TestResult {
+// testResults converts per-input results, masking any secret value a tool
+// echoed.
+func (r *runner) testResults(in []amigo.InvocationResult) []TestResult {
 	out := make([]TestResult, len(in))
-	for i, r := range in {
-		out[i] = TestResult{Input: i + 1, Succeeded: r.Succeeded, Output: r.Output, ExceptionType: r.ExceptionType,
-			Message: r.ExceptionMessage, StackTrace: r.ExceptionStackTrace, DurationMS: r.DurationMS}
+	for i, res := range in {
+		trace := make([]string, len(res.ExceptionStackTrace))
+		for j, ln := range res.ExceptionStackTrace {
+			trace[j] = r.log.mask(ln)
+		}
+		out[i] = TestResult{Input: i + 1, Succeeded: res.Succeeded, Output: r.log.mask(res.Output), ExceptionType: res.ExceptionType,
+			Message: r.log.mask(res.ExceptionMessage), StackTrace: trace, DurationMS: res.DurationMS}
 	}
 	return out
 }
@@ -468,7 +474,7 @@ func (r *runner) smoke(ctx context.Context, t *toolRun, s *stageRun, tool *amigo
 		if err != nil {
 			return "", fmt.Errorf("smoke invoke %s: %w", s.rep.VersionAfter, err)
 		}
-		s.rep.Smoke = testResults(resp.InvocationResults)
+		s.rep.Smoke = r.testResults(resp.InvocationResults)
 		for _, tr := range s.rep.Smoke {
 			if !tr.Succeeded {
 				return "", fmt.Errorf("smoke: input %d failed: %s: %s", tr.Input, tr.ExceptionType, tr.Message)
