@@ -504,6 +504,30 @@ func TestCrossContract(t *testing.T) {
 		t.Fatal("no tool: the success path failed")
 	}
 
+	t.Run("pagination walks continuation tokens", func(t *testing.T) {
+		for i := range 25 {
+			if _, err := e.emu.AddTool(org, amigotest.SeedTool{Name: fmt.Sprintf("seeded_%02d", i), Tags: map[string]string{"n": fmt.Sprint(i)}, TagsNull: []string{"empty"}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before := e.serverCov.Count(amigotest.OpListTools, 200)
+		tools, err := c.AllTools(ctx, amigo.ListToolsOptions{})
+		if err != nil || len(tools) != 26 {
+			t.Fatalf("all tools: %d, %v", len(tools), err)
+		}
+		if pages := e.serverCov.Count(amigotest.OpListTools, 200) - before; pages != 2 {
+			t.Errorf("26 tools in %d pages, want 2 of at most 20", pages)
+		}
+		vs, err := c.AllVersions(ctx, f.toolID, amigo.ListVersionsOptions{Limit: 1})
+		if err != nil || len(vs) != 2 {
+			t.Fatalf("all versions: %d, %v", len(vs), err)
+		}
+		invs, err := c.AllInvocations(ctx, amigo.ListInvocationsOptions{Limit: 2})
+		if err != nil || len(invs) != 3 {
+			t.Fatalf("all invocations: %d, %v", len(invs), err)
+		}
+	})
+
 	t.Run("401", func(t *testing.T) {
 		bad := e.client(func(cfg *amigo.Config) { cfg.APIKey = "wrong" })
 		_, err := bad.SignIn(ctx)

@@ -298,3 +298,40 @@ func (e *Error) firstRule(fieldPrefix string) string {
 	}
 	return "\x00none"
 }
+
+// TestNullableAndOptionalVariantsAccepted pins the 3.1 forms of "nullable"
+// and "optional" that must pass: anyOf [X, {type: null}] with null, absent
+// optional properties and parameters, and anyOf [{}, {type: null}].
+func TestNullableAndOptionalVariantsAccepted(t *testing.T) {
+	v := MustLoad(t)
+	js := http.Header{"Content-Type": {"application/json"}}
+	requests := []struct{ method, path, body string }{
+		{"POST", "/v1/org/tool/" + toolID, `{"description":null,"tags":null}`},
+		{"POST", "/v1/org/tool/" + toolID, `{}`},
+		{"POST", "/v1/org/tool/" + toolID + "/envvar", `{}`},
+		{"GET", "/v1/org/tool/", ""},
+		{"GET", "/v1/org/tool/" + toolID + "/version", ""},
+		{"GET", "/v1/org/tool/invocation", ""},
+	}
+	for _, rq := range requests {
+		r := reqFor(rq.method, rq.path, true)
+		if rq.body != "" {
+			r.Header.Set("Content-Type", "application/json")
+		}
+		if err := v.ValidateRequest(r, []byte(rq.body)); err != nil {
+			t.Errorf("%s %s %s: %v", rq.method, rq.path, rq.body, err)
+		}
+	}
+	responses := []struct{ method, path, body string }{
+		{"GET", "/v1/org/tool/", `{"tools":[],"has_more":false,"continuation_token":"opaque","filter_values":null}`},
+		{"GET", "/v1/org/tool/", `{"tools":[],"has_more":true,"continuation_token":{"any":"thing"},"filter_values":{"tags":[]}}`},
+		{"GET", "/v1/org/tool/invocation", `{"tool_invocations":[` + invocation(statusSucceeded,
+			`{"type":"simulation-conversation","simulation_unit_test_set_run_id":"r","unit_test_id":null,"run_index":4,"invocation_metadata":`+metaStateTransition+`}`) +
+			`],"has_more":false,"continuation_token":null}`},
+	}
+	for _, rs := range responses {
+		if err := v.ValidateResponse(reqFor(rs.method, rs.path, true), 200, js, []byte(rs.body)); err != nil {
+			t.Errorf("%s: %v", rs.body, err)
+		}
+	}
+}

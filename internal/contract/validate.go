@@ -24,8 +24,10 @@ type Violation struct {
 	// "header Authorization", "status", "header Content-Type", "path".
 	Field string
 	// Rule is the rule that failed: a JSON Schema keyword ("required",
-	// "pattern", "type", "const", "oneOf", "maximum", ...) or one of
-	// "route", "security", "status", "content-type", "body", "parse".
+	// "pattern", "type", "const", "maximum", "format", ...; inside
+	// propertyNames prefixed "propertyNames/") or one of "route",
+	// "security", "status", "content-type", "body", "parse", "invalid"
+	// (a parameter kin-openapi could not decode).
 	Rule string
 	// Message says what is wrong, in words.
 	Message string
