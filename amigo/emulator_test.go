@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 
 	"github.com/amigo-release/amigo-release/amigo"
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
+	"github.com/amigo-release/amigo-release/internal/clock"
 	"github.com/amigo-release/amigo-release/internal/contract"
 )
 
@@ -356,5 +358,51 @@ func TestEmulatorBadKeyMessage(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "sk-not-the-key") {
 		t.Errorf("error leaks the key")
+	}
+}
+
+// TestEmulatorConcurrentCallersPaced: many goroutines share one client;
+// time is compressed (a simulated minute is 60ms), the emulator enforces its
+// buckets, and the client's pacing keeps every call clear of 429.
+func TestEmulatorConcurrentCallersPaced(t *testing.T) {
+	clk := clock.NewScaled(1000)
+	emu := amigotest.New(amigotest.Options{Clock: clk})
+	srv := httptest.NewServer(emu)
+	t.Cleanup(func() { srv.Close(); emu.Close() })
+	c, err := amigo.New(amigo.Config{BaseURL: srv.URL, Org: testOrg, APIKey: testKey, APIKeyID: testKeyID, UserID: testUser, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 60 // more than the 50/min burst of get-tools
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := c.ListTools(context.Background(), amigo.ListToolsOptions{})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var lists, signIns, limited int
+	for _, r := range emu.Requests() {
+		switch {
+		case r.Status == http.StatusTooManyRequests:
+			limited++
+		case r.OperationID == string(amigo.OpListTools):
+			lists++
+		case r.OperationID == string(amigo.OpSignIn):
+			signIns++
+		}
+	}
+	if lists != n || signIns != 1 || limited != 0 {
+		t.Errorf("lists %d, sign-ins %d, 429s %d; want %d, 1, 0", lists, signIns, limited, n)
 	}
 }
