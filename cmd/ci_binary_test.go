@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -31,6 +32,10 @@ func runBinary(t *testing.T, dir string, env map[string]string, args ...string) 
 	cmd := exec.Command(binPath, args...)
 	cmd.Dir = dir
 	cmd.Env = []string{}
+	if runtime.GOOS == "windows" {
+		// Windows programs need SYSTEMROOT to use the network at all.
+		cmd.Env = append(cmd.Env, "SYSTEMROOT="+os.Getenv("SYSTEMROOT"))
+	}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
