@@ -218,7 +218,7 @@ func TestRejectsOffContractExchanges(t *testing.T) {
 		{name: "tool id pattern in path", op: "deprecate-tool", edit: req(toolID, "not-an-id"), field: "path tool_id", rule: "pattern"},
 		{name: "missing required query", op: "search-tool-invocations", edit: req(`query=boom&`, ``), field: "query query", rule: "required"},
 		{name: "enum in query array", op: "search-tool-invocations", edit: req(`invocation_status.output`, `everything`), field: "query query_against", rule: "enum"},
-		{name: "boolean query", op: "get-tool-versions", edit: req(`deprecated=false`, `deprecated=nope`), field: "query deprecated", rule: ""},
+		{name: "boolean query", op: "get-tool-versions", edit: req(`deprecated=false`, `deprecated=nope`), field: "query deprecated", rule: "invalid"},
 		{name: "body on a GET", op: "get-tools", edit: func(s *sample) { s.body = `{}` }, field: "body", rule: "body"},
 		{name: "missing api key header", op: "sign-in-with-api-key", edit: func(s *sample) { s.headers["x-api-key"] = "" }, field: "header x-api-key", rule: "required"},
 		{name: "no Authorization", op: "publish-tool-version", edit: func(s *sample) { s.headers = map[string]string{"Authorization": ""} }, field: "header Authorization", rule: "security"},

@@ -110,6 +110,14 @@ func (v *Validator) ValidateRequest(r *http.Request, body []byte) error {
 	if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
 		e.Violations = append(e.Violations, flatten(err, "", body)...)
 	}
+	for i, vi := range e.Violations {
+		// kin-openapi says "empty value" of a query value that fits no
+		// branch of an anyOf (e.g. deprecated=maybe): say what was sent.
+		name, isQuery := strings.CutPrefix(vi.Field, "query ")
+		if raw := r.URL.Query()[name]; isQuery && strings.Contains(vi.Message, "empty value is not allowed") && len(raw) > 0 && raw[0] != "" {
+			e.Violations[i].Message = fmt.Sprintf("%q matches none of the parameter's types", raw[0])
+		}
+	}
 	if route.Operation.RequestBody == nil && len(body) > 0 {
 		e.Violations = append(e.Violations, Violation{Field: "body", Rule: "body",
 			Message: fmt.Sprintf("the operation takes no request body, got %d bytes", len(body))})
@@ -259,7 +267,7 @@ func flatten(err error, field string, body []byte) []Violation {
 		parsE *openapi3filter.ParseError
 	)
 	switch {
-	case errors.As(err, &me) && isDirect(err, me):
+	case isMulti(err, &me):
 		var out []Violation
 		for _, e := range me {
 			out = append(out, flatten(e, field, body)...)
@@ -301,11 +309,12 @@ func flatten(err error, field string, body []byte) []Violation {
 	return []Violation{{Field: orDefault(field, "request"), Rule: ruleOf(err.Error()), Message: err.Error()}}
 }
 
-// isDirect reports whether err is the MultiError itself (not something
-// wrapping one, which the other cases unwrap with their context).
-func isDirect(err error, me openapi3.MultiError) bool {
+// isMulti reports whether err itself is a MultiError (errors wrapping one
+// are unwrapped by the other cases, which keep their context).
+func isMulti(err error, me *openapi3.MultiError) bool {
 	m, ok := err.(openapi3.MultiError)
-	return ok && len(m) == len(me)
+	*me = m
+	return ok
 }
 
 func orDefault(s, d string) string {
