@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -554,5 +555,27 @@ func TestListenAndServeShutsDownOnContext(t *testing.T) {
 	// ListenAndServe reports a bad address.
 	if err := s.ListenAndServe(context.Background(), "256.0.0.1:bad"); err == nil {
 		t.Fatal("bad address accepted")
+	}
+}
+
+func TestNewRegionsServeIndependentState(t *testing.T) {
+	regions := NewRegions(Options{StaticTokens: map[string]string{"tok": "u"}}, "us", "ca-central-1")
+	if len(regions) != 2 || regions["us"] == regions["ca-central-1"] {
+		t.Fatalf("regions %v", regions)
+	}
+	var ids []string
+	for _, name := range []string{"us", "ca-central-1"} {
+		srv := regions[name]
+		ts := httptest.NewServer(srv.Handler())
+		srv.srv = ts
+		t.Cleanup(srv.Close)
+		f := &fixture{t: t, s: srv, org: "acme", tok: "tok"}
+		ids = append(ids, f.createTool("same_name"))
+		if n := len(srv.Tools("acme")); n != 1 {
+			t.Fatalf("%s has %d tools", name, n)
+		}
+	}
+	if ids[0] == ids[1] {
+		t.Fatalf("two regions issued the same id %s", ids[0])
 	}
 }

@@ -10,7 +10,8 @@
 //
 //	New(Options) *Server                        an http.Handler; one Server is one region
 //	NewTestServer(t, Options) *Server           on httptest, closed by t.Cleanup; URL()
-//	NewTestRegions(t, Options, names...)        one test server per region name
+//	NewRegions(Options, names...)               one Server per region name
+//	NewTestRegions(t, Options, names...)        the same, each on httptest
 //	(*Server).Handler, ListenAndServe(ctx, addr), Serve(ctx, ln), Close
 //	Options{Clock, RepoPath, Branch, PublishLatency, TestLatency, ActiveCap,
 //	        RateLimits, DisableRateLimits, APIKeys, StaticTokens, TokenTTL,
@@ -36,7 +37,10 @@
 // Options.APIKeys restricts it (401 otherwise). The id_token lives
 // Options.TokenTTL (default 1h) of clock time and is valid only in the org
 // it was issued for; every other call needs `Authorization: Bearer <token>`
-// (401 when missing, unknown, expired or of another org). Users listed in
+// (401 when missing, unknown, expired or of another org). The TTL is clock
+// time: on a clock where a simulated minute is a real millisecond, the
+// default hour lasts 60 ms of real time, so long tests on such a clock set
+// a larger TokenTTL (or rely on the client refreshing). Users listed in
 // Options.ReadOnlyUsers get 403 on every operation needing a write
 // permission (the mutating ones and test-tool); nothing else gives 403.
 //
@@ -50,8 +54,10 @@
 //
 //   - Tool names are unique among non-deprecated tools of an org (409); a
 //     name longer than 64 characters is "too long" (400).
-//     Deprecating a tool also deprecates its versions; a deprecated tool
-//     answers 404 to modify, envvars, publish and invoke, and its name is free.
+//     Deprecating a tool also deprecates its versions and takes effect at
+//     once (the documented ~1 minute propagation is not modelled); a
+//     deprecated tool answers 404 to modify, envvars, publish and invoke, and
+//     its name is free. Deprecating it again is a 204.
 //   - Publish and deprecate-tool are serialized per tool: while a publish runs
 //     (for its whole latency), a second publish or a deprecate-tool gets 409.
 //     Only these two operations document 409 for it.
@@ -140,7 +146,8 @@
 // the work and then closes the connection without a response (the
 // unknown-outcome case); SetMaintenance gives 503 everywhere; SetChaos
 // injects seeded random 409 (only where documented), 429, 503, latency and
-// drop-after-work. Injected counts every injection by kind ("409", "429",
+// drop-after-work (deterministic for a given seed and request order).
+// Injected counts every injection by kind ("409", "429",
 // "503", ..., "latency", "drop", "maintenance"). Faults are applied before
 // org, auth and rate-limit checks; the request log records each request
 // with its operation, status, simulated time, user and fault.

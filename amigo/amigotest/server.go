@@ -268,20 +268,35 @@ func NewTestServer(t testing.TB, opts Options) *Server {
 	return s
 }
 
+// NewRegions returns one Server per region name (for example "us",
+// "eu-central-1"), each with its own state. Region servers differ in their
+// seed so that their IDs differ. Serve each with ListenAndServe or mount
+// its Handler.
+func NewRegions(opts Options, names ...string) map[string]*Server {
+	out := make(map[string]*Server, len(names))
+	for i, n := range names {
+		out[n] = New(regionOptions(opts, i))
+	}
+	return out
+}
+
+func regionOptions(opts Options, i int) Options {
+	base := opts.Seed
+	if base == 0 {
+		base = 1
+	}
+	opts.Seed = base + int64(i)*7919
+	return opts
+}
+
 // NewTestRegions starts one test server per region name (for example "us",
 // "eu-central-1"), each with its own state, all with opts. Region servers
 // differ in their seed so that their IDs differ.
 func NewTestRegions(t testing.TB, opts Options, names ...string) map[string]*Server {
 	t.Helper()
 	out := make(map[string]*Server, len(names))
-	base := opts.Seed
-	if base == 0 {
-		base = 1
-	}
 	for i, n := range names {
-		o := opts
-		o.Seed = base + int64(i)*7919
-		out[n] = NewTestServer(t, o)
+		out[n] = NewTestServer(t, regionOptions(opts, i))
 	}
 	return out
 }
