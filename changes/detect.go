@@ -311,7 +311,7 @@ func (r *Repo) detect(ctx context.Context, req Request) (*Result, error) {
 				if e, err := r.lookup(baseTree, p); err != nil || e == nil {
 					continue
 				}
-				rp, err := r.projectAt(baseTree, dir, opts)
+				rp, err := r.projectAt(baseTree, dir, opts, nil)
 				if err != nil {
 					res.Warnings = append(res.Warnings, fmt.Sprintf("removed project at %s: %v", displayDir(dir), err))
 					continue

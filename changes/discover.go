@@ -155,6 +155,13 @@ func (r *Repo) discoverUncached(root plumbing.Hash, opts Options) ([]Project, er
 		}
 		return nil
 	}
+	var known map[string]indexFile
+	if files, ok := r.indexPyprojects(root); ok {
+		dirs, known = indexDirs(files, opts.Roots)
+		r.discoveredFromIndex = true
+		return r.projectsIn(root, dirs, known, opts)
+	}
+	r.discoveredFromIndex = false
 	roots := opts.Roots
 	if len(roots) == 0 {
 		roots = []string{""}
@@ -181,6 +188,13 @@ func (r *Repo) discoverUncached(root plumbing.Hash, opts Options) ([]Project, er
 			return nil, err
 		}
 	}
+	return r.projectsIn(root, dirs, nil, opts)
+}
+
+// projectsIn reads the projects in dirs (directories holding a
+// pyproject.toml); known gives the pyproject.toml entries when the index
+// supplied them.
+func (r *Repo) projectsIn(root plumbing.Hash, dirs []string, known map[string]indexFile, opts Options) ([]Project, error) {
 	sort.Strings(dirs)
 	var projects []Project
 	byName := map[string]string{}
@@ -192,7 +206,11 @@ func (r *Repo) discoverUncached(root plumbing.Hash, opts Options) ([]Project, er
 		if !included(d, opts) {
 			continue
 		}
-		p, err := r.projectAt(root, d, opts)
+		var blob *plumbing.Hash
+		if f, ok := known[d]; ok && f.mode.IsRegular() {
+			blob = &f.hash
+		}
+		p, err := r.projectAt(root, d, opts, blob)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -211,7 +229,8 @@ func (r *Repo) discoverUncached(root plumbing.Hash, opts Options) ([]Project, er
 }
 
 // projectAt reads the project whose pyproject.toml is in dir of tree root.
-func (r *Repo) projectAt(root plumbing.Hash, dir string, opts Options) (Project, error) {
+// When blob is not nil it is the pyproject.toml blob (from the index).
+func (r *Repo) projectAt(root plumbing.Hash, dir string, opts Options, blob *plumbing.Hash) (Project, error) {
 	file := joinPath(dir, PyprojectFile)
 	p := Project{Path: displayDir(dir), Pyproject: file}
 	for _, k := range sortedKeys(opts.Names) {
@@ -225,7 +244,16 @@ func (r *Repo) projectAt(root plumbing.Hash, dir string, opts Options) (Project,
 		p.Name = name
 		return p, nil
 	}
-	data, err := r.readFileFollow(root, file)
+	var data []byte
+	var err error
+	if blob != nil {
+		data, err = r.blob(*blob)
+		if err != nil {
+			err = fmt.Errorf("%s: %w", file, err)
+		}
+	} else {
+		data, err = r.readFileFollow(root, file)
+	}
 	if err != nil {
 		return p, err
 	}

@@ -2,6 +2,7 @@ package changes
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -41,31 +42,88 @@ func TestDiscover(t *testing.T) {
 		{"missing root", Options{Roots: []string{"nope"}}, nil},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ps, err := Discover(repo, "HEAD", tt.opts)
-			if err != nil {
-				t.Fatalf("Discover: %v", err)
-			}
-			var got []string
-			for _, p := range ps {
-				got = append(got, p.Path+"="+p.Name)
-				if p.Pyproject != strings.TrimPrefix(p.Path+"/pyproject.toml", "./") {
-					t.Errorf("project %s: Pyproject = %q", p.Path, p.Pyproject)
+		for _, useIndex := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/index=%v", tt.name, useIndex), func(t *testing.T) {
+				repo.useIndex = useIndex
+				repo.projects = map[string][]Project{}
+				ps, err := Discover(repo, "HEAD", tt.opts)
+				if err != nil {
+					t.Fatalf("Discover: %v", err)
 				}
+				if repo.discoveredFromIndex != useIndex {
+					t.Errorf("discovered from index = %v, want %v", repo.discoveredFromIndex, useIndex)
+				}
+				var got []string
+				for _, p := range ps {
+					got = append(got, p.Path+"="+p.Name)
+					if p.Pyproject != strings.TrimPrefix(p.Path+"/pyproject.toml", "./") {
+						t.Errorf("project %s: Pyproject = %q", p.Path, p.Pyproject)
+					}
+				}
+				if diff := cmp.Diff(tt.want, got); diff != "" {
+					t.Errorf("Discover mismatch (-want +got):\n%s", diff)
+				}
+				// A second call is served from the cache, unaffected by
+				// changes to the first result.
+				if len(ps) > 0 {
+					ps[0].Name = "mutated"
+				}
+				again, err := Discover(repo, "HEAD", tt.opts)
+				if err != nil || len(again) != len(got) || len(again) > 0 && again[0].Name == "mutated" {
+					t.Errorf("second Discover = %+v, %v", again, err)
+				}
+			})
+		}
+	}
+}
+
+// TestDiscover_indexFallback: the index is used only when it describes
+// exactly the tree being discovered.
+func TestDiscover_indexFallback(t *testing.T) {
+	t.Parallel()
+	r := newTestRepo(t)
+	r.write("a/pyproject.toml", pyproject("a"), "b/c/pyproject.toml", pyproject("c"), "b/c/x.py", "1")
+	first := r.commit("one")
+	r.write("d/pyproject.toml", pyproject("d"))
+	r.commit("two")
+	names := func(ps []Project) string {
+		var s []string
+		for _, p := range ps {
+			s = append(s, p.Name)
+		}
+		return strings.Join(s, ",")
+	}
+	tests := []struct {
+		name      string
+		setup     func()
+		rev       string
+		want      string
+		fromIndex bool
+	}{
+		{"clean checkout", func() {}, "HEAD", "a,c,d", true},
+		{"index version 4", func() { r.git("update-index", "--index-version", "4") }, "HEAD", "a,c,d", true},
+		{"another commit than the checkout", func() {}, first, "a,c", false},
+		{"staged new project is not in HEAD", func() {
+			r.write("e/pyproject.toml", pyproject("e"))
+			r.git("add", "e")
+		}, "HEAD", "a,c,d", false},
+		{"detached at the first commit", func() { r.git("reset", "-q", "--hard"); r.git("checkout", "-q", "--detach", first) }, "HEAD", "a,c", true},
+		{"corrupt index", func() {
+			if err := os.WriteFile(filepath.Join(r.dir, ".git", "index"), []byte("DIRC\x00\x00\x00\x02garbage that is long enough to look like something"), 0o644); err != nil {
+				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("Discover mismatch (-want +got):\n%s", diff)
-			}
-			// A second call is served from the cache, unaffected by
-			// changes to the first result.
-			if len(ps) > 0 {
-				ps[0].Name = "mutated"
-			}
-			again, err := Discover(repo, "HEAD", tt.opts)
-			if err != nil || len(again) != len(got) || len(again) > 0 && again[0].Name == "mutated" {
-				t.Errorf("second Discover = %+v, %v", again, err)
-			}
-		})
+		}, "HEAD", "a,c", false},
+	}
+	for _, tt := range tests {
+		tt.setup()
+		repo := r.open()
+		ps, err := Discover(repo, tt.rev, Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if got := names(ps); got != tt.want || repo.discoveredFromIndex != tt.fromIndex {
+			t.Errorf("%s: Discover = %s (from index %v), want %s (from index %v)", tt.name, got, repo.discoveredFromIndex, tt.want, tt.fromIndex)
+		}
 	}
 }
 
@@ -108,7 +166,8 @@ func TestDiscover_errors(t *testing.T) {
 			r := newTestRepo(t)
 			r.write(tt.files...)
 			r.commit("chore: init")
-			_, err := Discover(r.open(), "HEAD", tt.opts)
+			repo := r.open()
+			_, err := Discover(repo, "HEAD", tt.opts)
 			if err == nil {
 				t.Fatal("Discover succeeded, want an error")
 			}
@@ -116,6 +175,12 @@ func TestDiscover_errors(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not contain %q", err, w)
 				}
+			}
+			// The tree walk gives the same error as the index.
+			walker := r.open()
+			walker.useIndex = false
+			if _, err2 := Discover(walker, "HEAD", tt.opts); err2 == nil || err2.Error() != err.Error() {
+				t.Errorf("tree walk error %v, index error %v", err2, err)
 			}
 		})
 	}

@@ -46,6 +46,11 @@ type Repo struct {
 	packs   *packSet                   // nil until first read
 	// projects caches Discover results by head tree and options.
 	projects map[string][]Project
+	// index is what .git/index says (nil until read); useIndex lets
+	// discovery use it (tests turn it off to exercise the tree walk).
+	index               *indexState
+	useIndex            bool
+	discoveredFromIndex bool // the last uncached discovery used the index
 }
 
 // Open opens the repository at path (its work tree, any directory inside
@@ -68,7 +73,7 @@ func Open(path string) (*Repo, error) {
 		st.Close()
 		return nil, fmt.Errorf("open repository %s: %w", path, err)
 	}
-	r := &Repo{path: abs, dot: dot, st: st, git: g}
+	r := &Repo{path: abs, dot: dot, st: st, git: g, useIndex: true}
 	r.resetCaches()
 	if _, err := g.Head(); err != nil {
 		empty := true
@@ -93,6 +98,7 @@ func (r *Repo) resetCaches() {
 	r.commits = map[plumbing.Hash]*commitNode{}
 	r.diffs = map[plumbing.Hash][]string{}
 	r.projects = map[string][]Project{}
+	r.index = nil
 	r.shallow = nil
 	if r.packs != nil {
 		r.packs.close()
