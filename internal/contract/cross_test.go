@@ -651,6 +651,10 @@ func TestCrossContract(t *testing.T) {
 		if err := c.DeprecateTool(ctx, cr.ID); err != nil {
 			t.Fatal(err)
 		}
+		withOrg := e.client(func(cfg *amigo.Config) { cfg.OrgHeader = org })
+		if _, err := withOrg.ListTools(ctx, amigo.ListToolsOptions{}); err != nil {
+			t.Fatal(err)
+		}
 	})
 
 	t.Run("dropped connection after a publish", func(t *testing.T) {
