@@ -131,6 +131,7 @@ type Event struct {
 // organization. It is safe for concurrent use.
 type Client struct {
 	base      string // scheme://host[/prefix] without trailing slash
+	basePath  string // the escaped [/prefix] of base
 	org       string
 	http      *http.Client
 	clk       clock.Clock
@@ -202,8 +203,10 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("amigo: Config.Retry.MaxInterval %s is below InitialInterval %s: raise MaxInterval", r.MaxInterval, r.InitialInterval)
 	}
 
+	bu, _ := url.Parse(base)
 	c := &Client{
 		base:      base,
+		basePath:  bu.EscapedPath(),
 		org:       cfg.Org,
 		http:      cfg.HTTPClient,
 		clk:       cfg.Clock,
@@ -329,8 +332,7 @@ type request struct {
 
 // fullPath is the request path without host: /prefix/v1/{org}/...
 func (c *Client) fullPath(r *request) string {
-	u, _ := url.Parse(c.base)
-	return u.EscapedPath() + "/v1/" + url.PathEscape(c.org) + r.path
+	return c.basePath + "/v1/" + url.PathEscape(c.org) + r.path
 }
 
 func (c *Client) emit(e Event) {

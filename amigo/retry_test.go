@@ -152,11 +152,11 @@ func TestPublishTimeoutIsUnknownOutcome(t *testing.T) {
 func TestPublishUsesLongTimeout(t *testing.T) {
 	f := newFakeAPI(t)
 	f.handle("POST /v1/{org}/tool/{id}/version", func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(30 * time.Millisecond) // longer than Timeout, shorter than PublishTimeout
+		time.Sleep(300 * time.Millisecond) // longer than Timeout, shorter than PublishTimeout
 		okPublish(w, r)
 	})
 	c := f.client(func(cfg *amigo.Config) {
-		cfg.Timeout = 5 * time.Millisecond
+		cfg.Timeout = 150 * time.Millisecond
 		cfg.PublishTimeout = 10 * time.Second
 	})
 	if _, err := c.PublishVersion(context.Background(), testToolID, publishReq); err != nil {
