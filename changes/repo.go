@@ -289,6 +289,7 @@ type MissingCommitError struct {
 	Shallow bool
 }
 
+// Error names the commit and the fix (fetch-depth: 0 / fetchDepth: 0).
 func (e *MissingCommitError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "commit %s", e.SHA)
@@ -310,6 +311,7 @@ type UnknownRevisionError struct {
 	Repo string
 }
 
+// Error names the revision and the repository.
 func (e *UnknownRevisionError) Error() string {
 	return fmt.Sprintf("unknown revision %q: not a branch, tag or commit in %s (check the name, or fetch it)", e.Rev, e.Repo)
 }
