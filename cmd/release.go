@@ -167,14 +167,18 @@ func release(ctx context.Context, env *Env, o ReleaseOptions) error {
 	}
 	f := newFace(env, o)
 	if err := f.checkEvent(); err != nil {
-		f.publishError(ctx, &pipeline.Report{Mode: reportMode(o.Mode), Error: err.Error()})
+		rep := &pipeline.Report{Mode: reportMode(o.Mode), Error: err.Error()}
+		writeReportJSON(f, o, rep)
+		f.publishError(ctx, rep)
 		return err
 	}
 	plan, err := promote.Load(o.planPath())
 	if err != nil {
 		f.annotateConfigError(err)
 		err = fmt.Errorf("load plan: %w", err)
-		f.publishError(ctx, &pipeline.Report{Mode: reportMode(o.Mode), Error: err.Error()})
+		rep := &pipeline.Report{Mode: reportMode(o.Mode), Error: err.Error()}
+		writeReportJSON(f, o, rep)
+		f.publishError(ctx, rep)
 		return startError(err)
 	}
 	f.mask(pipeline.SecretValues(plan, env.Getenv)...)
@@ -202,11 +206,7 @@ func release(ctx context.Context, env *Env, o ReleaseOptions) error {
 	if runErr != nil {
 		f.annotateConfigError(runErr)
 	}
-	if o.ReportJSON != "" {
-		if err := rep.WriteJSON(o.ReportJSON); err != nil {
-			f.logger().Warningf("write --report-json %s: %v", o.ReportJSON, err)
-		}
-	}
+	writeReportJSON(f, o, rep)
 	if runErr != nil {
 		// Nothing was done: the error (printed once, by Main) is the whole
 		// story; CI outputs still say so.
@@ -218,6 +218,17 @@ func release(ctx context.Context, env *Env, o ReleaseOptions) error {
 		return withCode(ExitFailed, errors.New(failureSummary(rep)))
 	}
 	return nil
+}
+
+// writeReportJSON writes --report-json, also for runs that could not
+// start (the report then carries only the error), so CI artifacts exist.
+func writeReportJSON(f *face, o ReleaseOptions, rep *pipeline.Report) {
+	if o.ReportJSON == "" {
+		return
+	}
+	if err := rep.WriteJSON(o.ReportJSON); err != nil {
+		f.logger().Warningf("write --report-json %s: %v", o.ReportJSON, err)
+	}
 }
 
 // reportMode is the Report.Mode of a release mode: offline plans are plans.

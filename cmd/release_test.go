@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -317,5 +318,75 @@ func TestRun_failedToolExits1(t *testing.T) {
 	wantContains(t, "stderr", r.stderr, "2 tool(s) failed")
 	if got := activeVersions(t, us, "weather_lookup"); len(got) != 1 {
 		t.Errorf("us should still have released weather_lookup: %v", got)
+	}
+}
+
+// TestRelease_serverAnswers maps the first answers of a server to exit
+// codes: refused credentials are the user's to fix (2); maintenance is
+// "could not start" (3). Nothing is published either way.
+func TestRelease_serverAnswers(t *testing.T) {
+	repo := toolRepo(t)
+	clk := clock.NewScaled(timeScale)
+	strict := amigotest.NewTestServer(t, amigotest.Options{Clock: clk, RepoPath: repo,
+		APIKeys: []amigotest.APIKey{{Key: "the-right-key", KeyID: "kid", UserID: "uid"}}})
+	down := amigotest.NewTestServer(t, amigotest.Options{Clock: clk, RepoPath: repo})
+	down.SetMaintenance(true)
+
+	t.Run("401 on sign-in is bad input", func(t *testing.T) {
+		plan := writePlan(t, t.TempDir(), strict.URL(), strict.URL())
+		r := runRelease(t, releaseEnv(), "run", "--repo", repo, "--config", plan)
+		r.wantCode(t, ExitUsage)
+		wantContains(t, "stderr", r.stderr, "401")
+		if m := mutating(strict.Requests()); len(m) != 0 {
+			t.Errorf("mutating calls after a refused sign-in: %v", m)
+		}
+	})
+	t.Run("503 maintenance could not start", func(t *testing.T) {
+		plan := writePlan(t, t.TempDir(), down.URL(), down.URL())
+		reportPath := filepath.Join(t.TempDir(), "r.json")
+		r := runRelease(t, releaseEnv(), "run", "--repo", repo, "--config", plan, "--report-json", reportPath)
+		r.wantCode(t, ExitUnavailable)
+		wantContains(t, "stderr", r.stderr, "503")
+		b, err := os.ReadFile(reportPath)
+		if err != nil {
+			t.Fatalf("no JSON report for a run that could not start: %v", err)
+		}
+		wantContains(t, "JSON report", string(b), `"error":`, "503")
+	})
+}
+
+func TestRelease_badPlanStillWritesTheJSONReport(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("version: 1\nstages: {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reportPath := filepath.Join(dir, "r.json")
+	r := runRelease(t, releaseEnv(), "plan", "--repo", toolRepo(t), "--config", bad, "--report-json", reportPath)
+	r.wantCode(t, ExitUsage)
+	wantContains(t, "stderr", r.stderr, bad+":2:")
+	b, err := os.ReadFile(reportPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep pipeline.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Mode != "plan" || !strings.Contains(rep.Error, bad+":2:") || rep.OK() {
+		t.Errorf("report for a bad plan: %+v", rep)
+	}
+}
+
+func TestRun_interruptedExits130(t *testing.T) {
+	repo := toolRepo(t)
+	us, eu := emulators(t, repo)
+	plan := writePlan(t, t.TempDir(), us.URL(), eu.URL())
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel() // SIGINT before the run could do anything
+	r := runMainCtx(t, ctx, Env{Getenv: mapEnv(releaseEnv()), Clock: clock.NewScaled(timeScale)}, "run", "--repo", repo, "--config", plan)
+	r.wantCode(t, ExitInterrupted)
+	if m := append(mutating(us.Requests()), mutating(eu.Requests())...); len(m) != 0 {
+		t.Errorf("an interrupted run made mutating calls: %v", m)
 	}
 }
