@@ -89,6 +89,28 @@
 //     decoder, must have the documented Content-Type and be a complete gzip
 //     stream.
 //   - A request to an operation without a request body must have no body.
+//   - An X-ORG-ID header, when sent, must be one non-empty value.
+//
+// # Error locations
+//
+// Violations are flattened from kin-openapi's nested errors to their
+// innermost failing keyword. One known defect is worked around: for an
+// error inside propertyNames (a bad tag key or user-variable name) the JSON
+// Schema 2020-12 validator (santhosh-tekuri/jsonschema v6.0.3, as used by
+// kin-openapi v0.153) reports a wrong instance location, so the field is
+// found instead by looking up the offending name in the body (rule
+// "propertyNames/pattern", field e.g. "body /tags").
+//
+// # Transport and Middleware
+//
+// Transport fails the test on any off-contract request the client sends
+// (always a client defect) and any off-contract response it receives.
+// Middleware fails the test on any off-contract response the server writes,
+// and on an off-contract request that the server accepts with a status
+// below 400 (a server must refuse what the contract does not allow; the
+// request itself is the sender's fault). A response whose connection the
+// handler hijacked (the emulator's drop-after-work fault) is neither
+// validated nor recorded. Both record (operationId, status) in a Coverage.
 //   - Defaults are never written into the validated request
 //     (SkipSettingDefaults), and every violation is reported (MultiError).
 package contract
