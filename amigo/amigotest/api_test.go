@@ -264,6 +264,9 @@ func TestInvokeAndInvocationHistory(t *testing.T) {
 	if len(page.ToolInvocations) != 1 || page.ToolInvocations[0].InvocationStatus.Output != "sim" {
 		t.Fatalf("simulation filter %+v", page)
 	}
+	// Deprecated versions do not take part in constraint resolution.
+	f.want(f.do("DELETE", "tool/"+id+"/version/==1.1.0", nil), 204)
+	f.want(f.do("POST", "tool/"+id+"/version/"+pathEscape(">=1.0")+"/invoke", map[string]any{"inputs": []any{input(map[string]any{"city": "A"})}}), 404)
 }
 
 func TestListToolsPaginationAndFilters(t *testing.T) {
