@@ -217,7 +217,7 @@ func TestActionFetchStep(t *testing.T) {
 		if r.Header.Get("Authorization") != "Bearer gh-token" {
 			t.Errorf("tags lookup without the token: %q", r.Header.Get("Authorization"))
 		}
-		fmt.Fprintf(w, `[{"name":"latest","commit":{"sha":%q}},{"name":"v1.2.3","commit":{"sha":%q}}]`, sha, sha)
+		fmt.Fprintf(w, `[{"name":"latest","commit":{"sha":%q}},{"name":"v1","commit":{"sha":%q}},{"name":"v1.2.3","commit":{"sha":%q}},{"name":"v2","commit":{"sha":"3333333333333333333333333333333333333333"}}]`, sha, sha, sha)
 	})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
@@ -248,6 +248,8 @@ func TestActionFetchStep(t *testing.T) {
 		{"version input beats the ref", with("ACTION_REF", "main", "WANT_VERSION", "v1.2.3"), 0, "false", "using v1.2.3", "amigo-release"},
 		{"windows arm64 gets the .exe", with("ACTION_REF", "v1.2.3", "RUNNER_OS", "Windows", "RUNNER_ARCH", "ARM64"), 0, "false", "amigo-release-windows-arm64.exe", "amigo-release.exe"},
 		{"SHA of a release tag downloads that release", with("ACTION_REF", sha), 0, "false", "is release v1.2.3", "amigo-release"},
+		{"moving major tag resolves to its release", with("ACTION_REF", "v1"), 0, "false", "ref v1 is release v1.2.3", "amigo-release"},
+		{"moving tag without a release builds", with("ACTION_REF", "v2"), 0, "true", "not a release tag", ""},
 		{"checksum mismatch fails", with("ACTION_REF", "v6.6.6"), 1, "", "checksum mismatch", ""},
 		{"tag without release builds", with("ACTION_REF", "v9.9.9"), 0, "true", "has no release v9.9.9", ""},
 		{"branch builds", with("ACTION_REF", "main"), 0, "true", "not a release tag", ""},
@@ -257,7 +259,7 @@ func TestActionFetchStep(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if strings.Contains(tt.name, "SHA of") {
+			if strings.Contains(tt.name, "SHA of") || strings.Contains(tt.name, "moving") {
 				if _, err := exec.LookPath("jq"); err != nil {
 					t.Skip("jq not installed")
 				}
