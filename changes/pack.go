@@ -2,7 +2,7 @@ package changes
 
 import (
 	"bytes"
-	"compress/flate"
+	"compress/zlib"
 	"container/list"
 	"encoding/binary"
 	"errors"
@@ -310,19 +310,32 @@ func ofsDeltaOffset(d []byte, off int64) (int64, int64) {
 	return v, n
 }
 
-// inflate decompresses size bytes of zlib data starting at off.
+// inflate decompresses size bytes of zlib data starting at off, and checks
+// the stream's end and Adler-32 checksum so that damaged data is an error,
+// not wrong content.
 func (ps *packSet) inflate(p *pack, off int64, size int64) ([]byte, error) {
 	if off+2 > int64(len(p.data)) || size < 0 || size > 1<<40 {
 		return nil, fmt.Errorf("%s: corrupt object at %d", p.name, off)
 	}
-	ps.src.Reset(p.data[off+2:]) // skip the 2-byte zlib header
+	ps.src.Reset(p.data[off:])
 	if ps.inf == nil {
-		ps.inf = flate.NewReader(&ps.src)
-	} else if err := ps.inf.(flate.Resetter).Reset(&ps.src, nil); err != nil {
-		return nil, err
+		zr, err := zlib.NewReader(&ps.src)
+		if err != nil {
+			return nil, fmt.Errorf("%s: inflate object at %d: %w", p.name, off, err)
+		}
+		ps.inf = zr
+	} else if err := ps.inf.(zlib.Resetter).Reset(&ps.src, nil); err != nil {
+		return nil, fmt.Errorf("%s: inflate object at %d: %w", p.name, off, err)
 	}
 	out := make([]byte, size)
 	if _, err := io.ReadFull(ps.inf, out); err != nil {
+		return nil, fmt.Errorf("%s: inflate object at %d: %w", p.name, off, err)
+	}
+	var one [1]byte
+	if n, err := ps.inf.Read(one[:]); n != 0 || err != io.EOF {
+		if err == nil || err == io.EOF {
+			err = errors.New("object longer than its header says")
+		}
 		return nil, fmt.Errorf("%s: inflate object at %d: %w", p.name, off, err)
 	}
 	return out, nil

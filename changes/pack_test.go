@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -87,5 +88,76 @@ func TestPackReader(t *testing.T) {
 				t.Error("raw(tree, <commit sha>) succeeded")
 			}
 		})
+	}
+}
+
+// TestPackReader_corrupt: damaged pack bytes give errors, never a panic or
+// wrong content.
+func TestPackReader_corrupt(t *testing.T) {
+	t.Parallel()
+	r := newTestRepo(t)
+	for v := 0; v < 12; v++ {
+		r.write("a/pyproject.toml", pyproject("a"), "a/f.txt", strings.Repeat(fmt.Sprintf("line %d\n", v), 200))
+		r.commit(fmt.Sprintf("fix: %d", v))
+	}
+	r.git("repack", "-a", "-d", "-f", "-q")
+	packs, _ := filepath.Glob(filepath.Join(r.dir, ".git", "objects", "pack", "*.pack"))
+	orig, err := os.ReadFile(packs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := r.open()
+	var hashes []plumbing.Hash
+	var types []plumbing.ObjectType
+	iter, _ := good.st.IterEncodedObjects(plumbing.AnyObject)
+	iter.ForEach(func(o plumbing.EncodedObject) error {
+		hashes = append(hashes, o.Hash())
+		types = append(types, o.Type())
+		return nil
+	})
+	want := map[plumbing.Hash][]byte{}
+	for i, h := range hashes {
+		b, err := good.raw(types[i], h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[h] = b
+	}
+	if err := os.Chmod(packs[0], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for step := 0; step < 40; step++ {
+		bad := bytes.Clone(orig)
+		pos := 12 + (len(bad)-32)*step/40
+		for k := 0; k < 8 && pos+k < len(bad)-20; k++ {
+			bad[pos+k] ^= 0x5a
+		}
+		if err := os.WriteFile(packs[0], bad, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		repo, err := Open(r.dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, h := range hashes {
+			got, err := repo.raw(types[i], h)
+			if err == nil && !bytes.Equal(got, want[h]) {
+				t.Errorf("step %d: %s %s read without error but differs", step, types[i], h)
+			}
+		}
+		_, _ = Detect(t.Context(), repo, Request{Head: "HEAD", Options: DefaultOptions()})
+		repo.Close()
+	}
+	// A truncated pack.
+	if err := os.WriteFile(packs[0], orig[:len(orig)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	repo, err := Open(r.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer repo.Close()
+	if _, err := Detect(t.Context(), repo, Request{Head: "HEAD", Options: DefaultOptions()}); err == nil {
+		t.Error("Detect on a truncated pack succeeded")
 	}
 }
