@@ -17,6 +17,7 @@ func (r *runner) testGate(ctx context.Context, t *toolRun, s *stageRun) error {
 			return "", fmt.Errorf("test-tool on branch %s: %w", s.spec.Branch, err)
 		}
 		s.rep.Tests = r.testResults(resp.InvocationResults)
+		r.count(func(st *Stats) { st.Tests++ })
 		failed := 0
 		var first *TestResult
 		for i := range s.rep.Tests {
@@ -75,6 +76,15 @@ func (r *runner) publish(ctx context.Context, t *toolRun, s *stageRun, tool *ami
 			r.log.step(levelWarning, t.name, s.spec.Name, "publish", msg, 0)
 		})
 		s.rep.Attempts = out.Attempts
+		r.count(func(st *Stats) {
+			st.PublishAttempts += out.Attempts
+			st.PublishRetries += out.Retries
+			st.CapPrunes += len(out.CapPruned)
+			st.Pruned += len(out.CapPruned)
+			if out.Reconciled {
+				st.Reconciled++
+			}
+		})
 		s.rep.Pruned = append(s.rep.Pruned, out.CapPruned...)
 		if err != nil {
 			return "", fmt.Errorf("publish %s (%s): %w", t.name, bump, err)
@@ -163,6 +173,7 @@ func (r *runner) prune(ctx context.Context, t *toolRun, s *stageRun) {
 			continue
 		}
 		s.rep.Pruned = append(s.rep.Pruned, v)
+		r.count(func(st *Stats) { st.Pruned++ })
 	}
 	sr := StepReport{Name: "prune", Status: StatusReleased, Duration: r.clk.Now().Sub(start)}
 	what := "deprecated " + strings.Join(s.rep.Pruned, ", ")

@@ -47,9 +47,31 @@ type Report struct {
 	Stages   []StageInfo  `json:"stages"`
 	Tools    []ToolReport `json:"tools"`
 	Warnings []string     `json:"warnings,omitempty"`
+	// Stats counts what the run did against the API (zero in plan mode).
+	Stats Stats `json:"stats"`
 	// Error is set when the run could not complete at all (bad config,
 	// cancelled); per-tool failures live in Tools.
 	Error string `json:"error,omitempty"`
+}
+
+// Stats counts the run's API work and how it recovered from faults.
+type Stats struct {
+	// PublishAttempts is how many publish calls were sent.
+	PublishAttempts int `json:"publish_attempts"`
+	// PublishRetries counts publishes sent again after a 409, 429, 503 or
+	// a lost answer.
+	PublishRetries int `json:"publish_retries"`
+	// Reconciled counts lost publish answers resolved by finding the
+	// version pinned to the commit (instead of publishing again).
+	Reconciled int `json:"reconciled"`
+	// CapPrunes counts versions deprecated to make room after a publish was
+	// refused for too many active versions.
+	CapPrunes int `json:"cap_prunes"`
+	// Pruned counts versions deprecated beyond the active caps (CapPrunes
+	// included).
+	Pruned int `json:"pruned"`
+	// Tests counts test-tool calls that returned results.
+	Tests int `json:"tests"`
 }
 
 // StageInfo describes one stage of the plan.

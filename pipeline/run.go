@@ -25,6 +25,9 @@ type runner struct {
 	apis   map[string]API
 	sems   map[string]chan struct{}
 
+	statsMu sync.Mutex
+	stats   Stats
+
 	haltCtx    context.Context
 	haltCancel context.CancelFunc
 	haltMu     sync.Mutex
@@ -71,6 +74,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	r.log = newRunLog(opts.Logger, SecretValues(opts.Plan, opts.Getenv), opts.Clock.Now)
 	rep := r.newReport()
 	err := r.run(ctx, rep)
+	if !r.opts.readOnly() {
+		rep.Stats = r.stats
+	}
 	if err != nil {
 		rep.Error = r.log.mask(err.Error())
 		r.log.emit(levelError, rep.Error)
@@ -342,6 +348,13 @@ func toolStatus(tr *ToolReport) Status {
 	default:
 		return StatusSkipped
 	}
+}
+
+// count adds to the run's Stats.
+func (r *runner) count(f func(*Stats)) {
+	r.statsMu.Lock()
+	defer r.statsMu.Unlock()
+	f(&r.stats)
 }
 
 // haltRun stops every tool: nothing new starts and waits end.

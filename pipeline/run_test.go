@@ -196,6 +196,9 @@ func TestRun_conflictStormDuringPublish(t *testing.T) {
 	if st.Attempts != 7 {
 		t.Errorf("attempts = %d, want 7 (6 conflicts, then success)", st.Attempts)
 	}
+	if rep.Stats.PublishRetries != 6 || rep.Stats.Tests != 1 {
+		t.Errorf("stats = %+v, want 6 publish retries and 1 test", rep.Stats)
+	}
 	if n := h.count("us", amigotest.OpPublishVersion, http.StatusConflict); n != 6 {
 		t.Errorf("emulator saw %d 409s, want 6", n)
 	}
@@ -238,6 +241,9 @@ func TestRun_droppedConnectionAfterPublish(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(st.Warnings, "\n"), "unknown outcome") {
 		t.Errorf("warnings %v do not mention the unknown outcome", st.Warnings)
+	}
+	if rep.Stats.Reconciled != 1 || rep.Stats.PublishAttempts != 1 {
+		t.Errorf("stats = %+v, want 1 attempt, 1 reconciled", rep.Stats)
 	}
 }
 
@@ -319,6 +325,9 @@ func TestRun_capPruningWithPinnedVersion(t *testing.T) {
 	}
 	if st.Attempts != 2 {
 		t.Errorf("attempts = %d, want 2 (refused for the cap, then retried once)", st.Attempts)
+	}
+	if rep.Stats.CapPrunes != 1 || rep.Stats.Pruned != 2 {
+		t.Errorf("stats = %+v, want 1 cap prune of 2 pruned", rep.Stats)
 	}
 	for _, r := range srv.Requests() {
 		if r.OperationID == amigotest.OpDeprecateVersions && !strings.Contains(r.Path, "%3D%3D") && !strings.Contains(r.Path, "==") {
