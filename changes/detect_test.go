@@ -460,3 +460,36 @@ func TestDetect(t *testing.T) {
 		})
 	}
 }
+
+// TestResult_JSON pins the JSON shape the pipeline and reports consume.
+func TestResult_JSON(t *testing.T) {
+	t.Parallel()
+	r := newTestRepo(t)
+	base := twoTools(r)
+	r.write("tools/a/x.py", "1")
+	sha := r.commit("feat(api)!: drop v0\n\nBREAKING CHANGE: inputs renamed\n")
+	res := detect(t, r.open(), Request{Head: "HEAD", DefaultBase: base})
+	b, err := res.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"head": sha,
+		"projects": []any{map[string]any{
+			"name": "tool_a", "path": "tools/a", "base": base, "head": sha, "status": "changed", "bump": "major",
+			"reason": "feat(api)!: drop v0 (breaking) → major", "files": float64(1),
+			"commits": []any{map[string]any{"sha": sha, "subject": "feat(api)!: drop v0", "type": "feat", "scope": "api", "breaking": true, "bump": "major"}},
+		}},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("JSON mismatch (-want +got):\n%s", diff)
+	}
+	b2, _ := res.JSON()
+	if string(b) != string(b2) {
+		t.Error("JSON is not stable")
+	}
+}
