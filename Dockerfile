@@ -34,8 +34,13 @@ FROM scratch AS action
 COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY --from=build /out/tmp /tmp
 COPY --from=build /out/amigo-release /usr/local/bin/amigo-release
-# nobody:nogroup; numeric because scratch has no /etc/passwd.
-USER 65534:65534
+# Non-root, and the uid of the `runner` user on GitHub-hosted runners (1001): the
+# runner mounts the workspace and the $GITHUB_OUTPUT / $GITHUB_STEP_SUMMARY files
+# owned by that uid, so a `uses: docker://` step can write its outputs (any other
+# non-root uid gets "permission denied"; actions/runner-images#10915). On a
+# self-hosted runner with another uid, run the image with --user "$(id -u)".
+# Numeric because scratch has no /etc/passwd.
+USER 1001:1001
 ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
 ENTRYPOINT ["/usr/local/bin/amigo-release"]
 
