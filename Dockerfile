@@ -11,8 +11,9 @@
 ARG GO_VERSION=1.26.8
 
 FROM --platform=$BUILDPLATFORM golang:${GO_VERSION}-bookworm AS build
-ARG TARGETOS=linux
-ARG TARGETARCH=amd64
+# Set by BuildKit for each --platform (linux/amd64, linux/arm64).
+ARG TARGETOS
+ARG TARGETARCH
 ARG VERSION=(devel)
 ARG COMMIT=unknown
 ARG DATE=unknown
