@@ -260,7 +260,7 @@ func (r *Repo) detect(ctx context.Context, req Request) (*Result, error) {
 	for i := range projects {
 		headDirs[projects[i].Path] = &projects[i]
 	}
-	rules := opts.rules()
+	rules := opts.Rules()
 	parsed := map[plumbing.Hash]*Commit{}
 	parsedMsg := map[plumbing.Hash]Message{}
 	var changes []ProjectChange
@@ -373,7 +373,12 @@ func (r *Repo) detect(ctx context.Context, req Request) (*Result, error) {
 			}
 		}
 		perProject := map[string][]plumbing.Hash{}
-		for _, c := range commits {
+		for i, c := range commits {
+			if i%256 == 255 {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+			}
 			if len(c.parents) > 1 && !r.shallowSet()[c.hash] {
 				continue // merges: the merged branch's commits are attributed instead
 			}

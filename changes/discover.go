@@ -48,7 +48,8 @@ func DefaultOptions() Options {
 	return Options{Types: DefaultTypes(), NonConventional: Patch}
 }
 
-func (o Options) rules() Rules { return Rules{Types: o.Types, NonConventional: o.NonConventional} }
+// Rules returns the bump rules of the options.
+func (o Options) Rules() Rules { return Rules{Types: o.Types, NonConventional: o.NonConventional} }
 
 // Validate checks the globs and names.
 func (o Options) Validate() error {
