@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -366,7 +367,10 @@ func TestActionBuildStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(t.TempDir(), "amigo-release")
-	out, code, _ := runScript(t, "cd "+root+" && "+script, map[string]string{
+	if runtime.GOOS == "windows" {
+		bin += ".exe"
+	}
+	out, code, _ := runScript(t, "cd '"+root+"' && "+script, map[string]string{
 		"BIN": bin, "ACTION_REF": "feature/x", "HOME": os.Getenv("HOME"),
 		"GOCACHE": goEnv(t, "GOCACHE"), "GOMODCACHE": goEnv(t, "GOMODCACHE"), "GOTOOLCHAIN": "local",
 	})

@@ -34,12 +34,23 @@ func git(t *testing.T, dir string, args ...string) string {
 	cmd := exec.Command("git", args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t",
-		"GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1")
+		"GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_GLOBAL="+emptyGitConfig(t), "GIT_CONFIG_NOSYSTEM=1")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("git %v: %v\n%s", args, err, out)
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// emptyGitConfig is an empty file to use as the global git config, so the
+// developer's own settings (signing, hooks) stay out of the tests.
+func emptyGitConfig(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "gitconfig")
+	if err := os.WriteFile(p, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // writeFiles writes path → content under dir.
