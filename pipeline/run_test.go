@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -8,12 +9,15 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/amigo-release/amigo-release/amigo"
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
 	"github.com/amigo-release/amigo-release/changes"
 	"github.com/amigo-release/amigo-release/pipeline"
+	"github.com/amigo-release/amigo-release/promote"
 )
 
 func TestRun_firstRelease(t *testing.T) {
@@ -711,5 +715,52 @@ func TestRun_badToolSettingsFailOnlyThatTool(t *testing.T) {
 	}
 	if f := tool(t, rep, "flights"); f.Status != pipeline.StatusReleased {
 		t.Errorf("flights = %s, want released", f.Status)
+	}
+}
+
+// staleVersions answers the first list-versions call with a version that
+// serves commit, as if the analysis saw a release that was deprecated
+// before the stage ran.
+type staleVersions struct {
+	pipeline.API
+	mu     sync.Mutex
+	calls  int
+	commit string
+}
+
+func (s *staleVersions) Versions(ctx context.Context, id string) ([]amigo.ToolVersion, error) {
+	s.mu.Lock()
+	s.calls++
+	first := s.calls == 1
+	s.mu.Unlock()
+	if first {
+		return []amigo.ToolVersion{{ToolID: id, Version: amigo.Version{Major: 1}, ToolCommitHash: s.commit}}, nil
+	}
+	return s.API.Versions(ctx, id)
+}
+
+func TestRun_neverPublishesUntested(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us", "eu")
+	head := h.commit("feat: weather", project("weather", ""))
+	if _, err := h.servers["eu"].AddTool(org, amigotest.SeedTool{Name: "weather", Description: "The weather tool."}); err != nil {
+		t.Fatal(err)
+	}
+	plan := h.plan("", []stageSpec{{name: "us"}, {name: "eu", extra: "test: true"}}, "")
+	rep := h.run(plan, func(o *pipeline.Options) {
+		def := pipeline.DefaultClientFactory(pipeline.ClientConfig{Getenv: o.Getenv, Clock: o.Clock})
+		o.Clients = func(ctx context.Context, st promote.Stage) (pipeline.API, error) {
+			api, err := def(ctx, st)
+			if st.Name == "eu" {
+				api = &staleVersions{API: api, commit: head}
+			}
+			return api, err
+		}
+	})
+	eu := stage(t, tool(t, rep, "weather"), "eu")
+	if !rep.OK() || eu.Status != pipeline.StatusReleased {
+		t.Fatalf("eu = %s (%s), want released\n%s", eu.Status, eu.Error, h.log)
+	}
+	if n := h.count("eu", amigotest.OpTestTool, 200); n != 1 || len(eu.Tests) != 1 {
+		t.Errorf("eu sent %d tests (report has %d results), want 1: never publish untested", n, len(eu.Tests))
 	}
 }

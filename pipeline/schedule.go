@@ -83,10 +83,7 @@ func (r *runner) queueTests(ctx context.Context, tools []*toolRun) func() {
 				versionWithCommit(s.remote.versions, t.commit) != nil || len(t.resolved.MissingEnvvars(nil)) > 0 {
 				continue
 			}
-			plain, secret := envvarMaps(t.settings.Envvars)
-			req := amigo.TestToolRequest{Inputs: t.settings.TestInputs, CommitBranch: st.Branch, ProjectPath: t.path,
-				RequiredEnvvars: plain, RequiredSecretEnvvars: secret}
-			s.test = newTestJob(s.api, req, chain(t))
+			s.test = r.newTest(t, s, chain(t))
 			k := r.queueKey(st)
 			if queues[k] == nil {
 				queues[k] = &testQueue{}
@@ -104,6 +101,14 @@ func (r *runner) queueTests(ctx context.Context, tools []*toolRun) func() {
 		}(queues[k])
 	}
 	return wg.Wait
+}
+
+// newTest builds the test-tool job of tool t in stage s.
+func (r *runner) newTest(t *toolRun, s *stageRun, prio int) *testJob {
+	plain, secret := envvarMaps(t.settings.Envvars)
+	req := amigo.TestToolRequest{Inputs: t.settings.TestInputs, CommitBranch: s.spec.Branch, ProjectPath: t.path,
+		RequiredEnvvars: plain, RequiredSecretEnvvars: secret}
+	return newTestJob(s.api, req, prio)
 }
 
 // runToolStage waits for the stage's needs, decides whether it may run,

@@ -156,6 +156,14 @@ func (r *runner) release(ctx context.Context, t *toolRun, s *stageRun) (released
 	if err := r.checkRequiredEnvvars(t, s, tool); err != nil {
 		return false, err
 	}
+	if s.spec.Test && s.test == nil {
+		// The analysis saw this stage serving the commit, so no test was
+		// queued; it no longer does (a version was deprecated meanwhile):
+		// test now, never publish untested.
+		s.test = r.newTest(t, s, 0)
+		q := &testQueue{jobs: []*testJob{s.test}}
+		q.run(ctx, r.haltCtx, r.policy, r.opts.TestDispatchSpacing)
+	}
 	if s.test != nil {
 		if err := r.testGate(ctx, t, s); err != nil {
 			return false, err
