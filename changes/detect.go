@@ -345,14 +345,19 @@ func (r *Repo) detect(ctx context.Context, req Request) (*Result, error) {
 			}
 			return out
 		}
+		// attribute calls fn once per (path, project) for the projects that
+		// own each path or that a shared glob matching it triggers.
 		attribute := func(paths []string, fn func(name string)) {
 			for _, p := range paths {
-				if pr := owner(p); pr != nil {
+				pr := owner(p)
+				if pr != nil {
 					fn(pr.Name)
 				}
 				if len(opts.Shared) > 0 {
-					for _, n := range sharedFor(p) {
-						fn(n)
+					for _, n := range slices.Compact(slices.Sorted(slices.Values(sharedFor(p)))) {
+						if pr == nil || n != pr.Name {
+							fn(n)
+						}
 					}
 				}
 			}

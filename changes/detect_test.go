@@ -182,10 +182,18 @@ func TestDetect(t *testing.T) {
 				base := twoTools(r)
 				r.write("libs/common/util.py", "1")
 				s["lib"] = r.commit("fix(common): util")
-				return Request{Head: "HEAD", DefaultBase: base, Options: Options{Shared: map[string][]string{"libs/common/**": {"tool_a", "tool_b", "ghost"}}}}
+				r.write("tools/a/vendored/util.py", "1")
+				s["vend"] = r.commit("chore: vendor util into a")
+				return Request{Head: "HEAD", DefaultBase: base, Options: Options{Shared: map[string][]string{
+					"libs/common/**": {"tool_a", "tool_b", "ghost"}, "libs/common/*.py": {"tool_b"}, "**/vendored/**": {"tool_a"}}}}
 			},
-			want: []string{"tool_a:changed:patch[lib]", "tool_b:changed:patch[lib]"},
+			want: []string{"tool_a:changed:patch[vend,lib]", "tool_b:changed:patch[lib]"},
 			check: func(t *testing.T, res *Result, s map[string]string) {
+				a, _ := res.Project("tool_a")
+				b, _ := res.Project("tool_b")
+				if a.Files != 2 || b.Files != 1 {
+					t.Errorf("files: tool_a %d (want 2), tool_b %d (want 1)", a.Files, b.Files)
+				}
 				if !slices.ContainsFunc(res.Warnings, func(w string) bool { return strings.Contains(w, `"ghost"`) }) {
 					t.Errorf("warnings %q lack the unknown shared project", res.Warnings)
 				}
