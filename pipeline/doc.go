@@ -7,14 +7,79 @@
 // verifies that the published commit is the tested one, smoke-tests, soaks
 // and prunes old versions beyond the stage's active cap.
 //
-// Run does the release; Run with Options.Mode set to ModePlan does the same
-// analysis with read-only API calls only, and ModeOffline with no API call at
-// all. Both return a typed *Report (tool × stage).
+// It does not render reports (package report does), knows nothing of GitHub
+// or Azure DevOps (the faces implement Logger), and holds no retry policy
+// that is a property of the API (the amigo client paces, retries reads and
+// honours 429s); it owns the release policy.
 //
-// The package talks to the Amigo API only through the API interface declared
-// here (one value per stage, built by a ClientFactory), to the CI system only
-// through Logger, and to time only through internal/clock, so the whole flow
-// runs against the amigotest emulator in tests with simulated minutes taking
-// milliseconds. It does not render reports (package report does) and knows
-// nothing of GitHub or Azure DevOps.
+// # API
+//
+//	rep, err := pipeline.Run(ctx, pipeline.Options{
+//		Plan: plan, RepoPath: ".", Head: sha, Base: "", EventBefore: before,
+//		Tools: nil, FailFast: false, Mode: pipeline.ModeRun, // or ModePlan, ModeOffline
+//		Clock: clock.Real{}, Getenv: os.Getenv,
+//		Clients: pipeline.DefaultClientFactory(pipeline.ClientConfig{Getenv: os.Getenv}),
+//		Logger: pipeline.NewTextLogger(os.Stdout), OnSecrets: mask,
+//	})
+//	rep.OK()                  // everything that should release did
+//	rep.WriteJSON("report.json")
+//	pipeline.SecretValues(plan, os.Getenv) // mask these before printing anything
+//
+// Run's error is set only when nothing could be done (bad options or
+// credentials, unreadable repository, a server unreachable during the
+// analysis); per-tool failures are in the Report. The API interface is the
+// slice of the Amigo client a stage needs (FromClient adapts an
+// *amigo.Client); a ClientFactory builds one per stage, so tests and the
+// demo point stages at emulators.
+//
+// # Base commit (DESIGN §5)
+//
+// Options.Base wins. Otherwise a tool's base is the tool_commit_hash of its
+// newest active version in the first stage when that commit is in local
+// history (in a shallow clone it is used anyway: change detection deepens
+// with Options.Deepen or says fetch-depth: 0); a commit gone from history
+// falls back to the push event's before; a tool that does not exist yet (or
+// has no version) is a first release. When the first stage already serves
+// head (a rerun after a later stage failed), the base is the newest commit
+// of the first lagging stage, so the rerun finishes the lagging stages.
+// ModeOffline makes no API call and uses Base or EventBefore.
+//
+// # Per stage
+//
+// ensure (find by name, create, update description/tags) → idempotent
+// resume (a version already pinned to the commit: up-to-date, nothing
+// published) → envvars (insert missing, update existing; never delete;
+// secret values only to the API) → required envvars check → test gate →
+// publish (bump from the commits; major for a tool without versions) with
+// jittered exponential backoff on 409/429/503 within plan publish.retry_budget,
+// listing versions after a lost answer before any new attempt, and on a
+// refusal for too many active versions deprecating the oldest unpinned one
+// and retrying once → verify (tool_commit_hash is the tested commit) →
+// smoke (invoke with the test inputs) → soak → (stage done for dependents)
+// → prune beyond active_cap (newest by semver kept, exact ==X.Y.Z, never the
+// new or a pinned version; failures are warnings).
+//
+// # Scheduling
+//
+// Tools run concurrently; a tool's stage starts when the stages it needs are
+// done for that tool (on_failure: continue counts a failure as done;
+// halt_tool blocks only that tool's dependent stages; halt and
+// Options.FailFast stop every tool: nothing new starts, waits end, calls in
+// flight finish so no outcome is left unknown). Each stage holds one of its
+// concurrency slots while it works and gives it back before soaking.
+// test-tool is limited to one call a minute per server and user, so every
+// test-gated stage's test is queued at the start, per server, tools with
+// the longest chain of stages first: the queue never idles, and publishes
+// overlap with the remaining tests. bench_test.go measures the makespan of
+// 12 tools × 4 stages against the critical-path bound (see
+// scripts/bench-pipeline.sh).
+//
+// # Logs and secrets
+//
+// One line per step ("[+elapsed] tool stage step: what (duration)") is
+// buffered per tool and written as one Logger group when the tool is done;
+// one live line per settled stage. Every line and every test output in the
+// report passes through a masker of the plan's secret values and the
+// projects' secret envvar values (Options.OnSecrets hands the latter to the
+// caller as soon as they are known).
 package pipeline
