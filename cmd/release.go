@@ -133,10 +133,10 @@ func startError(err error) error {
 }
 
 // unavailable reports errors that say a server could not be reached or is
-// not serving: network errors, timeouts, 429 and 5xx answers.
+// not serving: network errors, timeouts, 408, 429 and 5xx answers.
 func unavailable(err error) bool {
 	if ae, ok := errors.AsType[*amigo.APIError](err); ok {
-		return ae.StatusCode == 429 || ae.StatusCode >= 500
+		return ae.StatusCode == 408 || ae.StatusCode == 429 || ae.StatusCode >= 500
 	}
 	if _, ok := errors.AsType[*amigo.ValidationError](err); ok {
 		return false
