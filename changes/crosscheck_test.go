@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestAgainstGitCLI checks the walk, the tree diff, the per-commit paths,
@@ -121,6 +122,39 @@ func TestAgainstGitCLI(t *testing.T) {
 	res, err := Detect(t.Context(), repo, Request{Head: g.Head, DefaultBase: g.Base1000, Options: DefaultOptions()})
 	if err != nil || len(res.Projects) == 0 {
 		t.Fatalf("Detect: %v, %d projects", err, len(res.Projects))
+	}
+	// Per-project bases (diffed only under each project) give what each
+	// base gives as the default base (whole-tree diff).
+	ps, err := Discover(repo, g.Head, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mainline := strings.Fields(runGit(t, g.Dir, nil, "rev-list", "--first-parent", g.Head))
+	bases := map[string]string{}
+	for i, p := range ps {
+		bases[p.Name] = mainline[(i*29+5)%len(mainline)]
+	}
+	combined, err := Detect(t.Context(), repo, Request{Head: g.Head, Bases: bases, Options: DefaultOptions()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, p := range ps {
+		one, err := Detect(t.Context(), repo, Request{Head: g.Head, DefaultBase: bases[p.Name], Options: DefaultOptions()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, wok := one.Project(p.Name)
+		got, gok := combined.Project(p.Name)
+		if wok != gok || !cmp.Equal(want, got) {
+			t.Errorf("project %s with its own base:\n%s", p.Name, cmp.Diff(want, got))
+		}
+		if gok {
+			checked++
+		}
+	}
+	if checked < 5 {
+		t.Errorf("only %d projects changed; the check is too weak", checked)
 	}
 }
 

@@ -285,7 +285,28 @@ func (r *Repo) detect(ctx context.Context, req Request) (*Result, error) {
 			}
 			baseTree = bc.tree
 		}
-		changed, err := r.diffTrees(baseTree, headC.tree, "", nil)
+		// The default base needs the whole diff (any project, removals);
+		// a project's own base only needs that project's directories.
+		full := b.isDef || len(opts.Shared) > 0
+		var only []string
+		if !full {
+			for _, n := range sortedKeys(projBase) {
+				if projBase[n] != bh {
+					continue
+				}
+				if p := byName[n]; p != nil {
+					only = append(only, p.Path)
+				} else {
+					full = true // maybe a removed project: find it in the whole diff
+				}
+			}
+		}
+		var changed []string
+		if full {
+			changed, err = r.diffTrees(baseTree, headC.tree, "", nil)
+		} else {
+			changed, err = r.diffUnder(baseTree, headC.tree, only)
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -1,6 +1,9 @@
 package changes
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
@@ -105,6 +108,47 @@ func (r *Repo) diffTrees(a, b plumbing.Hash, prefix string, out []string) ([]str
 			}
 			i++
 			j++
+		}
+	}
+	return out, nil
+}
+
+// diffUnder is diffTrees restricted to the directories dirs ("." is the
+// whole tree); nested directories are diffed once.
+func (r *Repo) diffUnder(a, b plumbing.Hash, dirs []string) ([]string, error) {
+	dirs = slices.Clone(dirs)
+	slices.Sort(dirs)
+	var out []string
+	last := ""
+	for _, d := range dirs {
+		if d == "." {
+			return r.diffTrees(a, b, "", nil)
+		}
+		if last != "" && (d == last || strings.HasPrefix(d, last+"/")) {
+			continue
+		}
+		last = d
+		var ha, hb plumbing.Hash
+		for i, root := range []plumbing.Hash{a, b} {
+			e, err := r.lookup(root, d)
+			if err != nil {
+				return nil, err
+			}
+			switch {
+			case e == nil:
+			case e.isTree():
+				if i == 0 {
+					ha = e.hash
+				} else {
+					hb = e.hash
+				}
+			default:
+				out = append(out, d) // a file where the directory is (or was)
+			}
+		}
+		var err error
+		if out, err = r.diffTrees(ha, hb, d, out); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
