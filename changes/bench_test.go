@@ -3,6 +3,7 @@ package changes
 import (
 	"context"
 	"os/exec"
+	"strings"
 	"testing"
 )
 
@@ -61,3 +62,41 @@ func BenchmarkDetect1000(b *testing.B) { benchDetect(b, func(g genRepo) string {
 func BenchmarkDetect20(b *testing.B)   { benchDetect(b, func(g genRepo) string { return g.Base20 }) }
 func BenchmarkGitCLI1000(b *testing.B) { benchGitCLI(b, func(g genRepo) string { return g.Base1000 }) }
 func BenchmarkGitCLI20(b *testing.B)   { benchGitCLI(b, func(g genRepo) string { return g.Base20 }) }
+
+// perProjectBases gives every project of g its own base among the last
+// 1,000 mainline commits, as when each tool was released at another time.
+func perProjectBases(tb testing.TB, g genRepo) map[string]string {
+	tb.Helper()
+	revs := strings.Fields(runGit(tb, g.Dir, nil, "rev-list", "--first-parent", "-n", "1000", g.Head))
+	repo, err := Open(g.Dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer repo.Close()
+	ps, err := Discover(repo, g.Head, DefaultOptions())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	bases := map[string]string{}
+	for i, p := range ps {
+		bases[p.Name] = revs[(i*37)%len(revs)]
+	}
+	return bases
+}
+
+// BenchmarkDetectPerProjectBases: 300 projects, each with its own base.
+func BenchmarkDetectPerProjectBases(b *testing.B) {
+	g := generate(b, benchParams)
+	bases := perProjectBases(b, g)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		repo, err := Open(g.Dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := Detect(context.Background(), repo, Request{Head: g.Head, Bases: bases, Options: DefaultOptions()}); err != nil {
+			b.Fatal(err)
+		}
+		repo.Close()
+	}
+}

@@ -156,6 +156,20 @@ func TestAgainstGitCLI(t *testing.T) {
 	if checked < 5 {
 		t.Errorf("only %d projects changed; the check is too weak", checked)
 	}
+	// A tree cache too small to hold anything gives the same answers.
+	tiny, err := Open(g.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tiny.Close()
+	tiny.treeLimit = 4096
+	tinyRes, err := Detect(t.Context(), tiny, Request{Head: g.Head, Bases: bases, Options: DefaultOptions()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(combined, tinyRes, cmp.AllowUnexported(Result{})); diff != "" {
+		t.Errorf("Detect with a tiny tree cache differs:\n%s", diff)
+	}
 }
 
 func gitOK(t *testing.T, dir string, args ...string) bool {

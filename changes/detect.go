@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -312,10 +313,7 @@ func (r *Repo) detect(ctx context.Context, req Request) (*Result, error) {
 		}
 		// Removed projects: a pyproject.toml deleted in range, in a
 		// directory that is not a project at head.
-		dirs := map[string]*Project{}
-		for k, v := range headDirs {
-			dirs[k] = v
-		}
+		dirs := headDirs // copied before the first removed project is added
 		removed := map[string]*Project{}
 		if !bh.IsZero() {
 			for _, p := range changed {
@@ -339,6 +337,9 @@ func (r *Repo) detect(ctx context.Context, req Request) (*Result, error) {
 				}
 				if byName[rp.Name] != nil || !uses(rp.Name) {
 					continue // moved (same name at head) or another base
+				}
+				if len(removed) == 0 {
+					dirs = maps.Clone(headDirs)
 				}
 				removed[rp.Path] = &rp
 				dirs[rp.Path] = &rp

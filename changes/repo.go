@@ -26,8 +26,8 @@ import (
 // keeps peak memory low (go-git's default is 96 MiB).
 const objectCacheSize = 16 * cache.MiByte
 
-// maxCachedTrees bounds the decoded-tree cache (a few hundred bytes each).
-const maxCachedTrees = 200_000
+// maxTreeCacheBytes bounds the decoded-tree cache (raw bytes plus entries).
+const maxTreeCacheBytes = 32 << 20
 
 // Repo is a git repository opened for change detection. It caches decoded
 // trees, commits and per-commit diffs, so one Repo should serve a whole run.
@@ -39,11 +39,13 @@ type Repo struct {
 	st   *filesystem.Storage
 	git  *git.Repository
 
-	trees   map[plumbing.Hash][]treeEntry
-	commits map[plumbing.Hash]*commitNode
-	diffs   map[plumbing.Hash][]string // changed paths of a commit vs its first parent
-	shallow map[plumbing.Hash]bool     // nil until loaded
-	packs   *packSet                   // nil until first read
+	trees     map[plumbing.Hash][]treeEntry
+	treeBytes int // approximate size of trees
+	treeLimit int // bound on treeBytes (maxTreeCacheBytes; tests lower it)
+	commits   map[plumbing.Hash]*commitNode
+	diffs     map[plumbing.Hash][]string // changed paths of a commit vs its first parent
+	shallow   map[plumbing.Hash]bool     // nil until loaded
+	packs     *packSet                   // nil until first read
 	// projects caches Discover results by head tree and options.
 	projects map[string][]Project
 	// index is what .git/index says (nil until read); useIndex lets
@@ -73,7 +75,7 @@ func Open(path string) (*Repo, error) {
 		st.Close()
 		return nil, fmt.Errorf("open repository %s: %w", path, err)
 	}
-	r := &Repo{path: abs, dot: dot, st: st, git: g, useIndex: true}
+	r := &Repo{path: abs, dot: dot, st: st, git: g, useIndex: true, treeLimit: maxTreeCacheBytes}
 	r.resetCaches()
 	if _, err := g.Head(); err != nil {
 		empty := true
@@ -95,6 +97,7 @@ func Open(path string) (*Repo, error) {
 
 func (r *Repo) resetCaches() {
 	r.trees = map[plumbing.Hash][]treeEntry{}
+	r.treeBytes = 0
 	r.commits = map[plumbing.Hash]*commitNode{}
 	r.diffs = map[plumbing.Hash][]string{}
 	r.projects = map[string][]Project{}
@@ -382,10 +385,15 @@ func (r *Repo) tree(h plumbing.Hash) ([]treeEntry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read tree %s: %w", h, err)
 	}
-	if len(r.trees) >= maxCachedTrees {
-		r.trees = map[plumbing.Hash][]treeEntry{} // bound memory on huge walks
+	size := len(b) + len(ents)*int(unsafe.Sizeof(treeEntry{}))
+	if r.treeBytes+size > r.treeLimit {
+		// Bound memory on huge walks: start over (trees are re-read on
+		// demand; the delta base cache keeps that cheap).
+		r.trees = map[plumbing.Hash][]treeEntry{}
+		r.treeBytes = 0
 	}
 	r.trees[h] = ents
+	r.treeBytes += size
 	return ents, nil
 }
 
