@@ -2,9 +2,11 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
+	"sort"
 	"sync"
 
 	"github.com/amigo-release/amigo-release/amigo"
@@ -40,61 +42,112 @@ func changesOptions(d promote.Discovery) (changes.Options, error) {
 	return o, nil
 }
 
-// loadRemote asks every stage's server, in parallel, for the tools and, for
-// each discovered project that exists there, its active versions.
-func (r *runner) loadRemote(ctx context.Context, projects []changes.Project) (map[string]map[string]remoteState, error) {
-	out := make(map[string]map[string]remoteState, len(r.order))
-	var mu sync.Mutex
+// remoteView is what the analysis learned from the servers: per stage, the
+// tools by name and the state of each tool it asked about.
+type remoteView struct {
+	mu     sync.Mutex
+	tools  map[string]map[string]*amigo.Tool // stage → name → tool
+	states map[string]map[string]remoteState // stage → name → state
+}
+
+func newRemoteView() *remoteView {
+	return &remoteView{tools: map[string]map[string]*amigo.Tool{}, states: map[string]map[string]remoteState{}}
+}
+
+// state returns what the view knows of name in stage (zero when unknown).
+func (v *remoteView) state(stage, name string) remoteState {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.states[stage][name]
+}
+
+// snapshot returns the states (for chooseBase).
+func (v *remoteView) snapshot() map[string]map[string]remoteState {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	out := make(map[string]map[string]remoteState, len(v.states))
+	for st, m := range v.states {
+		out[st] = make(map[string]remoteState, len(m))
+		for n, rs := range m {
+			out[st][n] = rs
+		}
+	}
+	return out
+}
+
+// load asks the given stages' servers, in parallel, for the tools (once per
+// stage) and, for each name not yet known there, its active versions. Only
+// the first stage is asked about every project (it gives the bases); the
+// other stages only about the tools that resume or release, so a large
+// monorepo costs one list-versions call per project, not one per project
+// and stage.
+func (v *remoteView) load(ctx context.Context, r *runner, stages []promote.Stage, names []string) error {
 	var wg sync.WaitGroup
-	errs := make([]error, len(r.order))
-	for i, st := range r.order {
+	errs := make([]error, len(stages))
+	for i, st := range stages {
 		wg.Add(1)
 		go func(i int, st promote.Stage) {
 			defer wg.Done()
-			states, err := loadStage(ctx, r.apis[st.Name], projects)
-			if err != nil {
+			if err := v.loadStage(ctx, r.apis[st.Name], st.Name, names); err != nil {
 				errs[i] = fmt.Errorf("stage %s (%s): %w", st.Name, st.BaseURL, err)
-				return
 			}
-			mu.Lock()
-			out[st.Name] = states
-			mu.Unlock()
 		}(i, st)
 	}
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return errors.Join(errs...)
 }
 
-func loadStage(ctx context.Context, api API, projects []changes.Project) (map[string]remoteState, error) {
-	tools, err := api.ListTools(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("list tools: %w", err)
-	}
-	byName := map[string]*amigo.Tool{}
-	for i := range tools {
-		if !tools[i].Deprecated {
-			byName[tools[i].Name] = &tools[i]
+func (v *remoteView) loadStage(ctx context.Context, api API, stage string, names []string) error {
+	v.mu.Lock()
+	byName, listed := v.tools[stage]
+	v.mu.Unlock()
+	if !listed {
+		tools, err := api.ListTools(ctx)
+		if err != nil {
+			return fmt.Errorf("list tools: %w", err)
 		}
+		byName = map[string]*amigo.Tool{}
+		for i := range tools {
+			if !tools[i].Deprecated {
+				byName[tools[i].Name] = &tools[i]
+			}
+		}
+		v.mu.Lock()
+		v.tools[stage] = byName
+		v.states[stage] = map[string]remoteState{}
+		v.mu.Unlock()
 	}
-	states := map[string]remoteState{}
-	for _, p := range projects {
-		t := byName[p.Name]
+	for _, name := range names {
+		if v.state(stage, name).known {
+			continue
+		}
+		t := byName[name]
 		st := remoteState{known: true, tool: t}
 		if t != nil {
 			vs, err := api.Versions(ctx, t.ID)
 			if err != nil {
-				return nil, fmt.Errorf("list versions of %s: %w", p.Name, err)
+				return fmt.Errorf("list versions of %s: %w", name, err)
 			}
 			st.versions = vs
 		}
-		states[p.Name] = st
+		v.mu.Lock()
+		v.states[stage][name] = st
+		v.mu.Unlock()
 	}
-	return states, nil
+	return nil
+}
+
+// resumeCandidates are the names whose newest version in the first stage
+// already pins head: their base depends on the later stages.
+func resumeCandidates(first map[string]remoteState, head string) []string {
+	var out []string
+	for name, rs := range first {
+		if n := newest(rs.versions); n != nil && sameCommit(n.ToolCommitHash, head) {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // baseChoice is the base of one tool and why it was chosen.

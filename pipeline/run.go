@@ -135,24 +135,18 @@ func (r *runner) run(ctx context.Context, rep *Report) error {
 		return fmt.Errorf("discover projects: %w", err)
 	}
 	r.log.Infof("%d projects at %s; %d stages: %s", len(projects), short(head), len(r.order), stageNames(r.order))
-	var remote map[string]map[string]remoteState
+	var view *remoteView
 	if r.opts.Mode != ModeOffline {
-		if remote, err = r.loadRemote(ctx, projects); err != nil {
-			return err
-		}
+		view = newRemoteView()
 	}
 	req := changes.Request{Head: head, Options: copts, DefaultBase: r.opts.EventBefore, Bases: map[string]string{}, Deepen: r.opts.Deepen}
 	why := map[string]string{}
 	switch {
 	case r.opts.Base != "":
 		req.DefaultBase = r.opts.Base
-	case remote != nil:
-		for _, p := range projects {
-			bc := chooseBase(p.Name, head, r.order, remote, repo.HasCommit, repo.IsShallow())
-			why[p.Name] = bc.why
-			if bc.set {
-				req.Bases[p.Name] = bc.base
-			}
+	case view != nil:
+		if err := r.chooseBases(ctx, view, projects, head, repo, req.Bases, why); err != nil {
+			return err
 		}
 	}
 	res, err := changes.Detect(ctx, repo, req)
@@ -160,6 +154,21 @@ func (r *runner) run(ctx context.Context, rep *Report) error {
 		return fmt.Errorf("detect changes: %w", err)
 	}
 	rep.Warnings = append(rep.Warnings, res.Warnings...)
+	var remote map[string]map[string]remoteState
+	if view != nil {
+		var changed []string
+		for _, pc := range res.Projects {
+			if pc.Status == changes.StatusChanged {
+				changed = append(changed, pc.Name)
+			}
+		}
+		if len(changed) > 0 {
+			if err := view.load(ctx, r, r.order, changed); err != nil {
+				return err
+			}
+		}
+		remote = view.snapshot()
+	}
 	tools := r.toolRuns(rep, res, why, remote)
 	r.checkFilter(rep, projects)
 	if len(tools) == 0 {
@@ -173,6 +182,33 @@ func (r *runner) run(ctx context.Context, rep *Report) error {
 	for _, t := range tools {
 		r.planTool(t)
 		r.finishTool(t)
+	}
+	return nil
+}
+
+// chooseBases asks the first stage about every project and, for the tools it
+// already serves at head, the later stages too; then picks each base.
+func (r *runner) chooseBases(ctx context.Context, view *remoteView, projects []changes.Project, head string, repo *changes.Repo, bases, why map[string]string) error {
+	names := make([]string, len(projects))
+	for i, p := range projects {
+		names[i] = p.Name
+	}
+	if err := view.load(ctx, r, r.order[:1], names); err != nil {
+		return err
+	}
+	if resume := resumeCandidates(view.snapshot()[r.order[0].Name], head); len(resume) > 0 && len(r.order) > 1 {
+		if err := view.load(ctx, r, r.order[1:], resume); err != nil {
+			return err
+		}
+	}
+	remote := view.snapshot()
+	shallow := repo.IsShallow()
+	for _, p := range projects {
+		bc := chooseBase(p.Name, head, r.order, remote, repo.HasCommit, shallow)
+		why[p.Name] = bc.why
+		if bc.set {
+			bases[p.Name] = bc.base
+		}
 	}
 	return nil
 }

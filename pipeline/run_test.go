@@ -769,3 +769,40 @@ func TestRun_neverPublishesUntested(t *testing.T) {
 		t.Errorf("eu sent %d tests (report has %d results), want 1: never publish untested", n, len(eu.Tests))
 	}
 }
+
+func TestRun_asksLaterStagesOnlyAboutChangedTools(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us", "eu")
+	h.commit("feat: tools", merge(project("weather", ""), project("flights", ""), project("hotels", "")))
+	plan := h.chain("")
+	if rep := h.run(plan, nil); !rep.OK() {
+		t.Fatalf("first release: %v", toolNames(rep))
+	}
+	h.commit("fix(weather): units", touch("weather", "v2"))
+	for _, srv := range h.servers {
+		srv.ResetRequests()
+	}
+	if rep := h.run(plan, nil); !rep.OK() || len(rep.Tools) != 1 {
+		t.Fatalf("second release: %v", toolNames(rep))
+	}
+	versionCalls := func(stage, name string) int {
+		tl, _ := h.servers[stage].ToolByName(org, name)
+		n := 0
+		for _, r := range h.servers[stage].Requests() {
+			if r.OperationID == amigotest.OpListVersions && strings.Contains(r.Path, tl.ID) {
+				n++
+			}
+		}
+		return n
+	}
+	for _, name := range []string{"flights", "hotels"} {
+		if n := versionCalls("us", name); n != 1 {
+			t.Errorf("us: %d list-versions calls for unchanged %s, want 1 (its base)", n, name)
+		}
+		if n := versionCalls("eu", name); n != 0 {
+			t.Errorf("eu: %d list-versions calls for unchanged %s, want 0", n, name)
+		}
+	}
+	if n := versionCalls("eu", "weather"); n == 0 {
+		t.Errorf("eu was never asked about the changed weather")
+	}
+}
