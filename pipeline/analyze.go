@@ -61,6 +61,17 @@ func (v *remoteView) state(stage, name string) remoteState {
 	return v.states[stage][name]
 }
 
+// tool returns the tool called name in stage, if the stage's tools were
+// listed and it is there.
+func (v *remoteView) tool(stage, name string) *amigo.Tool {
+	if v == nil {
+		return nil
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.tools[stage][name]
+}
+
 // snapshot returns the states (for chooseBase).
 func (v *remoteView) snapshot() map[string]map[string]remoteState {
 	v.mu.Lock()
@@ -85,6 +96,14 @@ func (v *remoteView) load(ctx context.Context, r *runner, stages []promote.Stage
 	var wg sync.WaitGroup
 	errs := make([]error, len(stages))
 	for i, st := range stages {
+		if len(names) == 0 {
+			v.mu.Lock()
+			_, listed := v.tools[st.Name]
+			v.mu.Unlock()
+			if listed {
+				continue
+			}
+		}
 		wg.Add(1)
 		go func(i int, st promote.Stage) {
 			defer wg.Done()

@@ -162,14 +162,12 @@ func (r *runner) run(ctx context.Context, rep *Report) error {
 				changed = append(changed, pc.Name)
 			}
 		}
-		if len(changed) > 0 {
-			if err := view.load(ctx, r, r.order, changed); err != nil {
-				return err
-			}
+		if err := r.loadForStages(ctx, view, changed); err != nil {
+			return err
 		}
 		remote = view.snapshot()
 	}
-	tools := r.toolRuns(rep, res, why, remote)
+	tools := r.toolRuns(rep, res, why, remote, view)
 	r.checkFilter(rep, projects)
 	if len(tools) == 0 {
 		r.log.Infof("nothing to release")
@@ -184,6 +182,32 @@ func (r *runner) run(ctx context.Context, rep *Report) error {
 		r.finishTool(t)
 	}
 	return nil
+}
+
+// loadForStages learns what the stages need of the changed tools: in plan
+// mode everything (versions before, up-to-date stages); in a run, the
+// versions in test-gated stages (so no test is spent on a stage that already
+// serves the commit) and otherwise only the tool list (each stage lists the
+// versions itself when it starts).
+func (r *runner) loadForStages(ctx context.Context, view *remoteView, changed []string) error {
+	if len(changed) == 0 {
+		return nil
+	}
+	if r.opts.readOnly() {
+		return view.load(ctx, r, r.order, changed)
+	}
+	var gated, other []promote.Stage
+	for _, st := range r.order {
+		if st.Test {
+			gated = append(gated, st)
+		} else {
+			other = append(other, st)
+		}
+	}
+	errs := make(chan error, 2)
+	go func() { errs <- view.load(ctx, r, gated, changed) }()
+	go func() { errs <- view.load(ctx, r, other, nil) }()
+	return errors.Join(<-errs, <-errs)
 }
 
 // chooseBases asks the first stage about every project and, for the tools it
@@ -249,7 +273,7 @@ func (r *runner) connect(ctx context.Context) error {
 
 // toolRuns builds the report entries of the projects that changed and the
 // runs of those that should release.
-func (r *runner) toolRuns(rep *Report, res *changes.Result, why map[string]string, remote map[string]map[string]remoteState) []*toolRun {
+func (r *runner) toolRuns(rep *Report, res *changes.Result, why map[string]string, remote map[string]map[string]remoteState, view *remoteView) []*toolRun {
 	var runs []*toolRun
 	for _, pc := range res.Projects {
 		if pc.Status == changes.StatusUnchanged {
@@ -284,13 +308,13 @@ func (r *runner) toolRuns(rep *Report, res *changes.Result, why map[string]strin
 				t.rep = &rep.Tools[i]
 			}
 		}
-		r.prepareTool(t, remote)
+		r.prepareTool(t, remote, view)
 	}
 	return runs
 }
 
 // prepareTool resolves the tool's settings and lays out its stages.
-func (r *runner) prepareTool(t *toolRun, remote map[string]map[string]remoteState) {
+func (r *runner) prepareTool(t *toolRun, remote map[string]map[string]remoteState, view *remoteView) {
 	t.rep.Stages = make([]StageReport, len(r.order))
 	for i, st := range r.order {
 		s := &stageRun{spec: st, api: r.apis[st.Name], rep: &t.rep.Stages[i], done: make(chan struct{})}
@@ -299,6 +323,9 @@ func (r *runner) prepareTool(t *toolRun, remote map[string]map[string]remoteStat
 		s.rep.Status = StatusPending
 		if remote != nil {
 			s.remote = remote[st.Name][t.name]
+		}
+		if view != nil && s.remote.tool == nil {
+			s.remote.tool = view.tool(st.Name, t.name)
 		}
 		t.stages = append(t.stages, s)
 		t.byName[st.Name] = s
