@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/amigo-release/amigo-release/amigo"
 	"github.com/amigo-release/amigo-release/internal/clock"
@@ -73,6 +74,9 @@ type ClientConfig struct {
 	HTTPClient *http.Client
 	// OnEvent sees every client retry, 429, pacing wait and unknown outcome.
 	OnEvent func(stage string, e amigo.Event)
+	// PublishTimeout bounds one publish or test-tool exchange in wall-clock
+	// time (the plan's publish.timeout); 0 keeps the client's default.
+	PublishTimeout time.Duration
 }
 
 // DefaultClientFactory returns a ClientFactory that builds an *amigo.Client
@@ -104,6 +108,8 @@ func DefaultClientFactory(cfg ClientConfig) ClientFactory {
 			Clock:      clk,
 			HTTPClient: cfg.HTTPClient,
 			Pacer:      pacer,
+
+			PublishTimeout: cfg.PublishTimeout,
 		}
 		if c.Org == "" {
 			c.Org = getenv("AMIGO_ORGANIZATION_ID")

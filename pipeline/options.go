@@ -62,7 +62,7 @@ type Options struct {
 	// Getenv reads credentials and secret envvar values; default os.Getenv.
 	Getenv func(string) string
 	// Clients builds each stage's API; default DefaultClientFactory with
-	// Getenv and Clock.
+	// Getenv, Clock and the plan's publish.timeout.
 	Clients ClientFactory
 	// Logger receives the log; default none.
 	Logger Logger
@@ -111,7 +111,7 @@ func (o *Options) normalize() error {
 		o.Getenv = os.Getenv
 	}
 	if o.Clients == nil {
-		o.Clients = DefaultClientFactory(ClientConfig{Getenv: o.Getenv, Clock: o.Clock})
+		o.Clients = DefaultClientFactory(ClientConfig{Getenv: o.Getenv, Clock: o.Clock, PublishTimeout: o.Plan.Publish.Timeout})
 	}
 	if o.Logger == nil {
 		o.Logger = discardLogger{}
