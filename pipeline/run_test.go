@@ -810,3 +810,41 @@ func TestRun_asksLaterStagesOnlyAboutChangedTools(t *testing.T) {
 		t.Errorf("eu was never asked about the changed weather")
 	}
 }
+
+func TestRun_cancelledRunIsPending(t *testing.T) {
+	h := newHarness(t, amigotest.Options{PublishLatency: amigotest.Fixed(time.Hour)}, "us", "eu")
+	h.commit("feat: weather", project("weather", ""))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	plan := h.chain("")
+	done := make(chan *pipeline.Report)
+	go func() {
+		rep, _ := pipeline.Run(ctx, pipeline.Options{Plan: plan, RepoPath: h.dir, Clock: h.clk,
+			Getenv: func(k string) string { return h.env[k] }})
+		done <- rep
+	}()
+	// Cancel while the (hour-long) publish is in flight.
+	for deadline := time.Now().Add(30 * time.Second); h.count("us", amigotest.OpTestTool, 200) == 0 || !h.servers["us"].Busy(org, toolID(h, "us", "weather")); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the publish never started\n%s", h.log)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	rep := <-done
+	if rep.OK() {
+		t.Fatalf("a cancelled run is not OK")
+	}
+	w := tool(t, rep, "weather")
+	if us, eu := stage(t, w, "us").Status, stage(t, w, "eu").Status; us != pipeline.StatusPending || eu != pipeline.StatusPending {
+		t.Errorf("stages us=%s eu=%s, want pending, pending (cancelled, not failed)", us, eu)
+	}
+	if w.Status != pipeline.StatusPending {
+		t.Errorf("weather = %s, want pending", w.Status)
+	}
+}
+
+func toolID(h *harness, stage, name string) string {
+	tl, _ := h.servers[stage].ToolByName(org, name)
+	return tl.ID
+}

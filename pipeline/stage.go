@@ -71,7 +71,7 @@ func (r *runner) runStage(ctx context.Context, t *toolRun, s *stageRun, unlock f
 	released, err := r.release(ctx, t, s)
 	unlock()
 	if err != nil {
-		r.failStage(t, s, err)
+		r.failStage(ctx, t, s, err)
 		settle()
 		return
 	}
@@ -81,7 +81,7 @@ func (r *runner) runStage(ctx context.Context, t *toolRun, s *stageRun, unlock f
 			return "waited " + formatDuration(s.spec.Soak), r.clk.Sleep(r.haltCtx, s.spec.Soak)
 		}); err != nil {
 			s.proceed = false
-			r.failStage(t, s, fmt.Errorf("soak interrupted: %w", err))
+			r.failStage(ctx, t, s, fmt.Errorf("soak interrupted: %w", err))
 			settle()
 			return
 		}
@@ -91,8 +91,16 @@ func (r *runner) runStage(ctx context.Context, t *toolRun, s *stageRun, unlock f
 }
 
 // failStage records err as the stage's failure and applies the stage's
-// on_failure policy.
-func (r *runner) failStage(t *toolRun, s *stageRun, err error) {
+// on_failure policy. Work stopped by a halt elsewhere is blocked, work
+// stopped by the caller cancelling ctx is pending: neither is this stage's
+// failure.
+func (r *runner) failStage(ctx context.Context, t *toolRun, s *stageRun, err error) {
+	if ctx.Err() != nil {
+		s.rep.Status = StatusPending
+		s.rep.Error = "cancelled: " + r.log.mask(err.Error())
+		s.proceed = false
+		return
+	}
 	if errors.Is(err, errHalted) && s.rep.Status != StatusFailed {
 		// Stopped between steps by a halt elsewhere: not this stage's failure.
 		s.rep.Status = StatusBlocked
