@@ -30,7 +30,7 @@ func (r *runner) testGate(ctx context.Context, t *toolRun, s *stageRun) error {
 		}
 		waited := ""
 		if !s.test.started.IsZero() {
-			waited = fmt.Sprintf(", queued at +%s, done at +%s", formatDuration(s.test.started.Sub(r.log.start)), formatDuration(s.test.finished.Sub(r.log.start)))
+			waited = fmt.Sprintf(", sent at +%s, answered at +%s", formatDuration(s.test.started.Sub(r.log.start)), formatDuration(s.test.finished.Sub(r.log.start)))
 		}
 		if failed > 0 {
 			return "", fmt.Errorf("test gate: %d of %d inputs failed; input %d: %s: %s", failed, len(s.rep.Tests), first.Input, first.ExceptionType, first.Message)
@@ -95,7 +95,7 @@ func (r *runner) publish(ctx context.Context, t *toolRun, s *stageRun, tool *ami
 			how = fmt.Sprintf("found %s serving %s after an unknown outcome (not published again)", out.Version, short(t.commit))
 			s.rep.Warnings = append(s.rep.Warnings, how)
 		}
-		if out.Attempts > 1 || out.Retries > 0 {
+		if out.Attempts > 1 {
 			how += fmt.Sprintf(", %d attempts", out.Attempts)
 		}
 		return how, nil
