@@ -126,49 +126,12 @@ func (r *runner) run(ctx context.Context, rep *Report) error {
 		return fmt.Errorf("resolve head %q: %w", r.opts.Head, err)
 	}
 	rep.Head = head
-	copts, err := changesOptions(r.opts.Plan.Discovery)
+	an, err := r.analyze(ctx, rep, repo, head)
 	if err != nil {
-		return fmt.Errorf("%s: %w", r.opts.Plan.File, err)
+		return err
 	}
-	projects, err := changes.Discover(repo, head, copts)
-	if err != nil {
-		return fmt.Errorf("discover projects: %w", err)
-	}
-	r.log.Infof("%d projects at %s; %d stages: %s", len(projects), short(head), len(r.order), stageNames(r.order))
-	var view *remoteView
-	if r.opts.Mode != ModeOffline {
-		view = newRemoteView()
-	}
-	req := changes.Request{Head: head, Options: copts, DefaultBase: r.opts.EventBefore, Bases: map[string]string{}, Deepen: r.opts.Deepen}
-	why := map[string]string{}
-	switch {
-	case r.opts.Base != "":
-		req.DefaultBase = r.opts.Base
-	case view != nil:
-		if err := r.chooseBases(ctx, view, projects, head, repo, req.Bases, why); err != nil {
-			return err
-		}
-	}
-	res, err := changes.Detect(ctx, repo, req)
-	if err != nil {
-		return fmt.Errorf("detect changes: %w", err)
-	}
-	rep.Warnings = append(rep.Warnings, res.Warnings...)
-	var remote map[string]map[string]remoteState
-	if view != nil {
-		var changed []string
-		for _, pc := range res.Projects {
-			if pc.Status == changes.StatusChanged {
-				changed = append(changed, pc.Name)
-			}
-		}
-		if err := r.loadForStages(ctx, view, changed); err != nil {
-			return err
-		}
-		remote = view.snapshot()
-	}
-	tools := r.toolRuns(rep, res, why, remote, view)
-	r.checkFilter(rep, projects)
+	tools := r.toolRuns(rep, an.res, an.why, an.remote, an.view)
+	r.checkFilter(rep, an.projects)
 	if len(tools) == 0 {
 		r.log.Infof("nothing to release")
 		return nil
@@ -182,6 +145,64 @@ func (r *runner) run(ctx context.Context, rep *Report) error {
 		r.finishTool(t)
 	}
 	return nil
+}
+
+// analysis is what Run learned before releasing anything.
+type analysis struct {
+	projects []changes.Project
+	res      *changes.Result
+	why      map[string]string // base choice per tool
+	remote   map[string]map[string]remoteState
+	view     *remoteView // nil offline
+}
+
+// analyze discovers the projects, asks the servers what they serve (not
+// offline), picks each tool's base and detects the changes.
+func (r *runner) analyze(ctx context.Context, rep *Report, repo *changes.Repo, head string) (*analysis, error) {
+	copts, err := changesOptions(r.opts.Plan.Discovery)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", r.opts.Plan.File, err)
+	}
+	projects, err := changes.Discover(repo, head, copts)
+	if err != nil {
+		return nil, fmt.Errorf("discover projects: %w", err)
+	}
+	r.log.Infof("%d projects at %s; %d stages: %s", len(projects), short(head), len(r.order), stageNames(r.order))
+	var view *remoteView
+	if r.opts.Mode != ModeOffline {
+		view = newRemoteView()
+	}
+	req := changes.Request{Head: head, Options: copts, DefaultBase: r.opts.EventBefore, Bases: map[string]string{}, Deepen: r.opts.Deepen}
+	why := map[string]string{}
+	switch {
+	case r.opts.Base != "":
+		req.DefaultBase = r.opts.Base
+	case view != nil:
+		if err := r.chooseBases(ctx, view, projects, head, repo, req.Bases, why); err != nil {
+			return nil, err
+		}
+	}
+	res, err := changes.Detect(ctx, repo, req)
+	if err != nil {
+		return nil, fmt.Errorf("detect changes: %w", err)
+	}
+	rep.Warnings = append(rep.Warnings, res.Warnings...)
+	if view != nil {
+		var changed []string
+		for _, pc := range res.Projects {
+			if pc.Status == changes.StatusChanged {
+				changed = append(changed, pc.Name)
+			}
+		}
+		if err := r.loadForStages(ctx, view, changed); err != nil {
+			return nil, err
+		}
+	}
+	an := &analysis{projects: projects, res: res, why: why, view: view}
+	if view != nil {
+		an.remote = view.snapshot()
+	}
+	return an, nil
 }
 
 // loadForStages learns what the stages need of the changed tools: in plan
