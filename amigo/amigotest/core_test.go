@@ -1,6 +1,7 @@
 package amigotest
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"strings"
@@ -24,6 +25,62 @@ func TestAuthRequiresIssuedUnexpiredToken(t *testing.T) {
 	// A fresh sign-in works again.
 	f.tok = f.signIn("alice")
 	f.want(f.do("GET", "tool/", nil), 200)
+}
+
+// TestAuthBasicAndOrgHeader: the contract also allows Basic credentials
+// (username {org_id}_{user_id}, password the token), and X-ORG-ID naming the
+// organization that issued the token for requests into another one.
+func TestAuthBasicAndOrgHeader(t *testing.T) {
+	f := newFixture(t, func(o *Options) { o.StaticTokens = map[string]string{"static-tok": "svc"} })
+	get := func(org, authz string, header map[string]string) int {
+		t.Helper()
+		req, _ := http.NewRequest("GET", f.s.URL()+"/v1/"+org+"/tool/", nil)
+		if authz != "" {
+			req.Header.Set("Authorization", authz)
+		}
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		resp, err := testHTTP.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	basic := func(user, pass string) string {
+		return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+	}
+	for _, tc := range []struct {
+		name, org, authz string
+		header           map[string]string
+		want             int
+	}{
+		{"basic", "acme", basic("acme_alice", f.tok), nil, 200},
+		{"basic lower-case scheme", "acme", "basic " + base64.StdEncoding.EncodeToString([]byte("acme_alice:"+f.tok)), nil, 200},
+		{"basic wrong user", "acme", basic("acme_bob", f.tok), nil, 401},
+		{"basic wrong org in username", "acme", basic("other_alice", f.tok), nil, 401},
+		{"basic unknown token", "acme", basic("acme_alice", "nope"), nil, 401},
+		{"basic without password", "acme", basic("acme_alice", ""), nil, 401},
+		{"basic not base64", "acme", "Basic %%%", nil, 401},
+		{"basic static token", "acme", basic("acme_svc", "static-tok"), nil, 200},
+		{"bearer into another org", "other", "Bearer " + f.tok, nil, 401},
+		{"bearer into another org with X-ORG-ID", "other", "Bearer " + f.tok, map[string]string{"X-ORG-ID": "acme"}, 200},
+		{"basic into another org with X-ORG-ID", "other", basic("acme_alice", f.tok), map[string]string{"X-ORG-ID": "acme"}, 200},
+		{"X-ORG-ID naming another issuer", "other", "Bearer " + f.tok, map[string]string{"X-ORG-ID": "other"}, 401},
+		{"X-ORG-ID wrong in own org", "acme", "Bearer " + f.tok, map[string]string{"X-ORG-ID": "globex"}, 401},
+		{"unknown scheme", "acme", "Token " + f.tok, nil, 401},
+	} {
+		if got := get(tc.org, tc.authz, tc.header); got != tc.want {
+			t.Errorf("%s: status %d, want %d", tc.name, got, tc.want)
+		}
+	}
+	// The request is attributed to the token's user.
+	f.s.ResetRequests()
+	get("acme", basic("acme_alice", f.tok), nil)
+	if log := f.s.Requests(); len(log) != 1 || log[0].User != "alice" {
+		t.Errorf("request log %+v, want one request by alice", log)
+	}
 }
 
 func TestSignInResponseAndConfiguredKeys(t *testing.T) {

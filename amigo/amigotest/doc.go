@@ -35,9 +35,14 @@
 // in with the x-api-key, x-api-key-id and x-user-id headers: by default any
 // triple of non-empty values is accepted and the user is x-user-id;
 // Options.APIKeys restricts it (401 otherwise). The id_token lives
-// Options.TokenTTL (default 1h) of clock time and is valid only in the org
-// it was issued for; every other call needs `Authorization: Bearer <token>`
-// (401 when missing, unknown, expired or of another org). The TTL is clock
+// Options.TokenTTL (default 1h) of clock time and is valid in the org it
+// was issued for; every other call needs `Authorization: Bearer <token>` or,
+// as the contract's Basic scheme says, `Authorization: Basic
+// base64({org_id}_{user_id}:<token>)` with the org and user the token was
+// issued to (401 when missing, malformed, unknown, expired, of another org,
+// or with a Basic username that does not match). A request into another org
+// is accepted with `X-ORG-ID: <the org that issued the token>` (the
+// contract's Bearer-Authorization-Organization scheme). The TTL is clock
 // time: on a clock where a simulated minute is a real millisecond, the
 // default hour lasts 60 ms of real time, so long tests on such a clock set
 // a larger TokenTTL (or rely on the client refreshing). Users listed in

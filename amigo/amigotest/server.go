@@ -3,6 +3,7 @@ package amigotest
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -506,24 +507,63 @@ func (s *Server) serve(c *call, route func(*call) reply, entry *LoggedRequest) (
 	return rep, pre.drop
 }
 
+// authenticate checks the credentials of c: "Authorization: Bearer
+// <id_token>", or "Authorization: Basic base64({org_id}_{user_id}:<id_token>)"
+// as the contract's Basic scheme describes, where org_id and user_id must be
+// those the token was issued to. A token is valid in the organization it was
+// issued for; with "X-ORG-ID: <that organization>" it is also valid for
+// requests into another organization (the contract's
+// Bearer-Authorization-Organization scheme). Static tokens are valid in
+// every organization.
 func (s *Server) authenticate(c *call) (reply, bool) {
-	h := c.r.Header.Get("Authorization")
-	scheme, tok, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
-		return detailReply(http.StatusUnauthorized, "Invalid authorization credentials: missing bearer token."), false
+	const prefix = "Invalid authorization credentials: "
+	deny := func(format string, args ...any) (reply, bool) {
+		return detailReply(http.StatusUnauthorized, prefix+format, args...), false
 	}
-	tok = strings.TrimSpace(tok)
+	scheme, cred, _ := strings.Cut(c.r.Header.Get("Authorization"), " ")
+	cred = strings.TrimSpace(cred)
+	var tok, basicUser string
+	basic := false
+	switch {
+	case strings.EqualFold(scheme, "Bearer") && cred != "":
+		tok = cred
+	case strings.EqualFold(scheme, "Basic") && cred != "":
+		raw, err := base64.StdEncoding.DecodeString(cred)
+		if err != nil {
+			return deny("Basic credentials are not base64.")
+		}
+		user, pass, ok := strings.Cut(string(raw), ":")
+		if !ok || user == "" || pass == "" {
+			return deny("Basic credentials must be {org_id}_{user_id}:{token}.")
+		}
+		tok, basicUser, basic = pass, user, true
+	default:
+		return deny("missing bearer token (or Basic credentials).")
+	}
 	s.mu.Lock()
 	t, found := s.toks[tok]
 	now := s.clk.Now()
 	s.mu.Unlock()
+	xorg, hasXOrg := c.r.Header[http.CanonicalHeaderKey("X-ORG-ID")]
+	issuer := t.org // the organization the token was issued for
+	switch {
+	case issuer != "":
+	case hasXOrg && len(xorg) == 1: // a static token: the organization it names
+		issuer = xorg[0]
+	default:
+		issuer = c.org
+	}
 	switch {
 	case !found:
-		return detailReply(http.StatusUnauthorized, "Invalid authorization credentials: unknown token."), false
-	case t.org != "" && t.org != c.org:
-		return detailReply(http.StatusUnauthorized, "Invalid authorization credentials: token was issued for another organization."), false
+		return deny("unknown token.")
+	case hasXOrg && (len(xorg) != 1 || (t.org != "" && xorg[0] != t.org)):
+		return deny("X-ORG-ID does not name the organization the token was issued for.")
+	case !hasXOrg && t.org != "" && t.org != c.org:
+		return deny("token was issued for another organization (send X-ORG-ID: <that organization> to use it here).")
 	case !t.expires.IsZero() && !now.Before(t.expires):
-		return detailReply(http.StatusUnauthorized, "Invalid authorization credentials: token expired."), false
+		return deny("token expired.")
+	case basic && basicUser != issuer+"_"+t.user:
+		return deny("the Basic username must be {org_id}_{user_id} of the token's organization and user.")
 	}
 	c.user = t.user
 	return reply{}, true
