@@ -167,22 +167,15 @@ func (c *Client) signIn(ctx context.Context) (SignInResponse, error) {
 	return SignInResponse{IDToken: out.IDToken, ExpiresAt: exp}, nil
 }
 
-// parseExpiry reads expires_at leniently: RFC 3339 as documented, but also
-// a date-time without offset (as Python's naive datetimes serialize; taken
-// as UTC) or Unix seconds.
+// parseExpiry reads expires_at leniently (see parseTimestamp); it is
+// required.
 func parseExpiry(raw json.RawMessage) (time.Time, error) {
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		var secs float64
-		if err := json.Unmarshal(raw, &secs); err != nil || secs <= 0 {
-			return time.Time{}, fmt.Errorf("expires_at %s is neither a date-time nor Unix seconds", clip(string(raw), 60))
-		}
-		return time.Unix(0, int64(secs*float64(time.Second))).UTC(), nil
+	t, err := parseTimestamp("expires_at", raw)
+	if err != nil {
+		return time.Time{}, err
 	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t, nil
-		}
+	if t == nil {
+		return time.Time{}, fmt.Errorf("expires_at is missing or null")
 	}
-	return time.Time{}, fmt.Errorf("expires_at %q is not a date-time", clip(s, 60))
+	return *t, nil
 }

@@ -525,3 +525,105 @@ func RegionURL(name string) (string, bool) {
 	}
 	return "", false
 }
+
+// timestampLayouts are the date-time spellings the client reads: RFC 3339
+// as documented, and what a Python service writes for a naive datetime (no
+// offset; taken as UTC), with "T" or a space between date and time.
+var timestampLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999",
+}
+
+// parseTimestamp reads a JSON date-time leniently: a string in one of
+// timestampLayouts, or a number of Unix seconds. Absent or null gives nil.
+// field names the JSON field in errors.
+func parseTimestamp(field string, raw json.RawMessage) (*time.Time, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		var secs float64
+		if err := json.Unmarshal(raw, &secs); err != nil || secs <= 0 {
+			return nil, fmt.Errorf("%s %s is neither a date-time nor Unix seconds", field, clip(string(raw), 60))
+		}
+		t := time.Unix(0, int64(secs*float64(time.Second))).UTC()
+		return &t, nil
+	}
+	for _, layout := range timestampLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return &t, nil
+		}
+	}
+	return nil, fmt.Errorf("%s %q is not a date-time (want RFC 3339, e.g. 2026-01-02T03:04:05Z)", field, clip(s, 60))
+}
+
+// decodeTimestamps sets *created and *updated from the raw created_at and
+// updated_at (leaving a field that was absent as it is).
+func decodeTimestamps(rawCreated, rawUpdated json.RawMessage, created, updated **time.Time) error {
+	for _, f := range []struct {
+		name string
+		raw  json.RawMessage
+		dst  **time.Time
+	}{{"created_at", rawCreated, created}, {"updated_at", rawUpdated, updated}} {
+		if f.raw == nil {
+			continue
+		}
+		t, err := parseTimestamp(f.name, f.raw)
+		if err != nil {
+			return err
+		}
+		*f.dst = t
+	}
+	return nil
+}
+
+// UnmarshalJSON decodes a Tool, reading created_at and updated_at
+// leniently (RFC 3339, or without offset, taken as UTC).
+func (t *Tool) UnmarshalJSON(b []byte) error {
+	type plain Tool
+	// The outer fields shadow the embedded ones of the same JSON name.
+	raw := struct {
+		*plain
+		CreatedAt json.RawMessage `json:"created_at"`
+		UpdatedAt json.RawMessage `json:"updated_at"`
+	}{plain: (*plain)(t)}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	return decodeTimestamps(raw.CreatedAt, raw.UpdatedAt, &t.CreatedAt, &t.UpdatedAt)
+}
+
+// UnmarshalJSON decodes a ToolVersion, reading created_at and updated_at
+// leniently (RFC 3339, or without offset).
+func (v *ToolVersion) UnmarshalJSON(b []byte) error {
+	type plain ToolVersion
+	// The outer fields shadow the embedded ones of the same JSON name.
+	raw := struct {
+		*plain
+		CreatedAt json.RawMessage `json:"created_at"`
+		UpdatedAt json.RawMessage `json:"updated_at"`
+	}{plain: (*plain)(v)}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	return decodeTimestamps(raw.CreatedAt, raw.UpdatedAt, &v.CreatedAt, &v.UpdatedAt)
+}
+
+// UnmarshalJSON decodes an Invocation, reading created_at and updated_at
+// leniently (RFC 3339, or without offset).
+func (inv *Invocation) UnmarshalJSON(b []byte) error {
+	type plain Invocation
+	// The outer fields shadow the embedded ones of the same JSON name.
+	raw := struct {
+		*plain
+		CreatedAt json.RawMessage `json:"created_at"`
+		UpdatedAt json.RawMessage `json:"updated_at"`
+	}{plain: (*plain)(inv)}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	return decodeTimestamps(raw.CreatedAt, raw.UpdatedAt, &inv.CreatedAt, &inv.UpdatedAt)
+}
