@@ -85,6 +85,16 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	return rep, err
 }
 
+// Plan is Run without any mutating call: ModePlan (read-only API calls),
+// or ModeOffline when opts.Mode asks for it (no API call at all). It reports
+// what a run would do, each stage StatusPlanned or StatusUpToDate.
+func Plan(ctx context.Context, opts Options) (*Report, error) {
+	if opts.Mode != ModeOffline {
+		opts.Mode = ModePlan
+	}
+	return Run(ctx, opts)
+}
+
 func orDefault[T comparable](v, def T) T {
 	var zero T
 	if v == zero {

@@ -461,7 +461,10 @@ func TestPlan_makesNoMutatingCall(t *testing.T) {
 	for _, srv := range h.servers {
 		srv.ResetRequests()
 	}
-	rep := h.run(plan, func(o *pipeline.Options) { o.Mode = pipeline.ModePlan })
+	rep, err := pipeline.Plan(t.Context(), pipeline.Options{Plan: plan, RepoPath: h.dir, Clock: h.clk, Getenv: func(k string) string { return h.env[k] }})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if rep.Mode != "plan" {
 		t.Errorf("mode = %q", rep.Mode)
 	}
