@@ -86,9 +86,9 @@ func TestAzure_likeTheAgent(t *testing.T) {
 		"##vso[task.logissue type=error;sourcepath=plans/x%3By%5D.yaml;linenumber=12;columnnumber=3]stage: unknown stage \"eu\"\n" +
 		`##vso[task.setvariable variable=released;isOutput=true][{"tool":"weather_lookup","stage":"us","version":"1.3.0"},{"tool":"weather_lookup","stage":"eu-central-1","version":"1.3.0"}]` + "\n" +
 		`##vso[task.setvariable variable=changed;isOutput=true]["weather_lookup","geo_coder","docs_only"]` + "\n" +
-		`##vso[task.setvariable variable=matrix;isOutput=true]{"include":[{"tool":"weather_lookup","path":"tools/weather_lookup"},{"tool":"geo_coder","path":"tools/geo_coder"}]}` + "\n" +
+		`##vso[task.setvariable variable=matrix;isOutput=true]{"include":[{"tool":"weather_lookup","project_path":"tools/weather_lookup"},{"tool":"geo_coder","project_path":"tools/geo_coder"}]}` + "\n" +
 		"##vso[task.setvariable variable=failed;isOutput=true]true\n" +
-		`##vso[task.setvariable variable=azure_matrix;isOutput=true]{"geo_coder":{"tool":"geo_coder","path":"tools/geo_coder"},"weather_lookup":{"tool":"weather_lookup","path":"tools/weather_lookup"}}` + "\n" +
+		`##vso[task.setvariable variable=azure_matrix;isOutput=true]{"geo_coder":{"tool":"geo_coder","project_path":"tools/geo_coder"},"weather_lookup":{"tool":"weather_lookup","project_path":"tools/weather_lookup"}}` + "\n" +
 		"##vso[task.uploadsummary]" + summaries[0] + "\n" +
 		"##vso[task.complete result=Failed;]1 of 3 tools failed%0A##vso[task.complete result=Succeeded]\n"
 	if diff := cmp.Diff(want, out.String()); diff != "" {

@@ -48,10 +48,15 @@
 // # Outputs
 //
 // OutputsOf(report) computes released ([{"tool","stage","version"}]),
-// changed (["tool", …]), matrix ({"include":[{"tool","path"}]}, the same on
-// both systems, for a GitHub strategy.matrix via fromJSON) and failed
-// (true/false). Azure's strategy: matrix needs a map of job names, so on
-// Azure WriteOutputs also sets azure_matrix ({"<tool>":{"tool","path"}}).
+// changed (["tool", …]), matrix ({"include":[{"tool","project_path"}]},
+// the same on both systems, for a GitHub strategy.matrix via fromJSON) and
+// failed (true/false). No one JSON value can feed both fan-outs: GitHub's
+// strategy.matrix takes lists ("include" is a list of objects), Azure's
+// strategy: matrix takes a map from job name to an object of variables.
+// So on Azure WriteOutputs also sets azure_matrix
+// ({"<tool>":{"tool","project_path"}}): the same entries, keyed by job name.
+// The entry key is project_path, never path: Azure turns matrix variables
+// into environment variables, and "path" would replace PATH.
 //
 // # PR comments
 //

@@ -120,7 +120,7 @@ func TestGitHub_likeTheRunner(t *testing.T) {
 		`["weather_lookup","geo_coder","docs_only"]` + "\n" +
 		"ghadelimiter_tok3\n" +
 		"matrix<<ghadelimiter_tok4\n" +
-		`{"include":[{"tool":"weather_lookup","path":"tools/weather_lookup"},{"tool":"geo_coder","path":"tools/geo_coder"}]}` + "\n" +
+		`{"include":[{"tool":"weather_lookup","project_path":"tools/weather_lookup"},{"tool":"geo_coder","project_path":"tools/geo_coder"}]}` + "\n" +
 		"ghadelimiter_tok4\n" +
 		"failed<<ghadelimiter_tok5\n" +
 		"true\n" +

@@ -27,15 +27,20 @@ type Released struct {
 	Version string `json:"version"`
 }
 
-// Matrix is the value of a strategy.matrix: {"include":[{"tool","path"}]}.
+// Matrix is the value of a GitHub strategy.matrix:
+// {"include":[{"tool","project_path"}]}.
 type Matrix struct {
 	Include []MatrixEntry `json:"include"`
 }
 
-// MatrixEntry is one job of the fan-out.
+// MatrixEntry is one job of the fan-out, the same on GitHub (matrix.tool,
+// matrix.project_path) and Azure ($(tool), $(project_path)). The key is
+// not "path": Azure exports every matrix variable to the job's steps as an
+// environment variable with an upper-cased name, and a "path" variable
+// would replace PATH, so no step could find bash or amigo-release.
 type MatrixEntry struct {
 	Tool string `json:"tool"`
-	Path string `json:"path"`
+	Path string `json:"project_path"`
 }
 
 // OutputsOf computes the outputs of r. Slices are never nil, so they
@@ -59,13 +64,51 @@ func OutputsOf(r *pipeline.Report) Outputs {
 }
 
 // AzureMatrix is the matrix in the shape Azure's strategy: matrix takes
-// from an output variable: {"<tool>": {"tool": …, "path": …}}.
+// from an output variable: {"<job>": {"tool": …, "project_path": …}}, with
+// the same entries as Matrix.Include. No single JSON value serves both
+// systems: GitHub's matrix wants arrays of values (or "include", a list of
+// objects), Azure's wants a map from job name to an object of variables.
+//
+// The job name is the tool name when it is a valid Azure matrix
+// configuration name (a letter first, then letters, digits and _, at most
+// 100 characters); otherwise invalid characters become _, a leading digit
+// gets a "tool_" prefix, and a clash gets a _2, _3, … suffix.
 func (o Outputs) AzureMatrix() map[string]MatrixEntry {
 	m := make(map[string]MatrixEntry, len(o.Matrix.Include))
 	for _, e := range o.Matrix.Include {
-		m[e.Tool] = e
+		name := azureJobName(e.Tool)
+		for n := 2; ; n++ {
+			if _, taken := m[name]; !taken {
+				break
+			}
+			suffix := "_" + strconv.Itoa(n)
+			name = azureJobName(e.Tool)
+			if len(name)+len(suffix) > 100 {
+				name = name[:100-len(suffix)]
+			}
+			name += suffix
+		}
+		m[name] = e
 	}
 	return m
+}
+
+// azureJobName makes s a valid Azure matrix configuration name.
+func azureJobName(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			b[i] = '_'
+		}
+	}
+	name := string(b)
+	if name == "" || !(name[0] >= 'a' && name[0] <= 'z' || name[0] >= 'A' && name[0] <= 'Z') {
+		name = "tool_" + name
+	}
+	if len(name) > 100 {
+		name = name[:100]
+	}
+	return name
 }
 
 // Pairs returns the outputs in order as name, JSON value pairs:

@@ -1,7 +1,10 @@
 package platform
 
 import (
+	"encoding/json"
 	"path/filepath"
+	"regexp"
+	"sort"
 	"strings"
 	"testing"
 
@@ -68,7 +71,7 @@ func TestLocal(t *testing.T) {
 	}
 	wantOut := `released=[{"tool":"weather_lookup","stage":"us","version":"1.3.0"},{"tool":"weather_lookup","stage":"eu-central-1","version":"1.3.0"}]` + "\n" +
 		`changed=["weather_lookup","geo_coder","docs_only"]` + "\n" +
-		`matrix={"include":[{"tool":"weather_lookup","path":"tools/weather_lookup"},{"tool":"geo_coder","path":"tools/geo_coder"}]}` + "\n" +
+		`matrix={"include":[{"tool":"weather_lookup","project_path":"tools/weather_lookup"},{"tool":"geo_coder","project_path":"tools/geo_coder"}]}` + "\n" +
 		"failed=true\nmulti<<EOF_T\na\nb\nEOF_T\n"
 	if diff := cmp.Diff(wantOut, readFile(t, vars["AMIGO_OUTPUT"])); diff != "" {
 		t.Errorf("AMIGO_OUTPUT (-want +got):\n%s", diff)
@@ -105,6 +108,62 @@ func TestDetect(t *testing.T) {
 		env := newStrictEnv(t, map[string]string{"GITHUB_ACTIONS": tc.gha, "TF_BUILD": tc.tf})
 		if got := Detect(env.Getenv, WithWriter(&strings.Builder{})).Name(); got != tc.want {
 			t.Errorf("Detect(GITHUB_ACTIONS=%q, TF_BUILD=%q) = %s, want %s", tc.gha, tc.tf, got, tc.want)
+		}
+	}
+}
+
+// TestAzureMatrix_sameEntriesAsMatrix: azure_matrix holds exactly the
+// entries of matrix, keyed by valid, distinct Azure job names, and no entry
+// key would replace an environment variable the job needs.
+func TestAzureMatrix_sameEntriesAsMatrix(t *testing.T) {
+	r := sampleReport()
+	r.Tools = append(r.Tools,
+		pipeline.ToolReport{Name: "3d_render", Path: "tools/3d", Status: pipeline.StatusPlanned},
+		pipeline.ToolReport{Name: "geo-coder", Path: "tools/geo-dash", Status: pipeline.StatusPlanned},
+		pipeline.ToolReport{Name: "geo.coder", Path: "tools/geo-dot", Status: pipeline.StatusPlanned},
+		pipeline.ToolReport{Name: strings.Repeat("x", 120), Path: "tools/long", Status: pipeline.StatusPlanned},
+	)
+	o := OutputsOf(r)
+	az := o.AzureMatrix()
+	if len(az) != len(o.Matrix.Include) {
+		t.Fatalf("azure_matrix has %d jobs, matrix %d", len(az), len(o.Matrix.Include))
+	}
+	valid := regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,99}$`)
+	var got []MatrixEntry
+	for name, e := range az {
+		if !valid.MatchString(name) {
+			t.Errorf("azure_matrix job name %q is not a valid Azure matrix configuration name", name)
+		}
+		got = append(got, e)
+	}
+	want := append([]MatrixEntry{}, o.Matrix.Include...)
+	sort.Slice(got, func(i, j int) bool { return got[i].Tool < got[j].Tool })
+	sort.Slice(want, func(i, j int) bool { return want[i].Tool < want[j].Tool })
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("azure_matrix entries differ from matrix.include (-matrix +azure):\n%s", diff)
+	}
+	if e, ok := az["weather_lookup"]; !ok || e.Tool != "weather_lookup" {
+		t.Errorf("a valid tool name is not its own job name: %v", az)
+	}
+	if _, ok := az["tool_3d_render"]; !ok {
+		t.Errorf("a tool name with a leading digit: %v", az)
+	}
+	// Azure exports matrix variables as upper-cased environment variables.
+	for _, pair := range o.Pairs() {
+		if pair[0] != "matrix" {
+			continue
+		}
+		var m struct{ Include []map[string]string }
+		if err := json.Unmarshal([]byte(pair[1]), &m); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range m.Include {
+			for k := range e {
+				switch strings.ToUpper(k) {
+				case "PATH", "HOME", "SHELL", "USER", "TEMP", "TMP", "TMPDIR", "PWD":
+					t.Errorf("matrix entry key %q would replace $%s in Azure jobs", k, strings.ToUpper(k))
+				}
+			}
 		}
 	}
 }
