@@ -506,6 +506,21 @@ func TestPlan_makesNoMutatingCall(t *testing.T) {
 	if len(rep.Tools) != 2 {
 		t.Errorf("offline plan lists %v, want both tools (first release of each without a base)", toolNames(rep))
 	}
+	// --dry-run: a run's report, nothing changed.
+	for _, srv := range h.servers {
+		srv.ResetRequests()
+	}
+	rep = h.run(plan, func(o *pipeline.Options) { o.DryRun = true })
+	if rep.Mode != "run" || !rep.DryRun {
+		t.Errorf("dry run report: mode %q dry_run %v, want run, true", rep.Mode, rep.DryRun)
+	}
+	for name, srv := range h.servers {
+		for _, r := range srv.Requests() {
+			if r.Mutating() || r.OperationID == amigotest.OpTestTool {
+				t.Errorf("dry run sent %s %s to %s", r.Method, r.Path, name)
+			}
+		}
+	}
 	out := filepath.Join(t.TempDir(), "plan.json")
 	if err := rep.WriteJSON(out); err != nil {
 		t.Fatal(err)
