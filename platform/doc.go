@@ -63,7 +63,9 @@
 // One comment per pull request, found by the hidden marker that starts the
 // body (report.Marker) and edited in place. GitHub: on pull_request events
 // the event's PR; on push the PRs into the pushed branch that GitHub
-// associates with the pushed commit; comments are searched through every
+// associates with the pushed commit, or (GitHub lists only open ones for a
+// branch other than the default) the closed PR into that branch whose
+// merge commit is the pushed commit; comments are searched through every
 // page; GITHUB_API_URL (or the github-api-url input) selects GitHub
 // Enterprise. Azure: PullRequest builds, and CI builds of a commit with
 // Azure Repos' default merge message ("Merged PR 123: …"), through

@@ -20,6 +20,7 @@ type fakeGitHub struct {
 	nextID   int64
 	comments map[int][]fakeComment // by PR number
 	prsOf    map[string][]fakePR   // commit → pull requests
+	closed   []fakeClosedPR        // closed pull requests, most recently updated first
 	pageSize int
 	status   int               // when set, every request answers this status
 	headers  map[string]string // with status: extra response headers
@@ -30,6 +31,14 @@ type fakeGitHub struct {
 type fakePR struct {
 	number int
 	base   string
+}
+
+// fakeClosedPR is a closed pull request: merged when mergeSHA is set.
+type fakeClosedPR struct {
+	number   int
+	base     string
+	mergeSHA string
+	merged   bool
 }
 
 type fakeComment struct {
@@ -46,6 +55,7 @@ func newFakeGitHub(t *testing.T) *fakeGitHub {
 	mux.HandleFunc("POST /repos/acme/tools/issues/{n}/comments", f.create)
 	mux.HandleFunc("PATCH /repos/acme/tools/issues/comments/{id}", f.edit)
 	mux.HandleFunc("GET /repos/acme/tools/commits/{sha}/pulls", f.pulls)
+	mux.HandleFunc("GET /repos/acme/tools/pulls", f.listPulls)
 	root := http.NewServeMux()
 	root.Handle("/api/v3/", http.StripPrefix("/api/v3", f.guard(mux)))
 	root.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -154,6 +164,30 @@ func (f *fakeGitHub) pulls(w http.ResponseWriter, r *http.Request) {
 	out := []map[string]any{}
 	for _, p := range prs {
 		out = append(out, map[string]any{"number": p.number, "state": "closed", "merged_at": "2026-11-26T00:59:00Z", "base": map[string]any{"ref": p.base}})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// listPulls answers GET /pulls?state=closed&base=…: the closed pull
+// requests into base.
+func (f *fakeGitHub) listPulls(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if q.Get("state") != "closed" || q.Get("base") == "" {
+		f.t.Errorf("GET /pulls?%s: want state=closed and a base", r.URL.RawQuery)
+	}
+	f.mu.Lock()
+	prs := f.closed
+	f.mu.Unlock()
+	out := []map[string]any{}
+	for _, p := range prs {
+		if p.base != q.Get("base") {
+			continue
+		}
+		pr := map[string]any{"number": p.number, "state": "closed", "merge_commit_sha": p.mergeSHA, "base": map[string]any{"ref": p.base}}
+		if p.merged {
+			pr["merged_at"] = "2026-11-26T00:59:00Z"
+		}
+		out = append(out, pr)
 	}
 	writeJSON(w, http.StatusOK, out)
 }

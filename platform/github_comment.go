@@ -103,6 +103,12 @@ type GitHubComments struct {
 // request that brought it), up to 100. When base is not empty, only pull
 // requests into that branch count: a push to main reports on what was
 // merged into main, not on an open pull request from main elsewhere.
+//
+// For a commit that is not on the default branch GitHub lists only open
+// pull requests, so a merge into a release branch would find nothing.
+// When no pull request into base is listed, the most recently updated
+// closed pull requests into base (one page of 50) are searched for the one
+// whose merge commit is sha.
 func (g GitHubComments) PullRequestsFor(ctx context.Context, sha, base string) ([]int, error) {
 	prs, _, err := g.Client.PullRequests.ListPullRequestsWithCommit(ctx, g.Owner, g.Repo, sha, &github.ListOptions{PerPage: 100})
 	if err != nil {
@@ -114,6 +120,20 @@ func (g GitHubComments) PullRequestsFor(ctx context.Context, sha, base string) (
 			continue
 		}
 		nums = append(nums, p.GetNumber())
+	}
+	if len(nums) > 0 || base == "" {
+		return nums, nil
+	}
+	closed, _, err := g.Client.PullRequests.List(ctx, g.Owner, g.Repo, &github.PullRequestListOptions{
+		State: "closed", Base: base, Sort: "updated", Direction: "desc", ListOptions: github.ListOptions{PerPage: 50},
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range closed {
+		if p.GetMergeCommitSHA() == sha && p.MergedAt != nil {
+			nums = append(nums, p.GetNumber())
+		}
 	}
 	return nums, nil
 }

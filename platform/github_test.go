@@ -401,3 +401,38 @@ func TestNewGitHubClient(t *testing.T) {
 		}
 	}
 }
+
+// TestGitHub_PostComment_pushToReleaseBranch: GitHub lists only open pull
+// requests for a commit that is not on the default branch, so the merge
+// into a release branch is found among the closed pull requests into it by
+// its merge commit.
+func TestGitHub_PostComment_pushToReleaseBranch(t *testing.T) {
+	const sha = "9f2c1e7d5b3a4c6e8f0a1b2c3d4e5f6a7b8c9d0e"
+	fake := newFakeGitHub(t)
+	// The open pull request release → main holds the commit too.
+	fake.prsOf[sha] = []fakePR{{20, "main"}}
+	fake.closed = []fakeClosedPR{
+		{number: 18, base: "release/2026-11", mergeSHA: "1111111111111111111111111111111111111111", merged: true},
+		{number: 19, base: "release/2026-11", mergeSHA: sha, merged: false}, // closed unmerged: a test merge commit
+		{number: 17, base: "release/2026-11", mergeSHA: sha, merged: true},
+		{number: 16, base: "main", mergeSHA: sha, merged: true},
+	}
+	marker := report.Marker("")
+	fake.seed(17, marker+"\nthe preview")
+	p := newCommentPlatform(t, fake, "push", "push_new_branch.json")
+	res, err := p.PostComment(context.Background(), marker, marker+"\nreleased")
+	if err != nil || len(res.Warnings) > 0 {
+		t.Fatalf("PostComment = %+v, %v", res, err)
+	}
+	if len(res.Comments) != 1 || res.Comments[0].PR != 17 || res.Comments[0].Created {
+		t.Fatalf("comments = %+v, want the preview on merged #17 edited", res.Comments)
+	}
+	if got := fake.bodies(17); len(got) != 1 || got[0] != marker+"\nreleased" {
+		t.Errorf("#17 = %q", got)
+	}
+	for _, n := range []int{16, 18, 19, 20} {
+		if got := fake.bodies(n); len(got) != 0 {
+			t.Errorf("#%d got comments %q", n, got)
+		}
+	}
+}
