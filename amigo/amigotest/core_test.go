@@ -531,3 +531,33 @@ func TestRequestLogRecordsOperations(t *testing.T) {
 	}
 	f.want(f.do("GET", "/v1/acme/nothing", nil), 404)
 }
+
+// TestPublishLatencyDefaultAndConfigured: by default a publish takes a
+// uniform 1–5 minutes of clock time (drawn per call); PublishLatency sets it.
+func TestPublishLatencyDefaultAndConfigured(t *testing.T) {
+	f := newFixture(t, func(o *Options) { o.PublishLatency = Latency{}; o.ActiveCap = 100 })
+	id := f.createTool("plain")
+	bump := "major"
+	distinct := map[time.Duration]bool{}
+	for i := 0; i < 12; i++ {
+		start := f.clk.Now()
+		f.want(f.publish(id, "tools/plain", bump), 201)
+		took := f.clk.Now().Sub(start)
+		if took < time.Minute || took > 5*time.Minute {
+			t.Errorf("publish %d took %s of clock time, want 1–5 minutes", i, took)
+		}
+		distinct[took] = true
+		bump = "patch"
+	}
+	if len(distinct) < 6 {
+		t.Errorf("12 publishes took only %d distinct durations: the latency is not drawn per call", len(distinct))
+	}
+
+	g := newFixture(t, func(o *Options) { o.PublishLatency = Fixed(7 * time.Second) })
+	id = g.createTool("plain")
+	start := g.clk.Now()
+	g.want(g.publish(id, "tools/plain", "major"), 201)
+	if took := g.clk.Now().Sub(start); took != 7*time.Second {
+		t.Errorf("configured publish latency: took %s, want 7s", took)
+	}
+}

@@ -3,6 +3,7 @@ package contract_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -38,7 +39,10 @@ const (
 	keyID   = "kid-1"
 	userID  = "u-1"
 	weather = "tools/weather"
-	broken  = "tools/broken"
+	// viewer signs in with viewerKey and may only read.
+	viewer    = "viewer"
+	viewerKey = "key-2"
+	broken    = "tools/broken"
 )
 
 // makeRepo creates a tools repository with two projects on branch main:
@@ -322,7 +326,8 @@ func TestCrossContract(t *testing.T) {
 	e := newEnv(t, 60000, amigotest.Options{ // a simulated minute takes a millisecond
 		RepoPath:          makeRepo(t),
 		Orgs:              []string{org},
-		APIKeys:           []amigotest.APIKey{{Key: apiKey, KeyID: keyID, UserID: userID}},
+		APIKeys:           []amigotest.APIKey{{Key: apiKey, KeyID: keyID, UserID: userID}, {Key: viewerKey, KeyID: keyID, UserID: viewer}},
+		ReadOnlyUsers:     []string{viewer},
 		PublishLatency:    amigotest.Fixed(publishLatency),
 		TestLatency:       amigotest.Fixed(10 * time.Second),
 		DisableRateLimits: true, // 429 is injected below, and checked for real in TestCrossContractRateLimit
@@ -556,6 +561,40 @@ func TestCrossContract(t *testing.T) {
 		}
 	})
 
+	t.Run("403 read-only user", func(t *testing.T) {
+		// The emulator models one permission: a read-only user may read but
+		// not write (every operation needing a write permission is 403).
+		ro := e.client(func(cfg *amigo.Config) { cfg.APIKey, cfg.UserID = viewerKey, viewer })
+		for _, op := range amigotest.Operations {
+			err := call(ctx, ro, f, op)
+			if _, readOnly := notProducible[op][403]; readOnly || op == amigotest.OpSignIn {
+				if err != nil {
+					t.Errorf("%s as a read-only user: %v, want success", op, err)
+				}
+				continue
+			}
+			wantStatus(t, op+" as a read-only user", err, 403)
+		}
+	})
+
+	t.Run("Basic credentials and X-ORG-ID", func(t *testing.T) {
+		// The contract's other security schemes: Basic with username
+		// {org_id}_{user_id} and the token as password, and X-ORG-ID. Both
+		// sides check these exchanges (e.raw goes through Transport).
+		tok := e.emu.IssueToken(org, userID)
+		basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(org+"_"+userID+":"+tok))
+		if st := e.send(e.raw, "GET", "/v1/"+org+"/tool/?limit=1", "", "", map[string]string{"Authorization": basic}); st != 200 {
+			t.Errorf("get-tools with Basic credentials: %d, want 200", st)
+		}
+		if st := e.send(e.raw, "GET", "/v1/"+org+"/tool/"+f.toolID+"/version", "", "", map[string]string{"Authorization": basic, "X-ORG-ID": org}); st != 200 {
+			t.Errorf("get-tool-versions with Basic credentials and X-ORG-ID: %d, want 200", st)
+		}
+		wrong := "Basic " + base64.StdEncoding.EncodeToString([]byte(org+"_someone:"+tok))
+		if st := e.send(e.raw, "GET", "/v1/"+org+"/tool/", "", "", map[string]string{"Authorization": wrong}); st != 401 {
+			t.Errorf("get-tools with a Basic username of another user: %d, want 401", st)
+		}
+	})
+
 	t.Run("429 injected", func(t *testing.T) {
 		for _, op := range amigotest.Operations {
 			e.emu.FailNext(op, 1, http.StatusTooManyRequests, "")
@@ -706,11 +745,17 @@ func mustRequest(t *testing.T, base, method, path, token, body string, header ma
 // notProducible are documented statuses the emulator cannot produce, with
 // the reason. Every other documented status must be covered.
 var notProducible = map[string]map[int]string{
-	"*": {403: "the emulator has no permission model"},
 	amigotest.OpGetScaffold: {
+		403: readsOpen,
 		422: "the only parameter, organization, is any string",
 	},
+	amigotest.OpListTools:         {403: readsOpen},
+	amigotest.OpListVersions:      {403: readsOpen},
+	amigotest.OpListInvocations:   {403: readsOpen},
+	amigotest.OpSearchInvocations: {403: readsOpen},
 }
+
+const readsOpen = "only write permissions are modelled (Options.ReadOnlyUsers): every signed-in user may read"
 
 func assertCoverage(t *testing.T, e *env) {
 	t.Helper()
