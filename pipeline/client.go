@@ -65,8 +65,8 @@ func (a clientAPI) Invoke(ctx context.Context, toolID, version string, req amigo
 
 // ClientConfig configures the clients DefaultClientFactory builds.
 type ClientConfig struct {
-	// Getenv reads the credential variables the plan names; default os.Getenv
-	// is NOT assumed: it must be set.
+	// Getenv reads the credential variables the plan names (required: the
+	// factory never reads the process environment on its own).
 	Getenv func(string) string
 	// Clock drives pacing, token expiry and retry waits; default clock.Real{}.
 	Clock clock.Clock
