@@ -118,10 +118,12 @@ func (e *emulated) client(t *testing.T, mod ...func(*amigo.Config)) *amigo.Clien
 	return c
 }
 
+// count returns how many requests of op ("" for any operation) the
+// emulator answered with status (0 for any status).
 func (e *emulated) count(op amigo.Op, status int) int {
 	n := 0
 	for _, r := range e.emu.Requests() {
-		if r.OperationID == string(op) && (status == 0 || r.Status == status) {
+		if (op == "" || r.OperationID == string(op)) && (status == 0 || r.Status == status) {
 			n++
 		}
 	}
