@@ -83,7 +83,7 @@ func (r *runner) queueTests(ctx context.Context, tools []*toolRun) func() {
 				versionWithCommit(s.remote.versions, t.commit) != nil || len(t.resolved.MissingEnvvars(nil)) > 0 {
 				continue
 			}
-			s.test = r.newTest(t, s, chain(t))
+			s.test = r.newTest(t, s)
 			k := r.queueKey(st)
 			if queues[k] == nil {
 				queues[k] = &testQueue{}
@@ -104,11 +104,11 @@ func (r *runner) queueTests(ctx context.Context, tools []*toolRun) func() {
 }
 
 // newTest builds the test-tool job of tool t in stage s.
-func (r *runner) newTest(t *toolRun, s *stageRun, prio int) *testJob {
+func (r *runner) newTest(t *toolRun, s *stageRun) *testJob {
 	plain, secret := envvarMaps(t.settings.Envvars)
 	req := amigo.TestToolRequest{Inputs: t.settings.TestInputs, CommitBranch: s.spec.Branch, ProjectPath: t.path,
 		RequiredEnvvars: plain, RequiredSecretEnvvars: secret}
-	return newTestJob(s.api, req, prio)
+	return newTestJob(s.api, req)
 }
 
 // runToolStage waits for the stage's needs, decides whether it may run,

@@ -173,7 +173,7 @@ func (r *runner) release(ctx context.Context, t *toolRun, s *stageRun) (released
 		// The analysis saw this stage serving the commit, so no test was
 		// queued; it no longer does (a version was deprecated meanwhile):
 		// test now, never publish untested.
-		s.test = r.newTest(t, s, 0)
+		s.test = r.newTest(t, s)
 		q := &testQueue{jobs: []*testJob{s.test}}
 		q.run(ctx, r.haltCtx, r.policy, r.opts.TestDispatchSpacing)
 	}

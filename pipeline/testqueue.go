@@ -18,9 +18,8 @@ var errTestNotNeeded = errors.New("test no longer needed")
 // testJob is one test-tool call, queued before its stage starts so that the
 // server's test queue (one call a minute) never idles.
 type testJob struct {
-	api  API
-	req  amigo.TestToolRequest
-	prio int
+	api API
+	req amigo.TestToolRequest
 
 	once      sync.Once
 	cancelled chan struct{}
@@ -31,8 +30,8 @@ type testJob struct {
 	finished  time.Time
 }
 
-func newTestJob(api API, req amigo.TestToolRequest, prio int) *testJob {
-	return &testJob{api: api, req: req, prio: prio, cancelled: make(chan struct{}), done: make(chan struct{})}
+func newTestJob(api API, req amigo.TestToolRequest) *testJob {
+	return &testJob{api: api, req: req, cancelled: make(chan struct{}), done: make(chan struct{})}
 }
 
 // cancel tells the queue the job is not needed any more (if it has not been
@@ -61,8 +60,8 @@ func (j *testJob) wait(ctx context.Context) (*amigo.TestToolResponse, error) {
 // testQueue sends the test-tool calls of one server in order, one at a time
 // or, when a call outlasts spacing, the next one spacing after the previous
 // started: the client's pacer holds each call to the limit, and the queue
-// keeps the order (highest priority first) so that the tools with the longest
-// chain of stages after their test are tested first.
+// keeps the order it was given (queueTests puts the tools with the longest
+// chain of stages first).
 type testQueue struct {
 	jobs []*testJob
 }
