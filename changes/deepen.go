@@ -124,7 +124,7 @@ func (r *Repo) repairShallow() error {
 	case len(keep) == 0:
 		// An empty shallow file still marks the clone shallow for some
 		// tools: remove it, as `git fetch --unshallow` does.
-		if err := os.Remove(filepath.Join(r.dot, "shallow")); err != nil && !os.IsNotExist(err) {
+		if err := os.Remove(filepath.Join(r.common, "shallow")); err != nil && !os.IsNotExist(err) {
 			return fmt.Errorf("repair .git/shallow: %w", err)
 		}
 	default:

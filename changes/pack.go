@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"compress/zlib"
 	"container/list"
+	"crypto/sha1"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -24,6 +26,9 @@ import (
 // go-git's storage.
 type packSet struct {
 	packs []*pack
+	// bad lists pack indexes that exist but cannot be used (damaged,
+	// unsupported version, not matching their pack): Open refuses them.
+	bad   []error
 	cache *baseCache
 	inf   io.ReadCloser // reused inflater
 	src   bytes.Reader  // reused inflater input
@@ -53,23 +58,56 @@ const (
 // defaults to 96 MiB; 16 MiB is plenty for trees and commits).
 const baseCacheSize = 16 << 20
 
+// inflateChunk is the largest object inflated into a buffer of the size
+// its header claims; larger ones grow as their data arrives.
+const inflateChunk = 1 << 20
+
 // maxDeltaChain bounds delta resolution (git's default depth is 50; repacks
 // with --depth 4095 exist), so a corrupt pack cannot loop forever.
 const maxDeltaChain = 10000
 
-// openPacks maps every pack with a version-2 index in dir/objects/pack.
-// Packs it cannot use are skipped (go-git still reads them).
+// openPacks maps every pack with a version-2 index in dir/objects/pack and
+// in the object directories that objects/info/alternates names (recursively,
+// as git does, up to 5 levels). Packs it cannot use are skipped (go-git
+// still reads them).
 func openPacks(dotgit string) *packSet {
 	ps := &packSet{cache: newBaseCache(baseCacheSize)}
-	idxs, _ := filepath.Glob(filepath.Join(dotgit, "objects", "pack", "pack-*.idx"))
-	sort.Strings(idxs)
-	for _, idx := range idxs {
-		p, err := openPack(idx)
-		if err != nil {
-			continue
+	seen := map[string]bool{}
+	var add func(objects string, depth int)
+	add = func(objects string, depth int) {
+		objects = filepath.Clean(objects)
+		if seen[objects] || depth > 5 {
+			return
 		}
-		ps.packs = append(ps.packs, p)
+		seen[objects] = true
+		idxs, _ := filepath.Glob(filepath.Join(objects, "pack", "pack-*.idx"))
+		sort.Strings(idxs)
+		for _, idx := range idxs {
+			p, err := openPack(idx)
+			if err != nil {
+				if !errors.Is(err, os.ErrNotExist) { // not removed by a concurrent gc
+					ps.bad = append(ps.bad, fmt.Errorf("%s: %w", idx, err))
+				}
+				continue
+			}
+			ps.packs = append(ps.packs, p)
+		}
+		b, err := os.ReadFile(filepath.Join(objects, "info", "alternates"))
+		if err != nil {
+			return
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			line = strings.TrimSpace(line)
+			if line == "" || line[0] == '#' {
+				continue
+			}
+			if !filepath.IsAbs(line) {
+				line = filepath.Join(objects, line)
+			}
+			add(line, depth+1)
+		}
 	}
+	add(filepath.Join(dotgit, "objects"), 0)
 	return ps
 }
 
@@ -95,7 +133,8 @@ func openPack(idxPath string) (*pack, error) {
 		return nil, err
 	}
 	if len(idx) < 8+256*4 || !bytes.Equal(idx[:4], []byte{0xff, 't', 'O', 'c'}) || binary.BigEndian.Uint32(idx[4:8]) != 2 {
-		return fail(errors.New("unsupported pack index version"))
+		return fail(errors.New("unsupported pack index version (only version 2 is read; " +
+			"rewrite it with `git index-pack --index-version=2` or `git repack -a -d`)"))
 	}
 	p := &pack{name: filepath.Base(idxPath)}
 	for i := 0; i < 256; i++ {
@@ -113,15 +152,30 @@ func openPack(idxPath string) (*pack, error) {
 	p.offsets = idx[pos : pos+n*4]
 	pos += n * 4
 	p.large = idx[pos : len(idx)-40]
+	if len(p.large)%8 != 0 {
+		return fail(errors.New("corrupt pack index (bad size)"))
+	}
+	// The index's own checksum: a damaged index could otherwise send a
+	// lookup to another object's offset and read wrong content.
+	if sum := sha1.Sum(idx[:len(idx)-20]); !bytes.Equal(sum[:], idx[len(idx)-20:]) {
+		return fail(errors.New("corrupt pack index (checksum mismatch): run `git index-pack` on its pack or re-clone"))
+	}
 	data, unmap, err := mapFile(strings.TrimSuffix(idxPath, ".idx") + ".pack")
 	if err != nil {
 		return fail(err)
 	}
-	if len(data) < 12 || string(data[:4]) != "PACK" {
+	bad := ""
+	switch {
+	case len(data) < 32 || string(data[:4]) != "PACK":
+		bad = "not a pack file"
+	case !bytes.Equal(data[len(data)-20:], idx[len(idx)-40:len(idx)-20]):
+		bad = "the pack does not match its index (checksum differs): run `git index-pack` on it or re-clone"
+	}
+	if bad != "" {
 		if unmap != nil {
 			_ = unmap()
 		}
-		return fail(errors.New("not a pack file"))
+		return fail(errors.New(bad))
 	}
 	p.data = data
 	p.unmap = func() error {
@@ -327,9 +381,24 @@ func (ps *packSet) inflate(p *pack, off int64, size int64) ([]byte, error) {
 	} else if err := ps.inf.(zlib.Resetter).Reset(&ps.src, nil); err != nil {
 		return nil, fmt.Errorf("%s: inflate object at %d: %w", p.name, off, err)
 	}
-	out := make([]byte, size)
-	if _, err := io.ReadFull(ps.inf, out); err != nil {
-		return nil, fmt.Errorf("%s: inflate object at %d: %w", p.name, off, err)
+	// A damaged header may claim any size: allocate what the stream really
+	// yields, growing past a first chunk only as data arrives.
+	var out []byte
+	if size <= inflateChunk {
+		out = make([]byte, size)
+		if _, err := io.ReadFull(ps.inf, out); err != nil {
+			return nil, fmt.Errorf("%s: inflate object at %d: %w", p.name, off, err)
+		}
+	} else {
+		buf := bytes.NewBuffer(make([]byte, 0, inflateChunk))
+		n, err := io.CopyN(buf, ps.inf, size)
+		if err == io.EOF && n < size {
+			err = io.ErrUnexpectedEOF
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: inflate object at %d: %w", p.name, off, err)
+		}
+		out = buf.Bytes()
 	}
 	var one [1]byte
 	if n, err := ps.inf.Read(one[:]); n != 0 || err != io.EOF {
@@ -371,10 +440,12 @@ func applyDelta(base, delta []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if dstSize > int64(len(base))+int64(len(delta))*0x10000 {
+	if dstSize < 0 {
 		return nil, errors.New("corrupt delta size")
 	}
-	out := make([]byte, 0, dstSize)
+	// A damaged header may claim any size: start small and let the copy
+	// and insert instructions (checked against dstSize) grow the result.
+	out := make([]byte, 0, min(dstSize, int64(len(base))+int64(len(delta))+inflateChunk))
 	for len(d) > 0 {
 		op := d[0]
 		d = d[1:]
@@ -405,10 +476,16 @@ func applyDelta(base, delta []byte) ([]byte, error) {
 			if uint64(off)+uint64(n) > uint64(len(base)) {
 				return nil, errors.New("delta copy out of range")
 			}
+			if int64(len(out))+int64(n) > dstSize {
+				return nil, errors.New("delta result longer than its header says")
+			}
 			out = append(out, base[off:off+n]...)
 		case op != 0:
 			if int(op) > len(d) {
 				return nil, errors.New("truncated delta")
+			}
+			if int64(len(out))+int64(op) > dstSize {
+				return nil, errors.New("delta result longer than its header says")
 			}
 			out = append(out, d[:op]...)
 			d = d[op:]

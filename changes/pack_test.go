@@ -152,12 +152,28 @@ func TestPackReader_corrupt(t *testing.T) {
 	if err := os.WriteFile(packs[0], orig[:len(orig)/2], 0o644); err != nil {
 		t.Fatal(err)
 	}
-	repo, err := Open(r.dir)
-	if err != nil {
+	// Open refuses it (its trailer no longer matches the index).
+	if repo, err := Open(r.dir); err == nil {
+		repo.Close()
+		t.Error("Open with a truncated pack succeeded")
+	} else if !strings.Contains(err.Error(), "does not match its index") {
+		t.Errorf("Open with a truncated pack: %v", err)
+	}
+	// A damaged index is refused too (its checksum).
+	if err := os.WriteFile(packs[0], orig, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	defer repo.Close()
-	if _, err := Detect(t.Context(), repo, Request{Head: "HEAD", Options: DefaultOptions()}); err == nil {
-		t.Error("Detect on a truncated pack succeeded")
+	idx := strings.TrimSuffix(packs[0], ".pack") + ".idx"
+	ib, _ := os.ReadFile(idx)
+	ib[len(ib)/2] ^= 1
+	os.Chmod(idx, 0o644)
+	if err := os.WriteFile(idx, ib, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if repo, err := Open(r.dir); err == nil {
+		repo.Close()
+		t.Error("Open with a damaged pack index succeeded")
+	} else if !strings.Contains(err.Error(), "checksum mismatch") {
+		t.Errorf("Open with a damaged pack index: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package changes
 
 import (
 	"bytes"
+	"crypto/sha1"
 	"errors"
 	"fmt"
 	"io"
@@ -12,13 +13,16 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/go-git/go-billy/v5"
 	"github.com/go-git/go-billy/v5/osfs"
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
+	gitconfig "github.com/go-git/go-git/v5/plumbing/format/config"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/storage/filesystem"
+	"github.com/go-git/go-git/v5/storage/filesystem/dotgit"
 )
 
 // objectCacheSize bounds go-git's own object cache (delta bases). Decoded
@@ -36,8 +40,11 @@ type Repo struct {
 	mu   sync.Mutex
 	path string // the directory Open was given
 	dot  string // the .git directory (or the bare repository)
-	st   *filesystem.Storage
-	git  *git.Repository
+	// common is the directory holding objects, refs, config and shallow:
+	// dot itself, or the main repository's .git for a linked worktree.
+	common string
+	st     *filesystem.Storage
+	git    *git.Repository
 
 	trees     map[plumbing.Hash][]treeEntry
 	treeBytes int // approximate size of trees
@@ -68,15 +75,36 @@ func Open(path string) (*Repo, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := filesystem.NewStorageWithOptions(osfs.New(dot), cache.NewObjectLRU(objectCacheSize),
-		filesystem.Options{KeepDescriptors: true})
+	common, err := commonDir(dot)
+	if err != nil {
+		return nil, fmt.Errorf("open repository %s: %w", path, err)
+	}
+	if err := checkObjectFormat(common); err != nil {
+		return nil, fmt.Errorf("open repository %s: %w", path, err)
+	}
+	var fs billy.Filesystem = osfs.New(dot)
+	if common != dot {
+		// A linked worktree: HEAD and index are its own, the rest is shared.
+		fs = dotgit.NewRepositoryFilesystem(fs, osfs.New(common))
+	}
+	// Alternates name absolute directories (git clone --shared/--reference).
+	st := filesystem.NewStorageWithOptions(fs, cache.NewObjectLRU(objectCacheSize),
+		filesystem.Options{KeepDescriptors: true, AlternatesFS: osfs.New(string(filepath.Separator))})
 	g, err := git.Open(st, nil)
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("open repository %s: %w", path, err)
 	}
-	r := &Repo{path: abs, dot: dot, st: st, git: g, useIndex: true, treeLimit: maxTreeCacheBytes}
+	r := &Repo{path: abs, dot: dot, common: common, st: st, git: g, useIndex: true, treeLimit: maxTreeCacheBytes}
 	r.resetCaches()
+	// Open the packs now so that a damaged or unsupported one is a clear
+	// error here rather than objects that seem to be missing later.
+	r.packs = openPacks(common)
+	if len(r.packs.bad) > 0 {
+		r.packs.close()
+		st.Close()
+		return nil, fmt.Errorf("open repository %s: unusable pack: %w", path, errors.Join(r.packs.bad...))
+	}
 	if _, err := g.Head(); err != nil {
 		empty := true
 		if refs, rerr := g.References(); rerr == nil {
@@ -148,6 +176,47 @@ func findGitDir(dir string) (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// commonDir returns the directory that a linked worktree's git directory
+// names in its "commondir" file, or dot itself.
+func commonDir(dot string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dot, "commondir"))
+	if os.IsNotExist(err) {
+		return dot, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	c := strings.TrimSpace(string(b))
+	if c == "" {
+		return "", fmt.Errorf("%s is empty", filepath.Join(dot, "commondir"))
+	}
+	if !filepath.IsAbs(c) {
+		c = filepath.Join(dot, c)
+	}
+	if fi, err := os.Stat(c); err != nil || !fi.IsDir() {
+		return "", fmt.Errorf("%s names %s, which is not a directory", filepath.Join(dot, "commondir"), c)
+	}
+	return filepath.Clean(c), nil
+}
+
+// checkObjectFormat refuses repositories whose objects are not named by
+// SHA-1 (extensions.objectFormat = sha256): the reader would misread them.
+func checkObjectFormat(common string) error {
+	b, err := os.ReadFile(filepath.Join(common, "config"))
+	if err != nil {
+		return nil // no config: git's defaults (SHA-1)
+	}
+	cfg := gitconfig.New()
+	if err := gitconfig.NewDecoder(bytes.NewReader(b)).Decode(cfg); err != nil {
+		return fmt.Errorf("read %s: %w", filepath.Join(common, "config"), err)
+	}
+	if f := strings.ToLower(cfg.Section("extensions").Option("objectformat")); f != "" && f != "sha1" {
+		return fmt.Errorf("the repository uses %s object names (extensions.objectFormat in %s); "+
+			"only SHA-1 repositories are supported: release from a SHA-1 clone", f, filepath.Join(common, "config"))
+	}
+	return nil
 }
 
 func isBare(dir string) bool {
@@ -342,11 +411,18 @@ type commitNode struct {
 // raw reads an object's content.
 func (r *Repo) raw(t plumbing.ObjectType, h plumbing.Hash) ([]byte, error) {
 	if r.packs == nil {
-		r.packs = openPacks(r.dot)
+		r.packs = openPacks(r.common)
 	}
 	typ, b, err := r.packs.read(h)
 	switch {
 	case err == nil && plumbing.ObjectType(typ) == t:
+		// Hash what was read: whatever damage the pack or its index may
+		// hold, content that is not the object named h is an error, never
+		// silently used.
+		if got := objectHash(t, b); got != h {
+			return nil, fmt.Errorf("object %s read from a pack hashes to %s: the pack is damaged "+
+				"(run `git fsck`, then `git repack -a -d -f` or re-clone)", h, got)
+		}
 		return b, nil
 	case err == nil:
 		return nil, fmt.Errorf("object %s is a %s, not a %s: %w", h, plumbing.ObjectType(typ), t, plumbing.ErrObjectNotFound)
@@ -362,11 +438,29 @@ func (r *Repo) raw(t plumbing.ObjectType, h plumbing.Hash) ([]byte, error) {
 		return nil, err
 	}
 	defer rd.Close()
-	buf := bytes.NewBuffer(make([]byte, 0, o.Size()))
+	buf := bytes.NewBuffer(make([]byte, 0, min(o.Size(), inflateChunk)))
 	if _, err := io.Copy(buf, rd); err != nil {
 		return nil, err
 	}
+	if got := objectHash(t, buf.Bytes()); got != h {
+		return nil, fmt.Errorf("object %s hashes to %s: the object store is damaged "+
+			"(run `git fsck`, then re-clone)", h, got)
+	}
 	return buf.Bytes(), nil
+}
+
+// objectHash is git's name for an object: SHA-1 of "<type> <size>\x00" and
+// the content.
+func objectHash(t plumbing.ObjectType, b []byte) plumbing.Hash {
+	d := sha1.New()
+	d.Write(t.Bytes())
+	d.Write([]byte(" "))
+	d.Write(strconv.AppendInt(nil, int64(len(b)), 10))
+	d.Write([]byte{0})
+	d.Write(b)
+	var h plumbing.Hash
+	d.Sum(h[:0])
+	return h
 }
 
 // tree returns the decoded entries of tree h (nil for the zero hash).

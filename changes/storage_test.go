@@ -1,0 +1,319 @@
+package changes
+
+import (
+	"bufio"
+	"bytes"
+	"compress/zlib"
+	"crypto/sha1"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// checkObjects reads every object that `git cat-file --batch-all-objects`
+// lists for gitDir (alternates included) through repo.raw and requires the
+// same content: the pack reader and its fallbacks never read wrong content.
+// It returns how many objects came from the pack reader.
+func checkObjects(t *testing.T, dir string, repo *Repo) (total, packed int) {
+	t.Helper()
+	cmd := execGit(dir, "cat-file", "--batch-all-objects", "--batch")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("git cat-file: %v", err)
+	}
+	rd := bufio.NewReader(bytes.NewReader(out))
+	for {
+		line, err := rd.ReadString('\n')
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			t.Fatalf("cat-file header %q", line)
+		}
+		size, _ := strconv.Atoi(f[2])
+		want := make([]byte, size+1)
+		if _, err := io.ReadFull(rd, want); err != nil {
+			t.Fatal(err)
+		}
+		want = want[:size]
+		typ, err := plumbing.ParseObjectType(f[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := plumbing.NewHash(f[0])
+		got, err := repo.raw(typ, h)
+		if err != nil {
+			t.Fatalf("raw(%s %s): %v", typ, h, err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("raw(%s %s) differs from git cat-file", typ, h)
+		}
+		if repo.packs != nil {
+			if _, _, err := repo.packs.read(h); err == nil {
+				packed++
+			}
+		}
+		total++
+	}
+	return total, packed
+}
+
+// history makes a repository with three projects and n commits, some of
+// them renames and deletions, so packs hold trees, commits and delta chains.
+func history(t *testing.T, n int) *testRepo {
+	t.Helper()
+	r := newTestRepo(t)
+	for v := 0; v < n; v++ {
+		p := fmt.Sprintf("p%d", v%3)
+		r.write(p+"/pyproject.toml", pyproject(p), p+"/src/main.py", strings.Repeat(fmt.Sprintf("print(%d)\n", v), 50+v),
+			p+"/data.bin", string(bytes.Repeat([]byte{0, 0xff, byte(v)}, 500)))
+		if v%7 == 6 {
+			r.git("mv", p+"/src/main.py", p+"/src/moved.py")
+		}
+		r.commit(fmt.Sprintf("fix(%s): change %d", p, v))
+	}
+	return r
+}
+
+// detectSummary runs Detect from the root commit's child to HEAD and renders it.
+func detectSummary(t *testing.T, repo *Repo, base string) string {
+	t.Helper()
+	res := detect(t, repo, Request{Head: "HEAD", DefaultBase: base})
+	var b strings.Builder
+	for _, p := range res.Projects {
+		fmt.Fprintf(&b, "%s %s %s %d;", p.Name, p.Status, p.Bump.label(), len(p.Commits))
+	}
+	return b.String()
+}
+
+// TestStorageLayouts: every object is read exactly as git reads it, and
+// Detect gives the same result, whatever the object store looks like.
+func TestStorageLayouts(t *testing.T) {
+	t.Parallel()
+	type layout struct {
+		name       string
+		prep       func(t *testing.T, r *testRepo) string // returns the directory to Open
+		wantPacked bool
+		openErr    string // Open must fail with this
+	}
+	layouts := []layout{
+		{"loose-only", func(t *testing.T, r *testRepo) string { return r.dir }, false, ""},
+		{"gc", func(t *testing.T, r *testRepo) string { r.git("gc", "-q"); return r.dir }, true, ""},
+		{"repack-ad", func(t *testing.T, r *testRepo) string { r.git("repack", "-a", "-d", "-q"); return r.dir }, true, ""},
+		{"packs-and-loose", func(t *testing.T, r *testRepo) string {
+			r.git("repack", "-d", "-q")
+			for v := 0; v < 5; v++ {
+				r.write("p1/src/main.py", fmt.Sprintf("second pack %d\n", v))
+				r.commit(fmt.Sprintf("feat(p1): second pack %d", v))
+			}
+			r.git("repack", "-d", "-q") // a second pack, with deltas against the first
+			for v := 0; v < 3; v++ {
+				r.write("p2/src/main.py", fmt.Sprintf("loose %d\n", v))
+				r.commit(fmt.Sprintf("fix(p2): loose %d", v))
+			}
+			if packs, _ := filepath.Glob(filepath.Join(r.dir, ".git/objects/pack/*.pack")); len(packs) < 2 {
+				t.Fatalf("want several packs, have %d", len(packs))
+			}
+			return r.dir
+		}, true, ""},
+		{"keep-and-promisor", func(t *testing.T, r *testRepo) string {
+			r.git("repack", "-a", "-d", "-q")
+			packs, _ := filepath.Glob(filepath.Join(r.dir, ".git/objects/pack/*.pack"))
+			base := strings.TrimSuffix(packs[0], ".pack")
+			for _, ext := range []string{".keep", ".promisor"} {
+				if err := os.WriteFile(base+ext, nil, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r.write("p0/src/main.py", "after keep\n")
+			r.commit("feat(p0): after keep")
+			r.git("repack", "-a", "-d", "-q") // the kept pack stays, a new one is made
+			return r.dir
+		}, true, ""},
+		{"large-offsets", func(t *testing.T, r *testRepo) string {
+			r.git("repack", "-a", "-d", "-q")
+			packs, _ := filepath.Glob(filepath.Join(r.dir, ".git/objects/pack/*.pack"))
+			idx := strings.TrimSuffix(packs[0], ".pack") + ".idx"
+			os.Chmod(idx, 0o644)
+			os.Remove(idx)
+			// Every offset but the first object's goes to the 64-bit
+			// table (git refuses an index with only large offsets).
+			r.git("index-pack", "--index-version=2,12", "-o", idx, packs[0])
+			if b, _ := os.ReadFile(idx); len(b) < 8+1024+36*100 {
+				t.Fatalf("index has no 64-bit offsets (%d bytes)", len(b))
+			}
+			return r.dir
+		}, true, ""},
+		{"index-v1", func(t *testing.T, r *testRepo) string {
+			r.git("repack", "-a", "-d", "-q")
+			packs, _ := filepath.Glob(filepath.Join(r.dir, ".git/objects/pack/*.pack"))
+			idx := strings.TrimSuffix(packs[0], ".pack") + ".idx"
+			os.Chmod(idx, 0o644)
+			os.Remove(idx)
+			r.git("index-pack", "--index-version=1", "-o", idx, packs[0])
+			return r.dir
+		}, false, "unsupported pack index version"},
+		{"worktree", func(t *testing.T, r *testRepo) string {
+			r.git("repack", "-a", "-d", "-q")
+			wt := filepath.Join(t.TempDir(), "wt")
+			r.git("worktree", "add", "-q", "--detach", wt, "HEAD")
+			if fi, err := os.Stat(filepath.Join(wt, ".git")); err != nil || fi.IsDir() {
+				t.Fatalf("worktree .git is not a file: %v", err)
+			}
+			return wt
+		}, true, ""},
+		{"alternates", func(t *testing.T, r *testRepo) string {
+			r.git("repack", "-a", "-d", "-q")
+			clone := filepath.Join(t.TempDir(), "clone")
+			r.git("clone", "-q", "--shared", r.dir, clone)
+			if _, err := os.Stat(filepath.Join(clone, ".git/objects/info/alternates")); err != nil {
+				t.Fatal(err)
+			}
+			return clone
+		}, true, ""},
+	}
+	for _, l := range layouts {
+		t.Run(l.name, func(t *testing.T) {
+			t.Parallel()
+			r := history(t, 24)
+			first := r.git("rev-list", "--max-parents=0", "HEAD")
+			dir := l.prep(t, r)
+			repo, err := Open(dir)
+			if l.openErr != "" {
+				if err == nil || !strings.Contains(err.Error(), l.openErr) {
+					t.Fatalf("Open = %v, want an error with %q", err, l.openErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			defer repo.Close()
+			got := detectSummary(t, repo, first)
+			total, packed := checkObjects(t, dir, repo)
+			if total < 100 {
+				t.Fatalf("only %d objects", total)
+			}
+			if l.wantPacked && packed < total/2 {
+				t.Errorf("%d of %d objects came from the pack reader; want most", packed, total)
+			}
+			// The same history, freshly cloned, detects the same.
+			ref := filepath.Join(t.TempDir(), "ref")
+			runGit(t, t.TempDir(), nil, "clone", "-q", "--no-local", dir, ref)
+			runGit(t, ref, nil, "checkout", "-q", "--detach", runGit(t, dir, nil, "rev-parse", "HEAD"))
+			rr, err := Open(ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rr.Close()
+			if want := detectSummary(t, rr, first); got != want {
+				t.Errorf("Detect = %s\nwant      %s", got, want)
+			}
+		})
+	}
+}
+
+// TestOpen_sha256: a SHA-256 repository is refused with a clear error.
+func TestOpen_sha256(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	runGit(t, dir, nil, "init", "-q", "--object-format=sha256", "-b", "main")
+	os.WriteFile(filepath.Join(dir, "f"), []byte("x"), 0o644)
+	runGit(t, dir, nil, "add", "f")
+	runGit(t, dir, nil, "commit", "-q", "-m", "x")
+	_, err := Open(dir)
+	if err == nil || !strings.Contains(err.Error(), "sha256") {
+		t.Fatalf("Open(sha256 repo) = %v, want an error naming sha256", err)
+	}
+}
+
+// TestPackReader_wrongOffset: an index whose checksum is intact but that
+// sends one object to another object's data (the kind of damage only a hash
+// check sees) gives an error naming the object, never the other content.
+func TestPackReader_wrongOffset(t *testing.T) {
+	t.Parallel()
+	r := history(t, 9)
+	r.git("repack", "-a", "-d", "-q")
+	trees := strings.Fields(r.git("rev-list", "--objects", "--no-object-names", "--filter=object:type=tree", "HEAD"))
+	if len(trees) < 2 {
+		t.Fatal("want trees")
+	}
+	a, b := plumbing.NewHash(trees[0]), plumbing.NewHash(trees[1])
+	packs, _ := filepath.Glob(filepath.Join(r.dir, ".git/objects/pack/*.pack"))
+	idxPath := strings.TrimSuffix(packs[0], ".pack") + ".idx"
+	idx, _ := os.ReadFile(idxPath)
+	n := int(binary.BigEndian.Uint32(idx[8+255*4:]))
+	names := idx[8+1024 : 8+1024+20*n]
+	offs := idx[8+1024+24*n : 8+1024+28*n]
+	pos := func(h plumbing.Hash) int {
+		for i := 0; i < n; i++ {
+			if bytes.Equal(names[20*i:20*i+20], h[:]) {
+				return i
+			}
+		}
+		t.Fatalf("%s not in index", h)
+		return -1
+	}
+	ia, ib := pos(a), pos(b)
+	copy(offs[4*ia:4*ia+4], offs[4*ib:4*ib+4]) // a now points at b's data
+	sum := sha1.Sum(idx[:len(idx)-20])
+	copy(idx[len(idx)-20:], sum[:])
+	os.Chmod(idxPath, 0o644)
+	if err := os.WriteFile(idxPath, idx, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	repo := r.open()
+	_, err := repo.raw(plumbing.TreeObject, a)
+	if err == nil || !strings.Contains(err.Error(), a.String()) || !strings.Contains(err.Error(), "damaged") {
+		t.Fatalf("raw(tree a) = %v, want a damaged-pack error naming %s", err, a)
+	}
+	if _, err := Detect(t.Context(), repo, Request{Head: "HEAD", Options: DefaultOptions()}); err == nil {
+		t.Error("Detect over a damaged index succeeded")
+	}
+}
+
+// TestPackReader_hugeSizes: headers that claim enormous sizes give errors
+// without allocating what they claim.
+func TestPackReader_hugeSizes(t *testing.T) {
+	t.Parallel()
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	zw.Write([]byte("small"))
+	zw.Close()
+	p := &pack{name: "test.pack", data: append(append([]byte("PACK\x00\x00\x00\x02\x00\x00\x00\x01"), z.Bytes()...), make([]byte, 20)...)}
+	ps := &packSet{cache: newBaseCache(baseCacheSize)}
+	for _, size := range []int64{6, 1 << 30, 1 << 39} {
+		if _, err := ps.inflate(p, 12, size); err == nil {
+			t.Errorf("inflate claiming %d bytes of a 5-byte object succeeded", size)
+		}
+	}
+	if b, err := ps.inflate(p, 12, 5); err != nil || string(b) != "small" {
+		t.Errorf("inflate = %q, %v", b, err)
+	}
+	// A delta claiming a 2^50-byte result from a 3-byte base.
+	delta := []byte{3}
+	delta = binary.AppendUvarint(delta, 1<<50)
+	delta = append(delta, 0x91, 0, 3) // copy 3 bytes from offset 0
+	if _, err := applyDelta([]byte("abc"), delta); err == nil {
+		t.Error("applyDelta with a huge claimed size succeeded")
+	}
+	// Copies that run past the claimed size.
+	delta = []byte{3, 4, 0x91, 0, 3, 0x91, 0, 3}
+	if _, err := applyDelta([]byte("abc"), delta); err == nil {
+		t.Error("applyDelta past its claimed size succeeded")
+	}
+	if out, err := applyDelta([]byte("abc"), []byte{3, 6, 0x91, 0, 3, 0x91, 0, 3}); err != nil || string(out) != "abcabc" {
+		t.Errorf("applyDelta = %q, %v", out, err)
+	}
+}
