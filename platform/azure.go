@@ -61,7 +61,7 @@ func (a *Azure) Errorf(format string, args ...any) {
 
 // Group prints ##[group]title.
 func (a *Azure) Group(title string) {
-	a.log.command("##[group]" + Defuse(foldLine(title)))
+	a.log.command("##[group]" + Defuse(a.log.redacted(foldLine(title))))
 }
 
 // EndGroup prints ##[endgroup].
@@ -72,11 +72,14 @@ func (a *Azure) Print(text string) { a.log.Block(text) }
 
 // Annotate prints ##vso[task.logissue type=…;sourcepath=…;linenumber=…;
 // columnnumber=…]title: message. Azure shows notices as plain lines.
+// Secrets are redacted before escaping, and "##" in the message and file
+// is broken like in any other line (see azureData).
 func (a *Azure) Annotate(an Annotation) {
 	msg := an.Message
 	if an.Title != "" {
 		msg = foldLine(an.Title) + ": " + msg
 	}
+	msg = a.log.redacted(msg)
 	if an.Level == LevelNotice {
 		a.log.Println(msg)
 		return
@@ -87,7 +90,7 @@ func (a *Azure) Annotate(an Annotation) {
 	}
 	props := "type=" + typ
 	if an.File != "" {
-		props += ";sourcepath=" + EscapeAzureProperty(an.File)
+		props += ";sourcepath=" + breakHashes(EscapeAzureProperty(a.log.redacted(an.File)))
 	}
 	if an.Line > 0 {
 		props += ";linenumber=" + strconv.Itoa(an.Line)
@@ -95,7 +98,7 @@ func (a *Azure) Annotate(an Annotation) {
 	if an.Col > 0 {
 		props += ";columnnumber=" + strconv.Itoa(an.Col)
 	}
-	a.log.command("##vso[task.logissue " + props + "]" + EscapeAzureData(msg))
+	a.log.command("##vso[task.logissue " + props + "]" + azureData(msg))
 }
 
 var azureVarName = regexp.MustCompile(`^[A-Za-z0-9_.]+$`)
@@ -106,7 +109,9 @@ func (a *Azure) SetOutput(name, value string) error {
 	if !azureVarName.MatchString(name) {
 		return fmt.Errorf("set output %q: Azure variable names use letters, digits, '.' and '_'", name)
 	}
-	a.log.command("##vso[task.setvariable variable=" + name + ";isOutput=true]" + EscapeAzureData(value))
+	// Secrets are redacted from outputs too: the line is in the log, and
+	// GitHub likewise refuses to pass on an output that holds a secret.
+	a.log.command("##vso[task.setvariable variable=" + name + ";isOutput=true]" + EscapeAzureData(a.log.redacted(value)))
 	return nil
 }
 
@@ -143,8 +148,13 @@ func (a *Azure) Complete(result Result, message string) {
 	default:
 		result = Failed
 	}
-	a.log.command("##vso[task.complete result=" + string(result) + ";]" + EscapeAzureData(message))
+	a.log.command("##vso[task.complete result=" + string(result) + ";]" + azureData(a.log.redacted(message)))
 }
+
+// azureData escapes an untrusted logging command message and breaks every
+// "##" in it: the agent runs only the first command of a line, but a
+// second "##vso[" in a message must not even look like one.
+func azureData(s string) string { return breakHashes(EscapeAzureData(s)) }
 
 // CommentLimit is Azure DevOps' 150,000 characters per comment.
 func (*Azure) CommentLimit() int { return 150000 }

@@ -90,7 +90,7 @@ func TestAzure_likeTheAgent(t *testing.T) {
 		"##vso[task.setvariable variable=failed;isOutput=true]true\n" +
 		`##vso[task.setvariable variable=azure_matrix;isOutput=true]{"geo_coder":{"tool":"geo_coder","project_path":"tools/geo_coder"},"weather_lookup":{"tool":"weather_lookup","project_path":"tools/weather_lookup"}}` + "\n" +
 		"##vso[task.uploadsummary]" + summaries[0] + "\n" +
-		"##vso[task.complete result=Failed;]1 of 3 tools failed%0A##vso[task.complete result=Succeeded]\n"
+		"##vso[task.complete result=Failed;]1 of 3 tools failed%0A#\u200b#vso[task.complete result=Succeeded]\n"
 	if diff := cmp.Diff(want, out.String()); diff != "" {
 		t.Errorf("stdout (-want +got):\n%s", diff)
 	}

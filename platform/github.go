@@ -77,16 +77,16 @@ func (g *GitHub) Infof(format string, args ...any) { g.log.Println(fmt.Sprintf(f
 
 // Warningf prints a ::warning:: annotation.
 func (g *GitHub) Warningf(format string, args ...any) {
-	g.action.Warningf("%s", fmt.Sprintf(format, args...))
+	g.action.Warningf("%s", g.log.redacted(fmt.Sprintf(format, args...)))
 }
 
 // Errorf prints an ::error:: annotation.
 func (g *GitHub) Errorf(format string, args ...any) {
-	g.action.Errorf("%s", fmt.Sprintf(format, args...))
+	g.action.Errorf("%s", g.log.redacted(fmt.Sprintf(format, args...)))
 }
 
 // Group starts a collapsible ::group:: (the title is escaped).
-func (g *GitHub) Group(title string) { g.action.Group(foldLine(title)) }
+func (g *GitHub) Group(title string) { g.action.Group(g.log.redacted(foldLine(title))) }
 
 // EndGroup ends the group.
 func (g *GitHub) EndGroup() { g.action.EndGroup() }
@@ -95,8 +95,9 @@ func (g *GitHub) EndGroup() { g.action.EndGroup() }
 func (g *GitHub) Print(text string) { g.log.Block(text) }
 
 // Annotate prints ::error file=…,line=…,col=…,title=…::message (or
-// ::warning / ::notice).
+// ::warning / ::notice). Secrets are redacted before escaping.
 func (g *GitHub) Annotate(a Annotation) {
+	a.File, a.Title, a.Message = g.log.redacted(a.File), g.log.redacted(a.Title), g.log.redacted(a.Message)
 	fields := map[string]string{}
 	if a.File != "" {
 		fields["file"] = a.File

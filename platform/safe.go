@@ -137,12 +137,15 @@ func (s *SafeWriter) Block(text string) {
 	s.write("::stop-commands::" + tok + "\n" + lines + "::" + tok + "::\n")
 }
 
-// command writes a line built by this package (a workflow command whose
-// untrusted parts are already escaped), redacted but not defused.
+// command writes a line built by this package: a workflow command whose
+// untrusted parts are already redacted (with redacted, before they were
+// escaped) and escaped. The line as a whole is neither redacted nor
+// defused, so a secret that happens to equal a command word ("task",
+// "warning") cannot break the command.
 func (s *SafeWriter) command(line string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.write(s.redact(line) + "\n")
+	s.write(line + "\n")
 }
 
 // unredacted writes a line as it is: only for mask commands, which must
@@ -164,6 +167,15 @@ func (s *SafeWriter) write(text string) {
 	if _, err := io.WriteString(s.w, text); err != nil && s.err == nil {
 		s.err = err
 	}
+}
+
+// redacted returns text with every registered secret replaced by "***".
+// Commands redact their untrusted parts with it before escaping them, so a
+// secret is found whatever the escaping would make of it.
+func (s *SafeWriter) redacted(text string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.redact(text)
 }
 
 func (s *SafeWriter) redact(text string) string {
@@ -198,7 +210,8 @@ func Defuse(line string) string {
 }
 
 // lineWriter adapts a SafeWriter to the io.Writer that go-githubactions
-// writes its commands to: whole lines, redacted, never an error.
+// writes its commands to: whole lines (the GitHub methods redact the
+// untrusted parts before go-githubactions escapes them), never an error.
 type lineWriter struct{ s *SafeWriter }
 
 func (l lineWriter) Write(p []byte) (int, error) {

@@ -132,3 +132,43 @@ func FuzzSafeWriter(f *testing.F) {
 		}
 	})
 }
+
+// TestRedact_beforeEscaping: a secret with characters the command syntax
+// escapes (% : , ; ] newline) is redacted before escaping, so neither it
+// nor its escaped form reaches the log; commands stay intact when a secret
+// equals one of their words.
+func TestRedact_beforeEscaping(t *testing.T) {
+	const secret = "p%ss:w,rd;x]"
+	variants := []string{secret, EscapeGitHubData(secret), EscapeGitHubProperty(secret), EscapeAzureData(secret), EscapeAzureProperty(secret)}
+	for _, tc := range []struct {
+		name string
+		new  func(getenv func(string) string, opts ...Option) Platform
+	}{
+		{"github", func(g func(string) string, o ...Option) Platform { return NewGitHub(g, o...) }},
+		{"azure", func(g func(string) string, o ...Option) Platform { return NewAzure(g, o...) }},
+	} {
+		var out lockedBuffer
+		p := tc.new(func(string) string { return "" }, WithWriter(&out))
+		p.Mask(secret)
+		p.Mask("warning")
+		p.Mask("task")
+		p.Warningf("key %s", secret)
+		p.Errorf("key %s", secret)
+		p.Group("key " + secret)
+		p.EndGroup()
+		p.Annotate(Annotation{Level: LevelError, File: "dir/" + secret + "/f.toml", Line: 2, Title: secret, Message: secret})
+		p.Complete(Failed, secret)
+		lines := strings.Split(out.String(), "\n")
+		for i, l := range lines[3:] {
+			for _, v := range variants {
+				if strings.Contains(l, v) {
+					t.Errorf("%s: line %d shows %q: %q", tc.name, i+4, v, l)
+				}
+			}
+		}
+		wantPrefix := map[string]string{"github": "::warning::key ***", "azure": "##vso[task.logissue type=warning]key ***"}[tc.name]
+		if lines[3] != wantPrefix {
+			t.Errorf("%s: line 4 = %q, want %q (the command intact, the secret redacted)", tc.name, lines[3], wantPrefix)
+		}
+	}
+}
