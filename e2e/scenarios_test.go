@@ -1,0 +1,300 @@
+package e2e
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/amigo-release/amigo-release/amigo/amigotest"
+	"github.com/amigo-release/amigo-release/pipeline"
+)
+
+// monorepo commits the plan and three tool projects (weather needs an
+// envvar from the plan) to origin and returns the commit.
+func (w *world) monorepo() string {
+	w.t.Helper()
+	weatherExtra := "\n[tool.amigo]\nrequired_envvars = [\"WEATHER_API_URL\"]\n\n[tool.amigo-release]\n" +
+		"[[tool.amigo-release.envvars]]\nname = \"WEATHER_API_URL\"\nvalue = \"https://weather.example\"\n"
+	return w.commit("feat: three tools", merge(
+		w.plan(nil, ""),
+		project("weather", "weather_lookup", weatherExtra),
+		project("currency", "currency_convert", ""),
+		project("flight", "flight_status", ""),
+		map[string]string{"README.md": "# tools\n"},
+	))
+}
+
+// TestFirstRelease releases a monorepo for the first time: every tool gets
+// 1.0.0 in every stage, pinned to the head commit, tested first.
+func TestFirstRelease(t *testing.T) {
+	w := newWorld(t)
+	head := w.monorepo()
+	w.checkout(0)
+	r := w.release(nil)
+	r.wantCode(t, 0)
+	for _, tool := range []string{"weather_lookup", "currency_convert", "flight_status"} {
+		w.wantLive(tool, "1.0.0@"+short(head))
+		tr := toolReport(t, r.report, tool)
+		if tr.Status != pipeline.StatusReleased || len(tr.Stages) != 4 {
+			t.Errorf("%s: %s with %d stages", tool, tr.Status, len(tr.Stages))
+		}
+	}
+	if got := w.server("us").Envvars(org, mustTool(t, w, "us", "weather_lookup")); len(got) != 1 || got[0].Value != "https://weather.example" {
+		t.Errorf("weather envvars in us: %+v", got)
+	}
+	tests := 0
+	for _, q := range w.server("us").Requests() {
+		if q.OperationID == amigotest.OpTestTool && q.Status == http.StatusOK {
+			tests++
+		}
+	}
+	if tests != 3 {
+		t.Errorf("%d successful test-tool calls in us, want 3 (one per tool)", tests)
+	}
+	for _, s := range []string{"eu", "ap", "ca"} {
+		for _, q := range w.server(s).Requests() {
+			if q.OperationID == amigotest.OpTestTool {
+				t.Errorf("test-tool called in %s, which has no test gate", s)
+			}
+		}
+	}
+	wantContains(t, "stdout", r.stdout, "weather_lookup", "released 1.0.0", "result: 3 of 3 tools released")
+	if strings.Contains(r.stdout+r.stderr, creds["AMIGO_API_KEY"]) {
+		t.Error("the API key was printed")
+	}
+	w.noDuplicateCommits()
+
+	// Running again with nothing new publishes nothing.
+	before := w.publishes()
+	r = w.release(nil)
+	r.wantCode(t, 0)
+	if after := w.publishes(); !equalCounts(before, after) {
+		t.Errorf("a run with nothing new published: %v → %v", before, after)
+	}
+}
+
+// TestSecondPush: a feat in one tool and a fix in another give a minor and
+// a patch; the third tool is left alone.
+func TestSecondPush(t *testing.T) {
+	w := newWorld(t)
+	first := w.monorepo()
+	w.checkout(0)
+	w.release(nil).wantCode(t, 0)
+
+	w.commit("feat(weather): hourly forecasts", touch("weather", "hourly"))
+	head := w.commit("fix(currency): round to cents", touch("currency", "cents"))
+	w.pull()
+	r := w.release(nil)
+	r.wantCode(t, 0)
+	w.wantLive("weather_lookup", "1.0.0@"+short(first), "1.1.0@"+short(head))
+	w.wantLive("currency_convert", "1.0.0@"+short(first), "1.0.1@"+short(head))
+	w.wantLive("flight_status", "1.0.0@"+short(first))
+	if tr := toolReport(t, r.report, "weather_lookup"); tr.Bump != "minor" {
+		t.Errorf("weather bump %q, want minor", tr.Bump)
+	}
+	if tr := toolReport(t, r.report, "currency_convert"); tr.Bump != "patch" {
+		t.Errorf("currency bump %q, want patch", tr.Bump)
+	}
+	for _, tr := range r.report.Tools {
+		if tr.Name == "flight_status" && tr.Status == pipeline.StatusReleased {
+			t.Errorf("flight_status released without a change")
+		}
+	}
+	w.noDuplicateCommits()
+}
+
+// TestBreakingChange: a "!" gives a major; a BREAKING CHANGE footer on a
+// non-breaking type too.
+func TestBreakingChange(t *testing.T) {
+	w := newWorld(t)
+	first := w.monorepo()
+	w.checkout(0)
+	w.release(nil).wantCode(t, 0)
+
+	w.commit("refactor(weather)!: drop the units parameter", touch("weather", "no units"))
+	head := w.commit("fix(currency): new rates source\n\nBREAKING CHANGE: rates are now strings.", touch("currency", "strings"))
+	w.pull()
+	r := w.release(nil)
+	r.wantCode(t, 0)
+	w.wantLive("weather_lookup", "1.0.0@"+short(first), "2.0.0@"+short(head))
+	w.wantLive("currency_convert", "1.0.0@"+short(first), "2.0.0@"+short(head))
+	for _, n := range []string{"weather_lookup", "currency_convert"} {
+		if tr := toolReport(t, r.report, n); tr.Bump != "major" {
+			t.Errorf("%s bump %q, want major", n, tr.Bump)
+		}
+	}
+}
+
+// TestForcePush: the released commit is rewritten away on origin; the CI
+// workspace still has it (a reused runner). The bot counts from the merge
+// base, releases the new tip once, and the old version stays.
+func TestForcePush(t *testing.T) {
+	w := newWorld(t)
+	w.monorepo()
+	w.checkout(0)
+	w.release(nil).wantCode(t, 0)
+
+	base := w.commit("fix(weather): a fix that will be rewritten", touch("weather", "v1"))
+	w.pull()
+	w.release(nil).wantCode(t, 0)
+	if got := w.live("us", "weather_lookup"); len(got) != 2 || got[1] != "1.0.1@"+short(base) {
+		t.Fatalf("before the force push: %v", got)
+	}
+
+	// Rewrite: drop the fix, commit a feat instead, force-push origin.
+	w.gitIn(w.origin, "reset", "-q", "--hard", "HEAD~1")
+	head := w.commit("feat(weather): the fix done right, as a feature", touch("weather", "v2"))
+	w.gitIn(w.work, "fetch", "-q", "--force", "origin")
+	w.gitIn(w.work, "reset", "-q", "--hard", "origin/main")
+	r := w.release(nil)
+	r.wantCode(t, 0)
+	tr := toolReport(t, r.report, "weather_lookup")
+	if tr.Status != pipeline.StatusReleased || tr.Bump != "minor" {
+		t.Errorf("weather after the force push: %s %q (%s), want released minor", tr.Status, tr.Bump, tr.Reason)
+	}
+	for _, s := range w.stages {
+		got := w.live(s, "weather_lookup")
+		if len(got) != 3 || got[2] != "1.1.0@"+short(head) {
+			t.Errorf("%s after the force push: %v, want 1.0.0, 1.0.1 and 1.1.0@%s", s, got, short(head))
+		}
+	}
+	w.noDuplicateCommits()
+}
+
+// TestShallowClone: a depth-1 checkout (actions/checkout's default).
+// A first release from it warns that the history is cut; a later push
+// whose base (the released commit) is not in the shallow history is
+// deepened from the remote or refused with the fetch-depth fix before
+// anything is published.
+func TestShallowClone(t *testing.T) {
+	w := newWorld(t)
+	first := w.monorepo()
+	w.checkout(0)
+	w.release(nil).wantCode(t, 0)
+	w.wantLive("weather_lookup", "1.0.0@"+short(first))
+
+	w.commit("feat(weather): radar", touch("weather", "radar"))
+	w.commit("docs: readme", map[string]string{"README.md": "# tools, documented\n"})
+	head := w.commit("fix(currency): cents", touch("currency", "cents"))
+	w.checkout(1)
+	if got := w.gitIn(w.work, "rev-parse", "--is-shallow-repository"); got != "true" {
+		t.Fatalf("the checkout is not shallow: %s", got)
+	}
+	before := w.mutations()
+	r := w.release(nil)
+	t.Logf("shallow release of a later push: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	switch r.code {
+	case 0:
+		w.wantLive("weather_lookup", "1.0.0@"+short(first), "1.1.0@"+short(head))
+		w.wantLive("currency_convert", "1.0.0@"+short(first), "1.0.1@"+short(head))
+		w.wantLive("flight_status", "1.0.0@"+short(first))
+	case 2:
+		wantContains(t, "stderr", r.stderr, "fetch-depth: 0")
+		if after := w.mutations(); len(after) != len(before) {
+			t.Errorf("a refused shallow release changed the emulators:\n%s", strings.Join(after[len(before):], "\n"))
+		}
+	default:
+		r.wantCode(t, 0)
+	}
+	w.noDuplicateCommits()
+}
+
+// TestShallowFirstRelease: a first release from a depth-1 checkout sees
+// only the tip commit; it says so, with the fix.
+func TestShallowFirstRelease(t *testing.T) {
+	w := newWorld(t)
+	w.monorepo()
+	w.commit("feat(weather): radar", touch("weather", "radar"))
+	w.checkout(1)
+	r := w.release(nil)
+	r.wantCode(t, 0)
+	wantContains(t, "stdout", r.stdout, "shallow clone", "fetch-depth: 0")
+	tr := toolReport(t, r.report, "weather_lookup")
+	if tr.Status != pipeline.StatusReleased {
+		t.Errorf("weather_lookup: %s (%s), want released from the tip commit", tr.Status, tr.Reason)
+	}
+}
+
+// TestRerunAfterThirdStageFailure: the third stage refuses the publish of
+// one tool; the others go on, the run exits 1; the rerun finishes that tool
+// without publishing anything twice.
+func TestRerunAfterThirdStageFailure(t *testing.T) {
+	w := newWorld(t)
+	w.monorepo()
+	w.checkout(0)
+	w.release(nil).wantCode(t, 0)
+
+	w.commit("feat(weather): radar", touch("weather", "radar"))
+	head := w.commit("fix(currency): cents", touch("currency", "cents"))
+	w.pull()
+	// Stage 3 (ap) fails every publish: its build service is down.
+	w.server("ap").FailNext(amigotest.OpPublishVersion, 100, http.StatusBadRequest, `{"detail":"Build failed: the build service is down"}`)
+	r := w.release(nil)
+	r.wantCode(t, 1)
+	for _, n := range []string{"weather_lookup", "currency_convert"} {
+		tr := toolReport(t, r.report, n)
+		if tr.Status != pipeline.StatusFailed {
+			t.Errorf("%s: %s, want failed", n, tr.Status)
+		}
+		for _, s := range tr.Stages {
+			want := map[string]pipeline.Status{"us": pipeline.StatusReleased, "eu": pipeline.StatusReleased, "ap": pipeline.StatusFailed, "ca": pipeline.StatusBlocked}[s.Stage]
+			if s.Status != want {
+				t.Errorf("%s in %s: %s, want %s (%s)", n, s.Stage, s.Status, want, s.Error)
+			}
+		}
+	}
+	wantContains(t, "stderr", r.stderr, "Build failed: the build service is down")
+	pubs := w.publishes()
+	if pubs["us"] != 5 || pubs["eu"] != 5 || pubs["ap"] != 3 || pubs["ca"] != 3 {
+		t.Errorf("publishes after the failed run: %v, want us/eu 3+2, ap/ca 3", pubs)
+	}
+
+	w.server("ap").ClearFaults()
+	r = w.release(nil)
+	r.wantCode(t, 0)
+	for _, n := range []string{"weather_lookup", "currency_convert"} {
+		tr := toolReport(t, r.report, n)
+		for _, s := range tr.Stages {
+			want := pipeline.StatusReleased
+			if s.Stage == "us" || s.Stage == "eu" {
+				want = pipeline.StatusUpToDate
+			}
+			if s.Status != want {
+				t.Errorf("rerun: %s in %s: %s, want %s", n, s.Stage, s.Status, want)
+			}
+		}
+	}
+	if pubs := w.publishes(); pubs["us"] != 5 || pubs["eu"] != 5 || pubs["ap"] != 5 || pubs["ca"] != 5 {
+		t.Errorf("publishes after the rerun: %v, want 5 in every stage", pubs)
+	}
+	for _, s := range w.stages {
+		if got := w.live(s, "weather_lookup"); got[len(got)-1] != "1.1.0@"+short(head) {
+			t.Errorf("weather in %s: %v", s, got)
+		}
+		if got := w.live(s, "currency_convert"); got[len(got)-1] != "1.0.1@"+short(head) {
+			t.Errorf("currency in %s: %v", s, got)
+		}
+	}
+	w.noDuplicateCommits()
+}
+
+func mustTool(t *testing.T, w *world, stage, name string) string {
+	t.Helper()
+	tl, ok := w.server(stage).ToolByName(org, name)
+	if !ok {
+		t.Fatalf("no tool %s in %s", name, stage)
+	}
+	return tl.ID
+}
+
+func equalCounts(a, b map[string]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
