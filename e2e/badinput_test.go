@@ -1,0 +1,211 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/amigo-release/amigo-release/pipeline"
+)
+
+// TestBadInput: broken and hostile configuration through the binary. Each
+// case exits with its documented code and a message that names the
+// problem (and where), and nothing is published: the emulators' request
+// logs hold no successful mutating call.
+func TestBadInput(t *testing.T) {
+	big := "# " + strings.Repeat("x", 1100*1024) + "\n"
+	cases := []struct {
+		name string
+		// files are committed to origin on top of a valid monorepo; a
+		// ".amigo/release.yaml" entry replaces the plan ("{{plan}}" is the
+		// valid plan).
+		files map[string]string
+		env   map[string]string // set ("" unsets)
+		code  int
+		want  []string
+	}{
+		{name: "malformed plan", code: 2,
+			files: map[string]string{".amigo/release.yaml": "{{plan}}\n  - name: [oops\n"},
+			want:  []string{".amigo/release.yaml:"}},
+		{name: "over-large plan", code: 2,
+			files: map[string]string{".amigo/release.yaml": big + "{{plan}}"},
+			want:  []string{".amigo/release.yaml", "larger than 1048576 bytes"}},
+		{name: "unknown key", code: 2,
+			files: map[string]string{".amigo/release.yaml": "{{plan:soka}}"},
+			want:  []string{".amigo/release.yaml:", `unknown key "soka"`, `"soak"`}},
+		{name: "invalid tool name in the plan", code: 2,
+			files: map[string]string{".amigo/release.yaml": "{{plan}}tools:\n  Weather-Lookup:\n    description: x\n"},
+			want:  []string{".amigo/release.yaml:", "Weather-Lookup", "a-z0-9_"}},
+		{name: "invalid envvar name in the plan", code: 2,
+			files: map[string]string{".amigo/release.yaml": "{{plan}}tools:\n  weather_lookup:\n    envvars:\n      - name: weather_url\n        value: x\n"},
+			want:  []string{".amigo/release.yaml:", "weather_url", "A-Z_"}},
+		{name: "invalid tool name in pyproject.toml", code: 2,
+			files: map[string]string{"tools/currency/pyproject.toml": "[project]\nname = \"currency convert!\"\n"},
+			want:  []string{"tools/currency/pyproject.toml", "currency convert!"}},
+		{name: "tool name clash", code: 2,
+			files: project("weather2", "weather_lookup", ""),
+			want:  []string{"weather_lookup", "tools/weather", "tools/weather2"}},
+		{name: "missing credentials", code: 2,
+			env:  map[string]string{"AMIGO_API_KEY": ""},
+			want: []string{"AMIGO_API_KEY", "missing credential"}},
+		// The CLI documents 3 for a server that cannot be reached (a retry
+		// later may succeed), not 2; nothing is published either way.
+		{name: "unreachable server", code: 3,
+			files: map[string]string{".amigo/release.yaml": "{{unreachable}}"},
+			want:  []string{"127.0.0.1:9"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			w.monorepo()
+			files := map[string]string{}
+			for k, v := range tc.files {
+				v = strings.ReplaceAll(v, "{{plan:soka}}", strings.Replace(w.planYAML(nil, ""), "test: true", "test: true\n    soka: 10m", 1))
+				v = strings.ReplaceAll(v, "{{plan}}", w.planYAML(nil, ""))
+				v = strings.ReplaceAll(v, "{{unreachable}}", strings.Replace(w.planYAML(nil, ""), w.cluster.URL("us"), "http://127.0.0.1:9", 1))
+				files[k] = v
+			}
+			if len(files) > 0 {
+				w.commit("chore: the change under test", files)
+			}
+			w.checkout(0)
+			r := w.release(tc.env)
+			r.wantCode(t, tc.code)
+			for _, want := range tc.want {
+				if !strings.Contains(r.stderr, want) {
+					t.Errorf("stderr does not contain %q:\n%s", want, r.stderr)
+				}
+			}
+			if strings.Contains(r.stderr, "panic") || strings.Contains(r.stderr, "goroutine ") {
+				t.Errorf("a panic:\n%s", r.stderr)
+			}
+			if m := w.mutations(); len(m) > 0 {
+				t.Errorf("bad input changed the emulators:\n%s", strings.Join(m, "\n"))
+			}
+			if n := len(strings.TrimSpace(r.stderr)); n > 8000 {
+				t.Errorf("the error is %d bytes: not a clear message", n)
+			}
+		})
+	}
+}
+
+// TestBadProjectMetadataFailsOnlyThatTool: an invalid envvar name in one
+// project's [tool.amigo-release] is that tool's failure, found before any
+// call for it (failure isolation, DESIGN §5): the message names the file,
+// the key and the fix, the tool is published nowhere, the other tools are
+// released, and the exit code is 1. (A bad name in the plan file itself is
+// exit 2 with nothing published: TestBadInput.)
+func TestBadProjectMetadataFailsOnlyThatTool(t *testing.T) {
+	w := newWorld(t)
+	w.monorepo()
+	w.commit("chore: a bad envvar name", map[string]string{"tools/currency/pyproject.toml": "[project]\nname = \"currency_convert\"\n\n[tool.amigo-release]\n[[tool.amigo-release.envvars]]\nname = \"api-key\"\nvalue = \"x\"\n"})
+	w.checkout(0)
+	r := w.release(nil)
+	r.wantCode(t, 1)
+	wantContains(t, "stdout", r.stdout, "tools/currency/pyproject.toml", "tool.amigo-release.envvars[0].name", `"api-key"`, "fix:")
+	if tr := toolReport(t, r.report, "currency_convert"); tr.Status != pipeline.StatusFailed {
+		t.Errorf("currency_convert: %s, want failed", tr.Status)
+	}
+	for _, s := range w.stages {
+		if _, ok := w.server(s).ToolByName(org, "currency_convert"); ok {
+			t.Errorf("currency_convert was created in %s", s)
+		}
+	}
+	w.wantLive("weather_lookup", "1.0.0@"+short(w.gitIn(w.origin, "rev-parse", "HEAD")))
+}
+
+// TestHostileCommitMessages: commit messages that try to run workflow
+// commands, inject HTML, ping teams, break tables or flood the output are
+// released like any other and rendered harmlessly on stdout, in the job
+// summary and in the pull request comment.
+func TestHostileCommitMessages(t *testing.T) {
+	w := newWorld(t)
+	first := w.monorepo()
+	w.checkout(0)
+	w.release(nil).wantCode(t, 0)
+
+	w.commit("feat(weather): ::set-output name=pwned::yes", touch("weather", "1"))
+	w.commit("fix(currency): ##vso[task.setvariable variable=pwned]yes", touch("currency", "2"))
+	w.commit("feat(flight): <script>alert(1)</script><img src=x onerror=alert(2)>", touch("flight", "3"))
+	w.commit("fix(weather): thanks @org/team and @alice", touch("weather", "4"))
+	w.commit("fix(currency): a | b | c", touch("currency", "5"))
+	w.commit("fix(weather): multi-line\n\n::error::pwned\n##vso[task.complete result=Failed]\n<script>x</script>", touch("weather", "6"))
+	body := filepath.Join(t.TempDir(), "msg")
+	if err := os.WriteFile(body, []byte("fix(flight): a 1 MB body\n\n"+strings.Repeat("line of a very long body ", 1<<20/25)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(w.origin, "tools/flight/main.py"), []byte("def run(**kw):\n    return 7\n"), 0o644)
+	w.gitIn(w.origin, "add", "-A")
+	w.gitIn(w.origin, "commit", "-q", "-F", body)
+	head := w.gitIn(w.origin, "rev-parse", "HEAD")
+	w.pull()
+
+	gh := newFakeGitHub(t)
+	gh.prsOf[head] = []ghPR{{Number: 12}}
+	gh.prsOf[head][0].Base.Ref = "main"
+	payload := map[string]any{"ref": "refs/heads/main", "before": first, "after": head, "repository": map[string]any{"full_name": ghRepo}}
+	env, outPath, sumPath := w.actionEnv(gh, "push", payload, head, "refs/heads/main")
+	r := w.run(w.work, env)
+	r.wantCode(t, 0)
+	w.wantLive("weather_lookup", "1.0.0@"+short(first), "1.1.0@"+short(head))
+	w.wantLive("currency_convert", "1.0.0@"+short(first), "1.0.1@"+short(head))
+	w.wantLive("flight_status", "1.0.0@"+short(first), "1.1.0@"+short(head))
+
+	comments, _ := gh.snapshot()
+	if len(comments[12]) != 1 {
+		t.Fatalf("PR #12 has %d comments, want 1", len(comments[12]))
+	}
+	comment := comments[12][0].Body
+	summary := readFile(t, sumPath)
+	outputs := readFile(t, outPath)
+
+	// Workflow commands: no stdout line starts one from commit text, and
+	// no Azure logging command appears anywhere.
+	for _, ln := range strings.Split(r.stdout, "\n") {
+		for _, bad := range []string{"::set-output", "::error::pwned"} {
+			if strings.HasPrefix(strings.TrimSpace(ln), bad) {
+				t.Errorf("stdout line runs a workflow command from a commit: %q", ln)
+			}
+		}
+	}
+	for what, text := range map[string]string{"stdout": r.stdout, "stderr": r.stderr, "summary": summary, "comment": comment, "outputs": outputs} {
+		if strings.Contains(text, "##vso[") {
+			t.Errorf("%s holds an Azure logging command verbatim", what)
+		}
+	}
+	for what, text := range map[string]string{"summary": summary, "comment": comment} {
+		for _, bad := range []string{"<script", "<img", "@org/team", "@alice"} {
+			if strings.Contains(text, bad) {
+				t.Errorf("%s holds %q verbatim", what, bad)
+			}
+		}
+		for _, ln := range strings.Split(text, "\n") {
+			if strings.HasPrefix(strings.TrimSpace(ln), "::") {
+				t.Errorf("%s line starts a workflow command: %q", what, ln)
+			}
+		}
+		if len(text) > 65536 || !utf8.ValidString(text) {
+			t.Errorf("%s is %d bytes (valid UTF-8: %v)", what, len(text), utf8.ValidString(text))
+		}
+	}
+	// Tables stay intact: every row of the comment's results table has as
+	// many unescaped cell separators as its header.
+	wantContains(t, "comment", comment, "a \\| b \\| c")
+	header := -1
+	for _, ln := range strings.Split(comment, "\n") {
+		if !strings.HasPrefix(ln, "|") {
+			continue
+		}
+		n := strings.Count(ln, "|") - strings.Count(ln, "\\|")
+		if header < 0 {
+			header = n
+		} else if n != header {
+			t.Errorf("table row with %d cells separators, header has %d: %q", n, header, ln)
+		}
+	}
+	if len(r.stdout) > 200000 {
+		t.Errorf("stdout is %d bytes: the 1 MB body was echoed", len(r.stdout))
+	}
+}
