@@ -15,8 +15,16 @@
 //   - no raw HTML: < > & become entities everywhere;
 //   - no @mention that pings: a zero-width joiner follows every @;
 //   - tables stay intact: | is escaped and newlines are folded in cells;
-//   - markdown punctuation (\ ` * _ [ ] ~) is backslash-escaped in markdown
-//     text, so no links, images or emphasis can be injected;
+//   - markdown punctuation (\ ` * _ [ ] ~ $) is backslash-escaped in
+//     markdown text, so no links, images, emphasis, code spans or math
+//     can be injected; inside HTML blocks (<summary>, <pre>) markdown is
+//     not parsed at all, so entities suffice there;
+//   - left as they are, on purpose: bare URLs (GitHub autolinks them, but
+//     the link text is the URL itself, and only http(s) and www. are
+//     linked, never javascript:), #123 and owner/repo#123 references
+//     (useful, and the commit already made them), emoji shortcodes and
+//     zero-width characters (they cannot complete a tag, mention or
+//     command; a zero-width space before "::" is exactly what defuses one);
 //   - workflow commands stay inert: a line can never start with "::" (the
 //     GitHub Actions syntax), and "##vso[" / "##[" never appear verbatim
 //     (Azure Pipelines and the legacy runner syntax), so a body that someone

@@ -84,7 +84,7 @@ func md(s string, max int) string {
 			b.WriteString("&lt;")
 		case '>':
 			b.WriteString("&gt;")
-		case '|', '\\', '`', '*', '_', '[', ']', '~':
+		case '|', '\\', '`', '*', '_', '[', ']', '~', '$':
 			b.WriteByte('\\')
 			b.WriteRune(r)
 		case '#', '-', '+', '=':

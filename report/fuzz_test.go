@@ -15,6 +15,9 @@ func FuzzMarkdown(f *testing.F) {
 		"", "plain", "<script>alert(1)</script>", "@org/team", "a|b", "::set-output name=x::y",
 		"##vso[task.setvariable variable=x]y", "</pre></details>", "&amp;", "&#", "\r\n::x", "\x00\x1b[31m",
 		"`code`", "[x](javascript:alert(1))", "###[x", "###vso[y", "<!-- x -->", "\u2028::y", "   ::z", "#", "- item",
+		"$x$ and $$\\Huge y$$", "<https://evil.example>", "&lt;script&gt;", "`<b>`", "``a`b``", "@\u200doctocat", "\u202eevil\u2066",
+		"me@example.com @everyone", "fixes #123 and acme/x#4", "~~~", "**bold** _it_ ~~s~~", "</summary></details><details open>",
+		"\\`x", "a\\|b", "\u0085::nel", "\ufeff::bom", "\u200b##vso[x]", "%0A::error::x", "#\u200b#[x]",
 	} {
 		f.Add(s, s, 2000)
 	}

@@ -178,7 +178,56 @@ func checkSafeMarkdown(t *testing.T, got string, limit int) {
 			t.Errorf("broken or raw entity %q", m)
 		}
 	}
+	checkInertMarkdown(t, got)
 	checkSafeText(t, got)
+}
+
+var (
+	ourTags       = regexp.MustCompile(`^<!-- amigo-release:[A-Za-z0-9._/+,:=-]+ -->\n|</?(details|summary|pre|code|sub)>`)
+	preBlock      = regexp.MustCompile(`(?s)<pre>.*?</pre>`)
+	ourLinks      = regexp.MustCompile(`\[(View run|the run)\]\(https?://[^)\s]*\)`)
+	ourCode       = regexp.MustCompile("`[A-Za-z0-9_.\\-/+]{1,100}`")
+	mentionRe     = regexp.MustCompile(`@[A-Za-z0-9]`)
+	htmlBlockLine = regexp.MustCompile(`(?m)^<details><summary>.*$`)
+	markerLine    = regexp.MustCompile(`^<!-- amigo-release:[A-Za-z0-9._/+,:=-]+ -->\n`)
+)
+
+// checkInertMarkdown asserts that untrusted text cannot become markup: no
+// '<' but our own tags and marker, no @mention, and outside <pre> blocks
+// no unescaped backtick, '$', '*', '_', '~' or link "](" but our own code
+// spans and run links.
+func checkInertMarkdown(t *testing.T, got string) {
+	t.Helper()
+	if rest := ourTags.ReplaceAllString(got, ""); strings.Contains(rest, "<") {
+		i := strings.Index(rest, "<")
+		t.Errorf("a '<' that is not ours: %q", rest[max(0, i-40):min(len(rest), i+40)])
+	}
+	text := ourLinks.ReplaceAllString(markerLine.ReplaceAllString(got, ""), "")
+	if m := mentionRe.FindStringIndex(text); m != nil {
+		t.Errorf("an @mention: %q", text[max(0, m[0]-40):min(len(text), m[1]+40)])
+	}
+	text = ourCode.ReplaceAllString(preBlock.ReplaceAllString(text, ""), "")
+	// A line that starts with <details> is an HTML block up to the next
+	// blank line: markdown is not parsed there, entities are enough.
+	text = htmlBlockLine.ReplaceAllString(text, "")
+	text = strings.ReplaceAll(text, "\n> [!NOTE]\n", "\n")
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if !strings.ContainsRune("`$*_~[]", rune(c)) {
+			continue
+		}
+		n := 0
+		for j := i - 1; j >= 0 && text[j] == '\\'; j-- {
+			n++
+		}
+		if n%2 == 1 {
+			continue // escaped
+		}
+		if c == '*' && (strings.HasPrefix(text[i:], "**") || i > 0 && text[i-1] == '*') {
+			continue // our bold labels: **Error:**, **breaking**, **us**
+		}
+		t.Errorf("unescaped %q outside <pre>: %q", c, text[max(0, i-40):min(len(text), i+40)])
+	}
 }
 
 // checkSafeText asserts that no line can run as a workflow command.
