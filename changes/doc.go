@@ -74,8 +74,20 @@
 // the root). Diffs compare tree hashes and descend only into subtrees that
 // differ; rename detection is off. Objects are read from the pack files
 // directly (memory-mapped, with a delta base cache; go-git's storage is the
-// fallback for loose objects), because go-git's reader hashes every object
-// and re-resolves delta chains. Discovery reads .git/index instead of walking
+// fallback for loose objects), because go-git's reader re-resolves delta
+// chains. Every object read is hashed and compared with its name, so a
+// damaged pack or index is an error, never wrong content.
+//
+// # Repositories
+//
+// Open accepts a work tree (or any directory inside it), a bare repository,
+// a linked worktree (.git is a file; objects and refs come from the main
+// repository's commondir) and clones with alternates (their packs are read
+// too). Packs after `git gc` or `git repack -ad`, several packs, loose
+// objects, .keep and .promisor files all read the same. Refused at Open,
+// with the reason and the fix: SHA-256 repositories (extensions.objectFormat),
+// pack indexes other than version 2, and packs that do not match their index.
+// Discovery reads .git/index instead of walking
 // every tree when the index's cache-tree says it is exactly the head tree
 // (a CI checkout). Decoded trees, commits, per-commit diffs and Discover
 // results are cached on the Repo, so reuse one Repo for a run.
