@@ -97,7 +97,8 @@ type AzureThreads struct {
 }
 
 // Upsert edits the comment that starts with marker in place, else creates
-// a thread holding body. The Comment's ID is the thread's id.
+// a thread holding body. A marker comment that cannot be edited (403/404:
+// someone else's) is passed over. The Comment's ID is the thread's id.
 func (t AzureThreads) Upsert(ctx context.Context, pr int, marker, body string) (Comment, error) {
 	rec := &statusRecorder{next: http.DefaultTransport}
 	if t.HTTPClient != nil && t.HTTPClient.Transport != nil {
@@ -126,13 +127,19 @@ func (t AzureThreads) Upsert(ctx context.Context, pr int, marker, body string) (
 			if !strings.HasPrefix(strings.TrimSpace(*c.Content), marker) {
 				continue
 			}
-			if _, err := gc.UpdateComment(ctx, git.UpdateCommentArgs{
+			_, err := gc.UpdateComment(ctx, git.UpdateCommentArgs{
 				Comment:      &git.Comment{Content: &body},
 				RepositoryId: &t.RepositoryID, PullRequestId: &pr, ThreadId: th.Id, CommentId: c.Id, Project: &t.Project,
-			}); err != nil {
-				return Comment{}, rec.explain(err)
+			})
+			if err = rec.explain(err); err == nil {
+				return Comment{PR: pr, ID: int64(*th.Id)}, nil
 			}
-			return Comment{PR: pr, ID: int64(*th.Id)}, nil
+			if status := azureStatus(err); status == http.StatusForbidden || status == http.StatusNotFound {
+				// Someone else's comment that copied the marker (only
+				// authors may edit): look further, else create a thread.
+				continue
+			}
+			return Comment{}, err
 		}
 	}
 	text, closed := git.CommentTypeValues.Text, git.CommentThreadStatusValues.Closed

@@ -277,3 +277,25 @@ func TestAzure_Summary_unwritableDir(t *testing.T) {
 		t.Error("Summary into a missing directory returned no error")
 	}
 }
+
+// TestAzure_PostComment_markerCopiedBySomeoneElse: a comment by someone
+// else that starts with the marker (Azure lets only authors edit) is
+// passed over; the bot's own comment after it is edited, else a thread is
+// created.
+func TestAzure_PostComment_markerCopiedBySomeoneElse(t *testing.T) {
+	marker := report.Marker("")
+	fake := newFakeAzure(t)
+	fake.seedLocked(marker + "\nfake report")
+	p, _ := newAzureCommentPlatform(t, fake, nil)
+	res, err := p.PostComment(context.Background(), marker, marker+"\nfirst")
+	if err != nil || len(res.Warnings) != 0 || len(res.Comments) != 1 || !res.Comments[0].Created {
+		t.Fatalf("PostComment = %+v, %v; want a created thread", res, err)
+	}
+	res, err = p.PostComment(context.Background(), marker, marker+"\nsecond")
+	if err != nil || len(res.Warnings) != 0 || len(res.Comments) != 1 || res.Comments[0].Created {
+		t.Fatalf("PostComment = %+v, %v; want our own thread edited", res, err)
+	}
+	if diff := cmp.Diff([]string{marker + "\nfake report", marker + "\nsecond"}, fake.contents()); diff != "" {
+		t.Errorf("comments (-want +got):\n%s", diff)
+	}
+}

@@ -39,6 +39,7 @@ type fakeADOComm struct {
 	Content     string `json:"content"`
 	CommentType string `json:"commentType,omitempty"`
 	IsDeleted   bool   `json:"isDeleted,omitempty"`
+	locked      bool   // someone else's: updates answer 403
 }
 
 const (
@@ -158,6 +159,10 @@ func (f *fakeAzure) updateComment(w http.ResponseWriter, r *http.Request, pr int
 	for i := range f.threads {
 		for j := range f.threads[i].Comments {
 			if f.threads[i].ID == tid && f.threads[i].Comments[j].ID == cid {
+				if f.threads[i].Comments[j].locked {
+					writeJSON(w, http.StatusForbidden, map[string]any{"$id": "1", "message": "TF401181: only the author can edit a comment", "typeKey": "UnauthorizedRequestException"})
+					return
+				}
 				f.threads[i].Comments[j].Content = in.Content
 				writeJSON(w, http.StatusOK, f.threads[i].Comments[j])
 				return
@@ -174,6 +179,14 @@ func (f *fakeAzure) seed(contents ...string) {
 		f.threads = append(f.threads, fakeThread{ID: 100 + len(f.threads), Status: "active", Comments: []fakeADOComm{{ID: f.nextID, Content: c, CommentType: "text"}}})
 		f.nextID++
 	}
+}
+
+// seedLocked adds a thread whose comment someone else wrote.
+func (f *fakeAzure) seedLocked(content string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.threads = append(f.threads, fakeThread{ID: 100 + len(f.threads), Status: "active", Comments: []fakeADOComm{{ID: f.nextID, Content: content, CommentType: "text", locked: true}}})
+	f.nextID++
 }
 
 func (f *fakeAzure) contents() []string {

@@ -42,10 +42,23 @@ type fakeClosedPR struct {
 }
 
 type fakeComment struct {
-	ID   int64  `json:"id"`
-	Body string `json:"body"`
-	URL  string `json:"html_url"`
+	ID   int64    `json:"id"`
+	Body string   `json:"body"`
+	URL  string   `json:"html_url"`
+	User fakeUser `json:"user"`
+	// locked comments answer 403 to edits (someone else's comment).
+	locked bool
 }
+
+type fakeUser struct {
+	Login string `json:"login"`
+	Type  string `json:"type"`
+}
+
+var (
+	botUser   = fakeUser{"github-actions[bot]", "Bot"}
+	humanUser = fakeUser{"mallory", "User"}
+)
 
 func newFakeGitHub(t *testing.T) *fakeGitHub {
 	t.Helper()
@@ -130,7 +143,7 @@ func (f *fakeGitHub) create(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	f.nextID++
-	c := fakeComment{ID: f.nextID, Body: in.Body, URL: fmt.Sprintf("https://github.example/acme/tools/pull/%d#issuecomment-%d", n, f.nextID)}
+	c := fakeComment{ID: f.nextID, Body: in.Body, URL: fmt.Sprintf("https://github.example/acme/tools/pull/%d#issuecomment-%d", n, f.nextID), User: botUser}
 	f.comments[n] = append(f.comments[n], c)
 	f.mu.Unlock()
 	writeJSON(w, http.StatusCreated, c)
@@ -147,6 +160,10 @@ func (f *fakeGitHub) edit(w http.ResponseWriter, r *http.Request) {
 	for n, cs := range f.comments {
 		for i := range cs {
 			if cs[i].ID == id {
+				if cs[i].locked {
+					writeJSON(w, http.StatusForbidden, map[string]string{"message": "Resource not accessible by integration"})
+					return
+				}
 				cs[i].Body = in.Body
 				f.comments[n] = cs
 				writeJSON(w, http.StatusOK, cs[i])
@@ -192,13 +209,22 @@ func (f *fakeGitHub) listPulls(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// seed adds comments by the bot, as earlier runs would have.
 func (f *fakeGitHub) seed(pr int, bodies ...string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, b := range bodies {
 		f.nextID++
-		f.comments[pr] = append(f.comments[pr], fakeComment{ID: f.nextID, Body: b})
+		f.comments[pr] = append(f.comments[pr], fakeComment{ID: f.nextID, Body: b, User: botUser})
 	}
+}
+
+// seedBy adds a comment by someone else; locked ones refuse edits (403).
+func (f *fakeGitHub) seedBy(pr int, user fakeUser, locked bool, body string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.nextID++
+	f.comments[pr] = append(f.comments[pr], fakeComment{ID: f.nextID, Body: body, User: user, locked: locked})
 }
 
 func (f *fakeGitHub) bodies(pr int) []string {

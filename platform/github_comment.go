@@ -138,19 +138,52 @@ func (g GitHubComments) PullRequestsFor(ctx context.Context, sha, base string) (
 	return nums, nil
 }
 
-// Upsert edits the first comment on the pull request whose body starts
-// with marker, looking through every page, or creates one.
+// Upsert edits the comment on the pull request whose body starts with
+// marker, looking through every page, or creates one. A comment written by
+// a bot (the github-actions token) is edited as soon as it is found;
+// others' comments with the marker are tried after the last page, and one
+// that cannot be edited (403/404) is passed over, so nobody can stop the
+// report by posting the marker first.
 func (g GitHubComments) Upsert(ctx context.Context, pr int, marker, body string) (Comment, error) {
-	existing, err := g.find(ctx, pr, marker)
-	if err != nil {
-		return Comment{}, err
-	}
-	if existing != nil {
+	var others []*github.IssueComment
+	// edit reports done=false when the comment cannot be edited.
+	edit := func(existing *github.IssueComment) (Comment, bool, error) {
 		c, _, err := g.Client.Issues.EditComment(ctx, g.Owner, g.Repo, existing.GetID(), &github.IssueComment{Body: &body})
+		if status := githubStatus(err); status == http.StatusForbidden || status == http.StatusNotFound {
+			return Comment{}, false, nil
+		}
+		if err != nil {
+			return Comment{}, false, err
+		}
+		return Comment{PR: pr, ID: c.GetID(), URL: c.GetHTMLURL()}, true, nil
+	}
+	opts := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100}}
+	for {
+		cs, resp, err := g.Client.Issues.ListComments(ctx, g.Owner, g.Repo, pr, opts)
 		if err != nil {
 			return Comment{}, err
 		}
-		return Comment{PR: pr, ID: c.GetID(), URL: c.GetHTMLURL()}, nil
+		for _, c := range cs {
+			if !strings.HasPrefix(strings.TrimSpace(c.GetBody()), marker) {
+				continue
+			}
+			if c.GetUser().GetType() != "Bot" {
+				others = append(others, c)
+				continue
+			}
+			if cm, done, err := edit(c); done || err != nil {
+				return cm, err
+			}
+		}
+		if resp.NextPage == 0 {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	for _, c := range others {
+		if cm, done, err := edit(c); done || err != nil {
+			return cm, err
+		}
 	}
 	c, _, err := g.Client.Issues.CreateComment(ctx, g.Owner, g.Repo, pr, &github.IssueComment{Body: &body})
 	if err != nil {
@@ -159,23 +192,13 @@ func (g GitHubComments) Upsert(ctx context.Context, pr int, marker, body string)
 	return Comment{PR: pr, ID: c.GetID(), URL: c.GetHTMLURL(), Created: true}, nil
 }
 
-func (g GitHubComments) find(ctx context.Context, pr int, marker string) (*github.IssueComment, error) {
-	opts := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100}}
-	for {
-		cs, resp, err := g.Client.Issues.ListComments(ctx, g.Owner, g.Repo, pr, opts)
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range cs {
-			if strings.HasPrefix(strings.TrimSpace(c.GetBody()), marker) {
-				return c, nil
-			}
-		}
-		if resp.NextPage == 0 {
-			return nil, nil
-		}
-		opts.Page = resp.NextPage
+// githubStatus is the HTTP status of a go-github error, or 0.
+func githubStatus(err error) int {
+	var er *github.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil {
+		return er.Response.StatusCode
 	}
+	return 0
 }
 
 // githubWarning turns the API answers that must not fail a release (401,

@@ -436,3 +436,37 @@ func TestGitHub_PostComment_pushToReleaseBranch(t *testing.T) {
 		}
 	}
 }
+
+// TestGitHub_PostComment_markerCopiedBySomeoneElse: a human's comment that
+// starts with the marker neither takes the bot's place nor, when it cannot
+// be edited, stops the report.
+func TestGitHub_PostComment_markerCopiedBySomeoneElse(t *testing.T) {
+	marker := report.Marker("")
+	t.Run("bot comment after it is the one edited", func(t *testing.T) {
+		fake := newFakeGitHub(t)
+		fake.seedBy(7, humanUser, false, marker+"\nfake report by mallory")
+		fake.seed(7, marker+"\nold report")
+		p := newCommentPlatform(t, fake, "pull_request", "pull_request.json")
+		res, err := p.PostComment(context.Background(), marker, marker+"\nnew report")
+		if err != nil || len(res.Comments) != 1 || res.Comments[0].Created {
+			t.Fatalf("PostComment = %+v, %v; want an edit", res, err)
+		}
+		want := []string{marker + "\nfake report by mallory", marker + "\nnew report"}
+		if diff := cmp.Diff(want, fake.bodies(7)); diff != "" {
+			t.Errorf("comments (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("an uneditable one is passed over", func(t *testing.T) {
+		fake := newFakeGitHub(t)
+		fake.seedBy(7, humanUser, true, marker+"\nfake report by mallory")
+		p := newCommentPlatform(t, fake, "pull_request", "pull_request.json")
+		res, err := p.PostComment(context.Background(), marker, marker+"\nreport")
+		if err != nil || len(res.Warnings) != 0 || len(res.Comments) != 1 || !res.Comments[0].Created {
+			t.Fatalf("PostComment = %+v, %v; want a new comment", res, err)
+		}
+		want := []string{marker + "\nfake report by mallory", marker + "\nreport"}
+		if diff := cmp.Diff(want, fake.bodies(7)); diff != "" {
+			t.Errorf("comments (-want +got):\n%s", diff)
+		}
+	})
+}
