@@ -104,14 +104,19 @@ func (a *Azure) Annotate(an Annotation) {
 var azureVarName = regexp.MustCompile(`^[A-Za-z0-9_.]+$`)
 
 // SetOutput prints ##vso[task.setvariable variable=name;isOutput=true]value;
-// later jobs read it as dependencies.<job>.outputs['<step>.<name>'].
+// later jobs read it as dependencies.<job>.outputs['<step>.<name>']. A
+// value that holds a masked secret is set with issecret=true: the agent
+// hides it in the log and passes it on only to steps that map it
+// explicitly.
 func (a *Azure) SetOutput(name, value string) error {
 	if !azureVarName.MatchString(name) {
 		return fmt.Errorf("set output %q: Azure variable names use letters, digits, '.' and '_'", name)
 	}
-	// Secrets are redacted from outputs too: the line is in the log, and
-	// GitHub likewise refuses to pass on an output that holds a secret.
-	a.log.command("##vso[task.setvariable variable=" + name + ";isOutput=true]" + EscapeAzureData(a.log.redacted(value)))
+	if a.log.holdsSecret(value) {
+		a.log.unredacted("##vso[task.setvariable variable=" + name + ";isOutput=true;issecret=true]" + EscapeAzureData(value))
+		return nil
+	}
+	a.log.command("##vso[task.setvariable variable=" + name + ";isOutput=true]" + EscapeAzureData(value))
 	return nil
 }
 

@@ -299,3 +299,23 @@ func TestAzure_PostComment_markerCopiedBySomeoneElse(t *testing.T) {
 		t.Errorf("comments (-want +got):\n%s", diff)
 	}
 }
+
+// TestAzure_SetOutput_secret: an output that holds a masked secret is a
+// secret variable; others are plain output variables.
+func TestAzure_SetOutput_secret(t *testing.T) {
+	var out lockedBuffer
+	p := NewAzure(func(string) string { return "" }, WithWriter(&out))
+	p.Mask("s3cr3t-api-key")
+	if err := p.SetOutput("token", "Bearer s3cr3t-api-key"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetOutput("failed", "false"); err != nil {
+		t.Fatal(err)
+	}
+	want := "##vso[task.setsecret]s3cr3t-api-key\n" +
+		"##vso[task.setvariable variable=token;isOutput=true;issecret=true]Bearer s3cr3t-api-key\n" +
+		"##vso[task.setvariable variable=failed;isOutput=true]false\n"
+	if diff := cmp.Diff(want, out.String()); diff != "" {
+		t.Errorf("stdout (-want +got):\n%s", diff)
+	}
+}

@@ -27,6 +27,7 @@
 //	Warningf        ::warning::                          ##vso[task.logissue type=warning]                 "warning: "
 //	Annotate        ::error file=,line=,col=,title=::    ##vso[task.logissue type=error;sourcepath=;…]     "error: file:line: "
 //	SetOutput       $GITHUB_OUTPUT, random heredoc       ##vso[task.setvariable variable=;isOutput=true]   $AMIGO_OUTPUT file if set
+//	                                                     (;issecret=true when the value holds a secret)
 //	Summary         $GITHUB_STEP_SUMMARY                 file + ##vso[task.uploadsummary]                  $AMIGO_SUMMARY file if set
 //	Complete        (exit code)                          ##vso[task.complete result=]                      (exit code)
 //	PostComment     go-github: PR of the event, or the   azure-devops-go-api git threads: the PR of a      nothing

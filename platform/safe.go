@@ -178,6 +178,18 @@ func (s *SafeWriter) redacted(text string) string {
 	return s.redact(text)
 }
 
+// holdsSecret reports whether text contains a registered secret.
+func (s *SafeWriter) holdsSecret(text string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, v := range s.secrets {
+		if strings.Contains(text, v) {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *SafeWriter) redact(text string) string {
 	for _, v := range s.secrets {
 		text = strings.ReplaceAll(text, v, "***")
