@@ -42,6 +42,11 @@ func FuzzMarkdown(f *testing.F) {
 		if !strings.HasPrefix(got, "<!-- amigo-release:") {
 			t.Errorf("marker not first")
 		}
+		summary := Summary(r)
+		checkSafeMarkdown(t, summary, SummaryLimit)
+		if strings.Contains(summary, "<!--") {
+			t.Errorf("summary holds an HTML comment")
+		}
 		checkSafeText(t, Text(r))
 		checkSafeText(t, PlanText(r))
 	})
