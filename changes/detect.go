@@ -282,7 +282,7 @@ func (r *Repo) detect(ctx context.Context, req Request) (*Result, error) {
 		if !bh.IsZero() {
 			bc, err := r.commit(bh)
 			if err != nil {
-				return nil, &MissingCommitError{SHA: bh.String(), Role: "base", Shallow: r.isShallowRepo()}
+				return nil, r.missingCommit(err, bh, "base")
 			}
 			baseTree = bc.tree
 		}
@@ -324,10 +324,14 @@ func (r *Repo) detect(ctx context.Context, req Request) (*Result, error) {
 				if headDirs[displayDir(dir)] != nil || !included(dir, opts) || !underRoots(dir, opts.Roots) {
 					continue
 				}
-				if e, err := r.lookup(headC.tree, p); err != nil || e != nil {
+				if e, err := r.lookup(headC.tree, p); err != nil {
+					return nil, err
+				} else if e != nil {
 					continue
 				}
-				if e, err := r.lookup(baseTree, p); err != nil || e == nil {
+				if e, err := r.lookup(baseTree, p); err != nil {
+					return nil, err
+				} else if e == nil {
 					continue
 				}
 				rp, err := r.projectAt(baseTree, dir, opts, nil)

@@ -173,7 +173,7 @@ func (r *Repo) commitPaths(c *commitNode) ([]string, error) {
 	if len(c.parents) > 0 && !r.shallowSet()[c.hash] {
 		p, err := r.commit(c.parents[0])
 		if err != nil {
-			return nil, &MissingCommitError{SHA: c.parents[0].String(), Role: "parent of " + c.hash.String(), Shallow: r.isShallowRepo()}
+			return nil, r.missingCommit(err, c.parents[0], "parent of "+c.hash.String())
 		}
 		parentTree = p.tree
 	}

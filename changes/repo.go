@@ -272,8 +272,12 @@ func (r *Repo) resolve(rev string) (string, error) {
 	}
 	if isFullSHA(rev) {
 		h := plumbing.NewHash(strings.ToLower(rev))
-		if r.hasCommit(h) {
+		_, err := r.commit(h)
+		if err == nil {
 			return h.String(), nil
+		}
+		if errors.Is(err, errDamaged) {
+			return "", err
 		}
 		if tag, err := object.GetTag(r.st, h); err == nil {
 			if c, err := tag.Commit(); err == nil {
@@ -351,6 +355,21 @@ var (
 	ErrEmptyRepo = errors.New("the repository has no commits")
 )
 
+// errDamaged is wrapped by every read that found an object but could not
+// read it correctly (a damaged pack, index or loose object), so that such
+// reads are never taken for a missing commit (a shallow clone) or absent
+// content.
+var errDamaged = errors.New("the object store is damaged (run `git fsck`; re-clone to repair)")
+
+// missingCommit returns err itself when the object store is damaged, else
+// a *MissingCommitError for sha.
+func (r *Repo) missingCommit(err error, sha plumbing.Hash, role string) error {
+	if errors.Is(err, errDamaged) {
+		return err
+	}
+	return &MissingCommitError{SHA: sha.String(), Role: role, Shallow: r.isShallowRepo()}
+}
+
 // MissingCommitError reports a commit that is not in the local object store,
 // typically the base of a range in a shallow clone.
 type MissingCommitError struct {
@@ -415,36 +434,41 @@ func (r *Repo) raw(t plumbing.ObjectType, h plumbing.Hash) ([]byte, error) {
 	}
 	typ, b, err := r.packs.read(h)
 	switch {
-	case err == nil && plumbing.ObjectType(typ) == t:
+	case err == nil:
 		// Hash what was read: whatever damage the pack or its index may
 		// hold, content that is not the object named h is an error, never
-		// silently used.
-		if got := objectHash(t, b); got != h {
-			return nil, fmt.Errorf("object %s read from a pack hashes to %s: the pack is damaged "+
-				"(run `git fsck`, then `git repack -a -d -f` or re-clone)", h, got)
+		// silently used (nor taken for a missing object).
+		if got := objectHash(plumbing.ObjectType(typ), b); got != h {
+			return nil, fmt.Errorf("object %s read from a pack hashes to %s: %w", h, got, errDamaged)
+		}
+		if plumbing.ObjectType(typ) != t {
+			return nil, fmt.Errorf("object %s is a %s, not a %s: %w", h, plumbing.ObjectType(typ), t, plumbing.ErrObjectNotFound)
 		}
 		return b, nil
-	case err == nil:
-		return nil, fmt.Errorf("object %s is a %s, not a %s: %w", h, plumbing.ObjectType(typ), t, plumbing.ErrObjectNotFound)
 	case !errors.Is(err, errNotInPacks):
+		return nil, fmt.Errorf("object %s: %w: %w", h, errDamaged, err)
+	}
+	o, err := r.st.EncodedObject(plumbing.AnyObject, h)
+	if errors.Is(err, plumbing.ErrObjectNotFound) {
 		return nil, err
 	}
-	o, err := r.st.EncodedObject(t, h)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("object %s: %w: %w", h, errDamaged, err)
+	}
+	if o.Type() != t {
+		return nil, fmt.Errorf("object %s is a %s, not a %s: %w", h, o.Type(), t, plumbing.ErrObjectNotFound)
 	}
 	rd, err := o.Reader()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("object %s: %w: %w", h, errDamaged, err)
 	}
 	defer rd.Close()
 	buf := bytes.NewBuffer(make([]byte, 0, min(o.Size(), inflateChunk)))
 	if _, err := io.Copy(buf, rd); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("object %s: %w: %w", h, errDamaged, err)
 	}
 	if got := objectHash(t, buf.Bytes()); got != h {
-		return nil, fmt.Errorf("object %s hashes to %s: the object store is damaged "+
-			"(run `git fsck`, then re-clone)", h, got)
+		return nil, fmt.Errorf("object %s hashes to %s: %w", h, got, errDamaged)
 	}
 	return buf.Bytes(), nil
 }

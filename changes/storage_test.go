@@ -240,46 +240,63 @@ func TestOpen_sha256(t *testing.T) {
 
 // TestPackReader_wrongOffset: an index whose checksum is intact but that
 // sends one object to another object's data (the kind of damage only a hash
-// check sees) gives an error naming the object, never the other content.
+// check sees) gives an error saying the store is damaged, never the other
+// content, and never a "missing commit" that would send the user to
+// fetch-depth.
 func TestPackReader_wrongOffset(t *testing.T) {
 	t.Parallel()
-	r := history(t, 9)
-	r.git("repack", "-a", "-d", "-q")
-	trees := strings.Fields(r.git("rev-list", "--objects", "--no-object-names", "--filter=object:type=tree", "HEAD"))
-	if len(trees) < 2 {
-		t.Fatal("want trees")
-	}
-	a, b := plumbing.NewHash(trees[0]), plumbing.NewHash(trees[1])
-	packs, _ := filepath.Glob(filepath.Join(r.dir, ".git/objects/pack/*.pack"))
-	idxPath := strings.TrimSuffix(packs[0], ".pack") + ".idx"
-	idx, _ := os.ReadFile(idxPath)
-	n := int(binary.BigEndian.Uint32(idx[8+255*4:]))
-	names := idx[8+1024 : 8+1024+20*n]
-	offs := idx[8+1024+24*n : 8+1024+28*n]
-	pos := func(h plumbing.Hash) int {
-		for i := 0; i < n; i++ {
-			if bytes.Equal(names[20*i:20*i+20], h[:]) {
-				return i
+	for _, kind := range []string{"tree", "commit"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			r := history(t, 9)
+			r.git("repack", "-a", "-d", "-q")
+			objs := strings.Fields(r.git("rev-list", "--objects", "--no-object-names", "--filter=object:type="+kind, "HEAD~3"))
+			if kind == "commit" {
+				objs = []string{r.git("rev-parse", "HEAD~1"), r.git("rev-parse", "HEAD~2")}
 			}
-		}
-		t.Fatalf("%s not in index", h)
-		return -1
-	}
-	ia, ib := pos(a), pos(b)
-	copy(offs[4*ia:4*ia+4], offs[4*ib:4*ib+4]) // a now points at b's data
-	sum := sha1.Sum(idx[:len(idx)-20])
-	copy(idx[len(idx)-20:], sum[:])
-	os.Chmod(idxPath, 0o644)
-	if err := os.WriteFile(idxPath, idx, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	repo := r.open()
-	_, err := repo.raw(plumbing.TreeObject, a)
-	if err == nil || !strings.Contains(err.Error(), a.String()) || !strings.Contains(err.Error(), "damaged") {
-		t.Fatalf("raw(tree a) = %v, want a damaged-pack error naming %s", err, a)
-	}
-	if _, err := Detect(t.Context(), repo, Request{Head: "HEAD", Options: DefaultOptions()}); err == nil {
-		t.Error("Detect over a damaged index succeeded")
+			a, b := plumbing.NewHash(objs[0]), plumbing.NewHash(objs[1])
+			packs, _ := filepath.Glob(filepath.Join(r.dir, ".git/objects/pack/*.pack"))
+			idxPath := strings.TrimSuffix(packs[0], ".pack") + ".idx"
+			idx, _ := os.ReadFile(idxPath)
+			n := int(binary.BigEndian.Uint32(idx[8+255*4:]))
+			names := idx[8+1024 : 8+1024+20*n]
+			offs := idx[8+1024+24*n : 8+1024+28*n]
+			pos := func(h plumbing.Hash) int {
+				for i := 0; i < n; i++ {
+					if bytes.Equal(names[20*i:20*i+20], h[:]) {
+						return i
+					}
+				}
+				t.Fatalf("%s not in index", h)
+				return -1
+			}
+			first := r.git("rev-list", "--max-parents=0", "HEAD")
+			ia, ib := pos(a), pos(b)
+			copy(offs[4*ia:4*ia+4], offs[4*ib:4*ib+4]) // a now points at b's data
+			sum := sha1.Sum(idx[:len(idx)-20])
+			copy(idx[len(idx)-20:], sum[:])
+			os.Chmod(idxPath, 0o644)
+			if err := os.WriteFile(idxPath, idx, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			repo := r.open()
+			typ, _ := plumbing.ParseObjectType(kind)
+			_, err := repo.raw(typ, a)
+			if err == nil || !strings.Contains(err.Error(), a.String()) || !strings.Contains(err.Error(), "damaged") {
+				t.Fatalf("raw(%s a) = %v, want a damaged-store error naming %s", kind, err, a)
+			}
+			reqs := []Request{{Head: "HEAD"}, {Head: "HEAD", DefaultBase: first}}
+			if kind == "commit" {
+				reqs = append(reqs, Request{Head: "HEAD", DefaultBase: a.String()})
+			}
+			for _, req := range reqs {
+				req.Options = DefaultOptions()
+				_, err := Detect(t.Context(), repo, req)
+				if err == nil || !strings.Contains(err.Error(), "damaged") || strings.Contains(err.Error(), "fetch-depth") {
+					t.Errorf("Detect(base %q) over a damaged index = %v, want a damaged-store error", req.DefaultBase, err)
+				}
+			}
+		})
 	}
 }
 
@@ -315,5 +332,33 @@ func TestPackReader_hugeSizes(t *testing.T) {
 	}
 	if out, err := applyDelta([]byte("abc"), []byte{3, 6, 0x91, 0, 3, 0x91, 0, 3}); err != nil || string(out) != "abcabc" {
 		t.Errorf("applyDelta = %q, %v", out, err)
+	}
+}
+
+// TestLooseObject_damaged: a loose object file holding another object's
+// (valid, compressed) data, or garbage, is a damaged-store error.
+func TestLooseObject_damaged(t *testing.T) {
+	t.Parallel()
+	for _, how := range []string{"other object", "garbage"} {
+		t.Run(how, func(t *testing.T) {
+			t.Parallel()
+			r := history(t, 6)
+			first := r.git("rev-list", "--max-parents=0", "HEAD")
+			a, b := r.git("rev-parse", "HEAD~1"), r.git("rev-parse", "HEAD~2")
+			file := func(sha string) string { return filepath.Join(r.dir, ".git", "objects", sha[:2], sha[2:]) }
+			data := []byte("not zlib at all")
+			if how == "other object" {
+				data, _ = os.ReadFile(file(b))
+			}
+			os.Chmod(file(a), 0o644)
+			if err := os.WriteFile(file(a), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			repo := r.open()
+			_, err := Detect(t.Context(), repo, Request{Head: "HEAD", DefaultBase: first, Options: DefaultOptions()})
+			if err == nil || !strings.Contains(err.Error(), "damaged") || strings.Contains(err.Error(), "fetch-depth") {
+				t.Errorf("Detect = %v, want a damaged-store error", err)
+			}
+		})
 	}
 }

@@ -71,19 +71,23 @@ func (e *truncatedError) Unwrap() error { return errTruncated }
 
 // parentsOf loads the parents of c that exist. A shallow commit has none. A
 // parent missing from a non-shallow commit is returned in missing.
-func (r *Repo) parentsOf(c *commitNode) (ps []*commitNode, truncated bool, missing []plumbing.Hash) {
+// A parent that exists but cannot be read is an error (errDamaged).
+func (r *Repo) parentsOf(c *commitNode) (ps []*commitNode, truncated bool, missing []plumbing.Hash, err error) {
 	if r.shallowSet()[c.hash] {
-		return nil, len(c.parents) > 0, nil
+		return nil, len(c.parents) > 0, nil, nil
 	}
 	for _, h := range c.parents {
 		p, err := r.commit(h)
+		if errors.Is(err, errDamaged) {
+			return nil, false, nil, err
+		}
 		if err != nil {
 			missing = append(missing, h)
 			continue
 		}
 		ps = append(ps, p)
 	}
-	return ps, false, missing
+	return ps, false, missing, nil
 }
 
 // rangeCommits returns the commits reachable from head but not from base
@@ -94,7 +98,7 @@ func (r *Repo) parentsOf(c *commitNode) (ps []*commitNode, truncated bool, missi
 func (r *Repo) rangeCommits(head, base plumbing.Hash) ([]*commitNode, error) {
 	hc, err := r.commit(head)
 	if err != nil {
-		return nil, &MissingCommitError{SHA: head.String(), Role: "head", Shallow: r.isShallowRepo()}
+		return nil, r.missingCommit(err, head, "head")
 	}
 	flags := map[plumbing.Hash]uint8{}
 	q := &commitQueue{}
@@ -105,7 +109,7 @@ func (r *Repo) rangeCommits(head, base plumbing.Hash) ([]*commitNode, error) {
 	if !base.IsZero() {
 		bc, err := r.commit(base)
 		if err != nil {
-			return nil, &MissingCommitError{SHA: base.String(), Role: "base", Shallow: r.isShallowRepo()}
+			return nil, r.missingCommit(err, base, "base")
 		}
 		flags[base] |= flagSeen | flagUninteresting
 		if base != head {
@@ -146,7 +150,10 @@ func (r *Repo) rangeCommits(head, base plumbing.Hash) ([]*commitNode, error) {
 		delete(interestingQueued, c.hash)
 		f := flags[c.hash]
 		flags[c.hash] = f | flagDone
-		ps, trunc, missing := r.parentsOf(c)
+		ps, trunc, missing, err := r.parentsOf(c)
+		if err != nil {
+			return nil, err
+		}
 		if f&flagUninteresting != 0 {
 			for _, p := range ps {
 				pf := flags[p.hash]
@@ -253,13 +260,13 @@ func (r *Repo) paintCommon(one plumbing.Hash, twos []plumbing.Hash) ([]plumbing.
 	}
 	oc, err := r.commit(one)
 	if err != nil {
-		return nil, &MissingCommitError{SHA: one.String(), Shallow: r.isShallowRepo()}
+		return nil, r.missingCommit(err, one, "")
 	}
 	push(oc, flagParent1)
 	for _, t := range twos {
 		tc, err := r.commit(t)
 		if err != nil {
-			return nil, &MissingCommitError{SHA: t.String(), Shallow: r.isShallowRepo()}
+			return nil, r.missingCommit(err, t, "")
 		}
 		push(tc, flagParent2)
 	}
@@ -274,7 +281,10 @@ func (r *Repo) paintCommon(one plumbing.Hash, twos []plumbing.Hash) ([]plumbing.
 			}
 			f |= flagStale
 		}
-		ps, _, _ := r.parentsOf(c)
+		ps, _, _, err := r.parentsOf(c)
+		if err != nil {
+			return nil, err
+		}
 		for _, p := range ps {
 			if flags[p.hash]&f == f {
 				continue
