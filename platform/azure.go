@@ -124,6 +124,7 @@ func (a *Azure) SetOutput(name, value string) error {
 // with its path; Azure shows it on the run's Extensions tab. Each call adds
 // a file (amigo-release-summary-N.md).
 func (a *Azure) Summary(markdown string) error {
+	markdown = a.log.redactedBody(markdown)
 	dir := a.cfg.tempDir
 	if dir == "" {
 		dir = a.getenv("AGENT_TEMPDIRECTORY")

@@ -319,3 +319,27 @@ func TestAzure_SetOutput_secret(t *testing.T) {
 		t.Errorf("stdout (-want +got):\n%s", diff)
 	}
 }
+
+func TestAzure_secretsRedactedFromBodies(t *testing.T) {
+	fake := newFakeAzure(t)
+	p, _ := newAzureCommentPlatform(t, fake, nil)
+	p.Mask("s3cr3t_value")
+	r := sampleReport()
+	r.Tools[1].Stages[0].Error = "printed s3cr3t_value"
+	r.Warnings = []string{"s3cr3t_value leaked"}
+	if _, err := p.PostComment(context.Background(), report.Marker(""), report.Markdown(r, report.Options{})); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Summary(report.Summary(r)); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(p.getenv("AGENT_TEMPDIRECTORY"), "amigo-release-summary-*.md"))
+	if len(files) != 1 {
+		t.Fatalf("summary files %v", files)
+	}
+	for name, body := range map[string]string{"comment": fake.contents()[0], "summary": readFile(t, files[0])} {
+		if strings.Contains(body, "s3cr3t") || !strings.Contains(body, "&#42;&#42;&#42;") {
+			t.Errorf("%s not redacted:\n%s", name, body)
+		}
+	}
+}

@@ -34,7 +34,12 @@
 //	                merged PRs of the pushed commit      PullRequest build, or "Merged PR N:" on CI builds
 //
 // Every secret passed to Mask is also redacted ("***") from everything the
-// platform prints, as a second line of defence.
+// platform prints, as a second line of defence: log lines, the untrusted
+// parts of workflow commands (before they are escaped, so an escaped form
+// cannot slip through, and never the command words), and the PR comment
+// and job summary bodies, in every form the report renders it
+// (report.RenderedForms), because no CI masks what goes through the API. An
+// Azure output that holds a secret is set with issecret=true instead.
 //
 // # Untrusted text
 //

@@ -145,6 +145,7 @@ var eol = map[bool]string{true: "\r\n", false: "\n"}[runtime.GOOS == "windows"]
 
 // Summary appends markdown to $GITHUB_STEP_SUMMARY.
 func (g *GitHub) Summary(markdown string) error {
+	markdown = g.log.redactedBody(markdown)
 	path := g.getenv("GITHUB_STEP_SUMMARY")
 	if path == "" {
 		return errors.New("write job summary: GITHUB_STEP_SUMMARY is not set")

@@ -470,3 +470,35 @@ func TestGitHub_PostComment_markerCopiedBySomeoneElse(t *testing.T) {
 		}
 	})
 }
+
+// TestGitHub_secretsRedactedFromBodies: a masked secret that a tool printed
+// into its test output or a server echoed into an error does not reach the
+// PR comment or the job summary, in whatever form the report escaped it.
+func TestGitHub_secretsRedactedFromBodies(t *testing.T) {
+	const secret = "sk_live_4f9a<x>"
+	fake := newFakeGitHub(t)
+	p := newCommentPlatform(t, fake, "pull_request", "pull_request.json")
+	p.Mask(secret)
+	r := sampleReport()
+	r.Tools[1].Error = "server said: bad key " + secret
+	r.Tools[1].Stages[0].Error = "env: AMIGO_KEY=" + secret + "\nexit 1"
+	r.Warnings = []string{secret + " is about to expire"}
+	res, err := p.PostComment(context.Background(), report.Marker(""), report.Markdown(r, report.Options{}))
+	if err != nil || len(res.Comments) != 1 {
+		t.Fatalf("PostComment = %+v, %v", res, err)
+	}
+	if err := p.Summary(report.Summary(r)); err != nil {
+		t.Fatal(err)
+	}
+	bodies := map[string]string{"comment": fake.bodies(7)[0], "summary": readFile(t, p.getenv("GITHUB_STEP_SUMMARY"))}
+	for name, body := range bodies {
+		for _, form := range append(report.RenderedForms(secret), "sk_live", `sk\_live`) {
+			if strings.Contains(body, form) {
+				t.Errorf("%s shows the secret as %q", name, form)
+			}
+		}
+		if n := strings.Count(body, "&#42;&#42;&#42;"); n < 3 {
+			t.Errorf("%s has %d redactions, want 3 or more:\n%s", name, n, body)
+		}
+	}
+}

@@ -129,6 +129,7 @@ func (l *Local) SetOutput(name, value string) error {
 
 // Summary appends markdown to the AMIGO_SUMMARY file, if set.
 func (l *Local) Summary(markdown string) error {
+	markdown = l.log.redactedBody(markdown)
 	path := l.getenv("AMIGO_SUMMARY")
 	if path == "" {
 		return nil

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+
+	"github.com/amigo-release/amigo-release/report"
 )
 
 const zwsp = "\u200b" // zero-width space: not whitespace to the runners
@@ -176,6 +178,21 @@ func (s *SafeWriter) redacted(text string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.redact(text)
+}
+
+// redactedBody returns a markdown body (PR comment, job summary) with
+// every form in which the report renders a registered secret
+// (report.RenderedForms) replaced by "&#42;&#42;&#42;", which shows as ***
+// in markdown text and HTML blocks alike without being markup.
+func (s *SafeWriter) redactedBody(body string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, v := range s.secrets {
+		for _, f := range report.RenderedForms(v) {
+			body = strings.ReplaceAll(body, f, "&#42;&#42;&#42;")
+		}
+	}
+	return body
 }
 
 // holdsSecret reports whether text contains a registered secret.

@@ -228,3 +228,29 @@ func breakHashes(s string) string {
 	}
 	return b.String()
 }
+
+// RenderedForms returns the ways s can appear in a rendered body: as it
+// is, escaped as markdown text (at the start of a text and inside one),
+// and escaped for HTML blocks (<summary>, <pre>). Platforms redact every
+// form of a masked secret from the bodies they post, because escaping
+// would otherwise hide a secret such as "sk_live_x" ("sk\_live\_x") from
+// a plain search.
+func RenderedForms(s string) []string {
+	if s == "" {
+		return nil
+	}
+	forms := []string{s}
+	add := func(f string) {
+		for _, g := range forms {
+			if g == f {
+				return
+			}
+		}
+		forms = append(forms, f)
+	}
+	n := utf8.RuneCountInString(s) + 1
+	add(md(s, n))
+	add(strings.TrimPrefix(md("x"+s, n+1), "x"))
+	add(htmlLines(s))
+	return forms
+}

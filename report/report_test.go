@@ -306,3 +306,20 @@ func TestMarkdown_rerunUpToDate(t *testing.T) {
 		t.Errorf("Text result line of a rerun:\n%s", txt)
 	}
 }
+
+func TestRenderedForms(t *testing.T) {
+	got := RenderedForms("sk_live_a<b>&@c")
+	want := []string{"sk_live_a<b>&@c", `sk\_live\_a&lt;b&gt;&amp;@` + zwj + "c", "sk_live_a&lt;b&gt;&amp;@" + zwj + "c"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("RenderedForms = %q, want %q", got, want)
+	}
+	if got := RenderedForms("-abc"); len(got) != 2 || got[1] != `\-abc` {
+		t.Errorf("RenderedForms(-abc) = %q, want the start-of-text escape too", got)
+	}
+	// Every form RenderedForms names is what the renderer shows.
+	r := fullRelease()
+	r.Error = "upstream said: key sk_live_a<b>&@c rejected"
+	if body := Markdown(r, Options{}); !strings.Contains(body, RenderedForms("sk_live_a<b>&@c")[1]) {
+		t.Errorf("the markdown form is not in the body:\n%s", body)
+	}
+}
