@@ -111,6 +111,24 @@ func TestStorageLayouts(t *testing.T) {
 		{"loose-only", func(t *testing.T, r *testRepo) string { return r.dir }, false, ""},
 		{"gc", func(t *testing.T, r *testRepo) string { r.git("gc", "-q"); return r.dir }, true, ""},
 		{"repack-ad", func(t *testing.T, r *testRepo) string { r.git("repack", "-a", "-d", "-q"); return r.dir }, true, ""},
+		{"deep-delta-chains", func(t *testing.T, r *testRepo) string {
+			// Each version changes one more line: the best delta base of a
+			// version is its neighbour, so chains grow long.
+			lines := make([]string, 300)
+			for i := range lines {
+				lines[i] = fmt.Sprintf("line %d of a file that changes a little in every commit", i)
+			}
+			for v := 0; v < 60; v++ {
+				lines[(v*37)%len(lines)] = fmt.Sprintf("line changed in version %d", v)
+				r.write("p1/big.txt", strings.Join(lines, "\n"))
+				r.commit(fmt.Sprintf("fix(p1): version %d", v))
+			}
+			r.git("repack", "-a", "-d", "-f", "-q", "--depth=4095", "--window=250")
+			if vp := r.git("verify-pack", "-v", mustGlob(t, r.dir, ".git/objects/pack/*.idx")); !strings.Contains(vp, "chain length = 40:") {
+				t.Fatalf("no long delta chains:\n%s", vp[max(0, len(vp)-400):])
+			}
+			return r.dir
+		}, true, ""},
 		{"packs-and-loose", func(t *testing.T, r *testRepo) string {
 			r.git("repack", "-d", "-q")
 			for v := 0; v < 5; v++ {
@@ -222,6 +240,15 @@ func TestStorageLayouts(t *testing.T) {
 			}
 		})
 	}
+}
+
+func mustGlob(t *testing.T, dir, pattern string) string {
+	t.Helper()
+	m, _ := filepath.Glob(filepath.Join(dir, pattern))
+	if len(m) == 0 {
+		t.Fatalf("no %s in %s", pattern, dir)
+	}
+	return m[0]
 }
 
 // TestOpen_sha256: a SHA-256 repository is refused with a clear error.
