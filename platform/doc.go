@@ -37,7 +37,7 @@
 // platform prints, as a second line of defence: log lines, the untrusted
 // parts of workflow commands (before they are escaped, so an escaped form
 // cannot slip through, and never the command words), and the PR comment
-// and job summary bodies, in every form the report renders it
+// and job summary bodies ("•••"), in every form the report renders it
 // (report.RenderedForms), because no CI masks what goes through the API. An
 // Azure output that holds a secret is set with issecret=true instead.
 //

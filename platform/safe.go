@@ -182,14 +182,15 @@ func (s *SafeWriter) redacted(text string) string {
 
 // redactedBody returns a markdown body (PR comment, job summary) with
 // every form in which the report renders a registered secret
-// (report.RenderedForms) replaced by "&#42;&#42;&#42;", which shows as ***
-// in markdown text and HTML blocks alike without being markup.
+// (report.RenderedForms) replaced by "•••": no markup anywhere, and never
+// longer in characters than a secret (4 or more), so a body the report
+// trimmed to the platform's limit stays within it.
 func (s *SafeWriter) redactedBody(body string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, v := range s.secrets {
 		for _, f := range report.RenderedForms(v) {
-			body = strings.ReplaceAll(body, f, "&#42;&#42;&#42;")
+			body = strings.ReplaceAll(body, f, "•••")
 		}
 	}
 	return body

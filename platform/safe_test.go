@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+	"unicode/utf8"
 )
 
 func TestDefuse(t *testing.T) {
@@ -170,5 +171,17 @@ func TestRedact_beforeEscaping(t *testing.T) {
 		if lines[3] != wantPrefix {
 			t.Errorf("%s: line 4 = %q, want %q (the command intact, the secret redacted)", tc.name, lines[3], wantPrefix)
 		}
+	}
+}
+
+// TestRedactedBody_neverLonger: a body the report trimmed to the limit
+// (GitHub counts characters) stays within it after redaction.
+func TestRedactedBody_neverLonger(t *testing.T) {
+	s := NewSafeWriter(&strings.Builder{}, GitHubActions, nil)
+	s.Redact("a_b!")
+	body := strings.Repeat(`a\_b! `, 65536/6)
+	got := s.redactedBody(body)
+	if strings.Contains(got, "a") || utf8.RuneCountInString(got) > utf8.RuneCountInString(body) {
+		t.Errorf("redacted body has %d characters, the body %d; or a form was missed", utf8.RuneCountInString(got), utf8.RuneCountInString(body))
 	}
 }
