@@ -143,6 +143,13 @@ func openPack(idxPath string) (*pack, error) {
 	p := &pack{name: filepath.Base(idxPath)}
 	for i := 0; i < 256; i++ {
 		p.fanout[i] = binary.BigEndian.Uint32(idx[8+4*i:])
+		// A damaged fan-out table would send lookups out of the tables.
+		if i > 0 && p.fanout[i] < p.fanout[i-1] {
+			return fail(errors.New("corrupt pack index (fan-out table not sorted)"))
+		}
+	}
+	if p.fanout[255] > uint32(len(idx)/28) {
+		return fail(errors.New("corrupt pack index (more objects than it has room for)"))
 	}
 	n := int(p.fanout[255])
 	pos := 8 + 256*4

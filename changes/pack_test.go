@@ -2,6 +2,8 @@ package changes
 
 import (
 	"bytes"
+	"crypto/sha1"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
@@ -175,5 +177,23 @@ func TestPackReader_corrupt(t *testing.T) {
 		t.Error("Open with a damaged pack index succeeded")
 	} else if !strings.Contains(err.Error(), "checksum mismatch") {
 		t.Errorf("Open with a damaged pack index: %v", err)
+	}
+	// A damaged fan-out table (even with its checksum recomputed) is
+	// refused rather than sending lookups out of the index.
+	ib[len(ib)/2] ^= 1
+	for _, k := range []int{0, 255} {
+		bad := bytes.Clone(ib)
+		binary.BigEndian.PutUint32(bad[8+4*k:], 0xfffffff0)
+		sum := sha1.Sum(bad[:len(bad)-20])
+		copy(bad[len(bad)-20:], sum[:])
+		if err := os.WriteFile(idx, bad, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if repo, err := Open(r.dir); err == nil {
+			repo.Close()
+			t.Errorf("Open with fan-out[%d] damaged succeeded", k)
+		} else if !strings.Contains(err.Error(), "corrupt pack index") {
+			t.Errorf("Open with fan-out[%d] damaged: %v", k, err)
+		}
 	}
 }
