@@ -6,6 +6,7 @@ import (
 	"compress/zlib"
 	"crypto/sha1"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -387,5 +388,42 @@ func TestLooseObject_damaged(t *testing.T) {
 				t.Errorf("Detect = %v, want a damaged-store error", err)
 			}
 		})
+	}
+}
+
+// TestShallow_worktree: a linked worktree of a shallow clone sees the
+// clone's .git/shallow, reports a missing base with the fix, and deepens the
+// shared repository (repairing the shared .git/shallow).
+func TestShallow_worktree(t *testing.T) {
+	t.Parallel()
+	o, shas := origin(t, 6)
+	clone := shallowClone(t, o.dir, "--depth", "1")
+	wt := filepath.Join(t.TempDir(), "wt")
+	runGit(t, clone, nil, "worktree", "add", "-q", "--detach", wt, "HEAD")
+	repo, err := Open(wt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer repo.Close()
+	if !repo.IsShallow() {
+		t.Fatal("worktree of a shallow clone is not shallow")
+	}
+	_, err = Detect(t.Context(), repo, Request{Head: "HEAD", DefaultBase: shas[2], Options: DefaultOptions()})
+	var me *MissingCommitError
+	if !errors.As(err, &me) || !strings.Contains(err.Error(), "fetch-depth: 0") {
+		t.Fatalf("Detect = %v, want a missing-commit error with the fix", err)
+	}
+	res, err := Detect(t.Context(), repo, Request{Head: "HEAD", DefaultBase: shas[2], Options: DefaultOptions(), Deepen: &DeepenOptions{}})
+	if err != nil {
+		t.Fatalf("Detect with Deepen: %v", err)
+	}
+	if a, _ := res.Project("tool_a"); len(a.Commits) != 3 {
+		t.Errorf("tool_a commits = %d, want 3", len(a.Commits))
+	}
+	if got := readShallow(t, clone); got != nil {
+		t.Errorf("shared .git/shallow = %q after a full deepen, want no file", got)
+	}
+	if n := runGit(t, wt, nil, "rev-list", "--count", "HEAD"); n != "6" {
+		t.Errorf("git rev-list --count HEAD in the worktree = %s, want 6", n)
 	}
 }
