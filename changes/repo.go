@@ -20,7 +20,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	gitconfig "github.com/go-git/go-git/v5/plumbing/format/config"
-	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/go-git/go-git/v5/storage/filesystem/dotgit"
 )
@@ -272,25 +272,74 @@ func (r *Repo) resolve(rev string) (string, error) {
 	}
 	if isFullSHA(rev) {
 		h := plumbing.NewHash(strings.ToLower(rev))
-		_, err := r.commit(h)
-		if err == nil {
-			return h.String(), nil
-		}
-		if errors.Is(err, errDamaged) {
+		c, err := r.peel(h)
+		switch {
+		case err == nil:
+			return c.String(), nil
+		case errors.Is(err, errDamaged):
 			return "", err
 		}
-		if tag, err := object.GetTag(r.st, h); err == nil {
-			if c, err := tag.Commit(); err == nil {
-				return c.Hash.String(), nil
-			}
-		}
 		return "", &MissingCommitError{SHA: h.String(), Shallow: r.isShallowRepo()}
+	}
+	// Plain names are looked up as git does (refs/<rev>, tags, branches,
+	// remotes, remote HEAD) and peeled with this package's reader, so they
+	// resolve wherever the objects live; expressions (HEAD~2, short SHAs)
+	// go to go-git.
+	if plainRefName(rev) {
+		for _, name := range []string{rev, "refs/" + rev, "refs/tags/" + rev, "refs/heads/" + rev,
+			"refs/remotes/" + rev, "refs/remotes/" + rev + "/HEAD"} {
+			ref, err := storer.ResolveReference(r.st, plumbing.ReferenceName(name))
+			if err != nil || ref.Type() != plumbing.HashReference {
+				continue
+			}
+			c, err := r.peel(ref.Hash())
+			if errors.Is(err, errDamaged) {
+				return "", err
+			}
+			if err != nil {
+				return "", fmt.Errorf("%s (%s) names %s, which is not a commit in this repository: %w", rev, name, ref.Hash(), err)
+			}
+			return c.String(), nil
+		}
 	}
 	h, err := r.git.ResolveRevision(plumbing.Revision(rev))
 	if err != nil || h == nil || h.IsZero() {
 		return "", &UnknownRevisionError{Rev: rev, Repo: r.path}
 	}
 	return h.String(), nil
+}
+
+// plainRefName reports whether rev is a plain reference name (no revision
+// operators such as ~ ^ : @{ and no spaces).
+func plainRefName(rev string) bool {
+	return rev != "" && !strings.ContainsAny(rev, "~^:?*[\\ \t") && !strings.Contains(rev, "@{") && !strings.Contains(rev, "..")
+}
+
+// peel returns the commit that h names: h itself, or the target of an
+// annotated tag (and of tags of tags).
+func (r *Repo) peel(h plumbing.Hash) (plumbing.Hash, error) {
+	for i := 0; i < 10; i++ {
+		_, err := r.commit(h)
+		if err == nil {
+			return h, nil
+		}
+		if errors.Is(err, errDamaged) {
+			return plumbing.ZeroHash, err
+		}
+		b, terr := r.raw(plumbing.TagObject, h)
+		if errors.Is(terr, errDamaged) {
+			return plumbing.ZeroHash, terr
+		}
+		if terr != nil {
+			return plumbing.ZeroHash, err
+		}
+		target, ok := bytes.CutPrefix(b, []byte("object "))
+		if !ok || len(target) < 40 || !isFullSHA(string(target[:40])) {
+			return plumbing.ZeroHash, fmt.Errorf("tag %s has no target object: %w", h, errDamaged)
+		}
+		h = plumbing.NewHash(string(target[:40]))
+	}
+	return plumbing.ZeroHash, fmt.Errorf("tag %s: more than 10 tags of tags", h)
 }
 
 func isFullSHA(s string) bool {

@@ -201,6 +201,20 @@ func TestStorageLayouts(t *testing.T) {
 			}
 			return clone
 		}, true, ""},
+		{"alternates-relative", func(t *testing.T, r *testRepo) string {
+			r.git("repack", "-a", "-d", "-q")
+			clone := filepath.Join(r.dir, "nested-clone") // inside the source, so ../ paths are short
+			r.git("clone", "-q", "--shared", r.dir, clone)
+			alt := filepath.Join(clone, ".git/objects/info/alternates")
+			rel, err := filepath.Rel(filepath.Join(clone, ".git/objects"), filepath.Join(r.dir, ".git/objects"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(alt, []byte(rel+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return clone
+		}, true, ""},
 	}
 	for _, l := range layouts {
 		t.Run(l.name, func(t *testing.T) {
@@ -425,5 +439,36 @@ func TestShallow_worktree(t *testing.T) {
 	}
 	if n := runGit(t, wt, nil, "rev-list", "--count", "HEAD"); n != "6" {
 		t.Errorf("git rev-list --count HEAD in the worktree = %s, want 6", n)
+	}
+}
+
+// TestResolve_peel: names resolve through this package's reader (tags of
+// tags, tag SHAs, branches with slashes), a ref to a non-commit is a clear
+// error, and names resolve in a clone whose objects live in a relative
+// alternate that go-git cannot follow.
+func TestResolve_peel(t *testing.T) {
+	t.Parallel()
+	r := history(t, 4)
+	first := r.git("rev-list", "--max-parents=0", "HEAD")
+	head := r.head()
+	r.git("tag", "-a", "-m", "inner", "v1", first)
+	r.git("tag", "-a", "-m", "outer", "v1-outer", "v1")
+	r.git("branch", "feature/x", first)
+	tree := r.git("rev-parse", "HEAD^{tree}")
+	r.git("update-ref", "refs/tree-ref", tree)
+	repo := r.open()
+	for rev, want := range map[string]string{
+		"v1": first, "v1-outer": first, r.git("rev-parse", "v1-outer"): first, "feature/x": first,
+		"refs/heads/feature/x": first, "HEAD": head, "tags/v1": first,
+	} {
+		if got, err := repo.Resolve(rev); err != nil || got != want {
+			t.Errorf("Resolve(%q) = %q, %v; want %q", rev, got, err, want)
+		}
+	}
+	if _, err := repo.Resolve("tree-ref"); err == nil || !strings.Contains(err.Error(), "not a commit") {
+		t.Errorf("Resolve(ref to a tree) = %v, want a not-a-commit error", err)
+	}
+	if _, err := repo.Resolve(tree); err == nil {
+		t.Errorf("Resolve(tree sha) succeeded")
 	}
 }
