@@ -50,7 +50,7 @@ func (a *Azure) PostComment(ctx context.Context, marker, body string) (CommentRe
 		return res, nil
 	}
 	a.Mask(token)
-	body = a.log.redactedBody(body)
+	body = a.log.redactedComment(marker, body)
 	collection, project, repoID := a.getenv("SYSTEM_COLLECTIONURI"), a.getenv("SYSTEM_TEAMPROJECT"), a.getenv("BUILD_REPOSITORY_ID")
 	if collection == "" || project == "" || repoID == "" {
 		return res, fmt.Errorf("post PR comment: SYSTEM_COLLECTIONURI (%q), SYSTEM_TEAMPROJECT (%q) and BUILD_REPOSITORY_ID (%q) must all be set; Azure Pipelines sets them in every job", collection, project, repoID)

@@ -23,7 +23,7 @@ import (
 // 401, 403 (missing permission, fork pull requests) and 404 are warnings.
 func (g *GitHub) PostComment(ctx context.Context, marker, body string) (CommentResult, error) {
 	var res CommentResult
-	body = g.log.redactedBody(body)
+	body = g.log.redactedComment(marker, body)
 	ev, err := g.Event()
 	if err != nil {
 		return res, err

@@ -502,3 +502,21 @@ func TestGitHub_secretsRedactedFromBodies(t *testing.T) {
 		}
 	}
 }
+
+// TestGitHub_PostComment_secretInMarker: a secret that equals part of the
+// marker key is redacted from the body but not from the marker, so the
+// next run edits the same comment.
+func TestGitHub_PostComment_secretInMarker(t *testing.T) {
+	fake := newFakeGitHub(t)
+	p := newCommentPlatform(t, fake, "pull_request", "pull_request.json")
+	p.Mask("prod")
+	marker := report.Marker("prod.yaml")
+	for _, body := range []string{"first prod", "second prod"} {
+		if _, err := p.PostComment(context.Background(), marker, marker+"\n"+body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if diff := cmp.Diff([]string{marker + "\nsecond •••"}, fake.bodies(7)); diff != "" {
+		t.Errorf("comments (-want +got):\n%s", diff)
+	}
+}

@@ -186,6 +186,16 @@ func (s *SafeWriter) redacted(text string) string {
 // longer in characters than a secret (4 or more), so a body the report
 // trimmed to the platform's limit stays within it.
 func (s *SafeWriter) redactedBody(body string) string {
+	return s.redactedComment("", body)
+}
+
+// redactedComment is redactedBody for a comment that starts with marker:
+// the marker stays as it is, so a secret that happens to equal part of it
+// cannot keep the comment from being found again.
+func (s *SafeWriter) redactedComment(marker, body string) string {
+	if marker != "" && strings.HasPrefix(body, marker) {
+		return marker + s.redactedComment("", body[len(marker):])
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, v := range s.secrets {
