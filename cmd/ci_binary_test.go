@@ -249,7 +249,7 @@ func TestBinary_GitHubActions(t *testing.T) {
 		wantOutputs(t, out, map[string]string{
 			"released": `[]`,
 			"changed":  `["weather_lookup"]`,
-			"matrix":   `{"include":[{"tool":"weather_lookup","path":"tools/weather"}]}`,
+			"matrix":   `{"include":[{"tool":"weather_lookup","project_path":"tools/weather"}]}`,
 			"failed":   "false",
 		})
 		wantContains(t, "summary", sum, "weather_lookup", "1.0.1")
@@ -268,7 +268,7 @@ func TestBinary_GitHubActions(t *testing.T) {
 		wantOutputs(t, out, map[string]string{
 			"released": `[{"tool":"weather_lookup","stage":"us","version":"1.0.1"},{"tool":"weather_lookup","stage":"eu","version":"1.0.1"}]`,
 			"changed":  `["weather_lookup"]`,
-			"matrix":   `{"include":[{"tool":"weather_lookup","path":"tools/weather"}]}`,
+			"matrix":   `{"include":[{"tool":"weather_lookup","project_path":"tools/weather"}]}`,
 			"failed":   "false",
 		})
 		wantContains(t, "summary", sum, "weather_lookup", "1.0.1")
@@ -425,8 +425,8 @@ func TestBinary_AzurePipelines(t *testing.T) {
 		wantOutputs(t, out, map[string]string{
 			"released":     `[]`,
 			"changed":      `["weather_lookup"]`,
-			"matrix":       `{"include":[{"tool":"weather_lookup","path":"tools/weather"}]}`,
-			"azure_matrix": `{"weather_lookup":{"tool":"weather_lookup","path":"tools/weather"}}`,
+			"matrix":       `{"include":[{"tool":"weather_lookup","project_path":"tools/weather"}]}`,
+			"azure_matrix": `{"weather_lookup":{"tool":"weather_lookup","project_path":"tools/weather"}}`,
 			"failed":       "false",
 		})
 		wantContains(t, "log", r.stdout, "##vso[task.uploadsummary]", "##[group]", "##vso[task.complete result=Succeeded;]")
