@@ -2,6 +2,7 @@ package changes
 
 import (
 	"bytes"
+	"crypto/sha1"
 	"encoding/binary"
 	"os"
 	"path"
@@ -53,6 +54,13 @@ func readIndex(file string) *indexState {
 	b, err := os.ReadFile(file)
 	if err != nil || len(b) < 12+20 || string(b[:4]) != "DIRC" {
 		return bad
+	}
+	// The trailing checksum (all zeros when index.skipHash is set): a
+	// damaged entry could otherwise name another pyproject.toml blob.
+	if sum := b[len(b)-20:]; !bytes.Equal(sum, make([]byte, 20)) {
+		if h := sha1.Sum(b[:len(b)-20]); !bytes.Equal(h[:], sum) {
+			return bad
+		}
 	}
 	ver := binary.BigEndian.Uint32(b[4:8])
 	n := int(binary.BigEndian.Uint32(b[8:12]))

@@ -472,3 +472,41 @@ func TestResolve_peel(t *testing.T) {
 		t.Errorf("Resolve(tree sha) succeeded")
 	}
 }
+
+// TestDiscover_damagedIndex: an index entry damaged on disk (its checksum
+// no longer matches) is not trusted: discovery walks the trees and finds
+// the right names.
+func TestDiscover_damagedIndex(t *testing.T) {
+	t.Parallel()
+	r := newTestRepo(t)
+	r.write("a/pyproject.toml", pyproject("alpha"), "b/pyproject.toml", pyproject("beta"))
+	r.commit("one")
+	idx := filepath.Join(r.dir, ".git", "index")
+	b, err := os.ReadFile(idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Point a/pyproject.toml's entry at b's blob: both are valid objects.
+	ha, _ := hexHash(r.git("rev-parse", "HEAD:a/pyproject.toml"))
+	hb, _ := hexHash(r.git("rev-parse", "HEAD:b/pyproject.toml"))
+	i := bytes.Index(b, ha[:])
+	if i < 0 {
+		t.Fatal("entry not found in the index")
+	}
+	copy(b[i:], hb[:])
+	if err := os.WriteFile(idx, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	repo := r.open()
+	ps, err := Discover(repo, "HEAD", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ps) != 2 || ps[0].Name != "alpha" || ps[1].Name != "beta" || repo.discoveredFromIndex {
+		t.Errorf("Discover = %+v (from index %v), want alpha and beta from the trees", ps, repo.discoveredFromIndex)
+	}
+}
+
+func hexHash(s string) (plumbing.Hash, bool) {
+	return plumbing.NewHash(s), isFullSHA(s)
+}
