@@ -202,7 +202,11 @@ func release(ctx context.Context, env *Env, o ReleaseOptions) error {
 		Logger:      f.logger(),
 		OnSecrets:   func(v []string) { f.mask(v...) },
 	}
-	rep, runErr := pipeline.Run(ctx, opts)
+	run := pipeline.Run
+	if o.Mode != pipeline.ModeRun {
+		run = pipeline.Plan // never a mutating call, whatever else is set
+	}
+	rep, runErr := run(ctx, opts)
 	if runErr != nil {
 		f.annotateConfigError(runErr)
 	}
