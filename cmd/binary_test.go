@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"debug/elf"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -263,5 +264,53 @@ func TestDockerfile(t *testing.T) {
 	}
 	if !onPath {
 		t.Error("azure target does not put amigo-release in /usr/local/bin (on PATH)")
+	}
+}
+
+// TestBinary_emulatorStopsOnSIGINT starts the real binary's emulator,
+// reads its base URL from the banner, calls it, sends SIGINT, and expects
+// a clean exit 0.
+func TestBinary_emulatorStopsOnSIGINT(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no SIGINT on Windows")
+	}
+	cmd := exec.Command(binPath, "emulator", "--addr", "127.0.0.1:0", "--repo", t.TempDir())
+	cmd.Env = []string{}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	sc := bufio.NewScanner(stdout)
+	var base string
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "Amigo Tool API emulator listening on "); ok {
+			base = strings.Fields(rest)[0]
+			break
+		}
+	}
+	if base == "" {
+		t.Fatalf("no banner with the base URL (scan error %v)", sc.Err())
+	}
+	go func() {
+		for sc.Scan() { // keep draining so the process never blocks on stdout
+		}
+	}()
+	resp, err := http.Post(base+"/v1/demo/user/signin_with_api_key", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("sign-in without key headers: status %d, want 401 or 422", resp.StatusCode)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("emulator after SIGINT: %v, want exit 0", err)
 	}
 }
