@@ -11,6 +11,7 @@
 //	p.Annotate(platform.Annotation{Level: platform.LevelError, File: "tools/x/pyproject.toml", Line: 3, Message: …})
 //	rep := pipeline.Run(…)
 //	platform.WriteOutputs(p, rep)           // released, changed, matrix, failed
+//	platform.AnnotateFailures(p, rep)       // error annotation on each failed tool's pyproject.toml
 //	p.Summary(report.Summary(rep))
 //	res, err := p.PostComment(ctx, report.Marker(key), report.Markdown(rep, report.Options{
 //		RunURL: p.RunURL(), Marker: key, Preview: ev.Kind == platform.PullRequest, MaxBytes: p.CommentLimit()}))
