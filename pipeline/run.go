@@ -316,10 +316,17 @@ func (r *runner) toolRuns(rep *Report, res *changes.Result, why map[string]strin
 		if w := why[pc.Name]; w != "" {
 			tr.Reason = strings.TrimSpace(tr.Reason + " (" + w + ")")
 		}
-		switch pc.Status {
-		case changes.StatusNoRelease:
+		switch {
+		case pc.Status == changes.StatusNoRelease && pc.FirstRelease:
+			// A project never released before goes out as 1.0.0 even when
+			// none of its commits is a feat or fix: otherwise a tool added
+			// with "chore: add tool" would wait for an unrelated feat.
+			pc.Bump = changes.Major
+			tr.Bump = pc.Bump.String()
+			tr.Reason = strings.TrimSpace("first release → major; " + tr.Reason)
+		case pc.Status == changes.StatusNoRelease:
 			tr.Status = StatusNoRelease
-		case changes.StatusRemoved:
+		case pc.Status == changes.StatusRemoved:
 			tr.Status = StatusRemoved
 		}
 		if tr.Status == "" && len(r.opts.Tools) > 0 && !slices.Contains(r.opts.Tools, pc.Name) {

@@ -866,3 +866,19 @@ func toolID(h *harness, stage, name string) string {
 	tl, _ := h.servers[stage].ToolByName(org, name)
 	return tl.ID
 }
+
+func TestRun_firstReleaseWithoutFeatOrFix(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us")
+	h.commit("chore: add the weather tool", project("weather", ""))
+	rep := h.run(h.chain(""), nil)
+	if !rep.OK() {
+		t.Fatalf("run not OK: %v\n%s", toolNames(rep), h.log)
+	}
+	got := tool(t, rep, "weather")
+	if got.Status != pipeline.StatusReleased || got.Bump != "major" {
+		t.Fatalf("weather = %s bump %q (%s), want released as major: a tool never released goes out as 1.0.0", got.Status, got.Bump, got.Reason)
+	}
+	if v := got.Stages[0].VersionAfter; v != "1.0.0" {
+		t.Errorf("version after = %q, want 1.0.0", v)
+	}
+}
