@@ -86,6 +86,7 @@
 // too). Packs after `git gc` or `git repack -ad`, several packs, loose
 // objects, .keep and .promisor files all read the same. Refused at Open,
 // with the reason and the fix: SHA-256 repositories (extensions.objectFormat),
+// reftable refs (extensions.refStorage),
 // pack indexes other than version 2, and packs that do not match their index.
 // Discovery reads .git/index instead of walking
 // every tree when the index's cache-tree says it is exactly the head tree

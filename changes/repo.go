@@ -202,7 +202,9 @@ func commonDir(dot string) (string, error) {
 }
 
 // checkObjectFormat refuses repositories whose objects are not named by
-// SHA-1 (extensions.objectFormat = sha256): the reader would misread them.
+// SHA-1 (extensions.objectFormat = sha256): the reader would misread them;
+// and reftable ref storage, whose refs go-git cannot see (the repository
+// would look empty).
 func checkObjectFormat(common string) error {
 	b, err := os.ReadFile(filepath.Join(common, "config"))
 	if err != nil {
@@ -215,6 +217,10 @@ func checkObjectFormat(common string) error {
 	if f := strings.ToLower(cfg.Section("extensions").Option("objectformat")); f != "" && f != "sha1" {
 		return fmt.Errorf("the repository uses %s object names (extensions.objectFormat in %s); "+
 			"only SHA-1 repositories are supported: release from a SHA-1 clone", f, filepath.Join(common, "config"))
+	}
+	if f := strings.ToLower(cfg.Section("extensions").Option("refstorage")); f != "" && f != "files" {
+		return fmt.Errorf("the repository stores its refs as %s (extensions.refStorage in %s); "+
+			"only the files ref format is supported: clone with `git clone --ref-format=files`", f, filepath.Join(common, "config"))
 	}
 	return nil
 }

@@ -266,7 +266,8 @@ func mustGlob(t *testing.T, dir, pattern string) string {
 	return m[0]
 }
 
-// TestOpen_sha256: a SHA-256 repository is refused with a clear error.
+// TestOpen_sha256: SHA-256 and reftable repositories are refused with a
+// clear error.
 func TestOpen_sha256(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -275,8 +276,16 @@ func TestOpen_sha256(t *testing.T) {
 	runGit(t, dir, nil, "add", "f")
 	runGit(t, dir, nil, "commit", "-q", "-m", "x")
 	_, err := Open(dir)
-	if err == nil || !strings.Contains(err.Error(), "sha256") {
+	if err == nil || !strings.Contains(err.Error(), "uses sha256 object names") || !strings.Contains(err.Error(), "only SHA-1") {
 		t.Fatalf("Open(sha256 repo) = %v, want an error naming sha256", err)
+	}
+	// reftable refs (git 2.45+) would make the repository look empty.
+	r := newTestRepo(t)
+	r.write("f", "x")
+	r.commit("x")
+	r.git("config", "extensions.refStorage", "reftable")
+	if _, err := Open(r.dir); err == nil || !strings.Contains(err.Error(), "reftable") || !strings.Contains(err.Error(), "--ref-format=files") {
+		t.Fatalf("Open(reftable repo) = %v, want an error naming reftable and the fix", err)
 	}
 }
 
