@@ -19,11 +19,11 @@ import (
 
 // packSet reads objects straight from the repository's pack files (memory
 // mapped where the platform allows), resolving deltas with a bounded cache
-// of delta bases. go-git's own reader hashes every object it reads and
-// re-decodes delta chains, which made it 3–5× slower than git here; this
-// reader does only inflate and delta application. Objects it cannot find
-// (loose objects, alternates, unsupported index versions) fall back to
-// go-git's storage.
+// of delta bases. go-git's own reader re-decodes delta chains, which made it
+// 3–5× slower than git here; this reader does inflate (checking zlib's
+// Adler-32 and the stream's end) and delta application (checking sizes),
+// and Repo.raw hashes every object it returns against its name. Objects it
+// cannot find (loose objects) fall back to go-git's storage.
 type packSet struct {
 	packs []*pack
 	// bad lists pack indexes that exist but cannot be used (damaged,
@@ -72,8 +72,9 @@ const maxDeltaChain = 10000
 
 // openPacks maps every pack with a version-2 index in dir/objects/pack and
 // in the object directories that objects/info/alternates names (recursively,
-// as git does, up to 5 levels). Packs it cannot use are skipped (go-git
-// still reads them).
+// as git does, up to 5 levels). Indexes it cannot use are listed in bad
+// (Open refuses the repository); ones removed meanwhile (a concurrent gc)
+// are skipped.
 func openPacks(dotgit string) *packSet {
 	ps := &packSet{cache: newBaseCache(baseCacheSize)}
 	seen := map[string]bool{}
