@@ -87,7 +87,9 @@
 // objects, .keep and .promisor files all read the same. Refused at Open,
 // with the reason and the fix: SHA-256 repositories (extensions.objectFormat),
 // reftable refs (extensions.refStorage),
-// pack indexes other than version 2, and packs that do not match their index.
+// pack indexes other than version 2, and packs that do not match their index
+// (all wrap ErrUnsupportedRepo). Objects that exist but cannot be read
+// correctly give errors wrapping ErrDamaged.
 // Discovery reads .git/index instead of walking
 // every tree when the index's cache-tree says it is exactly the head tree
 // (a CI checkout). Decoded trees, commits, per-commit diffs and Discover

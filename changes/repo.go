@@ -103,7 +103,7 @@ func Open(path string) (*Repo, error) {
 	if len(r.packs.bad) > 0 {
 		r.packs.close()
 		st.Close()
-		return nil, fmt.Errorf("open repository %s: unusable pack: %w", path, errors.Join(r.packs.bad...))
+		return nil, fmt.Errorf("open repository %s: %w: %w", path, ErrUnsupportedRepo, errors.Join(r.packs.bad...))
 	}
 	if _, err := g.Head(); err != nil {
 		empty := true
@@ -215,12 +215,12 @@ func checkObjectFormat(common string) error {
 		return fmt.Errorf("read %s: %w", filepath.Join(common, "config"), err)
 	}
 	if f := strings.ToLower(cfg.Section("extensions").Option("objectformat")); f != "" && f != "sha1" {
-		return fmt.Errorf("the repository uses %s object names (extensions.objectFormat in %s); "+
-			"only SHA-1 repositories are supported: release from a SHA-1 clone", f, filepath.Join(common, "config"))
+		return fmt.Errorf("%w: the repository uses %s object names (extensions.objectFormat in %s); "+
+			"only SHA-1 repositories are supported: release from a SHA-1 clone", ErrUnsupportedRepo, f, filepath.Join(common, "config"))
 	}
 	if f := strings.ToLower(cfg.Section("extensions").Option("refstorage")); f != "" && f != "files" {
-		return fmt.Errorf("the repository stores its refs as %s (extensions.refStorage in %s); "+
-			"only the files ref format is supported: clone with `git clone --ref-format=files`", f, filepath.Join(common, "config"))
+		return fmt.Errorf("%w: the repository stores its refs as %s (extensions.refStorage in %s); "+
+			"only the files ref format is supported: clone with `git clone --ref-format=files`", ErrUnsupportedRepo, f, filepath.Join(common, "config"))
 	}
 	return nil
 }
@@ -282,7 +282,7 @@ func (r *Repo) resolve(rev string) (string, error) {
 		switch {
 		case err == nil:
 			return c.String(), nil
-		case errors.Is(err, errDamaged):
+		case errors.Is(err, ErrDamaged):
 			return "", err
 		}
 		return "", &MissingCommitError{SHA: h.String(), Shallow: r.isShallowRepo()}
@@ -299,7 +299,7 @@ func (r *Repo) resolve(rev string) (string, error) {
 				continue
 			}
 			c, err := r.peel(ref.Hash())
-			if errors.Is(err, errDamaged) {
+			if errors.Is(err, ErrDamaged) {
 				return "", err
 			}
 			if err != nil {
@@ -329,11 +329,11 @@ func (r *Repo) peel(h plumbing.Hash) (plumbing.Hash, error) {
 		if err == nil {
 			return h, nil
 		}
-		if errors.Is(err, errDamaged) {
+		if errors.Is(err, ErrDamaged) {
 			return plumbing.ZeroHash, err
 		}
 		b, terr := r.raw(plumbing.TagObject, h)
-		if errors.Is(terr, errDamaged) {
+		if errors.Is(terr, ErrDamaged) {
 			return plumbing.ZeroHash, terr
 		}
 		if terr != nil {
@@ -341,7 +341,7 @@ func (r *Repo) peel(h plumbing.Hash) (plumbing.Hash, error) {
 		}
 		target, ok := bytes.CutPrefix(b, []byte("object "))
 		if !ok || len(target) < 40 || !isFullSHA(string(target[:40])) {
-			return plumbing.ZeroHash, fmt.Errorf("tag %s has no target object: %w", h, errDamaged)
+			return plumbing.ZeroHash, fmt.Errorf("tag %s has no target object: %w", h, ErrDamaged)
 		}
 		h = plumbing.NewHash(string(target[:40]))
 	}
@@ -410,16 +410,21 @@ var (
 	ErrEmptyRepo = errors.New("the repository has no commits")
 )
 
-// errDamaged is wrapped by every read that found an object but could not
+// ErrDamaged is wrapped by every read that found an object but could not
 // read it correctly (a damaged pack, index or loose object), so that such
 // reads are never taken for a missing commit (a shallow clone) or absent
-// content.
-var errDamaged = errors.New("the object store is damaged (run `git fsck`; re-clone to repair)")
+// content. Test with errors.Is.
+var ErrDamaged = errors.New("the object store is damaged (run `git fsck`; re-clone to repair)")
+
+// ErrUnsupportedRepo is wrapped by Open's refusals of repositories it cannot
+// read correctly: SHA-256 object names, reftable refs, pack indexes other
+// than version 2, packs that do not match their index. Test with errors.Is.
+var ErrUnsupportedRepo = errors.New("unusable repository")
 
 // missingCommit returns err itself when the object store is damaged, else
 // a *MissingCommitError for sha.
 func (r *Repo) missingCommit(err error, sha plumbing.Hash, role string) error {
-	if errors.Is(err, errDamaged) {
+	if errors.Is(err, ErrDamaged) {
 		return err
 	}
 	return &MissingCommitError{SHA: sha.String(), Role: role, Shallow: r.isShallowRepo()}
@@ -494,36 +499,36 @@ func (r *Repo) raw(t plumbing.ObjectType, h plumbing.Hash) ([]byte, error) {
 		// hold, content that is not the object named h is an error, never
 		// silently used (nor taken for a missing object).
 		if got := objectHash(plumbing.ObjectType(typ), b); got != h {
-			return nil, fmt.Errorf("object %s read from a pack hashes to %s: %w", h, got, errDamaged)
+			return nil, fmt.Errorf("object %s read from a pack hashes to %s: %w", h, got, ErrDamaged)
 		}
 		if plumbing.ObjectType(typ) != t {
 			return nil, fmt.Errorf("object %s is a %s, not a %s: %w", h, plumbing.ObjectType(typ), t, plumbing.ErrObjectNotFound)
 		}
 		return b, nil
 	case !errors.Is(err, errNotInPacks):
-		return nil, fmt.Errorf("object %s: %w: %w", h, errDamaged, err)
+		return nil, fmt.Errorf("object %s: %w: %w", h, ErrDamaged, err)
 	}
 	o, err := r.st.EncodedObject(plumbing.AnyObject, h)
 	if errors.Is(err, plumbing.ErrObjectNotFound) {
 		return nil, err
 	}
 	if err != nil {
-		return nil, fmt.Errorf("object %s: %w: %w", h, errDamaged, err)
+		return nil, fmt.Errorf("object %s: %w: %w", h, ErrDamaged, err)
 	}
 	if o.Type() != t {
 		return nil, fmt.Errorf("object %s is a %s, not a %s: %w", h, o.Type(), t, plumbing.ErrObjectNotFound)
 	}
 	rd, err := o.Reader()
 	if err != nil {
-		return nil, fmt.Errorf("object %s: %w: %w", h, errDamaged, err)
+		return nil, fmt.Errorf("object %s: %w: %w", h, ErrDamaged, err)
 	}
 	defer rd.Close()
 	buf := bytes.NewBuffer(make([]byte, 0, min(o.Size(), inflateChunk)))
 	if _, err := io.Copy(buf, rd); err != nil {
-		return nil, fmt.Errorf("object %s: %w: %w", h, errDamaged, err)
+		return nil, fmt.Errorf("object %s: %w: %w", h, ErrDamaged, err)
 	}
 	if got := objectHash(t, buf.Bytes()); got != h {
-		return nil, fmt.Errorf("object %s hashes to %s: %w", h, got, errDamaged)
+		return nil, fmt.Errorf("object %s hashes to %s: %w", h, got, ErrDamaged)
 	}
 	return buf.Bytes(), nil
 }

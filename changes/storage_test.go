@@ -224,7 +224,7 @@ func TestStorageLayouts(t *testing.T) {
 			dir := l.prep(t, r)
 			repo, err := Open(dir)
 			if l.openErr != "" {
-				if err == nil || !strings.Contains(err.Error(), l.openErr) {
+				if !errors.Is(err, ErrUnsupportedRepo) || !strings.Contains(err.Error(), l.openErr) {
 					t.Fatalf("Open = %v, want an error with %q", err, l.openErr)
 				}
 				return
@@ -276,7 +276,7 @@ func TestOpen_sha256(t *testing.T) {
 	runGit(t, dir, nil, "add", "f")
 	runGit(t, dir, nil, "commit", "-q", "-m", "x")
 	_, err := Open(dir)
-	if err == nil || !strings.Contains(err.Error(), "uses sha256 object names") || !strings.Contains(err.Error(), "only SHA-1") {
+	if !errors.Is(err, ErrUnsupportedRepo) || !strings.Contains(err.Error(), "uses sha256 object names") || !strings.Contains(err.Error(), "only SHA-1") {
 		t.Fatalf("Open(sha256 repo) = %v, want an error naming sha256", err)
 	}
 	// reftable refs (git 2.45+) would make the repository look empty.
@@ -284,7 +284,7 @@ func TestOpen_sha256(t *testing.T) {
 	r.write("f", "x")
 	r.commit("x")
 	r.git("config", "extensions.refStorage", "reftable")
-	if _, err := Open(r.dir); err == nil || !strings.Contains(err.Error(), "reftable") || !strings.Contains(err.Error(), "--ref-format=files") {
+	if _, err := Open(r.dir); !errors.Is(err, ErrUnsupportedRepo) || !strings.Contains(err.Error(), "reftable") || !strings.Contains(err.Error(), "--ref-format=files") {
 		t.Fatalf("Open(reftable repo) = %v, want an error naming reftable and the fix", err)
 	}
 }
@@ -343,7 +343,7 @@ func TestPackReader_wrongOffset(t *testing.T) {
 			for _, req := range reqs {
 				req.Options = DefaultOptions()
 				_, err := Detect(t.Context(), repo, req)
-				if err == nil || !strings.Contains(err.Error(), "damaged") || strings.Contains(err.Error(), "fetch-depth") {
+				if !errors.Is(err, ErrDamaged) || strings.Contains(err.Error(), "fetch-depth") {
 					t.Errorf("Detect(base %q) over a damaged index = %v, want a damaged-store error", req.DefaultBase, err)
 				}
 			}
@@ -407,7 +407,7 @@ func TestLooseObject_damaged(t *testing.T) {
 			}
 			repo := r.open()
 			_, err := Detect(t.Context(), repo, Request{Head: "HEAD", DefaultBase: first, Options: DefaultOptions()})
-			if err == nil || !strings.Contains(err.Error(), "damaged") || strings.Contains(err.Error(), "fetch-depth") {
+			if !errors.Is(err, ErrDamaged) || strings.Contains(err.Error(), "fetch-depth") {
 				t.Errorf("Detect = %v, want a damaged-store error", err)
 			}
 		})

@@ -71,14 +71,14 @@ func (e *truncatedError) Unwrap() error { return errTruncated }
 
 // parentsOf loads the parents of c that exist. A shallow commit has none. A
 // parent missing from a non-shallow commit is returned in missing.
-// A parent that exists but cannot be read is an error (errDamaged).
+// A parent that exists but cannot be read is an error (ErrDamaged).
 func (r *Repo) parentsOf(c *commitNode) (ps []*commitNode, truncated bool, missing []plumbing.Hash, err error) {
 	if r.shallowSet()[c.hash] {
 		return nil, len(c.parents) > 0, nil, nil
 	}
 	for _, h := range c.parents {
 		p, err := r.commit(h)
-		if errors.Is(err, errDamaged) {
+		if errors.Is(err, ErrDamaged) {
 			return nil, false, nil, err
 		}
 		if err != nil {
