@@ -26,6 +26,8 @@ import (
 // cannot find (loose objects) fall back to go-git's storage.
 type packSet struct {
 	packs []*pack
+	// dirs are the object directories: the repository's and its alternates'.
+	dirs []string
 	// bad lists pack indexes that exist but cannot be used (damaged,
 	// unsupported version, not matching their pack): Open refuses them.
 	bad   []error
@@ -85,6 +87,7 @@ func openPacks(dotgit string) *packSet {
 			return
 		}
 		seen[objects] = true
+		ps.dirs = append(ps.dirs, objects)
 		idxs, _ := filepath.Glob(filepath.Join(objects, "pack", "pack-*.idx"))
 		sort.Strings(idxs)
 		for _, idx := range idxs {
@@ -237,6 +240,42 @@ func (p *pack) find(h plumbing.Hash) int64 {
 	}
 	return -1
 }
+
+// readLoose reads loose object h from the object directories: its type
+// and content (the caller checks the hash).
+func (ps *packSet) readLoose(h plumbing.Hash) (plumbing.ObjectType, []byte, error) {
+	hex := h.String()
+	for _, dir := range ps.dirs {
+		f, err := os.Open(filepath.Join(dir, hex[:2], hex[2:]))
+		if err != nil {
+			continue
+		}
+		defer f.Close()
+		zr, err := zlib.NewReader(f)
+		if err != nil {
+			return 0, nil, fmt.Errorf("loose object %s: %w", h, err)
+		}
+		b, err := io.ReadAll(io.LimitReader(zr, maxLooseObject))
+		if err != nil {
+			return 0, nil, fmt.Errorf("loose object %s: %w", h, err)
+		}
+		nul := bytes.IndexByte(b, 0)
+		if nul < 0 {
+			return 0, nil, fmt.Errorf("loose object %s: no header", h)
+		}
+		typ, size, ok := strings.Cut(string(b[:nul]), " ")
+		t, err := plumbing.ParseObjectType(typ)
+		if !ok || err != nil || size != fmt.Sprint(len(b)-nul-1) {
+			return 0, nil, fmt.Errorf("loose object %s: bad header %q", h, b[:min(nul, 40)])
+		}
+		return t, b[nul+1:], nil
+	}
+	return 0, nil, plumbing.ErrObjectNotFound
+}
+
+// maxLooseObject bounds what readLoose inflates (it is a fallback for
+// damaged packed copies of trees, commits and small blobs).
+const maxLooseObject = 1 << 30
 
 // errNotInPacks: the object is in no pack (it may be loose).
 var errNotInPacks = errors.New("object not in any pack")

@@ -499,15 +499,29 @@ func (r *Repo) raw(t plumbing.ObjectType, h plumbing.Hash) ([]byte, error) {
 		// hold, content that is not the object named h is an error, never
 		// silently used (nor taken for a missing object).
 		if got := objectHash(plumbing.ObjectType(typ), b); got != h {
-			return nil, fmt.Errorf("object %s read from a pack hashes to %s: %w", h, got, ErrDamaged)
+			err = fmt.Errorf("object %s read from a pack hashes to %s: %w", h, got, ErrDamaged)
+			break
 		}
 		if plumbing.ObjectType(typ) != t {
 			return nil, fmt.Errorf("object %s is a %s, not a %s: %w", h, plumbing.ObjectType(typ), t, plumbing.ErrObjectNotFound)
 		}
 		return b, nil
-	case !errors.Is(err, errNotInPacks):
-		return nil, fmt.Errorf("object %s: %w: %w", h, ErrDamaged, err)
+	case errors.Is(err, errNotInPacks):
+		return r.rawStorage(t, h)
+	default:
+		err = fmt.Errorf("object %s: %w: %w", h, ErrDamaged, err)
 	}
+	// The packed copy is damaged: like git, use another copy (a loose
+	// object) when one exists and hashes right.
+	if lt, lb, lerr := r.packs.readLoose(h); lerr == nil && lt == t && objectHash(lt, lb) == h {
+		return lb, nil
+	}
+	return nil, err
+}
+
+// rawStorage reads an object through go-git's storage (loose objects
+// first), checking its type and hash.
+func (r *Repo) rawStorage(t plumbing.ObjectType, h plumbing.Hash) ([]byte, error) {
 	o, err := r.st.EncodedObject(plumbing.AnyObject, h)
 	if errors.Is(err, plumbing.ErrObjectNotFound) {
 		return nil, err

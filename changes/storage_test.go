@@ -519,3 +519,56 @@ func TestDiscover_damagedIndex(t *testing.T) {
 func hexHash(s string) (plumbing.Hash, bool) {
 	return plumbing.NewHash(s), isFullSHA(s)
 }
+
+// TestPackReader_damagedWithLooseCopy: when the packed copy of an object is
+// damaged but a loose copy exists, the loose copy is used (as git does).
+func TestPackReader_damagedWithLooseCopy(t *testing.T) {
+	t.Parallel()
+	r := history(t, 6)
+	a := plumbing.NewHash(r.git("rev-parse", "HEAD~1^{tree}"))
+	b := plumbing.NewHash(r.git("rev-parse", "HEAD~2^{tree}"))
+	loose := filepath.Join(r.dir, ".git", "objects", a.String()[:2], a.String()[2:])
+	saved, err := os.ReadFile(loose)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := r.git("cat-file", "tree", a.String())
+	r.git("repack", "-a", "-d", "-q")
+	if _, err := os.Stat(loose); err == nil {
+		t.Fatal("repack kept the loose object")
+	}
+	// Damage the packed copy of a (its index entry points at b's data).
+	idxPath := mustGlob(t, r.dir, ".git/objects/pack/*.idx")
+	idx, _ := os.ReadFile(idxPath)
+	n := int(binary.BigEndian.Uint32(idx[8+255*4:]))
+	names := idx[8+1024 : 8+1024+20*n]
+	offs := idx[8+1024+24*n : 8+1024+28*n]
+	var ia, ib int
+	for i := 0; i < n; i++ {
+		switch {
+		case bytes.Equal(names[20*i:20*i+20], a[:]):
+			ia = i
+		case bytes.Equal(names[20*i:20*i+20], b[:]):
+			ib = i
+		}
+	}
+	copy(offs[4*ia:4*ia+4], offs[4*ib:4*ib+4])
+	sum := sha1.Sum(idx[:len(idx)-20])
+	copy(idx[len(idx)-20:], sum[:])
+	os.Chmod(idxPath, 0o644)
+	if err := os.WriteFile(idxPath, idx, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	repo := r.open()
+	if _, err := repo.raw(plumbing.TreeObject, a); !errors.Is(err, ErrDamaged) {
+		t.Fatalf("without a loose copy: %v, want ErrDamaged", err)
+	}
+	os.MkdirAll(filepath.Dir(loose), 0o755)
+	if err := os.WriteFile(loose, saved, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	got, err := repo.raw(plumbing.TreeObject, a)
+	if err != nil || string(got) != want {
+		t.Fatalf("with a loose copy: %v (content equal: %v)", err, string(got) == want)
+	}
+}
