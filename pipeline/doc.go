@@ -52,7 +52,9 @@
 // secret values only to the API) → required envvars check → test gate →
 // publish (bump from the commits; major for a tool without versions) with
 // jittered exponential backoff on 409/429/503 within plan publish.retry_budget,
-// listing versions after a lost answer before any new attempt, and on a
+// listing versions after a lost answer or a 409 (an earlier or concurrent
+// run's publish of the same commit may be in progress) before any new
+// attempt, and on a
 // refusal for too many active versions deprecating the oldest unpinned one
 // and retrying once → verify (tool_commit_hash is the tested commit) →
 // smoke (invoke with the test inputs) → soak → (stage done for dependents)

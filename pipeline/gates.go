@@ -92,7 +92,7 @@ func (r *runner) publish(ctx context.Context, t *toolRun, s *stageRun, tool *ami
 		s.rep.VersionAfter = out.Version
 		how := fmt.Sprintf("published %s (%s)", out.Version, bump)
 		if out.Reconciled {
-			how = fmt.Sprintf("found %s serving %s after an unknown outcome (not published again)", out.Version, short(t.commit))
+			how = fmt.Sprintf("found %s serving %s after an unknown outcome or a conflict (published by an earlier attempt or run; not published again)", out.Version, short(t.commit))
 			s.rep.Warnings = append(s.rep.Warnings, how)
 		}
 		if out.Attempts > 1 {

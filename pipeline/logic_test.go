@@ -260,6 +260,8 @@ func TestPublish(t *testing.T) {
 		{"429 and 503 are refusals before work", []error{apiErr(429, "slow down", 30*time.Second), apiErr(503, "maintenance", 0), nil}, nil, 0, time.Hour, "1.0.0", 3, "", false, nil},
 		{"lost answer found by commit", []error{errLost}, nil, 0, time.Hour, "1.0.0", 1, "", true, nil},
 		{"lost answer while the publish still runs", []error{errLost, apiErr(409, "in progress", 0), apiErr(409, "in progress", 0)}, nil, 3, time.Hour, "1.0.0", 3, "", true, nil},
+		{"409 while an earlier run's publish of the commit finishes", []error{apiErr(409, "in progress", 0), nil},
+			[]amigo.ToolVersion{tv("1.0.0", "c0ffee0")}, 0, time.Hour, "1.0.0", 1, "", true, nil},
 		{"cap refusal prunes one and retries once", []error{apiErr(400, capMsg, 0), nil},
 			[]amigo.ToolVersion{tv("1.0.0", "x"), tv("1.1.0", "y"), tv("1.2.0", "z"), tv("1.3.0", "w")}, 0, time.Hour, "1.4.0", 2, "", false, []string{"1.1.0"}},
 		{"second cap refusal fails", []error{apiErr(400, capMsg, 0), apiErr(400, capMsg, 0)},

@@ -84,7 +84,7 @@ type publishOutcome struct {
 	Version    string
 	Attempts   int  // publish calls sent
 	Retries    int  // retryable refusals (409, 429, 503, unknown outcome)
-	Reconciled bool // the version was found by commit after an unknown outcome
+	Reconciled bool // the version was found by commit after an unknown outcome or a 409
 	CapPruned  []string
 	Warnings   []string
 }
@@ -109,8 +109,12 @@ func retryablePublishError(err error) bool {
 }
 
 // publish publishes req on api, retrying by pol. It never publishes twice
-// for one commit: after an unknown outcome every further attempt first lists
-// the versions and stops when one is pinned to req.Commit. A publish refused
+// for one commit: after an unknown outcome or a 409 every further attempt
+// first lists the versions and stops when one is pinned to req.Commit. (A
+// 409 means another operation on the tool is in progress: it may be a
+// publish of this very commit, sent by an earlier run that was cancelled or
+// timed out, or by a concurrent run; publishing again once it is done would
+// make a second version of the commit.) A publish refused
 // for too many active versions prunes the oldest unpinned version and tries
 // once more. ctx bounds the calls; waitCtx (the run's halt context) bounds
 // the waits between attempts, so --fail-fast stops retrying without
@@ -143,6 +147,9 @@ func publish(ctx, waitCtx context.Context, api API, pol retryPolicy, req publish
 			out.Retries++
 			return err
 		case retryablePublishError(err):
+			if amigo.IsConflict(err) {
+				reconcile = true
+			}
 			var ae *amigo.APIError
 			if errors.As(err, &ae) && ae.RetryAfter > 0 {
 				b.after = ae.RetryAfter

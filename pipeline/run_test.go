@@ -256,6 +256,53 @@ func TestRun_droppedConnectionAfterPublish(t *testing.T) {
 	}
 }
 
+// A run cancelled (or killed) while its publish builds leaves that publish
+// running on the server. A rerun started at once sees no version for the
+// commit, tests, and gets 409 while the earlier publish builds: it must find
+// that version by its commit instead of publishing the commit a second time.
+func TestRun_rerunWhileEarlierPublishStillBuilds(t *testing.T) {
+	h := newHarness(t, amigotest.Options{PublishLatency: amigotest.Fixed(20 * time.Minute)}, "us")
+	head := h.commit("feat: weather", project("weather", ""))
+	plan := h.chain("")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan *pipeline.Report)
+	go func() {
+		rep, _ := pipeline.Run(ctx, pipeline.Options{Plan: plan, RepoPath: h.dir, Clock: h.clk,
+			Getenv: func(k string) string { return h.env[k] }})
+		done <- rep
+	}()
+	for deadline := time.Now().Add(30 * time.Second); h.count("us", amigotest.OpTestTool, 200) == 0 || !h.servers["us"].Busy(org, toolID(h, "us", "weather")); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the first publish never started")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if rep := <-done; stage(t, tool(t, rep, "weather"), "us").Status != pipeline.StatusPending {
+		t.Fatalf("cancelled run: us = %s, want pending", stage(t, tool(t, rep, "weather"), "us").Status)
+	}
+	if !h.servers["us"].Busy(org, toolID(h, "us", "weather")) {
+		t.Fatalf("the earlier publish finished before the rerun started: the test proves nothing")
+	}
+
+	rep := h.run(plan, nil)
+	st := stage(t, tool(t, rep, "weather"), "us")
+	if !rep.OK() || st.Status != pipeline.StatusReleased || st.VersionAfter != "1.0.0" {
+		t.Fatalf("rerun: us = %s %s (%s), want released 1.0.0 (the earlier publish's)\n%s", st.Status, st.VersionAfter, st.Error, h.log)
+	}
+	if n := h.count("us", amigotest.OpPublishVersion, http.StatusConflict); n == 0 {
+		t.Errorf("the rerun never met the earlier publish (no 409): the test proves nothing")
+	}
+	vs := h.versions("us", "weather")
+	if len(vs) != 1 || vs[0].ToolCommitHash != head {
+		t.Fatalf("versions %+v, want exactly one for %s: never two for one commit", vs, head[:12])
+	}
+	if rep.Stats.Reconciled != 1 {
+		t.Errorf("stats = %+v, want 1 reconciled", rep.Stats)
+	}
+}
+
 func TestRun_rerunAfterPartialFailure(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us", "eu", "ap", "ca")
 	head := h.commit("feat: weather", project("weather", ""))
