@@ -507,7 +507,20 @@ func (r *Repo) raw(t plumbing.ObjectType, h plumbing.Hash) ([]byte, error) {
 		}
 		return b, nil
 	case errors.Is(err, errNotInPacks):
-		return r.rawStorage(t, h)
+		// A loose object, in the repository or an alternate (go-git
+		// cannot follow relative alternates); go-git's storage last.
+		lt, lb, lerr := r.packs.readLoose(h)
+		switch {
+		case errors.Is(lerr, plumbing.ErrObjectNotFound):
+			return r.rawStorage(t, h)
+		case lerr != nil:
+			return nil, fmt.Errorf("object %s: %w: %w", h, ErrDamaged, lerr)
+		case objectHash(lt, lb) != h:
+			return nil, fmt.Errorf("loose object %s hashes to %s: %w", h, objectHash(lt, lb), ErrDamaged)
+		case lt != t:
+			return nil, fmt.Errorf("object %s is a %s, not a %s: %w", h, lt, t, plumbing.ErrObjectNotFound)
+		}
+		return lb, nil
 	default:
 		err = fmt.Errorf("object %s: %w: %w", h, ErrDamaged, err)
 	}

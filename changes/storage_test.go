@@ -213,6 +213,11 @@ func TestStorageLayouts(t *testing.T) {
 			if err := os.WriteFile(alt, []byte(rel+"\n"), 0o644); err != nil {
 				t.Fatal(err)
 			}
+			// Loose objects in the alternate too.
+			r.write("p0/src/main.py", "loose in the alternate\n")
+			r.commit("fix(p0): loose in the alternate")
+			runGit(t, clone, nil, "fetch", "-q", "origin")
+			runGit(t, clone, nil, "checkout", "-q", "--detach", "origin/main")
 			return clone
 		}, true, ""},
 	}
