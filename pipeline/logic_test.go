@@ -242,6 +242,71 @@ func apiErr(status int, msg string, retryAfter time.Duration) error {
 
 var errLost = &amigo.UnknownOutcomeError{Op: amigo.OpPublishVersion, Method: "POST", Path: "/tool/t/version", Err: errors.New("connection reset")}
 
+// stepClock is a clock whose time moves only when something waits on it:
+// a wait of d returns at once with the time d later. publish runs on one
+// goroutine, so its retries and budget are then exact however slow the
+// machine is (a scaled clock's budget of a simulated hour is a few real
+// milliseconds, which a loaded machine can lose between two attempts).
+type stepClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newStepClock() *stepClock {
+	return &stepClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+}
+
+func (c *stepClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *stepClock) advance(d time.Duration) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	return c.now
+}
+
+func (c *stepClock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.advance(d)
+	return nil
+}
+
+func (c *stepClock) NewTimer(d time.Duration) clock.Timer {
+	t := &stepTimer{clk: c, c: make(chan time.Time, 1)}
+	t.Start(d)
+	return t
+}
+
+// stepTimer fires as soon as it is started, moving its clock on by d; a
+// timer of a century or more never fires.
+type stepTimer struct {
+	clk *stepClock
+	c   chan time.Time
+}
+
+func (t *stepTimer) C() <-chan time.Time { return t.c }
+
+func (t *stepTimer) Start(d time.Duration) {
+	t.Stop()
+	if d >= 100*365*24*time.Hour {
+		return
+	}
+	t.c <- t.clk.advance(d)
+}
+
+func (t *stepTimer) Stop() {
+	select {
+	case <-t.c:
+	default:
+	}
+}
+
 func TestPublish(t *testing.T) {
 	capMsg := "More than 3 active versions of the tool exist (4 are not deprecated); deprecate one before publishing."
 	tests := []struct {
@@ -272,7 +337,7 @@ func TestPublish(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := &fakeAPI{script: tt.script, commit: "c0ffee0", versions: tt.seed, appearAfter: tt.appearAfter}
-			pol := retryPolicy{Budget: tt.budget, Initial: 10 * time.Second, Max: time.Minute, Clock: clock.NewScaled(1e6)}
+			pol := retryPolicy{Budget: tt.budget, Initial: 10 * time.Second, Max: time.Minute, Clock: newStepClock()}
 			req := publishRequest{ToolID: "t", Body: amigo.PublishRequest{ProjectPath: "tools/w", BumpType: amigo.BumpMinor}, Commit: "c0ffee0",
 				Pinned: func(v amigo.Version) bool { return v.String() == "1.0.0" }}
 			var notes []string
@@ -308,7 +373,7 @@ func TestPublish(t *testing.T) {
 
 func TestRetryAfterIsHonoured(t *testing.T) {
 	f := &fakeAPI{script: []error{apiErr(429, "slow down", 7*time.Minute)}, commit: "c0ffee0"}
-	clk := clock.NewScaled(1e5)
+	clk := newStepClock()
 	pol := retryPolicy{Budget: time.Hour, Initial: time.Second, Max: 2 * time.Second, Clock: clk}
 	start := clk.Now()
 	if _, err := publish(t.Context(), t.Context(), f, pol, publishRequest{ToolID: "t", Commit: "c0ffee0"}, func(string) {}); err != nil {

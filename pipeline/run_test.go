@@ -839,6 +839,57 @@ func TestRun_neverPublishesUntested(t *testing.T) {
 	}
 }
 
+// movingBranch commits to the repository's branch just before the first
+// publish reaches the server, as a push landing during a release would.
+type movingBranch struct {
+	pipeline.API
+	once  sync.Once
+	moved chan string
+	h     *harness
+}
+
+func (m *movingBranch) PublishVersion(ctx context.Context, id string, req amigo.PublishRequest) (*amigo.PublishResponse, error) {
+	m.once.Do(func() {
+		m.moved <- m.h.commit("feat(weather): pushed during the release", touch("weather", "moved"))
+	})
+	return m.API.PublishVersion(ctx, id, req)
+}
+
+func TestRun_verifyReportsUntestedPublishedCommit(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us", "eu")
+	head := h.commit("feat: weather", project("weather", ""))
+	plan := h.chain("")
+	moved := make(chan string, 1)
+	rep := h.run(plan, func(o *pipeline.Options) {
+		def := pipeline.DefaultClientFactory(pipeline.ClientConfig{Getenv: o.Getenv, Clock: o.Clock})
+		o.Clients = func(ctx context.Context, st promote.Stage) (pipeline.API, error) {
+			api, err := def(ctx, st)
+			if st.Name == "us" {
+				api = &movingBranch{API: api, moved: moved, h: h}
+			}
+			return api, err
+		}
+	})
+	newTip := <-moved
+	w := tool(t, rep, "weather")
+	us := stage(t, w, "us")
+	if rep.OK() || us.Status != pipeline.StatusFailed {
+		t.Fatalf("us = %s, want failed: the published commit is not the tested one\n%s", us.Status, h.log)
+	}
+	if us.CommitHash != newTip || !strings.Contains(us.Error, "not the tested commit") || !strings.Contains(us.Error, head[:12]) || !strings.Contains(us.Error, newTip[:12]) {
+		t.Errorf("us commit %s error %q, want the published %s and the tested %s named", us.CommitHash, us.Error, newTip[:12], head[:12])
+	}
+	if eu := stage(t, w, "eu"); eu.Status != pipeline.StatusBlocked {
+		t.Errorf("eu = %s, want blocked: an untested commit is not promoted", eu.Status)
+	}
+	if n := h.count("eu", amigotest.OpPublishVersion, 0); n != 0 {
+		t.Errorf("eu got %d publishes", n)
+	}
+	if !strings.Contains(h.log.String(), "weather us verify: failed") {
+		t.Errorf("log lacks the failed verify step:\n%s", h.log)
+	}
+}
+
 func TestRun_asksLaterStagesOnlyAboutChangedTools(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us", "eu")
 	h.commit("feat: tools", merge(project("weather", ""), project("flights", ""), project("hotels", "")))
