@@ -103,6 +103,12 @@ func TestRun_promotionAcrossFourStages(t *testing.T) {
 		{name: "ap", extra: "needs: [eu]"},
 		{name: "ca", extra: "needs: [eu]"},
 	}, "")
+	// ap's and ca's publishes take half an hour (300 real ms), so that
+	// their overlap, checked below, does not depend on how fast the machine
+	// starts two goroutines.
+	for _, sn := range []string{"ap", "ca"} {
+		h.servers[sn].SetLatency(amigotest.OpPublishVersion, 30*time.Minute)
+	}
 	rep := h.run(plan, nil)
 	if !rep.OK() {
 		t.Fatalf("not OK: %v\n%s", toolNames(rep), h.log)
@@ -261,7 +267,7 @@ func TestRun_droppedConnectionAfterPublish(t *testing.T) {
 // commit, tests, and gets 409 while the earlier publish builds: it must find
 // that version by its commit instead of publishing the commit a second time.
 func TestRun_rerunWhileEarlierPublishStillBuilds(t *testing.T) {
-	h := newHarness(t, amigotest.Options{PublishLatency: amigotest.Fixed(20 * time.Minute)}, "us")
+	h := newHarness(t, amigotest.Options{PublishLatency: amigotest.Fixed(time.Hour)}, "us")
 	head := h.commit("feat: weather", project("weather", ""))
 	plan := h.chain("")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -601,11 +607,23 @@ func TestRun_failurePolicies(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, amigotest.Options{}, "us", "eu")
 			// Both tools have two stages, so the test queue takes them by
-			// name: weather's (failing) test goes first, zflights' a minute
-			// later, after the failure has halted the run (halt, fail-fast).
+			// name: weather's (failing) test goes first. zflights' test is
+			// held until weather's us stage has failed (and, with halt or
+			// fail-fast, halted the run): on a scaled clock the minute
+			// between the two tests is a few real milliseconds, which a
+			// loaded machine can lose.
 			h.commit("feat: tools", merge(project("weather", ""), project("zflights", "")))
 			plan := h.plan("", []stageSpec{{name: "us", extra: tt.usExtra}, {name: "eu"}}, tail)
-			rep := h.run(plan, func(o *pipeline.Options) { o.FailFast = tt.failFast })
+			failed := make(chan struct{})
+			rep := h.run(plan, func(o *pipeline.Options) {
+				o.FailFast = tt.failFast
+				o.Logger = &watchLogger{Logger: o.Logger, want: "weather us: failed", seen: failed}
+				def := pipeline.DefaultClientFactory(pipeline.ClientConfig{Getenv: o.Getenv, Clock: o.Clock})
+				o.Clients = func(ctx context.Context, st promote.Stage) (pipeline.API, error) {
+					api, err := def(ctx, st)
+					return &holdTest{API: api, path: "tools/zflights", until: failed}, err
+				}
+			})
 			if rep.OK() {
 				t.Fatalf("report OK with a failed test gate")
 			}
@@ -620,6 +638,40 @@ func TestRun_failurePolicies(t *testing.T) {
 			}
 		})
 	}
+}
+
+// watchLogger closes seen when an error line containing want is logged.
+type watchLogger struct {
+	pipeline.Logger
+	want string
+	once sync.Once
+	seen chan struct{}
+}
+
+func (l *watchLogger) Errorf(format string, args ...any) {
+	if strings.Contains(fmt.Sprintf(format, args...), l.want) {
+		l.once.Do(func() { close(l.seen) })
+	}
+	l.Logger.Errorf(format, args...)
+}
+
+// holdTest holds the test-tool call of the project at path until until is
+// closed.
+type holdTest struct {
+	pipeline.API
+	path  string
+	until chan struct{}
+}
+
+func (h *holdTest) TestTool(ctx context.Context, req amigo.TestToolRequest) (*amigo.TestToolResponse, error) {
+	if req.ProjectPath == h.path {
+		select {
+		case <-h.until:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return h.API.TestTool(ctx, req)
 }
 
 func TestRun_skipStagesAndToolFilter(t *testing.T) {
@@ -680,16 +732,25 @@ func TestRun_noReleaseAndRemoved(t *testing.T) {
 }
 
 func TestRun_chaosNeverPublishesTwice(t *testing.T) {
+	signInFaults := 0
+	defer func() {
+		if !t.Failed() && signInFaults == 0 {
+			t.Errorf("no sign-in was faulted: the test does not cover sign-in")
+		}
+	}()
 	for seed := int64(1); seed <= 4; seed++ {
 		t.Run(fmt.Sprintf("seed %d", seed), func(t *testing.T) {
 			h := newHarness(t, amigotest.Options{}, "us", "eu")
 			head := h.commit("feat: tools", merge(project("weather", ""), project("flights", ""), project("hotels", "")))
 			for i, srv := range h.servers {
-				// Every operation the pipeline calls, except sign-in (whose
-				// retries are the client's business).
+				// Every operation the pipeline calls, sign-in included.
 				srv.SetChaos(&amigotest.Chaos{Seed: seed*31 + int64(len(i)), Conflict: 0.2, RateLimit: 0.15, Unavailable: 0.15, Drop: 0.2, Latency: 0.1,
-					Ops: []string{amigotest.OpListTools, amigotest.OpCreateTool, amigotest.OpModifyTool, amigotest.OpModifyEnvvars, amigotest.OpTestTool,
+					Ops: []string{amigotest.OpSignIn, amigotest.OpListTools, amigotest.OpCreateTool, amigotest.OpModifyTool, amigotest.OpModifyEnvvars, amigotest.OpTestTool,
 						amigotest.OpPublishVersion, amigotest.OpListVersions, amigotest.OpDeprecateVersions, amigotest.OpInvokeVersion}})
+				// Chaos may spare the few sign-ins: the first is refused
+				// and the second dropped in any case.
+				srv.FailNext(amigotest.OpSignIn, 1, http.StatusServiceUnavailable, "")
+				srv.DropAfterWork(amigotest.OpSignIn, 1)
 			}
 			plan := h.plan("", []stageSpec{{name: "us", extra: "test: true\nsmoke: true"}, {name: "eu"}}, "")
 			first := h.run(plan, nil)
@@ -697,6 +758,11 @@ func TestRun_chaosNeverPublishesTwice(t *testing.T) {
 			for _, srv := range h.servers {
 				for _, n := range srv.Injected() {
 					injected += n
+				}
+				for _, r := range srv.Requests() {
+					if r.OperationID == amigotest.OpSignIn && r.Fault != "" {
+						signInFaults++
+					}
 				}
 				srv.ClearFaults()
 			}
