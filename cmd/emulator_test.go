@@ -40,7 +40,7 @@ func startEmulator(t *testing.T, args ...string) (baseURL string, out *strings.B
 }
 
 func TestEmulator_servesTheAPI(t *testing.T) {
-	base, out := startEmulator(t, "--orgs", "acme", "--time-scale", "6000")
+	base, out := startEmulator(t, "--orgs", "acme")
 	wantContains(t, "banner", out.String(), "listening on "+base, "curl -s -X POST "+base+"/v1/acme/user/signin_with_api_key", "Authorization: Bearer")
 
 	c, err := amigo.New(amigo.Config{BaseURL: base, Org: "acme", APIKey: "k", APIKeyID: "kid", UserID: "me"})
