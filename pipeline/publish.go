@@ -173,6 +173,20 @@ func publish(ctx, waitCtx context.Context, api API, pol retryPolicy, req publish
 	err := retryWithClock(waitCtx, pol.Clock, b, op, func(err error, d time.Duration) {
 		note(fmt.Sprintf("publish attempt %d: %v; retrying in %s", out.Attempts, shortErr(err), d.Round(time.Second)))
 	})
+	if err != nil && reconcile && ctx.Err() == nil {
+		// The budget (or the run) ended while an earlier attempt's outcome
+		// was unknown: look once more before reporting a failure, so a
+		// version that is live is reported as released, never as failed.
+		if vs, lerr := api.Versions(ctx, req.ToolID); lerr == nil {
+			if v := versionWithCommit(vs, req.Commit); v != nil {
+				out.Version = v.Version.String()
+				out.Reconciled = true
+				return out, nil
+			}
+		} else {
+			err = fmt.Errorf("%w (and listing versions to reconcile failed: %v; a rerun reconciles)", err, lerr)
+		}
+	}
 	if err != nil {
 		if retryablePublishError(err) || errors.Is(err, amigo.ErrUnknownOutcome) {
 			err = fmt.Errorf("gave up after %d attempts within the %s retry budget: %w", out.Attempts, pol.Budget, err)
