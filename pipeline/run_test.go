@@ -459,6 +459,117 @@ func TestRun_envvarSyncWithSecret(t *testing.T) {
 	}
 }
 
+// A server error that echoes a secret value must not carry it into the log,
+// the stage's error, the tool's error or the JSON report.
+func TestRun_secretEchoedInAnErrorIsMasked(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us")
+	const secret = "sk-live-ECHOED-31337"
+	h.env["WEATHER_KEY_PROD"] = secret
+	h.commit("feat: weather", project("weather", ""))
+	h.servers["us"].FailNext(amigotest.OpModifyEnvvars, 1, http.StatusBadRequest, `{"detail":"envvar WEATHER_API_KEY: value `+secret+` is not accepted"}`)
+	plan := h.chain(`tools:
+  weather:
+    envvars:
+      - name: WEATHER_API_KEY
+        from_env: WEATHER_KEY_PROD
+        secret: true
+`)
+	rep := h.run(plan, nil)
+	w := tool(t, rep, "weather")
+	us := stage(t, w, "us")
+	if rep.OK() || us.Status != pipeline.StatusFailed || !strings.Contains(us.Error, "is not accepted") {
+		t.Fatalf("us = %s (%q), want failed with the server's message", us.Status, us.Error)
+	}
+	js, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, text := range map[string]string{"log": h.log.String(), "report": string(js), "stage error": us.Error, "tool error": w.Error} {
+		if strings.Contains(text, secret) {
+			t.Errorf("the secret leaked into the %s", what)
+		}
+	}
+	if !strings.Contains(us.Error, "value *** is not accepted") {
+		t.Errorf("stage error %q, want the secret replaced by ***", us.Error)
+	}
+}
+
+// A smoke invocation that fails fails the stage (the version stays
+// published) and blocks the stages after it.
+func TestRun_failingSmokeBlocksPromotion(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us", "eu")
+	h.commit("feat: weather", project("weather", ""))
+	plan := h.plan("", []stageSpec{{name: "us", extra: "smoke: true"}, {name: "eu"}}, `tools:
+  weather:
+    test_inputs:
+      - input_parameters: {raise: "RuntimeError: upstream down"}
+`)
+	rep := h.run(plan, nil)
+	w := tool(t, rep, "weather")
+	us, eu := stage(t, w, "us"), stage(t, w, "eu")
+	if rep.OK() || us.Status != pipeline.StatusFailed || !strings.Contains(us.Error, "RuntimeError") || us.VersionAfter != "1.0.0" {
+		t.Fatalf("us = %s %s (%q), want failed after publishing 1.0.0, naming the exception", us.Status, us.VersionAfter, us.Error)
+	}
+	if len(us.Smoke) != 1 || us.Smoke[0].Succeeded || us.Smoke[0].Message != "upstream down" {
+		t.Errorf("smoke results %+v, want the one failed input", us.Smoke)
+	}
+	if eu.Status != pipeline.StatusBlocked || h.count("eu", amigotest.OpPublishVersion, 0) != 0 {
+		t.Errorf("eu = %s, want blocked with nothing published", eu.Status)
+	}
+}
+
+// The tool is found by name beyond the first page of the tool list (20 a
+// page), not created again, and its description and tags are brought up to
+// date.
+func TestRun_findsToolBeyondFirstPageAndUpdatesIt(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us")
+	srv := h.servers["us"]
+	for i := 0; i < 45; i++ {
+		if _, err := srv.AddTool(org, amigotest.SeedTool{Name: fmt.Sprintf("aaa_filler_%02d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id, err := srv.AddTool(org, amigotest.SeedTool{Name: "weather", Description: "old words", Tags: map[string]string{"team": "old"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.commit("feat: weather", project("weather", ""))
+	plan := h.chain(`tools:
+  weather:
+    tags:
+      team: forecasts
+      beta:
+`)
+	rep := h.run(plan, nil)
+	if !rep.OK() {
+		t.Fatalf("not OK: %v\n%s", toolNames(rep), h.log)
+	}
+	if n := h.count("us", amigotest.OpCreateTool, 0); n != 0 {
+		t.Errorf("%d create-tool calls, want 0: the tool exists on page 3", n)
+	}
+	tl, ok := srv.ToolByName(org, "weather")
+	if !ok || tl.ID != id {
+		t.Fatalf("weather is %+v, want the seeded %s", tl, id)
+	}
+	if tl.Description != "The weather tool." {
+		t.Errorf("description = %q, want the project's", tl.Description)
+	}
+	tags := map[string]string{}
+	for _, tg := range tl.Tags {
+		v := "<null>"
+		if tg.Value != nil {
+			v = *tg.Value
+		}
+		tags[tg.Key] = v
+	}
+	if len(tags) != 2 || tags["team"] != "forecasts" || tags["beta"] != "<null>" {
+		t.Errorf("tags = %v, want team=forecasts and beta (no value)", tags)
+	}
+	if n := h.count("us", amigotest.OpModifyTool, 0); n != 1 {
+		t.Errorf("%d modify-tool calls, want 1", n)
+	}
+}
+
 func TestRun_refusesMissingEnvvars(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us", "eu")
 	h.commit("feat: weather", project("weather", "[tool.amigo]\nrequired_secret_envvars = [\"WEATHER_API_KEY\"]\n"))

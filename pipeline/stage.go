@@ -63,8 +63,9 @@ func (r *runner) step(ctx context.Context, t *toolRun, s *stageRun, name string,
 }
 
 // runStage runs every step of one tool in one stage and records the result
-// in s.rep. It calls unlock (giving back the stage's concurrency slot) before
-// soaking, closes s.done after the soak so that dependents can start, then
+// in s.rep. It calls unlock (giving back the stage's concurrency slot) after
+// a failure has been recorded (and has halted the run when the policy says
+// so) or before soaking, closes s.done after the soak so that dependents can start, then
 // prunes.
 func (r *runner) runStage(ctx context.Context, t *toolRun, s *stageRun, unlock func()) {
 	start := r.clk.Now()
@@ -74,12 +75,15 @@ func (r *runner) runStage(ctx context.Context, t *toolRun, s *stageRun, unlock f
 		close(s.done)
 	}
 	released, err := r.release(ctx, t, s)
-	unlock()
 	if err != nil {
+		// Halt (on_failure: halt, --fail-fast) before giving the slot back,
+		// so that no waiting stage starts in between.
 		r.failStage(ctx, t, s, err)
+		unlock()
 		settle()
 		return
 	}
+	unlock()
 	s.proceed = true
 	if released && s.spec.Soak > 0 {
 		if err := r.step(ctx, t, s, "soak", func() (string, error) {
