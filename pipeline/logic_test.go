@@ -174,6 +174,8 @@ type fakeAPI struct {
 	appearAfter int
 	pending     *amigo.ToolVersion
 	deprecated  []string
+	// onVersions, when set, is called (unlocked) before each list call.
+	onVersions func()
 }
 
 func (f *fakeAPI) next() amigo.Version {
@@ -207,6 +209,9 @@ func (f *fakeAPI) PublishVersion(ctx context.Context, id string, req amigo.Publi
 }
 
 func (f *fakeAPI) Versions(ctx context.Context, id string) ([]amigo.ToolVersion, error) {
+	if f.onVersions != nil {
+		f.onVersions()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.pending != nil {
@@ -368,6 +373,23 @@ func TestPublish(t *testing.T) {
 				t.Errorf("%d versions for one commit: never two", n)
 			}
 		})
+	}
+}
+
+// When retrying ends (budget spent, run halted) while a lost publish is
+// still building, publish looks for the commit's version once more: a
+// version that is live is reported as released, never as a failure.
+func TestPublish_lastLookWhenRetryingEnds(t *testing.T) {
+	halt, stop := context.WithCancel(t.Context())
+	defer stop()
+	f := &fakeAPI{script: []error{errLost, apiErr(409, "in progress", 0)}, commit: "c0ffee0", appearAfter: 2, onVersions: stop}
+	pol := retryPolicy{Budget: time.Hour, Initial: 10 * time.Second, Max: time.Minute, Clock: newStepClock()}
+	out, err := publish(t.Context(), halt, f, pol, publishRequest{ToolID: "t", Commit: "c0ffee0"}, func(string) {})
+	if err != nil || out.Version != "1.0.0" || !out.Reconciled || out.Attempts != 2 {
+		t.Fatalf("publish = %+v, %v; want 1.0.0 found by commit after 2 attempts", out, err)
+	}
+	if n := len(f.versions); n != 1 {
+		t.Errorf("%d versions, want 1", n)
 	}
 }
 
