@@ -70,8 +70,10 @@
 // flight finish so no outcome is left unknown). Each stage holds one of its
 // concurrency slots while it works and gives it back before soaking.
 // test-tool is limited to one call a minute per server and user, so every
-// test-gated stage's test is queued at the start, per server, tools with
-// the longest chain of stages first: the queue never idles, and publishes
+// test-gated stage's test is queued at the start, per server, the tools
+// with the most work left after the test first (longest path of stages
+// through the DAG, each a typical 3-minute publish plus its soak, none for
+// skipped or already-served stages): the queue never idles, and publishes
 // overlap with the remaining tests. bench_test.go measures the makespan of
 // 12 tools × 4 stages against the critical-path bound (see
 // scripts/bench-pipeline.sh).

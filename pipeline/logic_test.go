@@ -469,3 +469,47 @@ func TestIsCapRefusal(t *testing.T) {
 		t.Errorf("build failure taken for a cap refusal")
 	}
 }
+
+func TestRemainingWorkOrdersTheTestQueue(t *testing.T) {
+	order := []promote.Stage{
+		{Name: "us", Test: true},
+		{Name: "eu", Needs: []string{"us"}, Soak: 30 * time.Minute},
+		{Name: "ap", Needs: []string{"eu"}},
+		{Name: "ca", Needs: []string{"eu"}},
+	}
+	mk := func(name string, skip []string, servesIn ...string) *toolRun {
+		t := &toolRun{name: name, commit: "c0ffee0", settings: toolSettings{SkipStages: skip}, byName: map[string]*stageRun{}}
+		for _, st := range order {
+			s := &stageRun{spec: st}
+			if slices.Contains(servesIn, st.Name) {
+				s.remote.versions = []amigo.ToolVersion{tv("1.0.0", "c0ffee0")}
+			}
+			t.byName[st.Name] = s
+		}
+		return t
+	}
+	full := mk("zeta", nil)
+	skips := mk("alpha", []string{"eu", "ap"})
+	served := mk("beta", nil, "eu")
+	want := map[*toolRun]time.Duration{
+		full:   3*time.Minute + 33*time.Minute + 3*time.Minute, // us, eu with its soak, then ap or ca
+		skips:  3*time.Minute + 3*time.Minute,                  // us, then ca
+		served: 3*time.Minute + 3*time.Minute,                  // us, eu already serves the commit, then ap or ca
+	}
+	for tr, w := range want {
+		if got := remainingWork(order, tr, "us"); got != w {
+			t.Errorf("%s: remaining work %v, want %v", tr.name, got, w)
+		}
+	}
+	if got := remainingWork(order, full, "eu"); got != 36*time.Minute {
+		t.Errorf("from eu: %v, want 36m (eu with its soak, then ap or ca; not us)", got)
+	}
+	got := sortTools([]*toolRun{skips, served, full}, func(tr *toolRun) time.Duration { return remainingWork(order, tr, "us") })
+	var names []string
+	for _, tr := range got {
+		names = append(names, tr.name)
+	}
+	if !slices.Equal(names, []string{"zeta", "alpha", "beta"}) {
+		t.Errorf("queue order %v, want zeta (most work left), then alpha and beta by name", names)
+	}
+}

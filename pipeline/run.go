@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/amigo-release/amigo-release/amigo"
 	"github.com/amigo-release/amigo-release/changes"
@@ -485,9 +486,9 @@ func (r *runner) haltErr(ctx context.Context) error {
 	return nil
 }
 
-// sortTools orders tools for the test queue: the longest chain of stages
-// first, then by name.
-func sortTools(tools []*toolRun, chain func(*toolRun) int) []*toolRun {
+// sortTools orders tools for the test queue: the most work left first,
+// then by name.
+func sortTools(tools []*toolRun, chain func(*toolRun) time.Duration) []*toolRun {
 	out := slices.Clone(tools)
 	sort.SliceStable(out, func(i, j int) bool {
 		ci, cj := chain(out[i]), chain(out[j])

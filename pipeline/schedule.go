@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/amigo-release/amigo-release/amigo"
 	"github.com/amigo-release/amigo-release/promote"
@@ -14,8 +15,8 @@ import (
 // schedule runs every tool's stages concurrently: a stage of a tool starts
 // when the stages it needs are done for that tool, holds one of its stage's
 // concurrency slots while it works, and releases it before soaking. The
-// test-tool calls of all tools are queued up front per server, longest
-// chain first, so the one-a-minute test queue never idles while publishes
+// test-tool calls of all tools are queued up front per server, most work
+// left first, so the one-a-minute test queue never idles while publishes
 // overlap.
 func (r *runner) schedule(ctx context.Context, tools []*toolRun) {
 	waitTests := r.queueTests(ctx, tools)
@@ -57,26 +58,18 @@ func (r *runner) queueKey(st promote.Stage) string {
 	return st.BaseURL + "\x00" + user
 }
 
-// queueTests builds the test jobs of every test-gated stage (in DAG order,
-// tools with the longest chain of stages first) and starts one queue per
-// server. The returned func waits for the queues.
+// queueTests builds the test jobs of every test-gated stage (in DAG order;
+// within a stage, the tools with the most work left after that test first,
+// see remainingWork) and starts one queue per server. The returned func
+// waits for the queues.
 func (r *runner) queueTests(ctx context.Context, tools []*toolRun) func() {
 	queues := map[string]*testQueue{}
 	var keys []string
-	chain := func(t *toolRun) int {
-		n := 0
-		for _, st := range r.order {
-			if !slices.Contains(t.settings.SkipStages, st.Name) {
-				n++
-			}
-		}
-		return n
-	}
-	ordered := sortTools(tools, chain)
 	for _, st := range r.order {
 		if !st.Test {
 			continue
 		}
+		ordered := sortTools(tools, func(t *toolRun) time.Duration { return remainingWork(r.order, t, st.Name) })
 		for _, t := range ordered {
 			s := t.byName[st.Name]
 			if t.rep.Error != "" || slices.Contains(t.settings.SkipStages, st.Name) ||
@@ -101,6 +94,49 @@ func (r *runner) queueTests(ctx context.Context, tools []*toolRun) func() {
 		}(queues[k])
 	}
 	return wg.Wait
+}
+
+// typicalPublish is what the scheduler expects a publish to take before
+// it has seen one: the middle of the documented 1–5 minutes.
+const typicalPublish = 3 * time.Minute
+
+// remainingWork is how long tool t has still to go once its test in stage
+// from has passed, by what is known before the run: the longest path of
+// stages from there through the DAG, each stage a typical publish plus its
+// soak, or nothing when the tool skips it or (as the analysis saw) already
+// serves the commit there. The test queue takes the tools with the most
+// work left first, so that the last tests belong to the tools that finish
+// soonest after them (the order that minimises the critical path when the
+// estimates hold).
+func remainingWork(order []promote.Stage, t *toolRun, from string) time.Duration {
+	rem := map[string]time.Duration{}
+	reach := map[string]bool{from: true}
+	for _, st := range order {
+		for _, n := range st.Needs {
+			if reach[n] {
+				reach[st.Name] = true
+			}
+		}
+	}
+	for i := len(order) - 1; i >= 0; i-- {
+		st := order[i]
+		if !reach[st.Name] {
+			continue
+		}
+		var w time.Duration
+		s := t.byName[st.Name]
+		if !slices.Contains(t.settings.SkipStages, st.Name) && (s == nil || versionWithCommit(s.remote.versions, t.commit) == nil) {
+			w = typicalPublish + st.Soak
+		}
+		var after time.Duration
+		for _, c := range order[i+1:] {
+			if reach[c.Name] && slices.Contains(c.Needs, st.Name) && rem[c.Name] > after {
+				after = rem[c.Name]
+			}
+		}
+		rem[st.Name] = w + after
+	}
+	return rem[from]
 }
 
 // newTest builds the test-tool job of tool t in stage s.

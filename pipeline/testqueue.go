@@ -60,8 +60,8 @@ func (j *testJob) wait(ctx context.Context) (*amigo.TestToolResponse, error) {
 // testQueue sends the test-tool calls of one server in order, one at a time
 // or, when a call outlasts spacing, the next one spacing after the previous
 // started: the client's pacer holds each call to the limit, and the queue
-// keeps the order it was given (queueTests puts the tools with the longest
-// chain of stages first).
+// keeps the order it was given (queueTests puts the tools with the most
+// work left first).
 type testQueue struct {
 	jobs []*testJob
 }
