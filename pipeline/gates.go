@@ -159,7 +159,7 @@ func (r *runner) prune(ctx context.Context, t *toolRun, s *stageRun) {
 	start := r.clk.Now()
 	vs, err := s.api.Versions(ctx, tool.ID)
 	if err != nil {
-		s.rep.Warnings = append(s.rep.Warnings, fmt.Sprintf("prune: list versions: %v", err))
+		s.rep.Warnings = append(s.rep.Warnings, r.log.mask(fmt.Sprintf("prune: list versions: %v", err)))
 		return
 	}
 	sel := pruneSelection(vs, s.spec.ActiveCap, s.rep.VersionAfter, func(v amigo.Version) bool { return s.spec.Pinned(t.name, v) })
@@ -178,7 +178,7 @@ func (r *runner) prune(ctx context.Context, t *toolRun, s *stageRun) {
 	sr := StepReport{Name: "prune", Status: StatusReleased, Duration: r.clk.Now().Sub(start)}
 	what := "deprecated " + strings.Join(s.rep.Pruned, ", ")
 	if len(failed) > 0 {
-		w := "prune: could not deprecate " + strings.Join(failed, "; ")
+		w := r.log.mask("prune: could not deprecate " + strings.Join(failed, "; "))
 		s.rep.Warnings = append(s.rep.Warnings, w)
 		sr.Error = w
 		what += "; " + w

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -783,6 +784,71 @@ func (h *holdTest) TestTool(ctx context.Context, req amigo.TestToolRequest) (*am
 		}
 	}
 	return h.API.TestTool(ctx, req)
+}
+
+// signalAfter closes done when the call after the first publish of the
+// project at path returns (verify's list of versions; the soak starts next).
+type signalAfter struct {
+	pipeline.API
+	path      string
+	published atomic.Bool
+	once      sync.Once
+	done      chan struct{}
+}
+
+func (a *signalAfter) PublishVersion(ctx context.Context, id string, req amigo.PublishRequest) (*amigo.PublishResponse, error) {
+	resp, err := a.API.PublishVersion(ctx, id, req)
+	if req.ProjectPath == a.path && err == nil {
+		a.published.Store(true)
+	}
+	return resp, err
+}
+
+func (a *signalAfter) Versions(ctx context.Context, id string) ([]amigo.ToolVersion, error) {
+	vs, err := a.API.Versions(ctx, id)
+	if a.published.Load() {
+		a.once.Do(func() { close(a.done) })
+	}
+	return vs, err
+}
+
+// A halt elsewhere cuts a soak short: the soaking stage (whose version is
+// live) is blocked, not failed, and the stages after it do not start.
+func TestRun_haltDuringSoakBlocks(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us", "eu")
+	h.commit("feat: tools", merge(project("weather", ""), project("zflights", "")))
+	plan := h.plan("", []stageSpec{{name: "us", extra: "test: true\nsoak: 2h\non_failure: halt"}, {name: "eu"}}, `tools:
+  zflights:
+    test_inputs:
+      - input_parameters: {raise: "ValueError: bad"}
+`)
+	soaking := make(chan struct{})
+	rep := h.run(plan, func(o *pipeline.Options) {
+		def := pipeline.DefaultClientFactory(pipeline.ClientConfig{Getenv: o.Getenv, Clock: o.Clock})
+		o.Clients = func(ctx context.Context, st promote.Stage) (pipeline.API, error) {
+			api, err := def(ctx, st)
+			if st.Name == "us" {
+				// weather is tested first (name order); zflights' failing
+				// test waits until weather's soak is about to start.
+				api = &holdTest{API: &signalAfter{API: api, path: "tools/weather", done: soaking}, path: "tools/zflights", until: soaking}
+			}
+			return api, err
+		}
+	})
+	w, z := tool(t, rep, "weather"), tool(t, rep, "zflights")
+	if us := stage(t, z, "us"); us.Status != pipeline.StatusFailed {
+		t.Fatalf("zflights us = %s, want failed", us.Status)
+	}
+	us := stage(t, w, "us")
+	if us.Status != pipeline.StatusBlocked || us.VersionAfter != "1.0.0" || !strings.Contains(us.Error, "halted") {
+		t.Errorf("weather us = %s %s (%q), want blocked by the halt with 1.0.0 live", us.Status, us.VersionAfter, us.Error)
+	}
+	if eu := stage(t, w, "eu"); eu.Status != pipeline.StatusBlocked || h.count("eu", amigotest.OpPublishVersion, 0) != 0 {
+		t.Errorf("weather eu = %s, want blocked with nothing published", eu.Status)
+	}
+	if got := h.active("us", "weather"); !slices.Equal(got, []string{"1.0.0"}) {
+		t.Errorf("weather active in us = %v, want [1.0.0]", got)
+	}
 }
 
 func TestRun_skipStagesAndToolFilter(t *testing.T) {

@@ -87,7 +87,15 @@ func (r *runner) runStage(ctx context.Context, t *toolRun, s *stageRun, unlock f
 	s.proceed = true
 	if released && s.spec.Soak > 0 {
 		if err := r.step(ctx, t, s, "soak", func() (string, error) {
-			return "waited " + formatDuration(s.spec.Soak), r.clk.Sleep(r.haltCtx, s.spec.Soak)
+			if err := r.clk.Sleep(r.haltCtx, s.spec.Soak); err != nil {
+				// Cut short by a halt elsewhere (blocked) or by the caller
+				// (pending): not this stage's failure.
+				if herr := r.haltErr(ctx); herr != nil {
+					return "", herr
+				}
+				return "", err
+			}
+			return "waited " + formatDuration(s.spec.Soak), nil
 		}); err != nil {
 			s.proceed = false
 			r.failStage(ctx, t, s, fmt.Errorf("soak interrupted: %w", err))
