@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -54,6 +55,32 @@ func TestRun_firstRelease(t *testing.T) {
 		if !strings.Contains(h.log.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, h.log)
 		}
+	}
+	// One line per step, each with the elapsed time, the tool and the
+	// stage, grouped under the tool's title.
+	group := strings.SplitAfter(h.log.String(), "▸ weather: released us=1.0.0\n")
+	if len(group) != 2 {
+		t.Fatalf("no group titled with the tool's outcome:\n%s", h.log)
+	}
+	lineRE := regexp.MustCompile(`^  \[\+[0-9hms.]+\] weather us (\w+): .+`)
+	var logged []string
+	for _, ln := range strings.Split(strings.TrimRight(group[1], "\n"), "\n") {
+		if !strings.HasPrefix(ln, "  ") {
+			break
+		}
+		m := lineRE.FindStringSubmatch(ln)
+		if m == nil {
+			t.Errorf("step line %q lacks elapsed time, tool or stage", ln)
+			continue
+		}
+		logged = append(logged, m[1])
+	}
+	var steps []string
+	for _, sr := range st.Steps {
+		steps = append(steps, sr.Name)
+	}
+	if !slices.Equal(logged, steps) || len(steps) < 5 {
+		t.Errorf("logged steps %v, report steps %v: want one line per step (ensure, versions, test, publish, verify)", logged, steps)
 	}
 }
 
