@@ -66,6 +66,7 @@ func bumpFor(b amigo.BumpType, active []amigo.ToolVersion) amigo.BumpType {
 func (r *runner) publish(ctx context.Context, t *toolRun, s *stageRun, tool *amigo.Tool, active []amigo.ToolVersion) error {
 	return r.step(ctx, t, s, "publish", func() (string, error) {
 		bump := bumpFor(t.bump, active)
+		s.rep.Bump = string(bump)
 		req := publishRequest{
 			ToolID: tool.ID,
 			Body:   amigo.PublishRequest{ProjectPath: t.path, BumpType: bump, Repo: r.opts.Plan.Publish.Repo},

@@ -74,6 +74,7 @@ func (r *runner) planStage(t *toolRun, s *stageRun) {
 		return
 	}
 	bump := bumpFor(t.bump, rs.versions)
+	rep.Bump = string(bump)
 	next := amigo.Version{Major: 1}
 	if nv != nil {
 		next = nv.Version.Bump(bump)

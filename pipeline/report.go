@@ -117,8 +117,11 @@ type StageReport struct {
 	Status        Status `json:"status"`
 	VersionBefore string `json:"version_before,omitempty"`
 	VersionAfter  string `json:"version_after,omitempty"`
-	CommitHash    string `json:"commit_hash,omitempty"`
-	Attempts      int    `json:"attempts"` // publish attempts
+	// Bump is the bump this stage published (or would publish) with: the
+	// tool's, or major where the tool has no version yet in this stage.
+	Bump       string `json:"bump,omitempty"`
+	CommitHash string `json:"commit_hash,omitempty"`
+	Attempts   int    `json:"attempts"` // publish attempts
 	// Duration runs from the stage's start until it was done for the
 	// stages that need it (soak included, the prune after it not).
 	Duration  time.Duration `json:"duration_ns"`

@@ -96,8 +96,8 @@ func TestRun_minorAndMajorBumps(t *testing.T) {
 	h.commit("feat(weather): add forecast days", touch("weather", "v2"))
 	h.commit("fix(flights): handle delays", touch("flights", "v2"))
 	rep := h.run(plan, nil)
-	if got := stage(t, tool(t, rep, "weather"), "us"); got.VersionBefore != "1.0.0" || got.VersionAfter != "1.1.0" {
-		t.Errorf("weather after feat: %s → %s, want 1.0.0 → 1.1.0", got.VersionBefore, got.VersionAfter)
+	if got := stage(t, tool(t, rep, "weather"), "us"); got.VersionBefore != "1.0.0" || got.VersionAfter != "1.1.0" || got.Bump != "minor" {
+		t.Errorf("weather after feat: %s → %s (%s), want 1.0.0 → 1.1.0 (minor)", got.VersionBefore, got.VersionAfter, got.Bump)
 	}
 	if got := stage(t, tool(t, rep, "flights"), "us"); got.VersionAfter != "1.0.1" {
 		t.Errorf("flights after fix: %s, want 1.0.1", got.VersionAfter)
@@ -633,8 +633,8 @@ func TestRun_driftBetweenRegions(t *testing.T) {
 	if !rep.OK() {
 		t.Fatalf("not OK: %v\n%s", toolNames(rep), h.log)
 	}
-	if us, eu := stage(t, w, "us"), stage(t, w, "eu"); us.VersionAfter != "1.0.0" || eu.VersionAfter != "1.1.0" {
-		t.Fatalf("us %s eu %s, want 1.0.0 and 1.1.0", us.VersionAfter, eu.VersionAfter)
+	if us, eu := stage(t, w, "us"), stage(t, w, "eu"); us.VersionAfter != "1.0.0" || eu.VersionAfter != "1.1.0" || us.Bump != "major" || eu.Bump != "minor" {
+		t.Fatalf("us %s (%s) eu %s (%s), want 1.0.0 (major: the tool's first there) and 1.1.0 (minor)", us.VersionAfter, us.Bump, eu.VersionAfter, eu.Bump)
 	}
 	if !strings.Contains(w.Drift, "us 1.0.0") || !strings.Contains(w.Drift, "eu 1.1.0") || !strings.Contains(w.Drift, head[:12]) {
 		t.Errorf("drift = %q, want both stages' numbers and the commit", w.Drift)
@@ -661,8 +661,8 @@ func TestPlan_makesNoMutatingCall(t *testing.T) {
 		t.Errorf("mode = %q", rep.Mode)
 	}
 	w := stage(t, tool(t, rep, "weather"), "us")
-	if w.Status != pipeline.StatusPlanned || w.VersionBefore != "1.0.0" || w.VersionAfter != "1.1.0" {
-		t.Errorf("weather us plan = %s %s → %s, want planned 1.0.0 → 1.1.0", w.Status, w.VersionBefore, w.VersionAfter)
+	if w.Status != pipeline.StatusPlanned || w.VersionBefore != "1.0.0" || w.VersionAfter != "1.1.0" || w.Bump != "minor" {
+		t.Errorf("weather us plan = %s %s → %s (%s), want planned 1.0.0 → 1.1.0 (minor)", w.Status, w.VersionBefore, w.VersionAfter, w.Bump)
 	}
 	if f := stage(t, tool(t, rep, "flights"), "eu"); f.Status != pipeline.StatusPlanned || f.VersionAfter != "1.0.0" {
 		t.Errorf("flights eu plan = %s %s, want planned 1.0.0", f.Status, f.VersionAfter)
