@@ -72,6 +72,18 @@ func (v *remoteView) tool(stage, name string) *amigo.Tool {
 	return v.tools[stage][name]
 }
 
+// listed reports whether the analysis listed stage's tools (so a tool it
+// did not find there did not exist then).
+func (v *remoteView) listed(stage string) bool {
+	if v == nil {
+		return false
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	_, ok := v.tools[stage]
+	return ok
+}
+
 // snapshot returns the states (for chooseBase).
 func (v *remoteView) snapshot() map[string]map[string]remoteState {
 	v.mu.Lock()

@@ -46,7 +46,9 @@
 //
 // # Per stage
 //
-// ensure (find by name, create, update description/tags) → idempotent
+// ensure (the analysis' listing of the stage's tools, paged through once;
+// create when absent, finding it after a 409 if made meanwhile; update
+// description/tags) → idempotent
 // resume (a version already pinned to the commit: up-to-date, nothing
 // published) → envvars (insert missing, update existing; never delete;
 // secret values only to the API) → required envvars check → test gate →

@@ -366,6 +366,7 @@ func (r *runner) prepareTool(t *toolRun, remote map[string]map[string]remoteStat
 		if view != nil && s.remote.tool == nil {
 			s.remote.tool = view.tool(st.Name, t.name)
 		}
+		s.listed = view.listed(st.Name)
 		t.stages = append(t.stages, s)
 		t.byName[st.Name] = s
 	}

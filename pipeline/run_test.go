@@ -598,6 +598,67 @@ func TestRun_findsToolBeyondFirstPageAndUpdatesIt(t *testing.T) {
 	}
 }
 
+// createdMeanwhile creates the tool on the server just before the
+// pipeline's own create-tool call, as a concurrent run would.
+type createdMeanwhile struct {
+	pipeline.API
+	srv *amigotest.Server
+}
+
+func (c *createdMeanwhile) CreateTool(ctx context.Context, req amigo.CreateToolRequest) (string, error) {
+	if _, err := c.srv.AddTool(org, amigotest.SeedTool{Name: req.Name, Description: "made by someone else"}); err != nil {
+		return "", err
+	}
+	return c.API.CreateTool(ctx, req)
+}
+
+// A new tool is created without listing the tools again (the analysis
+// listed them: in a large organization that is many pages at 50 a
+// minute); one created meanwhile is found after the 409, not duplicated.
+func TestRun_newToolCreatedWithoutSecondListing(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us", "eu")
+	for _, sn := range h.stages {
+		for i := 0; i < 45; i++ {
+			if _, err := h.servers[sn].AddTool(org, amigotest.SeedTool{Name: fmt.Sprintf("aaa_filler_%02d", i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	h.commit("feat: weather", project("weather", ""))
+	rep := h.run(h.chain(""), func(o *pipeline.Options) {
+		def := pipeline.DefaultClientFactory(pipeline.ClientConfig{Getenv: o.Getenv, Clock: o.Clock})
+		o.Clients = func(ctx context.Context, st promote.Stage) (pipeline.API, error) {
+			api, err := def(ctx, st)
+			if st.Name == "eu" {
+				api = &createdMeanwhile{API: api, srv: h.servers["eu"]}
+			}
+			return api, err
+		}
+	})
+	if !rep.OK() {
+		t.Fatalf("not OK: %v\n%s", toolNames(rep), h.log)
+	}
+	// 46 tools at 20 a page: 3 pages for the analysis' one listing.
+	if n := h.count("us", amigotest.OpListTools, 0); n != 3 {
+		t.Errorf("us: %d list-tools calls, want 3 (one listing of 3 pages)", n)
+	}
+	if n := h.count("us", amigotest.OpCreateTool, 0); n != 1 {
+		t.Errorf("us: %d create-tool calls, want 1", n)
+	}
+	if n := h.count("eu", amigotest.OpCreateTool, http.StatusConflict); n != 1 {
+		t.Errorf("eu: %d create-tool 409s, want 1 (the tool made meanwhile)", n)
+	}
+	n := 0
+	for _, tl := range h.servers["eu"].Tools(org) {
+		if tl.Name == "weather" && !tl.Deprecated {
+			n++
+		}
+	}
+	if eu := stage(t, tool(t, rep, "weather"), "eu"); n != 1 || eu.Status != pipeline.StatusReleased {
+		t.Errorf("eu: %d weather tools, stage %s; want the one made meanwhile, released into", n, eu.Status)
+	}
+}
+
 func TestRun_refusesMissingEnvvars(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us", "eu")
 	h.commit("feat: weather", project("weather", "[tool.amigo]\nrequired_secret_envvars = [\"WEATHER_API_KEY\"]\n"))

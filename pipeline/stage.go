@@ -16,6 +16,9 @@ type stageRun struct {
 	rep  *StageReport
 	// remote is what the analysis saw in this stage (may be stale).
 	remote remoteState
+	// listed: the analysis listed this stage's tools, so remote.tool nil
+	// means the tool did not exist then.
+	listed bool
 	test   *testJob
 	// done is closed when dependents may look at proceed.
 	done    chan struct{}
