@@ -290,6 +290,29 @@ func TestRun_droppedConnectionAfterPublish(t *testing.T) {
 	}
 }
 
+// A publish that outlasts publish.timeout has an unknown outcome (the build
+// goes on on the server): the pipeline lists versions before every new
+// attempt and finds the version by its commit once the build is done.
+func TestRun_publishTimeoutIsReconciled(t *testing.T) {
+	// A build of 10 simulated minutes is 100 real ms; every publish call
+	// gives up after 20 real ms, so only reconciliation can find it.
+	h := newHarness(t, amigotest.Options{PublishLatency: amigotest.Fixed(10 * time.Minute)}, "us")
+	head := h.commit("feat: weather", project("weather", ""))
+	plan := h.chain("")
+	plan.Publish.Timeout = 20 * time.Millisecond
+	rep := h.run(plan, nil)
+	st := stage(t, tool(t, rep, "weather"), "us")
+	if !rep.OK() || st.Status != pipeline.StatusReleased || st.VersionAfter != "1.0.0" {
+		t.Fatalf("us = %s %s (%s), want released 1.0.0\n%s", st.Status, st.VersionAfter, st.Error, h.log)
+	}
+	if vs := h.versions("us", "weather"); len(vs) != 1 || vs[0].ToolCommitHash != head {
+		t.Fatalf("versions %+v, want exactly one for %s", vs, head[:12])
+	}
+	if rep.Stats.Reconciled != 1 {
+		t.Errorf("stats %+v, want the version found by reconciliation", rep.Stats)
+	}
+}
+
 // A run cancelled (or killed) while its publish builds leaves that publish
 // running on the server. A rerun started at once sees no version for the
 // commit, tests, and gets 409 while the earlier publish builds: it must find
