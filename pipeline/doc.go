@@ -48,20 +48,20 @@
 //
 // ensure (the analysis' listing of the stage's tools, paged through once;
 // create when absent, finding it after a 409 if made meanwhile; update
-// description/tags) → idempotent
-// resume (a version already pinned to the commit: up-to-date, nothing
-// published) → envvars (insert missing, update existing; never delete;
-// secret values only to the API) → required envvars check → test gate →
-// publish (bump from the commits; major for a tool without versions) with
-// jittered exponential backoff on 409/429/503 within plan publish.retry_budget,
+// description/tags) → idempotent resume (a version already pinned to the
+// commit: up-to-date, nothing published) → envvars (insert missing, update
+// existing; never delete; secret values only to the API) → required
+// envvars check → test gate → publish (bump from the commits; major for a
+// tool without versions in the stage; StageReport.Bump) with jittered
+// exponential backoff on 409/429/503 within plan publish.retry_budget,
 // listing versions after a lost answer or a 409 (an earlier or concurrent
 // run's publish of the same commit may be in progress) before any new
-// attempt, and on a
-// refusal for too many active versions deprecating the oldest unpinned one
-// and retrying once → verify (tool_commit_hash is the tested commit) →
-// smoke (invoke with the test inputs) → soak → (stage done for dependents)
-// → prune beyond active_cap (newest by semver kept, exact ==X.Y.Z, never the
-// new or a pinned version; failures are warnings).
+// attempt and once more when retrying ends, and on a refusal for too many
+// active versions deprecating the oldest unpinned one and retrying once →
+// verify (tool_commit_hash is the tested commit) → smoke (invoke with the
+// test inputs) → soak (cut short by a halt: blocked, not failed) → (stage
+// done for dependents) → prune beyond active_cap (newest by semver kept,
+// exact ==X.Y.Z, never the new or a pinned version; failures are warnings).
 //
 // # Scheduling
 //
@@ -69,7 +69,8 @@
 // done for that tool (on_failure: continue counts a failure as done;
 // halt_tool blocks only that tool's dependent stages; halt and
 // Options.FailFast stop every tool: nothing new starts, waits end, calls in
-// flight finish so no outcome is left unknown). Each stage holds one of its
+// flight finish so no outcome is left unknown; a failing stage halts the
+// run before it gives its slot back). Each stage holds one of its
 // concurrency slots while it works and gives it back before soaking.
 // test-tool is limited to one call a minute per server and user, so every
 // test-gated stage's test is queued at the start, per server, the tools
