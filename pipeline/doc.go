@@ -49,7 +49,9 @@
 // ensure (the analysis' listing of the stage's tools, paged through once;
 // create when absent, finding it after a 409 if made meanwhile; update
 // description/tags) → idempotent resume (a version already pinned to the
-// commit: up-to-date, nothing published) → envvars (insert missing, update
+// commit: up-to-date, nothing published, but the smoke runs again and what
+// is left of the soak since the version's creation is waited, so a rerun
+// never promotes past a gate the earlier run did not pass) → envvars (insert missing, update
 // existing; never delete; secret values only to the API) → required
 // envvars check → test gate → publish (bump from the commits; major for a
 // tool without versions in the stage; StageReport.Bump) with jittered

@@ -567,6 +567,60 @@ func TestRun_failingSmokeBlocksPromotion(t *testing.T) {
 	if eu.Status != pipeline.StatusBlocked || h.count("eu", amigotest.OpPublishVersion, 0) != 0 {
 		t.Errorf("eu = %s, want blocked with nothing published", eu.Status)
 	}
+
+	// A rerun finds 1.0.0 already serving the commit in us, but the smoke
+	// has not passed: it runs again, fails again, and still nothing is
+	// promoted.
+	rep = h.run(plan, nil)
+	w = tool(t, rep, "weather")
+	us, eu = stage(t, w, "us"), stage(t, w, "eu")
+	if rep.OK() || us.Status != pipeline.StatusFailed || len(us.Smoke) != 1 || eu.Status != pipeline.StatusBlocked {
+		t.Errorf("rerun: us = %s with %d smoke results, eu = %s; want failed by the smoke again, eu blocked", us.Status, len(us.Smoke), eu.Status)
+	}
+	if n := h.count("eu", amigotest.OpPublishVersion, 0); n != 0 || len(h.versions("us", "weather")) != 1 {
+		t.Errorf("rerun: %d publishes in eu, %d versions in us; want 0 and 1", n, len(h.versions("us", "weather")))
+	}
+}
+
+// A run stopped during a soak leaves the version live; a rerun finds the
+// stage up to date but waits for what is left of the soak (counted from the
+// version's creation) before the next stage starts.
+func TestRun_rerunFinishesAnInterruptedSoak(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us", "eu")
+	h.commit("feat: weather", project("weather", ""))
+	plan := h.plan("", []stageSpec{{name: "us", extra: "test: true\nsoak: 1h"}, {name: "eu"}}, "")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan *pipeline.Report)
+	go func() {
+		rep, _ := pipeline.Run(ctx, pipeline.Options{Plan: plan, RepoPath: h.dir, Clock: h.clk,
+			Getenv: func(k string) string { return h.env[k] }})
+		done <- rep
+	}()
+	for deadline := time.Now().Add(30 * time.Second); len(h.versions("us", "weather")) == 0; {
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing was published")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if rep := <-done; stage(t, tool(t, rep, "weather"), "eu").Status != pipeline.StatusPending {
+		t.Fatalf("eu after the cancel = %s, want pending", stage(t, tool(t, rep, "weather"), "eu").Status)
+	}
+	created := *h.versions("us", "weather")[0].CreatedAt
+
+	rep := h.run(plan, nil)
+	w := tool(t, rep, "weather")
+	us, eu := stage(t, w, "us"), stage(t, w, "eu")
+	if !rep.OK() || us.Status != pipeline.StatusUpToDate || eu.Status != pipeline.StatusReleased {
+		t.Fatalf("rerun: us %s, eu %s; want up-to-date, released\n%s", us.Status, eu.Status, h.log)
+	}
+	if live := eu.StartedAt.Sub(created); live < time.Hour {
+		t.Errorf("eu started when us's version had been live %v, want at least the 1h soak", live)
+	}
+	if !strings.Contains(h.log.String(), "weather us soak: waited") || !strings.Contains(h.log.String(), "the rest of the 1h00m soak") {
+		t.Errorf("log lacks the rest of the soak:\n%s", h.log)
+	}
 }
 
 // The tool is found by name beyond the first page of the tool list (20 a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/amigo-release/amigo-release/amigo"
 	"github.com/amigo-release/amigo-release/promote"
@@ -19,7 +20,10 @@ type stageRun struct {
 	// listed: the analysis listed this stage's tools, so remote.tool nil
 	// means the tool did not exist then.
 	listed bool
-	test   *testJob
+	// liveSince is when the version serving the commit was created, for a
+	// stage found up to date (nil when the server did not say).
+	liveSince *time.Time
+	test      *testJob
 	// done is closed when dependents may look at proceed.
 	done    chan struct{}
 	proceed bool
@@ -88,9 +92,9 @@ func (r *runner) runStage(ctx context.Context, t *toolRun, s *stageRun, unlock f
 	}
 	unlock()
 	s.proceed = true
-	if released && s.spec.Soak > 0 {
+	if soak, why := r.soakLeft(s, released); soak > 0 {
 		if err := r.step(ctx, t, s, "soak", func() (string, error) {
-			if err := r.clk.Sleep(r.haltCtx, s.spec.Soak); err != nil {
+			if err := r.clk.Sleep(r.haltCtx, soak); err != nil {
 				// Cut short by a halt elsewhere (blocked) or by the caller
 				// (pending): not this stage's failure.
 				if herr := r.haltErr(ctx); herr != nil {
@@ -98,7 +102,7 @@ func (r *runner) runStage(ctx context.Context, t *toolRun, s *stageRun, unlock f
 				}
 				return "", err
 			}
-			return "waited " + formatDuration(s.spec.Soak), nil
+			return "waited " + formatDuration(soak) + why, nil
 		}); err != nil {
 			s.proceed = false
 			r.failStage(ctx, t, s, fmt.Errorf("soak interrupted: %w", err))
@@ -108,6 +112,28 @@ func (r *runner) runStage(ctx context.Context, t *toolRun, s *stageRun, unlock f
 	}
 	settle()
 	r.prune(ctx, t, s)
+}
+
+// soakLeft is how long the stage must still soak: all of it after a
+// publish; for a stage found up to date (an earlier run published and may
+// have stopped before the soak ended) what is left of it since the version
+// was created, or all of it when the server gave no creation time.
+func (r *runner) soakLeft(s *stageRun, released bool) (time.Duration, string) {
+	switch {
+	case s.spec.Soak <= 0:
+		return 0, ""
+	case released:
+		return s.spec.Soak, ""
+	case s.rep.Status != StatusUpToDate:
+		return 0, ""
+	case s.liveSince == nil:
+		return s.spec.Soak, " (the version's creation time is unknown: the whole soak)"
+	}
+	live := r.clk.Now().Sub(*s.liveSince)
+	if live >= s.spec.Soak {
+		return 0, ""
+	}
+	return s.spec.Soak - live, fmt.Sprintf(" (the rest of the %s soak: %s has been live %s)", formatDuration(s.spec.Soak), s.rep.VersionAfter, formatDuration(live))
 }
 
 // failStage records err as the stage's failure and applies the stage's
@@ -175,7 +201,17 @@ func (r *runner) release(ctx context.Context, t *toolRun, s *stageRun) (released
 		s.rep.Status = StatusUpToDate
 		s.rep.VersionAfter = v.Version.String()
 		s.rep.CommitHash = v.ToolCommitHash
+		s.liveSince = v.CreatedAt
 		r.log.step(levelInfo, t.name, s.spec.Name, "publish", fmt.Sprintf("up to date: %s already serves %s", s.rep.VersionAfter, short(t.commit)), 0)
+		// An earlier run may have stopped after publishing (a failed
+		// smoke, a halt, a cancel): the gates after the publish are not
+		// known to have passed, so they run again (the soak only for what
+		// is left of it, see runStage) before later stages may start.
+		if s.spec.Smoke {
+			if err := r.smoke(ctx, t, s, tool); err != nil {
+				return false, err
+			}
+		}
 		return false, nil
 	}
 	if err := r.syncEnvvars(ctx, t, s, tool); err != nil {
