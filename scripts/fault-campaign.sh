@@ -12,7 +12,7 @@
 # invariants are checked against the emulators' own state; a second run
 # without faults must finish the release. A failing seed is printed with its
 # plan and log; rerun it alone with
-#   go test ./e2e -run 'TestFaultCampaign/seeds/seed-N$' -v
+#   AMIGO_FAULT_SEEDS=N go test ./e2e -run 'TestFaultCampaign/seeds/seed-N$' -v
 # Exits non-zero when an invariant is violated.
 set -euo pipefail
 cd "$(dirname "$0")/.."
