@@ -26,6 +26,8 @@ func TestStartError(t *testing.T) {
 		{"several plan problems", promote.Errors{{File: "p.yaml", Line: 1, Msg: "a"}, {File: "p.yaml", Line: 2, Msg: "b"}}, ExitUsage},
 		{"not a repository", fmt.Errorf("open repository x: %w", changes.ErrNotRepo), ExitUsage},
 		{"empty repository", changes.ErrEmptyRepo, ExitUsage},
+		{"damaged repository", fmt.Errorf("read commit abc: %w", changes.ErrDamaged), ExitUsage},
+		{"unsupported repository", fmt.Errorf("open repository x: %w", changes.ErrUnsupportedRepo), ExitUsage},
 		{"unknown revision", &changes.UnknownRevisionError{Rev: "nope", Repo: "."}, ExitUsage},
 		{"shallow clone", &changes.MissingCommitError{SHA: "abc", Shallow: true}, ExitUsage},
 		{"refused credentials", wrap(&amigo.APIError{StatusCode: 401}), ExitUsage},

@@ -134,6 +134,7 @@ func (f *face) publish(ctx context.Context, rep *pipeline.Report) {
 	} else {
 		fmt.Fprint(f.env.Stdout, text)
 	}
+	platform.AnnotateFailures(f.p, rep)
 	if err := platform.WriteOutputs(f.p, rep); err != nil {
 		f.p.Warningf("step outputs: %v", err)
 	}

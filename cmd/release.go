@@ -141,7 +141,8 @@ func unavailable(err error) bool {
 	if _, ok := errors.AsType[*amigo.ValidationError](err); ok {
 		return false
 	}
-	if errors.Is(err, promote.ErrInvalid) || errors.Is(err, changes.ErrNotRepo) || errors.Is(err, changes.ErrEmptyRepo) {
+	if errors.Is(err, promote.ErrInvalid) || errors.Is(err, changes.ErrNotRepo) || errors.Is(err, changes.ErrEmptyRepo) ||
+		errors.Is(err, changes.ErrDamaged) || errors.Is(err, changes.ErrUnsupportedRepo) {
 		return false
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
@@ -198,7 +199,7 @@ func release(ctx context.Context, env *Env, o ReleaseOptions) error {
 		DryRun:      o.DryRun,
 		Clock:       env.Clock,
 		Getenv:      env.Getenv,
-		Clients:     pipeline.DefaultClientFactory(pipeline.ClientConfig{Getenv: env.Getenv, Clock: env.Clock, HTTPClient: env.HTTPClient}),
+		Clients:     pipeline.DefaultClientFactory(pipeline.ClientConfig{Getenv: env.Getenv, Clock: env.Clock, HTTPClient: env.HTTPClient, PublishTimeout: plan.Publish.Timeout}),
 		Logger:      f.logger(),
 		OnSecrets:   func(v []string) { f.mask(v...) },
 	}

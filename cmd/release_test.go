@@ -402,3 +402,20 @@ func TestRun_interruptedExits130(t *testing.T) {
 		t.Errorf("an interrupted run made mutating calls: %v", m)
 	}
 }
+
+// TestRun_failedToolAnnotatesItsPyproject: inside GitHub Actions a failed
+// tool gets an error annotation on its project's pyproject.toml.
+func TestRun_failedToolAnnotatesItsPyproject(t *testing.T) {
+	repo := toolRepo(t)
+	us, eu := emulators(t, repo)
+	plan := writePlan(t, t.TempDir(), us.URL(), eu.URL())
+	eu.FailNext(amigotest.OpPublishVersion, 100, 400, "build failed: syntax error in main.py")
+	out := filepath.Join(t.TempDir(), "output")
+	if err := os.WriteFile(out, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runRelease(t, releaseEnv("GITHUB_ACTIONS", "true", "GITHUB_EVENT_NAME", "workflow_dispatch", "GITHUB_OUTPUT", out),
+		"run", "--repo", repo, "--config", plan)
+	r.wantCode(t, ExitFailed)
+	wantContains(t, "stdout", r.stdout, "::error file=tools/weather/pyproject.toml", "::error file=tools/calendar/pyproject.toml")
+}
