@@ -125,49 +125,52 @@ func publish(ctx, waitCtx context.Context, api API, pol retryPolicy, req publish
 	reconcile := false
 	capRetried := false
 	op := func() error {
-		if reconcile {
-			vs, err := api.Versions(ctx, req.ToolID)
-			if err != nil {
-				return fmt.Errorf("reconcile after unknown outcome: list versions: %w", err)
+		for {
+			if reconcile {
+				vs, err := api.Versions(ctx, req.ToolID)
+				if err != nil {
+					return fmt.Errorf("reconcile after unknown outcome: list versions: %w", err)
+				}
+				if v := versionWithCommit(vs, req.Commit); v != nil {
+					out.Version = v.Version.String()
+					out.Reconciled = true
+					return nil
+				}
 			}
-			if v := versionWithCommit(vs, req.Commit); v != nil {
-				out.Version = v.Version.String()
-				out.Reconciled = true
+			out.Attempts++
+			resp, err := api.PublishVersion(ctx, req.ToolID, req.Body)
+			switch {
+			case err == nil:
+				out.Version = resp.NewVersion
 				return nil
-			}
-		}
-		out.Attempts++
-		resp, err := api.PublishVersion(ctx, req.ToolID, req.Body)
-		switch {
-		case err == nil:
-			out.Version = resp.NewVersion
-			return nil
-		case errors.Is(err, amigo.ErrUnknownOutcome):
-			reconcile = true
-			out.Retries++
-			return err
-		case retryablePublishError(err):
-			if amigo.IsConflict(err) {
+			case errors.Is(err, amigo.ErrUnknownOutcome):
 				reconcile = true
+				out.Retries++
+				return err
+			case retryablePublishError(err):
+				if amigo.IsConflict(err) {
+					reconcile = true
+				}
+				var ae *amigo.APIError
+				if errors.As(err, &ae) && ae.RetryAfter > 0 {
+					b.after = ae.RetryAfter
+				}
+				out.Retries++
+				return err
+			case isCapRefusal(err) && !capRetried:
+				capRetried = true
+				v, perr := pruneForCap(ctx, api, req)
+				if perr != nil {
+					return backoff.Permanent(fmt.Errorf("%w; making room failed: %v", err, perr))
+				}
+				out.CapPruned = append(out.CapPruned, v)
+				note(fmt.Sprintf("publish refused for too many active versions: deprecated %s, trying once more", v))
+				// Once more at once, whatever is left of the retry budget:
+				// the room just made must not go to waste.
+				continue
+			default:
+				return backoff.Permanent(err)
 			}
-			var ae *amigo.APIError
-			if errors.As(err, &ae) && ae.RetryAfter > 0 {
-				b.after = ae.RetryAfter
-			}
-			out.Retries++
-			return err
-		case isCapRefusal(err) && !capRetried:
-			capRetried = true
-			v, perr := pruneForCap(ctx, api, req)
-			if perr != nil {
-				return backoff.Permanent(fmt.Errorf("%w; making room failed: %v", err, perr))
-			}
-			out.CapPruned = append(out.CapPruned, v)
-			note(fmt.Sprintf("publish refused for too many active versions: deprecated %s, trying once more", v))
-			b.after = time.Nanosecond // retry at once (after the minimum wait)
-			return err
-		default:
-			return backoff.Permanent(err)
 		}
 	}
 	err := retryWithClock(waitCtx, pol.Clock, b, op, func(err error, d time.Duration) {
