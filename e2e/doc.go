@@ -2,16 +2,38 @@
 // drive the built binary against Amigo emulators over HTTP, a fake GitHub
 // API and real git repositories; a table of hostile and broken inputs; and a
 // seeded fault campaign that runs the pipeline under random faults and
-// checks invariants against the emulators' own state.
+// checks invariants against the emulators' own state. Everything is in the
+// tests; this file only documents them.
 //
-// Everything is in the tests; this file only documents them.
+//	go test ./e2e                        # everything, 12 campaign seeds (about 30 s)
+//	go test -short ./e2e                 # the same with 5 campaign seeds
+//	AMIGO_FAULT_SEEDS=200 go test ./e2e -run '^TestFaultCampaign$' -v   # the full campaign
+//	scripts/fault-campaign.sh [SEEDS]    # the full campaign, printing its counts
 //
-//	go test ./e2e                                  # scenarios, bad inputs, a handful of campaign seeds
-//	go test -short ./e2e                           # the same, 5 campaign seeds
-//	AMIGO_FAULT_SEEDS=200 go test ./e2e -run TestFaultCampaign -v   # the full campaign
-//	scripts/fault-campaign.sh [SEEDS]              # the full campaign, printing its counts
+// TestMain builds the binary once (go build into a temporary directory).
+// Each scenario has its own origin repository (which the emulators build
+// from, as the Amigo API builds the team's repository), a CI checkout made
+// with git clone, and four emulated regions (package demo's Cluster) whose
+// clocks run 3000 times faster, like the binary's (--time-scale). The binary
+// runs with a clean environment made of the variables the scenario sets.
 //
-// TestMain builds the binary once (go build into a temporary directory);
-// every scenario runs it as a CI job would, with a clean environment made
-// of the variables the scenario sets.
+// # Tests
+//
+//	TestFirstRelease                         a monorepo's first release: 1.0.0 everywhere, tested once, nothing on a second run
+//	TestSecondPush                           a feat in one tool and a fix in another: minor and patch, the third left alone
+//	TestBreakingChange                       "!" and a BREAKING CHANGE footer: major
+//	TestForcePush                            the released commit rewritten away: counted from the merge base, released once
+//	TestShallowClone                         a depth-1 checkout of a later push: deepened or refused with fetch-depth: 0
+//	TestShallowFirstRelease                  a first release from a depth-1 checkout warns that history is cut
+//	TestPRPreviewThenMergeUpdatesComment     GitHub Actions: pull_request preview (nothing published), then the merge's
+//	                                         push releases and edits the same comment (fake GitHub API)
+//	TestRerunAfterThirdStageFailure          the third stage refuses; the rerun finishes, nothing published twice
+//	TestBadInput                             broken plans and projects, missing credentials, unreachable server, name clash:
+//	                                         exit 2 (3 for the server), a clear message, nothing published
+//	TestBadProjectMetadataFailsOnlyThatTool  a bad [tool.amigo-release] fails that tool only (exit 1)
+//	TestHostileCommitMessages                ::set-output, ##vso[, <script>, @mentions, | and a 1 MB body: released,
+//	                                         rendered harmlessly on stdout, in the summary and the PR comment
+//	TestLostPublishAnswerAtTheEndOfTheBudget a dropped publish answer when the retry budget is spent: found, not failed
+//	TestCapRefusalPrunesAndRetriesOnce       a publish refused for the active cap: prune one, publish once more
+//	TestFaultCampaign                        seeded chaos (409/429/503/latency/drops) and invariants (see its doc)
 package e2e
