@@ -1008,6 +1008,9 @@ func TestRun_haltDuringSoakBlocks(t *testing.T) {
 	if us.Status != pipeline.StatusBlocked || us.VersionAfter != "1.0.0" || !strings.Contains(us.Error, "halted") {
 		t.Errorf("weather us = %s %s (%q), want blocked by the halt with 1.0.0 live", us.Status, us.VersionAfter, us.Error)
 	}
+	if !strings.Contains(strings.Join(us.Warnings, "\n"), "1.0.0 is live in us") {
+		t.Errorf("weather us warnings %v do not say 1.0.0 is live", us.Warnings)
+	}
 	if eu := stage(t, w, "eu"); eu.Status != pipeline.StatusBlocked || h.count("eu", amigotest.OpPublishVersion, 0) != 0 {
 		t.Errorf("weather eu = %s, want blocked with nothing published", eu.Status)
 	}

@@ -141,10 +141,16 @@ func (r *runner) soakLeft(s *stageRun, released bool) (time.Duration, string) {
 // stopped by the caller cancelling ctx is pending: neither is this stage's
 // failure.
 func (r *runner) failStage(ctx context.Context, t *toolRun, s *stageRun, err error) {
+	live := func() {
+		if s.rep.VersionAfter != "" {
+			s.rep.Warnings = append(s.rep.Warnings, fmt.Sprintf("%s is live in %s, but the run stopped before the stage finished: a rerun finds it (nothing is published again) and finishes the stage's gates", s.rep.VersionAfter, s.spec.Name))
+		}
+	}
 	if ctx.Err() != nil {
 		s.rep.Status = StatusPending
 		s.rep.Error = "cancelled: " + r.log.mask(err.Error())
 		s.proceed = false
+		live()
 		return
 	}
 	if errors.Is(err, errHalted) && s.rep.Status != StatusFailed {
@@ -152,6 +158,7 @@ func (r *runner) failStage(ctx context.Context, t *toolRun, s *stageRun, err err
 		s.rep.Status = StatusBlocked
 		s.rep.Error = err.Error()
 		s.proceed = false
+		live()
 		return
 	}
 	s.rep.Status = StatusFailed
