@@ -58,6 +58,13 @@ func (r *runner) planStage(t *toolRun, s *stageRun) {
 		rep.VersionAfter = v.Version.String()
 		rep.CommitHash = v.ToolCommitHash
 		r.log.step(levelInfo, t.name, s.spec.Name, "publish", "up to date: "+rep.VersionAfter+" already serves "+short(t.commit), 0)
+		// As in a run: the gates after the publish are finished again.
+		if s.spec.Smoke {
+			planned("smoke", fmt.Sprintf("invoke %s again with %d inputs (not known to have passed)", rep.VersionAfter, len(t.settings.TestInputs)))
+		}
+		if s.spec.Soak > 0 && (v.CreatedAt == nil || r.clk.Now().Sub(*v.CreatedAt) < s.spec.Soak) {
+			planned("soak", "wait what is left of the "+formatDuration(s.spec.Soak)+" soak since "+rep.VersionAfter+" was created")
+		}
 		return
 	}
 	if len(t.settings.Envvars) > 0 {

@@ -568,6 +568,15 @@ func TestRun_failingSmokeBlocksPromotion(t *testing.T) {
 		t.Errorf("eu = %s, want blocked with nothing published", eu.Status)
 	}
 
+	// A plan says the smoke runs again.
+	planned, err := pipeline.Plan(t.Context(), pipeline.Options{Plan: plan, RepoPath: h.dir, Clock: h.clk, Getenv: func(k string) string { return h.env[k] }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps := stage(t, tool(t, planned, "weather"), "us"); ps.Status != pipeline.StatusUpToDate || len(ps.Steps) != 1 || ps.Steps[0].Name != "smoke" {
+		t.Errorf("plan: us = %s with steps %+v, want up-to-date with the smoke planned again", ps.Status, ps.Steps)
+	}
+
 	// A rerun finds 1.0.0 already serving the commit in us, but the smoke
 	// has not passed: it runs again, fails again, and still nothing is
 	// promoted.
