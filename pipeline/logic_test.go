@@ -338,6 +338,9 @@ func TestPublish(t *testing.T) {
 			[]amigo.ToolVersion{tv("1.0.0", "x"), tv("1.1.0", "y"), tv("1.2.0", "z"), tv("1.3.0", "w")}, 0, time.Hour, "", 2, "active versions", false, []string{"1.1.0"}},
 		{"build failure is permanent", []error{apiErr(400, "Tool build has failed.", 0)}, nil, 0, time.Hour, "", 1, "build has failed", false, nil},
 		{"budget runs out", slices.Repeat([]error{apiErr(409, "busy", 0)}, 500), nil, 0, 5 * time.Minute, "", 0, "retry budget", false, nil},
+		{"a zero budget is one attempt", []error{apiErr(409, "busy", 0), nil}, nil, 0, 0, "", 1, "retry budget", false, nil},
+		{"a zero budget still retries a cap refusal once", []error{apiErr(400, capMsg, 0), nil},
+			[]amigo.ToolVersion{tv("1.0.0", "x"), tv("1.1.0", "y"), tv("1.2.0", "z"), tv("1.3.0", "w")}, 0, 0, "1.4.0", 2, "", false, []string{"1.1.0"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

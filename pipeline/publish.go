@@ -26,6 +26,11 @@ type retryPolicy struct {
 
 // newBackOff returns the policy's backoff, measured on the policy's clock.
 func (p retryPolicy) newBackOff() *retryAfterBackOff {
+	if p.Budget <= 0 {
+		// No budget: one attempt (the backoff library reads a zero
+		// MaxElapsedTime as "retry forever").
+		return &retryAfterBackOff{b: &backoff.StopBackOff{}}
+	}
 	b := backoff.NewExponentialBackOff(
 		backoff.WithClockProvider(p.Clock),
 		backoff.WithInitialInterval(p.Initial),

@@ -61,7 +61,8 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		opts: &opts,
 		clk:  opts.Clock,
 		policy: retryPolicy{
-			Budget:  orDefault(opts.Plan.Publish.RetryBudget, promote.DefaultRetryBudget),
+			// promote fills in the default; an explicit 0s means no retry.
+			Budget:  opts.Plan.Publish.RetryBudget,
 			Initial: orDefault(opts.Plan.Publish.InitialInterval, promote.DefaultInitialInterval),
 			Max:     orDefault(opts.Plan.Publish.MaxInterval, promote.DefaultMaxInterval),
 			Clock:   opts.Clock,
