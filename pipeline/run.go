@@ -323,9 +323,11 @@ func (r *runner) toolRuns(rep *Report, res *changes.Result, why map[string]strin
 			// A project never released before goes out as 1.0.0 even when
 			// none of its commits is a feat or fix: otherwise a tool added
 			// with "chore: add tool" would wait for an unrelated feat.
-			pc.Bump = changes.Major
+			// A stage where the tool already has versions (drift) takes
+			// the smallest bump; one where it has none takes major.
+			pc.Bump = changes.Patch
 			tr.Bump = pc.Bump.String()
-			tr.Reason = strings.TrimSpace("first release → major; " + tr.Reason)
+			tr.Reason = strings.TrimSpace("never released: " + tr.Reason)
 		case pc.Status == changes.StatusNoRelease:
 			tr.Status = StatusNoRelease
 		case pc.Status == changes.StatusRemoved:
@@ -407,6 +409,7 @@ func (r *runner) checkFilter(rep *Report, projects []changes.Project) {
 func (r *runner) finishTool(t *toolRun) {
 	t.rep.Status = toolStatus(t.rep)
 	t.rep.Drift = driftOf(t.rep.Stages, t.commit)
+	settleBump(t.rep)
 	if t.rep.Error == "" {
 		for _, s := range t.rep.Stages {
 			if s.Status == StatusFailed {
@@ -500,4 +503,28 @@ func sortTools(tools []*toolRun, chain func(*toolRun) time.Duration) []*toolRun 
 		return out[i].name < out[j].name
 	})
 	return out
+}
+
+// settleBump reports as the tool's bump the one every stage used, when they
+// agree and it differs from the commits' (a first release publishes major
+// whatever the commits say). When stages differ, each StageReport.Bump says
+// what it used.
+func settleBump(tr *ToolReport) {
+	used := ""
+	for _, s := range tr.Stages {
+		switch {
+		case s.Bump == "":
+		case used == "":
+			used = s.Bump
+		case used != s.Bump:
+			return
+		}
+	}
+	if used == "" || used == tr.Bump {
+		return
+	}
+	if used == string(amigo.BumpMajor) {
+		tr.Reason = strings.TrimSpace("first release → major; " + tr.Reason)
+	}
+	tr.Bump = used
 }

@@ -1400,3 +1400,13 @@ func TestRun_firstReleaseWithoutFeatOrFix(t *testing.T) {
 		t.Errorf("version after = %q, want 1.0.0", v)
 	}
 }
+
+func TestRun_firstReleaseReportsMajor(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us")
+	h.commit("feat: add the weather tool", project("weather", ""))
+	rep := h.run(h.chain(""), nil)
+	got := tool(t, rep, "weather")
+	if got.Status != pipeline.StatusReleased || got.Bump != "major" || got.Stages[0].VersionAfter != "1.0.0" {
+		t.Fatalf("weather = %s bump %q version %q (%s); a first release is reported as the major it publishes", got.Status, got.Bump, got.Stages[0].VersionAfter, got.Reason)
+	}
+}
