@@ -43,6 +43,15 @@
 // pull_request build (GitHub Actions or Azure Pipelines) run only plans and
 // posts the preview: nothing is ever published from a pull request.
 //
+// # demo
+//
+//	flag           environment variable     default
+//	--keep         AMIGO_DEMO_KEEP          false (keep the repo; the emulator serves until Ctrl-C)
+//	--dir          AMIGO_DEMO_DIR           the system's temporary directory
+//	--report-json  AMIGO_DEMO_REPORT_JSON   a new amigo-release-demo-*.json beside the temporary directory
+//	--addr         AMIGO_DEMO_ADDR          127.0.0.1:0
+//	--time-scale   AMIGO_DEMO_TIME_SCALE    600
+//
 // # emulator
 //
 //	flag          environment variable        default
