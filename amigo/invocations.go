@@ -119,16 +119,13 @@ func (c *Client) AllInvocations(ctx context.Context, opts ListInvocationsOptions
 	if opts.Limit == 0 {
 		opts.Limit = MaxInvocations
 	}
-	var all []Invocation
-	err := paginate(OpListInvocations, &opts.ContinuationToken, func() (bool, *int, error) {
+	return collect(OpListInvocations, &opts.ContinuationToken, func() ([]Invocation, bool, *int, error) {
 		page, err := c.ListInvocations(ctx, opts)
 		if err != nil {
-			return false, nil, err
+			return nil, false, nil, err
 		}
-		all = append(all, page.ToolInvocations...)
-		return page.HasMore, page.ContinuationToken, nil
+		return page.ToolInvocations, page.HasMore, page.ContinuationToken, nil
 	})
-	return all, err
 }
 
 // SearchInvocationsOptions are the query parameters of GET

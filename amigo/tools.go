@@ -76,39 +76,13 @@ func (c *Client) AllTools(ctx context.Context, opts ListToolsOptions) ([]Tool, e
 	if opts.Limit == 0 {
 		opts.Limit = MaxToolsPage
 	}
-	var all []Tool
-	err := paginate(OpListTools, &opts.ContinuationToken, func() (bool, *int, error) {
+	return collect(OpListTools, &opts.ContinuationToken, func() ([]Tool, bool, *int, error) {
 		page, err := c.ListTools(ctx, opts)
 		if err != nil {
-			return false, nil, err
+			return nil, false, nil, err
 		}
-		all = append(all, page.Tools...)
-		return page.HasMore, page.ContinuationToken, nil
+		return page.Tools, page.HasMore, page.ContinuationToken, nil
 	})
-	return all, err
-}
-
-// paginate calls fetch until a page says has_more false, moving *token on.
-// A page that has more but no new token is an error, not an endless loop.
-func paginate(op Op, token *int, fetch func() (hasMore bool, next *int, err error)) error {
-	seen := map[int]bool{*token: true}
-	for {
-		more, next, err := fetch()
-		if err != nil {
-			return err
-		}
-		if !more {
-			return nil
-		}
-		if next == nil {
-			return fmt.Errorf("amigo: %s: the server said has_more but sent no continuation_token", op)
-		}
-		if seen[*next] {
-			return fmt.Errorf("amigo: %s: the server repeated continuation_token %d; stopping to avoid a loop", op, *next)
-		}
-		seen[*next] = true
-		*token = *next
-	}
 }
 
 // FindToolByName pages through the tools (the API has no name filter) and

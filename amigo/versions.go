@@ -106,16 +106,13 @@ func (c *Client) AllVersions(ctx context.Context, toolID string, opts ListVersio
 	if opts.Limit == 0 {
 		opts.Limit = MaxVersionsPage
 	}
-	var all []ToolVersion
-	err := paginate(OpListVersions, &opts.ContinuationToken, func() (bool, *int, error) {
+	return collect(OpListVersions, &opts.ContinuationToken, func() ([]ToolVersion, bool, *int, error) {
 		page, err := c.ListVersions(ctx, toolID, opts)
 		if err != nil {
-			return false, nil, err
+			return nil, false, nil, err
 		}
-		all = append(all, page.ToolVersions...)
-		return page.HasMore, page.ContinuationToken, nil
+		return page.ToolVersions, page.HasMore, page.ContinuationToken, nil
 	})
-	return all, err
 }
 
 // ExactConstraint returns the PEP 440 constraint that matches exactly v:

@@ -1,0 +1,38 @@
+package amigo
+
+import "fmt"
+
+// paginate calls fetch until a page says has_more false, moving *token on.
+// A page that has more but no new token is an error, not an endless loop.
+func paginate(op Op, token *int, fetch func() (hasMore bool, next *int, err error)) error {
+	seen := map[int]bool{*token: true}
+	for {
+		more, next, err := fetch()
+		if err != nil {
+			return err
+		}
+		if !more {
+			return nil
+		}
+		if next == nil {
+			return fmt.Errorf("amigo: %s: the server said has_more but sent no continuation_token", op)
+		}
+		if seen[*next] {
+			return fmt.Errorf("amigo: %s: the server repeated continuation_token %d; stopping to avoid a loop", op, *next)
+		}
+		seen[*next] = true
+		*token = *next
+	}
+}
+
+// collect walks every page through paginate and returns the items of all
+// of them, with those gathered so far when a page fails.
+func collect[T any](op Op, token *int, fetch func() (items []T, hasMore bool, next *int, err error)) ([]T, error) {
+	var all []T
+	err := paginate(op, token, func() (bool, *int, error) {
+		items, more, next, err := fetch()
+		all = append(all, items...)
+		return more, next, err
+	})
+	return all, err
+}
