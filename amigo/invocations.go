@@ -83,17 +83,8 @@ func (o ListInvocationsOptions) query(op Op) (url.Values, error) {
 	for _, s := range o.SortBy {
 		q.Add("sort_by", s)
 	}
-	if err := checkLimit(op, o.Limit, 0, MaxInvocations); err != nil {
+	if err := addPage(op, q, o.Limit, 0, MaxInvocations, o.ContinuationToken); err != nil {
 		return nil, err
-	}
-	if o.Limit != 0 {
-		q.Set("limit", strconv.Itoa(o.Limit))
-	}
-	if o.ContinuationToken < 0 {
-		return nil, invalid(op, "continuation_token", strconv.Itoa(o.ContinuationToken), "must not be negative")
-	}
-	if o.ContinuationToken != 0 {
-		q.Set("continuation_token", strconv.Itoa(o.ContinuationToken))
 	}
 	return q, nil
 }

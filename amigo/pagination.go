@@ -1,6 +1,29 @@
 package amigo
 
-import "fmt"
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+)
+
+// addPage sets the paging parameters every list operation takes: limit
+// (0 sends none; any other value must be lo..hi) and continuation_token
+// (0 sends none; never negative).
+func addPage(op Op, q url.Values, limit, lo, hi, token int) error {
+	if limit != 0 {
+		if err := checkLimit(op, limit, lo, hi); err != nil {
+			return err
+		}
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	if token < 0 {
+		return invalid(op, "continuation_token", strconv.Itoa(token), "must not be negative")
+	}
+	if token != 0 {
+		q.Set("continuation_token", strconv.Itoa(token))
+	}
+	return nil
+}
 
 // paginate calls fetch until a page says has_more false, moving *token on.
 // A page that has more but no new token is an error, not an endless loop.

@@ -41,17 +41,8 @@ func (o ListToolsOptions) query(op Op) (url.Values, error) {
 	for _, t := range o.Tags {
 		q.Add("tag", t)
 	}
-	if o.Limit != 0 {
-		if err := checkLimit(op, o.Limit, 1, MaxToolsPage); err != nil {
-			return nil, err
-		}
-		q.Set("limit", strconv.Itoa(o.Limit))
-	}
-	if o.ContinuationToken < 0 {
-		return nil, invalid(op, "continuation_token", strconv.Itoa(o.ContinuationToken), "must not be negative")
-	}
-	if o.ContinuationToken != 0 {
-		q.Set("continuation_token", strconv.Itoa(o.ContinuationToken))
+	if err := addPage(op, q, o.Limit, 1, MaxToolsPage, o.ContinuationToken); err != nil {
+		return nil, err
 	}
 	return q, nil
 }
