@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -181,6 +182,17 @@ func (t *tomlDecoder) str(path string, v any) (string, bool) {
 	return s, ok
 }
 
+// matching decodes a string that must match re; otherwise it reports
+// msgf (a format for the string) and fix, and returns the string with false.
+func (t *tomlDecoder) matching(path string, v any, re *regexp.Regexp, msgf, fix string) (string, bool) {
+	s, ok := t.str(path, v)
+	if ok && !re.MatchString(s) {
+		t.errAt(path, fmt.Sprintf(msgf, s), fix)
+		return s, false
+	}
+	return s, ok
+}
+
 func (t *tomlDecoder) strList(path string, v any) []string {
 	items, ok := v.([]any)
 	if !ok {
@@ -265,28 +277,14 @@ func (t *tomlDecoder) envvars(path string, v any) []EnvvarSpec {
 			kp := p + "." + k
 			switch k {
 			case "name":
-				if s, ok := t.str(kp, it[k]); ok {
-					if !envvarNameRE.MatchString(s) {
-						t.errAt(kp, fmt.Sprintf("invalid environment variable name %q: tool envvar names must match [A-Z_]+", s), "rename it with upper-case letters and underscores only")
-						good = false
-					}
-					e.Name = s
-				} else {
-					good = false
-				}
+				e.Name, ok = t.matching(kp, it[k], envvarNameRE, "invalid environment variable name %q: tool envvar names must match [A-Z_]+", "rename it with upper-case letters and underscores only")
+				good = good && ok
 			case "value":
 				e.Value, ok = t.str(kp, it[k])
 				good = good && ok
 			case "from_env":
-				if s, ok := t.str(kp, it[k]); ok {
-					if !posixEnvRE.MatchString(s) {
-						t.errAt(kp, fmt.Sprintf("%q is not an environment variable name", s), "give the variable's name (letters, digits, underscores), never its value")
-						good = false
-					}
-					e.FromEnv = s
-				} else {
-					good = false
-				}
+				e.FromEnv, ok = t.matching(kp, it[k], posixEnvRE, "%q is not an environment variable name", "give the variable's name (letters, digits, underscores), never its value")
+				good = good && ok
 			case "secret":
 				b, ok := it[k].(bool)
 				if !ok {

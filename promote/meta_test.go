@@ -53,6 +53,8 @@ func TestParseProjectMeta_bad(t *testing.T) {
 		{"wrong type", "[tool.amigo-release]\ndescription = 3\n", "tool.amigo-release.description", "expected a string, got the integer 3", "double quotes", 0},
 		{"tags not a table", "[tool.amigo-release]\ntags = [\"a\"]\n", "tool.amigo-release.tags", "expected a table", `team = "weather"`, 0},
 		{"bad envvar name", "[[tool.amigo-release.envvars]]\nname = \"api-key\"\nvalue = \"x\"\n", "tool.amigo-release.envvars[0].name", `invalid environment variable name "api-key"`, "upper-case", 0},
+		{"envvar name not a string", "[[tool.amigo-release.envvars]]\nname = 3\nvalue = \"x\"\n", "tool.amigo-release.envvars[0].name", "expected a string, got the integer 3", "double quotes", 0},
+		{"from_env holds a value", "[[tool.amigo-release.envvars]]\nname = \"KEY\"\nfrom_env = \"sk-live-1234\"\n", "tool.amigo-release.envvars[0].from_env", `"sk-live-1234" is not an environment variable name`, "never its value", 0},
 		{"secret literal", "[[tool.amigo-release.envvars]]\nname = \"KEY\"\nvalue = \"x\"\nsecret = true\n", "tool.amigo-release.envvars[0].value", "has a literal value", `from_env = "KEY"`, 0},
 		{"envvar neither", "[[tool.amigo-release.envvars]]\nname = \"KEY\"\n", "tool.amigo-release.envvars[0]", "neither value nor from_env", "from_env", 0},
 		{"envvar unknown key", "[[tool.amigo-release.envvars]]\nname = \"KEY\"\nvalue = \"x\"\nsecert = true\n", "tool.amigo-release.envvars[0].secert", `unknown key "secert"`, `did you mean "secret"?`, 0},
