@@ -295,11 +295,7 @@ func (d *decoder) publishFields(x *Publish) fieldMap {
 				x.Timeout = t
 			}
 		},
-		"repo": func(path string, v *yaml.Node) {
-			if s, ok := d.nonEmpty(path, v, "remove the key, or give the repository the Amigo team branch lives in"); ok {
-				x.Repo = s
-			}
-		},
+		"repo": d.setNonEmpty(&x.Repo, "remove the key, or give the repository the Amigo team branch lives in"),
 	}
 }
 
@@ -320,16 +316,8 @@ func (d *decoder) onFailure(path string, v *yaml.Node) (string, bool) {
 
 func (d *decoder) defaultsFields(x *Defaults, r *rawPlan) fieldMap {
 	return fieldMap{
-		"branch": func(path string, v *yaml.Node) {
-			if s, ok := d.nonEmpty(path, v, "name the team branch that test-tool builds, e.g. main"); ok {
-				x.Branch = s
-			}
-		},
-		"organization": func(path string, v *yaml.Node) {
-			if s, ok := d.nonEmpty(path, v, "give the Amigo organization id"); ok {
-				x.Organization = s
-			}
-		},
+		"branch":       d.setNonEmpty(&x.Branch, fixBranch),
+		"organization": d.setNonEmpty(&x.Organization, fixOrganization),
 		"credentials": func(path string, v *yaml.Node) {
 			r.defCredsSet = d.object(v, path, "credentials", d.credentialsFields(&x.Credentials))
 		},
@@ -348,6 +336,22 @@ func (d *decoder) defaultsFields(x *Defaults, r *rawPlan) fieldMap {
 				x.OnFailure = s
 			}
 		},
+	}
+}
+
+// The fixes for organization and branch, which defaults and every stage take.
+const (
+	fixOrganization = "give the Amigo organization id"
+	fixBranch       = "name the team branch that test-tool builds, e.g. main"
+)
+
+// setNonEmpty returns a field decoder that stores a non-empty string in
+// *dst; anything else is reported with fix and leaves *dst as it was.
+func (d *decoder) setNonEmpty(dst *string, fix string) func(string, *yaml.Node) {
+	return func(path string, v *yaml.Node) {
+		if s, ok := d.nonEmpty(path, v, fix); ok {
+			*dst = s
+		}
 	}
 }
 
@@ -400,16 +404,8 @@ func (d *decoder) stageFields(rs *rawStage) fieldMap {
 				x.BaseURL = strings.TrimSuffix(s, "/")
 			}
 		},
-		"organization": func(path string, v *yaml.Node) {
-			if s, ok := d.nonEmpty(path, v, "give the Amigo organization id"); ok {
-				x.Organization = s
-			}
-		},
-		"branch": func(path string, v *yaml.Node) {
-			if s, ok := d.nonEmpty(path, v, "name the team branch that test-tool builds, e.g. main"); ok {
-				x.Branch = s
-			}
-		},
+		"organization": d.setNonEmpty(&x.Organization, fixOrganization),
+		"branch":       d.setNonEmpty(&x.Branch, fixBranch),
 		"credentials": func(path string, v *yaml.Node) {
 			rs.credsSet = d.object(v, path, "credentials", d.credentialsFields(&x.Credentials))
 		},

@@ -203,6 +203,21 @@ stages:
 			line: 7, msg: `invalid tag value "a/b"`, fix: "change the value",
 		},
 		{
+			name: "empty organization in defaults",
+			src:  "defaults:\n  organization: \"\"\n" + okStages,
+			line: 2, msg: "must not be empty", fix: "give the Amigo organization id",
+		},
+		{
+			name: "blank stage branch",
+			src:  okStages + "    branch: \" \"\n",
+			line: 5, msg: "must not be empty", fix: "name the team branch that test-tool builds",
+		},
+		{
+			name: "empty publish repo",
+			src:  okStages + "publish:\n  repo: \"\"\n",
+			line: 6, msg: "must not be empty", fix: "the repository the Amigo team branch lives in",
+		},
+		{
 			name: "unsupported version",
 			src:  "version: 2\n" + okStages,
 			line: 1, msg: "plan format version 2 is not supported", fix: "version: 1",
