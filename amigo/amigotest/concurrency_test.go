@@ -104,7 +104,11 @@ func TestPublishCompletesAfterClientGivesUp(t *testing.T) {
 		}
 		errc <- err
 	}()
-	<-started
+	select {
+	case <-started:
+	case err := <-errc:
+		t.Fatalf("publish ended before its latency: %v", err)
+	}
 	cancel()
 	if err := <-errc; err == nil {
 		t.Fatal("cancelled publish returned a response")

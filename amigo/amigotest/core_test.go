@@ -203,7 +203,7 @@ func TestConcurrentPublishGets409(t *testing.T) {
 	started, release := f.clk.hold()
 	done := make(chan res, 1)
 	go func() { done <- f.publish(id, "tools/plain", "major") }()
-	<-started // the first publish is now inside its latency
+	awaitSleep(t, started, done) // the first publish is now inside its latency
 	if !f.s.Busy("acme", id) {
 		t.Fatal("tool not busy during publish")
 	}
@@ -481,6 +481,11 @@ func TestFaultDropAfterWorkPublishes(t *testing.T) {
 	if f.s.Injected()[KindDrop] != 1 {
 		t.Fatalf("injected %v", f.s.Injected())
 	}
+	// The dropped connection left the tool idle: the next publish runs.
+	if f.s.Busy("acme", id) {
+		t.Fatal("tool still busy after its publish's connection was dropped")
+	}
+	f.want(f.publish(id, "tools/plain", "patch"), 201)
 }
 
 func TestFaultLatencyUsesClock(t *testing.T) {

@@ -81,7 +81,8 @@
 //     over the highest existing version (deprecated ones included; the
 //     first is 1.0.0) and pins tool_commit_hash (the tip), project_directory,
 //     required envvars and input_schema. The work completes even if the
-//     client has gone away.
+//     client has gone away; Close cancels it (503,
+//     no version), so Close never waits for a publish's latency.
 //   - Versions are listed with deprecated, versions (PEP 440 specifiers: ==,
 //     !=, >=, <=, >, <, ~=, ===, ==X.* wildcards, comma-joined), sort_by,
 //     creator (org_id,user_id), limit ≤ 50 and an integer continuation_token

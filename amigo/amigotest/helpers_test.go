@@ -55,7 +55,11 @@ func (c *testClock) Sleep(ctx context.Context, d time.Duration) error {
 	c.mu.Unlock()
 	if gate != nil {
 		if waiting != nil {
-			waiting <- struct{}{}
+			select {
+			case waiting <- struct{}{}:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		}
 		select {
 		case <-gate:

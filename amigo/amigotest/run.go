@@ -132,9 +132,7 @@ func (s *Server) handleTestTool(c *call) reply {
 	if len(nonconforming) > 0 {
 		return detailReply(http.StatusBadRequest, "Input parameters do not conform to the tool's input schema: %s.", strings.Join(nonconforming, "; "))
 	}
-	s.mu.Lock()
-	delay := s.opts.TestLatency.draw(s.rng)
-	s.mu.Unlock()
+	delay := s.drawLatency(s.opts.TestLatency)
 	if err := s.clk.Sleep(c.r.Context(), delay); err != nil {
 		return detailReply(http.StatusServiceUnavailable, "request cancelled")
 	}

@@ -107,6 +107,14 @@ func (l Latency) draw(r *rand.Rand) time.Duration {
 	return l.Min + time.Duration(r.Int63n(int64(l.Max-l.Min)+1))
 }
 
+// drawLatency draws one duration of l from the server's random source,
+// which the server mutex guards (l.Func is the caller's code and may panic).
+func (s *Server) drawLatency(l Latency) time.Duration {
+	var d time.Duration
+	s.locked(func() { d = l.draw(s.rng) })
+	return d
+}
+
 // APIKey is one accepted sign-in credential triple.
 type APIKey struct {
 	Key, KeyID, UserID string
@@ -311,12 +319,25 @@ func (s *Server) URL() string {
 	return s.srv.URL
 }
 
-// Close stops the test server (if any) and cancels running publishes.
+// Close cancels running publishes (they answer 503) and then stops the
+// test server (if any). The order matters: httptest's Close waits for every
+// running request, and a publish sleeping its latency on the server's
+// context would otherwise hold Close for that whole latency (forever on a
+// clock that does not advance by itself).
 func (s *Server) Close() {
+	s.stop()
 	if s.srv != nil {
 		s.srv.Close()
 	}
-	s.stop()
+}
+
+// locked runs f with the server mutex held and releases it however f ends,
+// a panic included: net/http recovers handler panics, so a mutex left held
+// would block every later request.
+func (s *Server) locked(f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f()
 }
 
 // Handler returns the server as an http.Handler.
@@ -425,9 +446,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rep, drop := s.serve(c, route, &entry)
 	entry.User = c.user
 	entry.Status = rep.status
-	s.mu.Lock()
-	s.log = append(s.log, entry)
-	s.mu.Unlock()
+	s.locked(func() { s.log = append(s.log, entry) })
 	if s.opts.Logf != nil {
 		op := entry.OperationID
 		if op == "" {
@@ -540,10 +559,13 @@ func (s *Server) authenticate(c *call) (reply, bool) {
 	default:
 		return deny("missing bearer token (or Basic credentials).")
 	}
-	s.mu.Lock()
-	t, found := s.toks[tok]
-	now := s.clk.Now()
-	s.mu.Unlock()
+	var t token
+	var found bool
+	var now time.Time
+	s.locked(func() {
+		t, found = s.toks[tok]
+		now = s.clk.Now()
+	})
 	xorg, hasXOrg := c.r.Header[http.CanonicalHeaderKey("X-ORG-ID")]
 	issuer := t.org // the organization the token was issued for
 	switch {
@@ -754,8 +776,8 @@ func (f *faults) maintenanceOn() bool {
 
 func (f *faults) count(kind string) {
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.counts[kind]++
-	f.mu.Unlock()
 }
 
 type preFault struct {

@@ -124,9 +124,9 @@ func (s *Server) handleSignIn(c *call) reply {
 		}
 	}
 	c.user = user
-	s.mu.Lock()
-	tok, exp := s.issueLocked(c.org, user)
-	s.mu.Unlock()
+	var tok string
+	var exp time.Time
+	s.locked(func() { tok, exp = s.issueLocked(c.org, user) })
 	return jsonReply(http.StatusOK, amigo.SignInResponse{IDToken: tok, ExpiresAt: exp})
 }
 
@@ -265,13 +265,12 @@ func (s *Server) handleListTools(c *call) reply {
 	if len(e) > 0 {
 		return e.reply()
 	}
-	s.mu.Lock()
-	o := s.org(c.org)
 	var all []amigo.Tool
-	for _, t := range o.tools {
-		all = append(all, t.snapshot())
-	}
-	s.mu.Unlock()
+	s.locked(func() {
+		for _, t := range s.org(c.org).tools {
+			all = append(all, t.snapshot())
+		}
+	})
 
 	var matched []amigo.Tool
 	tagSet := map[string]bool{}

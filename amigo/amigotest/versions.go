@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/amigo-release/amigo-release/amigo"
 )
@@ -66,52 +67,70 @@ func (s *Server) handlePublish(c *call) reply {
 		return detailReply(http.StatusUnprocessableEntity, "%v", err)
 	}
 
-	s.mu.Lock()
-	t := s.org(c.org).find(id)
-	if t == nil || t.t.Deprecated {
-		s.mu.Unlock()
-		return toolNotFound(id, t)
+	var t *tool
+	var claimed reply
+	s.locked(func() {
+		t = s.org(c.org).find(id)
+		switch {
+		case t == nil || t.t.Deprecated:
+			claimed = toolNotFound(id, t)
+		case t.busy != "":
+			claimed = detailReply(http.StatusConflict, "A related operation is in progress on tool %s (%s).", id, t.busy)
+		default:
+			t.busy = OpPublishVersion
+		}
+	})
+	if claimed.status != 0 {
+		return claimed
 	}
-	if t.busy != "" {
-		busy := t.busy
-		s.mu.Unlock()
-		return detailReply(http.StatusConflict, "A related operation is in progress on tool %s (%s).", id, busy)
-	}
-	t.busy = OpPublishVersion
-	s.mu.Unlock()
-	release := func() {
-		s.mu.Lock()
-		t.busy = ""
-		s.mu.Unlock()
-	}
+	// The tool stays busy for the whole publish; this clears it on every
+	// way out (refusal, shutdown, build error, panic) unless the version
+	// was created, which clears it in the same critical section.
+	cleared := false
+	defer func() {
+		if !cleared {
+			s.locked(func() { t.busy = "" })
+		}
+	}()
 
 	p, err := s.repo.read(s.opts.Branch, req.ProjectPath)
 	if err != nil {
-		release()
 		return projectError(err)
 	}
 
-	s.mu.Lock()
-	rep, ok := s.publishChecksLocked(t, req.BumpType, p)
-	delay := s.opts.PublishLatency.draw(s.rng)
-	s.mu.Unlock()
+	var rep reply
+	ok := false
+	var lastCommit string
+	var delay time.Duration
+	s.locked(func() {
+		rep, ok = s.publishChecksLocked(t, req.BumpType, p)
+		if last := newest(t); last != nil {
+			lastCommit = last.ToolCommitHash
+		}
+		// Drawn on refusals too, so that a seed gives the same IDs and
+		// tokens whatever the refusals.
+		delay = s.opts.PublishLatency.draw(s.rng)
+	})
 	if !ok {
-		release()
 		return rep
+	}
+	// The ancestry walk reads git objects: done without the server mutex
+	// (the busy flag keeps other publishes of t out meanwhile).
+	if s.repo.isOlder(p.Commit, lastCommit) {
+		return detailReply(http.StatusBadRequest, "Specified commit %s is older than the last valid commit %s.", p.Commit, lastCommit)
 	}
 
 	if err := s.clk.Sleep(s.ctx, delay); err != nil {
-		release()
 		return detailReply(http.StatusServiceUnavailable, "The service is going through temporary maintenance (the emulator is shutting down).")
 	}
 	if p.BuildError != "" {
-		release()
 		return detailReply(http.StatusBadRequest, "Tool build has failed: %s", p.BuildError)
 	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t.busy = ""
+	cleared = true
 	next := amigo.Version{}.Bump(amigo.BumpMajor)
 	if hi, ok := highest(t); ok {
 		next = hi.Bump(req.BumpType)
@@ -133,7 +152,9 @@ func (s *Server) handlePublish(c *call) reply {
 	return jsonReply(http.StatusCreated, amigo.PublishResponse{NewVersion: next.String()})
 }
 
-// publishChecksLocked applies the refusals that happen before the build.
+// publishChecksLocked applies the refusals that happen before the build and
+// need only the server's state (the commit-ancestry refusal reads git and
+// is applied by the caller without the mutex).
 func (s *Server) publishChecksLocked(t *tool, bump amigo.BumpType, p *project) (reply, bool) {
 	if len(t.versions) == 0 && bump != amigo.BumpMajor {
 		return detailReply(http.StatusBadRequest, "The first version of a tool must be published with bump_type \"major\" (it becomes 1.0.0), not %q.", bump), false
@@ -154,9 +175,6 @@ func (s *Server) publishChecksLocked(t *tool, bump amigo.BumpType, p *project) (
 	}
 	if len(missing) > 0 {
 		return detailReply(http.StatusBadRequest, "The environment variables required by the tool version do not exist on the tool: %s.", strings.Join(missing, ", ")), false
-	}
-	if last := newest(t); last != nil && s.repo.isOlder(p.Commit, last.ToolCommitHash) {
-		return detailReply(http.StatusBadRequest, "Specified commit %s is older than the last valid commit %s.", p.Commit, last.ToolCommitHash), false
 	}
 	return reply{}, true
 }
@@ -197,17 +215,22 @@ func (s *Server) handleListVersions(c *call) reply {
 	if len(e) > 0 {
 		return e.reply()
 	}
-	s.mu.Lock()
-	t := s.org(c.org).find(id)
-	if t == nil {
-		s.mu.Unlock()
+	var all []amigo.ToolVersion
+	found := false
+	s.locked(func() {
+		t := s.org(c.org).find(id)
+		if t == nil {
+			return
+		}
+		found = true
+		all = make([]amigo.ToolVersion, len(t.versions))
+		for i, v := range t.versions {
+			all[i] = copyVersion(v)
+		}
+	})
+	if !found {
 		return toolNotFound(id, nil)
 	}
-	all := make([]amigo.ToolVersion, len(t.versions))
-	for i, v := range t.versions {
-		all[i] = copyVersion(v)
-	}
-	s.mu.Unlock()
 
 	var matched []amigo.ToolVersion
 	seen := map[amigo.VersionUserInfo]bool{}
