@@ -218,6 +218,16 @@ stages:
 			line: 6, msg: "must not be empty", fix: "the repository the Amigo team branch lives in",
 		},
 		{
+			name: "duplicate tool name",
+			src:  okStages + "tools:\n  t:\n    tags: {a: b}\n  t:\n    tags: {c: d}\n",
+			line: 8, msg: `duplicate key "t" (first at line 6)`, fix: "keep one",
+		},
+		{
+			name: "tools as a list",
+			src:  okStages + "tools: [t]\n",
+			line: 5, msg: "expected tools (a mapping), got a list", fix: "write tools as indented `key: value` lines",
+		},
+		{
 			name: "unsupported version",
 			src:  "version: 2\n" + okStages,
 			line: 1, msg: "plan format version 2 is not supported", fix: "version: 1",

@@ -79,37 +79,19 @@ func index(path string, i int) string { return fmt.Sprintf("%s[%d]", path, i) }
 // the field function of each known key, and returns the key nodes seen.
 func (d *decoder) object(n *yaml.Node, path, what string, fields fieldMap) map[string]*yaml.Node {
 	seen := map[string]*yaml.Node{}
-	if n.Kind != yaml.MappingNode {
-		if n.ShortTag() == "!!null" {
-			return seen // "key:" with nothing after it: an empty mapping
-		}
-		d.errAt(n, path, fmt.Sprintf("expected %s (a mapping of keys), got %s", what, kindName(n)),
-			fmt.Sprintf("write %s as indented `key: value` lines", what))
-		return seen
-	}
 	valid := make([]string, 0, len(fields))
 	for k := range fields {
 		valid = append(valid, k)
 	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		key, ok := d.key(k, path)
-		if !ok {
-			continue
-		}
-		if prev, dup := seen[key]; dup {
-			d.errAt(k, join(path, key), fmt.Sprintf("duplicate key %q (first at line %d)", key, prev.Line),
-				"keep one of them")
-			continue
-		}
+	d.mapping(n, path, what, "a mapping of keys", func(key string, k, v *yaml.Node) {
 		seen[key] = k
 		fn, known := fields[key]
 		if !known {
 			d.errAt(k, join(path, key), fmt.Sprintf("unknown key %q in %s", key, what), suggest(key, valid, "keys"))
-			continue
+			return
 		}
 		fn(join(path, key), v)
-	}
+	})
 	return seen
 }
 
@@ -129,11 +111,19 @@ func (d *decoder) key(k *yaml.Node, path string) (string, bool) {
 // entries walks a mapping with free keys (tool names, globs, tags),
 // rejecting duplicates, and calls fn for each pair.
 func (d *decoder) entries(n *yaml.Node, path, what string, fn func(key string, k, v *yaml.Node)) {
+	d.mapping(n, path, what, "a mapping", fn)
+}
+
+// mapping walks a mapping node and calls fn for each pair whose key is a
+// plain string seen for the first time; a bad or duplicate key is
+// reported and skipped. Null is an empty mapping; any other kind is
+// reported as not being shape (e.g. "a mapping").
+func (d *decoder) mapping(n *yaml.Node, path, what, shape string, fn func(key string, k, v *yaml.Node)) {
 	if n.Kind != yaml.MappingNode {
 		if n.ShortTag() == "!!null" {
-			return
+			return // "key:" with nothing after it: an empty mapping
 		}
-		d.errAt(n, path, fmt.Sprintf("expected %s (a mapping), got %s", what, kindName(n)),
+		d.errAt(n, path, fmt.Sprintf("expected %s (%s), got %s", what, shape, kindName(n)),
 			fmt.Sprintf("write %s as indented `key: value` lines", what))
 		return
 	}
