@@ -263,15 +263,11 @@ func TestDetect(t *testing.T) {
 				s["feat"] = r.commit("feat!: breaking x")
 				r.write("tools/a/z.py", "1")
 				s["fix"] = r.commit("fix: z")
-				r.n++
-				r.git("revert", "--no-edit", s["feat"])
-				s["rev"] = r.head()
+				s["rev"] = r.revert(s["feat"])
 				r.write("tools/b/old.py", "1")
 				s["old"] = r.commit("feat: before base")
 				base = r.head()
-				r.n++
-				r.git("revert", "--no-edit", s["old"])
-				s["lone"] = r.head()
+				s["lone"] = r.revert(s["old"])
 				return Request{Head: "HEAD", Bases: map[string]string{"tool_a": s["feat"] + "~1", "tool_b": base}}
 			},
 			want: []string{"tool_a:changed:patch[rev,fix,feat]", "tool_b:changed:patch[lone]"},
@@ -288,12 +284,8 @@ func TestDetect(t *testing.T) {
 				base := twoTools(r)
 				r.write("tools/a/x.py", "1")
 				s["feat"] = r.commit("feat: x")
-				r.n++
-				r.git("revert", "--no-edit", "HEAD")
-				s["r1"] = r.head()
-				r.n++
-				r.git("revert", "--no-edit", "HEAD")
-				s["r2"] = r.head()
+				s["r1"] = r.revert("HEAD")
+				s["r2"] = r.revert("HEAD")
 				return Request{Head: "HEAD", DefaultBase: base}
 			},
 			want: []string{"tool_a:changed:minor[r2,r1,feat]"},
@@ -304,9 +296,7 @@ func TestDetect(t *testing.T) {
 				base := twoTools(r)
 				r.write("tools/a/x.py", "1")
 				s["feat"] = r.commit("feat: x")
-				r.n++
-				r.git("revert", "--no-edit", "HEAD")
-				s["rev"] = r.head()
+				s["rev"] = r.revert("HEAD")
 				return Request{Head: "HEAD", DefaultBase: base}
 			},
 			want: []string{"tool_a:unchanged:none[rev,feat]"},

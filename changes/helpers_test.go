@@ -110,6 +110,15 @@ func (r *testRepo) rawCommit(msg string) string {
 	return sha
 }
 
+// revert commits the revert of rev (git revert --no-edit); it returns the
+// new SHA.
+func (r *testRepo) revert(rev string) string {
+	r.t.Helper()
+	r.n++
+	r.git("revert", "--no-edit", rev)
+	return r.head()
+}
+
 func (r *testRepo) head() string { r.t.Helper(); return r.git("rev-parse", "HEAD") }
 
 func (r *testRepo) open() *Repo {
