@@ -40,15 +40,7 @@ func TestAgainstGitCLI(t *testing.T) {
 			bh = plumbing.NewHash(base)
 			rng = base + ".." + g.Head
 		}
-		cs, err := repo.rangeCommits(head, bh)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []string
-		for _, c := range cs {
-			got = append(got, c.hash.String())
-		}
-		slices.Sort(got)
+		got := rangeSHAs(t, repo, head, bh)
 		if want := lines(runGit(t, g.Dir, nil, "rev-list", rng)); !slices.Equal(got, want) {
 			t.Fatalf("range %s: %d commits, git rev-list has %d", rng, len(got), len(want))
 		}
@@ -215,19 +207,28 @@ func TestRangeCommits_clockSkew(t *testing.T) {
 			from = plumbing.NewHash(s)
 			spec = s + ".." + rng[1]
 		}
-		cs, err := repo.rangeCommits(plumbing.NewHash(rng[1]), from)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []string
-		for _, c := range cs {
-			got = append(got, c.hash.String())
-		}
-		slices.Sort(got)
+		got := rangeSHAs(t, repo, plumbing.NewHash(rng[1]), from)
 		want := strings.Fields(runGit(t, r.dir, nil, "rev-list", spec))
 		slices.Sort(want)
 		if !slices.Equal(got, want) {
 			t.Errorf("range %s: got %d commits, git rev-list %d", spec, len(got), len(want))
 		}
 	}
+}
+
+// rangeSHAs returns the SHAs of the commits rangeCommits lists from head
+// back to (not into) base (ZeroHash: to the roots), sorted to compare
+// with git rev-list.
+func rangeSHAs(t *testing.T, repo *Repo, head, base plumbing.Hash) []string {
+	t.Helper()
+	cs, err := repo.rangeCommits(head, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range cs {
+		got = append(got, c.hash.String())
+	}
+	slices.Sort(got)
+	return got
 }
