@@ -35,13 +35,7 @@ func pager(t *testing.T, total, maxLimit int, write func(w http.ResponseWriter, 
 
 func TestAllToolsAcrossPages(t *testing.T) {
 	f := newFakeAPI(t)
-	h, limits := pager(t, 45, amigo.MaxToolsPage, func(w http.ResponseWriter, from, to int, more bool, next *int) {
-		tools := []amigo.Tool{}
-		for i := from; i < to; i++ {
-			tools = append(tools, toolNamed(i, fmt.Sprintf("tool_%02d", i), false))
-		}
-		writeJSON(w, http.StatusOK, amigo.ListToolsResponse{Tools: tools, HasMore: more, ContinuationToken: next})
-	})
+	h, limits := toolPager(t, 45, func(i int) (string, bool) { return fmt.Sprintf("tool_%02d", i), false })
 	f.handle("GET /v1/{org}/tool/", h)
 	c := f.client()
 	all, err := c.AllTools(context.Background(), amigo.ListToolsOptions{})
@@ -54,6 +48,19 @@ func TestAllToolsAcrossPages(t *testing.T) {
 	if fmt.Sprint(*limits) != "[20 20 20]" {
 		t.Errorf("page limits = %v, want [20 20 20]", *limits)
 	}
+}
+
+// toolPager pages through total tools the way the API does (see pager);
+// tool i is called name(i) and is deprecated when name says so.
+func toolPager(t *testing.T, total int, name func(i int) (string, bool)) (http.HandlerFunc, *[]int) {
+	return pager(t, total, amigo.MaxToolsPage, func(w http.ResponseWriter, from, to int, more bool, next *int) {
+		tools := []amigo.Tool{}
+		for i := from; i < to; i++ {
+			n, deprecated := name(i)
+			tools = append(tools, toolNamed(i, n, deprecated))
+		}
+		writeJSON(w, http.StatusOK, amigo.ListToolsResponse{Tools: tools, HasMore: more, ContinuationToken: next})
+	})
 }
 
 func toolNamed(i int, name string, deprecated bool) amigo.Tool {
@@ -77,14 +84,7 @@ func TestFindToolByNameAcrossPages(t *testing.T) {
 		return fmt.Sprintf("hay_%02d", i), false
 	}
 	var deprecatedParam []string
-	h, limits := pager(t, 50, amigo.MaxToolsPage, func(w http.ResponseWriter, from, to int, more bool, next *int) {
-		tools := []amigo.Tool{}
-		for i := from; i < to; i++ {
-			n, dep := names(i)
-			tools = append(tools, toolNamed(i, n, dep)) // this server ignores the deprecated filter
-		}
-		writeJSON(w, http.StatusOK, amigo.ListToolsResponse{Tools: tools, HasMore: more, ContinuationToken: next})
-	})
+	h, limits := toolPager(t, 50, names) // this server ignores the deprecated filter
 	f.handle("GET /v1/{org}/tool/", func(w http.ResponseWriter, r *http.Request) {
 		deprecatedParam = append(deprecatedParam, r.URL.Query().Get("deprecated"))
 		h(w, r)
@@ -115,13 +115,7 @@ func TestFindToolByNameAcrossPages(t *testing.T) {
 
 func TestFindToolByNameStopsAtFirstMatch(t *testing.T) {
 	f := newFakeAPI(t)
-	h, limits := pager(t, 100, amigo.MaxToolsPage, func(w http.ResponseWriter, from, to int, more bool, next *int) {
-		tools := []amigo.Tool{}
-		for i := from; i < to; i++ {
-			tools = append(tools, toolNamed(i, fmt.Sprintf("t%03d", i), false))
-		}
-		writeJSON(w, http.StatusOK, amigo.ListToolsResponse{Tools: tools, HasMore: more, ContinuationToken: next})
-	})
+	h, limits := toolPager(t, 100, func(i int) (string, bool) { return fmt.Sprintf("t%03d", i), false })
 	f.handle("GET /v1/{org}/tool/", h)
 	c := f.client()
 	tool, err := c.FindToolByName(context.Background(), "t025")
