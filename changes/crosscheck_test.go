@@ -16,11 +16,7 @@ import (
 func TestAgainstGitCLI(t *testing.T) {
 	t.Parallel()
 	g := generateIn(t, genParams{Projects: 12, FilesPer: 14, Commits: 240, MergeEvery: 9, RenamePercent: 15}, filepath.Join(t.TempDir(), "repo"))
-	repo, err := Open(g.Dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer repo.Close()
+	repo := openRepo(t, g.Dir)
 	lines := func(s string) []string {
 		var out []string
 		for _, l := range strings.Split(s, "\n") {

@@ -121,13 +121,17 @@ func (r *testRepo) revert(rev string) string {
 
 func (r *testRepo) head() string { r.t.Helper(); return r.git("rev-parse", "HEAD") }
 
-func (r *testRepo) open() *Repo {
-	r.t.Helper()
-	repo, err := Open(r.dir)
+func (r *testRepo) open() *Repo { r.t.Helper(); return openRepo(r.t, r.dir) }
+
+// openRepo opens the repository at dir, failing the test if it cannot, and
+// closes it when the test ends.
+func openRepo(t testing.TB, dir string) *Repo {
+	t.Helper()
+	repo, err := Open(dir)
 	if err != nil {
-		r.t.Fatalf("Open: %v", err)
+		t.Fatalf("Open(%s): %v", dir, err)
 	}
-	r.t.Cleanup(func() { repo.Close() })
+	t.Cleanup(func() { repo.Close() })
 	return repo
 }
 

@@ -137,15 +137,11 @@ func TestShallow_missingBase(t *testing.T) {
 	t.Parallel()
 	o, shas := origin(t, 6)
 	clone := shallowClone(t, o.dir, "--depth", "1")
-	repo, err := Open(clone)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer repo.Close()
+	repo := openRepo(t, clone)
 	if !repo.IsShallow() || repo.HasCommit(shas[2]) {
 		t.Fatal("clone is not shallow")
 	}
-	_, err = Detect(t.Context(), repo, Request{Head: "HEAD", DefaultBase: shas[2], Options: DefaultOptions()})
+	_, err := Detect(t.Context(), repo, Request{Head: "HEAD", DefaultBase: shas[2], Options: DefaultOptions()})
 	var me *MissingCommitError
 	if !errors.As(err, &me) || me.SHA != shas[2] || !me.Shallow {
 		t.Fatalf("Detect error = %v, want *MissingCommitError for %s", err, shas[2])
@@ -169,11 +165,7 @@ func TestShallow_deepenFromRemote(t *testing.T) {
 	t.Parallel()
 	o, shas := origin(t, 8)
 	clone := shallowClone(t, o.dir, "--depth", "1")
-	repo, err := Open(clone)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer repo.Close()
+	repo := openRepo(t, clone)
 
 	// Deepen by 3: the new boundary replaces the old one in .git/shallow
 	// (go-git alone would keep the stale head line).
@@ -232,11 +224,7 @@ func TestShallow_goGitDepthZero(t *testing.T) {
 	if got := readShallow(t, clone); len(got) != 1 {
 		t.Fatalf("after go-git fetch Depth 0: .git/shallow = %q; the pitfall no longer exists?", got)
 	}
-	repo, err := Open(clone)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer repo.Close()
+	repo := openRepo(t, clone)
 	if err := repo.Deepen(t.Context(), DeepenOptions{Depth: 0}); err != nil {
 		t.Fatal(err)
 	}
@@ -262,11 +250,7 @@ func TestShallow_fetchExactSHA(t *testing.T) {
 				o.git("config", "uploadpack.allowReachableSHA1InWant", "true")
 			}
 			clone := shallowClone(t, o.dir, "--depth", "1", "--single-branch", "--branch", "main")
-			repo, err := Open(clone)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer repo.Close()
+			repo := openRepo(t, clone)
 			res, err := Detect(t.Context(), repo, Request{Head: "HEAD", DefaultBase: other, Options: DefaultOptions(), Deepen: &DeepenOptions{}})
 			if !allow {
 				var me *MissingCommitError
@@ -291,11 +275,7 @@ func TestShallow_firstReleaseDeepens(t *testing.T) {
 	t.Parallel()
 	o, shas := origin(t, 5)
 	clone := shallowClone(t, o.dir, "--depth", "2")
-	repo, err := Open(clone)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer repo.Close()
+	repo := openRepo(t, clone)
 	res, err := Detect(t.Context(), repo, Request{Head: "HEAD", Options: DefaultOptions(), Deepen: &DeepenOptions{}})
 	if err != nil {
 		t.Fatal(err)
@@ -310,12 +290,8 @@ func TestShallow_noRemote(t *testing.T) {
 	o, shas := origin(t, 4)
 	clone := shallowClone(t, o.dir, "--depth", "1")
 	runGit(t, clone, nil, "remote", "remove", "origin")
-	repo, err := Open(clone)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer repo.Close()
-	_, err = Detect(t.Context(), repo, Request{Head: "HEAD", DefaultBase: shas[1], Options: DefaultOptions(), Deepen: &DeepenOptions{}})
+	repo := openRepo(t, clone)
+	_, err := Detect(t.Context(), repo, Request{Head: "HEAD", DefaultBase: shas[1], Options: DefaultOptions(), Deepen: &DeepenOptions{}})
 	var me *MissingCommitError
 	if !errors.As(err, &me) || !strings.Contains(err.Error(), "deepening from the remote failed") || !strings.Contains(err.Error(), "fetch-depth: 0") {
 		t.Errorf("Detect error = %v", err)

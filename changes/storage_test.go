@@ -428,15 +428,11 @@ func TestShallow_worktree(t *testing.T) {
 	clone := shallowClone(t, o.dir, "--depth", "1")
 	wt := filepath.Join(t.TempDir(), "wt")
 	runGit(t, clone, nil, "worktree", "add", "-q", "--detach", wt, "HEAD")
-	repo, err := Open(wt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer repo.Close()
+	repo := openRepo(t, wt)
 	if !repo.IsShallow() {
 		t.Fatal("worktree of a shallow clone is not shallow")
 	}
-	_, err = Detect(t.Context(), repo, Request{Head: "HEAD", DefaultBase: shas[2], Options: DefaultOptions()})
+	_, err := Detect(t.Context(), repo, Request{Head: "HEAD", DefaultBase: shas[2], Options: DefaultOptions()})
 	var me *MissingCommitError
 	if !errors.As(err, &me) || !strings.Contains(err.Error(), "fetch-depth: 0") {
 		t.Fatalf("Detect = %v, want a missing-commit error with the fix", err)
