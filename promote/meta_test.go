@@ -105,10 +105,7 @@ func TestLoadProjectMeta_noTables(t *testing.T) {
 }
 
 func TestResolve_precedence(t *testing.T) {
-	p, err := Load("testdata/release.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustLoad(t, "testdata/release.yaml")
 	meta, err := LoadProjectMeta("testdata/weather")
 	if err != nil {
 		t.Fatal(err)
@@ -160,10 +157,7 @@ func TestResolve_precedence(t *testing.T) {
 }
 
 func TestResolve_defaults(t *testing.T) {
-	p, err := Parse("p.yaml", []byte(okStages))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustParse(t, "p.yaml", []byte(okStages))
 	s, err := p.Resolve("plain", ProjectMeta{File: "plain/pyproject.toml", ProjectDescription: "From project.",
 		RequiredEnvvars: []string{"B", "A"}, RequiredSecretEnvvars: []string{"C"}}, func(string) string { return "" })
 	if err != nil {
@@ -186,13 +180,10 @@ func TestResolve_defaults(t *testing.T) {
 }
 
 func TestResolve_errors(t *testing.T) {
-	p, err := Load("testdata/release.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustLoad(t, "testdata/release.yaml")
 	meta := ProjectMeta{File: "tools/w/pyproject.toml", SkipStages: []string{"europe"},
 		RequiredSecretEnvvars: []string{"PLAIN"}, Envvars: []EnvvarSpec{{Name: "PLAIN", Value: "literal"}}}
-	_, err = p.Resolve("weather_lookup", meta, func(string) string { return "" })
+	_, err := p.Resolve("weather_lookup", meta, func(string) string { return "" })
 	if err == nil || !errors.Is(err, ErrInvalid) {
 		t.Fatalf("err = %v", err)
 	}
@@ -212,10 +203,7 @@ func TestResolve_errors(t *testing.T) {
 }
 
 func TestPlan_ToolName(t *testing.T) {
-	p, err := Load("testdata/release.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustLoad(t, "testdata/release.yaml")
 	tests := []struct{ path, name, want, errText string }{
 		{"tools/weather", "anything", "weather_lookup", ""},
 		{"tools/flights", "Flight-Status", "flight_status", ""},

@@ -426,10 +426,7 @@ func TestLoad_missingFile(t *testing.T) {
 }
 
 func TestParse_defaults(t *testing.T) {
-	p, err := Parse("", []byte(okStages+"  - name: eu\n    region: eu-central-1\n    organization: acme\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustParse(t, "", []byte(okStages+"  - name: eu\n    region: eu-central-1\n    organization: acme\n"))
 	if p.File != DefaultPath || p.Version != 1 {
 		t.Errorf("File, Version = %q, %d", p.File, p.Version)
 	}
@@ -472,10 +469,7 @@ func onlyPositions(diff string) bool {
 }
 
 func TestParse_baseURLStage(t *testing.T) {
-	p, err := Parse("p.yaml", []byte("stages:\n  - name: local\n    base_url: http://127.0.0.1:8080/\n    organization: test-org\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustParse(t, "p.yaml", []byte("stages:\n  - name: local\n    base_url: http://127.0.0.1:8080/\n    organization: test-org\n"))
 	s, ok := p.Stage("local")
 	if !ok || s.Region != "" || s.BaseURL != "http://127.0.0.1:8080" {
 		t.Errorf("stage = %+v, %v", s, ok)
@@ -496,10 +490,7 @@ func TestPlan_Order(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := Parse("p.yaml", []byte("defaults: {organization: o}\nstages:\n"+tt.src))
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := mustParse(t, "p.yaml", []byte("defaults: {organization: o}\nstages:\n"+tt.src))
 			var got []string
 			for _, s := range p.Order() {
 				got = append(got, s.Name)
@@ -512,10 +503,7 @@ func TestPlan_Order(t *testing.T) {
 }
 
 func TestPlan_CheckCredentials(t *testing.T) {
-	p, err := Load("testdata/release.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustLoad(t, "testdata/release.yaml")
 	env := map[string]string{
 		"AMIGO_API_KEY": "k", "AMIGO_API_KEY_ID": "i", "AMIGO_USER_ID": "u",
 		"AMIGO_EU_API_KEY": "k", "AMIGO_EU_API_KEY_ID": "i", "AMIGO_EU_USER_ID": "u",
@@ -527,7 +515,7 @@ func TestPlan_CheckCredentials(t *testing.T) {
 	delete(env, "AMIGO_EU_USER_ID")
 	delete(env, "AMIGO_API_KEY")
 	env["AMIGO_CA_TOKEN"] = "bearer"
-	err = p.CheckCredentials(getenv)
+	err := p.CheckCredentials(getenv)
 	if err == nil || !errors.Is(err, ErrInvalid) {
 		t.Fatalf("want an error, got %v", err)
 	}
@@ -605,10 +593,7 @@ func TestErrors_neverContainSecretValues(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), secret) {
 		t.Errorf("meta error leaks or is missing: %v", err)
 	}
-	p, err := Parse("p.yaml", []byte(okStages))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustParse(t, "p.yaml", []byte(okStages))
 	meta := ProjectMeta{File: "pyproject.toml", RequiredSecretEnvvars: []string{"KEY"}, Envvars: []EnvvarSpec{{Name: "KEY", Value: secret}}}
 	_, err = p.Resolve("t", meta, func(string) string { return secret })
 	if err == nil || strings.Contains(err.Error(), secret) {
@@ -634,10 +619,7 @@ func TestErrors_neverContainSecretValues(t *testing.T) {
 }
 
 func TestPlan_Dependents(t *testing.T) {
-	p, err := Load("testdata/release.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustLoad(t, "testdata/release.yaml")
 	if diff := cmp.Diff([]string{"ap", "ca"}, p.Dependents("eu")); diff != "" {
 		t.Errorf("Dependents(eu): %s", diff)
 	}
@@ -650,4 +632,24 @@ func TestPlan_Dependents(t *testing.T) {
 	if _, ok := p.Stage("nope"); ok {
 		t.Error("Stage(nope) found")
 	}
+}
+
+// mustParse parses a plan from src, failing the test if it is invalid.
+func mustParse(t *testing.T, name string, src []byte) *Plan {
+	t.Helper()
+	p, err := Parse(name, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// mustLoad loads a plan file, failing the test if it is invalid.
+func mustLoad(t *testing.T, path string) *Plan {
+	t.Helper()
+	p, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -9,10 +9,7 @@ import (
 )
 
 func TestLoad_example(t *testing.T) {
-	p, err := Load("testdata/release.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustLoad(t, "testdata/release.yaml")
 	var order []string
 	for _, s := range p.Order() {
 		order = append(order, s.Name)
