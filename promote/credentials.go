@@ -2,7 +2,6 @@ package promote
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 )
 
@@ -62,10 +61,5 @@ func (p *Plan) SecretEnvNames() []string {
 			}
 		}
 	}
-	out := make([]string, 0, len(set))
-	for n := range set {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
+	return sortedKeys(set)
 }

@@ -79,10 +79,7 @@ func index(path string, i int) string { return fmt.Sprintf("%s[%d]", path, i) }
 // the field function of each known key, and returns the key nodes seen.
 func (d *decoder) object(n *yaml.Node, path, what string, fields fieldMap) map[string]*yaml.Node {
 	seen := map[string]*yaml.Node{}
-	valid := make([]string, 0, len(fields))
-	for k := range fields {
-		valid = append(valid, k)
-	}
+	valid := sortedKeys(fields)
 	d.mapping(n, path, what, "a mapping of keys", func(key string, k, v *yaml.Node) {
 		seen[key] = k
 		fn, known := fields[key]
