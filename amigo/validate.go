@@ -2,8 +2,9 @@ package amigo
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -78,12 +79,7 @@ func checkTags(op Op, tags map[string]*string) error {
 	if len(tags) > MaxTags {
 		return invalid(op, "tags", "", fmt.Sprintf("has %d entries, at most %d are allowed", len(tags), MaxTags))
 	}
-	keys := make([]string, 0, len(tags))
-	for k := range tags {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		if s := strings.TrimSpace(k); s == "" || !tagRe.MatchString(s) {
 			return invalid(op, "tags key", k, `must be non-empty and match ^[\w\s]+$ (letters, digits, underscores and spaces)`)
 		}
@@ -128,12 +124,7 @@ func checkInputs(op Op, inputs []Input) error {
 			if len(m.vars) > MaxUserVariables {
 				return invalid(op, field, "", fmt.Sprintf("has %d entries, at most %d are allowed", len(m.vars), MaxUserVariables))
 			}
-			names := make([]string, 0, len(m.vars))
-			for k := range m.vars {
-				names = append(names, k)
-			}
-			sort.Strings(names)
-			for _, k := range names {
+			for _, k := range slices.Sorted(maps.Keys(m.vars)) {
 				if !userVarRe.MatchString(strings.TrimSpace(k)) {
 					return invalid(op, field, k, "names must match ^[a-z_][a-z0-9_]+$ (lower-case, at least 2 characters, not starting with a digit)")
 				}
