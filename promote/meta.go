@@ -413,24 +413,23 @@ func (t *tomlDecoder) jsonValue(path string, v any, depth int) (any, bool) {
 		}
 		return out, good
 	case []map[string]any:
-		out := make([]any, 0, len(x))
-		good := true
-		for i, it := range x {
-			y, ok := t.jsonValue(index(path, i), it, depth+1)
-			good = good && ok
-			out = append(out, y)
-		}
-		return out, good
+		return jsonArray(t, path, x, depth)
 	case []any:
-		out := make([]any, 0, len(x))
-		good := true
-		for i, it := range x {
-			y, ok := t.jsonValue(index(path, i), it, depth+1)
-			good = good && ok
-			out = append(out, y)
-		}
-		return out, good
+		return jsonArray(t, path, x, depth)
 	}
 	t.errAt(path, tomlKind(v)+" cannot be sent as JSON", "write dates and times as quoted strings")
 	return nil, false
+}
+
+// jsonArray converts each item of a TOML array (of values or of tables)
+// with jsonValue.
+func jsonArray[E any](t *tomlDecoder, path string, items []E, depth int) ([]any, bool) {
+	out := make([]any, 0, len(items))
+	good := true
+	for i, it := range items {
+		y, ok := t.jsonValue(index(path, i), it, depth+1)
+		good = good && ok
+		out = append(out, y)
+	}
+	return out, good
 }

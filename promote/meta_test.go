@@ -217,3 +217,37 @@ func TestPlan_ToolName(t *testing.T) {
 		}
 	}
 }
+
+// TestParseProjectMeta_inputArrays: arrays of values and of tables in test
+// input parameters become JSON arrays, and a bad item is named by its index.
+func TestParseProjectMeta_inputArrays(t *testing.T) {
+	src := `[[tool.amigo-release.test_inputs]]
+input_parameters = { days = [1, 2], stops = [{ city = "Oslo" }, { city = "Bergen", nights = [3] }] }
+
+[[tool.amigo-release.test_inputs.input_parameters.legs]]
+from = "Oslo"
+
+[[tool.amigo-release.test_inputs.input_parameters.legs]]
+from = "Bergen"
+`
+	m, err := ParseProjectMeta("tools/x/pyproject.toml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"days":  []any{int64(1), int64(2)},
+		"stops": []any{map[string]any{"city": "Oslo"}, map[string]any{"city": "Bergen", "nights": []any{int64(3)}}},
+		"legs":  []any{map[string]any{"from": "Oslo"}, map[string]any{"from": "Bergen"}},
+	}
+	if len(m.TestInputs) != 1 {
+		t.Fatalf("test inputs = %+v", m.TestInputs)
+	}
+	if diff := cmp.Diff(want, m.TestInputs[0].InputParameters); diff != "" {
+		t.Errorf("input parameters (-want +got):\n%s", diff)
+	}
+
+	_, err = ParseProjectMeta("tools/x/pyproject.toml", []byte("[[tool.amigo-release.test_inputs]]\ninput_parameters = { stops = [{ city = \"Oslo\" }, { day = 2024-01-01 }] }\n"))
+	if e := firstError(t, err); e.Path != "tool.amigo-release.test_inputs[0].input_parameters.stops[1].day" || !strings.Contains(e.Msg, "cannot be sent as JSON") {
+		t.Errorf("error at %s: %s", e.Path, e.Msg)
+	}
+}
