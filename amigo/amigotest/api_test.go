@@ -582,3 +582,58 @@ func TestNewRegionsServeIndependentState(t *testing.T) {
 		t.Fatalf("two regions issued the same id %s", ids[0])
 	}
 }
+
+// TestListsSortByEveryKeyInOrder: several sort_by keys apply in order
+// (later keys break ties), "-" reverses one key, on versions and
+// invocations alike.
+func TestListsSortByEveryKeyInOrder(t *testing.T) {
+	f := newFixture(t, nil)
+	id := f.createTool("plain")
+	run := "bbbbbbbbbbbbbbbbbbbbbbbb"
+	for _, v := range []string{"1.0.2", "2.0.1", "1.1.0", "2.0.0"} {
+		if _, err := f.s.AddVersion("acme", id, SeedVersion{Version: v, Deprecated: v == "2.0.1"}); err != nil {
+			t.Fatal(err)
+		}
+		ver, err := amigo.ParseVersion(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.s.AddInvocation("acme", amigo.Invocation{ToolID: id, ToolVersion: ver,
+			InvocationStatus: amigo.InvocationStatus{Succeeded: true, Output: "ok"},
+			InvocationSource: amigo.InvocationSource{Type: amigo.SourceSimulationConversation, SimulationUnitTestSetRunID: &run,
+				InvocationMetadata: amigo.InvocationMetadata{Type: amigo.MetadataEngageUser, ToolCallRoundIndex: new(int)}}})
+	}
+	versions := func(q string) string {
+		var vp amigo.ListVersionsResponse
+		f.want(f.do("GET", "tool/"+id+"/version?"+q, nil), 200).json(t, &vp)
+		var out []string
+		for _, v := range vp.ToolVersions {
+			out = append(out, v.Version.String())
+		}
+		return strings.Join(out, " ")
+	}
+	invocations := func(q string) string {
+		var ip amigo.ListInvocationsResponse
+		f.want(f.do("GET", "tool/invocation?"+q, nil), 200).json(t, &ip)
+		var out []string
+		for _, inv := range ip.ToolInvocations {
+			out = append(out, inv.ToolVersion.String())
+		}
+		return strings.Join(out, " ")
+	}
+	for _, tc := range []struct{ list, query, want string }{
+		{"versions", "sort_by=-version.major&sort_by=version.patch", "2.0.0 2.0.1 1.1.0 1.0.2"},
+		{"versions", "sort_by=version.minor&sort_by=-version.patch", "1.0.2 2.0.1 2.0.0 1.1.0"},
+		{"versions", "sort_by=-deprecated&sort_by=version.major&sort_by=version.minor", "2.0.1 1.0.2 1.1.0 2.0.0"},
+		{"invocations", "sort_by=-version.major&sort_by=version.patch", "2.0.0 2.0.1 1.1.0 1.0.2"},
+		{"invocations", "sort_by=version.minor&sort_by=-version.patch", "1.0.2 2.0.1 2.0.0 1.1.0"},
+	} {
+		get := versions
+		if tc.list == "invocations" {
+			get = invocations
+		}
+		if got := get(tc.query); got != tc.want {
+			t.Errorf("%s ?%s: %s, want %s", tc.list, tc.query, got, tc.want)
+		}
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"net/http"
-	"sort"
 	"strings"
 
 	"github.com/amigo-release/amigo-release/amigo"
@@ -310,38 +309,24 @@ func (s *Server) handleListInvocations(c *call) reply {
 		return e.reply()
 	}
 	all := s.invocations(c.org, f)
-	sort.SliceStable(all, func(i, j int) bool {
-		for _, k := range sorts {
-			a, b := all[i], all[j]
-			var cmp int
-			switch k.field {
-			case "created_at":
-				cmp = a.CreatedAt.Compare(*b.CreatedAt)
-			case "version.major":
-				cmp = a.ToolVersion.Major - b.ToolVersion.Major
-			case "version.minor":
-				cmp = a.ToolVersion.Minor - b.ToolVersion.Minor
-			case "version.patch":
-				cmp = a.ToolVersion.Patch - b.ToolVersion.Patch
-			case "tool_id":
-				cmp = strings.Compare(a.ToolID, b.ToolID)
-			case "invocation_source.type":
-				cmp = strings.Compare(string(a.InvocationSource.Type), string(b.InvocationSource.Type))
-			case "invocation_status.succeeded":
-				cmp = boolCmp(a.InvocationStatus.Succeeded, b.InvocationStatus.Succeeded)
-			}
-			if k.desc {
-				cmp = -cmp
-			}
-			if cmp != 0 {
-				return cmp < 0
-			}
+	sortByKeys(all, sorts, func(a, b amigo.Invocation, field string) int {
+		if cmp, ok := versionCmp(a.ToolVersion, b.ToolVersion, field); ok {
+			return cmp
 		}
-		return false
+		switch field {
+		case "created_at":
+			return a.CreatedAt.Compare(*b.CreatedAt)
+		case "tool_id":
+			return strings.Compare(a.ToolID, b.ToolID)
+		case "invocation_source.type":
+			return strings.Compare(string(a.InvocationSource.Type), string(b.InvocationSource.Type))
+		case "invocation_status.succeeded":
+			return boolCmp(a.InvocationStatus.Succeeded, b.InvocationStatus.Succeeded)
+		}
+		return 0
 	})
-	page, more, next := paginate(len(all), cont, limit)
-	return jsonReply(http.StatusOK, amigo.ListInvocationsResponse{
-		ToolInvocations: append([]amigo.Invocation{}, all[page[0]:page[1]]...), HasMore: more, ContinuationToken: next})
+	page, more, next := paginate(all, cont, limit)
+	return jsonReply(http.StatusOK, amigo.ListInvocationsResponse{ToolInvocations: page, HasMore: more, ContinuationToken: next})
 }
 
 var searchFields = []string{

@@ -3,7 +3,6 @@ package amigotest
 import (
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"sort"
@@ -133,17 +132,13 @@ func (s *Server) handleSignIn(c *call) reply {
 // ---- tools ----
 
 func (s *Server) handleCreateTool(c *call) reply {
-	body, bad := decodeBody(c, createToolSchema)
-	if bad != nil {
-		return *bad
-	}
-	var req struct {
+	req, bad := decodeInto[struct {
 		Name        string         `json:"name"`
 		Description string         `json:"description"`
 		Tags        map[string]any `json:"tags"`
-	}
-	if err := json.Unmarshal(body, &req); err != nil {
-		return detailReply(http.StatusUnprocessableEntity, "%v", err)
+	}](c, createToolSchema)
+	if bad != nil {
+		return *bad
 	}
 	if len(req.Name) > 64 {
 		return detailReply(http.StatusBadRequest, "The tool name is too long: %d characters, at most 64.", len(req.Name))
@@ -177,18 +172,9 @@ func (s *Server) addToolLocked(o *orgState, org, user, name, desc string, tags [
 }
 
 func (s *Server) handleModifyTool(c *call) reply {
-	var e errs
-	id := toolIDParam(c, &e)
-	if len(e) > 0 {
-		return e.reply()
-	}
-	body, bad := decodeBody(c, modifyToolSchema)
+	id, req, bad := toolRequest[map[string]any](c, modifyToolSchema)
 	if bad != nil {
 		return *bad
-	}
-	var req map[string]any
-	if err := json.Unmarshal(body, &req); err != nil {
-		return detailReply(http.StatusUnprocessableEntity, "%v", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -293,43 +279,66 @@ func (s *Server) handleListTools(c *call) reply {
 		}
 		matched = append(matched, t)
 	}
-	sort.SliceStable(matched, func(i, j int) bool {
-		for _, k := range sorts {
-			a, b := matched[i], matched[j]
-			var cmp int
-			switch k.field {
-			case "name":
-				cmp = strings.Compare(a.Name, b.Name)
-			case "deprecated":
-				cmp = boolCmp(a.Deprecated, b.Deprecated)
-			}
-			if k.desc {
-				cmp = -cmp
-			}
-			if cmp != 0 {
-				return cmp < 0
-			}
+	sortByKeys(matched, sorts, func(a, b amigo.Tool, field string) int {
+		switch field {
+		case "name":
+			return strings.Compare(a.Name, b.Name)
+		case "deprecated":
+			return boolCmp(a.Deprecated, b.Deprecated)
 		}
-		return false
+		return 0
 	})
-	page, more, next := paginate(len(matched), cont, limit)
-	resp := amigo.ListToolsResponse{Tools: append([]amigo.Tool{}, matched[page[0]:page[1]]...), HasMore: more, ContinuationToken: next}
+	page, more, next := paginate(matched, cont, limit)
+	resp := amigo.ListToolsResponse{Tools: page, HasMore: more, ContinuationToken: next}
 	if cont == 0 {
 		resp.FilterValues = &amigo.ToolFilterValues{Tags: sortedKeys(tagSet)}
 	}
 	return jsonReply(http.StatusOK, resp)
 }
 
-// paginate returns the [from, to) slice bounds of a page at offset cont of
-// size limit over n items, whether more follow, and the next token.
-func paginate(n, cont, limit int) ([2]int, bool, *int) {
+// paginate returns a copy (never nil) of the page at offset cont of size
+// limit of items, whether more follow, and the next token.
+func paginate[T any](items []T, cont, limit int) ([]T, bool, *int) {
+	n := len(items)
 	from := min(max(cont, 0), n)
 	to := min(from+limit, n)
+	page := append([]T{}, items[from:to]...)
 	if to < n {
 		next := to
-		return [2]int{from, to}, true, &next
+		return page, true, &next
 	}
-	return [2]int{from, to}, false, nil
+	return page, false, nil
+}
+
+// sortByKeys sorts items stably by the sort_by keys in order; cmp compares
+// two items on one field, ascending.
+func sortByKeys[T any](items []T, keys []sortKey, cmp func(a, b T, field string) int) {
+	sort.SliceStable(items, func(i, j int) bool {
+		for _, k := range keys {
+			c := cmp(items[i], items[j], k.field)
+			if k.desc {
+				c = -c
+			}
+			if c != 0 {
+				return c < 0
+			}
+		}
+		return false
+	})
+}
+
+// versionCmp compares a and b on a "version.major|minor|patch" field; ok is
+// false for other fields.
+func versionCmp(a, b amigo.Version, field string) (cmp int, ok bool) {
+	switch field {
+	case "version.major":
+		return a.Major - b.Major, true
+	case "version.minor":
+		return a.Minor - b.Minor, true
+	case "version.patch":
+		return a.Patch - b.Patch, true
+	}
+	return 0, false
 }
 
 func boolCmp(a, b bool) int {
@@ -375,18 +384,9 @@ func matchTags(tags []amigo.Tag, filters []string) bool {
 // ---- envvars ----
 
 func (s *Server) handleEnvvars(c *call) reply {
-	var e errs
-	id := toolIDParam(c, &e)
-	if len(e) > 0 {
-		return e.reply()
-	}
-	body, bad := decodeBody(c, envvarsSchema)
+	id, req, bad := toolRequest[amigo.ModifyEnvvarsRequest](c, envvarsSchema)
 	if bad != nil {
 		return *bad
-	}
-	var req amigo.ModifyEnvvarsRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		return detailReply(http.StatusUnprocessableEntity, "%v", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

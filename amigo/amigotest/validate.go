@@ -46,6 +46,35 @@ func at(loc []any, more ...any) []any {
 // normalised value (stripped strings).
 type check func(v any, loc []any, e *errs) any
 
+// toolRequest reads the {tool_id} path parameter of c (422 when malformed,
+// before the body is looked at) and then its body, as decodeInto does.
+func toolRequest[T any](c *call, schema check) (string, T, *reply) {
+	var e errs
+	id := toolIDParam(c, &e)
+	if len(e) > 0 {
+		var zero T
+		rep := e.reply()
+		return id, zero, &rep
+	}
+	req, bad := decodeInto[T](c, schema)
+	return id, req, bad
+}
+
+// decodeInto is decodeBody followed by decoding into a T (422 when the
+// validated body does not fit it).
+func decodeInto[T any](c *call, schema check) (T, *reply) {
+	var req T
+	body, bad := decodeBody(c, schema)
+	if bad != nil {
+		return req, bad
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		rep := detailReply(http.StatusUnprocessableEntity, "%v", err)
+		return req, &rep
+	}
+	return req, nil
+}
+
 // decodeBody parses the JSON body of c into a generic value and validates it
 // against schema. It returns the normalised value re-encoded as JSON for
 // decoding into a wire type, or a 422 reply.

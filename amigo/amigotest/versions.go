@@ -3,11 +3,9 @@ package amigotest
 import (
 	"crypto/sha1"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -53,18 +51,9 @@ func newest(t *tool) *amigo.ToolVersion {
 }
 
 func (s *Server) handlePublish(c *call) reply {
-	var e errs
-	id := toolIDParam(c, &e)
-	if len(e) > 0 {
-		return e.reply()
-	}
-	body, bad := decodeBody(c, publishSchema)
+	id, req, bad := toolRequest[amigo.PublishRequest](c, publishSchema)
 	if bad != nil {
 		return *bad
-	}
-	var req amigo.PublishRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		return detailReply(http.StatusUnprocessableEntity, "%v", err)
 	}
 
 	var t *tool
@@ -251,33 +240,20 @@ func (s *Server) handleListVersions(c *call) reply {
 		}
 		matched = append(matched, v)
 	}
-	sort.SliceStable(matched, func(i, j int) bool {
-		for _, k := range sorts {
-			a, b := matched[i], matched[j]
-			var cmp int
-			switch k.field {
-			case "created_at":
-				cmp = a.CreatedAt.Compare(*b.CreatedAt)
-			case "version.major":
-				cmp = a.Version.Major - b.Version.Major
-			case "version.minor":
-				cmp = a.Version.Minor - b.Version.Minor
-			case "version.patch":
-				cmp = a.Version.Patch - b.Version.Patch
-			case "deprecated":
-				cmp = boolCmp(a.Deprecated, b.Deprecated)
-			}
-			if k.desc {
-				cmp = -cmp
-			}
-			if cmp != 0 {
-				return cmp < 0
-			}
+	sortByKeys(matched, sorts, func(a, b amigo.ToolVersion, field string) int {
+		if cmp, ok := versionCmp(a.Version, b.Version, field); ok {
+			return cmp
 		}
-		return false
+		switch field {
+		case "created_at":
+			return a.CreatedAt.Compare(*b.CreatedAt)
+		case "deprecated":
+			return boolCmp(a.Deprecated, b.Deprecated)
+		}
+		return 0
 	})
-	page, more, next := paginate(len(matched), cont, limit)
-	resp := amigo.ListVersionsResponse{ToolVersions: append([]amigo.ToolVersion{}, matched[page[0]:page[1]]...), HasMore: more, ContinuationToken: next}
+	page, more, next := paginate(matched, cont, limit)
+	resp := amigo.ListVersionsResponse{ToolVersions: page, HasMore: more, ContinuationToken: next}
 	if cont == 0 {
 		resp.FilterValues = &amigo.VersionFilterValues{Creators: creatorList}
 	}
