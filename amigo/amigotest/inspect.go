@@ -45,11 +45,7 @@ func (s *Server) ToolByName(org, name string) (amigo.Tool, bool) {
 func (s *Server) Versions(org, toolID string) []amigo.ToolVersion {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	o := s.orgs[org]
-	if o == nil {
-		return nil
-	}
-	t := o.find(toolID)
+	t := s.lookupLocked(org, toolID)
 	if t == nil {
 		return nil
 	}
@@ -76,11 +72,7 @@ func (s *Server) ActiveVersions(org, toolID string) []string {
 func (s *Server) Envvars(org, toolID string) []Envvar {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	o := s.orgs[org]
-	if o == nil {
-		return nil
-	}
-	t := o.find(toolID)
+	t := s.lookupLocked(org, toolID)
 	if t == nil {
 		return nil
 	}
@@ -111,12 +103,17 @@ func (s *Server) Invocations(org string) []amigo.Invocation {
 func (s *Server) Busy(org, toolID string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	t := s.lookupLocked(org, toolID)
+	return t != nil && t.busy != ""
+}
+
+// lookupLocked finds a tool of org for the inspection methods, without
+// creating the org's state as s.org does (nil when either is unknown).
+func (s *Server) lookupLocked(org, toolID string) *tool {
 	if o := s.orgs[org]; o != nil {
-		if t := o.find(toolID); t != nil {
-			return t.busy != ""
-		}
+		return o.find(toolID)
 	}
-	return false
+	return nil
 }
 
 // SeedTool describes a tool created directly in the emulator's state.
