@@ -42,8 +42,12 @@ type Cluster struct {
 	// inspection.
 	Servers map[string]*amigotest.Server
 
-	hs        *http.Server
-	done      chan error
+	hs   *http.Server
+	done chan error
+	// fresh holds connections that have not sent a request yet (a
+	// client's spare dial): Shutdown would wait five seconds for them.
+	freshMu   sync.Mutex
+	fresh     map[net.Conn]bool
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -84,7 +88,8 @@ func StartCluster(o ClusterOptions) (*Cluster, error) {
 		return nil, fmt.Errorf("demo: listen on %s: %w", o.Addr, err)
 	}
 	c.BaseURL = "http://" + ln.Addr().String()
-	c.hs = &http.Server{Handler: mux, ReadHeaderTimeout: 30 * time.Second}
+	c.fresh = map[net.Conn]bool{}
+	c.hs = &http.Server{Handler: mux, ReadHeaderTimeout: 30 * time.Second, ConnState: c.track}
 	go func() { c.done <- c.hs.Serve(ln) }()
 	return c, nil
 }
@@ -146,7 +151,25 @@ func (c *Cluster) Close() error {
 	return c.closeErr
 }
 
+// track remembers which connections have not sent a request yet.
+func (c *Cluster) track(conn net.Conn, st http.ConnState) {
+	c.freshMu.Lock()
+	defer c.freshMu.Unlock()
+	if st == http.StateNew {
+		c.fresh[conn] = true
+	} else {
+		delete(c.fresh, conn)
+	}
+}
+
 func (c *Cluster) close() error {
+	// A connection that never sent a request has nothing in flight: close
+	// it now rather than let Shutdown wait five seconds for it.
+	c.freshMu.Lock()
+	for conn := range c.fresh {
+		conn.Close()
+	}
+	c.freshMu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := c.hs.Shutdown(ctx)
