@@ -150,12 +150,54 @@ func (f *flagSet) parse(args []string, stdout io.Writer) error {
 	}
 	f.phase = "flag"
 	if err := f.fs.Parse(args); err != nil {
-		return usageErrorf("%s: %v (see: amigo-release %s --help)", f.name, err, f.name)
+		return usageErrorf("%v%s (see: amigo-release %s --help)", err, f.suggest(err), f.name)
 	}
 	if f.fs.NArg() > 0 {
-		return usageErrorf("%s: unexpected argument %q (see: amigo-release %s --help)", f.name, f.fs.Arg(0), f.name)
+		return usageErrorf("unexpected argument %q: %s takes flags only (see: amigo-release %s --help)", f.fs.Arg(0), f.name, f.name)
 	}
 	return nil
+}
+
+// suggest names the closest defined flag for an unknown one
+// ("; did you mean --dry-run?"), or "" when none is close.
+func (f *flagSet) suggest(err error) string {
+	const prefix = "flag provided but not defined: -"
+	msg := err.Error()
+	if !strings.HasPrefix(msg, prefix) {
+		return ""
+	}
+	bad := strings.TrimLeft(strings.TrimPrefix(msg, prefix), "-")
+	best, bestD := "", 3
+	for _, s := range f.specs {
+		if d := editDistance(strings.ReplaceAll(bad, "_", "-"), s.name); d < bestD || (d == bestD && best == "" && strings.HasPrefix(s.name, bad)) {
+			best, bestD = s.name, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return "; did you mean --" + best + "?"
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // usage writes the subcommand's help: synopsis, description and every flag

@@ -141,7 +141,14 @@ func Main(ctx context.Context, args []string, env Env) (code int) {
 	}
 	c, ok := lookup(args[0])
 	if !ok {
-		fmt.Fprintf(env.Stderr, "amigo-release: unknown command %q\n\n", args[0])
+		hint := ""
+		for _, c := range commands() {
+			if editDistance(args[0], c.name) <= 2 {
+				hint = fmt.Sprintf("; did you mean %q?", c.name)
+				break
+			}
+		}
+		fmt.Fprintf(env.Stderr, "amigo-release: unknown command %q%s\n\n", args[0], hint)
 		usage(env.Stderr)
 		return ExitUsage
 	}

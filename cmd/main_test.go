@@ -38,7 +38,10 @@ func TestMain_exitCodes(t *testing.T) {
 		wantErr  string
 	}{
 		{"unknown flag", nil, []string{"version", "--bogus"}, ExitUsage, "flag provided but not defined: -bogus"},
-		{"positional argument", nil, []string{"version", "extra"}, ExitUsage, `unexpected argument "extra"`},
+		{"positional argument", nil, []string{"version", "extra"}, ExitUsage, `unexpected argument "extra": version takes flags only`},
+		{"misspelt flag gets a suggestion", nil, []string{"run", "--dryrun"}, ExitUsage, "flag provided but not defined: -dryrun; did you mean --dry-run? (see: amigo-release run --help)"},
+		{"misspelt env-style flag", nil, []string{"plan", "--report_json", "x"}, ExitUsage, "did you mean --report-json?"},
+		{"misspelt command gets a suggestion", nil, []string{"rnu"}, ExitUsage, `unknown command "rnu"; did you mean "run"?`},
 		{"bad bool in env", nil, []string{"emulator", "--time-scale", "0"}, ExitUsage, "--time-scale 0"},
 		{"bad number flag", nil, []string{"emulator", "--active-cap", "many"}, ExitUsage, `want an integer, got "many"`},
 		{"bad env value", map[string]string{"AMIGO_EMULATOR_ACTIVE_CAP": "lots"}, []string{"emulator"}, ExitUsage, `AMIGO_EMULATOR_ACTIVE_CAP="lots"`},
@@ -50,6 +53,9 @@ func TestMain_exitCodes(t *testing.T) {
 			r := runMainEnv(t, tt.env, tt.args...)
 			r.wantCode(t, tt.wantCode)
 			wantContains(t, "stderr", r.stderr, tt.wantErr)
+			if strings.Contains(r.stderr, "amigo-release run: run:") || strings.Contains(r.stderr, "amigo-release plan: plan:") {
+				t.Errorf("the command name is repeated in the error:\n%s", r.stderr)
+			}
 		})
 	}
 }
