@@ -73,8 +73,14 @@ func (f *face) checkEvent() error {
 	return nil
 }
 
-// annotateConfigError attaches plan-file problems to their file and line.
+// annotateConfigError attaches plan-file problems to their file and line
+// in a CI (the annotation lands on the file in the pull request). On a
+// terminal the error itself, printed by Main, already names the file,
+// line and fix: an annotation would print it a second time.
 func (f *face) annotateConfigError(err error) {
+	if !inCI(f.env.Getenv) {
+		return
+	}
 	var list []*promote.Error
 	if pe, ok := errors.AsType[*promote.Error](err); ok {
 		list = append(list, pe)

@@ -419,3 +419,22 @@ func TestRun_failedToolAnnotatesItsPyproject(t *testing.T) {
 	r.wantCode(t, ExitFailed)
 	wantContains(t, "stdout", r.stdout, "::error file=tools/weather/pyproject.toml", "::error file=tools/calendar/pyproject.toml")
 }
+
+// On a terminal a plan error is printed once (by Main, with file:line:col
+// and the fix), not again as an annotation; in a CI it is also annotated.
+func TestRelease_planErrorPrintedOnceOnATerminal(t *testing.T) {
+	repo := toolRepo(t)
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(bad, []byte("stages:\n  - name: us\n    region: us\n    organization: acme\n    soka: 10m\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runRelease(t, releaseEnv(), "plan", "--offline", "--repo", repo, "--config", bad)
+	r.wantCode(t, ExitUsage)
+	wantContains(t, "stderr", r.stderr, bad+`:5:5: stages[0].soka: unknown key "soka"`, `fix: did you mean "soak"?`)
+	if n := strings.Count(r.stderr, `unknown key "soka"`); n != 1 {
+		t.Errorf("the plan error is printed %d times on a terminal, want once:\n%s", n, r.stderr)
+	}
+	gh := runRelease(t, releaseEnv("GITHUB_ACTIONS", "true"), "plan", "--offline", "--repo", repo, "--config", bad)
+	gh.wantCode(t, ExitUsage)
+	wantContains(t, "stdout (workflow commands)", gh.stdout, "::error col=5,file=", "line=5,")
+}
