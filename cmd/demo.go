@@ -189,10 +189,17 @@ func demoServe(ctx context.Context, env *Env, cluster *demo.Cluster, sample *dem
 	for _, k := range demoSortedKeys(vars) {
 		exports = append(exports, k+"="+vars[k])
 	}
+	if hint := demoBuildHint(env.Getenv, filepath.Dir(repoDir)); hint != "" {
+		fmt.Fprintf(out, "  %s\n", hint)
+	}
 	fmt.Fprintf(out, "  export %s\n", strings.Join(exports, " "))
-	fmt.Fprintf(out, "  amigo-release plan --repo %s            # everything is released: nothing to do\n", repoDir)
-	fmt.Fprintf(out, "  cd %s && echo '# faster' >> tools/timezone/main.py && git commit -qam 'perf(timezone): cache the table'\n", repoDir)
-	fmt.Fprintf(out, "  amigo-release plan --repo %s            # timezone_info 1.0.1 (patch) to every region\n", repoDir)
+	// --time-scale matches the emulator's clock: at the default 1 the
+	// client paces itself in real minutes and a plan takes seconds.
+	fmt.Fprintf(out, "  amigo-release plan --repo %s --time-scale %g    # everything is released: nothing to do\n", repoDir, o.TimeScale)
+	// The identity is given on the command line: a fresh machine has none
+	// configured and git would refuse the commit.
+	fmt.Fprintf(out, "  cd %s && echo '# faster' >> tools/timezone/main.py && git -c user.name=demo -c user.email=demo@example.invalid commit -qam 'perf(timezone): cache the table'\n", repoDir)
+	fmt.Fprintf(out, "  amigo-release plan --repo %s --time-scale %g    # timezone_info 1.0.1 (patch) to every region\n", repoDir, o.TimeScale)
 	fmt.Fprintf(out, "  amigo-release run --repo %s --time-scale %g\n", repoDir, o.TimeScale)
 	if env.Ready != nil {
 		env.Ready(cluster.BaseURL)
@@ -247,4 +254,30 @@ func demoSortedKeys[V any](m map[string]V) []string {
 func demoIndent(s, pad string) string {
 	s = strings.TrimRight(s, "\n")
 	return strings.ReplaceAll(s, "\n", "\n"+pad) + "\n"
+}
+
+// demoBuildHint is the command that puts an amigo-release binary on PATH,
+// for a user who ran the demo with `go run .` (the commands it prints call
+// amigo-release); "" when PATH already has one. It builds from the current
+// directory when that is this module's checkout.
+func demoBuildHint(getenv func(string) string, work string) string {
+	for _, dir := range filepath.SplitList(getenv("PATH")) {
+		if dir == "" {
+			continue
+		}
+		for _, name := range []string{"amigo-release", "amigo-release.exe"} {
+			if fi, err := os.Stat(filepath.Join(dir, name)); err == nil && !fi.IsDir() {
+				return ""
+			}
+		}
+	}
+	bin := filepath.Join(work, "bin")
+	src := "."
+	if wd, err := os.Getwd(); err == nil {
+		if b, err := os.ReadFile(filepath.Join(wd, "go.mod")); err == nil && strings.Contains(string(b), "module github.com/amigo-release/amigo-release\n") {
+			src = wd
+		}
+	}
+	return fmt.Sprintf("(cd %s && go build -o %s .) && export PATH=%s:\"$PATH\"    # amigo-release is not on PATH: build it from the clone",
+		src, filepath.Join(bin, "amigo-release"), bin)
 }

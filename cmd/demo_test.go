@@ -180,7 +180,16 @@ func TestDemoKeep(t *testing.T) {
 	r := <-done
 	r.wantCode(t, ExitOK)
 	wantContains(t, "stdout", r.stdout, "The emulator keeps serving (Ctrl-C stops it):", "curl -s "+base+"/us/v1/demo/tool/",
-		"amigo-release plan --repo ", "--time-scale 600", "Stopped the emulator.")
+		"amigo-release plan --repo ", "--time-scale 600", "Stopped the emulator.",
+		// PATH (empty here) has no amigo-release: say how to build one.
+		"go build -o ", "amigo-release is not on PATH",
+		// a fresh machine has no git identity: the commit carries one.
+		"git -c user.name=demo -c user.email=demo@example.invalid commit -qam")
+	for _, ln := range strings.Split(r.stdout, "\n") {
+		if strings.Contains(ln, "amigo-release plan --repo") && !strings.Contains(ln, "--time-scale 600") {
+			t.Errorf("a printed plan command lacks the emulator's --time-scale (it would pace in real minutes): %s", ln)
+		}
+	}
 	entries, _ := os.ReadDir(parent)
 	if len(entries) != 1 {
 		t.Fatalf("--keep left %v, want the one kept directory", demoEntryNames(entries))
@@ -208,4 +217,17 @@ func demoEntryNames(entries []os.DirEntry) []string {
 		out = append(out, e.Name())
 	}
 	return out
+}
+
+func TestDemoBuildHint(t *testing.T) {
+	dir := t.TempDir()
+	if got := demoBuildHint(mapEnv(map[string]string{"PATH": dir}), "/w"); !strings.Contains(got, "go build -o /w/bin/amigo-release .") || !strings.Contains(got, "export PATH=/w/bin:") {
+		t.Errorf("no amigo-release on PATH: hint %q", got)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "amigo-release"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got := demoBuildHint(mapEnv(map[string]string{"PATH": dir}), "/w"); got != "" {
+		t.Errorf("amigo-release is on PATH, yet the hint is %q", got)
+	}
 }
