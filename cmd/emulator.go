@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -64,6 +66,10 @@ func runEmulator(ctx context.Context, env *Env, args []string) error {
 	if o.ActiveCap < 1 {
 		return usageErrorf("--active-cap %d: want 1 or more", o.ActiveCap)
 	}
+	repoNote, err := checkEmulatorRepo(&o)
+	if err != nil {
+		return err
+	}
 	h, regions, err := emulatorHandler(o, env)
 	if err != nil {
 		return err
@@ -74,6 +80,9 @@ func runEmulator(ctx context.Context, env *Env, args []string) error {
 	}
 	base := "http://" + ln.Addr().String()
 	printEmulatorBanner(env, base, regions, o)
+	if repoNote != "" {
+		fmt.Fprintf(env.Stderr, "warning: %s\n", repoNote)
+	}
 	if env.Ready != nil {
 		env.Ready(base)
 	}
@@ -136,8 +145,8 @@ func printEmulatorBanner(env *Env, base string, regions []string, o EmulatorOpti
 	}
 	fmt.Fprintf(w, "repository %s, branch %s, time x%g, active cap %d\n\n", o.Repo, o.Branch, o.TimeScale, o.ActiveCap)
 	fmt.Fprintf(w, "Try it:\n")
-	fmt.Fprintf(w, "  curl -s -X POST %s/v1/%s/user/signin_with_api_key -H 'x-api-key: key' -H 'x-api-key-id: key-id' -H 'x-user-id: me'\n", first, org)
-	fmt.Fprintf(w, "  curl -s %s/v1/%s/tool/ -H \"Authorization: Bearer $ID_TOKEN\"   # id_token from the sign-in answer\n", first, org)
+	fmt.Fprintf(w, "  ID_TOKEN=$(curl -s -X POST %s/v1/%s/user/signin_with_api_key -H 'x-api-key: key' -H 'x-api-key-id: key-id' -H 'x-user-id: me' | sed 's/.*\"id_token\":\"\\([^\"]*\\)\".*/\\1/')\n", first, org)
+	fmt.Fprintf(w, "  curl -s %s/v1/%s/tool/ -H \"Authorization: Bearer $ID_TOKEN\"\n", first, org)
 	fmt.Fprintf(w, "\nStop with Ctrl-C.\n")
 }
 
@@ -169,4 +178,28 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// checkEmulatorRepo makes --repo absolute (the banner shows where publish
+// reads) and refuses one that does not exist. A directory outside any git
+// work tree is allowed (the API without publish and test still works) but
+// noted: every publish and test call would fail on it.
+func checkEmulatorRepo(o *EmulatorOptions) (note string, err error) {
+	abs, err := filepath.Abs(o.Repo)
+	if err != nil {
+		return "", usageErrorf("--repo %s: %v", o.Repo, err)
+	}
+	fi, err := os.Stat(abs)
+	if err != nil || !fi.IsDir() {
+		return "", usageErrorf("--repo %s: not a directory; fix: pass the git repository holding your tool projects (--repo or AMIGO_REPO)", o.Repo)
+	}
+	o.Repo = abs
+	for dir := abs; ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, ".git")); err == nil {
+			return "", nil
+		}
+		if filepath.Dir(dir) == dir {
+			return fmt.Sprintf("--repo %s is not inside a git repository: publish and test will answer 400 until it is (fix: --repo PATH_TO_YOUR_TOOLS_REPO)", abs), nil
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -114,4 +115,19 @@ func TestEmulator_addressInUse(t *testing.T) {
 	r := runMainCtx(t, ctx, Env{Getenv: mapEnv(nil)}, "emulator", "--addr", addr)
 	r.wantCode(t, ExitUnavailable)
 	wantContains(t, "stderr", r.stderr, "listen on "+addr, "--addr 127.0.0.1:0")
+}
+
+// The banner's two commands run as printed: the first sets ID_TOKEN, the
+// second uses it; the repository is shown as an absolute path.
+func TestEmulator_bannerNamesTheRepoAndSetsTheToken(t *testing.T) {
+	_, out := startEmulator(t, "--repo", ".")
+	abs, _ := filepath.Abs(".")
+	wantContains(t, "banner", out.String(), "repository "+abs+",", "ID_TOKEN=$(curl -s -X POST ", `sed 's/.*"id_token":"\([^"]*\)".*/\1/')`)
+}
+
+func TestEmulator_missingRepoIsAUsageError(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nope")
+	r := runMainEnv(t, nil, "emulator", "--addr", "127.0.0.1:0", "--repo", missing)
+	r.wantCode(t, ExitUsage)
+	wantContains(t, "stderr", r.stderr, "--repo "+missing+": not a directory; fix: pass the git repository")
 }
