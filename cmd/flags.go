@@ -20,6 +20,7 @@ type flagSpec struct {
 	def   string // default as shown in --help
 	arg   string // placeholder in --help ("PATH"); "" for booleans
 	usage string
+	show  string // default as described in --help when it is not a value ("per tool: ..."); overrides def there
 }
 
 // flagSet parses one subcommand's flags with the precedence
@@ -80,31 +81,41 @@ func (*trackedBool) IsBoolFlag() bool { return true }
 // String defines a string flag.
 func (f *flagSet) String(p *string, name, env, input, def, arg, usage string) {
 	*p = def
-	f.add(flagSpec{name, env, input, def, arg, usage}, (*stringValue)(p))
+	f.add(flagSpec{name, env, input, def, arg, usage, ""}, (*stringValue)(p))
 }
 
 // Bool defines a boolean flag; its variable accepts true/false/1/0/yes/no.
 func (f *flagSet) Bool(p *bool, name, env, input string, def bool, usage string) {
 	*p = def
-	f.add(flagSpec{name, env, input, strconv.FormatBool(def), "", usage}, (*boolValue)(p))
+	f.add(flagSpec{name, env, input, strconv.FormatBool(def), "", usage, ""}, (*boolValue)(p))
 }
 
 // Float defines a float flag.
 func (f *flagSet) Float(p *float64, name, env, input string, def float64, arg, usage string) {
 	*p = def
-	f.add(flagSpec{name, env, input, strconv.FormatFloat(def, 'g', -1, 64), arg, usage}, (*floatValue)(p))
+	f.add(flagSpec{name, env, input, strconv.FormatFloat(def, 'g', -1, 64), arg, usage, ""}, (*floatValue)(p))
 }
 
 // Int defines an integer flag.
 func (f *flagSet) Int(p *int, name, env, input string, def int, arg, usage string) {
 	*p = def
-	f.add(flagSpec{name, env, input, strconv.Itoa(def), arg, usage}, (*intValue)(p))
+	f.add(flagSpec{name, env, input, strconv.Itoa(def), arg, usage, ""}, (*intValue)(p))
 }
 
 // Duration defines a duration flag (Go syntax: 90s, 5m).
 func (f *flagSet) Duration(p *time.Duration, name, env, input string, def time.Duration, arg, usage string) {
 	*p = def
-	f.add(flagSpec{name, env, input, def.String(), arg, usage}, (*durationValue)(p))
+	f.add(flagSpec{name, env, input, def.String(), arg, usage, ""}, (*durationValue)(p))
+}
+
+// describeDefault replaces the default --help shows for flag name, for a
+// default that is a rule rather than a value.
+func (f *flagSet) describeDefault(name, text string) {
+	for i := range f.specs {
+		if f.specs[i].name == name {
+			f.specs[i].show = text
+		}
+	}
 }
 
 // capture, when set (by tests), sees every flag set when it parses.
@@ -230,7 +241,9 @@ func (f *flagSet) usage(w io.Writer) {
 			src = append(src, "action input "+s.input)
 		}
 		def := s.def
-		if def == "" {
+		if s.show != "" {
+			def = s.show
+		} else if def == "" {
 			def = "none"
 		} else {
 			def = strconv.Quote(def)

@@ -235,3 +235,18 @@ func TestVersion(t *testing.T) {
 	r.wantCode(t, ExitOK)
 	wantContains(t, "--version", r.stdout, "amigo-release ")
 }
+
+// A default that is a rule is said once, where defaults are, and never
+// contradicted by "default none".
+func TestHelp_ruleDefaultsAreNotNone(t *testing.T) {
+	r := runMainEnv(t, nil, "plan", "--help")
+	r.wantCode(t, ExitOK)
+	wantContains(t, "plan --help", r.stdout,
+		"(env AMIGO_BASE; action input base; default per tool, the commit of its newest release, else the push event's before)",
+		"(env AMIGO_TOOLS; action input tools; default every changed tool)")
+	for _, ln := range strings.Split(r.stdout, "\n") {
+		if (strings.Contains(ln, "AMIGO_BASE") || strings.Contains(ln, "AMIGO_TOOLS")) && strings.Contains(ln, "default none") {
+			t.Errorf("help contradicts itself: %s", ln)
+		}
+	}
+}

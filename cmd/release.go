@@ -83,9 +83,11 @@ func parseReleaseFlags(name, help string, env *Env, args []string) (ReleaseOptio
 	f := newFlagSet(name, "[flags]", help, env)
 	f.String(&o.Config, "config", "AMIGO_CONFIG", "config", promote.DefaultPath, "PATH", "release plan file, relative to --repo")
 	f.String(&o.Repo, "repo", "AMIGO_REPO", "working-directory", ".", "PATH", "git repository to release from")
-	f.String(&o.Base, "base", "AMIGO_BASE", "base", "", "REV", "base commit for every tool (default: per tool, the commit of its newest release, else the push event's before)")
+	f.String(&o.Base, "base", "AMIGO_BASE", "base", "", "REV", "base commit for every tool")
+	f.describeDefault("base", "per tool, the commit of its newest release, else the push event's before")
 	f.String(&o.Head, "head", "AMIGO_HEAD", "", "HEAD", "REV", "commit to release")
-	f.String(&o.Tools, "tools", "AMIGO_TOOLS", "tools", "", "LIST", "comma-separated tool names to release (default: every changed tool)")
+	f.String(&o.Tools, "tools", "AMIGO_TOOLS", "tools", "", "LIST", "comma-separated tool names to release")
+	f.describeDefault("tools", "every changed tool")
 	f.String(&o.ReportJSON, "report-json", "AMIGO_REPORT_JSON", "report-json", "", "FILE", "write the JSON report to FILE")
 	if name == "run" {
 		f.Bool(&o.DryRun, "dry-run", "AMIGO_DRY_RUN", "dry-run", false, "analyse with read-only API calls and publish nothing")
