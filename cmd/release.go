@@ -129,7 +129,7 @@ func startError(err error) error {
 		return err
 	}
 	if unavailable(err) {
-		return withCode(ExitUnavailable, err)
+		return withCode(ExitUnavailable, fmt.Errorf("%w; fix: check that the server is up and reachable from here (its URL: the stage's region or base_url), then rerun: nothing was published", err))
 	}
 	return withCode(ExitUsage, err)
 }
@@ -221,6 +221,9 @@ func release(ctx context.Context, env *Env, o ReleaseOptions) error {
 		return startError(runErr)
 	}
 	f.publish(ctx, rep)
+	if !rep.OK() && ctx.Err() != nil {
+		return withCode(ExitInterrupted, fmt.Errorf("interrupted: %s; rerun the same command to finish what is left (nothing is published twice)", failureSummary(rep)))
+	}
 	if !rep.OK() {
 		return withCode(ExitFailed, errors.New(failureSummary(rep)))
 	}

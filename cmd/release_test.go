@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/amigo-release/amigo-release/amigo"
@@ -303,7 +305,7 @@ func TestRelease_exitCodes(t *testing.T) {
 			[]string{`unknown revision "no-such-branch"`}},
 		{"not a repository", releaseEnv(), []string{"plan", "--repo", notRepo, "--config", plan}, ExitUsage, []string{"not a git repository"}},
 		{"unreachable server", releaseEnv(), []string{"plan", "--repo", repo, "--config", unreachable}, ExitUnavailable,
-			[]string{"connection refused"}},
+			[]string{"connection refused", "fix: check that the server is up and reachable from here", "nothing was published"}},
 		{"bad time scale", releaseEnv(), []string{"plan", "--time-scale", "0.5"}, ExitUsage, []string{"--time-scale 0.5"}},
 	}
 	for _, tt := range tests {
@@ -437,4 +439,31 @@ func TestRelease_planErrorPrintedOnceOnATerminal(t *testing.T) {
 	gh := runRelease(t, releaseEnv("GITHUB_ACTIONS", "true"), "plan", "--offline", "--repo", repo, "--config", bad)
 	gh.wantCode(t, ExitUsage)
 	wantContains(t, "stdout (workflow commands)", gh.stdout, "::error col=5,file=", "line=5,")
+}
+
+// cancelOnPublish cancels the run's context as the first publish request
+// goes out: Ctrl-C in the middle of a release.
+type cancelOnPublish struct {
+	cancel context.CancelFunc
+	once   sync.Once
+}
+
+func (c *cancelOnPublish) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/version") {
+		c.once.Do(c.cancel)
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// Ctrl-C mid-release: exit 130 and a message that says what to do.
+func TestRun_interruptedMidRunSaysRerun(t *testing.T) {
+	repo := toolRepo(t)
+	us, eu := emulators(t, repo)
+	plan := writePlan(t, t.TempDir(), us.URL(), eu.URL())
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	hc := &http.Client{Transport: &cancelOnPublish{cancel: cancel}}
+	r := runMainCtx(t, ctx, Env{Getenv: mapEnv(releaseEnv()), Clock: clock.NewScaled(timeScale), HTTPClient: hc}, "run", "--repo", repo, "--config", plan)
+	r.wantCode(t, ExitInterrupted)
+	wantContains(t, "stderr", r.stderr, "amigo-release run: interrupted: ", "not finished", "rerun the same command to finish what is left (nothing is published twice)")
 }
