@@ -237,12 +237,30 @@ func chooseBase(name, head string, order []promote.Stage, remote map[string]map[
 }
 
 // resolveSettings loads the project's metadata and merges it with the plan.
-func (r *runner) resolveSettings(p changes.Project) (promote.ToolSettings, error) {
+func (r *runner) resolveSettings(p changes.Project, missing *[]string) (promote.ToolSettings, error) {
 	meta, err := promote.LoadProjectMeta(filepath.Join(r.opts.RepoPath, filepath.FromSlash(p.Path)))
 	if err != nil {
 		return promote.ToolSettings{}, err
 	}
-	return r.opts.Plan.Resolve(p.Name, meta, r.opts.Getenv)
+	return r.opts.Plan.Resolve(p.Name, meta, r.planGetenv(missing))
+}
+
+// planGetenv is the getenv of plan and offline modes: a variable that a
+// from_env names but the environment lacks (a pull request from a fork
+// gets no secrets) reads as a placeholder, and missing collects its name,
+// so the preview still shows what would release. A run (dry or not) keeps
+// the strict getenv: there the variable is needed.
+func (r *runner) planGetenv(missing *[]string) func(string) string {
+	if r.opts.DryRun || (r.opts.Mode != ModePlan && r.opts.Mode != ModeOffline) {
+		return r.opts.Getenv
+	}
+	return func(k string) string {
+		if v := r.opts.Getenv(k); v != "" {
+			return v
+		}
+		*missing = append(*missing, k)
+		return "<unset: " + k + ">"
+	}
 }
 
 // toolSettingsFrom converts the resolved settings.

@@ -130,7 +130,7 @@ func (r *runner) run(ctx context.Context, rep *Report) error {
 	}
 	repo, err := changes.Open(r.opts.RepoPath)
 	if err != nil {
-		return fmt.Errorf("open repository %s: %w", r.opts.RepoPath, err)
+		return err // changes names the repository and the problem
 	}
 	defer repo.Close()
 	head, err := repo.Resolve(r.opts.Head)
@@ -374,10 +374,14 @@ func (r *runner) prepareTool(t *toolRun, remote map[string]map[string]remoteStat
 		t.byName[st.Name] = s
 	}
 	p := changes.Project{Name: t.name, Path: t.path}
-	settings, err := r.resolveSettings(p)
+	var missing []string
+	settings, err := r.resolveSettings(p, &missing)
 	if err != nil {
 		t.rep.Error = r.log.mask(err.Error())
 		return
+	}
+	for _, k := range missing {
+		t.rep.Warnings = append(t.rep.Warnings, fmt.Sprintf("environment variable %s is not set: a run needs it (from_env); the plan goes on without its value", k))
 	}
 	t.resolved = settings
 	t.settings = toolSettingsFrom(settings)

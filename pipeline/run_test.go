@@ -1410,3 +1410,32 @@ func TestRun_firstReleaseReportsMajor(t *testing.T) {
 		t.Fatalf("weather = %s bump %q version %q (%s); a first release is reported as the major it publishes", got.Status, got.Bump, got.Stages[0].VersionAfter, got.Reason)
 	}
 }
+
+// TestPlan_missingSecretIsAWarning: a pull request from a fork gets no
+// secrets; its preview must still say what would release, with a warning,
+// while a dry run (and a run) needs the variable.
+func TestPlan_missingSecretIsAWarning(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us")
+	h.commit("feat: weather", project("weather", ""))
+	plan := h.chain(`tools:
+  weather:
+    envvars:
+      - name: WEATHER_API_KEY
+        from_env: WEATHER_KEY_PROD
+        secret: true
+`)
+	for _, mode := range []pipeline.Mode{pipeline.ModePlan, pipeline.ModeOffline} {
+		rep := h.run(plan, func(o *pipeline.Options) { o.Mode = mode })
+		got := tool(t, rep, "weather")
+		if !rep.OK() || got.Status != pipeline.StatusPlanned {
+			t.Fatalf("%s: weather = %s (%s), want planned", mode, got.Status, got.Error)
+		}
+		if !strings.Contains(strings.Join(got.Warnings, "\n"), "WEATHER_KEY_PROD is not set") {
+			t.Errorf("%s: warnings %q do not name the missing variable", mode, got.Warnings)
+		}
+	}
+	rep := h.run(plan, func(o *pipeline.Options) { o.DryRun = true })
+	if got := tool(t, rep, "weather"); rep.OK() || !strings.Contains(got.Error, "WEATHER_KEY_PROD") {
+		t.Errorf("dry run: weather = %s (%q), want a failure naming WEATHER_KEY_PROD", got.Status, got.Error)
+	}
+}
