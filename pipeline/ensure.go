@@ -50,7 +50,8 @@ func (r *runner) ensureTool(ctx context.Context, t *toolRun, s *stageRun) (*amig
 				return err
 			})
 			if tool != nil {
-				return "found " + tool.ID + " (created concurrently or by a lost answer)", r.updateTool(ctx, t, s, tool)
+				what, err := r.updateTool(ctx, t, s, tool)
+				return updated("found "+tool.ID+" (created concurrently or by a lost answer)", what), err
 			}
 			if err != nil {
 				return "", fmt.Errorf("create tool %s: %w", t.name, err)
@@ -58,7 +59,8 @@ func (r *runner) ensureTool(ctx context.Context, t *toolRun, s *stageRun) (*amig
 			tool = &amigo.Tool{ID: id, Name: t.name, Description: t.settings.Description, Tags: tagList(t.settings.Tags)}
 			return "created " + id, nil
 		}
-		return "exists " + tool.ID, r.updateTool(ctx, t, s, tool)
+		what, err := r.updateTool(ctx, t, s, tool)
+		return updated("exists "+tool.ID, what), err
 	})
 	if err == nil {
 		s.remote.tool = tool
@@ -66,22 +68,34 @@ func (r *runner) ensureTool(ctx context.Context, t *toolRun, s *stageRun) (*amig
 	return tool, err
 }
 
-// updateTool sends modify-tool when the description or tags differ.
-func (r *runner) updateTool(ctx context.Context, t *toolRun, s *stageRun, tool *amigo.Tool) error {
+// updated appends what updateTool did to an ensure step's message.
+func updated(msg, what string) string {
+	if what != "" {
+		msg += "; updated its " + what
+	}
+	return msg
+}
+
+// updateTool sends modify-tool when the description or tags differ, and
+// says which it updated.
+func (r *runner) updateTool(ctx context.Context, t *toolRun, s *stageRun, tool *amigo.Tool) (string, error) {
 	req, changed := toolUpdate(tool, t.settings.Description, t.settings.Tags)
 	if !changed {
-		return nil
+		return "", nil
 	}
 	if err := r.retryCall(ctx, idempotentRetry, func() error { return s.api.ModifyTool(ctx, tool.ID, req) }); err != nil {
-		return fmt.Errorf("update description/tags of %s: %w", t.name, err)
+		return "", fmt.Errorf("update description/tags of %s: %w", t.name, err)
 	}
+	var what []string
 	if req.Description != nil {
 		tool.Description = *req.Description
+		what = append(what, "description")
 	}
 	if req.Tags != nil {
 		tool.Tags = tagList(*req.Tags)
+		what = append(what, "tags")
 	}
-	return nil
+	return strings.Join(what, " and "), nil
 }
 
 // toolUpdate returns the modify-tool request that brings tool to the wanted

@@ -682,6 +682,9 @@ func TestRun_findsToolBeyondFirstPageAndUpdatesIt(t *testing.T) {
 	if n := h.count("us", amigotest.OpModifyTool, 0); n != 1 {
 		t.Errorf("%d modify-tool calls, want 1", n)
 	}
+	if !strings.Contains(h.log.String(), "updated its description and tags") {
+		t.Errorf("the ensure step's log line does not say what it updated:\n%s", h.log)
+	}
 }
 
 // createdMeanwhile creates the tool on the server just before the
