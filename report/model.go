@@ -222,8 +222,22 @@ func failedTests(ts []pipeline.TestResult) []pipeline.TestResult {
 	return out
 }
 
-// counts summarises tool outcomes for the headline.
-type counts struct{ tools, released, upToDate, failed, planned int }
+// counts tallies tools by outcome; failed counts every tool that did not
+// release (failed, blocked, unfinished) and unfinished those of them left
+// pending by an interrupted run.
+type counts struct{ tools, released, upToDate, failed, unfinished, planned int }
+
+// notReleased says how many tools did not release and why, e.g. "1 of 2
+// tools failed" or "1 of 1 tool unfinished (interrupted)".
+func (c counts) notReleased() string {
+	switch c.unfinished {
+	case 0:
+		return fmt.Sprintf("%d of %s failed", c.failed, plural(c.tools, "tool", "tools"))
+	case c.failed:
+		return fmt.Sprintf("%d of %s unfinished (interrupted: a rerun finishes it)", c.failed, plural(c.tools, "tool", "tools"))
+	}
+	return fmt.Sprintf("%d of %s failed or unfinished (%d interrupted)", c.failed, plural(c.tools, "tool", "tools"), c.unfinished)
+}
 
 func countTools(r *pipeline.Report) counts {
 	c := counts{tools: len(r.Tools)}
@@ -233,8 +247,11 @@ func countTools(r *pipeline.Report) counts {
 			c.released++
 		case pipeline.StatusUpToDate:
 			c.upToDate++
-		case pipeline.StatusFailed, pipeline.StatusBlocked, pipeline.StatusPending:
+		case pipeline.StatusFailed, pipeline.StatusBlocked:
 			c.failed++
+		case pipeline.StatusPending:
+			c.failed++
+			c.unfinished++
 		case pipeline.StatusPlanned:
 			c.planned++
 		}

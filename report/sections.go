@@ -62,7 +62,7 @@ func headline(r *pipeline.Report, preview bool) string {
 	case preview:
 		title = "📋 Release preview: " + plural(c.planned, "tool", "tools") + " to release"
 	case c.failed > 0:
-		title = fmt.Sprintf("❌ Release: %d of %s failed", c.failed, plural(c.tools, "tool", "tools"))
+		title = "❌ Release: " + c.notReleased()
 	case c.tools == 0:
 		title = "✅ Release: nothing to release"
 	default:

@@ -89,7 +89,7 @@ func resultLine(r *pipeline.Report) string {
 	case r.Mode == "plan":
 		return fmt.Sprintf("result: %d of %s to release", c.planned, plural(c.tools, "tool", "tools"))
 	case c.failed > 0:
-		return fmt.Sprintf("result: %d of %s failed", c.failed, plural(c.tools, "tool", "tools"))
+		return "result: " + c.notReleased()
 	}
 	line := fmt.Sprintf("result: %d of %s released", c.released, plural(c.tools, "tool", "tools"))
 	if c.upToDate > 0 {
