@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -28,6 +29,10 @@ const (
 	DefaultRetryMaxElapsed = 5 * time.Minute
 	DefaultRetryInitial    = 500 * time.Millisecond
 	DefaultRetryMax        = 30 * time.Second
+	// FirstContactAttempts bounds the tries of a client whose server has
+	// never answered when the connection cannot even be opened (refused,
+	// unknown host): see UnreachableError.
+	FirstContactAttempts = 3
 )
 
 // Config configures a Client. Org, a server (BaseURL or Region) and
@@ -144,6 +149,7 @@ type Client struct {
 	retry     RetryConfig
 	onEvent   func(Event)
 	auth      *auth
+	answered  atomic.Bool // some request got an HTTP response
 }
 
 // New checks cfg and returns a Client. Errors name the Config field and the
@@ -363,6 +369,9 @@ func (c *Client) do(ctx context.Context, r *request) error {
 		backoff.WithClockProvider(c.clk),
 	)
 	reauthed := false
+	// unsent: the last attempt's connection never opened, so the server did
+	// not see it and its pacing slot is still ours to use.
+	unsent := false
 	for attempt := 1; ; attempt++ {
 		// Sign in first, then pace: the slot is taken right before the
 		// request leaves, so a slow sign-in cannot bunch requests up.
@@ -373,7 +382,7 @@ func (c *Client) do(ctx context.Context, r *request) error {
 				return err
 			}
 		}
-		if c.pacer != nil {
+		if c.pacer != nil && !unsent {
 			waited, err := c.pacer.Wait(ctx, c.base, c.identity, r.op)
 			if err != nil {
 				return fmt.Errorf("amigo: %s %s %s: waiting for the rate limit: %w", r.op, r.method, path, err)
@@ -386,8 +395,10 @@ func (c *Client) do(ctx context.Context, r *request) error {
 			return fmt.Errorf("amigo: %s %s %s: %w", r.op, r.method, path, err)
 		}
 		resp, err := c.send(ctx, r, target, body, token)
+		unsent = false
 		if err != nil {
 			err = stripURL(err)
+			unsent = !maybeSent(err)
 			switch {
 			case r.class == mutating && maybeSent(err):
 				uerr := &UnknownOutcomeError{Op: r.op, Method: r.method, Path: path, Err: err}
@@ -395,6 +406,8 @@ func (c *Client) do(ctx context.Context, r *request) error {
 				return uerr
 			case ctx.Err() != nil || c.retry.Disable:
 				return fmt.Errorf("amigo: %s %s %s: %w", r.op, r.method, path, err)
+			case unsent && !c.answered.Load() && attempt >= FirstContactAttempts:
+				return &UnreachableError{Op: r.op, Method: r.method, Path: path, Base: c.base, Attempts: attempt, Err: err}
 			}
 			// An idempotent request, or one whose connection never opened.
 			wait := b.NextBackOff()
@@ -407,6 +420,7 @@ func (c *Client) do(ctx context.Context, r *request) error {
 			}
 			continue
 		}
+		c.answered.Store(true)
 
 		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 			return c.finish(r, resp, path)

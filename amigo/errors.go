@@ -67,6 +67,29 @@ func (e *UnknownOutcomeError) Unwrap() error { return e.Err }
 // Is reports whether target is ErrUnknownOutcome.
 func (e *UnknownOutcomeError) Is(target error) bool { return target == ErrUnknownOutcome }
 
+// UnreachableError says that no server has ever answered at the client's
+// base URL: every attempt of the first contact failed to connect
+// (connection refused, unknown host). A wrong URL does not fix itself, so
+// the client gives up after FirstContactAttempts instead of retrying for
+// the whole budget; once a server has answered, a later refused connection
+// (a restart) gets the full retry budget.
+type UnreachableError struct {
+	Op       Op
+	Method   string
+	Path     string
+	Base     string
+	Attempts int
+	Err      error
+}
+
+// Error names the address and the fix.
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("amigo: %s %s %s: no server answers at %s (%d attempts: %v); check the URL (a stage's region or base_url) and that the server is up", e.Op, e.Method, e.Path, e.Base, e.Attempts, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
 // ValidationError is a request the client refused to send because the
 // server would reject it with 422. Field names the offending field the way
 // the API spells it (e.g. "tags.my key", "inputs[2].sensitive_user_variables").

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -471,5 +472,89 @@ func TestCancelledBeforeSendIsNotUnknown(t *testing.T) {
 	}
 	if n := len(f.calls()); n != 0 {
 		t.Errorf("requests = %d, want 0", n)
+	}
+}
+
+// refusedAddr is an address where nothing listens.
+func refusedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+func TestFirstContactRefusedGivesUpAfterThreeAttempts(t *testing.T) {
+	// No server has ever answered at this URL: a wrong base_url does not fix
+	// itself, so the client stops after FirstContactAttempts, not after the
+	// whole 5-minute budget, and says where it looked.
+	addr := refusedAddr(t)
+	var attempts atomic.Int32
+	c, err := amigo.New(amigo.Config{
+		BaseURL: "http://" + addr, Org: testOrg, APIKey: "k", APIKeyID: "kid", UserID: "uid", Clock: newFakeClock(),
+		OnEvent: func(e amigo.Event) {
+			if e.Kind == amigo.EventRetry {
+				attempts.Add(1)
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.ListTools(context.Background(), amigo.ListToolsOptions{})
+	ue, ok := errors.AsType[*amigo.UnreachableError](err)
+	if !ok {
+		t.Fatalf("err = %v (%T), want *amigo.UnreachableError", err, err)
+	}
+	if ue.Attempts != amigo.FirstContactAttempts || attempts.Load() != amigo.FirstContactAttempts-1 {
+		t.Errorf("attempts = %d (retry events %d), want %d", ue.Attempts, attempts.Load(), amigo.FirstContactAttempts)
+	}
+	for _, want := range []string{"no server answers at http://" + addr, "signin_with_api_key", "base_url"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "kid") && strings.Contains(err.Error(), "x-api-key") {
+		t.Errorf("error %q shows credentials", err)
+	}
+}
+
+func TestRefusedAfterAnAnswerKeepsTheFullBudget(t *testing.T) {
+	// The server answered once and then went away (a restart): that is
+	// worth the whole retry budget, not the first-contact limit.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"tools":[],"has_more":false,"continuation_token":null}`))
+	}))
+	clk := newFakeClock()
+	var retries atomic.Int32
+	c, err := amigo.New(amigo.Config{
+		BaseURL: srv.URL, Org: testOrg, Token: staticSecret, Clock: clk,
+		Retry: amigo.RetryConfig{InitialInterval: time.Second, MaxInterval: time.Second, MaxElapsed: 20 * time.Second},
+		OnEvent: func(e amigo.Event) {
+			if e.Kind == amigo.EventRetry {
+				retries.Add(1)
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ListTools(context.Background(), amigo.ListToolsOptions{}); err != nil {
+		t.Fatalf("first call: %v", err)
+	}
+	srv.Close()
+	_, err = c.ListTools(context.Background(), amigo.ListToolsOptions{})
+	if err == nil {
+		t.Fatal("a call to a closed server succeeded")
+	}
+	if _, ok := errors.AsType[*amigo.UnreachableError](err); ok {
+		t.Errorf("err = %v: a server that answered before is not 'unreachable'", err)
+	}
+	if n := retries.Load(); n < 5 {
+		t.Errorf("retries = %d, want the 20s budget at 1s steps (>= 5)", n)
 	}
 }

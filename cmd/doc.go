@@ -82,10 +82,12 @@
 //	                      repository or has no commits, an unknown --head/--base revision, a
 //	                      commit missing from a shallow clone (the fix: fetch-depth: 0), an
 //	                      invalid or clashing tool name, credentials the server refuses (401),
-//	                      an unknown organization (404)
-//	3    ExitUnavailable  could not start: a server the run needs did not answer before any
-//	                      change was made (connection refused, DNS, TLS, timeout, 429 or 5xx
-//	                      after the client's retries); the emulator cannot listen on --addr.
+//	                      an unknown organization (404), a server address where nothing has
+//	                      ever answered (connection refused or unknown host on each of the
+//	                      first 3 attempts: check the stage's region or base_url)
+//	3    ExitUnavailable  could not start: a server the run needs answered but was not
+//	                      serving before any change was made (timeout, TLS, 429 or 5xx after
+//	                      the client's retries); the emulator cannot listen on --addr.
 //	                      Nothing was published; retrying later may succeed
 //	4    ExitInternal     a bug in amigo-release (a recovered panic; the stack is on stderr)
 //	130  ExitInterrupted  SIGINT or SIGTERM stopped the run: calls in flight finished, nothing

@@ -73,10 +73,11 @@ func (f *face) checkEvent() error {
 	return nil
 }
 
-// annotateConfigError attaches plan-file problems to their file and line
-// in a CI (the annotation lands on the file in the pull request). On a
-// terminal the error itself, printed by Main, already names the file,
-// line and fix: an annotation would print it a second time.
+// annotateConfigError makes an error that stopped the run an annotation in
+// a CI: plan-file problems on their file and line (the annotation lands on
+// the file in the pull request), anything else as one annotation of its
+// own. On a terminal the error itself, printed by Main, already names the
+// file, line and fix: an annotation would print it a second time.
 func (f *face) annotateConfigError(err error) {
 	if !inCI(f.env.Getenv) {
 		return
@@ -87,6 +88,12 @@ func (f *face) annotateConfigError(err error) {
 	}
 	if pes, ok := errors.AsType[promote.Errors](err); ok {
 		list = append(list[:0], pes...)
+	}
+	if len(list) == 0 {
+		// Not the plan's fault (a repository, a revision, a server): one
+		// annotation without a file, so the failed step says why.
+		f.p.Annotate(platform.Annotation{Level: platform.LevelError, Title: "amigo-release: the release could not start", Message: err.Error()})
+		return
 	}
 	for _, e := range list {
 		msg := e.Msg

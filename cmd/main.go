@@ -175,5 +175,5 @@ func usage(w io.Writer) {
 	tw.Flush()
 	fmt.Fprint(w, "\nRun 'amigo-release <command> --help' for its flags and environment variables.\n"+
 		"Exit codes: 0 released or nothing to do, 1 a release failed, 2 bad input or configuration,\n"+
-		"3 could not start (a needed service unreachable), 4 internal error, 130 interrupted.\n")
+		"3 could not start (a needed server not serving), 4 internal error, 130 interrupted.\n")
 }

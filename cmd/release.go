@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
+	"strings"
 
 	"github.com/amigo-release/amigo-release/amigo"
 	"github.com/amigo-release/amigo-release/changes"
@@ -117,16 +118,22 @@ func (o ReleaseOptions) planPath() string {
 }
 
 // startError maps an error that stopped the run before any change was made
-// (pipeline.Run's error, or loading the plan) to its exit code: a service or
-// resource that could not be reached is ExitUnavailable; everything else
-// (plan, repository, refs, credentials, names) is the user's input to fix,
-// ExitUsage. Cancellation is left to Main (ExitInterrupted).
+// (pipeline.Run's error, or loading the plan) to its exit code: a server
+// that answers but is not serving (5xx, 429, timeouts) is ExitUnavailable;
+// everything else (plan, repository, refs, credentials, names, and an
+// address where no server has ever answered: a wrong URL) is the user's
+// input to fix, ExitUsage. Cancellation is left to Main (ExitInterrupted).
 func startError(err error) error {
 	if err == nil {
 		return nil
 	}
 	if errors.Is(err, context.Canceled) {
 		return err
+	}
+	if _, ok := errors.AsType[*amigo.UnreachableError](err); ok {
+		// Nothing has ever answered at that address: most often a wrong
+		// region or base_url, which is the user's input to fix.
+		return withCode(ExitUsage, fmt.Errorf("%w; nothing was published", err))
 	}
 	if unavailable(err) {
 		return withCode(ExitUnavailable, fmt.Errorf("%w; fix: check that the server is up and reachable from here (its URL: the stage's region or base_url), then rerun: nothing was published", err))
@@ -185,6 +192,11 @@ func release(ctx context.Context, env *Env, o ReleaseOptions) error {
 		return startError(err)
 	}
 	f.mask(pipeline.SecretValues(plan, env.Getenv)...)
+	for _, name := range plan.SecretEnvNames() {
+		if v := strings.TrimSpace(env.Getenv(name)); v != "" && len(v) < pipeline.MinSecretLength {
+			f.logger().Warningf("%s is shorter than %d characters, too short to mask: it may show in logs (masking it would garble them); set it to the real credential", name, pipeline.MinSecretLength)
+		}
+	}
 	if o.Mode == pipeline.ModeRun && f.isPullRequest() {
 		f.logger().Infof("pull request event: planning only (nothing is published on pull requests)")
 		o.Mode = pipeline.ModePlan

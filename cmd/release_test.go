@@ -304,8 +304,8 @@ func TestRelease_exitCodes(t *testing.T) {
 		{"unknown head", releaseEnv(), []string{"run", "--repo", repo, "--config", plan, "--head", "no-such-branch"}, ExitUsage,
 			[]string{`unknown revision "no-such-branch"`}},
 		{"not a repository", releaseEnv(), []string{"plan", "--repo", notRepo, "--config", plan}, ExitUsage, []string{"not a git repository"}},
-		{"unreachable server", releaseEnv(), []string{"plan", "--repo", repo, "--config", unreachable}, ExitUnavailable,
-			[]string{"connection refused", "fix: check that the server is up and reachable from here", "nothing was published"}},
+		{"unreachable server", releaseEnv(), []string{"plan", "--repo", repo, "--config", unreachable}, ExitUsage,
+			[]string{"connection refused", "no server answers at " + down, "check the URL (a stage's region or base_url)", "nothing was published"}},
 		{"bad time scale", releaseEnv(), []string{"plan", "--time-scale", "0.5"}, ExitUsage, []string{"--time-scale 0.5"}},
 	}
 	for _, tt := range tests {
@@ -466,4 +466,34 @@ func TestRun_interruptedMidRunSaysRerun(t *testing.T) {
 	r := runMainCtx(t, ctx, Env{Getenv: mapEnv(releaseEnv()), Clock: clock.NewScaled(timeScale), HTTPClient: hc}, "run", "--repo", repo, "--config", plan)
 	r.wantCode(t, ExitInterrupted)
 	wantContains(t, "stderr", r.stderr, "amigo-release run: interrupted: ", "not finished", "rerun the same command to finish what is left (nothing is published twice)")
+}
+
+// An error that stops the run before anything is done is printed once on a
+// terminal (by Main) and becomes an error annotation in GitHub Actions.
+func TestRelease_startErrorPrintedOnceAnnotatedInCI(t *testing.T) {
+	repo := toolRepo(t)
+	down := closedPort(t)
+	plan := writePlan(t, t.TempDir(), down, down)
+	r := runRelease(t, releaseEnv(), "run", "--repo", repo, "--config", plan)
+	r.wantCode(t, ExitUsage)
+	if n := strings.Count(r.stdout+r.stderr, "no server answers at "+down); n != 1 {
+		t.Errorf("the start error is printed %d times on a terminal, want once:\nstdout:\n%s\nstderr:\n%s", n, r.stdout, r.stderr)
+	}
+	gh := runRelease(t, releaseEnv("GITHUB_ACTIONS", "true"), "run", "--repo", repo, "--config", plan)
+	gh.wantCode(t, ExitUsage)
+	wantContains(t, "stdout (workflow commands)", gh.stdout, "::error title=amigo-release%3A the release could not start::", "no server answers at "+down)
+}
+
+// A credential of 1-3 characters cannot be masked without garbling the log:
+// the run says so by the variable's name, and the log stays readable.
+func TestRelease_tooShortSecretWarnsByName(t *testing.T) {
+	repo := toolRepo(t)
+	us, eu := emulators(t, repo)
+	plan := writePlan(t, t.TempDir(), us.URL(), eu.URL())
+	r := runRelease(t, releaseEnv("AMIGO_USER_ID", "u"), "plan", "--repo", repo, "--config", plan)
+	r.wantCode(t, ExitOK)
+	wantContains(t, "output", r.stdout+r.stderr, "AMIGO_USER_ID is shorter than 4 characters, too short to mask")
+	if strings.Contains(r.stdout+r.stderr, "***s") {
+		t.Errorf("the log is garbled by masking a 1-character value:\n%s\n%s", r.stdout, r.stderr)
+	}
 }

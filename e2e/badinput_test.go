@@ -50,11 +50,11 @@ func TestBadInput(t *testing.T) {
 		{name: "missing credentials", code: 2,
 			env:  map[string]string{"AMIGO_API_KEY": ""},
 			want: []string{"AMIGO_API_KEY", "missing credential"}},
-		// The CLI documents 3 for a server that cannot be reached (a retry
-		// later may succeed), not 2; nothing is published either way.
-		{name: "unreachable server", code: 3,
+		// Nothing has ever answered there: a wrong URL, the user's to fix
+		// (exit 3 is kept for a server that answers but is not serving).
+		{name: "unreachable server", code: 2,
 			files: map[string]string{".amigo/release.yaml": "{{unreachable}}"},
-			want:  []string{"127.0.0.1:9"}},
+			want:  []string{"no server answers at http://127.0.0.1:9", "base_url", "nothing was published"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -120,12 +120,18 @@ func (l *runLog) mask(s string) string {
 	return l.masker.Replace(s)
 }
 
+// MinSecretLength is the shortest secret value that is masked: a shorter
+// one would turn every "a" or "us" in the log into "***" and protects
+// nothing (the CLI warns, naming the variable). The platform writers use
+// the same bound.
+const MinSecretLength = 4
+
 // maskReplacer replaces every secret value with "***", longest first so a
 // secret containing another is masked whole.
 func maskReplacer(secrets []string) *strings.Replacer {
 	uniq := map[string]bool{}
 	for _, s := range secrets {
-		if s != "" {
+		if len(s) >= MinSecretLength {
 			uniq[s] = true
 		}
 	}

@@ -516,3 +516,14 @@ func TestRemainingWorkOrdersTheTestQueue(t *testing.T) {
 		t.Errorf("queue order %v, want zeta (most work left), then alpha and beta by name", names)
 	}
 }
+
+func TestRunLogLeavesTooShortSecretsAlone(t *testing.T) {
+	// A 1-3 character "secret" would turn every "u" in the log into "***";
+	// the CLI warns about it by name instead.
+	var buf bytes.Buffer
+	l := newRunLog(NewTextLogger(&buf), []string{"u", "abc", "abcd"}, clock.NewScaled(1).Now)
+	l.Infof("us publish abcde")
+	if out := buf.String(); !strings.Contains(out, "us publish ***e") {
+		t.Errorf("log = %q, want short values untouched and the 4-character one masked", out)
+	}
+}

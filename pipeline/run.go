@@ -80,8 +80,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		rep.Stats = r.stats
 	}
 	if err != nil {
+		// Returned, not logged: the caller prints it once (the CLI also
+		// annotates it in CI).
 		rep.Error = r.log.mask(err.Error())
-		r.log.emit(levelError, rep.Error)
 	}
 	rep.FinishedAt = r.clk.Now()
 	return rep, err
@@ -179,7 +180,7 @@ func (r *runner) analyze(ctx context.Context, rep *Report, repo *changes.Repo, h
 	if err != nil {
 		return nil, fmt.Errorf("discover projects: %w", err)
 	}
-	r.log.Infof("%d projects at %s; %d stages: %s", len(projects), short(head), len(r.order), stageNames(r.order))
+	r.log.Infof("%s at %s; %s: %s", plural(len(projects), "project", "projects"), short(head), plural(len(r.order), "stage", "stages"), stageNames(r.order))
 	var view *remoteView
 	if r.opts.Mode != ModeOffline {
 		view = newRemoteView()
@@ -531,4 +532,12 @@ func settleBump(tr *ToolReport) {
 		tr.Reason = strings.TrimSpace("first release → major; " + tr.Reason)
 	}
 	tr.Bump = used
+}
+
+// plural is "1 stage" or "4 stages".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

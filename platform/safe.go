@@ -9,6 +9,7 @@ import (
 	"sync"
 	"unicode"
 
+	"github.com/amigo-release/amigo-release/pipeline"
 	"github.com/amigo-release/amigo-release/report"
 )
 
@@ -78,7 +79,7 @@ func (s *SafeWriter) Redact(secret string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, v := range secretParts(secret) {
-		if len(v) >= 4 && !contains(s.secrets, v) {
+		if len(v) >= pipeline.MinSecretLength && !contains(s.secrets, v) {
 			s.secrets = append(s.secrets, v)
 		}
 	}
