@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
@@ -28,6 +29,9 @@ type DeepenOptions struct {
 	// Username and Password authenticate HTTP(S) remotes (GitHub:
 	// "x-access-token" and a token; Azure DevOps: any name and a PAT).
 	Username, Password string
+	// Host, when set, is the only host the credentials are sent to (e.g.
+	// "github.com"): a remote elsewhere is fetched without them.
+	Host string
 }
 
 func (o DeepenOptions) remote() string {
@@ -37,9 +41,21 @@ func (o DeepenOptions) remote() string {
 	return o.Remote
 }
 
-func (o DeepenOptions) auth() transport.AuthMethod {
+// auth is the credentials for the remote, or nil when there are none or
+// the remote is not on o.Host.
+func (r *Repo) auth(o DeepenOptions) transport.AuthMethod {
 	if o.Username == "" && o.Password == "" {
 		return nil
+	}
+	if o.Host != "" {
+		rem, err := r.git.Remote(o.remote())
+		if err != nil || len(rem.Config().URLs) == 0 {
+			return nil
+		}
+		ep, err := transport.NewEndpoint(rem.Config().URLs[0])
+		if err != nil || !strings.EqualFold(ep.Host, o.Host) || (ep.Protocol != "https" && ep.Protocol != "http") {
+			return nil
+		}
 	}
 	return &http.BasicAuth{Username: o.Username, Password: o.Password}
 }
@@ -66,7 +82,7 @@ func (r *Repo) deepen(ctx context.Context, opts DeepenOptions) error {
 	err := r.git.FetchContext(ctx, &git.FetchOptions{
 		RemoteName: opts.remote(),
 		Depth:      depth,
-		Auth:       opts.auth(),
+		Auth:       r.auth(opts),
 		Tags:       git.NoTags,
 	})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
@@ -84,7 +100,7 @@ func (r *Repo) fetchCommit(ctx context.Context, opts DeepenOptions, sha string) 
 		RemoteName: opts.remote(),
 		RefSpecs:   []config.RefSpec{spec},
 		Depth:      fullDepth,
-		Auth:       opts.auth(),
+		Auth:       r.auth(opts),
 		Tags:       git.NoTags,
 	})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {

@@ -344,15 +344,16 @@ func ProjectName(data []byte) (string, error) {
 }
 
 // NormalizeName turns a Python project name into a tool name matching
-// ^[a-z0-9_]+$: lower-case, with '-' and '.' (and runs of them) as '_'.
+// ^[a-z0-9_]+$: lower-case, each '-' and '.' becomes '_' (runs are not
+// collapsed: "a--b" is "a__b", as the tool name the API would see). Any
+// other character is an error that names it.
 func NormalizeName(s string) (string, error) {
 	t := strings.ToLower(strings.TrimSpace(s))
 	var b strings.Builder
-	for i := 0; i < len(t); i++ {
-		c := t[i]
+	for _, c := range t {
 		switch {
 		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_':
-			b.WriteByte(c)
+			b.WriteRune(c)
 		case c == '-' || c == '.':
 			b.WriteByte('_')
 		default:

@@ -241,6 +241,10 @@ func TestNormalizeName(t *testing.T) {
 			t.Errorf("NormalizeName(%q) succeeded", bad)
 		}
 	}
+	// The error names the character as the user wrote it, not a byte of it.
+	if _, err := NormalizeName("cödé"); err == nil || !strings.Contains(err.Error(), `character 'ö' is not allowed`) {
+		t.Errorf("NormalizeName(cödé) = %v, want it to name 'ö'", err)
+	}
 }
 
 func TestMatchGlob(t *testing.T) {

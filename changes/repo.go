@@ -285,6 +285,11 @@ func (r *Repo) resolve(rev string) (string, error) {
 		case errors.Is(err, ErrDamaged):
 			return "", err
 		}
+		for _, t := range []plumbing.ObjectType{plumbing.TreeObject, plumbing.BlobObject} {
+			if _, terr := r.raw(t, h); terr == nil {
+				return "", fmt.Errorf("%s names a %s, not a commit: give a commit, branch or tag", h, t)
+			}
+		}
 		return "", &MissingCommitError{SHA: h.String(), Shallow: r.isShallowRepo()}
 	}
 	// Plain names are looked up as git does (refs/<rev>, tags, branches,
@@ -448,10 +453,15 @@ func (e *MissingCommitError) Error() string {
 		fmt.Fprintf(&b, " (%s)", e.Role)
 	}
 	b.WriteString(" is not in the local repository")
-	if e.Shallow {
-		b.WriteString(" (this is a shallow clone)")
+	if !e.Shallow {
+		// The clone has all the history its branches reach: the commit was
+		// rewritten away (a force push) or lives on a branch not fetched.
+		b.WriteString(", which is not shallow: the commit was likely force-pushed away or is on a branch not fetched: " +
+			"`git fetch origin " + e.SHA + "` if the server still has it, or pass --base (the action's `base` input) " +
+			"with the commit the release should start from")
+		return b.String()
 	}
-	b.WriteString(": fetch the full history: GitHub Actions: `fetch-depth: 0` on actions/checkout; " +
+	b.WriteString(" (this is a shallow clone): fetch the full history: GitHub Actions: `fetch-depth: 0` on actions/checkout; " +
 		"Azure Pipelines: `fetchDepth: 0` on the checkout step; elsewhere `git fetch --unshallow`")
 	return b.String()
 }

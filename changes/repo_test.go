@@ -302,3 +302,33 @@ func TestShallow_noRemote(t *testing.T) {
 		t.Errorf("first release: %v, warnings %q", err, res.Warnings)
 	}
 }
+
+// TestDeepen_credentialsOnlyForTheirHost: the CI token goes to the remote on
+// the CI's own host over HTTP(S), never to another host or over SSH/file.
+func TestDeepen_credentialsOnlyForTheirHost(t *testing.T) {
+	t.Parallel()
+	opts := DeepenOptions{Username: "x-access-token", Password: "ghs_secret", Host: "github.com"}
+	for url, want := range map[string]bool{
+		"https://github.com/acme/tools.git":     true,
+		"https://GitHub.com/acme/tools":         true,
+		"https://github.com.evil.example/acme/": false,
+		"https://gitlab.com/acme/tools.git":     false,
+		"git@github.com:acme/tools.git":         false,
+		"/srv/git/tools.git":                    false,
+	} {
+		r := newTestRepo(t)
+		r.write("a.txt", "a")
+		r.commit("one")
+		r.git("remote", "add", "origin", url)
+		if got := r.open().auth(opts) != nil; got != want {
+			t.Errorf("remote %s: credentials sent = %v, want %v", url, got, want)
+		}
+	}
+	r := newTestRepo(t)
+	r.write("a.txt", "a")
+	r.commit("one")
+	r.git("remote", "add", "origin", "https://example.com/x.git")
+	if r.open().auth(DeepenOptions{Username: "u", Password: "p"}) == nil {
+		t.Error("no Host: the credentials should go to any remote")
+	}
+}

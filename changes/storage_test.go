@@ -478,8 +478,13 @@ func TestResolve_peel(t *testing.T) {
 	if _, err := repo.Resolve("tree-ref"); err == nil || !strings.Contains(err.Error(), "not a commit") {
 		t.Errorf("Resolve(ref to a tree) = %v, want a not-a-commit error", err)
 	}
-	if _, err := repo.Resolve(tree); err == nil {
-		t.Errorf("Resolve(tree sha) succeeded")
+	if _, err := repo.Resolve(tree); err == nil || !strings.Contains(err.Error(), tree+" names a tree, not a commit") {
+		t.Errorf("Resolve(tree sha) = %v, want it to say the object is a tree, not a missing commit", err)
+	}
+	file, _, _ := strings.Cut(r.git("ls-tree", "-r", "--name-only", "HEAD"), "\n")
+	blob := r.git("rev-parse", "HEAD:"+file)
+	if _, err := repo.Resolve(blob); err == nil || !strings.Contains(err.Error(), "names a blob, not a commit") {
+		t.Errorf("Resolve(blob sha) = %v, want it to say the object is a blob", err)
 	}
 }
 

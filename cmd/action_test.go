@@ -82,7 +82,7 @@ func TestActionYAML(t *testing.T) {
 	if a.Runs.Using != "composite" {
 		t.Errorf("runs.using = %q, want composite (never a Docker build per run)", a.Runs.Using)
 	}
-	wantInputs := []string{"mode", "config", "github-token", "tools", "base", "dry-run", "fail-fast", "version", "go-version", "working-directory", "report-json"}
+	wantInputs := []string{"mode", "config", "github-token", "tools", "base", "dry-run", "fail-fast", "version", "go-version", "working-directory", "report-json", "deepen", "github-api-url"}
 	for _, in := range wantInputs {
 		if _, ok := a.Inputs[in]; !ok {
 			t.Errorf("input %q missing", in)
@@ -297,7 +297,7 @@ func TestActionRunStep(t *testing.T) {
 	}
 	inputs := func(kv ...string) map[string]string {
 		m := map[string]string{"BIN": fake, "GITHUB_TOKEN": "tok", "MODE": "run", "CONFIG": "", "REPO_PATH": "", "TOOLS": "",
-			"BASE": "", "DRY_RUN": "", "FAIL_FAST": "", "REPORT_JSON": ""}
+			"BASE": "", "DRY_RUN": "", "FAIL_FAST": "", "REPORT_JSON": "", "DEEPEN": ""}
 		for i := 0; i < len(kv); i += 2 {
 			m[kv[i]] = kv[i+1]
 		}
@@ -312,6 +312,7 @@ func TestActionRunStep(t *testing.T) {
 		{"defaults", inputs(), 0, "[run][--report-json][" + dir + "/amigo-release-report.json]"},
 		{"everything", inputs("MODE", "run", "CONFIG", "cfg.yaml", "REPO_PATH", "repo", "TOOLS", "a,b", "BASE", "abc", "DRY_RUN", "true", "FAIL_FAST", "true", "REPORT_JSON", "r.json"),
 			0, "[run][--config][cfg.yaml][--repo][repo][--tools][a,b][--base][abc][--report-json][r.json][--dry-run=true][--fail-fast=true]"},
+		{"deepen off", inputs("DEEPEN", "false"), 0, "[run][--deepen=false][--report-json]"},
 		{"plan drops run-only flags", inputs("MODE", "plan", "DRY_RUN", "true", "FAIL_FAST", "true"), 0, "[plan][--report-json]"},
 		{"AMIGO_REPORT_JSON from the workflow is kept", inputs("AMIGO_REPORT_JSON", "x.json"), 0, "[run]\n"},
 		{"bad mode", inputs("MODE", "deploy"), 2, "input mode must be run or plan"},

@@ -80,7 +80,8 @@
 //	                      that is missing or invalid (the message gives file:line:column and
 //	                      the fix), missing credential variables, a path that is not a git
 //	                      repository or has no commits, an unknown --head/--base revision, a
-//	                      commit missing from a shallow clone (the fix: fetch-depth: 0), an
+//	                      commit missing from the clone that --deepen could not fetch (the
+//	                      fix: fetch-depth: 0, or --base after a force push), an
 //	                      invalid or clashing tool name, credentials the server refuses (401),
 //	                      an unknown organization (404), a server address where nothing has
 //	                      ever answered (connection refused or unknown host on each of the

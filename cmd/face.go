@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"strings"
 
+	"github.com/amigo-release/amigo-release/changes"
 	"github.com/amigo-release/amigo-release/pipeline"
 	"github.com/amigo-release/amigo-release/platform"
 	"github.com/amigo-release/amigo-release/promote"
@@ -55,6 +57,44 @@ func (f *face) mask(values ...string) {
 			f.p.Mask(v)
 		}
 	}
+}
+
+// deepenOptions says how change detection may fetch missing history from
+// origin: in GitHub Actions with the job's token, sent only to the GitHub
+// server's host; in Azure Pipelines with SYSTEM_ACCESSTOKEN, only to the
+// collection's host; elsewhere with no credentials (git's own ssh agent
+// or a public remote).
+func (f *face) deepenOptions() *changes.DeepenOptions {
+	get := f.env.Getenv
+	switch {
+	case get("GITHUB_ACTIONS") == "true":
+		token := f.p.Input("github-token")
+		if token == "" {
+			token = get("GITHUB_TOKEN")
+		}
+		server := get("GITHUB_SERVER_URL")
+		if server == "" {
+			server = "https://github.com"
+		}
+		if token != "" {
+			return &changes.DeepenOptions{Username: "x-access-token", Password: token, Host: hostOf(server)}
+		}
+	case strings.EqualFold(get("TF_BUILD"), "true"):
+		if token := get("SYSTEM_ACCESSTOKEN"); token != "" {
+			return &changes.DeepenOptions{Username: "build", Password: token, Host: hostOf(get("SYSTEM_COLLECTIONURI"))}
+		}
+	}
+	return &changes.DeepenOptions{}
+}
+
+// hostOf is the host of a URL, or "" (credentials then go nowhere: an
+// empty Host would mean any host, so it is replaced by an impossible one).
+func hostOf(raw string) string {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || u.Host == "" {
+		return "invalid.invalid"
+	}
+	return u.Hostname()
 }
 
 // isPullRequest reports a pull request build: nothing is published then.

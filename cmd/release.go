@@ -44,6 +44,9 @@ type ReleaseOptions struct {
 	// TimeScale runs the clock this many times faster than real time; only
 	// meaningful against an emulator started with the same --time-scale.
 	TimeScale float64
+	// Deepen lets change detection fetch missing history from the remote
+	// (a shallow clone, a commit force-pushed away); not with --offline.
+	Deepen bool
 }
 
 const runHelp = `Releases every tool project that changed since its last release: for each one and
@@ -96,6 +99,7 @@ func parseReleaseFlags(name, help string, env *Env, args []string) (ReleaseOptio
 	} else {
 		f.Bool(&offline, "offline", "AMIGO_OFFLINE", "", false, "make no API call at all (versions unknown)")
 	}
+	f.Bool(&o.Deepen, "deepen", "AMIGO_DEEPEN", "deepen", true, "fetch missing history from the origin remote (shallow clone, force push); with the CI's token on its own host")
 	f.Float(&o.TimeScale, "time-scale", "AMIGO_TIME_SCALE", "", 1, "N", "run the clock N times faster; only for an emulator started with the same --time-scale")
 	if err := f.parse(args, env.Stdout); err != nil {
 		return o, err
@@ -216,6 +220,9 @@ func release(ctx context.Context, env *Env, o ReleaseOptions) error {
 		Clients:     pipeline.DefaultClientFactory(pipeline.ClientConfig{Getenv: env.Getenv, Clock: env.Clock, HTTPClient: env.HTTPClient, PublishTimeout: plan.Publish.Timeout}),
 		Logger:      f.logger(),
 		OnSecrets:   func(v []string) { f.mask(v...) },
+	}
+	if o.Deepen && o.Mode != pipeline.ModeOffline {
+		opts.Deepen = f.deepenOptions()
 	}
 	run := pipeline.Run
 	if o.Mode != pipeline.ModeRun {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/amigo-release/amigo-release/amigo"
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
+	"github.com/amigo-release/amigo-release/changes"
 	"github.com/amigo-release/amigo-release/internal/clock"
 	"github.com/amigo-release/amigo-release/pipeline"
 )
@@ -495,5 +497,32 @@ func TestRelease_tooShortSecretWarnsByName(t *testing.T) {
 	wantContains(t, "output", r.stdout+r.stderr, "AMIGO_USER_ID is shorter than 4 characters, too short to mask")
 	if strings.Contains(r.stdout+r.stderr, "***s") {
 		t.Errorf("the log is garbled by masking a 1-character value:\n%s\n%s", r.stdout, r.stderr)
+	}
+}
+
+// The CI token is what deepening may send, and only to the CI's own host.
+func TestDeepenOptions(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want changes.DeepenOptions
+	}{
+		{"GitHub: the job token to github.com", map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_TOKEN": "ghs_x"},
+			changes.DeepenOptions{Username: "x-access-token", Password: "ghs_x", Host: "github.com"}},
+		{"GitHub Enterprise: the input token to its server", map[string]string{"GITHUB_ACTIONS": "true", "INPUT_GITHUB-TOKEN": "ghs_in", "GITHUB_TOKEN": "ghs_x", "GITHUB_SERVER_URL": "https://ghes.example.com"},
+			changes.DeepenOptions{Username: "x-access-token", Password: "ghs_in", Host: "ghes.example.com"}},
+		{"Azure: SYSTEM_ACCESSTOKEN to the collection host", map[string]string{"TF_BUILD": "True", "SYSTEM_ACCESSTOKEN": "azp", "SYSTEM_COLLECTIONURI": "https://dev.azure.com/acme/"},
+			changes.DeepenOptions{Username: "build", Password: "azp", Host: "dev.azure.com"}},
+		{"Azure without a collection URI: the token goes nowhere", map[string]string{"TF_BUILD": "True", "SYSTEM_ACCESSTOKEN": "azp"},
+			changes.DeepenOptions{Username: "build", Password: "azp", Host: "invalid.invalid"}},
+		{"terminal: no credentials", map[string]string{"GITHUB_TOKEN": "ghs_x"}, changes.DeepenOptions{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFace(&Env{Getenv: mapEnv(tt.env), Stdout: io.Discard, Stderr: io.Discard}, ReleaseOptions{})
+			if got := f.deepenOptions(); *got != tt.want {
+				t.Errorf("deepenOptions() = %+v, want %+v", *got, tt.want)
+			}
+		})
 	}
 }

@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -180,38 +183,49 @@ func TestShallowClone(t *testing.T) {
 	if got := w.gitIn(w.work, "rev-parse", "--is-shallow-repository"); got != "true" {
 		t.Fatalf("the checkout is not shallow: %s", got)
 	}
+	// --deepen=false: the missing base is an error with the fix, and
+	// nothing is published.
 	before := w.mutations()
-	r := w.release(nil)
-	t.Logf("shallow release of a later push: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
-	switch r.code {
-	case 0:
-		w.wantLive("weather_lookup", "1.0.0@"+short(first), "1.1.0@"+short(head))
-		w.wantLive("currency_convert", "1.0.0@"+short(first), "1.0.1@"+short(head))
-		w.wantLive("flight_status", "1.0.0@"+short(first))
-	case 2:
-		wantContains(t, "stderr", r.stderr, "fetch-depth: 0")
-		if after := w.mutations(); len(after) != len(before) {
-			t.Errorf("a refused shallow release changed the emulators:\n%s", strings.Join(after[len(before):], "\n"))
-		}
-	default:
-		r.wantCode(t, 0)
+	r := w.release(map[string]string{"AMIGO_DEEPEN": "false"})
+	r.wantCode(t, 2)
+	wantContains(t, "stderr", r.stderr, "shallow clone", "fetch-depth: 0")
+	if after := w.mutations(); len(after) != len(before) {
+		t.Errorf("a refused shallow release changed the emulators:\n%s", strings.Join(after[len(before):], "\n"))
 	}
+	// By default the release fetches the history it needs from origin.
+	r = w.release(nil)
+	r.wantCode(t, 0)
+	if got := w.gitIn(w.work, "rev-parse", "--is-shallow-repository"); got != "false" {
+		t.Errorf("after deepening the checkout is still shallow (%s): git would see a cut history", got)
+	}
+	w.wantLive("weather_lookup", "1.0.0@"+short(first), "1.1.0@"+short(head))
+	w.wantLive("currency_convert", "1.0.0@"+short(first), "1.0.1@"+short(head))
+	w.wantLive("flight_status", "1.0.0@"+short(first))
 	w.noDuplicateCommits()
 }
 
-// TestShallowFirstRelease: a first release from a depth-1 checkout sees
-// only the tip commit; it says so, with the fix.
+// TestShallowFirstRelease: a first release from a depth-1 checkout fetches
+// the history it needs, so every commit counts; with --deepen=false it
+// sees only the tip commit and says so, with the fix.
 func TestShallowFirstRelease(t *testing.T) {
 	w := newWorld(t)
 	w.monorepo()
 	w.commit("feat(weather): radar", touch("weather", "radar"))
 	w.checkout(1)
+	dry := w.release(map[string]string{"AMIGO_DEEPEN": "false", "AMIGO_DRY_RUN": "true"})
+	dry.wantCode(t, 0)
+	wantContains(t, "stdout", dry.stdout, "shallow clone", "fetch-depth: 0")
+	if n := len(toolReport(t, dry.report, "weather_lookup").Commits); n != 1 {
+		t.Errorf("without deepening weather_lookup has %d commits, want only the tip of the depth-1 checkout", n)
+	}
 	r := w.release(nil)
 	r.wantCode(t, 0)
-	wantContains(t, "stdout", r.stdout, "shallow clone", "fetch-depth: 0")
 	tr := toolReport(t, r.report, "weather_lookup")
-	if tr.Status != pipeline.StatusReleased {
-		t.Errorf("weather_lookup: %s (%s), want released from the tip commit", tr.Status, tr.Reason)
+	if tr.Status != pipeline.StatusReleased || len(tr.Commits) != 2 {
+		t.Errorf("weather_lookup: %s with %d commits %+v, want released with both commits that touched it", tr.Status, len(tr.Commits), tr.Commits)
+	}
+	if strings.Contains(r.stdout, "fetch-depth: 0") {
+		t.Errorf("the deepened release still asks for fetch-depth: 0:\n%s", r.stdout)
 	}
 }
 
@@ -297,4 +311,51 @@ func equalCounts(a, b map[string]int) bool {
 		}
 	}
 	return true
+}
+
+// TestForcePushedAwayBase: the released commit and the push's before were
+// rewritten away and garbage-collected on origin; a fresh full clone cannot
+// find either. The run stops before any change with the right advice (not
+// fetch-depth: the clone is complete); --base then releases.
+func TestForcePushedAwayBase(t *testing.T) {
+	w := newWorld(t)
+	first := w.monorepo()
+	w.checkout(0)
+	w.release(nil).wantCode(t, 0)
+	gone := w.commit("fix(weather): a fix that will be rewritten", touch("weather", "v1"))
+	w.pull()
+	w.release(nil).wantCode(t, 0)
+
+	w.gitIn(w.origin, "reset", "-q", "--hard", "HEAD~1")
+	head := w.commit("feat(weather): the fix done right, as a feature", touch("weather", "v2"))
+	w.gitIn(w.origin, "reflog", "expire", "--expire=now", "--all")
+	w.gitIn(w.origin, "gc", "-q", "--prune=now")
+	w.checkout(0)
+	if out, err := exec.Command("git", "-C", w.work, "cat-file", "-e", gone).CombinedOutput(); err == nil {
+		t.Fatalf("the rewritten commit is still in the fresh clone: %s", out)
+	}
+
+	event := filepath.Join(t.TempDir(), "event.json")
+	if err := os.WriteFile(event, []byte(`{"before":"`+gone+`","after":"`+head+`","ref":"refs/heads/main"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ci := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "push", "GITHUB_EVENT_PATH": event,
+		"GITHUB_REF": "refs/heads/main", "GITHUB_SHA": head}
+	before := w.mutations()
+	r := w.release(ci)
+	r.wantCode(t, 2)
+	wantContains(t, "output", r.stdout+r.stderr, gone, "force-pushed away", "--base")
+	if strings.Contains(r.stdout+r.stderr, "fetch-depth: 0") {
+		t.Errorf("a complete clone is told to fetch-depth: 0:\n%s\n%s", r.stdout, r.stderr)
+	}
+	if after := w.mutations(); len(after) != len(before) {
+		t.Errorf("a refused release changed the emulators:\n%s", strings.Join(after[len(before):], "\n"))
+	}
+
+	r = w.release(ci, "--base", first)
+	r.wantCode(t, 0)
+	if tr := toolReport(t, r.report, "weather_lookup"); tr.Status != pipeline.StatusReleased || tr.Bump != "minor" {
+		t.Errorf("weather_lookup with --base: %s %q (%s), want released minor", tr.Status, tr.Bump, tr.Reason)
+	}
+	w.noDuplicateCommits()
 }
