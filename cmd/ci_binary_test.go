@@ -173,10 +173,17 @@ func checkComment(t *testing.T, body, key string, wants ...string) {
 	if !strings.HasPrefix(body, report.Marker(key)) {
 		t.Errorf("comment does not start with the marker %q:\n%s", report.Marker(key), body)
 	}
-	wantContains(t, "comment", body, wants...)
+	checkRendered(t, "comment", body, wants...)
+}
+
+// checkRendered checks a rendered report (comment or summary): it says
+// wants and holds the hostile commit text only escaped.
+func checkRendered(t *testing.T, what, body string, wants ...string) {
+	t.Helper()
+	wantContains(t, what, body, wants...)
 	for _, bad := range []string{"<script>", "@acme/admins", "##vso[task.setvariable"} {
 		if strings.Contains(body, bad) {
-			t.Errorf("comment contains %q unescaped", bad)
+			t.Errorf("%s contains %q unescaped", what, bad)
 		}
 	}
 }
@@ -193,7 +200,7 @@ func TestBinary_GitHubActions(t *testing.T) {
 	gh.prsOf[s.after] = []int{7}
 	dir := t.TempDir()
 
-	step := func(t *testing.T, name, event string) (binResult, map[string]string, string) {
+	step := func(t *testing.T, name, event string, drop ...string) (binResult, map[string]string, string) {
 		t.Helper()
 		eventPath := filepath.Join(dir, name+"-event.json")
 		if err := os.WriteFile(eventPath, []byte(event), 0o644); err != nil {
@@ -223,6 +230,9 @@ func TestBinary_GitHubActions(t *testing.T) {
 			"INPUT_WORKING-DIRECTORY", s.repo,
 			"INPUT_GITHUB-TOKEN", ghToken,
 		)
+		for _, k := range drop {
+			delete(env, k)
+		}
 		r := runBinary(t, dir, env) // no arguments: the Docker action's bare ENTRYPOINT
 		outFile, err := os.ReadFile(outPath)
 		if err != nil {
@@ -288,6 +298,26 @@ func TestBinary_GitHubActions(t *testing.T) {
 		if strings.Contains(cs[0].Body, "Merging releases") {
 			t.Error("the comment still shows the preview after the release")
 		}
+	})
+
+	t.Run("a fork's pull request without secrets previews offline", func(t *testing.T) {
+		before := len(s.us.Requests()) + len(s.eu.Requests())
+		r, out, _ := step(t, "pull_request", fmt.Sprintf(`{"number": 7, "pull_request": {"number": 7,
+			"head": {"ref": "fix-rain", "sha": %q}, "base": {"ref": "main", "sha": %q}},
+			"repository": {"full_name": "acme/tools"}}`, s.after, s.before), "AMIGO_API_KEY", "AMIGO_API_KEY_ID", "AMIGO_USER_ID")
+		r.wantCode(t, ExitOK)
+		wantContains(t, "log", r.stdout, "::warning::pull request without Amigo credentials", "offline preview")
+		if after := len(s.us.Requests()) + len(s.eu.Requests()); after != before {
+			t.Errorf("an offline preview made %d API calls", after-before)
+		}
+		if out["changed"] != `["weather_lookup"]` {
+			t.Errorf("changed = %q, want the tool the pull request touches", out["changed"])
+		}
+		cs := gh.commentsOn(7)
+		if len(cs) != 1 {
+			t.Fatalf("PR #7 has %d comments, want the one comment edited", len(cs))
+		}
+		checkComment(t, cs[0].Body, key, "Merging releases", "weather_lookup")
 	})
 
 	t.Run("bad plan: exit 2, error annotation at the line, failed=true", func(t *testing.T) {
@@ -430,6 +460,18 @@ func TestBinary_AzurePipelines(t *testing.T) {
 			"failed":       "false",
 		})
 		wantContains(t, "log", r.stdout, "##vso[task.uploadsummary]", "##[group]", "##vso[task.complete result=Succeeded;]")
+		// The summary file the agent uploads: the same rendering as the
+		// comment, with the tool's table row.
+		_, rest, _ := strings.Cut(r.stdout, "##vso[task.uploadsummary]")
+		summaryPath, _, _ := strings.Cut(rest, "\n")
+		summary, err := os.ReadFile(strings.TrimSpace(summaryPath))
+		if err != nil {
+			t.Fatalf("the uploaded summary file: %v", err)
+		}
+		if !strings.HasPrefix(filepath.Clean(strings.TrimSpace(summaryPath)), filepath.Clean(dir)) {
+			t.Errorf("summary %s is not under AGENT_TEMPDIRECTORY %s", summaryPath, dir)
+		}
+		checkRendered(t, "summary", string(summary), "Merging releases", "weather_lookup", "1.0.1", "&lt;script&gt;")
 		cs := ado.contents()
 		if len(cs) != 1 {
 			t.Fatalf("%d comments on the pull request, want 1", len(cs))

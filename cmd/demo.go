@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -138,6 +139,11 @@ func demoRun(ctx context.Context, env *Env, o DemoOptions) (err error) {
 		Head:       "HEAD",
 		ReportJSON: jsonPath,
 	})
+	if relErr != nil && ctx.Err() != nil {
+		// The release's "rerun the same command" does not apply: the
+		// emulators lived in this process and are gone.
+		return withCode(ExitInterrupted, errors.New("demo interrupted: its emulators lived in this process and are gone; run the demo again to start over"))
+	}
 	rep, readErr := readDemoReport(jsonPath)
 	if readErr != nil {
 		if relErr != nil {

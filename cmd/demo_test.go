@@ -231,3 +231,22 @@ func TestDemoBuildHint(t *testing.T) {
 		t.Errorf("amigo-release is on PATH, yet the hint is %q", got)
 	}
 }
+
+// Ctrl-C in the middle of the demo's release: exit 130, a message that
+// fits a demo (its emulators are gone: start over, not "rerun to finish"),
+// and the temporary repository removed.
+func TestDemoInterrupted(t *testing.T) {
+	parent := t.TempDir()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	hc := &http.Client{Transport: &cancelOnPublish{cancel: cancel}}
+	r := runMainCtx(t, ctx, Env{Getenv: mapEnv(nil), HTTPClient: hc}, "demo", "--dir", parent, "--report-json", filepath.Join(t.TempDir(), "r.json"))
+	r.wantCode(t, ExitInterrupted)
+	wantContains(t, "stderr", r.stderr, "demo interrupted", "run the demo again")
+	if strings.Contains(r.stderr, "rerun the same command to finish") {
+		t.Errorf("the demo tells the user to finish a release whose emulators are gone:\n%s", r.stderr)
+	}
+	if left, _ := os.ReadDir(parent); len(left) != 0 {
+		t.Errorf("the interrupted demo left %d entries in --dir: %v", len(left), left)
+	}
+}

@@ -205,6 +205,14 @@ func release(ctx context.Context, env *Env, o ReleaseOptions) error {
 		f.logger().Infof("pull request event: planning only (nothing is published on pull requests)")
 		o.Mode = pipeline.ModePlan
 	}
+	if o.Mode == pipeline.ModePlan && f.isPullRequest() {
+		if err := plan.CheckCredentials(env.Getenv); err != nil {
+			// A pull request from a fork gets no secrets: preview what can
+			// be known without the API rather than fail the check.
+			f.logger().Warningf("pull request without Amigo credentials (a fork's pull request gets no secrets): an offline preview, without versions (%v)", err)
+			o.Mode = pipeline.ModeOffline
+		}
+	}
 	opts := pipeline.Options{
 		Plan:        plan,
 		RepoPath:    o.Repo,

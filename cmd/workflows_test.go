@@ -217,6 +217,24 @@ func TestAzurePipelines(t *testing.T) {
 	if len(p.Stages) != 1 {
 		t.Fatalf("%d stages, want 1 (the matrix reads a job output of the same stage)", len(p.Stages))
 	}
+	// The example's tag must be one the release workflow pushes: a moving
+	// major tag (vN-azure) or a digest.
+	rel, err := os.ReadFile("../.github/workflows/release.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, img := range containers {
+		_, tag, _ := strings.Cut(img[strings.LastIndex(img, "/")+1:], ":")
+		switch {
+		case strings.Contains(img, "@sha256:"):
+		case regexp.MustCompile(`^v[0-9]+-azure$`).MatchString(tag):
+			if !strings.Contains(string(rel), `--tag "${image}:${major}${suffix}"`) {
+				t.Errorf("container %s uses %s, but release.yml does not push the moving major tag", name, img)
+			}
+		default:
+			t.Errorf("container %s: image %q: use the moving vN-azure tag or pin a digest", name, img)
+		}
+	}
 	jobs := map[string]job{}
 	for _, j := range p.Stages[0].Jobs {
 		jobs[j.Job] = j
