@@ -42,10 +42,11 @@ type Options struct {
 }
 
 // DefaultOptions returns the defaults: the whole repository, no filters,
-// DefaultTypes, and Patch for non-conventional messages (so that a team that
-// does not write Conventional Commits still releases its changes).
+// DefaultTypes, and None for non-conventional messages, the plan file's
+// default too (discovery.bump.non_conventional): a "wip" or "Merge ..."
+// message releases nothing unless the team says `patch`.
 func DefaultOptions() Options {
-	return Options{Types: DefaultTypes(), NonConventional: Patch}
+	return Options{Types: DefaultTypes(), NonConventional: None}
 }
 
 // Rules returns the bump rules of the options.

@@ -61,7 +61,7 @@
 // Conventional Commits 1.0.0: "!" or a BREAKING CHANGE / BREAKING-CHANGE
 // footer → major; feat → minor; fix, perf → patch; other types none
 // (Options.Types); non-conventional messages get Options.NonConventional
-// (patch by default, or none). A revert and the commit it reverts, both in
+// (none by default, as in the plan file, or patch). A revert and the commit it reverts, both in
 // range, cancel out; a lone revert is a patch. A "Release-As: major|minor|
 // patch" footer overrides the project's bump (the highest one wins). A
 // project's bump is the highest over its commits; a project with changed
