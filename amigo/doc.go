@@ -31,7 +31,9 @@
 //     (errors.Is(err, ErrUnknownOutcome)) so the caller can reconcile.
 //   - Validation: requests the server would reject with 422 (tool names,
 //     tags, envvar names, project paths, input counts, user-variable names,
-//     bump types, tool ids, page sizes) fail with a *ValidationError before
+//     bump types, tool ids, page sizes, repeated values in list filters,
+//     tag filters without ':', sort_by fields, PEP 440 version constraints
+//     as ParseConstraint reads them) fail with a *ValidationError before
 //     anything is sent.
 //   - Errors: one *APIError with the operation, status, the server's message
 //     (FastAPI detail lists rendered as "body.name: ...") and a hint, plus

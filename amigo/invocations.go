@@ -17,7 +17,8 @@ const (
 )
 
 // InvocationFilter holds the filters shared by ListInvocations and
-// SearchInvocations. Zero values are not sent.
+// SearchInvocations. Zero values are not sent. Each list takes a value at
+// most once (the contract's uniqueItems).
 type InvocationFilter struct {
 	ToolIDs                     []string               // tool_id
 	SourceTypes                 []InvocationSourceType // invocation_source_type
@@ -51,6 +52,18 @@ func (f InvocationFilter) add(op Op, q url.Values) error {
 		}
 		q.Add("simulation_unit_test_set_run_id", id)
 	}
+	if err := checkUnique(op, "tool_id", f.ToolIDs); err != nil {
+		return err
+	}
+	if err := checkUnique(op, "invocation_source_type", f.SourceTypes); err != nil {
+		return err
+	}
+	if err := checkUnique(op, "conversation_id", f.ConversationIDs); err != nil {
+		return err
+	}
+	if err := checkUnique(op, "simulation_unit_test_set_run_id", f.SimulationUnitTestSetRunIDs); err != nil {
+		return err
+	}
 	if f.Succeeded != nil {
 		q.Set("succeeded", strconv.FormatBool(*f.Succeeded))
 	}
@@ -63,7 +76,10 @@ type ListInvocationsOptions struct {
 	InvocationFilter
 	// Versions are PEP 440 constraints (version), one per ToolIDs entry.
 	Versions []string
-	SortBy   []string // sort_by: "-created_at", "+tool_id", ...
+	// SortBy (sort_by) are created_at, version.major, version.minor,
+	// version.patch, tool_id, invocation_source.type or
+	// invocation_status.succeeded, optionally +/- prefixed: "-created_at".
+	SortBy []string
 	// Limit is the page size, 0–100; 0 sends none (server default 100).
 	Limit             int
 	ContinuationToken int
@@ -77,8 +93,14 @@ func (o ListInvocationsOptions) query(op Op) (url.Values, error) {
 	if len(o.Versions) > 0 && len(o.Versions) != len(o.ToolIDs) {
 		return nil, invalid(op, "version", "", fmt.Sprintf("has %d constraints for %d tool ids: give one per tool_id, in the same order", len(o.Versions), len(o.ToolIDs)))
 	}
-	for _, v := range o.Versions {
+	for i, v := range o.Versions {
+		if err := checkConstraint(op, fmt.Sprintf("version[%d]", i), v); err != nil {
+			return nil, err
+		}
 		q.Add("version", v)
+	}
+	if err := checkSortBy(op, o.SortBy, invocationSortFields); err != nil {
+		return nil, err
 	}
 	for _, s := range o.SortBy {
 		q.Add("sort_by", s)

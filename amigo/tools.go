@@ -13,10 +13,10 @@ import (
 // ListToolsOptions are the query parameters of GET /tool/. Zero values are
 // not sent.
 type ListToolsOptions struct {
-	IDs        []string // id: tool ids (24 hex digits)
+	IDs        []string // id: tool ids (24 hex digits), each once
 	Deprecated *bool    // deprecated: true or false; nil for both
-	SortBy     []string // sort_by: "+name", "-deprecated", ...
-	Tags       []string // tag: "key:value" ("key:*" for any value)
+	SortBy     []string // sort_by: name or deprecated, optionally +/- prefixed: "+name", "-deprecated"
+	Tags       []string // tag: "key:value" ("key:*" for any value, "key:" for none)
 	// Limit is the page size, 1–20; 0 sends none (server default 10), and
 	// AllTools uses 20.
 	Limit int
@@ -32,13 +32,22 @@ func (o ListToolsOptions) query(op Op) (url.Values, error) {
 		}
 		q.Add("id", id)
 	}
+	if err := checkUnique(op, "id", o.IDs); err != nil {
+		return nil, err
+	}
 	if o.Deprecated != nil {
 		q.Set("deprecated", strconv.FormatBool(*o.Deprecated))
+	}
+	if err := checkSortBy(op, o.SortBy, toolSortFields); err != nil {
+		return nil, err
 	}
 	for _, s := range o.SortBy {
 		q.Add("sort_by", s)
 	}
-	for _, t := range o.Tags {
+	for i, t := range o.Tags {
+		if err := checkTagFilter(op, i, t); err != nil {
+			return nil, err
+		}
 		q.Add("tag", t)
 	}
 	if err := addPage(op, q, o.Limit, 1, MaxToolsPage, o.ContinuationToken); err != nil {

@@ -162,3 +162,48 @@ func checkLimit(op Op, limit, lo, hi int) error {
 	}
 	return nil
 }
+
+// checkUnique refuses a repeated value in a list query parameter the
+// contract declares uniqueItems (the server answers 422 "Input should be a
+// valid set"). name is the parameter as the API spells it.
+func checkUnique[T ~string](op Op, name string, vals []T) error {
+	first := make(map[T]int, len(vals))
+	for i, v := range vals {
+		if j, ok := first[v]; ok {
+			return invalid(op, fmt.Sprintf("%s[%d]", name, i), string(v), fmt.Sprintf("repeats %s[%d]: the API takes each %s once (uniqueItems); drop the duplicate", name, j, name))
+		}
+		first[v] = i
+	}
+	return nil
+}
+
+// checkTagFilter refuses a tag query value that is not "key:value".
+func checkTagFilter(op Op, i int, tag string) error {
+	if !strings.Contains(tag, ":") {
+		return invalid(op, fmt.Sprintf("tag[%d]", i), tag, `must be "key:value" ("key:*" for any value, "key:" for a tag without one), e.g. "team:core"`)
+	}
+	return nil
+}
+
+// The fields each list operation can sort by (sort_by), from the
+// parameter descriptions of the contract.
+var (
+	toolSortFields       = []string{"name", "deprecated"}
+	versionSortFields    = []string{"created_at", "version.major", "version.minor", "version.patch", "deprecated"}
+	invocationSortFields = []string{"created_at", "version.major", "version.minor", "version.patch", "tool_id", "invocation_source.type", "invocation_status.succeeded"}
+)
+
+// checkSortBy refuses a sort_by value that is not an allowed field with an
+// optional + (ascending) or - (descending) prefix.
+func checkSortBy(op Op, keys []string, allowed []string) error {
+	for i, s := range keys {
+		f := s
+		if strings.HasPrefix(s, "+") || strings.HasPrefix(s, "-") {
+			f = s[1:] // one sign only: "+-name" is not a field
+		}
+		if !slices.Contains(allowed, f) {
+			return invalid(op, fmt.Sprintf("sort_by[%d]", i), s, fmt.Sprintf("must be one of %s, with an optional + (ascending) or - (descending) prefix", strings.Join(allowed, ", ")))
+		}
+	}
+	return nil
+}

@@ -39,10 +39,12 @@ func (c *Client) PublishVersion(ctx context.Context, toolID string, req PublishR
 // ListVersionsOptions are the query parameters of GET
 // /tool/{tool_id}/version. Zero values are not sent.
 type ListVersionsOptions struct {
-	Deprecated *bool    // deprecated: true or false; nil for both
-	Versions   string   // versions: a PEP 440 constraint, e.g. ">=1.2,<2"
-	SortBy     []string // sort_by: "-created_at", "+version.major", ...
-	Creators   []string // creator: "org_id,user_id"
+	Deprecated *bool  // deprecated: true or false; nil for both
+	Versions   string // versions: a PEP 440 constraint, e.g. ">=1.2,<2"
+	// SortBy (sort_by) are created_at, version.major, version.minor,
+	// version.patch or deprecated, optionally +/- prefixed: "-created_at".
+	SortBy   []string
+	Creators []string // creator: "org_id,user_id", each once
 	// Limit is the page size, 0–50; 0 sends none (server default 50).
 	Limit int
 	// ContinuationToken is the token of the previous page.
@@ -55,7 +57,13 @@ func (o ListVersionsOptions) query(op Op) (url.Values, error) {
 		q.Set("deprecated", strconv.FormatBool(*o.Deprecated))
 	}
 	if o.Versions != "" {
+		if err := checkConstraint(op, "versions", o.Versions); err != nil {
+			return nil, err
+		}
 		q.Set("versions", o.Versions)
+	}
+	if err := checkSortBy(op, o.SortBy, versionSortFields); err != nil {
+		return nil, err
 	}
 	for _, s := range o.SortBy {
 		q.Add("sort_by", s)
@@ -65,6 +73,9 @@ func (o ListVersionsOptions) query(op Op) (url.Values, error) {
 			return nil, invalid(op, fmt.Sprintf("creator[%d]", i), cr, `must be "org_id,user_id"`)
 		}
 		q.Add("creator", cr)
+	}
+	if err := checkUnique(op, "creator", o.Creators); err != nil {
+		return nil, err
 	}
 	if err := addPage(op, q, o.Limit, 0, MaxVersionsPage, o.ContinuationToken); err != nil {
 		return nil, err
@@ -136,8 +147,8 @@ func (c *Client) DeprecateVersions(ctx context.Context, toolID, constraint strin
 	if err := checkToolID(op, "tool_id", toolID); err != nil {
 		return err
 	}
-	if strings.TrimSpace(constraint) == "" {
-		return invalid(op, "versions", "", `must be a PEP 440 constraint such as "==1.2.3"`)
+	if err := checkConstraint(op, "versions", constraint); err != nil {
+		return err
 	}
 	class := mutating
 	if isExact(constraint) {

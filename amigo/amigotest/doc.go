@@ -27,6 +27,7 @@
 //	Seeding:    AddTool(org, SeedTool), SetEnvvar, AddVersion(org, id,
 //	            SeedVersion), AddInvocation
 //	Constraint(spec, version)                   the PEP 440 matcher it uses
+//	                                            (amigo.ParseConstraint, as the client)
 //
 // # Organizations, auth, rate limits
 //
@@ -47,7 +48,9 @@
 // default hour lasts 60 ms of real time, so long tests on such a clock set
 // a larger TokenTTL (or rely on the client refreshing). Users listed in
 // Options.ReadOnlyUsers get 403 on every operation needing a write
-// permission (the mutating ones and test-tool); nothing else gives 403.
+// permission (the mutating ones and test-tool); reads are open to every
+// signed-in user, so a read's 403 only comes from FailNext (whose default
+// body is the contract's "Missing required permissions.").
 //
 // Rate limits are token buckets per (user, operation): burst N, refilled N
 // per simulated minute, counted at arrival after authentication (sign-in
@@ -84,7 +87,8 @@
 //     client has gone away; Close cancels it (503,
 //     no version), so Close never waits for a publish's latency.
 //   - Versions are listed with deprecated, versions (PEP 440 specifiers: ==,
-//     !=, >=, <=, >, <, ~=, ===, ==X.* wildcards, comma-joined), sort_by,
+//     !=, >=, <=, >, <, ~=, ===, ==X.* wildcards, comma-joined; parsed by
+//     amigo.ParseConstraint, the client's own check), sort_by,
 //     creator (org_id,user_id), limit ≤ 50 and an integer continuation_token
 //     (an offset); filter_values only on the first page. DELETE
 //     /version/{constraint} deprecates all matching versions (204).

@@ -153,13 +153,13 @@ func resolveVersion(t *tool, ref string) (*amigo.ToolVersion, error) {
 		}
 		return nil, fmt.Errorf("version %s of tool %s does not exist", v, t.t.ID)
 	}
-	cons, err := parseConstraint(ref)
+	cons, err := amigo.ParseConstraint(ref)
 	if err != nil {
 		return nil, fmt.Errorf("version %q is neither X.Y.Z nor a version constraint: %v", ref, err)
 	}
 	var best *amigo.ToolVersion
 	for _, tv := range t.versions {
-		if !tv.Deprecated && cons.match(tv.Version) && (best == nil || best.Version.Less(tv.Version)) {
+		if !tv.Deprecated && cons.Match(tv.Version) && (best == nil || best.Version.Less(tv.Version)) {
 			best = tv
 		}
 	}
@@ -228,7 +228,7 @@ func (s *Server) handleInvoke(c *call) reply {
 type invocationFilter struct {
 	toolIDs, versions, sources, conversations, runs []string
 	succeeded                                       *bool
-	cons                                            []constraint
+	cons                                            []amigo.VersionConstraint
 }
 
 func readInvocationFilter(q query) invocationFilter {
@@ -246,7 +246,7 @@ func (f invocationFilter) match(inv *amigo.Invocation) bool {
 	if len(f.toolIDs) > 0 {
 		ok := false
 		for i, id := range f.toolIDs {
-			if inv.ToolID == id && (f.cons == nil || f.cons[i].match(inv.ToolVersion)) {
+			if inv.ToolID == id && (f.cons == nil || f.cons[i].Match(inv.ToolVersion)) {
 				ok = true
 			}
 		}
@@ -298,7 +298,7 @@ func (s *Server) handleListInvocations(c *call) reply {
 		return detailReply(http.StatusBadRequest, "The tool_id and version query parameters are not the same length (%d tool_id, %d version).", len(f.toolIDs), len(f.versions))
 	}
 	for i, raw := range f.versions {
-		cons, err := parseConstraint(raw)
+		cons, err := amigo.ParseConstraint(raw)
 		if err != nil {
 			e.add(q.loc("version", i), "value_error", "Value error, "+err.Error(), raw)
 			continue

@@ -882,6 +882,8 @@ func defaultDetail(status int) string {
 		return "The service is going through temporary maintenance."
 	case http.StatusUnauthorized:
 		return "Invalid authorization credentials."
+	case http.StatusForbidden:
+		return "Missing required permissions."
 	default:
 		return fmt.Sprintf("injected fault: %d %s", status, http.StatusText(status))
 	}

@@ -4,9 +4,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -185,11 +183,12 @@ func (s *Server) handleListVersions(c *call) reply {
 	id := toolIDParam(c, &e)
 	q := newQuery(c, &e)
 	dep := q.boolParam("deprecated")
-	var cons constraint
+	var cons *amigo.VersionConstraint
 	if raw, ok := q.str("versions"); ok {
-		var err error
-		if cons, err = parseConstraint(raw); err != nil {
+		if vc, err := amigo.ParseConstraint(raw); err != nil {
 			e.add(q.loc("versions"), "value_error", "Value error, "+err.Error(), raw)
+		} else {
+			cons = &vc
 		}
 	}
 	sorts := q.sortBy("created_at", "version.major", "version.minor", "version.patch", "deprecated")
@@ -232,7 +231,7 @@ func (s *Server) handleListVersions(c *call) reply {
 		if dep != nil && v.Deprecated != *dep {
 			continue
 		}
-		if cons != nil && !cons.match(v.Version) {
+		if cons != nil && !cons.Match(v.Version) {
 			continue
 		}
 		if len(creators) > 0 && !contains(creators, v.Creator.UserOrgID+","+v.Creator.UserID) {
@@ -274,7 +273,7 @@ func (s *Server) handleDeprecateVersions(c *call) reply {
 	var e errs
 	id := toolIDParam(c, &e)
 	raw := c.params["versions"]
-	cons, err := parseConstraint(raw)
+	cons, err := amigo.ParseConstraint(raw)
 	if err != nil {
 		e.add([]any{"path", "versions"}, "value_error", "Value error, "+err.Error(), raw)
 	}
@@ -289,7 +288,7 @@ func (s *Server) handleDeprecateVersions(c *call) reply {
 	}
 	now := s.now()
 	for _, v := range t.versions {
-		if !v.Deprecated && cons.match(v.Version) {
+		if !v.Deprecated && cons.Match(v.Version) {
 			v.Deprecated = true
 			v.UpdatedAt = now
 			v.UpdatedBy = amigo.VersionUserInfo{UserID: c.user, UserOrgID: c.org}
@@ -298,148 +297,14 @@ func (s *Server) handleDeprecateVersions(c *call) reply {
 	return emptyReply(http.StatusNoContent)
 }
 
-// ---- PEP 440 version specifiers (the subset that applies to X.Y.Z) ----
-
-// constraint is a comma-joined list of clauses that must all match.
-type constraint []clause
-
-type clause struct {
-	op       string
-	release  []int
-	wildcard bool   // "==1.2.*" / "!=1.*"
-	raw      string // for ===
-}
-
-func (c constraint) match(v amigo.Version) bool {
-	for _, cl := range c {
-		if !cl.match(v) {
-			return false
-		}
-	}
-	return true
-}
-
 // Constraint reports whether version v satisfies the PEP 440 specifier set
 // spec (==, !=, >=, <=, >, <, ~=, ===, == and != with .* wildcards,
-// comma-joined). It is the same matcher the emulator uses for the versions
-// query and path parameters.
+// comma-joined). It is amigo.ParseConstraint, the parser the client checks
+// constraints with, so the emulator refuses exactly what the client does.
 func Constraint(spec string, v amigo.Version) (bool, error) {
-	c, err := parseConstraint(spec)
+	c, err := amigo.ParseConstraint(spec)
 	if err != nil {
 		return false, err
 	}
-	return c.match(v), nil
-}
-
-func parseConstraint(s string) (constraint, error) {
-	if strings.TrimSpace(s) == "" {
-		return nil, fmt.Errorf("empty version constraint: use for example ==1.2.3 or >=1.0,<2")
-	}
-	var out constraint
-	for _, part := range strings.Split(s, ",") {
-		part = strings.TrimSpace(part)
-		var cl clause
-		for _, op := range []string{"===", "==", "!=", "~=", ">=", "<=", ">", "<"} {
-			if strings.HasPrefix(part, op) {
-				cl.op = op
-				break
-			}
-		}
-		if cl.op == "" {
-			return nil, fmt.Errorf("version constraint %q: clause %q has no operator (use ==, !=, >=, <=, >, <, ~= or ===)", s, part)
-		}
-		ver := strings.TrimSpace(part[len(cl.op):])
-		cl.raw = ver
-		if cl.op == "===" {
-			out = append(out, cl)
-			continue
-		}
-		if strings.HasSuffix(ver, ".*") {
-			if cl.op != "==" && cl.op != "!=" {
-				return nil, fmt.Errorf("version constraint %q: a .* wildcard is allowed only with == and !=", s)
-			}
-			cl.wildcard = true
-			ver = strings.TrimSuffix(ver, ".*")
-		}
-		ver = strings.TrimPrefix(strings.TrimPrefix(ver, "v"), "V")
-		if ver == "" {
-			return nil, fmt.Errorf("version constraint %q: clause %q has no version", s, part)
-		}
-		for _, n := range strings.Split(ver, ".") {
-			x, err := strconv.Atoi(n)
-			if err != nil || x < 0 {
-				return nil, fmt.Errorf("version constraint %q: %q is not a release version like 1.2.3", s, ver)
-			}
-			cl.release = append(cl.release, x)
-		}
-		if cl.op == "~=" && len(cl.release) < 2 {
-			return nil, fmt.Errorf("version constraint %q: ~= needs at least two components (~=1.2)", s)
-		}
-		out = append(out, cl)
-	}
-	return out, nil
-}
-
-func release(v amigo.Version) []int { return []int{v.Major, v.Minor, v.Patch} }
-
-func cmpRelease(a, b []int) int {
-	n := max(len(a), len(b))
-	for i := 0; i < n; i++ {
-		var x, y int
-		if i < len(a) {
-			x = a[i]
-		}
-		if i < len(b) {
-			y = b[i]
-		}
-		if x != y {
-			if x < y {
-				return -1
-			}
-			return 1
-		}
-	}
-	return 0
-}
-
-func prefixMatch(v, prefix []int) bool {
-	for i, p := range prefix {
-		x := 0
-		if i < len(v) {
-			x = v[i]
-		}
-		if x != p {
-			return false
-		}
-	}
-	return true
-}
-
-func (cl clause) match(v amigo.Version) bool {
-	r := release(v)
-	switch cl.op {
-	case "===":
-		return cl.raw == v.String()
-	case "==":
-		if cl.wildcard {
-			return prefixMatch(r, cl.release)
-		}
-		return cmpRelease(r, cl.release) == 0
-	case "!=":
-		if cl.wildcard {
-			return !prefixMatch(r, cl.release)
-		}
-		return cmpRelease(r, cl.release) != 0
-	case ">=":
-		return cmpRelease(r, cl.release) >= 0
-	case "<=":
-		return cmpRelease(r, cl.release) <= 0
-	case ">":
-		return cmpRelease(r, cl.release) > 0
-	case "<":
-		return cmpRelease(r, cl.release) < 0
-	case "~=":
-		return cmpRelease(r, cl.release) >= 0 && prefixMatch(r, cl.release[:len(cl.release)-1])
-	}
-	return false
+	return c.Match(v), nil
 }

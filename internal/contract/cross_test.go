@@ -567,13 +567,37 @@ func TestCrossContract(t *testing.T) {
 		ro := e.client(func(cfg *amigo.Config) { cfg.APIKey, cfg.UserID = viewerKey, viewer })
 		for _, op := range amigotest.Operations {
 			err := call(ctx, ro, f, op)
-			if _, readOnly := notProducible[op][403]; readOnly || op == amigotest.OpSignIn {
+			if readOps[op] || op == amigotest.OpSignIn {
 				if err != nil {
 					t.Errorf("%s as a read-only user: %v, want success", op, err)
 				}
 				continue
 			}
 			wantStatus(t, op+" as a read-only user", err, 403)
+		}
+	})
+
+	t.Run("403 injected on reads", func(t *testing.T) {
+		// Only write permissions are modelled, so a read's documented 403
+		// comes from FailNext. Transport and Middleware validate each 403
+		// response against the contract on both sides (and record it for
+		// assertCoverage); the body is FastAPI's {"detail": ...} with the
+		// contract's description of the status.
+		for _, op := range amigotest.Operations {
+			if !readOps[op] {
+				continue
+			}
+			before := e.serverCov.Count(op, 403)
+			e.emu.FailNext(op, 1, http.StatusForbidden, "")
+			err := call(ctx, c, f, op)
+			wantStatus(t, op+" with an injected 403", err, 403)
+			var ae *amigo.APIError
+			if errors.As(err, &ae) && (!strings.Contains(ae.Message, "Missing required permissions") || !strings.Contains(ae.Hint, "permission")) {
+				t.Errorf("%s: 403 message %q, hint %q", op, ae.Message, ae.Hint)
+			}
+			if got := e.serverCov.Count(op, 403); got != before+1 {
+				t.Errorf("%s: server-side 403 count %d -> %d, want one more", op, before, got)
+			}
 		}
 	})
 
@@ -743,19 +767,24 @@ func mustRequest(t *testing.T, base, method, path, token, body string, header ma
 }
 
 // notProducible are documented statuses the emulator cannot produce, with
-// the reason. Every other documented status must be covered.
+// the reason. Every other documented status must be covered, by the
+// emulator's own behaviour or by an injected fault (FailNext).
 var notProducible = map[string]map[int]string{
 	amigotest.OpGetScaffold: {
-		403: readsOpen,
 		422: "the only parameter, organization, is any string",
 	},
-	amigotest.OpListTools:         {403: readsOpen},
-	amigotest.OpListVersions:      {403: readsOpen},
-	amigotest.OpListInvocations:   {403: readsOpen},
-	amigotest.OpSearchInvocations: {403: readsOpen},
 }
 
-const readsOpen = "only write permissions are modelled (Options.ReadOnlyUsers): every signed-in user may read"
+// readOps are the operations a read-only user may call: only write
+// permissions are modelled (Options.ReadOnlyUsers), so their 403 is
+// injected with FailNext ("403 injected on reads").
+var readOps = map[string]bool{
+	amigotest.OpGetScaffold:       true,
+	amigotest.OpListTools:         true,
+	amigotest.OpListVersions:      true,
+	amigotest.OpListInvocations:   true,
+	amigotest.OpSearchInvocations: true,
+}
 
 func assertCoverage(t *testing.T, e *env) {
 	t.Helper()
