@@ -365,8 +365,15 @@ func (r *Repo) detect(ctx context.Context, req Request) (*Result, error) {
 		sharedFor := func(p string) []string {
 			var out []string
 			for _, g := range sortedKeys(opts.Shared) {
-				if matchGlob(g, p) {
-					out = append(out, opts.Shared[g]...)
+				if !matchGlob(g, p) {
+					continue
+				}
+				for _, n := range opts.Shared[g] {
+					if n == AllProjects {
+						out = append(out, sortedKeys(byName)...)
+					} else {
+						out = append(out, n)
+					}
 				}
 			}
 			return out
@@ -478,7 +485,7 @@ func (r *Repo) detect(ctx context.Context, req Request) (*Result, error) {
 		// Shared globs that name unknown projects.
 		for _, g := range sortedKeys(opts.Shared) {
 			for _, n := range opts.Shared[g] {
-				if byName[n] == nil && b.isDef {
+				if n != AllProjects && byName[n] == nil && b.isDef {
 					res.Warnings = append(res.Warnings, fmt.Sprintf("shared path %q names %q, which is not a project at head", g, n))
 				}
 			}

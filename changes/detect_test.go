@@ -200,6 +200,21 @@ func TestDetect(t *testing.T) {
 			},
 		},
 		{
+			name: `shared "*" triggers every project`,
+			build: func(r *testRepo, s map[string]string) Request {
+				base := twoTools(r)
+				r.write("libs/amigo_utils/retry.py", "1")
+				s["lib"] = r.commit("fix(utils): retry")
+				return Request{Head: "HEAD", DefaultBase: base, Options: Options{Shared: map[string][]string{"libs/amigo_utils/**": {AllProjects}}}}
+			},
+			want: []string{"tool_a:changed:patch[lib]", "tool_b:changed:patch[lib]"},
+			check: func(t *testing.T, res *Result, s map[string]string) {
+				if len(res.Warnings) != 0 {
+					t.Errorf(`"*" warned as if it were a project name: %q`, res.Warnings)
+				}
+			},
+		},
+		{
 			name: "nested projects: the deepest owns the file",
 			build: func(r *testRepo, s map[string]string) Request {
 				base := twoTools(r)

@@ -30,7 +30,8 @@ type Options struct {
 	Include []string `json:"include,omitempty"`
 	Exclude []string `json:"exclude,omitempty"`
 	// Shared maps globs over file paths ("libs/common/**") to the names of
-	// the projects that a change there triggers.
+	// the projects that a change there triggers; AllProjects ("*") names
+	// every project at head.
 	Shared map[string][]string `json:"shared,omitempty"`
 	// Names overrides the tool name of the project at a directory.
 	Names map[string]string `json:"names,omitempty"`
@@ -40,6 +41,9 @@ type Options struct {
 	// None).
 	NonConventional Bump `json:"non_conventional"`
 }
+
+// AllProjects in an Options.Shared list names every project at head.
+const AllProjects = "*"
 
 // DefaultOptions returns the defaults: the whole repository, no filters,
 // DefaultTypes, and None for non-conventional messages, the plan file's

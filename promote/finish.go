@@ -183,7 +183,11 @@ func (d *decoder) checkNeeds(r *rawPlan, names map[string]*rawStage) {
 						others = append(others, name)
 					}
 				}
-				d.errAt(node, index(path, j), fmt.Sprintf("unknown stage %q in needs", n), suggest(n, others, "stage names"))
+				fix := "remove it (needs: [] for a stage that needs none)"
+				if len(others) > 0 {
+					fix = suggest(n, others, "stage names")
+				}
+				d.errAt(node, index(path, j), fmt.Sprintf("unknown stage %q in needs", n), fix)
 			case seen[n]:
 				d.errAt(node, index(path, j), fmt.Sprintf("stage %q is listed twice in needs", n), "remove the repeat")
 			}

@@ -78,6 +78,11 @@ stages:
 			line: 8, msg: `unknown stage "uss" in needs`, fix: `did you mean "us"?`,
 		},
 		{
+			name: "unknown needs target with no other stage",
+			src:  "stages:\n  - name: us\n    region: us\n    organization: acme\n    needs: [us2]\n",
+			line: 5, msg: `unknown stage "us2" in needs`, fix: `remove it (needs: [] for a stage that needs none)`,
+		},
+		{
 			name: "needs as a bare string",
 			src:  okStages + "  - name: eu\n    region: eu-central-1\n    organization: acme\n    needs: us\n",
 			line: 8, msg: "expected a list of stage names", fix: "needs: [us]",
