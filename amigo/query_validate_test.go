@@ -2,7 +2,6 @@ package amigo_test
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -161,16 +160,7 @@ func TestQueryRulesAgreeWithEmulator(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			before := len(e.emu.Requests())
 			err := tt.call()
-			var ve *amigo.ValidationError
-			if !errors.As(err, &ve) {
-				t.Fatalf("err = %v, want a *ValidationError", err)
-			}
-			if ve.Field != tt.wantField || !strings.Contains(ve.Rule, tt.wantRule) {
-				t.Errorf("field %q rule %q; want field %q, rule containing %q", ve.Field, ve.Rule, tt.wantField, tt.wantRule)
-			}
-			if !amigo.IsValidation(err) || !strings.Contains(err.Error(), tt.wantField) {
-				t.Errorf("Error() = %q", err)
-			}
+			wantValidation(t, err, tt.wantField, tt.wantRule)
 			if n := len(e.emu.Requests()) - before; n != 0 {
 				t.Errorf("%d requests reached the emulator, want none", n)
 			}

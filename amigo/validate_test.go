@@ -168,16 +168,7 @@ func TestPreValidationSendsNothing(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.call()
-			var ve *amigo.ValidationError
-			if !errors.As(err, &ve) {
-				t.Fatalf("err = %v, want a *ValidationError", err)
-			}
-			if ve.Field != tt.wantField || !strings.Contains(ve.Rule, tt.wantRule) {
-				t.Errorf("field %q rule %q; want field %q, rule containing %q", ve.Field, ve.Rule, tt.wantField, tt.wantRule)
-			}
-			if !amigo.IsValidation(err) || !strings.Contains(err.Error(), tt.wantField) {
-				t.Errorf("Error() = %q", err)
-			}
+			wantValidation(t, err, tt.wantField, tt.wantRule)
 		})
 	}
 	if got := f.all(); len(got) != 0 {
@@ -208,5 +199,20 @@ func TestValidInputsPass(t *testing.T) {
 	}
 	if !amigo.ValidToolID(testToolID) || amigo.ValidToolID(testToolID+"0") {
 		t.Errorf("ValidToolID wrong")
+	}
+}
+
+// wantValidation checks that err is the client's refusal of field for rule.
+func wantValidation(t *testing.T, err error, field, rule string) {
+	t.Helper()
+	var ve *amigo.ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("err = %v, want a *ValidationError", err)
+	}
+	if ve.Field != field || !strings.Contains(ve.Rule, rule) {
+		t.Errorf("field %q rule %q; want field %q, rule containing %q", ve.Field, ve.Rule, field, rule)
+	}
+	if !amigo.IsValidation(err) || !strings.Contains(err.Error(), field) {
+		t.Errorf("Error() = %q", err)
 	}
 }
