@@ -276,6 +276,24 @@ const maxSymlinks = 40
 
 // readFileFollow reads the file at p in tree root, following symlinks
 // inside the repository.
+// ReadFile returns the content of the file at path (slash-separated,
+// relative to the repository root; symlinks inside the repository are
+// followed) in the tree of commit rev: what that commit holds, whatever the
+// work tree has.
+func (r *Repo) ReadFile(rev, path string) ([]byte, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h, err := r.resolveHash(rev)
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.commit(h)
+	if err != nil {
+		return nil, r.missingCommit(err, h, "")
+	}
+	return r.readFileFollow(c.tree, path)
+}
+
 func (r *Repo) readFileFollow(root plumbing.Hash, p string) ([]byte, error) {
 	orig := p
 	for hops := 0; ; hops++ {

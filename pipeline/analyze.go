@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -236,9 +237,18 @@ func chooseBase(name, head string, order []promote.Stage, remote map[string]map[
 	return baseChoice{base: head, set: true, why: fmt.Sprintf("every stage already serves %s", short(head))}
 }
 
-// resolveSettings loads the project's metadata and merges it with the plan.
+// resolveSettings reads the project's metadata from its pyproject.toml as
+// the released commit holds it (not the work tree, which --head or a push
+// landing mid-run may leave elsewhere) and merges it with the plan.
 func (r *runner) resolveSettings(p changes.Project, missing *[]string) (promote.ToolSettings, error) {
-	meta, err := promote.LoadProjectMeta(filepath.Join(r.opts.RepoPath, filepath.FromSlash(p.Path)))
+	dir := filepath.Join(r.opts.RepoPath, filepath.FromSlash(p.Path))
+	file := filepath.Join(dir, "pyproject.toml")
+	data, err := r.repo.ReadFile(r.head, path.Join(p.Path, changes.PyprojectFile))
+	if err != nil {
+		return promote.ToolSettings{}, fmt.Errorf("%s at %s: %w", file, short(r.head), err)
+	}
+	meta, err := promote.ParseProjectMeta(file, data)
+	meta.Dir = dir
 	if err != nil {
 		return promote.ToolSettings{}, err
 	}

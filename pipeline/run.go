@@ -33,6 +33,11 @@ type runner struct {
 	haltCancel context.CancelFunc
 	haltMu     sync.Mutex
 	haltReason string
+
+	// repo and head are the repository and the commit being released, set
+	// once the run has resolved them: project metadata is read at head.
+	repo *changes.Repo
+	head string
 }
 
 // toolRun is one changed tool during the run.
@@ -139,6 +144,7 @@ func (r *runner) run(ctx context.Context, rep *Report) error {
 		return fmt.Errorf("resolve head %q: %w", r.opts.Head, err)
 	}
 	rep.Head = head
+	r.repo, r.head = repo, head
 	an, err := r.analyze(ctx, rep, repo, head)
 	if err != nil {
 		return err

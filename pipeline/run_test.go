@@ -1442,3 +1442,35 @@ func TestPlan_missingSecretIsAWarning(t *testing.T) {
 		t.Errorf("dry run: weather = %s (%q), want a failure naming WEATHER_KEY_PROD", got.Status, got.Error)
 	}
 }
+
+// TestRun_serverRefusesMissingEnvvars: the server, not the pipeline's own
+// check, refuses the publish for missing envvars. A push landed on the
+// stage's branch while the release ran, and its tip (what the server
+// builds) requires WEATHER_API_KEY, which the released head does not know.
+// The refusal is reported with the server's words, not retried, later
+// stages are blocked, and nothing is published.
+func TestRun_serverRefusesMissingEnvvars(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us", "eu")
+	head := h.commit("feat: weather", project("weather", ""))
+	h.commit("feat(weather): needs a key", project("weather", "[tool.amigo]\nrequired_secret_envvars = [\"WEATHER_API_KEY\"]\n"))
+	// No test gate: the publish meets the refusal (with one, test-tool
+	// refuses first, for the same reason).
+	plan := h.plan("", []stageSpec{{name: "us"}, {name: "eu"}}, "")
+	rep := h.run(plan, func(o *pipeline.Options) { o.Head = head })
+	w := tool(t, rep, "weather")
+	us := stage(t, w, "us")
+	if rep.OK() || us.Status != pipeline.StatusFailed || !strings.Contains(us.Error, "do not exist on the tool: WEATHER_API_KEY") {
+		t.Fatalf("us = %s %q, want failed with the server's refusal naming WEATHER_API_KEY\n%s", us.Status, us.Error, h.log)
+	}
+	if n := h.count("us", amigotest.OpPublishVersion, 400); n != 1 {
+		t.Errorf("%d publishes answered 400, want exactly 1 (a refusal is not retried)", n)
+	}
+	if stage(t, w, "eu").Status != pipeline.StatusBlocked {
+		t.Errorf("eu = %s, want blocked", stage(t, w, "eu").Status)
+	}
+	for _, st := range []string{"us", "eu"} {
+		if vs := h.versions(st, "weather"); len(vs) != 0 {
+			t.Errorf("%s has versions %v after a refused publish", st, vs)
+		}
+	}
+}
