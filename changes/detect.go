@@ -234,7 +234,7 @@ func (r *Repo) detect(ctx context.Context, req Request) (*Result, error) {
 		}
 		return b
 	}
-	defH, defNotes, err := effective(req.DefaultBase, "the default base (the push event's before) of projects without their own base")
+	defH, defNotes, err := effective(req.DefaultBase, "projects without their own base (the default base: --base, or the push event's before)")
 	if err != nil {
 		return nil, err
 	}
