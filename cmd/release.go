@@ -57,7 +57,8 @@ stops its own later stages; the others go on.
 
 Amigo credentials come from the environment variables the plan names (default
 AMIGO_API_KEY, AMIGO_API_KEY_ID, AMIGO_USER_ID). Inside GitHub Actions or Azure
-Pipelines on a pull request, run only plans and posts the preview.`
+Pipelines on a pull request, run only plans and posts the preview (an offline one,
+with a warning, when the credentials are missing, as on a fork's pull request).`
 
 const planHelp = `Does the analysis of run and reports what it would release, stage by stage, without
 any mutating API call: it reads the tools and versions of every stage (so credentials
