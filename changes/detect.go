@@ -180,7 +180,7 @@ func (r *Repo) detect(ctx context.Context, req Request) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{Head: headH.String(), Projects: []ProjectChange{}}
-	for _, dir := range sortedKeys(opts.Names) {
+	for _, dir := range slices.Sorted(maps.Keys(opts.Names)) {
 		if !slices.ContainsFunc(projects, func(p Project) bool { return p.Path == displayDir(cleanDir(dir)) }) {
 			res.Warnings = append(res.Warnings, fmt.Sprintf("names: %q is not a project directory at head", dir))
 		}
@@ -241,7 +241,7 @@ func (r *Repo) detect(ctx context.Context, req Request) (*Result, error) {
 	add(defH).isDef = true
 	projBase := map[string]plumbing.Hash{}
 	projNotes := map[string][]string{}
-	for _, n := range sortedKeys(req.Bases) {
+	for _, n := range slices.Sorted(maps.Keys(req.Bases)) {
 		h, notes, err := effective(req.Bases[n], fmt.Sprintf("project %q", n))
 		if err != nil {
 			return nil, err
@@ -291,7 +291,7 @@ func (r *Repo) detect(ctx context.Context, req Request) (*Result, error) {
 		full := b.isDef || len(opts.Shared) > 0
 		var only []string
 		if !full {
-			for _, n := range sortedKeys(projBase) {
+			for _, n := range slices.Sorted(maps.Keys(projBase)) {
 				if projBase[n] != bh {
 					continue
 				}
@@ -364,13 +364,13 @@ func (r *Repo) detect(ctx context.Context, req Request) (*Result, error) {
 		}
 		sharedFor := func(p string) []string {
 			var out []string
-			for _, g := range sortedKeys(opts.Shared) {
+			for _, g := range slices.Sorted(maps.Keys(opts.Shared)) {
 				if !matchGlob(g, p) {
 					continue
 				}
 				for _, n := range opts.Shared[g] {
 					if n == AllProjects {
-						out = append(out, sortedKeys(byName)...)
+						out = append(out, slices.Sorted(maps.Keys(byName))...)
 					} else {
 						out = append(out, n)
 					}
@@ -479,11 +479,11 @@ func (r *Repo) detect(ctx context.Context, req Request) (*Result, error) {
 		for i := range projects {
 			emit(&projects[i], false)
 		}
-		for _, d := range sortedKeys(removed) {
+		for _, d := range slices.Sorted(maps.Keys(removed)) {
 			emit(removed[d], true)
 		}
 		// Shared globs that name unknown projects.
-		for _, g := range sortedKeys(opts.Shared) {
+		for _, g := range slices.Sorted(maps.Keys(opts.Shared)) {
 			for _, n := range opts.Shared[g] {
 				if n != AllProjects && byName[n] == nil && b.isDef {
 					res.Warnings = append(res.Warnings, fmt.Sprintf("shared path %q names %q, which is not a project at head", g, n))
@@ -498,7 +498,7 @@ func (r *Repo) detect(ctx context.Context, req Request) (*Result, error) {
 		return changes[i].Path < changes[j].Path
 	})
 	res.Projects = append(res.Projects, changes...)
-	for _, n := range sortedKeys(req.Bases) {
+	for _, n := range slices.Sorted(maps.Keys(req.Bases)) {
 		if _, ok := res.Project(n); !ok && byName[n] == nil {
 			res.Warnings = append(res.Warnings, fmt.Sprintf("a base was given for %q, which is not a project at head (nor a removed one)", n))
 		}
@@ -643,7 +643,7 @@ func describeTypes(cs []Commit) string {
 		counts[t]++
 	}
 	var parts []string
-	for _, t := range sortedKeys(counts) {
+	for _, t := range slices.Sorted(maps.Keys(counts)) {
 		parts = append(parts, fmt.Sprintf("%d %s", counts[t], t))
 	}
 	return strings.Join(parts, ", ")
@@ -666,15 +666,6 @@ func truncate(s string, n int) string {
 		k++
 	}
 	return s[:i] + "…"
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }
 
 func dedupe(ss []string) []string {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"path"
 	"slices"
 	"sort"
@@ -239,7 +240,7 @@ func (r *Repo) projectsIn(root plumbing.Hash, dirs []string, known map[string]in
 func (r *Repo) projectAt(root plumbing.Hash, dir string, opts Options, blob *plumbing.Hash) (Project, error) {
 	file := joinPath(dir, PyprojectFile)
 	p := Project{Path: displayDir(dir), Pyproject: file}
-	for _, k := range sortedKeys(opts.Names) {
+	for _, k := range slices.Sorted(maps.Keys(opts.Names)) {
 		if displayDir(cleanDir(k)) != p.Path {
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -79,7 +80,7 @@ func (s *SafeWriter) Redact(secret string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, v := range secretParts(secret) {
-		if len(v) >= pipeline.MinSecretLength && !contains(s.secrets, v) {
+		if len(v) >= pipeline.MinSecretLength && !slices.Contains(s.secrets, v) {
 			s.secrets = append(s.secrets, v)
 		}
 	}
@@ -102,15 +103,6 @@ func secretParts(secret string) []string {
 		}
 	}
 	return parts
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // Println writes untrusted text, one log line per line of text, each

@@ -2,6 +2,8 @@ package promote
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -61,5 +63,5 @@ func (p *Plan) SecretEnvNames() []string {
 			}
 		}
 	}
-	return sortedKeys(set)
+	return slices.Sorted(maps.Keys(set))
 }

@@ -2,7 +2,6 @@ package promote
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/amigo-release/amigo-release/amigo"
@@ -346,13 +345,4 @@ func mapValue(n *yaml.Node, key string) *yaml.Node {
 		}
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

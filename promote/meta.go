@@ -2,9 +2,11 @@ package promote
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -115,7 +117,7 @@ func (t *tomlDecoder) errAt(path, msg, fix string) { t.add(0, 0, path, msg, fix)
 var metaKeys = []string{"description", "tags", "envvars", "test_inputs", "skip_stages"}
 
 func (t *tomlDecoder) release(rel map[string]any, m *ProjectMeta) {
-	for _, k := range sortedKeys(rel) {
+	for _, k := range slices.Sorted(maps.Keys(rel)) {
 		v := rel[k]
 		path := MetaTable + "." + k
 		switch k {
@@ -215,7 +217,7 @@ func (t *tomlDecoder) tags(path string, v any) map[string]*string {
 		return nil
 	}
 	out := map[string]*string{}
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		p := path + "." + k
 		if !tagRE.MatchString(k) {
 			t.errAt(p, fmt.Sprintf("invalid tag key %q: the API accepts letters, digits, '_' and spaces only", k), "rename the tag key")
@@ -273,7 +275,7 @@ func (t *tomlDecoder) envvars(path string, v any) []EnvvarSpec {
 		p := index(path, i)
 		var e EnvvarSpec
 		good := true
-		for _, k := range sortedKeys(it) {
+		for _, k := range slices.Sorted(maps.Keys(it)) {
 			kp := p + "." + k
 			switch k {
 			case "name":
@@ -341,7 +343,7 @@ func (t *tomlDecoder) inputs(path string, v any) []amigo.Input {
 		p := index(path, i)
 		in := amigo.Input{InvocationMode: amigo.InvocationModeRegular, InputParameters: map[string]any{},
 			NonsensitiveUserVariables: map[string]string{}, SensitiveUserVariables: map[string]string{}}
-		for _, k := range sortedKeys(it) {
+		for _, k := range slices.Sorted(maps.Keys(it)) {
 			kp := p + "." + k
 			switch k {
 			case "input_parameters":
@@ -355,7 +357,7 @@ func (t *tomlDecoder) inputs(path string, v any) []amigo.Input {
 				}
 			case "invocation_mode":
 				if s, ok := t.str(kp, it[k]); ok {
-					if !contains(invocationModes, s) {
+					if !slices.Contains(invocationModes, s) {
 						t.errAt(kp, fmt.Sprintf("unknown invocation mode %q", s), suggest(s, invocationModes, "modes"))
 						continue
 					}
@@ -368,7 +370,7 @@ func (t *tomlDecoder) inputs(path string, v any) []amigo.Input {
 					continue
 				}
 				vars := map[string]string{}
-				for _, vk := range sortedKeys(m) {
+				for _, vk := range slices.Sorted(maps.Keys(m)) {
 					if s, ok := t.str(kp+"."+vk, m[vk]); ok {
 						vars[vk] = s
 					}
@@ -406,7 +408,7 @@ func (t *tomlDecoder) jsonValue(path string, v any, depth int) (any, bool) {
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		good := true
-		for _, k := range sortedKeys(x) {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			y, ok := t.jsonValue(path+"."+k, x[k], depth+1)
 			good = good && ok
 			out[k] = y

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -253,7 +254,7 @@ func (d *decoder) bumpFields(x *Bump, r *rawPlan) fieldMap {
 					return
 				}
 				if s, ok := d.str(p, bv); ok {
-					if !contains(bumpValues, s) {
+					if !slices.Contains(bumpValues, s) {
 						d.errAt(bv, p, fmt.Sprintf("unknown bump %q", s), suggest(s, bumpValues, "bumps"))
 						return
 					}
@@ -306,7 +307,7 @@ func (d *decoder) onFailure(path string, v *yaml.Node) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	if !contains(onFailureValues, s) {
+	if !slices.Contains(onFailureValues, s) {
 		d.errAt(v, path, fmt.Sprintf("unknown failure policy %q", s),
 			suggest(s, onFailureValues, "policies")+` (halt: stop the whole run; halt_tool: stop this tool's later stages; continue: go on to later stages)`)
 		return "", false
@@ -651,7 +652,7 @@ func (d *decoder) inputFields(x *amigo.Input) fieldMap {
 		},
 		"invocation_mode": func(path string, v *yaml.Node) {
 			if s, ok := d.str(path, v); ok {
-				if !contains(invocationModes, s) {
+				if !slices.Contains(invocationModes, s) {
 					d.errAt(v, path, fmt.Sprintf("unknown invocation mode %q", s), suggest(s, invocationModes, "modes"))
 					return
 				}
@@ -695,13 +696,4 @@ func regionNames() []string {
 		out[i] = r.Name
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

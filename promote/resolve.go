@@ -2,6 +2,8 @@ package promote
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -42,7 +44,7 @@ type Envvar struct {
 }
 
 // Skips reports whether the tool skips the named stage.
-func (s ToolSettings) Skips(stage string) bool { return contains(s.SkipStages, stage) }
+func (s ToolSettings) Skips(stage string) bool { return slices.Contains(s.SkipStages, stage) }
 
 // SecretValues returns the non-empty values of the secret envvars, for the
 // faces to mask.
@@ -73,7 +75,7 @@ func (s ToolSettings) Envvar(name string) (Envvar, bool) {
 func (s ToolSettings) MissingEnvvars(onTool []string) []string {
 	var out []string
 	for _, n := range append(append([]string(nil), s.RequiredEnvvars...), s.RequiredSecretEnvvars...) {
-		if _, ok := s.Envvar(n); ok || contains(onTool, n) || contains(out, n) {
+		if _, ok := s.Envvar(n); ok || slices.Contains(onTool, n) || slices.Contains(out, n) {
 			continue
 		}
 		out = append(out, n)
@@ -146,9 +148,9 @@ func (p *Plan) Resolve(tool string, meta ProjectMeta, getenv func(string) string
 	for _, e := range tc.Envvars {
 		specs[e.Name] = specAt{e, fmt.Sprintf("%s:%d", p.File, e.line), p.File}
 	}
-	for _, name := range sortedKeys(specs) {
+	for _, name := range slices.Sorted(maps.Keys(specs)) {
 		sa := specs[name]
-		e := Envvar{Name: name, Secret: sa.spec.Secret || contains(meta.RequiredSecretEnvvars, name), Source: sa.where}
+		e := Envvar{Name: name, Secret: sa.spec.Secret || slices.Contains(meta.RequiredSecretEnvvars, name), Source: sa.where}
 		if sa.spec.FromEnv != "" {
 			e.Source += " (from $" + sa.spec.FromEnv + ")"
 			e.Value = getenv(sa.spec.FromEnv)

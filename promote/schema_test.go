@@ -3,9 +3,11 @@ package promote
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -36,7 +38,7 @@ func decoderKeys() map[string][]string {
 	}
 	out := map[string][]string{}
 	for kind, fm := range tables {
-		out[kind] = sortedKeys(fm)
+		out[kind] = slices.Sorted(maps.Keys(fm))
 	}
 	return out
 }
@@ -78,7 +80,7 @@ func TestSchema_inSyncWithDecoder(t *testing.T) {
 				continue
 			}
 		}
-		if diff := cmp.Diff(want, sortedKeys(node.Properties)); diff != "" {
+		if diff := cmp.Diff(want, slices.Sorted(maps.Keys(node.Properties))); diff != "" {
 			t.Errorf("keys of %q: decoder (-) vs schema (+):\n%s", kind, diff)
 		}
 	}
@@ -252,7 +254,7 @@ func TestReference_documentsEveryKey(t *testing.T) {
 	}
 	// Each key has a row of its own in a key table ("| `key` | type | ..."),
 	// not merely a mention in prose or the example.
-	for _, k := range sortedKeys(keys) {
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
 		if !strings.Contains(string(ref), "\n| `"+k+"` |") {
 			t.Errorf("REFERENCE.md has no table row for `%s`", k)
 		}

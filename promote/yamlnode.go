@@ -2,8 +2,10 @@ package promote
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -79,7 +81,7 @@ func index(path string, i int) string { return fmt.Sprintf("%s[%d]", path, i) }
 // the field function of each known key, and returns the key nodes seen.
 func (d *decoder) object(n *yaml.Node, path, what string, fields fieldMap) map[string]*yaml.Node {
 	seen := map[string]*yaml.Node{}
-	valid := sortedKeys(fields)
+	valid := slices.Sorted(maps.Keys(fields))
 	d.mapping(n, path, what, "a mapping of keys", func(key string, k, v *yaml.Node) {
 		seen[key] = k
 		fn, known := fields[key]

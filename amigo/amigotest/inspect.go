@@ -2,6 +2,8 @@ package amigotest
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/amigo-release/amigo-release/amigo"
@@ -77,7 +79,7 @@ func (s *Server) Envvars(org, toolID string) []Envvar {
 		return nil
 	}
 	out := []Envvar{}
-	for _, n := range sortedKeys(t.envvars) {
+	for _, n := range slices.Sorted(maps.Keys(t.envvars)) {
 		out = append(out, Envvar{Name: n, Value: t.envvars[n].value, Secret: t.envvars[n].secret})
 	}
 	return out

@@ -3,9 +3,11 @@ package amigotest
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -155,7 +157,7 @@ func (p *project) parse(text string) error {
 		p.Name = doc.Project.Name
 	}
 	a := doc.Tool.Amigo
-	for _, k := range sortedKeys(a) {
+	for _, k := range slices.Sorted(maps.Keys(a)) {
 		v := a[k]
 		switch k {
 		case "required_envvars", "required_secret_envvars":
@@ -188,7 +190,7 @@ func (p *project) parse(text string) error {
 		}
 	}
 	for _, n := range p.RequiredEnvvars {
-		if contains(p.RequiredSecretEnvvars, n) {
+		if slices.Contains(p.RequiredSecretEnvvars, n) {
 			return fmt.Errorf("[tool.amigo]: %s is listed both in required_envvars and required_secret_envvars", n)
 		}
 	}
@@ -206,7 +208,7 @@ func envNames(v any) ([]string, error) {
 		if !ok || !envNameRe.MatchString(s) {
 			return nil, fmt.Errorf("item %d (%v) is not a name matching ^[A-Z_]+$", i, x)
 		}
-		if !contains(out, s) {
+		if !slices.Contains(out, s) {
 			out = append(out, s)
 		}
 	}
@@ -236,7 +238,7 @@ func checkSchemaDecl(m map[string]any) error {
 		if !ok {
 			return fmt.Errorf("properties: want a table, got %T", pr)
 		}
-		for _, name := range sortedKeys(props) {
+		for _, name := range slices.Sorted(maps.Keys(props)) {
 			prop, ok := props[name].(map[string]any)
 			if !ok {
 				return fmt.Errorf("properties.%s: want a table, got %T", name, props[name])
@@ -254,7 +256,7 @@ func typeNames(v any) ([]string, error) {
 	case nil:
 		return nil, nil
 	case string:
-		if !contains(schemaTypes, t) {
+		if !slices.Contains(schemaTypes, t) {
 			return nil, fmt.Errorf("unknown type %q (use one of %s)", t, strings.Join(schemaTypes, ", "))
 		}
 		return []string{t}, nil
@@ -313,7 +315,7 @@ func validateInput(schema, params map[string]any) []string {
 		}
 	}
 	props, _ := schema["properties"].(map[string]any)
-	for _, name := range sortedKeys(props) {
+	for _, name := range slices.Sorted(maps.Keys(props)) {
 		prop, _ := props[name].(map[string]any)
 		v, present := params[name]
 		if !present || prop == nil {

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/amigo-release/amigo-release/amigo"
@@ -98,7 +100,7 @@ func (s *Server) handleTestTool(c *call) reply {
 		return detailReply(http.StatusUnprocessableEntity, "%v", err)
 	}
 	var both []string
-	for _, k := range sortedKeys(req.RequiredEnvvars) {
+	for _, k := range slices.Sorted(maps.Keys(req.RequiredEnvvars)) {
 		if _, ok := req.RequiredSecretEnvvars[k]; ok {
 			both = append(both, k)
 		}
@@ -254,15 +256,15 @@ func (f invocationFilter) match(inv *amigo.Invocation) bool {
 			return false
 		}
 	}
-	if len(f.sources) > 0 && !contains(f.sources, string(inv.InvocationSource.Type)) {
+	if len(f.sources) > 0 && !slices.Contains(f.sources, string(inv.InvocationSource.Type)) {
 		return false
 	}
 	if len(f.conversations) > 0 && (inv.InvocationSource.Type != amigo.SourceRegularConversation ||
-		inv.InvocationSource.ConversationID == nil || !contains(f.conversations, *inv.InvocationSource.ConversationID)) {
+		inv.InvocationSource.ConversationID == nil || !slices.Contains(f.conversations, *inv.InvocationSource.ConversationID)) {
 		return false
 	}
 	if len(f.runs) > 0 && (inv.InvocationSource.Type != amigo.SourceSimulationConversation ||
-		inv.InvocationSource.SimulationUnitTestSetRunID == nil || !contains(f.runs, *inv.InvocationSource.SimulationUnitTestSetRunID)) {
+		inv.InvocationSource.SimulationUnitTestSetRunID == nil || !slices.Contains(f.runs, *inv.InvocationSource.SimulationUnitTestSetRunID)) {
 		return false
 	}
 	if f.succeeded != nil && inv.InvocationStatus.Succeeded != *f.succeeded {

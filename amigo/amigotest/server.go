@@ -12,7 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -508,7 +508,7 @@ func (s *Server) serve(c *call, route func(*call) reply, entry *LoggedRequest) (
 		if rep, ok := s.authenticate(c); !ok {
 			return rep, false
 		}
-		if (mutatingOps[c.op] || c.op == OpTestTool) && contains(s.opts.ReadOnlyUsers, c.user) {
+		if (mutatingOps[c.op] || c.op == OpTestTool) && slices.Contains(s.opts.ReadOnlyUsers, c.user) {
 			return detailReply(http.StatusForbidden, "Missing required permissions: user %s may not call %s.", c.user, c.op), false
 		}
 		if rep, ok := s.limit(c.user, c.op); !ok {
@@ -810,7 +810,7 @@ func (f *faults) before(op string) preFault {
 		f.counts[KindDrop]++
 		return p
 	}
-	if ch := f.chaos; ch != nil && (len(ch.Ops) == 0 || contains(ch.Ops, op)) {
+	if ch := f.chaos; ch != nil && (len(ch.Ops) == 0 || slices.Contains(ch.Ops, op)) {
 		r := f.chaosRng
 		if r.Float64() < ch.Latency {
 			d := ch.LatencyDuration
@@ -954,24 +954,6 @@ func (s *Server) Injected() map[FaultKind]int {
 }
 
 // ---- helpers ----
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
 
 // readBody reads the request body (at most 1 MiB).
 func readBody(r *http.Request) ([]byte, error) {

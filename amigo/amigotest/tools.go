@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -69,7 +71,7 @@ func (s *Server) now() *time.Time {
 func (t *tool) snapshot() amigo.Tool {
 	out := t.t
 	out.Envvars, out.SecretEnvvars = []string{}, []string{}
-	for _, n := range sortedKeys(t.envvars) {
+	for _, n := range slices.Sorted(maps.Keys(t.envvars)) {
 		if t.envvars[n].secret {
 			out.SecretEnvvars = append(out.SecretEnvvars, n)
 		} else {
@@ -82,7 +84,7 @@ func (t *tool) snapshot() amigo.Tool {
 
 func tagsFrom(m map[string]any) []amigo.Tag {
 	tags := []amigo.Tag{}
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		tg := amigo.Tag{Key: k}
 		if s, ok := m[k].(string); ok {
 			tg.Value = &s
@@ -268,7 +270,7 @@ func (s *Server) handleListTools(c *call) reply {
 			}
 			tagSet[tg.Key+":"+v] = true
 		}
-		if len(ids) > 0 && !contains(ids, t.ID) {
+		if len(ids) > 0 && !slices.Contains(ids, t.ID) {
 			continue
 		}
 		if dep != nil && t.Deprecated != *dep {
@@ -291,7 +293,7 @@ func (s *Server) handleListTools(c *call) reply {
 	page, more, next := paginate(matched, cont, limit)
 	resp := amigo.ListToolsResponse{Tools: page, HasMore: more, ContinuationToken: next}
 	if cont == 0 {
-		resp.FilterValues = &amigo.ToolFilterValues{Tags: sortedKeys(tagSet)}
+		resp.FilterValues = &amigo.ToolFilterValues{Tags: append([]string{}, slices.Sorted(maps.Keys(tagSet))...)} // [] not null in JSON
 	}
 	return jsonReply(http.StatusOK, resp)
 }
@@ -416,7 +418,7 @@ func (s *Server) handleEnvvars(c *call) reply {
 		}
 		var users []string
 		for _, v := range t.versions {
-			if !v.Deprecated && (contains(v.RequiredEnvvars, d.Name) || contains(v.RequiredSecretEnvvars, d.Name)) {
+			if !v.Deprecated && (slices.Contains(v.RequiredEnvvars, d.Name) || slices.Contains(v.RequiredSecretEnvvars, d.Name)) {
 				users = append(users, v.Version.String())
 			}
 		}

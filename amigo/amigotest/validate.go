@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -202,7 +204,7 @@ func boolean() check {
 func enum(values ...string) check {
 	return func(v any, loc []any, e *errs) any {
 		s, ok := v.(string)
-		if !ok || !contains(values, s) {
+		if !ok || !slices.Contains(values, s) {
 			quoted := make([]string, len(values))
 			for i, x := range values {
 				quoted[i] = "'" + x + "'"
@@ -248,7 +250,7 @@ func dict(key, val check, maxProps int) check {
 			e.add(loc, "too_long", fmt.Sprintf("Dictionary should have at most %d items after validation, not %d", maxProps, len(m)), m)
 		}
 		out := map[string]any{}
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			nk := k
 			if key != nil {
 				kl := at(loc, k, "[key]")
@@ -416,7 +418,7 @@ func (q query) list(name, pattern string, unique bool, enumVals ...string) []str
 		if re != nil && !re.MatchString(s) {
 			q.e.add(q.loc(name, i), "string_pattern_mismatch", fmt.Sprintf("String should match pattern '%s'", pattern), s)
 		}
-		if len(enumVals) > 0 && !contains(enumVals, s) {
+		if len(enumVals) > 0 && !slices.Contains(enumVals, s) {
 			q.e.add(q.loc(name, i), "enum", "Input should be "+quoteList(enumVals), s)
 		}
 		if unique && seen[s] {
@@ -463,7 +465,7 @@ func (q query) sortBy(allowed ...string) []sortKey {
 		case strings.HasPrefix(s, "+"):
 			k.field = s[1:]
 		}
-		if !contains(allowed, k.field) {
+		if !slices.Contains(allowed, k.field) {
 			q.e.add(q.loc("sort_by", i), "value_error",
 				fmt.Sprintf("Value error, unsupported sort field %q: use one of %s with an optional + or - prefix", k.field, strings.Join(allowed, ", ")), s)
 			continue

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -234,7 +235,7 @@ func (s *Server) handleListVersions(c *call) reply {
 		if cons != nil && !cons.Match(v.Version) {
 			continue
 		}
-		if len(creators) > 0 && !contains(creators, v.Creator.UserOrgID+","+v.Creator.UserID) {
+		if len(creators) > 0 && !slices.Contains(creators, v.Creator.UserOrgID+","+v.Creator.UserID) {
 			continue
 		}
 		matched = append(matched, v)

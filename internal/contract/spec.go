@@ -4,6 +4,7 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"sort"
@@ -247,7 +248,7 @@ func adjust(doc *openapi3.T) error {
 
 	// 3. Discriminators: fold each into its oneOf variants (the property is
 	// required and const-valued in each), then drop it.
-	for _, name := range sortedKeys(doc.Components.Schemas) {
+	for _, name := range slices.Sorted(maps.Keys(doc.Components.Schemas)) {
 		ref := doc.Components.Schemas[name]
 		if ref.Value == nil || ref.Value.Discriminator == nil {
 			continue
@@ -309,15 +310,6 @@ func foldDiscriminator(name string, s *openapi3.Schema) error {
 }
 
 func keys(m openapi3.SecurityRequirement) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)

@@ -9,9 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -168,7 +170,7 @@ func (v *Validator) ValidateResponse(r *http.Request, status int, h http.Header,
 		// Binary content (the scaffold's application/gzip): kin-openapi has
 		// no decoder for it, so check the media type and the encoding here.
 		if resp.Value.Content.Get(ct) == nil {
-			add("header Content-Type", "content-type", "got %q, documented: %v", ct, sortedKeys(resp.Value.Content))
+			add("header Content-Type", "content-type", "got %q, documented: %v", ct, slices.Sorted(maps.Keys(resp.Value.Content)))
 			return e
 		}
 		if mediaType == "application/gzip" {
@@ -423,7 +425,7 @@ func objectsWithKey(body []byte, key string) []string {
 			if _, ok := v[key]; ok {
 				out = append(out, orDefault(ptr, "/"))
 			}
-			for _, k := range sortedKeys(v) {
+			for _, k := range slices.Sorted(maps.Keys(v)) {
 				walk(v[k], ptr+"/"+strings.NewReplacer("~", "~0", "/", "~1").Replace(k))
 			}
 		case []any:
