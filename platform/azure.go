@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/amigo-release/amigo-release/report"
 )
 
 // Azure is Azure Pipelines: ##vso[...] logging commands on stdout, values
@@ -90,7 +92,7 @@ func (a *Azure) Annotate(an Annotation) {
 	}
 	props := "type=" + typ
 	if an.File != "" {
-		props += ";sourcepath=" + breakHashes(EscapeAzureProperty(a.log.redacted(an.File)))
+		props += ";sourcepath=" + report.BreakHashes(EscapeAzureProperty(a.log.redacted(an.File)))
 	}
 	if an.Line > 0 {
 		props += ";linenumber=" + strconv.Itoa(an.Line)
@@ -160,7 +162,7 @@ func (a *Azure) Complete(result Result, message string) {
 // azureData escapes an untrusted logging command message and breaks every
 // "##" in it: the agent runs only the first command of a line, but a
 // second "##vso[" in a message must not even look like one.
-func azureData(s string) string { return breakHashes(EscapeAzureData(s)) }
+func azureData(s string) string { return report.BreakHashes(EscapeAzureData(s)) }
 
 // CommentLimit is Azure DevOps' 150,000 characters per comment.
 func (*Azure) CommentLimit() int { return 150000 }

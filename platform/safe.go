@@ -8,13 +8,10 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"unicode"
 
 	"github.com/amigo-release/amigo-release/pipeline"
 	"github.com/amigo-release/amigo-release/report"
 )
-
-const zwsp = "\u200b" // zero-width space: not whitespace to the runners
 
 // Dialect is the workflow-command syntax of the log a SafeWriter writes to.
 type Dialect int
@@ -234,13 +231,7 @@ func (s *SafeWriter) lines(text string) string {
 // Defuse makes one line inert as a workflow command on GitHub Actions and
 // Azure Pipelines (see SafeWriter). It does not handle newlines: split
 // first.
-func Defuse(line string) string {
-	line = breakHashes(line)
-	if rest := strings.TrimLeftFunc(line, unicode.IsSpace); strings.HasPrefix(rest, "::") {
-		line = line[:len(line)-len(rest)] + zwsp + rest
-	}
-	return line
-}
+func Defuse(line string) string { return report.DefuseLine(line) }
 
 // lineWriter adapts a SafeWriter to the io.Writer that go-githubactions
 // writes its commands to: whole lines (the GitHub methods redact the
@@ -275,21 +266,4 @@ func EscapeAzureData(s string) string {
 // escapes plus ; → %3B and ] → %5D, so it cannot end the property list.
 func EscapeAzureProperty(s string) string {
 	return strings.NewReplacer("%", "%AZP25", "\r", "%0D", "\n", "%0A", ";", "%3B", "]", "%5D").Replace(s)
-}
-
-// breakHashes puts a zero-width space between every two adjacent '#', so
-// no "##" (hence no "##vso[" or "##[") survives, even in "###[".
-func breakHashes(s string) string {
-	if !strings.Contains(s, "##") {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s) + 8)
-	for i := 0; i < len(s); i++ {
-		b.WriteByte(s[i])
-		if s[i] == '#' && i+1 < len(s) && s[i+1] == '#' {
-			b.WriteString(zwsp)
-		}
-	}
-	return b.String()
 }

@@ -177,13 +177,21 @@ func clip(s string, max int) string {
 func defuseText(s string) string {
 	lines := strings.Split(s, "\n")
 	for i, line := range lines {
-		line = breakHashes(line)
-		if rest := strings.TrimLeftFunc(line, unicode.IsSpace); strings.HasPrefix(rest, "::") {
-			line = line[:len(line)-len(rest)] + zwsp + rest
-		}
-		lines[i] = line
+		lines[i] = DefuseLine(line)
 	}
 	return strings.Join(lines, "\n")
+}
+
+// DefuseLine makes one line inert as a workflow command on GitHub Actions
+// and Azure Pipelines: a zero-width space goes before a leading "::" and
+// between every two adjacent '#' (see BreakHashes). It does not handle
+// newlines: split first.
+func DefuseLine(line string) string {
+	line = BreakHashes(line)
+	if rest := strings.TrimLeftFunc(line, unicode.IsSpace); strings.HasPrefix(rest, "::") {
+		line = line[:len(line)-len(rest)] + zwsp + rest
+	}
+	return line
 }
 
 var safeCode = regexp.MustCompile(`^[A-Za-z0-9_.\-/+]{1,100}$`)
@@ -212,9 +220,9 @@ func short(sha string) string {
 	return sha
 }
 
-// breakHashes puts a zero-width space between every two adjacent '#', so
+// BreakHashes puts a zero-width space between every two adjacent '#', so
 // no "##" (hence no "##vso[" or "##[") survives, even in "###[".
-func breakHashes(s string) string {
+func BreakHashes(s string) string {
 	if !strings.Contains(s, "##") {
 		return s
 	}
