@@ -172,6 +172,26 @@ func plannedStages(r *pipeline.Report, t *pipeline.ToolReport) []*pipeline.Stage
 	return out
 }
 
+// planSentence is a tool's preview sentence, "Merging releases <name>
+// 1.3.0 (minor) to us → eu-central-1.": name comes rendered, esc escapes
+// the rest for the output at hand (md or plain), stage names up to
+// stageMax runes.
+func planSentence(name string, t *pipeline.ToolReport, stages []*pipeline.StageReport, esc func(string, int) string, stageMax int) string {
+	s := "Merging releases " + name
+	if v := plannedVersions(stages, func(v string) string { return esc(v, 40) }); v != "" {
+		s += " " + v
+	}
+	bump := t.Bump
+	if bump == "" {
+		bump = "no bump"
+	}
+	names := make([]string, len(stages))
+	for j, st := range stages {
+		names[j] = esc(st.Stage, stageMax)
+	}
+	return s + " (" + esc(bump, 20) + ") to " + strings.Join(names, " → ") + "."
+}
+
 // plannedVersions describes the versions a tool would get: "1.3.0" when
 // every stage agrees, else "1.3.0 in us, 1.2.5 in eu-central-1".
 func plannedVersions(stages []*pipeline.StageReport, esc func(string) string) string {

@@ -93,20 +93,7 @@ func sentences(r *pipeline.Report) string {
 			idle = append(idle, code(t.Name)+" ("+md(string(t.Status), 40)+")")
 			continue
 		}
-		s := "Merging releases " + code(t.Name)
-		if v := plannedVersions(stages, func(v string) string { return md(v, 40) }); v != "" {
-			s += " " + v
-		}
-		bump := t.Bump
-		if bump == "" {
-			bump = "no bump"
-		}
-		names := make([]string, len(stages))
-		for j, st := range stages {
-			names[j] = md(st.Stage, 60)
-		}
-		s += " (" + md(bump, 20) + ") to " + strings.Join(names, " → ") + "."
-		lines = append(lines, s)
+		lines = append(lines, planSentence(code(t.Name), t, stages, md, 60))
 	}
 	var b strings.Builder
 	b.WriteString("\n")

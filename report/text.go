@@ -179,19 +179,7 @@ func PlanText(r *pipeline.Report) string {
 			continue
 		}
 		planned++
-		s := "Merging releases " + plain(t.Name, 40)
-		if v := plannedVersions(stages, func(v string) string { return plain(v, 40) }); v != "" {
-			s += " " + v
-		}
-		bump := t.Bump
-		if bump == "" {
-			bump = "no bump"
-		}
-		names := make([]string, len(stages))
-		for j, st := range stages {
-			names[j] = plain(st.Stage, 40)
-		}
-		b.WriteString(s + " (" + plain(bump, 20) + ") to " + strings.Join(names, " → ") + ".\n")
+		b.WriteString(planSentence(plain(t.Name, 40), t, stages, plain, 40) + "\n")
 		if t.Reason != "" {
 			b.WriteString("  reason: " + plain(t.Reason, 200) + "\n")
 		}
