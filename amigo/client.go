@@ -400,7 +400,7 @@ func (c *Client) do(ctx context.Context, r *request) error {
 			err = stripURL(err)
 			unsent = !maybeSent(err)
 			switch {
-			case r.class == mutating && maybeSent(err):
+			case r.class == mutating && !unsent:
 				uerr := &UnknownOutcomeError{Op: r.op, Method: r.method, Path: path, Err: err}
 				c.emit(Event{Kind: EventUnknownOutcome, Op: r.op, Method: r.method, Path: path, Attempt: attempt, Err: uerr})
 				return uerr

@@ -275,8 +275,6 @@ func (r *Repo) projectAt(root plumbing.Hash, dir string, opts Options, blob *plu
 // maxSymlinks bounds symlink resolution, as the kernel's ELOOP does.
 const maxSymlinks = 40
 
-// readFileFollow reads the file at p in tree root, following symlinks
-// inside the repository.
 // ReadFile returns the content of the file at path (slash-separated,
 // relative to the repository root; symlinks inside the repository are
 // followed) in the tree of commit rev: what that commit holds, whatever the
@@ -295,6 +293,8 @@ func (r *Repo) ReadFile(rev, path string) ([]byte, error) {
 	return r.readFileFollow(c.tree, path)
 }
 
+// readFileFollow reads the file at p in tree root, following symlinks
+// inside the repository.
 func (r *Repo) readFileFollow(root plumbing.Hash, p string) ([]byte, error) {
 	orig := p
 	for hops := 0; ; hops++ {

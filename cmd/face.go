@@ -87,8 +87,9 @@ func (f *face) deepenOptions() *changes.DeepenOptions {
 	return &changes.DeepenOptions{}
 }
 
-// hostOf is the host of a URL, or "" (credentials then go nowhere: an
-// empty Host would mean any host, so it is replaced by an impossible one).
+// hostOf is the host of a URL. For a URL without one it returns the
+// reserved, never-matching "invalid.invalid", so the credentials go
+// nowhere (an empty DeepenOptions.Host would mean any host).
 func hostOf(raw string) string {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil || u.Host == "" {

@@ -241,9 +241,10 @@ func chooseBase(name, head string, order []promote.Stage, remote map[string]map[
 // the released commit holds it (not the work tree, which --head or a push
 // landing mid-run may leave elsewhere) and merges it with the plan.
 func (r *runner) resolveSettings(p changes.Project, missing *[]string) (promote.ToolSettings, error) {
+	rel := path.Join(p.Path, changes.PyprojectFile)
 	dir := filepath.Join(r.opts.RepoPath, filepath.FromSlash(p.Path))
-	file := filepath.Join(dir, "pyproject.toml")
-	data, err := r.repo.ReadFile(r.head, path.Join(p.Path, changes.PyprojectFile))
+	file := filepath.Join(r.opts.RepoPath, filepath.FromSlash(rel))
+	data, err := r.repo.ReadFile(r.head, rel)
 	if err != nil {
 		return promote.ToolSettings{}, fmt.Errorf("%s at %s: %w", file, short(r.head), err)
 	}
