@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -113,9 +114,7 @@ func touch(name, content string) map[string]string {
 func merge(ms ...map[string]string) map[string]string {
 	out := map[string]string{}
 	for _, m := range ms {
-		for k, v := range m {
-			out[k] = v
-		}
+		maps.Copy(out, m)
 	}
 	return out
 }
@@ -176,6 +175,37 @@ func (h *harness) run(plan *promote.Plan, mutate func(*pipeline.Options)) *pipel
 		h.t.Fatalf("Run: %v\nlog:\n%s", err, h.log)
 	}
 	return rep
+}
+
+// runAsync starts Run in the background (no logger: h.log stays readable
+// while it runs); its report arrives on the channel.
+func (h *harness) runAsync(ctx context.Context, plan *promote.Plan) <-chan *pipeline.Report {
+	done := make(chan *pipeline.Report, 1)
+	go func() {
+		rep, _ := pipeline.Run(ctx, pipeline.Options{Plan: plan, RepoPath: h.dir, Clock: h.clk,
+			Getenv: func(k string) string { return h.env[k] }})
+		done <- rep
+	}()
+	return done
+}
+
+// waitFor polls cond every millisecond for up to 30 s of wall time and
+// fails the test with what if it never holds.
+func (h *harness) waitFor(what string, cond func() bool) {
+	h.t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			h.t.Fatal(what)
+		}
+	}
+}
+
+// publishing is a waitFor condition: the test gate passed in stage and its
+// emulator is building tool.
+func (h *harness) publishing(stage, tool string) func() bool {
+	return func() bool {
+		return h.count(stage, amigotest.OpTestTool, 200) > 0 && h.servers[stage].Busy(org, toolID(h, stage, tool))
+	}
 }
 
 // runErr is run returning Run's error.

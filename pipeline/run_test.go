@@ -323,18 +323,8 @@ func TestRun_rerunWhileEarlierPublishStillBuilds(t *testing.T) {
 	plan := h.chain("")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	done := make(chan *pipeline.Report)
-	go func() {
-		rep, _ := pipeline.Run(ctx, pipeline.Options{Plan: plan, RepoPath: h.dir, Clock: h.clk,
-			Getenv: func(k string) string { return h.env[k] }})
-		done <- rep
-	}()
-	for deadline := time.Now().Add(30 * time.Second); h.count("us", amigotest.OpTestTool, 200) == 0 || !h.servers["us"].Busy(org, toolID(h, "us", "weather")); {
-		if time.Now().After(deadline) {
-			t.Fatalf("the first publish never started")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	done := h.runAsync(ctx, plan)
+	h.waitFor("the first publish never started", h.publishing("us", "weather"))
 	cancel()
 	if rep := <-done; stage(t, tool(t, rep, "weather"), "us").Status != pipeline.StatusPending {
 		t.Fatalf("cancelled run: us = %s, want pending", stage(t, tool(t, rep, "weather"), "us").Status)
@@ -600,18 +590,8 @@ func TestRun_rerunFinishesAnInterruptedSoak(t *testing.T) {
 	plan := h.plan("", []stageSpec{{name: "us", extra: "test: true\nsoak: 1h"}, {name: "eu"}}, "")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	done := make(chan *pipeline.Report)
-	go func() {
-		rep, _ := pipeline.Run(ctx, pipeline.Options{Plan: plan, RepoPath: h.dir, Clock: h.clk,
-			Getenv: func(k string) string { return h.env[k] }})
-		done <- rep
-	}()
-	for deadline := time.Now().Add(30 * time.Second); len(h.versions("us", "weather")) == 0; {
-		if time.Now().After(deadline) {
-			t.Fatalf("nothing was published")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	done := h.runAsync(ctx, plan)
+	h.waitFor("nothing was published", func() bool { return len(h.versions("us", "weather")) > 0 })
 	cancel()
 	if rep := <-done; stage(t, tool(t, rep, "weather"), "eu").Status != pipeline.StatusPending {
 		t.Fatalf("eu after the cancel = %s, want pending", stage(t, tool(t, rep, "weather"), "eu").Status)
@@ -1356,19 +1336,9 @@ func TestRun_cancelledRunIsPending(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	plan := h.chain("")
-	done := make(chan *pipeline.Report)
-	go func() {
-		rep, _ := pipeline.Run(ctx, pipeline.Options{Plan: plan, RepoPath: h.dir, Clock: h.clk,
-			Getenv: func(k string) string { return h.env[k] }})
-		done <- rep
-	}()
+	done := h.runAsync(ctx, plan)
 	// Cancel while the (hour-long) publish is in flight.
-	for deadline := time.Now().Add(30 * time.Second); h.count("us", amigotest.OpTestTool, 200) == 0 || !h.servers["us"].Busy(org, toolID(h, "us", "weather")); {
-		if time.Now().After(deadline) {
-			t.Fatalf("the publish never started\n%s", h.log)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	h.waitFor("the publish never started", h.publishing("us", "weather"))
 	cancel()
 	rep := <-done
 	if rep.OK() {
