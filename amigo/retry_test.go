@@ -380,12 +380,7 @@ func TestRetryDisabled(t *testing.T) {
 func TestConnectionRefusedPostRetriedNotUnknown(t *testing.T) {
 	// A server that is not there: the request never left, so a POST may be
 	// retried and the error is not an unknown outcome.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := refusedAddr(t)
 	clk := newFakeClock()
 	var mu sync.Mutex
 	var retries int
