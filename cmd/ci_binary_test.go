@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
+	"github.com/amigo-release/amigo-release/internal/fakeci"
 	"github.com/amigo-release/amigo-release/report"
 )
 
@@ -188,6 +189,13 @@ func checkRendered(t *testing.T, what, body string, wants ...string) {
 	}
 }
 
+// The tokens the CI hosts hand the binary; the fakes want them as bearer
+// tokens.
+const (
+	ghToken  = "ghs_fake_token_for_tests_0123456789"
+	adoToken = "ado-system-access-token-0123456789"
+)
+
 // TestBinary_GitHubActions runs the binary as the GitHub runner runs the
 // Docker action (no arguments; INPUT_* variables; GITHUB_OUTPUT,
 // GITHUB_STEP_SUMMARY and GITHUB_EVENT_PATH files) against two emulated
@@ -196,8 +204,8 @@ func checkRendered(t *testing.T, what, body string, wants ...string) {
 // the same comment edited in place).
 func TestBinary_GitHubActions(t *testing.T) {
 	s := newCIScenario(t)
-	gh := newFakeGitHub(t)
-	gh.prsOf[s.after] = []int{7}
+	gh := fakeci.NewGitHub(t, ghToken)
+	gh.SetPRsOf(s.after, fakeci.PR{Number: 7})
 	dir := t.TempDir()
 
 	step := func(t *testing.T, name, event string, drop ...string) (binResult, map[string]string, string) {
@@ -223,7 +231,7 @@ func TestBinary_GitHubActions(t *testing.T) {
 			"GITHUB_SHA", s.after,
 			"GITHUB_REF", "refs/heads/main",
 			"GITHUB_SERVER_URL", "https://github.example",
-			"GITHUB_API_URL", gh.srv.URL+"/api/v3",
+			"GITHUB_API_URL", gh.APIURL(),
 			"GITHUB_RUN_ID", "4242",
 			"INPUT_MODE", "run",
 			"INPUT_CONFIG", s.plan,
@@ -263,7 +271,7 @@ func TestBinary_GitHubActions(t *testing.T) {
 			"failed":   "false",
 		})
 		wantContains(t, "summary", sum, "weather_lookup", "1.0.1")
-		cs := gh.commentsOn(7)
+		cs := gh.Comments(7)
 		if len(cs) != 1 {
 			t.Fatalf("PR #7 has %d comments, want 1", len(cs))
 		}
@@ -290,7 +298,7 @@ func TestBinary_GitHubActions(t *testing.T) {
 				t.Errorf("calendar versions %v, want only 1.0.0", got)
 			}
 		}
-		cs := gh.commentsOn(7)
+		cs := gh.Comments(7)
 		if len(cs) != 1 {
 			t.Fatalf("PR #7 has %d comments after the release, want the preview edited in place", len(cs))
 		}
@@ -313,7 +321,7 @@ func TestBinary_GitHubActions(t *testing.T) {
 		if out["changed"] != `["weather_lookup"]` {
 			t.Errorf("changed = %q, want the tool the pull request touches", out["changed"])
 		}
-		cs := gh.commentsOn(7)
+		cs := gh.Comments(7)
 		if len(cs) != 1 {
 			t.Fatalf("PR #7 has %d comments, want the one comment edited", len(cs))
 		}
@@ -420,7 +428,8 @@ func azureOutputs(log string) map[string]string {
 // missing SYSTEM_ACCESSTOKEN is a warning with the exact fix.
 func TestBinary_AzurePipelines(t *testing.T) {
 	s := newCIScenario(t)
-	ado := newFakeAzure(t)
+	ado := fakeci.NewAzure(t, adoToken)
+	ado.NoResourceAreas()
 	dir := t.TempDir()
 	azureEnv := func(reason string, kv ...string) map[string]string {
 		env := copyEnv(s.baseEnv,
@@ -429,11 +438,11 @@ func TestBinary_AzurePipelines(t *testing.T) {
 			"BUILD_SOURCEVERSION", s.after,
 			"BUILD_SOURCEBRANCH", "refs/heads/main",
 			"BUILD_REPOSITORY_NAME", "tools",
-			"BUILD_REPOSITORY_ID", adoRepoID,
+			"BUILD_REPOSITORY_ID", fakeci.AzureRepoID,
 			"BUILD_REPOSITORY_PROVIDER", "TfsGit",
 			"BUILD_BUILDID", "77",
-			"SYSTEM_COLLECTIONURI", ado.srv.URL+"/org/",
-			"SYSTEM_TEAMPROJECT", adoProject,
+			"SYSTEM_COLLECTIONURI", ado.GitURL(),
+			"SYSTEM_TEAMPROJECT", fakeci.AzureProject,
 			"SYSTEM_ACCESSTOKEN", adoToken,
 			"AGENT_TEMPDIRECTORY", dir,
 			"AMIGO_CONFIG", s.plan,
@@ -441,7 +450,7 @@ func TestBinary_AzurePipelines(t *testing.T) {
 		)
 		return copyEnv(env, kv...)
 	}
-	prVars := []string{"SYSTEM_PULLREQUEST_PULLREQUESTID", strconv.Itoa(adoPR), "SYSTEM_PULLREQUEST_SOURCEBRANCH", "refs/heads/fix-rain",
+	prVars := []string{"SYSTEM_PULLREQUEST_PULLREQUESTID", strconv.Itoa(fakeci.AzurePR), "SYSTEM_PULLREQUEST_SOURCEBRANCH", "refs/heads/fix-rain",
 		"SYSTEM_PULLREQUEST_TARGETBRANCH", "refs/heads/main", "SYSTEM_PULLREQUEST_SOURCECOMMITID", s.after}
 
 	t.Run("PullRequest build plans and posts a thread", func(t *testing.T) {
@@ -472,7 +481,7 @@ func TestBinary_AzurePipelines(t *testing.T) {
 			t.Errorf("summary %s is not under AGENT_TEMPDIRECTORY %s", summaryPath, dir)
 		}
 		checkRendered(t, "summary", string(summary), "Merging releases", "weather_lookup", "1.0.1", "&lt;script&gt;")
-		cs := ado.contents()
+		cs := ado.Contents()
 		if len(cs) != 1 {
 			t.Fatalf("%d comments on the pull request, want 1", len(cs))
 		}
@@ -482,7 +491,7 @@ func TestBinary_AzurePipelines(t *testing.T) {
 	t.Run("a second PullRequest build edits the thread in place", func(t *testing.T) {
 		r := runBinary(t, dir, azureEnv("PullRequest", prVars...), "plan")
 		r.wantCode(t, ExitOK)
-		if cs := ado.contents(); len(cs) != 1 {
+		if cs := ado.Contents(); len(cs) != 1 {
 			t.Fatalf("%d comments after a second build, want the first edited in place", len(cs))
 		}
 	})
@@ -510,4 +519,35 @@ func TestBinary_AzurePipelines(t *testing.T) {
 			}
 		}
 	})
+}
+
+// parseGitHubOutput reads a $GITHUB_OUTPUT file (name<<DELIM / value /
+// DELIM, or name=value lines).
+func parseGitHubOutput(t *testing.T, s string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	lines := strings.Split(s, "\n")
+	for i := 0; i < len(lines); i++ {
+		l := lines[i]
+		if l == "" {
+			continue
+		}
+		if name, delim, ok := strings.Cut(l, "<<"); ok {
+			var val []string
+			for i++; i < len(lines) && lines[i] != delim; i++ {
+				val = append(val, lines[i])
+			}
+			if i == len(lines) {
+				t.Fatalf("GITHUB_OUTPUT: no closing %s for %s", delim, name)
+			}
+			out[name] = strings.Join(val, "\n")
+			continue
+		}
+		if name, val, ok := strings.Cut(l, "="); ok {
+			out[name] = val
+			continue
+		}
+		t.Fatalf("GITHUB_OUTPUT: bad line %q", l)
+	}
+	return out
 }

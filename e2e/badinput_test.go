@@ -7,6 +7,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/amigo-release/amigo-release/internal/fakeci"
 	"github.com/amigo-release/amigo-release/pipeline"
 )
 
@@ -142,9 +143,8 @@ func TestHostileCommitMessages(t *testing.T) {
 	head := w.gitIn(w.origin, "rev-parse", "HEAD")
 	w.pull()
 
-	gh := newFakeGitHub(t)
-	gh.prsOf[head] = []ghPR{{Number: 12}}
-	gh.prsOf[head][0].Base.Ref = "main"
+	gh := fakeci.NewGitHub(t, ghToken)
+	gh.SetPRsOf(head, fakeci.PR{Number: 12, Base: "main"})
 	payload := map[string]any{"ref": "refs/heads/main", "before": first, "after": head, "repository": map[string]any{"full_name": ghRepo}}
 	env, outPath, sumPath := w.actionEnv(gh, "push", payload, head, "refs/heads/main")
 	r := w.run(w.work, env)
@@ -153,7 +153,7 @@ func TestHostileCommitMessages(t *testing.T) {
 	w.wantLive("currency_convert", "1.0.0@"+short(first), "1.0.1@"+short(head))
 	w.wantLive("flight_status", "1.0.0@"+short(first), "1.1.0@"+short(head))
 
-	comments, _ := gh.snapshot()
+	comments, _ := gh.Snapshot()
 	if len(comments[12]) != 1 {
 		t.Fatalf("PR #12 has %d comments, want 1", len(comments[12]))
 	}

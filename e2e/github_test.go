@@ -3,129 +3,25 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/amigo-release/amigo-release/internal/fakeci"
 )
 
-// fakeGitHub records what the bot does through the GitHub REST API: it
-// serves the issue comments of pull requests and the pull requests of a
-// commit, under /api/v3 (GitHub Enterprise Server's layout, which
-// GITHUB_API_URL selects). Any other call fails the test.
-type fakeGitHub struct {
-	t        *testing.T
-	srv      *httptest.Server
-	mu       sync.Mutex
-	nextID   int64
-	comments map[int][]ghComment // by pull request
-	prsOf    map[string][]ghPR   // commit SHA → pull requests
-	calls    []string            // "METHOD /path"
-	auth     []string            // Authorization headers seen
-}
-
-type ghComment struct {
-	ID   int64  `json:"id"`
-	Body string `json:"body"`
-	URL  string `json:"html_url"`
-}
-
-type ghPR struct {
-	Number int `json:"number"`
-	Base   struct {
-		Ref string `json:"ref"`
-	} `json:"base"`
-}
-
-const ghRepo = "acme/tools"
-
-func newFakeGitHub(t *testing.T) *fakeGitHub {
-	f := &fakeGitHub{t: t, nextID: 900, comments: map[int][]ghComment{}, prsOf: map[string][]ghPR{}}
-	mux := http.NewServeMux()
-	reply := func(w http.ResponseWriter, status int, v any) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		json.NewEncoder(w).Encode(v)
-	}
-	mux.HandleFunc("GET /api/v3/repos/acme/tools/commits/{sha}/pulls", func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		reply(w, 200, append([]ghPR{}, f.prsOf[r.PathValue("sha")]...))
-	})
-	mux.HandleFunc("GET /api/v3/repos/acme/tools/issues/{n}/comments", func(w http.ResponseWriter, r *http.Request) {
-		n, _ := strconv.Atoi(r.PathValue("n"))
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		reply(w, 200, append([]ghComment{}, f.comments[n]...))
-	})
-	mux.HandleFunc("POST /api/v3/repos/acme/tools/issues/{n}/comments", func(w http.ResponseWriter, r *http.Request) {
-		n, _ := strconv.Atoi(r.PathValue("n"))
-		var in struct{ Body string }
-		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-			t.Errorf("create comment: %v", err)
-		}
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		f.nextID++
-		c := ghComment{ID: f.nextID, Body: in.Body, URL: fmt.Sprintf("https://github.example/acme/tools/pull/%d#issuecomment-%d", n, f.nextID)}
-		f.comments[n] = append(f.comments[n], c)
-		reply(w, 201, c)
-	})
-	mux.HandleFunc("PATCH /api/v3/repos/acme/tools/issues/comments/{id}", func(w http.ResponseWriter, r *http.Request) {
-		id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
-		var in struct{ Body string }
-		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-			t.Errorf("edit comment: %v", err)
-		}
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		for n := range f.comments {
-			for i := range f.comments[n] {
-				if f.comments[n][i].ID == id {
-					f.comments[n][i].Body = in.Body
-					reply(w, 200, f.comments[n][i])
-					return
-				}
-			}
-		}
-		reply(w, 404, map[string]string{"message": "Not Found"})
-	})
-	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		f.calls = append(f.calls, r.Method+" "+r.URL.Path)
-		f.auth = append(f.auth, r.Header.Get("Authorization"))
-		f.mu.Unlock()
-		if _, pattern := mux.Handler(r); pattern == "" {
-			t.Errorf("unexpected GitHub API call %s %s", r.Method, r.URL)
-			http.NotFound(w, r)
-			return
-		}
-		mux.ServeHTTP(w, r)
-	}))
-	t.Cleanup(f.srv.Close)
-	return f
-}
-
-func (f *fakeGitHub) snapshot() (map[int][]ghComment, []string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	out := map[int][]ghComment{}
-	for n, cs := range f.comments {
-		out[n] = append([]ghComment{}, cs...)
-	}
-	return out, append([]string{}, f.calls...)
-}
-
-const ghToken = "ghs_e2e_fake_token_0123456789"
+// The repository the fake GitHub serves, and the github-token input it
+// wants as the bearer token.
+const (
+	ghRepo  = fakeci.GitHubRepo
+	ghToken = "ghs_e2e_fake_token_0123456789"
+)
 
 // actionEnv is the environment GitHub Actions gives the bot's step: the
 // runner's variables, the event payload file, the output and summary files,
 // and the action's inputs as INPUT_* variables.
-func (w *world) actionEnv(gh *fakeGitHub, event string, payload any, sha, ref string) (map[string]string, string, string) {
+func (w *world) actionEnv(gh *fakeci.GitHub, event string, payload any, sha, ref string) (map[string]string, string, string) {
 	w.t.Helper()
 	dir := w.t.TempDir()
 	evPath := filepath.Join(dir, "event.json")
@@ -148,7 +44,7 @@ func (w *world) actionEnv(gh *fakeGitHub, event string, payload any, sha, ref st
 		"GITHUB_REF":          ref,
 		"GITHUB_REPOSITORY":   ghRepo,
 		"GITHUB_SERVER_URL":   "https://github.example",
-		"GITHUB_API_URL":      gh.srv.URL,
+		"GITHUB_API_URL":      gh.URL(),
 		"GITHUB_RUN_ID":       "4242",
 		"GITHUB_OUTPUT":       out,
 		"GITHUB_STEP_SUMMARY": sum,
@@ -188,7 +84,7 @@ func TestPRPreviewThenMergeUpdatesComment(t *testing.T) {
 	w.gitIn(w.work, "fetch", "-q", "origin")
 	w.gitIn(w.work, "checkout", "-q", "--detach", prHead)
 
-	gh := newFakeGitHub(t)
+	gh := fakeci.NewGitHub(t, ghToken)
 	prPayload := map[string]any{
 		"action": "synchronize", "number": 7,
 		"pull_request": map[string]any{"number": 7,
@@ -203,7 +99,7 @@ func TestPRPreviewThenMergeUpdatesComment(t *testing.T) {
 	if after := w.mutations(); len(after) != len(before) {
 		t.Fatalf("the pull request build changed the emulators:\n%s", strings.Join(after[len(before):], "\n"))
 	}
-	comments, calls := gh.snapshot()
+	comments, calls := gh.Snapshot()
 	if len(comments[7]) != 1 {
 		t.Fatalf("PR #7 has %d comments after the preview, want 1 (calls %v)", len(comments[7]), calls)
 	}
@@ -226,10 +122,7 @@ func TestPRPreviewThenMergeUpdatesComment(t *testing.T) {
 	w.gitIn(w.origin, "merge", "-q", "--no-ff", "-m", "Merge pull request #7 from acme/feature/radar", "feature/radar")
 	merged := w.gitIn(w.origin, "rev-parse", "HEAD")
 	w.pull()
-	gh.mu.Lock()
-	gh.prsOf[merged] = []ghPR{{Number: 7}}
-	gh.prsOf[merged][0].Base.Ref = "main"
-	gh.mu.Unlock()
+	gh.SetPRsOf(merged, fakeci.PR{Number: 7, Base: "main"})
 	pushPayload := map[string]any{"ref": "refs/heads/main", "before": first, "after": merged, "repository": map[string]any{"full_name": ghRepo}}
 	env, outPath, sumPath := w.actionEnv(gh, "push", pushPayload, merged, "refs/heads/main")
 	r = w.run(w.work, env)
@@ -237,7 +130,7 @@ func TestPRPreviewThenMergeUpdatesComment(t *testing.T) {
 	w.wantLive("weather_lookup", "1.0.0@"+short(first), "1.1.0@"+short(merged))
 	w.wantLive("currency_convert", "1.0.0@"+short(first))
 
-	comments, calls = gh.snapshot()
+	comments, calls = gh.Snapshot()
 	if len(comments[7]) != 1 {
 		t.Fatalf("PR #7 has %d comments after the merge, want the one comment edited (calls %v)", len(comments[7]), calls)
 	}
@@ -258,7 +151,7 @@ func TestPRPreviewThenMergeUpdatesComment(t *testing.T) {
 	if creates != 1 || edits != 1 {
 		t.Errorf("comment created %d and edited %d times, want 1 and 1: %v", creates, edits, calls)
 	}
-	for _, a := range gh.auth {
+	for _, a := range gh.Authorizations() {
 		if a != "Bearer "+ghToken {
 			t.Errorf("GitHub call with Authorization %q", a)
 		}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/amigo-release/amigo-release/internal/fakeci"
 	"github.com/amigo-release/amigo-release/report"
 	"github.com/google/go-cmp/cmp"
 )
@@ -21,11 +22,11 @@ func azureEnv(t *testing.T, reason string) map[string]string {
 		"BUILD_SOURCEBRANCH":                "refs/heads/main",
 		"BUILD_SOURCEVERSIONMESSAGE":        "Merged PR 42: feat(weather): add wind speed",
 		"BUILD_REPOSITORY_NAME":             "tools",
-		"BUILD_REPOSITORY_ID":               adoRepoID,
+		"BUILD_REPOSITORY_ID":               fakeci.AzureRepoID,
 		"BUILD_REPOSITORY_PROVIDER":         "TfsGit",
 		"BUILD_BUILDID":                     "977",
 		"SYSTEM_COLLECTIONURI":              "https://dev.azure.com/acme/",
-		"SYSTEM_TEAMPROJECT":                adoProject,
+		"SYSTEM_TEAMPROJECT":                fakeci.AzureProject,
 		"SYSTEM_ACCESSTOKEN":                "ado-access-token",
 		"SYSTEM_PULLREQUEST_PULLREQUESTID":  "42",
 		"SYSTEM_PULLREQUEST_SOURCEBRANCH":   "refs/heads/feature/wind",
@@ -142,21 +143,21 @@ func TestAzure_SetOutput_badName(t *testing.T) {
 }
 
 // newAzureCommentPlatform is an Azure platform on a PR build pointed at fake.
-func newAzureCommentPlatform(t *testing.T, fake *fakeAzure, edit func(map[string]string)) (*Azure, *lockedBuffer) {
+func newAzureCommentPlatform(t *testing.T, fake *fakeci.Azure, edit func(map[string]string)) (*Azure, *lockedBuffer) {
 	t.Helper()
 	vars := azureEnv(t, "PullRequest")
-	vars["SYSTEM_COLLECTIONURI"] = fake.collection()
+	vars["SYSTEM_COLLECTIONURI"] = fake.CollectionURL()
 	if edit != nil {
 		edit(vars)
 	}
 	env := newStrictEnv(t, vars)
 	out := &lockedBuffer{}
-	return NewAzure(env.Getenv, WithWriter(out), WithHTTPClient(fake.srv.Client())), out
+	return NewAzure(env.Getenv, WithWriter(out), WithHTTPClient(fake.Client())), out
 }
 
 func TestAzure_PostComment_createdThenUpdated(t *testing.T) {
-	fake := newFakeAzure(t)
-	fake.seed("Looks good", "> "+report.Marker("")+" quoted")
+	fake := fakeci.NewAzure(t, "ado-access-token")
+	fake.Seed("Looks good", "> "+report.Marker("")+" quoted")
 	p, out := newAzureCommentPlatform(t, fake, nil)
 	marker := report.Marker("")
 	ctx := context.Background()
@@ -171,13 +172,13 @@ func TestAzure_PostComment_createdThenUpdated(t *testing.T) {
 	if err != nil || len(res.Warnings) > 0 || len(res.Comments) != 1 || res.Comments[0].Created {
 		t.Fatalf("second PostComment = %+v, %v; want an edit in place", res, err)
 	}
-	if diff := cmp.Diff([]string{"Looks good", "> " + marker + " quoted", second}, fake.contents()); diff != "" {
+	if diff := cmp.Diff([]string{"Looks good", "> " + marker + " quoted", second}, fake.Contents()); diff != "" {
 		t.Errorf("thread comments (-want +got):\n%s", diff)
 	}
-	if want := fake.collection() + "Tools%20Project/_git/tools/pullrequest/42?discussionId=102"; res.Comments[0].URL != want {
+	if want := fake.CollectionURL() + "Tools%20Project/_git/tools/pullrequest/42?discussionId=102"; res.Comments[0].URL != want {
 		t.Errorf("comment URL %q, want %q", res.Comments[0].URL, want)
 	}
-	if st := fake.threads[2].Status; st != "closed" {
+	if st := fake.Threads()[2].Status; st != "closed" {
 		t.Errorf("new thread status %q, want closed (never blocks completion)", st)
 	}
 	if !strings.HasPrefix(out.String(), "##vso[task.setsecret]ado-access-token\n") {
@@ -186,10 +187,10 @@ func TestAzure_PostComment_createdThenUpdated(t *testing.T) {
 }
 
 func TestAzure_PostComment_onPremNoResourceAreas(t *testing.T) {
-	fake := newFakeAzure(t)
-	fake.noAreas = true
+	fake := fakeci.NewAzure(t, "ado-access-token")
+	fake.NoResourceAreas()
 	p, _ := newAzureCommentPlatform(t, fake, func(v map[string]string) {
-		v["SYSTEM_COLLECTIONURI"] = fake.srv.URL + "/git-host/org/"
+		v["SYSTEM_COLLECTIONURI"] = fake.GitURL()
 	})
 	res, err := p.PostComment(context.Background(), report.Marker(""), report.Marker("")+"\nx")
 	// With no resource areas the SDK rule is: the collection URL itself.
@@ -208,8 +209,8 @@ func TestAzure_PostComment_unauthorized(t *testing.T) {
 		{"403 JSON error", 403, `{"$id":"1","message":"TF401027: You need the Git 'PullRequestContribute' permission","typeKey":"GitNeedsPermissionException"}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fake := newFakeAzure(t)
-			fake.status, fake.body = tc.status, tc.body
+			fake := fakeci.NewAzure(t, "ado-access-token")
+			fake.Fail(tc.status, tc.body)
 			p, _ := newAzureCommentPlatform(t, fake, nil)
 			res, err := p.PostComment(context.Background(), report.Marker(""), "body")
 			if err != nil {
@@ -223,46 +224,46 @@ func TestAzure_PostComment_unauthorized(t *testing.T) {
 }
 
 func TestAzure_PostComment_noToken(t *testing.T) {
-	fake := newFakeAzure(t)
+	fake := fakeci.NewAzure(t, "ado-access-token")
 	p, _ := newAzureCommentPlatform(t, fake, func(v map[string]string) { v["SYSTEM_ACCESSTOKEN"] = "" })
 	res, err := p.PostComment(context.Background(), report.Marker(""), "body")
 	want := "map SYSTEM_ACCESSTOKEN into the step: env: SYSTEM_ACCESSTOKEN: $(System.AccessToken); and grant the build identity 'Contribute to pull requests' on the repository"
 	if err != nil || len(res.Warnings) != 1 || !strings.HasSuffix(res.Warnings[0], want) {
 		t.Errorf("PostComment = %+v, %v; want a warning ending %q", res, err, want)
 	}
-	if len(fake.calls) != 0 {
-		t.Errorf("called Azure DevOps without a token: %v", fake.calls)
+	if len(fake.Calls()) != 0 {
+		t.Errorf("called Azure DevOps without a token: %v", fake.Calls())
 	}
 }
 
 func TestAzure_PostComment_ciBuildOfAMerge(t *testing.T) {
-	fake := newFakeAzure(t)
+	fake := fakeci.NewAzure(t, "ado-access-token")
 	marker := report.Marker("")
-	fake.seed(marker + "\nthe preview")
+	fake.Seed(marker + "\nthe preview")
 	p, _ := newAzureCommentPlatform(t, fake, func(v map[string]string) { v["BUILD_REASON"] = "IndividualCI" })
 	res, err := p.PostComment(context.Background(), marker, marker+"\nreleased")
 	if err != nil || len(res.Comments) != 1 || res.Comments[0].PR != 42 || res.Comments[0].Created {
 		t.Fatalf("PostComment = %+v, %v; want the preview on merged PR 42 edited", res, err)
 	}
-	if got := fake.contents(); len(got) != 1 || got[0] != marker+"\nreleased" {
+	if got := fake.Contents(); len(got) != 1 || got[0] != marker+"\nreleased" {
 		t.Errorf("comments = %q", got)
 	}
 }
 
 func TestAzure_PostComment_ciBuildWithoutPR(t *testing.T) {
-	fake := newFakeAzure(t)
+	fake := fakeci.NewAzure(t, "ado-access-token")
 	p, _ := newAzureCommentPlatform(t, fake, func(v map[string]string) {
 		v["BUILD_REASON"] = "IndividualCI"
 		v["BUILD_SOURCEVERSIONMESSAGE"] = "fix: direct push"
 	})
 	res, err := p.PostComment(context.Background(), report.Marker(""), "body")
-	if err != nil || len(res.Comments)+len(res.Warnings) != 0 || len(fake.calls) != 0 {
-		t.Errorf("PostComment on a CI build = %+v, %v, calls %v; want nothing", res, err, fake.calls)
+	if err != nil || len(res.Comments)+len(res.Warnings) != 0 || len(fake.Calls()) != 0 {
+		t.Errorf("PostComment on a CI build = %+v, %v, calls %v; want nothing", res, err, fake.Calls())
 	}
 }
 
 func TestAzure_PostComment_githubHostedRepo(t *testing.T) {
-	fake := newFakeAzure(t)
+	fake := fakeci.NewAzure(t, "ado-access-token")
 	p, _ := newAzureCommentPlatform(t, fake, func(v map[string]string) { v["BUILD_REPOSITORY_PROVIDER"] = "GitHub" })
 	res, err := p.PostComment(context.Background(), report.Marker(""), "body")
 	if err != nil || len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "Azure Repos") {
@@ -284,8 +285,8 @@ func TestAzure_Summary_unwritableDir(t *testing.T) {
 // created.
 func TestAzure_PostComment_markerCopiedBySomeoneElse(t *testing.T) {
 	marker := report.Marker("")
-	fake := newFakeAzure(t)
-	fake.seedLocked(marker + "\nfake report")
+	fake := fakeci.NewAzure(t, "ado-access-token")
+	fake.SeedLocked(marker + "\nfake report")
 	p, _ := newAzureCommentPlatform(t, fake, nil)
 	res, err := p.PostComment(context.Background(), marker, marker+"\nfirst")
 	if err != nil || len(res.Warnings) != 0 || len(res.Comments) != 1 || !res.Comments[0].Created {
@@ -295,7 +296,7 @@ func TestAzure_PostComment_markerCopiedBySomeoneElse(t *testing.T) {
 	if err != nil || len(res.Warnings) != 0 || len(res.Comments) != 1 || res.Comments[0].Created {
 		t.Fatalf("PostComment = %+v, %v; want our own thread edited", res, err)
 	}
-	if diff := cmp.Diff([]string{marker + "\nfake report", marker + "\nsecond"}, fake.contents()); diff != "" {
+	if diff := cmp.Diff([]string{marker + "\nfake report", marker + "\nsecond"}, fake.Contents()); diff != "" {
 		t.Errorf("comments (-want +got):\n%s", diff)
 	}
 }
@@ -321,7 +322,7 @@ func TestAzure_SetOutput_secret(t *testing.T) {
 }
 
 func TestAzure_secretsRedactedFromBodies(t *testing.T) {
-	fake := newFakeAzure(t)
+	fake := fakeci.NewAzure(t, "ado-access-token")
 	p, _ := newAzureCommentPlatform(t, fake, nil)
 	p.Mask("s3cr3t_value")
 	r := sampleReport()
@@ -337,7 +338,7 @@ func TestAzure_secretsRedactedFromBodies(t *testing.T) {
 	if len(files) != 1 {
 		t.Fatalf("summary files %v", files)
 	}
-	for name, body := range map[string]string{"comment": fake.contents()[0], "summary": readFile(t, files[0])} {
+	for name, body := range map[string]string{"comment": fake.Contents()[0], "summary": readFile(t, files[0])} {
 		if strings.Contains(body, "s3cr3t") || !strings.Contains(body, "•••") {
 			t.Errorf("%s not redacted:\n%s", name, body)
 		}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/amigo-release/amigo-release/internal/fakeci"
 	"github.com/amigo-release/amigo-release/report"
 	"github.com/google/go-cmp/cmp"
 )
@@ -228,20 +229,20 @@ func TestGitHub_Event_badPayload(t *testing.T) {
 }
 
 // newCommentPlatform is a GitHub platform pointed at fake for event.
-func newCommentPlatform(t *testing.T, fake *fakeGitHub, event, payload string) *GitHub {
+func newCommentPlatform(t *testing.T, fake *fakeci.GitHub, event, payload string) *GitHub {
 	t.Helper()
 	vars := githubEnv(t, event, payload)
-	vars["GITHUB_API_URL"] = fake.apiURL()
+	vars["GITHUB_API_URL"] = fake.APIURL()
 	vars["INPUT_GITHUB_TOKEN"] = ""
 	vars["AMIGO_GITHUB_TOKEN"] = ""
 	vars["GITHUB_TOKEN"] = ""
 	env := newStrictEnv(t, vars)
-	return NewGitHub(env.Getenv, WithWriter(&lockedBuffer{}), WithHTTPClient(fake.srv.Client()))
+	return NewGitHub(env.Getenv, WithWriter(&lockedBuffer{}), WithHTTPClient(fake.Client()))
 }
 
 func TestGitHub_PostComment_createdThenUpdated(t *testing.T) {
-	fake := newFakeGitHub(t)
-	fake.seed(7, "LGTM", "> <!-- amigo-release:default --> quoted by a reviewer")
+	fake := fakeci.NewGitHub(t, "ghs_test_token")
+	fake.Seed(7, "LGTM", "> <!-- amigo-release:default --> quoted by a reviewer")
 	p := newCommentPlatform(t, fake, "pull_request", "pull_request.json")
 	marker := report.Marker("")
 	ctx := context.Background()
@@ -264,33 +265,33 @@ func TestGitHub_PostComment_createdThenUpdated(t *testing.T) {
 		t.Fatalf("second PostComment wrote %+v, want an edit", res.Comments)
 	}
 	want := []string{"LGTM", "> <!-- amigo-release:default --> quoted by a reviewer", second}
-	if diff := cmp.Diff(want, fake.bodies(7)); diff != "" {
+	if diff := cmp.Diff(want, fake.Bodies(7)); diff != "" {
 		t.Errorf("comments on #7 (-want +got):\n%s", diff)
 	}
 }
 
 func TestGitHub_PostComment_foundOnPage2(t *testing.T) {
-	fake := newFakeGitHub(t)
-	fake.pageSize = 2
+	fake := fakeci.NewGitHub(t, "ghs_test_token")
+	fake.SetPageSize(2)
 	marker := report.Marker("main")
-	fake.seed(7, "one", "two", "three", marker+"\nold body", "five")
+	fake.Seed(7, "one", "two", "three", marker+"\nold body", "five")
 	p := newCommentPlatform(t, fake, "pull_request", "pull_request.json")
 	res, err := p.PostComment(context.Background(), marker, marker+"\nnew body")
 	if err != nil || len(res.Comments) != 1 || res.Comments[0].Created {
 		t.Fatalf("PostComment = %+v, %v; want an edit of the comment on page 2", res, err)
 	}
 	want := []string{"one", "two", "three", marker + "\nnew body", "five"}
-	if diff := cmp.Diff(want, fake.bodies(7)); diff != "" {
+	if diff := cmp.Diff(want, fake.Bodies(7)); diff != "" {
 		t.Errorf("comments (-want +got):\n%s", diff)
 	}
 	var lists int
-	for _, c := range fake.calls {
+	for _, c := range fake.Calls() {
 		if strings.HasPrefix(c, "GET ") {
 			lists++
 		}
 	}
 	if lists != 2 {
-		t.Errorf("listed %d pages, want 2 (stop at the page with the marker): %v", lists, fake.calls)
+		t.Errorf("listed %d pages, want 2 (stop at the page with the marker): %v", lists, fake.Calls())
 	}
 }
 
@@ -309,8 +310,8 @@ func TestGitHub_PostComment_forbiddenAndNotFound(t *testing.T) {
 		{"403 secondary rate limit", 403, map[string]string{"Retry-After": "60"}, "You have exceeded a secondary rate limit", "secondary rate limit"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fake := newFakeGitHub(t)
-			fake.status, fake.headers, fake.message = tc.status, tc.headers, tc.message
+			fake := fakeci.NewGitHub(t, "ghs_test_token")
+			fake.Fail(tc.status, tc.headers, tc.message)
 			p := newCommentPlatform(t, fake, "pull_request", "pull_request.json")
 			res, err := p.PostComment(context.Background(), report.Marker(""), "body")
 			if err != nil {
@@ -327,8 +328,8 @@ func TestGitHub_PostComment_forbiddenAndNotFound(t *testing.T) {
 }
 
 func TestGitHub_PostComment_serverError(t *testing.T) {
-	fake := newFakeGitHub(t)
-	fake.status = 500
+	fake := fakeci.NewGitHub(t, "ghs_test_token")
+	fake.Fail(500, nil, "")
 	p := newCommentPlatform(t, fake, "pull_request", "pull_request.json")
 	if _, err := p.PostComment(context.Background(), report.Marker(""), "body"); err == nil {
 		t.Error("a 500 came back without an error")
@@ -336,12 +337,12 @@ func TestGitHub_PostComment_serverError(t *testing.T) {
 }
 
 func TestGitHub_PostComment_pushCommentsOnAssociatedPRs(t *testing.T) {
-	fake := newFakeGitHub(t)
+	fake := fakeci.NewGitHub(t, "ghs_test_token")
 	// #11 is an open pull request from main into a release branch that
 	// also contains the commit: not what this push to main released.
-	fake.prsOf["9f2c1e7d5b3a4c6e8f0a1b2c3d4e5f6a7b8c9d0e"] = []fakePR{{7, "main"}, {11, "release/1.x"}, {9, "main"}}
+	fake.SetPRsOf("9f2c1e7d5b3a4c6e8f0a1b2c3d4e5f6a7b8c9d0e", fakeci.PR{Number: 7, Base: "main"}, fakeci.PR{Number: 11, Base: "release/1.x"}, fakeci.PR{Number: 9, Base: "main"})
 	marker := report.Marker("")
-	fake.seed(9, marker+"\nthe preview")
+	fake.Seed(9, marker+"\nthe preview")
 	p := newCommentPlatform(t, fake, "push", "push.json")
 	res, err := p.PostComment(context.Background(), marker, marker+"\nreleased")
 	if err != nil || len(res.Warnings) > 0 {
@@ -350,19 +351,19 @@ func TestGitHub_PostComment_pushCommentsOnAssociatedPRs(t *testing.T) {
 	if len(res.Comments) != 2 || !res.Comments[0].Created || res.Comments[1].Created {
 		t.Errorf("comments = %+v, want created on #7 and edited on #9", res.Comments)
 	}
-	if got := fake.bodies(7); len(got) != 1 || got[0] != marker+"\nreleased" {
+	if got := fake.Bodies(7); len(got) != 1 || got[0] != marker+"\nreleased" {
 		t.Errorf("#7 = %q", got)
 	}
-	if got := fake.bodies(9); len(got) != 1 || got[0] != marker+"\nreleased" {
+	if got := fake.Bodies(9); len(got) != 1 || got[0] != marker+"\nreleased" {
 		t.Errorf("#9 = %q, want the preview replaced by the results", got)
 	}
-	if got := fake.bodies(11); len(got) != 0 {
+	if got := fake.Bodies(11); len(got) != 0 {
 		t.Errorf("#11 (into another branch) got comments %q", got)
 	}
 }
 
 func TestGitHub_PostComment_pushWithoutPR(t *testing.T) {
-	fake := newFakeGitHub(t)
+	fake := fakeci.NewGitHub(t, "ghs_test_token")
 	p := newCommentPlatform(t, fake, "push", "push.json")
 	res, err := p.PostComment(context.Background(), report.Marker(""), "x")
 	if err != nil || len(res.Comments) != 0 || len(res.Warnings) != 0 {
@@ -408,17 +409,17 @@ func TestNewGitHubClient(t *testing.T) {
 // its merge commit.
 func TestGitHub_PostComment_pushToReleaseBranch(t *testing.T) {
 	const sha = "9f2c1e7d5b3a4c6e8f0a1b2c3d4e5f6a7b8c9d0e"
-	fake := newFakeGitHub(t)
+	fake := fakeci.NewGitHub(t, "ghs_test_token")
 	// The open pull request release → main holds the commit too.
-	fake.prsOf[sha] = []fakePR{{20, "main"}}
-	fake.closed = []fakeClosedPR{
-		{number: 18, base: "release/2026-11", mergeSHA: "1111111111111111111111111111111111111111", merged: true},
-		{number: 19, base: "release/2026-11", mergeSHA: sha, merged: false}, // closed unmerged: a test merge commit
-		{number: 17, base: "release/2026-11", mergeSHA: sha, merged: true},
-		{number: 16, base: "main", mergeSHA: sha, merged: true},
-	}
+	fake.SetPRsOf(sha, fakeci.PR{Number: 20, Base: "main"})
+	fake.SetClosed(
+		fakeci.ClosedPR{Number: 18, Base: "release/2026-11", MergeSHA: "1111111111111111111111111111111111111111", Merged: true},
+		fakeci.ClosedPR{Number: 19, Base: "release/2026-11", MergeSHA: sha, Merged: false}, // closed unmerged: a test merge commit
+		fakeci.ClosedPR{Number: 17, Base: "release/2026-11", MergeSHA: sha, Merged: true},
+		fakeci.ClosedPR{Number: 16, Base: "main", MergeSHA: sha, Merged: true},
+	)
 	marker := report.Marker("")
-	fake.seed(17, marker+"\nthe preview")
+	fake.Seed(17, marker+"\nthe preview")
 	p := newCommentPlatform(t, fake, "push", "push_new_branch.json")
 	res, err := p.PostComment(context.Background(), marker, marker+"\nreleased")
 	if err != nil || len(res.Warnings) > 0 {
@@ -427,11 +428,11 @@ func TestGitHub_PostComment_pushToReleaseBranch(t *testing.T) {
 	if len(res.Comments) != 1 || res.Comments[0].PR != 17 || res.Comments[0].Created {
 		t.Fatalf("comments = %+v, want the preview on merged #17 edited", res.Comments)
 	}
-	if got := fake.bodies(17); len(got) != 1 || got[0] != marker+"\nreleased" {
+	if got := fake.Bodies(17); len(got) != 1 || got[0] != marker+"\nreleased" {
 		t.Errorf("#17 = %q", got)
 	}
 	for _, n := range []int{16, 18, 19, 20} {
-		if got := fake.bodies(n); len(got) != 0 {
+		if got := fake.Bodies(n); len(got) != 0 {
 			t.Errorf("#%d got comments %q", n, got)
 		}
 	}
@@ -443,29 +444,29 @@ func TestGitHub_PostComment_pushToReleaseBranch(t *testing.T) {
 func TestGitHub_PostComment_markerCopiedBySomeoneElse(t *testing.T) {
 	marker := report.Marker("")
 	t.Run("bot comment after it is the one edited", func(t *testing.T) {
-		fake := newFakeGitHub(t)
-		fake.seedBy(7, humanUser, false, marker+"\nfake report by mallory")
-		fake.seed(7, marker+"\nold report")
+		fake := fakeci.NewGitHub(t, "ghs_test_token")
+		fake.SeedBy(7, fakeci.Human, false, marker+"\nfake report by mallory")
+		fake.Seed(7, marker+"\nold report")
 		p := newCommentPlatform(t, fake, "pull_request", "pull_request.json")
 		res, err := p.PostComment(context.Background(), marker, marker+"\nnew report")
 		if err != nil || len(res.Comments) != 1 || res.Comments[0].Created {
 			t.Fatalf("PostComment = %+v, %v; want an edit", res, err)
 		}
 		want := []string{marker + "\nfake report by mallory", marker + "\nnew report"}
-		if diff := cmp.Diff(want, fake.bodies(7)); diff != "" {
+		if diff := cmp.Diff(want, fake.Bodies(7)); diff != "" {
 			t.Errorf("comments (-want +got):\n%s", diff)
 		}
 	})
 	t.Run("an uneditable one is passed over", func(t *testing.T) {
-		fake := newFakeGitHub(t)
-		fake.seedBy(7, humanUser, true, marker+"\nfake report by mallory")
+		fake := fakeci.NewGitHub(t, "ghs_test_token")
+		fake.SeedBy(7, fakeci.Human, true, marker+"\nfake report by mallory")
 		p := newCommentPlatform(t, fake, "pull_request", "pull_request.json")
 		res, err := p.PostComment(context.Background(), marker, marker+"\nreport")
 		if err != nil || len(res.Warnings) != 0 || len(res.Comments) != 1 || !res.Comments[0].Created {
 			t.Fatalf("PostComment = %+v, %v; want a new comment", res, err)
 		}
 		want := []string{marker + "\nfake report by mallory", marker + "\nreport"}
-		if diff := cmp.Diff(want, fake.bodies(7)); diff != "" {
+		if diff := cmp.Diff(want, fake.Bodies(7)); diff != "" {
 			t.Errorf("comments (-want +got):\n%s", diff)
 		}
 	})
@@ -476,7 +477,7 @@ func TestGitHub_PostComment_markerCopiedBySomeoneElse(t *testing.T) {
 // PR comment or the job summary, in whatever form the report escaped it.
 func TestGitHub_secretsRedactedFromBodies(t *testing.T) {
 	const secret = "sk_live_4f9a<x>"
-	fake := newFakeGitHub(t)
+	fake := fakeci.NewGitHub(t, "ghs_test_token")
 	p := newCommentPlatform(t, fake, "pull_request", "pull_request.json")
 	p.Mask(secret)
 	r := sampleReport()
@@ -490,7 +491,7 @@ func TestGitHub_secretsRedactedFromBodies(t *testing.T) {
 	if err := p.Summary(report.Summary(r)); err != nil {
 		t.Fatal(err)
 	}
-	bodies := map[string]string{"comment": fake.bodies(7)[0], "summary": readFile(t, p.getenv("GITHUB_STEP_SUMMARY"))}
+	bodies := map[string]string{"comment": fake.Bodies(7)[0], "summary": readFile(t, p.getenv("GITHUB_STEP_SUMMARY"))}
 	for name, body := range bodies {
 		for _, form := range append(report.RenderedForms(secret), "sk_live", `sk\_live`) {
 			if strings.Contains(body, form) {
@@ -507,7 +508,7 @@ func TestGitHub_secretsRedactedFromBodies(t *testing.T) {
 // marker key is redacted from the body but not from the marker, so the
 // next run edits the same comment.
 func TestGitHub_PostComment_secretInMarker(t *testing.T) {
-	fake := newFakeGitHub(t)
+	fake := fakeci.NewGitHub(t, "ghs_test_token")
 	p := newCommentPlatform(t, fake, "pull_request", "pull_request.json")
 	p.Mask("prod")
 	marker := report.Marker("prod.yaml")
@@ -516,7 +517,7 @@ func TestGitHub_PostComment_secretInMarker(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if diff := cmp.Diff([]string{marker + "\nsecond •••"}, fake.bodies(7)); diff != "" {
+	if diff := cmp.Diff([]string{marker + "\nsecond •••"}, fake.Bodies(7)); diff != "" {
 		t.Errorf("comments (-want +got):\n%s", diff)
 	}
 }
