@@ -4,11 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -29,14 +27,11 @@ const (
 // resource areas (NoResourceAreas, like Azure DevOps Server) the collection
 // must be GitURL itself.
 type Azure struct {
-	t       testing.TB
-	srv     *httptest.Server
-	mu      sync.Mutex
+	server
 	threads []Thread
 	nextID  int
 	status  int    // when set, git calls answer this status
 	body    string // with status: the body (HTML sign-in page, JSON error, …)
-	calls   []string
 	noAreas bool
 }
 
@@ -61,7 +56,7 @@ type ThreadComment struct {
 // System.AccessToken) on every call.
 func NewAzure(t testing.TB, token string) *Azure {
 	t.Helper()
-	f := &Azure{t: t, nextID: 1}
+	f := &Azure{nextID: 1}
 	mux := http.NewServeMux()
 	mux.HandleFunc("OPTIONS /org/_apis", f.locations)
 	mux.HandleFunc("OPTIONS /git-host/org/_apis", f.locations)
@@ -75,21 +70,9 @@ func NewAzure(t testing.TB, token string) *Azure {
 		t.Errorf("unexpected Azure DevOps call %s %s", r.Method, r.URL)
 		http.Error(w, "not stubbed", http.StatusNotImplemented)
 	})
-	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		f.calls = append(f.calls, r.Method+" "+r.URL.Path)
-		f.mu.Unlock()
-		if got := r.Header.Get("Authorization"); got != "Bearer "+token {
-			t.Errorf("%s %s: Authorization %q, want the bearer System.AccessToken", r.Method, r.URL.Path, got)
-		}
-		mux.ServeHTTP(w, r)
-	}))
-	t.Cleanup(f.srv.Close)
+	f.start(t, token, "System.AccessToken", mux)
 	return f
 }
-
-// URL is the server's root.
-func (f *Azure) URL() string { return f.srv.URL }
 
 // CollectionURL is SYSTEM_COLLECTIONURI, whose resource areas point the
 // git area at GitURL.
@@ -98,9 +81,6 @@ func (f *Azure) CollectionURL() string { return f.srv.URL + "/org/" }
 // GitURL is where the git area lives: the collection URL to use after
 // NoResourceAreas.
 func (f *Azure) GitURL() string { return f.srv.URL + "/git-host/org/" }
-
-// Client is an HTTP client for the server.
-func (f *Azure) Client() *http.Client { return f.srv.Client() }
 
 // NoResourceAreas makes the location service list no resource areas, as
 // Azure DevOps Server does.
@@ -257,11 +237,4 @@ func (f *Azure) Contents() []string {
 		}
 	}
 	return out
-}
-
-// Calls is the calls so far, "METHOD /path" each.
-func (f *Azure) Calls() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.calls)
 }

@@ -11,14 +11,3 @@
 //
 // It is a test helper: it is not meant for production code.
 package fakeci
-
-import (
-	"encoding/json"
-	"net/http"
-)
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}

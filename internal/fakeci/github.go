@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strconv"
-	"sync"
 	"testing"
 )
 
@@ -20,10 +18,7 @@ const GitHubRepo = "acme/tools"
 // Server: a request that loses the prefix, or any call it does not serve,
 // fails the test.
 type GitHub struct {
-	t        testing.TB
-	token    string
-	srv      *httptest.Server
-	mu       sync.Mutex
+	server
 	nextID   int64
 	comments map[int][]Comment // by PR number
 	prsOf    map[string][]PR   // commit → pull requests
@@ -32,8 +27,6 @@ type GitHub struct {
 	status   int               // when set, every API call answers this status
 	headers  map[string]string // with status: extra response headers
 	message  string            // with status: the error message
-	calls    []string          // "METHOD /path"
-	auth     []string          // Authorization headers, one a call
 }
 
 // PR is a pull request as GitHub lists it for a commit.
@@ -77,7 +70,7 @@ var (
 // NewGitHub starts a fake GitHub that wants "Bearer "+token on every call.
 func NewGitHub(t testing.TB, token string) *GitHub {
 	t.Helper()
-	f := &GitHub{t: t, token: token, nextID: 1000, comments: map[int][]Comment{}, prsOf: map[string][]PR{}, pageSize: 100}
+	f := &GitHub{nextID: 1000, comments: map[int][]Comment{}, prsOf: map[string][]PR{}, pageSize: 100}
 	repo := "/repos/" + GitHubRepo
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+repo+"/issues/{n}/comments", f.list)
@@ -89,29 +82,13 @@ func NewGitHub(t testing.TB, token string) *GitHub {
 	root := http.NewServeMux()
 	root.Handle("/api/v3/", http.StripPrefix("/api/v3", f.failing(mux)))
 	root.HandleFunc("/", f.unexpected)
-	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got := r.Header.Get("Authorization")
-		f.mu.Lock()
-		f.calls = append(f.calls, r.Method+" "+r.URL.Path)
-		f.auth = append(f.auth, got)
-		f.mu.Unlock()
-		if got != "Bearer "+token {
-			t.Errorf("%s %s: Authorization %q, want the bearer token", r.Method, r.URL.Path, got)
-		}
-		root.ServeHTTP(w, r)
-	}))
-	t.Cleanup(f.srv.Close)
+	f.start(t, token, "github-token", root)
 	return f
 }
 
-// URL is the server's root (GITHUB_API_URL without /api/v3).
-func (f *GitHub) URL() string { return f.srv.URL }
-
-// APIURL is what GITHUB_API_URL holds on GitHub Enterprise Server.
+// APIURL is what GITHUB_API_URL holds on GitHub Enterprise Server; URL,
+// the server's root, is what go-github adds /api/v3 to.
 func (f *GitHub) APIURL() string { return f.srv.URL + "/api/v3" }
-
-// Client is an HTTP client for the server.
-func (f *GitHub) Client() *http.Client { return f.srv.Client() }
 
 func (f *GitHub) unexpected(w http.ResponseWriter, r *http.Request) {
 	f.t.Errorf("unexpected GitHub call %s %s (absolute URL or missing handler?)", r.Method, r.URL)
@@ -307,18 +284,4 @@ func (f *GitHub) Snapshot() (map[int][]Comment, []string) {
 		out[n] = slices.Clone(cs)
 	}
 	return out, slices.Clone(f.calls)
-}
-
-// Calls is the calls so far, "METHOD /path" each.
-func (f *GitHub) Calls() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.calls)
-}
-
-// Authorizations is the Authorization header of each call so far.
-func (f *GitHub) Authorizations() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.auth)
 }
