@@ -1,9 +1,15 @@
 package amigo
 
 import (
+	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
+	"strings"
 	"time"
+
+	"github.com/Masterminds/semver/v3"
 )
 
 // This file holds the wire types of the Amigo Tool API, one Go type per schema
@@ -208,33 +214,60 @@ type Version struct {
 // String renders "MAJOR.MINOR.PATCH".
 func (v Version) String() string { return fmt.Sprintf("%d.%d.%d", v.Major, v.Minor, v.Patch) }
 
+// Compare returns -1, 0 or +1 as v orders before, equal to or after o by
+// semver precedence (a version here has no pre-release or build part).
+func (v Version) Compare(o Version) int {
+	switch {
+	case v.Major != o.Major:
+		return cmp.Compare(v.Major, o.Major)
+	case v.Minor != o.Minor:
+		return cmp.Compare(v.Minor, o.Minor)
+	}
+	return cmp.Compare(v.Patch, o.Patch)
+}
+
 // Less orders versions by semver precedence.
-func (v Version) Less(o Version) bool {
-	if v.Major != o.Major {
-		return v.Major < o.Major
-	}
-	if v.Minor != o.Minor {
-		return v.Minor < o.Minor
-	}
-	return v.Patch < o.Patch
-}
+func (v Version) Less(o Version) bool { return v.Compare(o) < 0 }
 
-// ParseVersion reads "X.Y.Z" (an optional leading "v" is accepted).
+// Valid reports whether every part is >= 0: a version the API can have
+// given (a server that sent a negative part is not one to order or prune by).
+func (v Version) Valid() bool { return v.Major >= 0 && v.Minor >= 0 && v.Patch >= 0 }
+
+// ParseVersion is the one parser of a tool version in the codebase: exactly
+// MAJOR.MINOR.PATCH as Semantic Versioning 2.0.0 spells it
+// (semver.StrictNewVersion), because that is all the API's version object
+// holds. No "v" prefix, no leading zeros ("01.2.3"), no sign ("+1.2.3"), no
+// spaces, no pre-release or build part, and every part within an int.
+// PEP 440 spellings the server accepts in constraints ("1.0") are the
+// business of ParseConstraint, not of this function.
 func ParseVersion(s string) (Version, error) {
-	var v Version
-	t := s
-	if len(t) > 0 && (t[0] == 'v' || t[0] == 'V') {
-		t = t[1:]
+	bad := func(why string) (Version, error) {
+		return Version{}, fmt.Errorf("%q is not a version MAJOR.MINOR.PATCH (e.g. 1.4.2): %s", s, why)
 	}
-	var rest string
-	n, err := fmt.Sscanf(t, "%d.%d.%d%s", &v.Major, &v.Minor, &v.Patch, &rest)
-	if (err != nil && n != 3) || rest != "" || v.Major < 0 || v.Minor < 0 || v.Patch < 0 {
-		return Version{}, fmt.Errorf("version %q is not of the form MAJOR.MINOR.PATCH", s)
+	sv, err := semver.StrictNewVersion(s)
+	switch {
+	case err == nil:
+	case strings.HasPrefix(s, "v") || strings.HasPrefix(s, "V"):
+		return bad("no v prefix")
+	case errors.Is(err, semver.ErrSegmentStartsZero):
+		return bad("a part starts with 0")
+	case errors.Is(err, semver.ErrInvalidCharacters):
+		return bad("each part is digits only (no sign, no space)")
+	default:
+		return bad(strings.ToLower(err.Error()))
 	}
-	return v, nil
+	if sv.Prerelease() != "" || sv.Metadata() != "" {
+		return bad("no pre-release or build part: Amigo tool versions are MAJOR.MINOR.PATCH only")
+	}
+	if sv.Major() > math.MaxInt32 || sv.Minor() > math.MaxInt32 || sv.Patch() > math.MaxInt32 {
+		return bad(fmt.Sprintf("a part is larger than %d", math.MaxInt32))
+	}
+	return Version{Major: int(sv.Major()), Minor: int(sv.Minor()), Patch: int(sv.Patch())}, nil
 }
 
-// Bump applies a bump type to v.
+// Bump is the one bump function in the codebase: v with a bump type
+// applied, as Semantic Versioning 2.0.0 increments (major resets minor and
+// patch; minor resets patch). Anything but major or minor is a patch.
 func (v Version) Bump(b BumpType) Version {
 	switch b {
 	case BumpMajor:

@@ -130,3 +130,83 @@ func TestTimestampsDecodeLeniently(t *testing.T) {
 		t.Errorf("round trip of %s = %+v, %v", enc, back, err)
 	}
 }
+
+// TestParseVersion: the one version parser accepts exactly what Semantic
+// Versioning 2.0.0 calls MAJOR.MINOR.PATCH and nothing the hand-written
+// parser before it let through (leading zeros, signs, spaces).
+func TestParseVersion(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want amigo.Version
+	}{
+		{"0.0.0", amigo.Version{}},
+		{"1.2.3", amigo.Version{Major: 1, Minor: 2, Patch: 3}},
+		{"10.20.30", amigo.Version{Major: 10, Minor: 20, Patch: 30}},
+		{"2147483647.0.0", amigo.Version{Major: 2147483647}},
+	} {
+		got, err := amigo.ParseVersion(tt.in)
+		if err != nil || got != tt.want {
+			t.Errorf("ParseVersion(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+		}
+		if got.String() != tt.in {
+			t.Errorf("ParseVersion(%q).String() = %q: does not round-trip", tt.in, got.String())
+		}
+	}
+	for _, tt := range []struct{ in, why string }{
+		{"01.2.3", "starts with 0"},
+		{"1.02.3", "starts with 0"},
+		{"1.2.03", "starts with 0"},
+		{"+1.2.3", "digits only"},
+		{"-1.2.3", "digits only"},
+		{"1. 2.3", "digits only"},
+		{" 1.2.3", "digits only"},
+		{"1.2.3 ", "digits only"},
+		{"v1.2.3", "no v prefix"},
+		{"V1.2.3", "no v prefix"},
+		{"1.2", "MAJOR.MINOR.PATCH"},
+		{"1.2.3.4", "digits only"},
+		{"", "MAJOR.MINOR.PATCH"},
+		{"1.2.3-rc.1", "no pre-release or build part"},
+		{"1.2.3+build.5", "no pre-release or build part"},
+		{"2147483648.0.0", "larger than"},
+		{"99999999999999999999.0.0", "MAJOR.MINOR.PATCH"},
+		{"1.2.x", "digits only"},
+	} {
+		v, err := amigo.ParseVersion(tt.in)
+		if err == nil {
+			t.Errorf("ParseVersion(%q) = %v, want an error", tt.in, v)
+			continue
+		}
+		if !strings.Contains(err.Error(), tt.why) || !strings.Contains(err.Error(), `"`+tt.in+`"`) {
+			t.Errorf("ParseVersion(%q) error %q: want it to name the input and say %q", tt.in, err, tt.why)
+		}
+	}
+}
+
+func TestVersionBumpAndCompare(t *testing.T) {
+	v := amigo.Version{Major: 1, Minor: 4, Patch: 2}
+	for b, want := range map[amigo.BumpType]string{amigo.BumpMajor: "2.0.0", amigo.BumpMinor: "1.5.0", amigo.BumpPatch: "1.4.3"} {
+		if got := v.Bump(b).String(); got != want {
+			t.Errorf("%s bump of %s = %s, want %s", b, v, got, want)
+		}
+	}
+	order := []string{"0.0.1", "0.1.0", "0.9.9", "1.0.0", "1.0.10", "1.2.0", "1.10.0", "2.0.0", "10.0.0"}
+	for i, a := range order {
+		for j, b := range order {
+			va, _ := amigo.ParseVersion(a)
+			vb, _ := amigo.ParseVersion(b)
+			want := 0
+			if i < j {
+				want = -1
+			} else if i > j {
+				want = 1
+			}
+			if got := va.Compare(vb); got != want {
+				t.Errorf("Compare(%s, %s) = %d, want %d", a, b, got, want)
+			}
+			if va.Less(vb) != (want < 0) {
+				t.Errorf("Less(%s, %s) = %v", a, b, va.Less(vb))
+			}
+		}
+	}
+}

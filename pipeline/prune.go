@@ -1,9 +1,7 @@
 package pipeline
 
 import (
-	"sort"
-
-	"github.com/Masterminds/semver/v3"
+	"slices"
 
 	"github.com/amigo-release/amigo-release/amigo"
 )
@@ -14,38 +12,29 @@ import (
 // versions and keepAlso stay even when that leaves more than activeCap
 // active. The result is oldest first, each as "X.Y.Z".
 func pruneSelection(active []amigo.ToolVersion, activeCap int, keepAlso string, pinned func(amigo.Version) bool) []string {
-	type entry struct {
-		v   *semver.Version
-		raw amigo.Version
-	}
-	var all []entry
-	seen := map[string]bool{}
+	var all []amigo.Version
+	seen := map[amigo.Version]bool{}
 	for _, tv := range active {
-		if tv.Deprecated {
+		if tv.Deprecated || seen[tv.Version] {
 			continue
 		}
-		s := tv.Version.String()
-		if seen[s] {
-			continue
-		}
-		seen[s] = true
-		sv, err := semver.StrictNewVersion(s)
-		if err != nil {
+		seen[tv.Version] = true
+		if !tv.Version.Valid() {
 			continue // not a version we can order: leave it alone
 		}
-		all = append(all, entry{sv, tv.Version})
+		all = append(all, tv.Version)
 	}
-	sort.Slice(all, func(i, j int) bool { return all[i].v.GreaterThan(all[j].v) })
+	slices.SortFunc(all, func(a, b amigo.Version) int { return b.Compare(a) })
 	if activeCap < 1 {
 		activeCap = 1
 	}
 	var out []string
-	for i, e := range all {
+	for i, v := range all {
 		if i < activeCap {
 			continue
 		}
-		s := e.raw.String()
-		if s == keepAlso || (pinned != nil && pinned(e.raw)) {
+		s := v.String()
+		if s == keepAlso || (pinned != nil && pinned(v)) {
 			continue
 		}
 		out = append(out, s)

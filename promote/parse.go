@@ -464,8 +464,8 @@ func (d *decoder) stageFields(rs *rawStage) fieldMap {
 						return
 					}
 					ver, err := amigo.ParseVersion(strings.TrimPrefix(s, "=="))
-					if err != nil || strings.HasPrefix(s, "v") || strings.HasPrefix(s, "V") {
-						d.errAt(iv, ip, fmt.Sprintf("%q is not an exact version", s), `write MAJOR.MINOR.PATCH in quotes, e.g. "1.4.2"`)
+					if err != nil {
+						d.errAt(iv, ip, fmt.Sprintf("pinned version %v", err), `write MAJOR.MINOR.PATCH in quotes, e.g. "1.4.2"`)
 						return
 					}
 					vs = append(vs, ver)

@@ -185,7 +185,22 @@ stages:
 		{
 			name: "pinned version not exact",
 			src:  okStages + "    keep:\n      t: [\">=1.0\"]\n",
-			line: 6, msg: `">=1.0" is not an exact version`, fix: `"1.4.2"`,
+			line: 6, msg: `pinned version ">=1.0" is not a version MAJOR.MINOR.PATCH`, fix: `"1.4.2"`,
+		},
+		{
+			name: "pinned version with a leading zero",
+			src:  okStages + "    keep:\n      t: [\"01.2.3\"]\n",
+			line: 6, msg: `"01.2.3" is not a version MAJOR.MINOR.PATCH (e.g. 1.4.2): a part starts with 0`, fix: `"1.4.2"`,
+		},
+		{
+			name: "pinned version with a sign",
+			src:  okStages + "    keep:\n      t: [\"+1.2.3\"]\n",
+			line: 6, msg: `"+1.2.3" is not a version MAJOR.MINOR.PATCH`, fix: `"1.4.2"`,
+		},
+		{
+			name: "pinned version with a space",
+			src:  okStages + "    keep:\n      t: [\"1. 2.3\"]\n",
+			line: 6, msg: `"1. 2.3" is not a version MAJOR.MINOR.PATCH`, fix: `"1.4.2"`,
 		},
 		{
 			name: "skip_stages names an unknown stage",
