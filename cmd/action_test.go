@@ -115,7 +115,7 @@ func TestActionYAML(t *testing.T) {
 		}
 	}
 	outRef := regexp.MustCompile(`^\$\{\{ steps\.([\w-]+)\.outputs\.([\w-]+) \}\}$`)
-	for _, want := range []string{"released", "changed", "matrix", "failed"} {
+	for _, want := range []string{"released", "changed", "matrix", "failed", "report-json"} {
 		o, ok := a.Outputs[want]
 		if !ok {
 			t.Errorf("output %q missing", want)

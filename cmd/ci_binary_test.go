@@ -208,7 +208,7 @@ func TestBinary_GitHubActions(t *testing.T) {
 	gh.SetPRsOf(s.after, fakeci.PR{Number: 7})
 	dir := t.TempDir()
 
-	step := func(t *testing.T, name, event string, drop ...string) (binResult, map[string]string, string) {
+	step := func(t *testing.T, name, event string, set map[string]string, drop ...string) (binResult, map[string]string, string) {
 		t.Helper()
 		eventPath := filepath.Join(dir, name+"-event.json")
 		if err := os.WriteFile(eventPath, []byte(event), 0o644); err != nil {
@@ -238,6 +238,9 @@ func TestBinary_GitHubActions(t *testing.T) {
 			"INPUT_WORKING-DIRECTORY", s.repo,
 			"INPUT_GITHUB-TOKEN", ghToken,
 		)
+		for k, v := range set {
+			env[k] = v
+		}
 		for _, k := range drop {
 			delete(env, k)
 		}
@@ -257,7 +260,7 @@ func TestBinary_GitHubActions(t *testing.T) {
 	t.Run("pull_request previews and never publishes", func(t *testing.T) {
 		r, out, sum := step(t, "pull_request", fmt.Sprintf(`{"number": 7, "pull_request": {"number": 7,
 			"head": {"ref": "fix-rain", "sha": %q}, "base": {"ref": "main", "sha": %q}},
-			"repository": {"full_name": "acme/tools"}}`, s.after, s.before))
+			"repository": {"full_name": "acme/tools"}}`, s.after, s.before), nil)
 		r.wantCode(t, ExitOK)
 		checkLog(t, r.stdout, "::add-mask::", s.secrets(ghToken))
 		wantContains(t, "log", r.stdout, "pull request event: planning only", "::group::")
@@ -278,9 +281,46 @@ func TestBinary_GitHubActions(t *testing.T) {
 		checkComment(t, cs[0].Body, key, "Merging releases", "weather_lookup", "1.0.1", "https://github.example/acme/tools/actions/runs/4242")
 	})
 
+	prEvent := fmt.Sprintf(`{"number": 7, "pull_request": {"number": 7,
+			"head": {"ref": "fix-rain", "sha": %q}, "base": {"ref": "main", "sha": %q}},
+			"repository": {"full_name": "acme/tools"}}`, s.after, s.before)
+
+	t.Run("report-json input: the output is the file's absolute path", func(t *testing.T) {
+		r, out, _ := step(t, "pull_request", prEvent, map[string]string{"INPUT_REPORT-JSON": "pr-report.json"})
+		r.wantCode(t, ExitOK)
+		want := filepath.Join(dir, "pr-report.json")
+		if out["report-json"] != want {
+			t.Errorf("report-json output = %q, want %q", out["report-json"], want)
+		}
+		b, err := os.ReadFile(want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep := decodeOneReport(t, string(b)); len(rep.Tools) != 1 || rep.Tools[0].Name != "weather_lookup" {
+			t.Errorf("report file: %+v", rep.Tools)
+		}
+	})
+
+	t.Run("report-json - : stdout is the JSON alone, the log and commands on stderr", func(t *testing.T) {
+		r, out, _ := step(t, "pull_request", prEvent, map[string]string{"INPUT_REPORT-JSON": "-"})
+		r.wantCode(t, ExitOK)
+		rep := decodeOneReport(t, r.stdout)
+		if len(rep.Tools) != 1 || len(rep.Tools[0].Commits) == 0 || rep.Tools[0].Commits[0].Subject != hostileSubject {
+			t.Errorf("report on stdout: %+v", rep.Tools)
+		}
+		checkLog(t, r.stderr, "::add-mask::", s.secrets(ghToken))
+		wantContains(t, "log on stderr", r.stderr, "pull request event: planning only", "::group::")
+		if v, ok := out["report-json"]; !ok || v != "" {
+			t.Errorf("report-json output = %q (set: %v), want set and empty", v, ok)
+		}
+		if out["changed"] != `["weather_lookup"]` {
+			t.Errorf("changed = %q", out["changed"])
+		}
+	})
+
 	t.Run("push of the merge releases and edits the comment", func(t *testing.T) {
 		r, out, sum := step(t, "push", fmt.Sprintf(`{"before": %q, "after": %q, "ref": "refs/heads/main",
-			"repository": {"full_name": "acme/tools"}}`, s.before, s.after))
+			"repository": {"full_name": "acme/tools"}}`, s.before, s.after), nil)
 		r.wantCode(t, ExitOK)
 		checkLog(t, r.stdout, "::add-mask::", s.secrets(ghToken))
 		wantOutputs(t, out, map[string]string{
@@ -312,7 +352,7 @@ func TestBinary_GitHubActions(t *testing.T) {
 		before := len(s.us.Requests()) + len(s.eu.Requests())
 		r, out, _ := step(t, "pull_request", fmt.Sprintf(`{"number": 7, "pull_request": {"number": 7,
 			"head": {"ref": "fix-rain", "sha": %q}, "base": {"ref": "main", "sha": %q}},
-			"repository": {"full_name": "acme/tools"}}`, s.after, s.before), "AMIGO_API_KEY", "AMIGO_API_KEY_ID", "AMIGO_USER_ID")
+			"repository": {"full_name": "acme/tools"}}`, s.after, s.before), nil, "AMIGO_API_KEY", "AMIGO_API_KEY_ID", "AMIGO_USER_ID")
 		r.wantCode(t, ExitOK)
 		wantContains(t, "log", r.stdout, "::warning::pull request without Amigo credentials", "offline preview")
 		if after := len(s.us.Requests()) + len(s.eu.Requests()); after != before {
@@ -502,6 +542,26 @@ func TestBinary_AzurePipelines(t *testing.T) {
 		r := runBinary(t, dir, env, "plan")
 		r.wantCode(t, ExitOK)
 		wantContains(t, "log", r.stdout, "##vso[task.logissue type=warning", "SYSTEM_ACCESSTOKEN", "Contribute to pull requests")
+	})
+
+	t.Run("report-json - : stdout is the JSON alone, ##vso in commit text defused", func(t *testing.T) {
+		r := runBinary(t, dir, azureEnv("PullRequest", append(prVars, "AMIGO_REPORT_JSON", "-")...), "plan")
+		r.wantCode(t, ExitOK)
+		if strings.Contains(r.stdout, "##") {
+			t.Errorf("stdout holds \"##\": the agent would run a ##vso command from commit text:\n%s", r.stdout)
+		}
+		rep := decodeOneReport(t, r.stdout)
+		if len(rep.Tools) != 1 || len(rep.Tools[0].Commits) == 0 || rep.Tools[0].Commits[0].Subject != hostileSubject {
+			t.Errorf("report on stdout: %+v", rep.Tools)
+		}
+		checkLog(t, r.stderr, "##vso[task.setsecret]", s.secrets(adoToken))
+		out := azureOutputs(r.stderr)
+		if v, ok := out["report_json"]; !ok || v != "" {
+			t.Errorf("report_json output = %q (set: %v), want set and empty", v, ok)
+		}
+		if out["changed"] != `["weather_lookup"]` {
+			t.Errorf("changed = %q (outputs on stderr: %v)", out["changed"], out)
+		}
 	})
 
 	t.Run("IndividualCI build of the merge releases", func(t *testing.T) {

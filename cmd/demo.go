@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -49,7 +50,7 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 	f := newFlagSet("demo", "[flags]", demoHelp, env)
 	f.Bool(&o.Keep, "keep", "AMIGO_DEMO_KEEP", "", false, "keep the sample repository and leave the emulator serving until Ctrl-C")
 	f.String(&o.Dir, "dir", "AMIGO_DEMO_DIR", "", "", "PATH", "where to create the temporary directory (default: the system's temporary directory)")
-	f.String(&o.ReportJSON, "report-json", "AMIGO_DEMO_REPORT_JSON", "", "", "FILE", "write the JSON report to FILE (default: a new amigo-release-demo-*.json beside the temporary directory)")
+	f.String(&o.ReportJSON, "report-json", "AMIGO_DEMO_REPORT_JSON", "", "", "FILE", "write the JSON report to FILE; - writes it to stdout, and everything else the demo prints then goes to stderr (default: a new amigo-release-demo-*.json beside the temporary directory)")
 	f.String(&o.Addr, "addr", "AMIGO_DEMO_ADDR", "", "127.0.0.1:0", "HOST:PORT", "where the emulator listens (port 0 picks a free port)")
 	f.Float(&o.TimeScale, "time-scale", "AMIGO_DEMO_TIME_SCALE", "", 600, "N", "simulated seconds per real second (600: a 1-5 minute publish takes 0.1-0.5 s)")
 	if err := f.parse(args, env.Stdout); err != nil {
@@ -65,7 +66,11 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 func demoRun(ctx context.Context, env *Env, o DemoOptions) (err error) {
 	wall := clock.Real{}
 	began := wall.Now()
+	toStdout := o.ReportJSON == stdoutPath
 	out := env.Stdout
+	if toStdout {
+		out = env.Stderr // stdout carries the JSON report only
+	}
 	parent := o.Dir
 	if parent == "" {
 		parent = os.TempDir()
@@ -85,8 +90,8 @@ func demoRun(ctx context.Context, env *Env, o DemoOptions) (err error) {
 		}
 	}()
 	jsonPath := o.ReportJSON
-	if jsonPath == "" {
-		if o.Keep {
+	if jsonPath == "" || toStdout {
+		if o.Keep || toStdout {
 			jsonPath = filepath.Join(work, "report.json")
 		} else {
 			jf, ferr := os.CreateTemp(parent, "amigo-release-demo-*.json")
@@ -130,6 +135,7 @@ func demoRun(ctx context.Context, env *Env, o DemoOptions) (err error) {
 	fmt.Fprintf(out, "== Release: the run command's own path (log on stderr) ==\n\n")
 	denv := *env
 	denv.Clock = clk
+	denv.Stdout = out
 	vars := demo.Env()
 	denv.Getenv = func(k string) string { return vars[k] } // nothing from this process's environment: no CI face, no real credentials
 	relErr := release(ctx, &denv, ReleaseOptions{
@@ -156,7 +162,18 @@ func demoRun(ctx context.Context, env *Env, o DemoOptions) (err error) {
 	fmt.Fprintln(out, strings.TrimRight(report.Markdown(rep, report.Options{Marker: demo.PlanPath, MaxBytes: 65536}), "\n"))
 
 	fmt.Fprintf(out, "\n== Files ==\n\n")
-	fmt.Fprintf(out, "JSON report   %s\n", jsonPath)
+	if toStdout {
+		b, err := os.ReadFile(jsonPath)
+		if err != nil {
+			return fmt.Errorf("read back the JSON report: %w", err)
+		}
+		if _, err := env.Stdout.Write(b); err != nil {
+			return fmt.Errorf("write the JSON report to standard output: %w", err)
+		}
+		fmt.Fprintf(out, "JSON report   written to standard output\n")
+	} else {
+		fmt.Fprintf(out, "JSON report   %s\n", jsonPath)
+	}
 	fmt.Fprintf(out, "Emulators     %s\n", demoCallSummary(cluster))
 	if o.Keep {
 		keepWork = true
@@ -165,17 +182,20 @@ func demoRun(ctx context.Context, env *Env, o DemoOptions) (err error) {
 		if relErr != nil {
 			return relErr
 		}
-		return demoServe(ctx, env, cluster, sample, repoDir, o)
+		return demoServe(ctx, env, out, cluster, sample, repoDir, o)
 	}
-	fmt.Fprintf(out, "Removed       %s (the sample repository); only the JSON report stays\n", work)
+	if toStdout {
+		fmt.Fprintf(out, "Removed       %s (the sample repository)\n", work)
+	} else {
+		fmt.Fprintf(out, "Removed       %s (the sample repository); only the JSON report stays\n", work)
+	}
 	fmt.Fprintf(out, "\nDemo done in %s. Keep the repository and a live emulator to poke at: amigo-release demo --keep\n", wall.Now().Sub(began).Round(10*time.Millisecond))
 	return relErr
 }
 
 // demoServe keeps the emulators serving after a --keep demo until ctx ends
 // (Ctrl-C), with commands to try.
-func demoServe(ctx context.Context, env *Env, cluster *demo.Cluster, sample *demo.Sample, repoDir string, o DemoOptions) error {
-	out := env.Stdout
+func demoServe(ctx context.Context, env *Env, out io.Writer, cluster *demo.Cluster, sample *demo.Sample, repoDir string, o DemoOptions) error {
 	us := cluster.URL("us")
 	weatherID := ""
 	if t, ok := cluster.Servers["us"].ToolByName(demo.Org, "weather_lookup"); ok {

@@ -25,14 +25,20 @@ type face struct {
 	ev    platform.Event
 	evErr error
 	o     ReleaseOptions
+	// reportPath is the absolute path of the JSON report file written
+	// (the report-json output), "" when none was.
+	reportPath string
 }
 
 // newFace detects the platform. In a CI the log goes to stdout (the
 // runners read workflow commands there); on a terminal the log goes to
 // stderr and the report to stdout, so `plan > plan.txt` keeps only the plan.
+// With --report-json - the JSON report owns stdout: the log goes to stderr
+// everywhere (GitHub's runner and Azure's agent read workflow commands on
+// both streams) and so does the report text.
 func newFace(env *Env, o ReleaseOptions) *face {
 	logTo := env.Stdout
-	if !inCI(env.Getenv) {
+	if !inCI(env.Getenv) || o.reportToStdout() {
 		logTo = env.Stderr
 	}
 	p := platform.Detect(env.Getenv, platform.WithWriter(logTo), platform.WithHTTPClient(env.HTTPClient))
@@ -183,15 +189,16 @@ func (f *face) commentKey() string {
 // warnings: the release itself is done.
 func (f *face) publish(ctx context.Context, rep *pipeline.Report) {
 	text := renderText(rep)
-	if inCI(f.env.Getenv) {
+	switch {
+	case inCI(f.env.Getenv):
 		f.p.Print(text)
-	} else {
+	case f.o.reportToStdout():
+		fmt.Fprint(f.env.Stderr, text)
+	default:
 		fmt.Fprint(f.env.Stdout, text)
 	}
 	platform.AnnotateFailures(f.p, rep)
-	if err := platform.WriteOutputs(f.p, rep); err != nil {
-		f.p.Warningf("step outputs: %v", err)
-	}
+	f.writeOutputs(rep)
 	if err := f.p.Summary(report.Summary(rep)); err != nil {
 		f.p.Warningf("job summary: %v", err)
 	}
@@ -231,10 +238,18 @@ func (f *face) wantsComment(rep *pipeline.Report) bool {
 // publishError records a run that could not start: outputs that say so
 // (failed=true), no summary table and no comment.
 func (f *face) publishError(_ context.Context, rep *pipeline.Report) {
-	if err := platform.WriteOutputs(f.p, rep); err != nil {
+	f.writeOutputs(rep)
+	f.complete(false, false)
+}
+
+// writeOutputs sets the step outputs of rep, with the path of the JSON
+// report file this run wrote (report-json).
+func (f *face) writeOutputs(rep *pipeline.Report) {
+	o := platform.OutputsOf(rep)
+	o.ReportJSON = f.reportPath
+	if err := o.Write(f.p); err != nil {
 		f.p.Warningf("step outputs: %v", err)
 	}
-	f.complete(false, false)
 }
 
 func (f *face) complete(ok, warnings bool) {

@@ -93,7 +93,7 @@ func parseReleaseFlags(name, help string, env *Env, args []string) (ReleaseOptio
 	f.String(&o.Head, "head", "AMIGO_HEAD", "", "HEAD", "REV", "commit to release")
 	f.String(&o.Tools, "tools", "AMIGO_TOOLS", "tools", "", "LIST", "comma-separated tool names to release")
 	f.describeDefault("tools", "every changed tool")
-	f.String(&o.ReportJSON, "report-json", "AMIGO_REPORT_JSON", "report-json", "", "FILE", "write the JSON report to FILE")
+	f.String(&o.ReportJSON, "report-json", "AMIGO_REPORT_JSON", "report-json", "", "FILE", "write the JSON report to FILE; - writes it to stdout, and the log and report text then go to stderr")
 	if name == "run" {
 		f.Bool(&o.DryRun, "dry-run", "AMIGO_DRY_RUN", "dry-run", false, "analyse with read-only API calls and publish nothing")
 		f.Bool(&o.FailFast, "fail-fast", "AMIGO_FAIL_FAST", "fail-fast", false, "stop every tool's remaining work at the first failure")
@@ -264,9 +264,12 @@ func writeReportJSON(f *face, o ReleaseOptions, rep *pipeline.Report) {
 	if o.ReportJSON == "" {
 		return
 	}
-	if err := rep.WriteJSON(o.ReportJSON); err != nil {
+	path, err := emitReportJSON(f.env, o.ReportJSON, rep)
+	if err != nil {
 		f.logger().Warningf("write --report-json %s: %v", o.ReportJSON, err)
+		return
 	}
+	f.reportPath = path
 }
 
 // reportMode is the Report.Mode of a release mode: offline plans are plans.

@@ -169,11 +169,21 @@ func (r *Report) OK() bool {
 	return true
 }
 
+// JSON is the report as --report-json writes it: indented, with a final
+// newline.
+func (r *Report) JSON() ([]byte, error) {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
 // WriteJSON writes the report, indented, to path.
 func (r *Report) WriteJSON(path string) error {
-	b, err := json.MarshalIndent(r, "", "  ")
+	b, err := r.JSON()
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
+	return os.WriteFile(path, b, 0o644)
 }

@@ -89,6 +89,7 @@ func TestAzure_likeTheAgent(t *testing.T) {
 		`##vso[task.setvariable variable=changed;isOutput=true]["weather_lookup","geo_coder","docs_only"]` + "\n" +
 		`##vso[task.setvariable variable=matrix;isOutput=true]{"include":[{"tool":"weather_lookup","project_path":"tools/weather_lookup"},{"tool":"geo_coder","project_path":"tools/geo_coder"}]}` + "\n" +
 		"##vso[task.setvariable variable=failed;isOutput=true]true\n" +
+		"##vso[task.setvariable variable=report_json;isOutput=true]\n" +
 		`##vso[task.setvariable variable=azure_matrix;isOutput=true]{"geo_coder":{"tool":"geo_coder","project_path":"tools/geo_coder"},"weather_lookup":{"tool":"weather_lookup","project_path":"tools/weather_lookup"}}` + "\n" +
 		"##vso[task.uploadsummary]" + summaries[0] + "\n" +
 		"##vso[task.complete result=Failed;]1 of 3 tools failed%0A#\u200b#vso[task.complete result=Succeeded]\n"

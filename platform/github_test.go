@@ -71,7 +71,9 @@ func TestGitHub_likeTheRunner(t *testing.T) {
 	p.EndGroup()
 	p.Annotate(Annotation{Level: LevelError, File: "tools/geo_coder/pyproject.toml", Line: 3, Title: "bad version: x", Message: "version \"x\" is not semver"})
 	p.Errorf("geo_coder failed, key %s", apiKey)
-	if err := WriteOutputs(p, r); err != nil {
+	outs := OutputsOf(r)
+	outs.ReportJSON = "/runner/_temp/amigo-release-report.json"
+	if err := outs.Write(p); err != nil {
 		t.Fatal(err)
 	}
 	summary := report.Summary(r)
@@ -125,7 +127,10 @@ func TestGitHub_likeTheRunner(t *testing.T) {
 		"ghadelimiter_tok4\n" +
 		"failed<<ghadelimiter_tok5\n" +
 		"true\n" +
-		"ghadelimiter_tok5\n"
+		"ghadelimiter_tok5\n" +
+		"report-json<<ghadelimiter_tok6\n" +
+		"/runner/_temp/amigo-release-report.json\n" +
+		"ghadelimiter_tok6\n"
 	if diff := cmp.Diff(wantOutputs, readFile(t, vars["GITHUB_OUTPUT"])); diff != "" {
 		t.Errorf("$GITHUB_OUTPUT (-want +got):\n%s", diff)
 	}

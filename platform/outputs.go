@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/amigo-release/amigo-release/pipeline"
 )
@@ -18,6 +19,11 @@ type Outputs struct {
 	Matrix Matrix `json:"matrix"`
 	// Failed is !r.OK(): a tool failed or was blocked, or the run errored.
 	Failed bool `json:"failed"`
+	// ReportJSON is the absolute path of the JSON report file the run
+	// wrote (--report-json), or "" when it wrote none (no flag, "-" for
+	// standard output, or the write failed). OutputsOf leaves it empty:
+	// the caller that wrote the file sets it.
+	ReportJSON string `json:"report_json"`
 }
 
 // Released is one published version.
@@ -111,14 +117,15 @@ func azureJobName(s string) string {
 	return name
 }
 
-// Pairs returns the outputs in order as name, JSON value pairs:
-// released, changed, matrix, failed.
+// Pairs returns the outputs in order as name, value pairs: released,
+// changed, matrix, failed (JSON values) and report-json (a path or "").
 func (o Outputs) Pairs() [][2]string {
 	return [][2]string{
 		{"released", mustJSON(o.Released)},
 		{"changed", mustJSON(o.Changed)},
 		{"matrix", mustJSON(o.Matrix)},
 		{"failed", strconv.FormatBool(o.Failed)},
+		{"report-json", o.ReportJSON},
 	}
 }
 
@@ -130,13 +137,23 @@ func mustJSON(v any) string {
 	return string(b)
 }
 
-// WriteOutputs sets released, changed, matrix and failed on p; on Azure
-// also azure_matrix (AzureMatrix), since Azure's matrix takes a map. Call
-// it on failures too, so later steps can read failed=true.
-func WriteOutputs(p Platform, r *pipeline.Report) error {
-	o := OutputsOf(r)
+// WriteOutputs sets the outputs of r on p (see Outputs.Write), with no
+// report-json path.
+func WriteOutputs(p Platform, r *pipeline.Report) error { return OutputsOf(r).Write(p) }
+
+// Write sets every output of Pairs on p, always, also the empty ones, so
+// that a later step reads "" rather than an unset variable (Azure leaves
+// $(step.name) of an unset output as that literal text). On Azure, whose
+// variable names take letters, digits, '.' and '_', a '-' in a name
+// becomes '_' (report-json is report_json there), and azure_matrix
+// (AzureMatrix) is added, since Azure's matrix takes a map. Call it on
+// failures too, so later steps can read failed=true.
+func (o Outputs) Write(p Platform) error {
 	pairs := o.Pairs()
 	if p.Name() == "azure" {
+		for i := range pairs {
+			pairs[i][0] = strings.ReplaceAll(pairs[i][0], "-", "_")
+		}
 		pairs = append(pairs, [2]string{"azure_matrix", mustJSON(o.AzureMatrix())})
 	}
 	for _, kv := range pairs {

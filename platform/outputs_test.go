@@ -27,7 +27,7 @@ func TestOutputsOf(t *testing.T) {
 
 func TestOutputsOf_empty(t *testing.T) {
 	o := OutputsOf(&pipeline.Report{Mode: "plan"})
-	want := [][2]string{{"released", "[]"}, {"changed", "[]"}, {"matrix", `{"include":[]}`}, {"failed", "false"}}
+	want := [][2]string{{"released", "[]"}, {"changed", "[]"}, {"matrix", `{"include":[]}`}, {"failed", "false"}, {"report-json", ""}}
 	if diff := cmp.Diff(want, o.Pairs()); diff != "" {
 		t.Errorf("Pairs (-want +got):\n%s", diff)
 	}
@@ -72,7 +72,7 @@ func TestLocal(t *testing.T) {
 	wantOut := `released=[{"tool":"weather_lookup","stage":"us","version":"1.3.0"},{"tool":"weather_lookup","stage":"eu-central-1","version":"1.3.0"}]` + "\n" +
 		`changed=["weather_lookup","geo_coder","docs_only"]` + "\n" +
 		`matrix={"include":[{"tool":"weather_lookup","project_path":"tools/weather_lookup"},{"tool":"geo_coder","project_path":"tools/geo_coder"}]}` + "\n" +
-		"failed=true\nmulti<<EOF_T\na\nb\nEOF_T\n"
+		"failed=true\nreport-json=\nmulti<<EOF_T\na\nb\nEOF_T\n"
 	if diff := cmp.Diff(wantOut, readFile(t, vars["AMIGO_OUTPUT"])); diff != "" {
 		t.Errorf("AMIGO_OUTPUT (-want +got):\n%s", diff)
 	}
