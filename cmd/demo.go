@@ -30,6 +30,7 @@ type DemoOptions struct {
 	ReportJSON string
 	Addr       string
 	TimeScale  float64
+	Verbose    bool
 }
 
 const demoHelp = `Shows a whole release in a few seconds, with nothing to set up: it writes a sample
@@ -53,6 +54,7 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 	f.String(&o.ReportJSON, "report-json", "AMIGO_DEMO_REPORT_JSON", "", "", "FILE", "write the JSON report to FILE; - writes it to stdout, and everything else the demo prints then goes to stderr (default: a new amigo-release-demo-*.json beside the temporary directory)")
 	f.String(&o.Addr, "addr", "AMIGO_DEMO_ADDR", "", "127.0.0.1:0", "HOST:PORT", "where the emulator listens (port 0 picks a free port)")
 	f.Float(&o.TimeScale, "time-scale", "AMIGO_DEMO_TIME_SCALE", "", 600, "N", "simulated seconds per real second (600: a 1-5 minute publish takes 0.1-0.5 s)")
+	f.Verbose(&o.Verbose, verboseHelp)
 	if err := f.parse(args, env.Stdout); err != nil {
 		return err
 	}
@@ -144,6 +146,7 @@ func demoRun(ctx context.Context, env *Env, o DemoOptions) (err error) {
 		Repo:       repoDir,
 		Head:       "HEAD",
 		ReportJSON: jsonPath,
+		Verbose:    o.Verbose,
 	})
 	if relErr != nil && ctx.Err() != nil {
 		// The release's "rerun the same command" does not apply: the

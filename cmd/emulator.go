@@ -56,6 +56,7 @@ func runEmulator(ctx context.Context, env *Env, args []string) error {
 	f.String(&o.Regions, "regions", "AMIGO_EMULATOR_REGIONS", "", "", "LIST", "comma-separated regions served under /REGION (empty: one region at /)")
 	f.Int(&o.ActiveCap, "active-cap", "AMIGO_EMULATOR_ACTIVE_CAP", "", 3, "N", "refuse a publish when a tool has more than N active versions")
 	f.String(&o.Token, "token", "AMIGO_EMULATOR_TOKEN", "", "", "TOKEN", "also accept this static bearer token (user \"emulator\")")
+	f.Secret("token")
 	f.Int(&o.Seed, "seed", "AMIGO_EMULATOR_SEED", "", 1, "N", "seed for IDs, tokens and latency draws")
 	if err := f.parse(args, env.Stdout); err != nil {
 		return err

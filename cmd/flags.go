@@ -21,6 +21,8 @@ type flagSpec struct {
 	arg   string // placeholder in --help ("PATH"); "" for booleans
 	usage string
 	show  string // default as described in --help when it is not a value ("per tool: ..."); overrides def there
+	// secret: the value is a credential; --verbose shows it as ***.
+	secret bool
 }
 
 // flagSet parses one subcommand's flags with the precedence
@@ -37,6 +39,9 @@ type flagSet struct {
 	// error messages): "flag", "input", "env" or "default".
 	origin map[string]string
 	phase  string // the source being applied by parse
+	// after runs at the end of a successful parse (defaults that depend on
+	// other variables, as --verbose's).
+	after []func()
 }
 
 func newFlagSet(name, synopsis, description string, env *Env) *flagSet {
@@ -81,31 +86,40 @@ func (*trackedBool) IsBoolFlag() bool { return true }
 // String defines a string flag.
 func (f *flagSet) String(p *string, name, env, input, def, arg, usage string) {
 	*p = def
-	f.add(flagSpec{name, env, input, def, arg, usage, ""}, (*stringValue)(p))
+	f.add(flagSpec{name: name, env: env, input: input, def: def, arg: arg, usage: usage}, (*stringValue)(p))
+}
+
+// Secret marks flag name as a credential (--verbose hides its value).
+func (f *flagSet) Secret(name string) {
+	for i := range f.specs {
+		if f.specs[i].name == name {
+			f.specs[i].secret = true
+		}
+	}
 }
 
 // Bool defines a boolean flag; its variable accepts true/false/1/0/yes/no.
 func (f *flagSet) Bool(p *bool, name, env, input string, def bool, usage string) {
 	*p = def
-	f.add(flagSpec{name, env, input, strconv.FormatBool(def), "", usage, ""}, (*boolValue)(p))
+	f.add(flagSpec{name: name, env: env, input: input, def: strconv.FormatBool(def), usage: usage}, (*boolValue)(p))
 }
 
 // Float defines a float flag.
 func (f *flagSet) Float(p *float64, name, env, input string, def float64, arg, usage string) {
 	*p = def
-	f.add(flagSpec{name, env, input, strconv.FormatFloat(def, 'g', -1, 64), arg, usage, ""}, (*floatValue)(p))
+	f.add(flagSpec{name: name, env: env, input: input, def: strconv.FormatFloat(def, 'g', -1, 64), arg: arg, usage: usage}, (*floatValue)(p))
 }
 
 // Int defines an integer flag.
 func (f *flagSet) Int(p *int, name, env, input string, def int, arg, usage string) {
 	*p = def
-	f.add(flagSpec{name, env, input, strconv.Itoa(def), arg, usage, ""}, (*intValue)(p))
+	f.add(flagSpec{name: name, env: env, input: input, def: strconv.Itoa(def), arg: arg, usage: usage}, (*intValue)(p))
 }
 
 // Duration defines a duration flag (Go syntax: 90s, 5m).
 func (f *flagSet) Duration(p *time.Duration, name, env, input string, def time.Duration, arg, usage string) {
 	*p = def
-	f.add(flagSpec{name, env, input, def.String(), arg, usage, ""}, (*durationValue)(p))
+	f.add(flagSpec{name: name, env: env, input: input, def: def.String(), arg: arg, usage: usage}, (*durationValue)(p))
 }
 
 // describeDefault replaces the default --help shows for flag name, for a
@@ -165,6 +179,9 @@ func (f *flagSet) parse(args []string, stdout io.Writer) error {
 	}
 	if f.fs.NArg() > 0 {
 		return usageErrorf("unexpected argument %q: %s takes flags only (see: amigo-release %s --help)", f.fs.Arg(0), f.name, f.name)
+	}
+	for _, fn := range f.after {
+		fn()
 	}
 	return nil
 }

@@ -47,6 +47,10 @@ type ReleaseOptions struct {
 	// Deepen lets change detection fetch missing history from the remote
 	// (a shallow clone, a commit force-pushed away); not with --offline.
 	Deepen bool
+	// Verbose also logs each HTTP call, the settings and the CI event.
+	Verbose bool
+
+	settings []string // each flag's value and source, for Verbose
 }
 
 const runHelp = `Releases every tool project that changed since its last release: for each one and
@@ -102,9 +106,11 @@ func parseReleaseFlags(name, help string, env *Env, args []string) (ReleaseOptio
 	}
 	f.Bool(&o.Deepen, "deepen", "AMIGO_DEEPEN", "deepen", true, "fetch missing history from the origin remote (shallow clone, force push); with the CI's token on its own host")
 	f.Float(&o.TimeScale, "time-scale", "AMIGO_TIME_SCALE", "", 1, "N", "run the clock N times faster; only for an emulator started with the same --time-scale")
+	f.Verbose(&o.Verbose, verboseHelp)
 	if err := f.parse(args, env.Stdout); err != nil {
 		return o, err
 	}
+	o.settings = f.settings()
 	if o.TimeScale < 1 {
 		return o, usageErrorf("--time-scale %g: want a number >= 1 (1 = real time)", o.TimeScale)
 	}
@@ -180,6 +186,7 @@ func release(ctx context.Context, env *Env, o ReleaseOptions) error {
 		scaled.Clock = clock.NewScaled(o.TimeScale)
 		env = &scaled
 	}
+	env, logVerbose := verbose(env, o)
 	f := newFace(env, o)
 	if err := f.checkEvent(); err != nil {
 		rep := &pipeline.Report{Mode: reportMode(o.Mode), Error: err.Error()}
@@ -202,6 +209,7 @@ func release(ctx context.Context, env *Env, o ReleaseOptions) error {
 			f.logger().Warningf("%s is shorter than %d characters, too short to mask: it may show in logs (masking it would garble them); set it to the real credential", name, pipeline.MinSecretLength)
 		}
 	}
+	logVerbose(f) // after the masks: nothing prints before them
 	if o.Mode == pipeline.ModeRun && f.isPullRequest() {
 		f.logger().Infof("pull request event: planning only (nothing is published on pull requests)")
 		o.Mode = pipeline.ModePlan
