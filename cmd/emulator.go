@@ -34,7 +34,8 @@ type EmulatorOptions struct {
 
 const emulatorHelp = `Serves an in-memory emulator of the Amigo Tool API over HTTP until interrupted
 (Ctrl-C, SIGTERM). Same paths, bodies and status codes as the real API: sign-in
-with any API key triple (or --token as a static bearer token), tools, envvars,
+with any API key triple (or a static bearer token: set AMIGO_EMULATOR_TOKEN rather
+than --token, which every user of the machine can read in ps), tools, envvars,
 test, publish (builds the --branch tip of the git repository at --repo), versions,
 invoke, invocations, the active-version cap, rate limits with 429 + Retry-After.
 
@@ -55,7 +56,7 @@ func runEmulator(ctx context.Context, env *Env, args []string) error {
 	f.String(&o.Orgs, "orgs", "AMIGO_EMULATOR_ORGS", "", "", "LIST", "comma-separated organizations to accept (empty: any)")
 	f.String(&o.Regions, "regions", "AMIGO_EMULATOR_REGIONS", "", "", "LIST", "comma-separated regions served under /REGION (empty: one region at /)")
 	f.Int(&o.ActiveCap, "active-cap", "AMIGO_EMULATOR_ACTIVE_CAP", "", 3, "N", "refuse a publish when a tool has more than N active versions")
-	f.String(&o.Token, "token", "AMIGO_EMULATOR_TOKEN", "", "", "TOKEN", "also accept this static bearer token (user \"emulator\")")
+	f.String(&o.Token, "token", "AMIGO_EMULATOR_TOKEN", "", "", "TOKEN", "also accept this static bearer token (user \"emulator\"); prefer the variable: a command line shows in ps")
 	f.Secret("token")
 	f.Int(&o.Seed, "seed", "AMIGO_EMULATOR_SEED", "", 1, "N", "seed for IDs, tokens and latency draws")
 	if err := f.parse(args, env.Stdout); err != nil {
@@ -83,6 +84,9 @@ func runEmulator(ctx context.Context, env *Env, args []string) error {
 	printEmulatorBanner(env, base, regions, o)
 	if repoNote != "" {
 		fmt.Fprintf(env.Stderr, "warning: %s\n", repoNote)
+	}
+	if o.Token != "" && f.origin["token"] == "flag" {
+		fmt.Fprintf(env.Stderr, "warning: --token on the command line can be read by every user of this machine (ps, /proc); set AMIGO_EMULATOR_TOKEN instead\n")
 	}
 	if env.Ready != nil {
 		env.Ready(base)
@@ -144,7 +148,11 @@ func printEmulatorBanner(env *Env, base string, regions []string, o EmulatorOpti
 	if orgs := splitList(o.Orgs); len(orgs) > 0 {
 		org = orgs[0]
 	}
-	fmt.Fprintf(w, "repository %s, branch %s, time x%g, active cap %d\n\n", o.Repo, o.Branch, o.TimeScale, o.ActiveCap)
+	fmt.Fprintf(w, "repository %s, branch %s, time x%g, active cap %d\n", o.Repo, o.Branch, o.TimeScale, o.ActiveCap)
+	if o.Token != "" {
+		fmt.Fprintf(w, "a static bearer token is accepted too (the value of --token / AMIGO_EMULATOR_TOKEN, user \"emulator\")\n")
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Try it:\n")
 	fmt.Fprintf(w, "  ID_TOKEN=$(curl -s -X POST %s/v1/%s/user/signin_with_api_key -H 'x-api-key: key' -H 'x-api-key-id: key-id' -H 'x-user-id: me' | sed 's/.*\"id_token\":\"\\([^\"]*\\)\".*/\\1/')\n", first, org)
 	fmt.Fprintf(w, "  curl -s %s/v1/%s/tool/ -H \"Authorization: Bearer $ID_TOKEN\"\n", first, org)
