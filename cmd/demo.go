@@ -50,7 +50,7 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 	var o DemoOptions
 	f := newFlagSet("demo", "[flags]", demoHelp, env)
 	f.Bool(&o.Keep, "keep", "AMIGO_DEMO_KEEP", "", false, "keep the sample repository and leave the emulator serving until Ctrl-C")
-	f.String(&o.Dir, "dir", "AMIGO_DEMO_DIR", "", "", "PATH", "where to create the temporary directory, creating PATH first if it does not exist (default: the system's temporary directory)")
+	f.String(&o.Dir, "dir", "AMIGO_DEMO_DIR", "", "", "DIR", "where to create the temporary directory, creating DIR first if it does not exist (default: the system's temporary directory)")
 	f.String(&o.ReportJSON, "report-json", "AMIGO_DEMO_REPORT_JSON", "", "", "FILE", "write the JSON report to FILE; - writes it to stdout, and everything else the demo prints then goes to stderr (default: a new amigo-release-demo-*.json beside the temporary directory)")
 	f.String(&o.Addr, "addr", "AMIGO_DEMO_ADDR", "", "127.0.0.1:0", "HOST:PORT", "where the emulator listens (port 0 picks a free port)")
 	f.Float(&o.TimeScale, "time-scale", "AMIGO_DEMO_TIME_SCALE", "", 600, "N", "simulated seconds per real second (600: a 1-5 minute publish takes 0.1-0.5 s)")

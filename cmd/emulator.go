@@ -50,7 +50,7 @@ func runEmulator(ctx context.Context, env *Env, args []string) error {
 	var o EmulatorOptions
 	f := newFlagSet("emulator", "[flags]", emulatorHelp, env)
 	f.String(&o.Addr, "addr", "AMIGO_EMULATOR_ADDR", "", "127.0.0.1:8080", "HOST:PORT", "address to listen on (port 0 picks a free port)")
-	f.String(&o.Repo, "repo", "AMIGO_REPO", "", ".", "PATH", "git repository whose branch tip publish and test read")
+	f.String(&o.Repo, "repo", "AMIGO_REPO", "", ".", "DIR", "git repository whose branch tip publish and test read")
 	f.String(&o.Branch, "branch", "AMIGO_EMULATOR_BRANCH", "", "main", "NAME", "team branch that publish builds")
 	f.Float(&o.TimeScale, "time-scale", "AMIGO_EMULATOR_TIME_SCALE", "", 60, "N", "simulated seconds per real second (1 = real time)")
 	f.String(&o.Orgs, "orgs", "AMIGO_EMULATOR_ORGS", "", "", "LIST", "comma-separated organizations to accept (empty: any)")

@@ -18,7 +18,7 @@ type flagSpec struct {
 	env   string // AMIGO_* variable, or ""
 	input string // action.yml input name, or ""
 	def   string // default as shown in --help
-	arg   string // placeholder in --help ("PATH"); "" for booleans
+	arg   string // placeholder in --help; FILE and DIR also mean file and directory completion; "" for booleans
 	usage string
 	show  string // default as described in --help when it is not a value ("per tool: ..."); overrides def there
 	// secret: the value is a credential; --verbose shows it as ***.
@@ -35,6 +35,7 @@ type flagSet struct {
 	specs       []flagSpec
 	getenv      func(string) string
 	inAction    bool
+	onHelp      func(*flagSet) // Env.onHelp
 	// origin records where each flag's value came from (for tests and
 	// error messages): "flag", "input", "env" or "default".
 	origin map[string]string
@@ -50,7 +51,7 @@ func newFlagSet(name, synopsis, description string, env *Env) *flagSet {
 	return &flagSet{
 		fs: fs, name: name, synopsis: synopsis, description: description,
 		getenv: env.Getenv, inAction: env.Getenv("GITHUB_ACTIONS") == "true",
-		origin: map[string]string{},
+		onHelp: env.onHelp, origin: map[string]string{},
 	}
 }
 
@@ -141,8 +142,15 @@ var errHelp = errors.New("help requested")
 
 // parse applies variables, then inputs, then the command line. A bad value
 // or an unknown flag is a usage error naming its source. Positional
-// arguments are refused: no subcommand takes any.
+// arguments are refused (see parseArgs).
 func (f *flagSet) parse(args []string, stdout io.Writer) error {
+	_, err := f.parseArgs(args, stdout, 0)
+	return err
+}
+
+// parseArgs is parse for a command that takes up to max positional
+// arguments (after its flags); it returns them.
+func (f *flagSet) parseArgs(args []string, stdout io.Writer, max int) ([]string, error) {
 	if capture != nil {
 		capture(f)
 	}
@@ -150,7 +158,7 @@ func (f *flagSet) parse(args []string, stdout io.Writer) error {
 		f.phase = "env"
 		if v := f.getenv(s.env); s.env != "" && v != "" {
 			if err := f.fs.Set(s.name, v); err != nil {
-				return usageErrorf("environment variable %s=%q: %v", s.env, v, err)
+				return nil, usageErrorf("environment variable %s=%q: %v", s.env, v, err)
 			}
 		}
 		if s.input == "" || !f.inAction {
@@ -160,14 +168,18 @@ func (f *flagSet) parse(args []string, stdout io.Writer) error {
 		key := "INPUT_" + strings.ToUpper(strings.ReplaceAll(s.input, " ", "_"))
 		if v := strings.TrimSpace(f.getenv(key)); v != "" {
 			if err := f.fs.Set(s.name, v); err != nil {
-				return usageErrorf("action input %q (%s=%q): %v", s.input, key, v, err)
+				return nil, usageErrorf("action input %q (%s=%q): %v", s.input, key, v, err)
 			}
 		}
 	}
 	for _, a := range args {
 		if a == "-h" || a == "-help" || a == "--help" {
+			if f.onHelp != nil {
+				f.onHelp(f)
+				return nil, errHelp
+			}
 			f.usage(stdout)
-			return errHelp
+			return nil, errHelp
 		}
 		if a == "--" {
 			break
@@ -175,15 +187,18 @@ func (f *flagSet) parse(args []string, stdout io.Writer) error {
 	}
 	f.phase = "flag"
 	if err := f.fs.Parse(args); err != nil {
-		return usageErrorf("%v%s (see: amigo-release %s --help)", err, f.suggest(err), f.name)
+		return nil, usageErrorf("%v%s (see: amigo-release %s --help)", err, f.suggest(err), f.name)
 	}
-	if f.fs.NArg() > 0 {
-		return usageErrorf("unexpected argument %q: %s takes flags only (see: amigo-release %s --help)", f.fs.Arg(0), f.name, f.name)
+	if f.fs.NArg() > max {
+		if max == 0 {
+			return nil, usageErrorf("unexpected argument %q: %s takes flags only (see: amigo-release %s --help)", f.fs.Arg(0), f.name, f.name)
+		}
+		return nil, usageErrorf("unexpected argument %q: %s takes at most %d (see: amigo-release %s --help)", f.fs.Arg(max), f.name, max, f.name)
 	}
 	for _, fn := range f.after {
 		fn()
 	}
-	return nil
+	return f.fs.Args(), nil
 }
 
 // suggest names the closest defined flag for an unknown one

@@ -32,6 +32,10 @@ type Env struct {
 	// Ready, when set, is called by long-running commands (emulator) with
 	// their base URL once they serve. Tests use it to find a :0 port.
 	Ready func(baseURL string)
+
+	// onHelp, when set, receives a command's flag set in place of its
+	// --help output (flagsOf: completion and help read the flags so).
+	onHelp func(*flagSet)
 }
 
 func (e *Env) fill() {
@@ -60,6 +64,10 @@ type command struct {
 	// 40, version 50).
 	order int
 	run   func(ctx context.Context, env *Env, args []string) error
+	// args, when set, lists the values the command's positional argument
+	// takes, for shell completion (help: the command names; completion:
+	// the shells). Nil: the command takes flags only.
+	args func() []string
 }
 
 var (
@@ -75,6 +83,13 @@ var (
 //	}
 //
 // Registering a name twice is a programming error and panics at start-up.
+//
+// A command's run must define its flags with newFlagSet and parse them
+// before it does anything else: `help <command>` and `completion` learn a
+// command's flags by running it with --help (flagsOf), and a test checks
+// that every registered command allows it. A command registered so is in
+// the top-level help, `help <command>` and every completion script with
+// no other change.
 func register(c command) {
 	registryMu.Lock()
 	defer registryMu.Unlock()
@@ -133,7 +148,7 @@ func Main(ctx context.Context, args []string, env Env) (code int) {
 		args = []string{mode}
 	}
 	switch args[0] {
-	case "-h", "-help", "--help", "help":
+	case "-h", "-help", "--help":
 		usage(env.Stdout)
 		return ExitOK
 	case "-version", "--version":
@@ -141,14 +156,7 @@ func Main(ctx context.Context, args []string, env Env) (code int) {
 	}
 	c, ok := lookup(args[0])
 	if !ok {
-		hint := ""
-		for _, c := range commands() {
-			if editDistance(args[0], c.name) <= 2 {
-				hint = fmt.Sprintf("; did you mean %q?", c.name)
-				break
-			}
-		}
-		fmt.Fprintf(env.Stderr, "amigo-release: unknown command %q%s\n\n", args[0], hint)
+		fmt.Fprintf(env.Stderr, "amigo-release: unknown command %q%s\n\n", args[0], suggestCommand(args[0]))
 		usage(env.Stderr)
 		return ExitUsage
 	}
@@ -173,7 +181,27 @@ func usage(w io.Writer) {
 		fmt.Fprintf(tw, "  %s\t%s\n", c.name, c.summary)
 	}
 	tw.Flush()
-	fmt.Fprint(w, "\nRun 'amigo-release <command> --help' for its flags and environment variables.\n"+
+	fmt.Fprint(w, "\nRun 'amigo-release help <command>' (or 'amigo-release <command> --help') for its flags and\n"+
+		"environment variables; 'amigo-release completion bash|zsh|fish|powershell' for shell completion.\n"+
 		"Exit codes: 0 released or nothing to do, 1 a release failed, 2 bad input or configuration,\n"+
 		"3 could not start (a needed server not serving), 4 internal error, 130 interrupted.\n")
+}
+
+// flagsOf returns the flag set command c defines, or nil if it has none
+// that parses --help. It runs c with --help on an Env that prints nothing,
+// reads no environment and hands the flag set to onHelp instead of printing
+// it; the context is already cancelled, so a command that broke the rule of
+// register (parse first) still stops before any work.
+func flagsOf(c command) (fs *flagSet) {
+	env := Env{onHelp: func(f *flagSet) { fs = f }}
+	env.fill()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	defer func() {
+		if recover() != nil {
+			fs = nil
+		}
+	}()
+	_ = c.run(ctx, &env, []string{"--help"})
+	return fs
 }

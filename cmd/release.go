@@ -90,8 +90,8 @@ func parseReleaseFlags(name, help string, env *Env, args []string) (ReleaseOptio
 	o := ReleaseOptions{Mode: pipeline.Mode(name)}
 	var offline bool
 	f := newFlagSet(name, "[flags]", help, env)
-	f.String(&o.Config, "config", "AMIGO_CONFIG", "config", promote.DefaultPath, "PATH", "release plan file, relative to --repo")
-	f.String(&o.Repo, "repo", "AMIGO_REPO", "working-directory", ".", "PATH", "git repository to release from")
+	f.String(&o.Config, "config", "AMIGO_CONFIG", "config", promote.DefaultPath, "FILE", "release plan file, relative to --repo")
+	f.String(&o.Repo, "repo", "AMIGO_REPO", "working-directory", ".", "DIR", "git repository to release from")
 	f.String(&o.Base, "base", "AMIGO_BASE", "base", "", "REV", "base commit for every tool")
 	f.describeDefault("base", "per tool, the commit of its newest release, else the push event's before")
 	f.String(&o.Head, "head", "AMIGO_HEAD", "", "HEAD", "REV", "commit to release")
