@@ -39,7 +39,12 @@ type ProjectMeta struct {
 	RequiredEnvvars       []string
 	RequiredSecretEnvvars []string
 	InputSchema           map[string]any
+
+	src []byte // the file's text, to give later errors (Resolve's) a line
 }
+
+// line is the line of the key at path in the file (0: unknown).
+func (m ProjectMeta) line(path string) int { return tomlKeyLine(m.src, path) }
 
 // LoadProjectMeta reads dir/pyproject.toml. A missing file or table is not
 // an error for the tables (the zero values mean "not set"), but a missing
@@ -66,6 +71,7 @@ func ParseProjectMeta(file string, data []byte) (ProjectMeta, error) {
 	if len(data) > MaxFileSize {
 		return m, tooLarge(file)
 	}
+	m.src = data
 	var doc map[string]any
 	if _, err := toml.Decode(string(data), &doc); err != nil {
 		e := &Error{File: file, Msg: "not valid TOML: " + err.Error(), Fix: "fix the TOML syntax on that line"}
@@ -75,7 +81,7 @@ func ParseProjectMeta(file string, data []byte) (ProjectMeta, error) {
 		}
 		return m, e
 	}
-	t := &tomlDecoder{errorList: errorList{file: file}}
+	t := &tomlDecoder{errorList: errorList{file: file}, src: data}
 	if proj, ok := t.table(doc, "project", "project"); ok {
 		if v, ok := proj["name"]; ok {
 			m.Name, _ = t.str("project.name", v)
@@ -106,13 +112,17 @@ func ParseProjectMeta(file string, data []byte) (ProjectMeta, error) {
 	return m, t.err()
 }
 
-// tomlDecoder checks a decoded TOML document by key path (the TOML library
-// does not keep positions per key, so errors name the key instead).
+// tomlDecoder checks a decoded TOML document by key path. The TOML library
+// keeps no position per key: errors name the key, and their line is found
+// in the text (tomlKeyLine).
 type tomlDecoder struct {
 	errorList
+	src []byte
 }
 
-func (t *tomlDecoder) errAt(path, msg, fix string) { t.add(0, 0, path, msg, fix) }
+func (t *tomlDecoder) errAt(path, msg, fix string) {
+	t.add(tomlKeyLine(t.src, path), 0, path, msg, fix)
+}
 
 var metaKeys = []string{"description", "tags", "envvars", "test_inputs", "skip_stages"}
 
@@ -273,7 +283,7 @@ func (t *tomlDecoder) envvars(path string, v any) []EnvvarSpec {
 	seen := map[string]bool{}
 	for i, it := range items {
 		p := index(path, i)
-		var e EnvvarSpec
+		e := EnvvarSpec{line: tomlKeyLine(t.src, p)}
 		good := true
 		for _, k := range slices.Sorted(maps.Keys(it)) {
 			kp := p + "." + k

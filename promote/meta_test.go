@@ -9,6 +9,7 @@ import (
 
 	"github.com/amigo-release/amigo-release/amigo"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 func strp(s string) *string { return &s }
@@ -39,28 +40,30 @@ func TestLoadProjectMeta(t *testing.T) {
 		InputSchema: map[string]any{"type": "object", "required": []any{"city"},
 			"properties": map[string]any{"city": map[string]any{"type": "string"}}},
 	}
-	if diff := cmp.Diff(want, m, cmp.AllowUnexported(EnvvarSpec{})); diff != "" {
+	if diff := cmp.Diff(want, m, cmpopts.IgnoreUnexported(ProjectMeta{}, EnvvarSpec{})); diff != "" {
 		t.Errorf("meta (-want +got):\n%s", diff)
 	}
 }
 
+// TestParseProjectMeta_bad: each problem names the file, the key and the
+// line of that key (found in the text: the TOML library keeps no positions).
 func TestParseProjectMeta_bad(t *testing.T) {
 	tests := []struct {
 		name, src, path, msg, fix string
 		line                      int
 	}{
-		{"unknown key", "[tool.amigo-release]\ndescripton = \"x\"\n", "tool.amigo-release.descripton", `unknown key "descripton"`, `did you mean "description"?`, 0},
-		{"wrong type", "[tool.amigo-release]\ndescription = 3\n", "tool.amigo-release.description", "expected a string, got the integer 3", "double quotes", 0},
-		{"tags not a table", "[tool.amigo-release]\ntags = [\"a\"]\n", "tool.amigo-release.tags", "expected a table", `team = "weather"`, 0},
-		{"bad envvar name", "[[tool.amigo-release.envvars]]\nname = \"api-key\"\nvalue = \"x\"\n", "tool.amigo-release.envvars[0].name", `invalid environment variable name "api-key"`, "upper-case", 0},
-		{"envvar name not a string", "[[tool.amigo-release.envvars]]\nname = 3\nvalue = \"x\"\n", "tool.amigo-release.envvars[0].name", "expected a string, got the integer 3", "double quotes", 0},
-		{"from_env holds a value", "[[tool.amigo-release.envvars]]\nname = \"KEY\"\nfrom_env = \"sk-live-1234\"\n", "tool.amigo-release.envvars[0].from_env", `"sk-live-1234" is not an environment variable name`, "never its value", 0},
-		{"secret literal", "[[tool.amigo-release.envvars]]\nname = \"KEY\"\nvalue = \"x\"\nsecret = true\n", "tool.amigo-release.envvars[0].value", "has a literal value", `from_env = "KEY"`, 0},
-		{"envvar neither", "[[tool.amigo-release.envvars]]\nname = \"KEY\"\n", "tool.amigo-release.envvars[0]", "neither value nor from_env", "from_env", 0},
-		{"envvar unknown key", "[[tool.amigo-release.envvars]]\nname = \"KEY\"\nvalue = \"x\"\nsecert = true\n", "tool.amigo-release.envvars[0].secert", `unknown key "secert"`, `did you mean "secret"?`, 0},
-		{"too many inputs", "[tool.amigo-release]\ntest_inputs = [{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}]\n", "tool.amigo-release.test_inputs", "11 test inputs", "between 1 and 10", 0},
-		{"input date", "[[tool.amigo-release.test_inputs]]\ninput_parameters = { day = 2024-01-01 }\n", "tool.amigo-release.test_inputs[0].input_parameters.day", "cannot be sent as JSON", "quoted strings", 0},
-		{"required envvars not a list", "[tool.amigo]\nrequired_envvars = \"A\"\n", "tool.amigo.required_envvars", "expected an array of strings", `["A", "B"]`, 0},
+		{"unknown key", "[tool.amigo-release]\ndescripton = \"x\"\n", "tool.amigo-release.descripton", `unknown key "descripton"`, `did you mean "description"?`, 2},
+		{"wrong type", "[tool.amigo-release]\ndescription = 3\n", "tool.amigo-release.description", "expected a string, got the integer 3", "double quotes", 2},
+		{"tags not a table", "[tool.amigo-release]\ntags = [\"a\"]\n", "tool.amigo-release.tags", "expected a table", `team = "weather"`, 2},
+		{"bad envvar name", "[[tool.amigo-release.envvars]]\nname = \"api-key\"\nvalue = \"x\"\n", "tool.amigo-release.envvars[0].name", `invalid environment variable name "api-key"`, "upper-case", 2},
+		{"envvar name not a string", "[[tool.amigo-release.envvars]]\nname = 3\nvalue = \"x\"\n", "tool.amigo-release.envvars[0].name", "expected a string, got the integer 3", "double quotes", 2},
+		{"from_env holds a value", "[[tool.amigo-release.envvars]]\nname = \"KEY\"\nfrom_env = \"sk-live-1234\"\n", "tool.amigo-release.envvars[0].from_env", `"sk-live-1234" is not an environment variable name`, "never its value", 3},
+		{"secret literal", "[[tool.amigo-release.envvars]]\nname = \"KEY\"\nvalue = \"x\"\nsecret = true\n", "tool.amigo-release.envvars[0].value", "has a literal value", `from_env = "KEY"`, 3},
+		{"envvar neither", "[[tool.amigo-release.envvars]]\nname = \"KEY\"\n", "tool.amigo-release.envvars[0]", "neither value nor from_env", "from_env", 1},
+		{"envvar unknown key", "[[tool.amigo-release.envvars]]\nname = \"KEY\"\nvalue = \"x\"\nsecert = true\n", "tool.amigo-release.envvars[0].secert", `unknown key "secert"`, `did you mean "secret"?`, 4},
+		{"too many inputs", "[tool.amigo-release]\ntest_inputs = [{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}]\n", "tool.amigo-release.test_inputs", "11 test inputs", "between 1 and 10", 2},
+		{"input date", "[[tool.amigo-release.test_inputs]]\ninput_parameters = { day = 2024-01-01 }\n", "tool.amigo-release.test_inputs[0].input_parameters.day", "cannot be sent as JSON", "quoted strings", 2},
+		{"required envvars not a list", "[tool.amigo]\nrequired_envvars = \"A\"\n", "tool.amigo.required_envvars", "expected an array of strings", `["A", "B"]`, 2},
 		{"syntax error has a line", "[project]\nname = \n", "", "not valid TOML", "TOML syntax", 2},
 	}
 	for _, tt := range tests {
@@ -249,5 +252,59 @@ from = "Bergen"
 	_, err = ParseProjectMeta("tools/x/pyproject.toml", []byte("[[tool.amigo-release.test_inputs]]\ninput_parameters = { stops = [{ city = \"Oslo\" }, { day = 2024-01-01 }] }\n"))
 	if e := firstError(t, err); e.Path != "tool.amigo-release.test_inputs[0].input_parameters.stops[1].day" || !strings.Contains(e.Msg, "cannot be sent as JSON") {
 		t.Errorf("error at %s: %s", e.Path, e.Msg)
+	}
+}
+
+// TestTomlKeyLine: the line of a key path in the forms TOML allows for it.
+func TestTomlKeyLine(t *testing.T) {
+	src := `[project]
+name = "weather-lookup"
+description = """
+[tool.amigo-release]
+not = "a table: inside a string"
+"""
+
+[tool."amigo-release"]
+tags = { team = "weather" }
+skip_stages = [
+  "eu",
+  "ap",
+]
+
+[[tool.amigo-release.envvars]]
+name = "A"
+value = "1"
+
+[[ tool.amigo-release.envvars ]]
+name = "B"
+from_env = "B_VAR"
+
+[tool.amigo]
+required_envvars = ["A"]
+input_schema.type = "object"
+`
+	for _, tt := range []struct {
+		path string
+		want int
+	}{
+		{"project.name", 2},
+		{"project.description", 3},
+		{"tool.amigo-release.tags", 9},
+		{"tool.amigo-release.tags.team", 9},
+		{"tool.amigo-release.skip_stages[1]", 10},
+		{"tool.amigo-release.envvars[0]", 15},
+		{"tool.amigo-release.envvars[0].value", 17},
+		{"tool.amigo-release.envvars[1].name", 20},
+		{"tool.amigo-release.envvars[1].from_env", 21},
+		{"tool.amigo-release.envvars[2].name", 8}, // no such element: its table
+		{"tool.amigo.required_envvars", 24},
+		{"tool.amigo.input_schema.type", 25},
+		{"tool.amigo-release.not", 8}, // only in a string: the table
+		{"nothing.here", 0},
+		{"", 0},
+	} {
+		if got := tomlKeyLine([]byte(src), tt.path); got != tt.want {
+			t.Errorf("tomlKeyLine(%q) = %d, want %d", tt.path, got, tt.want)
+		}
 	}
 }

@@ -190,7 +190,7 @@ func (p *Plan) Resolve(tool string, meta ProjectMeta, getenv func(string) string
 	case meta.SkipStages != nil:
 		for i, name := range meta.SkipStages {
 			if _, ok := p.Stage(name); !ok {
-				l.errs = append(l.errs, &Error{File: meta.File, Path: index(MetaTable+".skip_stages", i),
+				l.errs = append(l.errs, &Error{File: meta.File, Line: meta.line(index(MetaTable+".skip_stages", i)), Path: index(MetaTable+".skip_stages", i),
 					Msg: fmt.Sprintf("unknown stage %q", name), Fix: suggest(name, p.StageNames(), "stage names of "+p.File)})
 				continue
 			}
