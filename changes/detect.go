@@ -334,7 +334,7 @@ func (r *Repo) detect(ctx context.Context, req Request) (*Result, error) {
 				} else if e == nil {
 					continue
 				}
-				rp, err := r.projectAt(baseTree, dir, opts, nil)
+				rp, err := projectAt(dir, opts, func(_, file string) ([]byte, error) { return r.readFileFollow(baseTree, file) })
 				if err != nil {
 					res.Warnings = append(res.Warnings, fmt.Sprintf("removed project at %s: %v", displayDir(dir), err))
 					continue

@@ -202,6 +202,40 @@ func (r *Repo) discoverUncached(root plumbing.Hash, opts Options) ([]Project, er
 // pyproject.toml); known gives the pyproject.toml entries when the index
 // supplied them.
 func (r *Repo) projectsIn(root plumbing.Hash, dirs []string, known map[string]indexFile, opts Options) ([]Project, error) {
+	return projectsFrom(dirs, opts, func(dir, file string) ([]byte, error) {
+		if f, ok := known[dir]; ok && f.mode.IsRegular() {
+			data, err := r.blob(f.hash)
+			if err != nil {
+				err = fmt.Errorf("%s: %w", file, err)
+			}
+			return data, err
+		}
+		return r.readFileFollow(root, file)
+	})
+}
+
+// ProjectError is a problem with one project's pyproject.toml found by
+// discovery: File is the pyproject.toml path (slash-separated, relative to
+// the repository root), Line its line when known (0 otherwise).
+type ProjectError struct {
+	File string
+	Line int
+	Msg  string
+}
+
+// Error renders "file:line: msg" (or "file: msg").
+func (e *ProjectError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return e.File + ": " + e.Msg
+}
+
+// projectsFrom names the projects in dirs (sorted, deduplicated, filtered
+// by include and exclude), reading each pyproject.toml with read, and
+// checks that no two share a name. Every problem is collected: the error
+// joins one per project (a *ProjectError where it is about one file).
+func projectsFrom(dirs []string, opts Options, read func(dir, file string) ([]byte, error)) ([]Project, error) {
 	sort.Strings(dirs)
 	var projects []Project
 	byName := map[string]string{}
@@ -213,17 +247,13 @@ func (r *Repo) projectsIn(root plumbing.Hash, dirs []string, known map[string]in
 		if !included(d, opts) {
 			continue
 		}
-		var blob *plumbing.Hash
-		if f, ok := known[d]; ok && f.mode.IsRegular() {
-			blob = &f.hash
-		}
-		p, err := r.projectAt(root, d, opts, blob)
+		p, err := projectAt(d, opts, read)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		if other, dup := byName[p.Name]; dup {
-			errs = append(errs, fmt.Errorf("two projects are named %q: %s and %s; rename one in its pyproject.toml [project].name or set a names override", p.Name, displayDir(other), displayDir(p.Path)))
+			errs = append(errs, &ProjectError{File: p.Pyproject, Msg: fmt.Sprintf("two projects are named %q: %s and %s; rename one in its pyproject.toml [project].name or set a names override", p.Name, displayDir(other), displayDir(p.Path))})
 			continue
 		}
 		byName[p.Name] = p.Path
@@ -235,9 +265,9 @@ func (r *Repo) projectsIn(root plumbing.Hash, dirs []string, known map[string]in
 	return projects, nil
 }
 
-// projectAt reads the project whose pyproject.toml is in dir of tree root.
-// When blob is not nil it is the pyproject.toml blob (from the index).
-func (r *Repo) projectAt(root plumbing.Hash, dir string, opts Options, blob *plumbing.Hash) (Project, error) {
+// projectAt names the project whose pyproject.toml is in dir: a names
+// override, else the file's [project].name read with read.
+func projectAt(dir string, opts Options, read func(dir, file string) ([]byte, error)) (Project, error) {
 	file := joinPath(dir, PyprojectFile)
 	p := Project{Path: displayDir(dir), Pyproject: file}
 	for _, k := range slices.Sorted(maps.Keys(opts.Names)) {
@@ -251,22 +281,13 @@ func (r *Repo) projectAt(root plumbing.Hash, dir string, opts Options, blob *plu
 		p.Name = name
 		return p, nil
 	}
-	var data []byte
-	var err error
-	if blob != nil {
-		data, err = r.blob(*blob)
-		if err != nil {
-			err = fmt.Errorf("%s: %w", file, err)
-		}
-	} else {
-		data, err = r.readFileFollow(root, file)
-	}
+	data, err := read(dir, file)
 	if err != nil {
 		return p, err
 	}
-	name, err := ProjectName(data)
-	if err != nil {
-		return p, fmt.Errorf("%s%w (or set a names override for %q)", file, err, p.Path)
+	name, line, msg := projectName(data)
+	if msg != "" {
+		return p, &ProjectError{File: file, Line: line, Msg: fmt.Sprintf("%s (or set a names override for %q)", msg, p.Path)}
 	}
 	p.Name = name
 	return p, nil
@@ -332,6 +353,19 @@ func (r *Repo) readFileFollow(root plumbing.Hash, p string) ([]byte, error) {
 // NormalizeName. Errors start with ":LINE: " for TOML syntax errors (so a
 // caller can prefix the file name) or ": " otherwise.
 func ProjectName(data []byte) (string, error) {
+	name, line, msg := projectName(data)
+	switch {
+	case msg == "":
+		return name, nil
+	case line > 0:
+		return "", fmt.Errorf(":%d: %s", line, msg)
+	}
+	return "", errors.New(": " + msg)
+}
+
+// projectName is ProjectName with the problem as a message and the line
+// of a TOML syntax error (0 otherwise).
+func projectName(data []byte) (name string, line int, msg string) {
 	var doc struct {
 		Project struct {
 			Name any `toml:"name"`
@@ -345,26 +379,26 @@ func ProjectName(data []byte) (string, error) {
 	if _, err := toml.Decode(string(data), &doc); err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
-			return "", fmt.Errorf(":%d: invalid TOML: %s", pe.Position.Line, pe.Message)
+			return "", pe.Position.Line, "invalid TOML: " + pe.Message
 		}
-		return "", fmt.Errorf(": invalid TOML: %v", err)
+		return "", 0, fmt.Sprintf("invalid TOML: %v", err)
 	}
 	raw, field := doc.Project.Name, "[project].name"
 	if raw == nil {
 		raw, field = doc.Tool.Poetry.Name, "[tool.poetry].name"
 	}
 	if raw == nil {
-		return "", errors.New(": no [project].name")
+		return "", 0, "no [project].name"
 	}
 	s, ok := raw.(string)
 	if !ok {
-		return "", fmt.Errorf(": %s must be a string, not %T", field, raw)
+		return "", 0, fmt.Sprintf("%s must be a string, not %T", field, raw)
 	}
 	name, err := NormalizeName(s)
 	if err != nil {
-		return "", fmt.Errorf(": %s: %w", field, err)
+		return "", 0, fmt.Sprintf("%s: %v", field, err)
 	}
-	return name, nil
+	return name, 0, ""
 }
 
 // NormalizeName turns a Python project name into a tool name matching
