@@ -202,7 +202,7 @@ func (r *Repo) discoverUncached(root plumbing.Hash, opts Options) ([]Project, er
 // pyproject.toml); known gives the pyproject.toml entries when the index
 // supplied them.
 func (r *Repo) projectsIn(root plumbing.Hash, dirs []string, known map[string]indexFile, opts Options) ([]Project, error) {
-	return projectsFrom(dirs, opts, func(dir, file string) ([]byte, error) {
+	ps, err := projectsFrom(dirs, opts, func(dir, file string) ([]byte, error) {
 		if f, ok := known[dir]; ok && f.mode.IsRegular() {
 			data, err := r.blob(f.hash)
 			if err != nil {
@@ -212,6 +212,10 @@ func (r *Repo) projectsIn(root plumbing.Hash, dirs []string, known map[string]in
 		}
 		return r.readFileFollow(root, file)
 	})
+	if err != nil {
+		return nil, err
+	}
+	return ps, nil
 }
 
 // ProjectError is a problem with one project's pyproject.toml found by
@@ -234,7 +238,8 @@ func (e *ProjectError) Error() string {
 // projectsFrom names the projects in dirs (sorted, deduplicated, filtered
 // by include and exclude), reading each pyproject.toml with read, and
 // checks that no two share a name. Every problem is collected: the error
-// joins one per project (a *ProjectError where it is about one file).
+// joins one per project (a *ProjectError where it is about one file), and
+// the projects without a problem are returned with it.
 func projectsFrom(dirs []string, opts Options, read func(dir, file string) ([]byte, error)) ([]Project, error) {
 	sort.Strings(dirs)
 	var projects []Project
@@ -259,10 +264,7 @@ func projectsFrom(dirs []string, opts Options, read func(dir, file string) ([]by
 		byName[p.Name] = p.Path
 		projects = append(projects, p)
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	return projects, nil
+	return projects, errors.Join(errs...)
 }
 
 // projectAt names the project whose pyproject.toml is in dir: a names

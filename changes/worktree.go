@@ -46,7 +46,9 @@ func WorkTree(dir string) (string, bool) {
 // environment, a build directory), and it does not follow symbolic links
 // to directories. Paths in Projects and errors are slash-separated and
 // relative to root. Every problem is reported: the error joins one per
-// project, each a *ProjectError where it is about one file.
+// project, each a *ProjectError where it is about one file, and the
+// projects without a problem are returned with it (a checker goes on with
+// them).
 func DiscoverDir(root string, opts Options) ([]Project, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err

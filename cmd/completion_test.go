@@ -110,7 +110,7 @@ func TestCompletion_bash(t *testing.T) {
 		want  []string
 	}{
 		{[]string{"amigo-release", "ru"}, []string{"run"}},
-		{[]string{"amigo-release", "ver"}, []string{"version"}},
+		{[]string{"amigo-release", "v"}, []string{"validate", "version"}},
 		{[]string{"amigo-release", "plan", "--off"}, []string{"--offline"}},
 		{[]string{"amigo-release", "run", "--dry"}, []string{"--dry-run"}},
 		{[]string{"amigo-release", "run", "--verbose", "--fail"}, []string{"--fail-fast"}},

@@ -193,6 +193,7 @@ func (d *decoder) planFields(p *Plan, r *rawPlan) fieldMap {
 				var tc ToolConfig
 				var skipNodes []*yaml.Node
 				d.object(tv, join(path, name), "a tool", d.toolFields(&tc, &skipNodes))
+				tc.line, tc.col = k.Line, k.Column
 				p.Tools[name] = tc
 				r.toolSkipNode[name] = skipNodes
 			})

@@ -192,7 +192,13 @@ type ToolConfig struct {
 	Envvars    []EnvvarSpec
 	TestInputs []amigo.Input
 	SkipStages []string
+
+	line, col int // position of the tools.<name> key in the plan file
 }
+
+// Pos is the line and column of the tools.<name> key in the plan file
+// (0, 0 when the entry was not parsed from one).
+func (t ToolConfig) Pos() (line, col int) { return t.line, t.col }
 
 // EnvvarSpec is a tool environment variable as configured: a literal Value
 // or the name of an environment variable (FromEnv) to read it from at run
