@@ -9,14 +9,19 @@
 //
 // # Commands
 //
-//	amigo-release run       release the changed tools: test, publish, promote through every stage, prune
-//	amigo-release plan      show what run would release, with read-only API calls (or none: --offline)
-//	amigo-release demo      the whole flow on a generated sample repository against the embedded emulator
-//	amigo-release emulator  serve the Amigo Tool API emulator for your own pipelines and tests
-//	amigo-release version   print version, commit, build date and Go version (--json for JSON)
+//	amigo-release run         release the changed tools: test, publish, promote through every stage, prune
+//	amigo-release plan        show what run would release, with read-only API calls (or none: --offline)
+//	amigo-release validate    check the plan and every project's metadata, with no API call (exit 0 or 2)
+//	amigo-release demo        the whole flow on a generated sample repository against the embedded emulator
+//	amigo-release emulator    serve the Amigo Tool API emulator for your own pipelines and tests
+//	amigo-release version     print version, commit, build date and Go version (--json for JSON)
+//	amigo-release completion  print a shell completion script: bash, zsh, fish or powershell
+//	amigo-release help        show a command's help (help run), or the list
 //
-// Every command takes --help, which lists each flag with its environment
-// variable and default. A flag beats its environment variable, which beats
+// Every command takes --help (or: amigo-release help COMMAND), which lists
+// each flag with its environment variable and default. The completion
+// scripts and help COMMAND read each command's flags from the command
+// itself (flagsOf), so they cover every registered command. A flag beats its environment variable, which beats
 // the default. Inside GitHub Actions (GITHUB_ACTIONS=true) an action input
 // (INPUT_<NAME>, as the runner sets it for the Docker image) sits between
 // the flag and the variable; an empty input counts as unset. With no
@@ -31,11 +36,12 @@
 //	--base         AMIGO_BASE            base               per tool: its newest release's commit, else the push event's before
 //	--head         AMIGO_HEAD            -                  HEAD
 //	--tools        AMIGO_TOOLS           tools              every changed tool (comma-separated names)
-//	--report-json  AMIGO_REPORT_JSON     report-json        none (no JSON file)
+//	--report-json  AMIGO_REPORT_JSON     report-json        none (no JSON file); - is stdout (the log and text go to stderr)
 //	--dry-run      AMIGO_DRY_RUN         dry-run            false (run only)
 //	--fail-fast    AMIGO_FAIL_FAST       fail-fast          false (run only)
 //	--offline      AMIGO_OFFLINE         -                  false (plan only)
 //	--time-scale   AMIGO_TIME_SCALE      -                  1 (only against an emulator with the same --time-scale)
+//	--verbose      AMIGO_VERBOSE         -                  false; true under RUNNER_DEBUG=1, ACTIONS_STEP_DEBUG=true, SYSTEM_DEBUG=true
 //
 // Booleans accept true/false, 1/0, yes/no, on/off. Amigo credentials are read
 // from the variables the plan names (default AMIGO_API_KEY, AMIGO_API_KEY_ID,
@@ -47,7 +53,7 @@
 //
 //	flag           environment variable     default
 //	--keep         AMIGO_DEMO_KEEP          false (keep the repo; the emulator serves until Ctrl-C)
-//	--dir          AMIGO_DEMO_DIR           the system's temporary directory
+//	--dir          AMIGO_DEMO_DIR           the system's temporary directory (created if missing)
 //	--report-json  AMIGO_DEMO_REPORT_JSON   a new amigo-release-demo-*.json beside the temporary directory
 //	--addr         AMIGO_DEMO_ADDR          127.0.0.1:0
 //	--time-scale   AMIGO_DEMO_TIME_SCALE    600
@@ -62,11 +68,23 @@
 //	--orgs        AMIGO_EMULATOR_ORGS         any organization
 //	--regions     AMIGO_EMULATOR_REGIONS      one region at / (else one per name, at /NAME)
 //	--active-cap  AMIGO_EMULATOR_ACTIVE_CAP   3
-//	--token       AMIGO_EMULATOR_TOKEN        none (a static bearer token to accept)
+//	--token       AMIGO_EMULATOR_TOKEN        none (a static bearer token to accept; set the variable: argv shows in ps)
 //	--seed        AMIGO_EMULATOR_SEED         1
 //
 // It prints its base URL and a curl example, and serves until SIGINT or
 // SIGTERM, then shuts down gracefully and exits 0.
+//
+// # validate
+//
+//	flag           environment variable  default
+//	--config       AMIGO_CONFIG          .amigo/release.yaml (relative to --repo)
+//	--repo         AMIGO_REPO            .
+//	--check-env    AMIGO_CHECK_ENV       false (also require credential and from_env variables)
+//	--strict       AMIGO_STRICT          false (warnings fail too)
+//	--verbose      AMIGO_VERBOSE         as for run
+//
+// It prints each problem as FILE:LINE:COL: KEY: problem; fix: ... on stdout
+// (annotations in a CI) and exits 0 or 2. It makes no API call.
 //
 // # Exit codes
 //

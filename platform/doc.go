@@ -10,7 +10,9 @@
 //	p.Group("weather_lookup"); p.Infof(…); p.EndGroup()   // also a pipeline.Logger
 //	p.Annotate(platform.Annotation{Level: platform.LevelError, File: "tools/x/pyproject.toml", Line: 3, Message: …})
 //	rep := pipeline.Run(…)
-//	platform.WriteOutputs(p, rep)           // released, changed, matrix, failed
+//	o := platform.OutputsOf(rep)            // released, changed, matrix, failed
+//	o.ReportJSON = "/abs/report.json"       // report-json: the file --report-json wrote, if any
+//	o.Write(p)                              // (platform.WriteOutputs(p, rep) without a report file)
 //	platform.AnnotateFailures(p, rep)       // error annotation on each failed tool's pyproject.toml
 //	p.Summary(report.Summary(rep))
 //	res, err := p.PostComment(ctx, report.Marker(key), report.Markdown(rep, report.Options{
@@ -57,7 +59,12 @@
 // OutputsOf(report) computes released ([{"tool","stage","version"}]),
 // changed (["tool", …]), matrix ({"include":[{"tool","project_path"}]},
 // the same on both systems, for a GitHub strategy.matrix via fromJSON) and
-// failed (true/false). No one JSON value can feed both fan-outs: GitHub's
+// failed (true/false); the caller adds report-json, the absolute path of
+// the JSON report file it wrote ("" for none). Write sets every output,
+// empty ones too (Azure leaves an unset output's $(step.name) as literal
+// text), and on Azure turns '-' in names into '_' (report_json), since
+// Azure variable names take letters, digits, '.' and '_'. No one JSON
+// value can feed both fan-outs: GitHub's
 // strategy.matrix takes lists ("include" is a list of objects), Azure's
 // strategy: matrix takes a map from job name to an object of variables.
 // So on Azure WriteOutputs also sets azure_matrix
