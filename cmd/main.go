@@ -60,8 +60,8 @@ func (e *Env) fill() {
 type command struct {
 	name    string
 	summary string
-	// order sorts the top-level help (run 10, plan 20, demo 30, emulator
-	// 40, version 50).
+	// order sorts the top-level help and completion (run 10, plan 20,
+	// validate 25, demo 30, emulator 40, version 50, completion 80, help 90).
 	order int
 	run   func(ctx context.Context, env *Env, args []string) error
 	// args, when set, lists the values the command's positional argument
