@@ -346,7 +346,11 @@ var contractCoverage = contract.NewCoverage()
 func newContractServer(t testing.TB, opts Options) *Server {
 	t.Helper()
 	s := New(opts)
-	s.srv = httptest.NewServer(contract.Middleware(t, s, contract.WithCoverage(contractCoverage)))
+	copts := []contract.Option{contract.WithCoverage(contractCoverage)}
+	if opts.Lax {
+		copts = append(copts, contract.WithLaxRequests())
+	}
+	s.srv = httptest.NewServer(contract.Middleware(t, s, copts...))
 	t.Cleanup(s.Close)
 	return s
 }
