@@ -28,6 +28,8 @@ type EmulatorOptions struct {
 	Orgs      string
 	Regions   string
 	ActiveCap int
+	CapRule   string
+	Lax       bool
 	Token     string
 	Seed      int
 }
@@ -43,7 +45,14 @@ own path prefix (http://ADDR/us, http://ADDR/eu-central-1, ...): point each stag
 base_url at one of them.
 
 Time runs --time-scale times faster than real time: at the default 60, a publish
-that takes 1-5 simulated minutes takes 1-5 seconds.`
+that takes 1-5 simulated minutes takes 1-5 seconds.
+
+Where only the real server can settle what the contract means, a flag picks:
+--cap-rule literal (the default) refuses a publish when MORE than --active-cap
+versions are active, so a tool may reach cap+1; --cap-rule strict refuses when
+the new version would make more than --active-cap. --lax validates request
+bodies in pydantic's lax mode (a boolean also takes "true", "yes", 1, ...);
+by default they are strict (only true and false).`
 
 func runEmulator(ctx context.Context, env *Env, args []string) error {
 	var o EmulatorOptions
@@ -54,7 +63,9 @@ func runEmulator(ctx context.Context, env *Env, args []string) error {
 	f.Float(&o.TimeScale, "time-scale", "AMIGO_EMULATOR_TIME_SCALE", "", 60, "N", "simulated seconds per real second (1 = real time)")
 	f.String(&o.Orgs, "orgs", "AMIGO_EMULATOR_ORGS", "", "", "LIST", "comma-separated organizations to accept (empty: any)")
 	f.String(&o.Regions, "regions", "AMIGO_EMULATOR_REGIONS", "", "", "LIST", "comma-separated regions served under /REGION (empty: one region at /)")
-	f.Int(&o.ActiveCap, "active-cap", "AMIGO_EMULATOR_ACTIVE_CAP", "", 3, "N", "refuse a publish when a tool has more than N active versions")
+	f.Int(&o.ActiveCap, "active-cap", "AMIGO_EMULATOR_ACTIVE_CAP", "", 3, "N", "the documented cap on a tool's active versions (see --cap-rule)")
+	f.String(&o.CapRule, "cap-rule", "AMIGO_EMULATOR_CAP_RULE", "", string(amigotest.CapLiteral), "RULE", "literal: refuse a publish when more than N versions are active; strict: when the new one would make more than N")
+	f.Bool(&o.Lax, "lax", "AMIGO_EMULATOR_LAX", "", false, "validate request bodies in pydantic's lax mode (a boolean also takes \"true\", \"yes\", 1, ...)")
 	f.String(&o.Token, "token", "AMIGO_EMULATOR_TOKEN", "", "", "TOKEN", "also accept this static bearer token (user \"emulator\")")
 	f.Int(&o.Seed, "seed", "AMIGO_EMULATOR_SEED", "", 1, "N", "seed for IDs, tokens and latency draws")
 	if err := f.parse(args, env.Stdout); err != nil {
@@ -65,6 +76,11 @@ func runEmulator(ctx context.Context, env *Env, args []string) error {
 	}
 	if o.ActiveCap < 1 {
 		return usageErrorf("--active-cap %d: want 1 or more", o.ActiveCap)
+	}
+	switch amigotest.CapRule(o.CapRule) {
+	case amigotest.CapLiteral, amigotest.CapStrict:
+	default:
+		return usageErrorf("--cap-rule %q: want %s (refuse when more than --active-cap versions are active) or %s (refuse when the new one would make more)", o.CapRule, amigotest.CapLiteral, amigotest.CapStrict)
 	}
 	repoNote, err := checkEmulatorRepo(&o)
 	if err != nil {
@@ -100,6 +116,8 @@ func emulatorHandler(o EmulatorOptions, env *Env) (http.Handler, []string, error
 		RepoPath:  o.Repo,
 		Branch:    o.Branch,
 		ActiveCap: o.ActiveCap,
+		CapRule:   amigotest.CapRule(o.CapRule),
+		Lax:       o.Lax,
 		Orgs:      splitList(o.Orgs),
 		Seed:      int64(o.Seed),
 	}
@@ -143,7 +161,11 @@ func printEmulatorBanner(env *Env, base string, regions []string, o EmulatorOpti
 	if orgs := splitList(o.Orgs); len(orgs) > 0 {
 		org = orgs[0]
 	}
-	fmt.Fprintf(w, "repository %s, branch %s, time x%g, active cap %d\n\n", o.Repo, o.Branch, o.TimeScale, o.ActiveCap)
+	validation := "strict"
+	if o.Lax {
+		validation = "lax"
+	}
+	fmt.Fprintf(w, "repository %s, branch %s, time x%g, active cap %d (%s rule), %s validation\n\n", o.Repo, o.Branch, o.TimeScale, o.ActiveCap, o.CapRule, validation)
 	fmt.Fprintf(w, "Try it:\n")
 	fmt.Fprintf(w, "  ID_TOKEN=$(curl -s -X POST %s/v1/%s/user/signin_with_api_key -H 'x-api-key: key' -H 'x-api-key-id: key-id' -H 'x-user-id: me' | sed 's/.*\"id_token\":\"\\([^\"]*\\)\".*/\\1/')\n", first, org)
 	fmt.Fprintf(w, "  curl -s %s/v1/%s/tool/ -H \"Authorization: Bearer $ID_TOKEN\"\n", first, org)
