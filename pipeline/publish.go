@@ -82,6 +82,12 @@ type publishRequest struct {
 	Commit string
 	// Pinned reports the versions pruning must never deprecate.
 	Pinned func(amigo.Version) bool
+	// Active are the tool's active versions as last listed, Server the
+	// serverKey of the stage and Caps what the run learned about the cap
+	// refusals of each server (caprule.go); nil Caps learns nothing.
+	Active []amigo.ToolVersion
+	Server string
+	Caps   *capMemory
 }
 
 // publishOutcome is what publishing did.
@@ -126,6 +132,7 @@ func retryablePublishError(err error) bool {
 // abandoning a call in flight.
 func publish(ctx, waitCtx context.Context, api API, pol retryPolicy, req publishRequest, note func(string)) (publishOutcome, error) {
 	var out publishOutcome
+	out.CapPruned = makeRoomFirst(ctx, api, req, note)
 	b := pol.newBackOff()
 	reconcile := false
 	capRetried := false
@@ -213,6 +220,7 @@ func pruneForCap(ctx context.Context, api API, req publishRequest) (string, erro
 	if err != nil {
 		return "", fmt.Errorf("list versions: %w", err)
 	}
+	req.Caps.learn(req.Server, activeCount(vs))
 	v, ok := pruneOneForCap(vs, req.Commit, req.Pinned)
 	if !ok {
 		return "", fmt.Errorf("every active version is pinned (keep) or serves this commit: unpin one or deprecate one by hand")
@@ -221,6 +229,29 @@ func pruneForCap(ctx context.Context, api API, req publishRequest) (string, erro
 		return "", fmt.Errorf("deprecate %s: %w", v, err)
 	}
 	return v, nil
+}
+
+// makeRoomFirst deprecates, before the first attempt, what a server known
+// to refuse a publish at the cap would make the run deprecate after a
+// refusal (makeRoom). A failed deprecation stops it: the publish then finds
+// out for itself.
+func makeRoomFirst(ctx context.Context, api API, req publishRequest, note func(string)) []string {
+	limit, ok := req.Caps.refusesAt(req.Server)
+	if !ok {
+		return nil
+	}
+	var done []string
+	for _, v := range makeRoom(req.Active, limit, req.Commit, req.Pinned) {
+		if err := api.DeprecateVersions(ctx, req.ToolID, exactConstraint(v)); err != nil {
+			note(fmt.Sprintf("making room before publishing: deprecate %s: %v", v, shortErr(err)))
+			break
+		}
+		done = append(done, v)
+	}
+	if len(done) > 0 {
+		note(fmt.Sprintf("this server refused a publish at %d active versions earlier in the run: deprecated %s first", limit, strings.Join(done, ", ")))
+	}
+	return done
 }
 
 // shortErr is err's message without the amigo package prefix.

@@ -29,6 +29,8 @@ type runner struct {
 	statsMu sync.Mutex
 	stats   Stats
 
+	caps capMemory // cap refusals learned per server (caprule.go)
+
 	haltCtx    context.Context
 	haltCancel context.CancelFunc
 	haltMu     sync.Mutex
