@@ -128,7 +128,10 @@ func emulatorHandler(o EmulatorOptions, env *Env) (http.Handler, []string, error
 	if len(regions) == 0 {
 		return amigotest.New(opts).Handler(), nil, nil
 	}
-	mux := http.NewServeMux()
+	// A prefix match of our own, not http.ServeMux: ServeMux cleans paths
+	// (it would answer /us/v1/o/tool// with its own 301), where the
+	// emulator answers as the real API's framework does.
+	byPrefix := map[string]http.Handler{}
 	seen := map[string]bool{}
 	for i, r := range regions {
 		if seen[r] || strings.ContainsAny(r, "/?#% ") {
@@ -137,12 +140,16 @@ func emulatorHandler(o EmulatorOptions, env *Env) (http.Handler, []string, error
 		seen[r] = true
 		ro := opts
 		ro.Seed = opts.Seed + int64(i)*7919 // distinct IDs per region, like amigotest.NewTestRegions
-		mux.Handle("/"+r+"/", http.StripPrefix("/"+r, amigotest.New(ro).Handler()))
+		byPrefix[r] = http.StripPrefix("/"+r, amigotest.New(ro).Handler())
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		region, rest, _ := strings.Cut(strings.TrimPrefix(req.URL.Path, "/"), "/")
+		if h, ok := byPrefix[region]; ok && rest != "" {
+			h.ServeHTTP(w, req)
+			return
+		}
 		http.Error(w, fmt.Sprintf("no region at this path; regions: /%s", strings.Join(regions, ", /")), http.StatusNotFound)
-	})
-	return mux, regions, nil
+	}), regions, nil
 }
 
 func printEmulatorBanner(env *Env, base string, regions []string, o EmulatorOptions) {

@@ -205,4 +205,14 @@ func TestEmulator_regionRedirectKeepsThePrefix(t *testing.T) {
 	if want := base + "/eu-central-1/v1/demo/tool/?limit=2"; resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != want {
 		t.Errorf("%d Location %q, want 307 to %s", resp.StatusCode, resp.Header.Get("Location"), want)
 	}
+	// The path reaches the emulator as sent (no path cleaning in front of
+	// it): a doubled slash is the emulator's 404, not a 301 of net/http.
+	resp, err = noFollow.Get(base + "/us/v1/demo/tool//")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /us/v1/demo/tool//: %d, want 404", resp.StatusCode)
+	}
 }
