@@ -82,14 +82,20 @@ func TestRepeatedEnvvarNamesRefusedBeforeSending(t *testing.T) {
 	}
 }
 
-func TestEmptyVersionsFilterAndZeroPaddedInvoke(t *testing.T) {
-	e := newEmulated(t, nil)
-	c := e.client(t)
-	ctx := context.Background()
+// weatherAt100 is the weather tool with its envvars and version 1.0.0.
+func weatherAt100(t *testing.T) (*amigo.Client, string) {
+	t.Helper()
+	c := newEmulated(t, nil).client(t)
 	id := setUpWeather(t, c)
-	if _, err := c.PublishVersion(ctx, id, amigo.PublishRequest{ProjectPath: "tools/weather", BumpType: amigo.BumpMajor}); err != nil {
+	if _, err := c.PublishVersion(context.Background(), id, amigo.PublishRequest{ProjectPath: "tools/weather", BumpType: amigo.BumpMajor}); err != nil {
 		t.Fatal(err)
 	}
+	return c, id
+}
+
+func TestEmptyVersionsFilterAndZeroPaddedInvoke(t *testing.T) {
+	c, id := weatherAt100(t)
+	ctx := context.Background()
 	for _, spec := range []string{" ", ",", ""} {
 		page, err := c.ListVersions(ctx, id, amigo.ListVersionsOptions{Versions: spec})
 		if err != nil || len(page.ToolVersions) != 1 {
@@ -105,13 +111,8 @@ func TestEmptyVersionsFilterAndZeroPaddedInvoke(t *testing.T) {
 }
 
 func TestSimulatedInvocationsListedAsSimulations(t *testing.T) {
-	e := newEmulated(t, nil)
-	c := e.client(t)
+	c, id := weatherAt100(t)
 	ctx := context.Background()
-	id := setUpWeather(t, c)
-	if _, err := c.PublishVersion(ctx, id, amigo.PublishRequest{ProjectPath: "tools/weather", BumpType: amigo.BumpMajor}); err != nil {
-		t.Fatal(err)
-	}
 	in := amigo.Input{InputParameters: map[string]any{"city": "Oslo"}, InvocationMode: amigo.InvocationModeConversationSimulation}
 	if _, err := c.Invoke(ctx, id, "1.0.0", amigo.InvokeRequest{Inputs: []amigo.Input{in}}); err != nil {
 		t.Fatal(err)

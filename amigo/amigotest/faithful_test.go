@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -23,34 +22,15 @@ import (
 var noRedirect = &http.Client{Timeout: testHTTP.Timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 // raw sends method path (relative to /v1/acme/ unless it starts with /)
-// with the token tok ("" for none) and body (JSON when not ""), without
-// following redirects.
+// with the token tok ("" for none) and the raw JSON body ("" for none),
+// without following redirects.
 func (f *fixture) raw(tok, method, path, body string) res {
 	f.t.Helper()
-	if !strings.HasPrefix(path, "/") {
-		path = "/v1/" + f.org + "/" + path
-	}
-	var rd io.Reader
+	var b any
 	if body != "" {
-		rd = strings.NewReader(body)
+		b = body
 	}
-	req, err := http.NewRequest(method, f.s.URL()+path, rd)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	resp, err := noRedirect.Do(req)
-	if err != nil {
-		f.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return res{status: resp.StatusCode, header: resp.Header, body: b}
+	return f.send(noRedirect, tok, method, path, b)
 }
 
 func TestRedirectSlashes(t *testing.T) {

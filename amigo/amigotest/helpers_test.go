@@ -261,6 +261,12 @@ func (f *fixture) do(method, path string, body any) res {
 
 func (f *fixture) doAs(tok, method, path string, body any) res {
 	f.t.Helper()
+	return f.send(testHTTP, tok, method, path, body)
+}
+
+// send is doAs with the HTTP client to use (noRedirect, to see a 307).
+func (f *fixture) send(client *http.Client, tok, method, path string, body any) res {
+	f.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -286,7 +292,7 @@ func (f *fixture) doAs(tok, method, path string, body any) res {
 	if tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
-	resp, err := testHTTP.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		f.t.Fatalf("%s %s: %v", method, path, err)
 	}
