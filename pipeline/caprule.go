@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"context"
+	"fmt"
 	"sort"
 	"strings"
 	"sync"
@@ -94,4 +96,27 @@ func makeRoom(active []amigo.ToolVersion, limit int, commit string, pinned func(
 		out[i] = may[i].Version.String()
 	}
 	return out
+}
+
+// makeRoomFirst deprecates, before the first attempt, what a server known
+// to refuse a publish at the cap would make the run deprecate after a
+// refusal (makeRoom). A failed deprecation stops it: the publish then finds
+// out for itself.
+func makeRoomFirst(ctx context.Context, api API, req publishRequest, note func(string)) []string {
+	limit, ok := req.Caps.refusesAt(req.Server)
+	if !ok {
+		return nil
+	}
+	var done []string
+	for _, v := range makeRoom(req.Active, limit, req.Commit, req.Pinned) {
+		if err := api.DeprecateVersions(ctx, req.ToolID, exactConstraint(v)); err != nil {
+			note(fmt.Sprintf("making room before publishing: deprecate %s: %v", v, shortErr(err)))
+			break
+		}
+		done = append(done, v)
+	}
+	if len(done) > 0 {
+		note(fmt.Sprintf("this server refused a publish at %d active versions earlier in the run: deprecated %s first", limit, strings.Join(done, ", ")))
+	}
+	return done
 }
