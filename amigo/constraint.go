@@ -36,9 +36,6 @@ type ConstraintError struct {
 
 // Error renders `version constraint "SPEC": REASON`.
 func (e *ConstraintError) Error() string {
-	if strings.TrimSpace(e.Spec) == "" {
-		return "empty version constraint: use for example ==1.2.3 or >=1.0,<2"
-	}
 	return fmt.Sprintf("version constraint %q: %s", e.Spec, e.Reason)
 }
 
@@ -48,17 +45,20 @@ var constraintOps = []string{"===", "==", "!=", "~=", ">=", "<=", ">", "<"}
 
 // ParseConstraint parses a PEP 440 specifier set such as "==1.2.3",
 // ">=1.0,<2", "~=1.4" or "==1.*". Spaces around clauses and operators are
-// allowed, and a release may start with v. The error is a *ConstraintError.
+// allowed, and a release may start with v. Blank clauses are skipped, as
+// the server's parser (packaging's SpecifierSet) skips them: "" and ","
+// parse to a constraint without clauses, which matches every version
+// (IsEmpty), and ">=1.0," is ">=1.0". The error is a *ConstraintError.
 func ParseConstraint(spec string) (VersionConstraint, error) {
 	bad := func(format string, args ...any) (VersionConstraint, error) {
 		return VersionConstraint{}, &ConstraintError{Spec: spec, Reason: fmt.Sprintf(format, args...)}
 	}
-	if strings.TrimSpace(spec) == "" {
-		return bad("is empty")
-	}
 	out := VersionConstraint{spec: spec}
 	for _, part := range strings.Split(spec, ",") {
 		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
 		var cl clause
 		for _, op := range constraintOps {
 			if strings.HasPrefix(part, op) {
@@ -100,6 +100,9 @@ func ParseConstraint(spec string) (VersionConstraint, error) {
 	}
 	return out, nil
 }
+
+// IsEmpty reports whether c has no clause: it matches every version.
+func (c VersionConstraint) IsEmpty() bool { return len(c.clauses) == 0 }
 
 // String returns the constraint as it was given to ParseConstraint.
 func (c VersionConstraint) String() string { return c.spec }
@@ -182,8 +185,8 @@ func checkConstraint(op Op, field, spec string) error {
 	if err == nil {
 		return nil
 	}
-	reason := "it is empty"
-	if ce := (*ConstraintError)(nil); errors.As(err, &ce) && strings.TrimSpace(spec) != "" {
+	reason := err.Error()
+	if ce := (*ConstraintError)(nil); errors.As(err, &ce) {
 		reason = ce.Reason
 	}
 	return invalid(op, field, spec, `must be a PEP 440 constraint such as "==1.2.3" or ">=1.0,<2": `+reason)

@@ -34,7 +34,13 @@
 //     bump types, tool ids, page sizes, repeated values in list filters,
 //     tag filters without ':', sort_by fields, PEP 440 version constraints
 //     as ParseConstraint reads them) fail with a *ValidationError before
-//     anything is sent.
+//     anything is sent. The rules are the server's, and the emulator's
+//     (amigotest) is the same code: the contract's patterns (Pattern*) mean
+//     what pydantic makes of them (a search, Unicode \w: a tag "ünï" passes,
+//     an envvar "X-Y" too), a blank constraint is no filter. Two refusals
+//     are the client's own, for safety: the same envvar name twice in one
+//     request (RepeatedEnvvar; the emulator answers 400) and a deprecation
+//     whose constraint has no clause (it would match every version).
 //   - Errors: one *APIError with the operation, status, the server's message
 //     (FastAPI detail lists rendered as "body.name: ...") and a hint, plus
 //     IsConflict, IsRateLimited, IsNotFound, IsValidation, IsMaintenance and

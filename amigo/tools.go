@@ -207,6 +207,9 @@ func (c *Client) ModifyEnvvars(ctx context.Context, toolID string, req ModifyEnv
 			return err
 		}
 	}
+	if a, b, name, ok := RepeatedEnvvar(req); ok {
+		return invalid(op, b+".name", name, fmt.Sprintf("repeats %s.name: one insert, update or delete per name and request", a))
+	}
 	if req.Inserts == nil {
 		req.Inserts = []EnvvarInsert{}
 	}

@@ -3,22 +3,37 @@ package amigo
 import (
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/amigo-release/amigo-release/internal/pattern"
 )
 
-// The server's 422 rules, checked before any request is sent. The API is a
-// Python (pydantic) service whose regular expressions treat \w and \s as
-// Unicode classes, so these do too. "Stripped" strings are trimmed by the
-// server before the check, so they are trimmed here as well.
+// The patterns of the contract's schemas, verbatim. The client's
+// pre-validation and the emulator (amigotest) both compile them with
+// internal/pattern, which gives them the server's meaning: pydantic-core
+// searches (a pattern without ^...$ may match anywhere) and its \w, \d and
+// \s are Unicode classes (see that package for exactly which characters).
+// internal/contract checks that the contract uses no other pattern.
+const (
+	PatternToolName     = `^[a-z0-9_]+$`       // CreateToolRequest.name
+	PatternTag          = `^[\w\s]+$`          // tag keys and values
+	PatternEnvvarName   = `[A-Z_]+`            // envvar names: unanchored, as written
+	PatternProjectPath  = `^[-\w\d_/]+$`       // project_path of test and publish
+	PatternUserVariable = `^[a-z_][a-z0-9_]+$` // user variable names of an input
+	PatternObjectID     = `^[a-f0-9]{24}$`     // tool_id and the other ids
+)
+
+// The server's 422 rules, checked before any request is sent. "Stripped"
+// strings are trimmed by the server (pydantic's strip_whitespace: Unicode
+// White_Space) before the pattern is checked, so they are trimmed here too.
 var (
-	toolNameRe    = regexp.MustCompile(`^[a-z0-9_]+$`)
-	tagRe         = regexp.MustCompile(`^[\p{L}\p{N}\p{M}_\s]+$`)
-	envvarRe      = regexp.MustCompile(`^[A-Z_]+$`)
-	projectPathRe = regexp.MustCompile(`^[-\p{L}\p{N}\p{M}_/]+$`)
-	userVarRe     = regexp.MustCompile(`^[a-z_][a-z0-9_]+$`)
-	toolIDRe      = regexp.MustCompile(`^[a-f0-9]{24}$`)
+	toolNameRe    = pattern.MustCompile(PatternToolName)
+	tagRe         = pattern.MustCompile(PatternTag)
+	envvarRe      = pattern.MustCompile(PatternEnvvarName)
+	projectPathRe = pattern.MustCompile(PatternProjectPath)
+	userVarRe     = pattern.MustCompile(PatternUserVariable)
+	toolIDRe      = pattern.MustCompile(PatternObjectID)
 )
 
 // Limits of the request schemas.
@@ -44,8 +59,11 @@ func ValidToolName(name string) bool { return toolNameRe.MatchString(strings.Tri
 // ValidToolID reports whether id looks like a tool id (24 hex digits).
 func ValidToolID(id string) bool { return toolIDRe.MatchString(id) }
 
-// ValidEnvvarName reports whether name is a valid envvar name: upper-case
-// letters and underscores only.
+// ValidEnvvarName reports whether the server takes name as an envvar name.
+// The contract's pattern [A-Z_]+ is not anchored and pydantic searches, so
+// any name holding an upper-case ASCII letter or an underscore passes
+// ("X-Y" and "my_var" do; "abc" and "123" do not). The plan file has its own,
+// stricter rule for the names it configures (promote).
 func ValidEnvvarName(name string) bool { return envvarRe.MatchString(strings.TrimSpace(name)) }
 
 // ValidProjectPath reports whether p is a valid project_path.
@@ -81,11 +99,11 @@ func checkTags(op Op, tags map[string]*string) error {
 	}
 	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		if s := strings.TrimSpace(k); s == "" || !tagRe.MatchString(s) {
-			return invalid(op, "tags key", k, `must be non-empty and match ^[\w\s]+$ (letters, digits, underscores and spaces)`)
+			return invalid(op, "tags key", k, `must be non-empty and match ^[\w\s]+$ (letters, marks, digits, underscores and spaces, in any script)`)
 		}
 		if v := tags[k]; v != nil {
 			if s := strings.TrimSpace(*v); s == "" || !tagRe.MatchString(s) {
-				return invalid(op, "tags."+k, *v, `must be null, or non-empty and match ^[\w\s]+$ (letters, digits, underscores and spaces)`)
+				return invalid(op, "tags."+k, *v, `must be null, or non-empty and match ^[\w\s]+$ (letters, marks, digits, underscores and spaces, in any script)`)
 			}
 		}
 	}
@@ -93,10 +111,43 @@ func checkTags(op Op, tags map[string]*string) error {
 }
 
 func checkEnvvarName(op Op, field, name string) error {
+	if strings.TrimSpace(name) == "" {
+		return invalid(op, field, "", "must not be empty")
+	}
 	if !ValidEnvvarName(name) {
-		return invalid(op, field, name, "must be upper-case letters and underscores only ([A-Z_]+)")
+		return invalid(op, field, name, "must contain an upper-case letter or an underscore (the API's pattern [A-Z_]+); conventionally the whole name is, e.g. API_KEY")
 	}
 	return nil
+}
+
+// RepeatedEnvvar finds a name that req touches twice (two inserts, an
+// insert and a delete, ...; names compared as the server strips them). a
+// and b locate the two entries, e.g. "inserts[0]" and "deletes[1]". The
+// contract sets no rule for it, and no order of the operations within one
+// request is documented, so the emulator refuses such a request (400, as it
+// refuses other envvar requests it cannot apply) and the client refuses to
+// send one.
+func RepeatedEnvvar(req ModifyEnvvarsRequest) (a, b, name string, ok bool) {
+	type entry struct{ where, name string }
+	var all []entry
+	for i, e := range req.Inserts {
+		all = append(all, entry{fmt.Sprintf("inserts[%d]", i), e.Name})
+	}
+	for i, e := range req.Updates {
+		all = append(all, entry{fmt.Sprintf("updates[%d]", i), e.Name})
+	}
+	for i, e := range req.Deletes {
+		all = append(all, entry{fmt.Sprintf("deletes[%d]", i), e.Name})
+	}
+	first := map[string]string{}
+	for _, e := range all {
+		n := strings.TrimSpace(e.name)
+		if w, dup := first[n]; dup {
+			return w, e.where, n, true
+		}
+		first[n] = e.where
+	}
+	return "", "", "", false
 }
 
 func checkProjectPath(op Op, p string) error {

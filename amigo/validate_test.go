@@ -64,16 +64,20 @@ func TestPreValidationSendsNothing(t *testing.T) {
 		{"modify description blank", func() error {
 			return c.ModifyTool(ctx, testToolID, amigo.ModifyToolRequest{Description: ptr("")})
 		}, "description", "must not be empty"},
+		// The schema's pattern [A-Z_]+ is unanchored and pydantic searches:
+		// only a name without any upper-case letter or underscore fails.
 		{"envvar lower-case", func() error {
-			return c.ModifyEnvvars(ctx, testToolID, amigo.ModifyEnvvarsRequest{Inserts: []amigo.EnvvarInsert{{Name: "api_key", Value: "v"}}})
+			return c.ModifyEnvvars(ctx, testToolID, amigo.ModifyEnvvarsRequest{Inserts: []amigo.EnvvarInsert{{Name: "apikey", Value: "v"}}})
 		}, "inserts[0].name", "[A-Z_]+"},
-		{"envvar partly upper-case", func() error {
-			// The schema's pattern is unanchored; the API's rule is the whole name.
-			return c.ModifyEnvvars(ctx, testToolID, amigo.ModifyEnvvarsRequest{Updates: []amigo.EnvvarUpdate{{Name: "API_key"}}})
+		{"envvar lower-case with dash", func() error {
+			return c.ModifyEnvvars(ctx, testToolID, amigo.ModifyEnvvarsRequest{Updates: []amigo.EnvvarUpdate{{Name: "x-y"}}})
 		}, "updates[0].name", "[A-Z_]+"},
-		{"envvar with digit", func() error {
-			return c.ModifyEnvvars(ctx, testToolID, amigo.ModifyEnvvarsRequest{Deletes: []amigo.EnvvarDelete{{Name: "KEY2"}}})
+		{"envvar digits", func() error {
+			return c.ModifyEnvvars(ctx, testToolID, amigo.ModifyEnvvarsRequest{Deletes: []amigo.EnvvarDelete{{Name: "42"}}})
 		}, "deletes[0].name", "[A-Z_]+"},
+		{"envvar blank", func() error {
+			return c.ModifyEnvvars(ctx, testToolID, amigo.ModifyEnvvarsRequest{Deletes: []amigo.EnvvarDelete{{Name: " "}}})
+		}, "deletes[0].name", "must not be empty"},
 		{"project path with dot", func() error {
 			_, err := c.PublishVersion(ctx, testToolID, amigo.PublishRequest{ProjectPath: "tools/../x", BumpType: amigo.BumpMajor})
 			return err
@@ -155,7 +159,8 @@ func TestPreValidationSendsNothing(t *testing.T) {
 			_, err := c.SearchInvocations(ctx, amigo.SearchInvocationsOptions{Query: "x", InvocationFilter: amigo.InvocationFilter{SourceTypes: []amigo.InvocationSourceType{"cron"}}})
 			return err
 		}, "invocation_source_type[0]", "regular-conversation"},
-		{"empty constraint", func() error { return c.DeprecateVersions(ctx, testToolID, " ") }, "versions", "PEP 440"},
+		{"empty constraint", func() error { return c.DeprecateVersions(ctx, testToolID, " ") }, "versions", "must name the versions"},
+		{"constraint of commas", func() error { return c.DeprecateVersions(ctx, testToolID, ",") }, "versions", "matches every version"},
 		{"empty version", func() error {
 			_, err := c.Invoke(ctx, testToolID, "", amigo.InvokeRequest{Inputs: in1})
 			return err
@@ -192,9 +197,16 @@ func TestValidInputsPass(t *testing.T) {
 			t.Errorf("ValidProjectPath(%q) = true", p)
 		}
 	}
-	for _, n := range []string{"API_KEY", "_", "A"} {
+	// As the server searches [A-Z_]+: one upper-case letter or underscore
+	// anywhere will do.
+	for _, n := range []string{"API_KEY", "_", "A", "X-Y", "API_key", "my_var", "KEY2"} {
 		if !amigo.ValidEnvvarName(n) {
 			t.Errorf("ValidEnvvarName(%q) = false", n)
+		}
+	}
+	for _, n := range []string{"", "abc", "x-y", "42"} {
+		if amigo.ValidEnvvarName(n) {
+			t.Errorf("ValidEnvvarName(%q) = true", n)
 		}
 	}
 	if !amigo.ValidToolID(testToolID) || amigo.ValidToolID(testToolID+"0") {

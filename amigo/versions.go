@@ -40,7 +40,7 @@ func (c *Client) PublishVersion(ctx context.Context, toolID string, req PublishR
 // /tool/{tool_id}/version. Zero values are not sent.
 type ListVersionsOptions struct {
 	Deprecated *bool  // deprecated: true or false; nil for both
-	Versions   string // versions: a PEP 440 constraint, e.g. ">=1.2,<2"
+	Versions   string // versions: a PEP 440 constraint, e.g. ">=1.2,<2" ("": no filter)
 	// SortBy (sort_by) are created_at, version.major, version.minor,
 	// version.patch or deprecated, optionally +/- prefixed: "-created_at".
 	SortBy   []string
@@ -141,7 +141,9 @@ var exactVersionRe = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`)
 // DeprecateVersions deprecates every version of the tool that matches a
 // PEP 440 constraint (DELETE /v1/{org}/tool/{tool_id}/version/{versions}),
 // e.g. ExactConstraint(v) = "==1.2.3". An exact constraint is idempotent and
-// retried like a GET; any other constraint is retried only on 429.
+// retried like a GET; any other constraint is retried only on 429. A
+// constraint without clauses ("", ",") is refused before sending: it would
+// match every version.
 func (c *Client) DeprecateVersions(ctx context.Context, toolID, constraint string) error {
 	op := OpDeprecateVersions
 	if err := checkToolID(op, "tool_id", toolID); err != nil {
@@ -149,6 +151,12 @@ func (c *Client) DeprecateVersions(ctx context.Context, toolID, constraint strin
 	}
 	if err := checkConstraint(op, "versions", constraint); err != nil {
 		return err
+	}
+	if c, _ := ParseConstraint(constraint); c.IsEmpty() {
+		// Stricter than the server, on purpose: an empty path segment is no
+		// deprecation at all (the URL ends in /version/ and is redirected),
+		// and one of only commas matches, and would deprecate, every version.
+		return invalid(op, "versions", constraint, `must name the versions to deprecate, e.g. "==1.2.3" (an empty constraint matches every version)`)
 	}
 	class := mutating
 	if isExact(constraint) {

@@ -28,6 +28,8 @@ type EmulatorOptions struct {
 	Orgs      string
 	Regions   string
 	ActiveCap int
+	CapRule   string
+	Lax       bool
 	Token     string
 	Seed      int
 }
@@ -44,7 +46,14 @@ own path prefix (http://ADDR/us, http://ADDR/eu-central-1, ...): point each stag
 base_url at one of them.
 
 Time runs --time-scale times faster than real time: at the default 60, a publish
-that takes 1-5 simulated minutes takes 1-5 seconds.`
+that takes 1-5 simulated minutes takes 1-5 seconds.
+
+Where only the real server can settle what the contract means, a flag picks:
+--cap-rule literal (the default) refuses a publish when MORE than --active-cap
+versions are active, so a tool may reach cap+1; --cap-rule strict refuses when
+the new version would make more than --active-cap. --lax validates request
+bodies in pydantic's lax mode (a boolean also takes "true", "yes", 1, ...);
+by default they are strict (only true and false).`
 
 func runEmulator(ctx context.Context, env *Env, args []string) error {
 	var o EmulatorOptions
@@ -55,7 +64,9 @@ func runEmulator(ctx context.Context, env *Env, args []string) error {
 	f.Float(&o.TimeScale, "time-scale", "AMIGO_EMULATOR_TIME_SCALE", "", 60, "N", "simulated seconds per real second (1 = real time)")
 	f.String(&o.Orgs, "orgs", "AMIGO_EMULATOR_ORGS", "", "", "LIST", "comma-separated organizations to accept (empty: any)")
 	f.String(&o.Regions, "regions", "AMIGO_EMULATOR_REGIONS", "", "", "LIST", "comma-separated regions served under /REGION (empty: one region at /)")
-	f.Int(&o.ActiveCap, "active-cap", "AMIGO_EMULATOR_ACTIVE_CAP", "", 3, "N", "refuse a publish when a tool has more than N active versions")
+	f.Int(&o.ActiveCap, "active-cap", "AMIGO_EMULATOR_ACTIVE_CAP", "", 3, "N", "the documented cap on a tool's active versions (see --cap-rule)")
+	f.String(&o.CapRule, "cap-rule", "AMIGO_EMULATOR_CAP_RULE", "", string(amigotest.CapLiteral), "RULE", "literal: refuse a publish when more than N versions are active; strict: when the new one would make more than N")
+	f.Bool(&o.Lax, "lax", "AMIGO_EMULATOR_LAX", "", false, "validate request bodies in pydantic's lax mode (a boolean also takes \"true\", \"yes\", 1, ...)")
 	f.String(&o.Token, "token", "AMIGO_EMULATOR_TOKEN", "", "", "TOKEN", "also accept this static bearer token (user \"emulator\"); prefer the variable: a command line shows in ps")
 	f.Secret("token")
 	f.Int(&o.Seed, "seed", "AMIGO_EMULATOR_SEED", "", 1, "N", "seed for IDs, tokens and latency draws")
@@ -67,6 +78,11 @@ func runEmulator(ctx context.Context, env *Env, args []string) error {
 	}
 	if o.ActiveCap < 1 {
 		return usageErrorf("--active-cap %d: want 1 or more", o.ActiveCap)
+	}
+	switch amigotest.CapRule(o.CapRule) {
+	case amigotest.CapLiteral, amigotest.CapStrict:
+	default:
+		return usageErrorf("--cap-rule %q: want %s (refuse when more than --active-cap versions are active) or %s (refuse when the new one would make more)", o.CapRule, amigotest.CapLiteral, amigotest.CapStrict)
 	}
 	repoNote, err := checkEmulatorRepo(&o)
 	if err != nil {
@@ -105,6 +121,8 @@ func emulatorHandler(o EmulatorOptions, env *Env) (http.Handler, []string, error
 		RepoPath:  o.Repo,
 		Branch:    o.Branch,
 		ActiveCap: o.ActiveCap,
+		CapRule:   amigotest.CapRule(o.CapRule),
+		Lax:       o.Lax,
 		Orgs:      splitList(o.Orgs),
 		Seed:      int64(o.Seed),
 	}
@@ -115,7 +133,10 @@ func emulatorHandler(o EmulatorOptions, env *Env) (http.Handler, []string, error
 	if len(regions) == 0 {
 		return amigotest.New(opts).Handler(), nil, nil
 	}
-	mux := http.NewServeMux()
+	// A prefix match of our own, not http.ServeMux: ServeMux cleans paths
+	// (it would answer /us/v1/o/tool// with its own 301), where the
+	// emulator answers as the real API's framework does.
+	byPrefix := map[string]http.Handler{}
 	seen := map[string]bool{}
 	for i, r := range regions {
 		if seen[r] || strings.ContainsAny(r, "/?#% ") {
@@ -124,12 +145,16 @@ func emulatorHandler(o EmulatorOptions, env *Env) (http.Handler, []string, error
 		seen[r] = true
 		ro := opts
 		ro.Seed = opts.Seed + int64(i)*7919 // distinct IDs per region, like amigotest.NewTestRegions
-		mux.Handle("/"+r+"/", http.StripPrefix("/"+r, amigotest.New(ro).Handler()))
+		byPrefix[r] = http.StripPrefix("/"+r, amigotest.New(ro).Handler())
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		region, rest, _ := strings.Cut(strings.TrimPrefix(req.URL.Path, "/"), "/")
+		if h, ok := byPrefix[region]; ok && rest != "" {
+			h.ServeHTTP(w, req)
+			return
+		}
 		http.Error(w, fmt.Sprintf("no region at this path; regions: /%s", strings.Join(regions, ", /")), http.StatusNotFound)
-	})
-	return mux, regions, nil
+	}), regions, nil
 }
 
 func printEmulatorBanner(env *Env, base string, regions []string, o EmulatorOptions) {
@@ -148,7 +173,11 @@ func printEmulatorBanner(env *Env, base string, regions []string, o EmulatorOpti
 	if orgs := splitList(o.Orgs); len(orgs) > 0 {
 		org = orgs[0]
 	}
-	fmt.Fprintf(w, "repository %s, branch %s, time x%g, active cap %d\n", o.Repo, o.Branch, o.TimeScale, o.ActiveCap)
+	validation := "strict"
+	if o.Lax {
+		validation = "lax"
+	}
+	fmt.Fprintf(w, "repository %s, branch %s, time x%g, active cap %d (%s rule), %s validation\n", o.Repo, o.Branch, o.TimeScale, o.ActiveCap, o.CapRule, validation)
 	if o.Token != "" {
 		fmt.Fprintf(w, "a static bearer token is accepted too (the value of --token / AMIGO_EMULATOR_TOKEN, user \"emulator\")\n")
 	}

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -130,4 +131,88 @@ func TestEmulator_missingRepoIsAUsageError(t *testing.T) {
 	r := runMainEnv(t, nil, "emulator", "--addr", "127.0.0.1:0", "--repo", missing)
 	r.wantCode(t, ExitUsage)
 	wantContains(t, "stderr", r.stderr, "--repo "+missing+": not a directory; fix: pass the git repository")
+}
+
+// TestEmulator_capRuleAndLax: --cap-rule picks the reading of the active
+// cap, --lax pydantic's lax booleans; the banner says which.
+func TestEmulator_capRuleAndLax(t *testing.T) {
+	repo := toolRepo(t)
+	for _, c := range []struct {
+		rule      string
+		published int // publishes accepted in a row with --active-cap 1
+	}{{"literal", 2}, {"strict", 1}} {
+		t.Run(c.rule, func(t *testing.T) {
+			args := []string{"--repo", repo, "--active-cap", "1", "--time-scale", "100000", "--token", "tok"}
+			if c.rule != "literal" {
+				args = append(args, "--cap-rule", c.rule, "--lax")
+			}
+			base, out := startEmulator(t, args...)
+			validation := "strict validation"
+			if c.rule != "literal" {
+				validation = "lax validation"
+			}
+			wantContains(t, "banner", out.String(), "active cap 1 ("+c.rule+" rule), "+validation)
+			cl, err := amigo.New(amigo.Config{BaseURL: base, Org: "acme", Token: "tok"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := t.Context()
+			tl, err := cl.CreateTool(ctx, amigo.CreateToolRequest{Name: "weather_lookup", Description: "d", Tags: map[string]*string{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			bump := amigo.BumpMajor
+			for ; n < 5; n++ {
+				if _, err = cl.PublishVersion(ctx, tl.ID, amigo.PublishRequest{ProjectPath: "tools/weather", BumpType: bump}); err != nil {
+					break
+				}
+				bump = amigo.BumpPatch
+			}
+			var ae *amigo.APIError
+			if n != c.published || !errors.As(err, &ae) || ae.StatusCode != 400 || !strings.Contains(ae.Message, "active versions") {
+				t.Errorf("%d publishes accepted, then %v; want %d, then a 400 for the cap", n, err, c.published)
+			}
+			// A string for a boolean: 204 when lax, 422 when strict.
+			req, _ := http.NewRequest("POST", base+"/v1/acme/tool/"+tl.ID+"/envvar", strings.NewReader(`{"inserts":[{"name":"K","value":"v","is_secret":"true"}]}`))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer tok")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if want := map[string]int{"literal": 422, "strict": 204}[c.rule]; resp.StatusCode != want {
+				t.Errorf(`is_secret "true": %d, want %d`, resp.StatusCode, want)
+			}
+		})
+	}
+	r := runMainEnv(t, nil, "emulator", "--addr", "127.0.0.1:0", "--cap-rule", "loose")
+	r.wantCode(t, ExitUsage)
+	wantContains(t, "stderr", r.stderr, `--cap-rule "loose": want literal`, "or strict")
+}
+
+// TestEmulator_regionRedirectKeepsThePrefix: a trailing-slash redirect of a
+// region's server points back into that region.
+func TestEmulator_regionRedirectKeepsThePrefix(t *testing.T) {
+	base, _ := startEmulator(t, "--regions", "us,eu-central-1", "--token", "tok")
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(base + "/eu-central-1/v1/demo/tool?limit=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if want := base + "/eu-central-1/v1/demo/tool/?limit=2"; resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != want {
+		t.Errorf("%d Location %q, want 307 to %s", resp.StatusCode, resp.Header.Get("Location"), want)
+	}
+	// The path reaches the emulator as sent (no path cleaning in front of
+	// it): a doubled slash is the emulator's 404, not a 301 of net/http.
+	resp, err = noFollow.Get(base + "/us/v1/demo/tool//")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /us/v1/demo/tool//: %d, want 404", resp.StatusCode)
+	}
 }

@@ -55,6 +55,16 @@ func (a clientAPI) Versions(ctx context.Context, toolID string) ([]amigo.ToolVer
 	return a.c.AllVersions(ctx, toolID, amigo.ListVersionsOptions{Deprecated: &notDeprecated})
 }
 
+func (a clientAPI) HighestVersion(ctx context.Context, toolID string) (*amigo.ToolVersion, error) {
+	page, err := a.c.ListVersions(ctx, toolID, amigo.ListVersionsOptions{
+		SortBy: []string{"-version.major", "-version.minor", "-version.patch"}, Limit: 1,
+	})
+	if err != nil || len(page.ToolVersions) == 0 {
+		return nil, err
+	}
+	return &page.ToolVersions[0], nil
+}
+
 func (a clientAPI) DeprecateVersions(ctx context.Context, toolID, constraint string) error {
 	return a.c.DeprecateVersions(ctx, toolID, constraint)
 }

@@ -24,6 +24,10 @@ type API interface {
 	PublishVersion(ctx context.Context, toolID string, req amigo.PublishRequest) (*amigo.PublishResponse, error)
 	// Versions returns every non-deprecated version of the tool.
 	Versions(ctx context.Context, toolID string) ([]amigo.ToolVersion, error)
+	// HighestVersion returns the tool's highest version ever published,
+	// deprecated ones included (nil when it has none): the server numbers
+	// the next publish from it.
+	HighestVersion(ctx context.Context, toolID string) (*amigo.ToolVersion, error)
 	// DeprecateVersions deprecates by PEP 440 constraint (the pipeline only
 	// sends exact "==X.Y.Z").
 	DeprecateVersions(ctx context.Context, toolID, constraint string) error

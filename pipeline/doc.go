@@ -44,6 +44,11 @@
 // of the first lagging stage, so the rerun finishes the lagging stages.
 // ModeOffline makes no API call and uses Base or EventBefore.
 //
+// ModePlan predicts each stage's new version as that stage's server will
+// number it: the bump over the highest version the tool ever had there,
+// deprecated ones included (API.HighestVersion, asked only in plan mode:
+// numbering.go).
+//
 // # Per stage
 //
 // ensure (the analysis' listing of the stage's tools, paged through once;
@@ -59,7 +64,9 @@
 // listing versions after a lost answer or a 409 (an earlier or concurrent
 // run's publish of the same commit may be in progress) before any new
 // attempt and once more when retrying ends, and on a refusal for too many
-// active versions deprecating the oldest unpinned one and retrying once →
+// active versions deprecating the oldest unpinned one and retrying once
+// (the run then remembers the count that server refused at and makes room
+// first on later publishes there: caprule.go) →
 // verify (tool_commit_hash is the tested commit) → smoke (invoke with the
 // test inputs) → soak (cut short by a halt: blocked, not failed) → (stage
 // done for dependents) → prune beyond active_cap (newest by semver kept,

@@ -72,6 +72,9 @@ func (r *runner) publish(ctx context.Context, t *toolRun, s *stageRun, tool *ami
 			Body:   amigo.PublishRequest{ProjectPath: t.path, BumpType: bump, Repo: r.opts.Plan.Publish.Repo},
 			Commit: t.commit,
 			Pinned: func(v amigo.Version) bool { return s.spec.Pinned(t.name, v) },
+			Active: active,
+			Server: serverKey(s.spec.BaseURL),
+			Caps:   &r.caps,
 		}
 		out, err := publish(ctx, r.haltCtx, s.api, r.policy, req, func(msg string) {
 			r.log.step(levelWarning, t.name, s.spec.Name, "publish", msg, 0)

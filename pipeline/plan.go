@@ -82,10 +82,7 @@ func (r *runner) planStage(t *toolRun, s *stageRun) {
 	}
 	bump := bumpFor(t.bump, rs.versions)
 	rep.Bump = string(bump)
-	next := amigo.Version{Major: 1}
-	if nv != nil {
-		next = nv.Version.Bump(bump)
-	}
+	next := nextVersion(rs, bump)
 	rep.VersionAfter = next.String()
 	r.planGates(t, s, planned, fmt.Sprintf("%s (%s)", rep.VersionAfter, bump))
 	after := append(slices.Clone(rs.versions), amigo.ToolVersion{Version: next, ToolCommitHash: t.commit})

@@ -82,6 +82,12 @@ type publishRequest struct {
 	Commit string
 	// Pinned reports the versions pruning must never deprecate.
 	Pinned func(amigo.Version) bool
+	// Active are the tool's active versions as last listed, Server the
+	// serverKey of the stage and Caps what the run learned about the cap
+	// refusals of each server (caprule.go); nil Caps learns nothing.
+	Active []amigo.ToolVersion
+	Server string
+	Caps   *capMemory
 }
 
 // publishOutcome is what publishing did.
@@ -126,6 +132,7 @@ func retryablePublishError(err error) bool {
 // abandoning a call in flight.
 func publish(ctx, waitCtx context.Context, api API, pol retryPolicy, req publishRequest, note func(string)) (publishOutcome, error) {
 	var out publishOutcome
+	out.CapPruned = makeRoomFirst(ctx, api, req, note)
 	b := pol.newBackOff()
 	reconcile := false
 	capRetried := false
@@ -213,6 +220,7 @@ func pruneForCap(ctx context.Context, api API, req publishRequest) (string, erro
 	if err != nil {
 		return "", fmt.Errorf("list versions: %w", err)
 	}
+	req.Caps.learn(req.Server, activeCount(vs))
 	v, ok := pruneOneForCap(vs, req.Commit, req.Pinned)
 	if !ok {
 		return "", fmt.Errorf("every active version is pinned (keep) or serves this commit: unpin one or deprecate one by hand")

@@ -29,6 +29,8 @@ type runner struct {
 	statsMu sync.Mutex
 	stats   Stats
 
+	caps capMemory // cap refusals learned per server (caprule.go)
+
 	haltCtx    context.Context
 	haltCancel context.CancelFunc
 	haltMu     sync.Mutex
@@ -234,7 +236,10 @@ func (r *runner) loadForStages(ctx context.Context, view *remoteView, changed []
 		return nil
 	}
 	if r.opts.readOnly() {
-		return view.load(ctx, r, r.order, changed)
+		if err := view.load(ctx, r, r.order, changed); err != nil {
+			return err
+		}
+		return view.loadHighest(ctx, r, r.order, changed)
 	}
 	var gated, other []promote.Stage
 	for _, st := range r.order {

@@ -34,6 +34,7 @@ type remoteState struct {
 	known    bool // the analysis asked the server
 	tool     *amigo.Tool
 	versions []amigo.ToolVersion // non-deprecated
+	highest  *amigo.Version      // plan mode: the highest version ever published (numbering.go)
 }
 
 // step runs one step of a stage, timing it, recording a StepReport and

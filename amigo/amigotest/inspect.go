@@ -159,7 +159,7 @@ func (s *Server) AddTool(org string, st SeedTool) (string, error) {
 	for _, k := range st.TagsNull {
 		tags[k] = nil
 	}
-	t := s.addToolLocked(o, org, st.User, st.Name, st.Description, tagsFrom(tags))
+	t := s.addToolLocked(o, org, st.User, st.Name, st.Description, tagsFrom(tags, nil)) // a Go map has no order: sorted by key
 	t.t.Deprecated = st.Deprecated
 	for _, ev := range st.Envvars {
 		t.envvars[ev.Name] = envvar{value: ev.Value, secret: ev.Secret}

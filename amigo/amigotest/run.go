@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"maps"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -87,7 +88,7 @@ func decodeInputs(body []byte) ([]amigo.Input, error) {
 }
 
 func (s *Server) handleTestTool(c *call) reply {
-	body, bad := decodeBody(c, testToolSchema)
+	body, bad := decodeBody(c, testToolSchema, nil)
 	if bad != nil {
 		return *bad
 	}
@@ -140,20 +141,32 @@ func (s *Server) handleTestTool(c *call) reply {
 	return jsonReply(http.StatusOK, amigo.TestToolResponse{InvocationResults: results})
 }
 
-// resolveVersion finds the version named by ref: an exact X.Y.Z (deprecated
-// versions are not usable), or else a PEP 440 constraint resolved to the
-// highest matching non-deprecated version.
+// bareRelease matches a version written as a PEP 440 release: digits and
+// dots, an optional leading v.
+var bareRelease = regexp.MustCompile(`^\s*[vV]?[0-9]+(\.[0-9]+)*\s*$`)
+
+// resolveVersion finds the version named by ref. A release such as 1.2.3
+// names the version PEP 440 calls equal to it: releases are compared padded
+// with zeros, so "1.0", "1" and "1.0.0.0" all name 1.0.0, as
+// packaging.version.Version("1.0") == Version("1.0.0"). A deprecated version
+// is not usable. Anything else is read as a PEP 440 constraint and resolved
+// to the highest matching non-deprecated version (an emulator convenience:
+// the contract only says "the version of the tool to invoke").
 func resolveVersion(t *tool, ref string) (*amigo.ToolVersion, error) {
-	if v, err := amigo.ParseVersion(ref); err == nil {
+	if bareRelease.MatchString(ref) {
+		eq, err := amigo.ParseConstraint("==" + strings.TrimSpace(ref))
+		if err != nil {
+			return nil, fmt.Errorf("version %q: %v", ref, err)
+		}
 		for _, tv := range t.versions {
-			if tv.Version == v {
+			if eq.Match(tv.Version) {
 				if tv.Deprecated {
-					return nil, fmt.Errorf("version %s of tool %s is deprecated", v, t.t.ID)
+					return nil, fmt.Errorf("version %s of tool %s is deprecated", tv.Version, t.t.ID)
 				}
 				return tv, nil
 			}
 		}
-		return nil, fmt.Errorf("version %s of tool %s does not exist", v, t.t.ID)
+		return nil, fmt.Errorf("version %s of tool %s does not exist", strings.TrimSpace(ref), t.t.ID)
 	}
 	cons, err := amigo.ParseConstraint(ref)
 	if err != nil {
@@ -174,10 +187,7 @@ func resolveVersion(t *tool, ref string) (*amigo.ToolVersion, error) {
 func (s *Server) handleInvoke(c *call) reply {
 	var e errs
 	id := toolIDParam(c, &e)
-	if len(e) > 0 {
-		return e.reply()
-	}
-	body, bad := decodeBody(c, invokeSchema)
+	body, bad := decodeBody(c, invokeSchema, e)
 	if bad != nil {
 		return *bad
 	}
@@ -211,19 +221,28 @@ func (s *Server) handleInvoke(c *call) reply {
 		o.invocations = append(o.invocations, &amigo.Invocation{
 			ID: s.newID(), OrgID: c.org, CreatedAt: now, UpdatedAt: now,
 			InvocationStatus: st,
-			InvocationSource: amigo.InvocationSource{
-				Type:   amigo.SourceRegularConversation,
-				UserID: c.user,
-				InvocationMetadata: amigo.InvocationMetadata{
-					Type:                          amigo.MetadataToolCallState,
-					CurrentStateMachineAndVersion: amigo.StateMachineVersion{Name: "direct-invoke", Version: 1},
-					StateName:                     "direct-invoke",
-				},
-			},
-			DurationMS: res.DurationMS, ToolID: t.t.ID, ToolVersion: v.Version, Inputs: params,
+			InvocationSource: invocationSource(inputs[i].InvocationMode, c.user),
+			DurationMS:       res.DurationMS, ToolID: t.t.ID, ToolVersion: v.Version, Inputs: params,
 		})
 	}
 	return jsonReply(http.StatusOK, amigo.InvokeResponse{InvocationResults: results})
+}
+
+// invocationSource is where an invoked input is recorded as coming from:
+// an input run in "conversation-simulation" mode is a simulation (source
+// simulation-conversation, outside any unit test set run, so its run, unit
+// test and run index are null); a "regular" one a regular conversation of
+// the caller (without a conversation or interaction).
+func invocationSource(mode amigo.InvocationMode, user string) amigo.InvocationSource {
+	meta := amigo.InvocationMetadata{
+		Type:                          amigo.MetadataToolCallState,
+		CurrentStateMachineAndVersion: amigo.StateMachineVersion{Name: "direct-invoke", Version: 1},
+		StateName:                     "direct-invoke",
+	}
+	if mode == amigo.InvocationModeConversationSimulation {
+		return amigo.InvocationSource{Type: amigo.SourceSimulationConversation, InvocationMetadata: meta}
+	}
+	return amigo.InvocationSource{Type: amigo.SourceRegularConversation, UserID: user, InvocationMetadata: meta}
 }
 
 // invocationFilter is the filter set shared by list and search.
@@ -235,10 +254,10 @@ type invocationFilter struct {
 
 func readInvocationFilter(q query) invocationFilter {
 	f := invocationFilter{
-		toolIDs:       q.list("tool_id", `^[a-f0-9]{24}$`, true),
+		toolIDs:       q.list("tool_id", amigo.PatternObjectID, true),
 		sources:       q.list("invocation_source_type", "", true, string(amigo.SourceRegularConversation), string(amigo.SourceSimulationConversation)),
-		conversations: q.list("conversation_id", `^[a-f0-9]{24}$`, true),
-		runs:          q.list("simulation_unit_test_set_run_id", `^[a-f0-9]{24}$`, true),
+		conversations: q.list("conversation_id", amigo.PatternObjectID, true),
+		runs:          q.list("simulation_unit_test_set_run_id", amigo.PatternObjectID, true),
 		succeeded:     q.boolParam("succeeded"),
 	}
 	return f

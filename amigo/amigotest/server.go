@@ -115,6 +115,30 @@ func (s *Server) drawLatency(l Latency) time.Duration {
 	return d
 }
 
+// CapRule is a reading of the documented refusal of a publish when "more
+// than 3 active versions of the tool exist" (3 being Options.ActiveCap).
+type CapRule string
+
+const (
+	// CapLiteral refuses a publish when MORE than ActiveCap versions are
+	// active before it, the contract's words: a publish may bring a tool to
+	// ActiveCap+1 active versions, and the next one is refused.
+	CapLiteral CapRule = "literal"
+	// CapStrict refuses a publish when the new version would make more than
+	// ActiveCap active (ActiveCap or more are active before it): a tool
+	// never has more than ActiveCap.
+	CapStrict CapRule = "strict"
+)
+
+// refuses reports whether a publish is refused with active versions active
+// under a cap of limit.
+func (r CapRule) refuses(active, limit int) bool {
+	if r == CapStrict {
+		return active >= limit
+	}
+	return active > limit
+}
+
 // APIKey is one accepted sign-in credential triple.
 type APIKey struct {
 	Key, KeyID, UserID string
@@ -137,9 +161,21 @@ type Options struct {
 	// TestLatency is how long a test-tool call takes (default uniform 5–20
 	// simulated seconds).
 	TestLatency Latency
-	// ActiveCap: a publish is refused (400) when the tool has MORE than
-	// ActiveCap non-deprecated versions (default 3, as documented).
+	// ActiveCap is the documented cap on active (non-deprecated) versions
+	// (default 3); CapRule says how a publish is judged against it.
 	ActiveCap int
+	// CapRule is the reading of "more than 3 active versions of the tool
+	// exist" that refuses a publish (400): CapLiteral (the default) or
+	// CapStrict.
+	CapRule CapRule
+	// Lax validates request bodies in pydantic's default lax mode instead
+	// of strict mode: a boolean field (the only kind in the contract's
+	// bodies where the modes differ) then also takes "true"/"false",
+	// "yes"/"no", "on"/"off", "t"/"f", "y"/"n" in any case, "1"/"0", the
+	// numbers 1 and 0. Strict (the default) takes only true and false; the
+	// real server's mode depends on its models, which the contract does not
+	// show. The client always sends JSON booleans.
+	Lax bool
 	// RateLimits overrides per-operation limits in requests per minute;
 	// operations not named keep DefaultRateLimits. A value <= 0 disables
 	// the limit of that operation.
@@ -230,6 +266,13 @@ func New(opts Options) *Server {
 	}
 	if opts.ActiveCap <= 0 {
 		opts.ActiveCap = 3
+	}
+	switch opts.CapRule {
+	case "":
+		opts.CapRule = CapLiteral
+	case CapLiteral, CapStrict:
+	default:
+		panic(fmt.Sprintf("amigotest.New: unknown CapRule %q (use CapLiteral or CapStrict)", opts.CapRule))
 	}
 	if opts.TokenTTL <= 0 {
 		opts.TokenTTL = time.Hour
@@ -437,13 +480,20 @@ type call struct {
 	org    string
 	params map[string]string // path parameters, unescaped
 	user   string
+	// The body, read and parsed once by parseBody (before authentication).
+	parsed bool
+	body   []byte
+	value  any // the parsed JSON body (numbers as json.Number), or nil
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &call{r: r}
-	route := s.route(r, c)
+	route, routed := s.route(r, c)
 	entry := LoggedRequest{Method: r.Method, Path: r.URL.Path, OperationID: c.op, Org: c.org, Time: s.clk.Now()}
-	rep, drop := s.serve(c, route, &entry)
+	rep, drop := routed, false
+	if route != nil {
+		rep, drop = s.serve(c, route, &entry)
+	}
 	entry.User = c.user
 	entry.Status = rep.status
 	s.locked(func() { s.log = append(s.log, entry) })
@@ -482,9 +532,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serve(c *call, route func(*call) reply, entry *LoggedRequest) (reply, bool) {
-	if route == nil {
-		return detailReply(http.StatusNotFound, "Not Found"), false
-	}
 	if s.flt.maintenanceOn() {
 		entry.Fault = "maintenance"
 		s.flt.count("maintenance")
@@ -503,6 +550,9 @@ func (s *Server) serve(c *call, route func(*call) reply, entry *LoggedRequest) (
 	}
 	if s.known != nil && !s.known[c.org] {
 		return detailReply(http.StatusNotFound, "Organization %s is not found.", c.org), false
+	}
+	if bad := parseBody(c); bad != nil {
+		return *bad, false
 	}
 	if c.op != OpSignIn {
 		if rep, ok := s.authenticate(c); !ok {
@@ -643,72 +693,6 @@ func (s *Server) limit(user, op string) (reply, bool) {
 		"The user has exceeded the rate limit of %d requests per minute for this endpoint.", n)
 	rep.header.Set("Retry-After", fmt.Sprint(secs))
 	return rep, false
-}
-
-// ---- routing ----
-
-// route finds the operation for r, filling c.op, c.org and c.params.
-func (s *Server) route(r *http.Request, c *call) func(*call) reply {
-	raw := r.URL.EscapedPath()
-	trailing := strings.HasSuffix(raw, "/")
-	segs := strings.Split(strings.Trim(raw, "/"), "/")
-	for i, sg := range segs {
-		if u, err := pathUnescape(sg); err == nil {
-			segs[i] = u
-		}
-	}
-	if len(segs) < 3 || segs[0] != "v1" || segs[1] == "" {
-		return nil
-	}
-	c.org = segs[1]
-	c.params = map[string]string{}
-	rest := segs[2:]
-	m := r.Method
-	set := func(op string, h func(*call) reply) func(*call) reply {
-		c.op = op
-		return h
-	}
-	switch {
-	case len(rest) == 2 && rest[0] == "user" && rest[1] == "signin_with_api_key" && m == http.MethodPost:
-		return set(OpSignIn, s.handleSignIn)
-	case rest[0] != "tool":
-		return nil
-	case len(rest) == 1 && trailing && m == http.MethodGet:
-		return set(OpListTools, s.handleListTools)
-	case len(rest) == 1 && trailing && m == http.MethodPost:
-		return set(OpCreateTool, s.handleCreateTool)
-	case len(rest) == 2 && rest[1] == "amigo_tool_scaffold.tar.gz" && m == http.MethodGet:
-		return set(OpGetScaffold, s.handleScaffold)
-	case len(rest) == 2 && rest[1] == "test" && m == http.MethodPost:
-		return set(OpTestTool, s.handleTestTool)
-	case len(rest) == 2 && rest[1] == "invocation" && m == http.MethodGet:
-		return set(OpListInvocations, s.handleListInvocations)
-	case len(rest) == 3 && rest[1] == "invocation" && rest[2] == "search" && m == http.MethodGet:
-		return set(OpSearchInvocations, s.handleSearchInvocations)
-	}
-	if len(rest) < 2 {
-		return nil
-	}
-	c.params["tool_id"] = rest[1]
-	switch {
-	case len(rest) == 2 && m == http.MethodPost:
-		return set(OpModifyTool, s.handleModifyTool)
-	case len(rest) == 2 && m == http.MethodDelete:
-		return set(OpDeprecateTool, s.handleDeprecateTool)
-	case len(rest) == 3 && rest[2] == "envvar" && m == http.MethodPost:
-		return set(OpModifyEnvvars, s.handleEnvvars)
-	case len(rest) == 3 && rest[2] == "version" && m == http.MethodPost:
-		return set(OpPublishVersion, s.handlePublish)
-	case len(rest) == 3 && rest[2] == "version" && m == http.MethodGet:
-		return set(OpListVersions, s.handleListVersions)
-	case len(rest) == 4 && rest[2] == "version" && m == http.MethodDelete:
-		c.params["versions"] = rest[3]
-		return set(OpDeprecateVersions, s.handleDeprecateVersions)
-	case len(rest) == 5 && rest[2] == "version" && rest[4] == "invoke" && m == http.MethodPost:
-		c.params["version"] = rest[3]
-		return set(OpInvokeVersion, s.handleInvoke)
-	}
-	return nil
 }
 
 // ---- fault injection ----

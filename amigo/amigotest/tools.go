@@ -1,8 +1,10 @@
 package amigotest
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http"
@@ -82,16 +84,77 @@ func (t *tool) snapshot() amigo.Tool {
 	return out
 }
 
-func tagsFrom(m map[string]any) []amigo.Tag {
+// tagsFrom turns a validated tags object into the tool's tag list, in the
+// order the request listed the keys (order: bodyKeys of the body's "tags"):
+// the server keeps them in a dict (and MongoDB in a document), both of which
+// keep insertion order. A key repeated in the JSON keeps its first place
+// and its last value, as a Python dict built from that JSON does.
+func tagsFrom(m map[string]any, order []string) []amigo.Tag {
 	tags := []amigo.Tag{}
-	for _, k := range slices.Sorted(maps.Keys(m)) {
+	add := func(k string) {
+		v, ok := m[k]
+		if !ok {
+			return
+		}
+		delete(m, k)
 		tg := amigo.Tag{Key: k}
-		if s, ok := m[k].(string); ok {
+		if s, ok := v.(string); ok {
 			tg.Value = &s
 		}
 		tags = append(tags, tg)
 	}
+	m = maps.Clone(m)
+	for _, k := range order {
+		add(strings.TrimSpace(k))
+	}
+	for _, k := range slices.Sorted(maps.Keys(m)) { // no order given (seeded tools): by key
+		add(k)
+	}
 	return tags
+}
+
+// bodyKeys returns the keys of the object at field of the JSON object
+// body, in the order they first appear (nil when there is none).
+func bodyKeys(body []byte, field string) []string {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		if k, _ := t.(string); k != field {
+			var skip json.RawMessage
+			if dec.Decode(&skip) != nil {
+				return nil
+			}
+			continue
+		}
+		if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+			return nil
+		}
+		var keys []string
+		seen := map[string]bool{}
+		for dec.More() {
+			t, err := dec.Token()
+			if err != nil {
+				return keys
+			}
+			k, _ := t.(string)
+			if !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
+			}
+			var skip json.RawMessage
+			if dec.Decode(&skip) != nil {
+				return keys
+			}
+		}
+		return keys
+	}
+	return nil
 }
 
 // ---- sign in ----
@@ -138,7 +201,7 @@ func (s *Server) handleCreateTool(c *call) reply {
 		Name        string         `json:"name"`
 		Description string         `json:"description"`
 		Tags        map[string]any `json:"tags"`
-	}](c, createToolSchema)
+	}](c, createToolSchema, nil)
 	if bad != nil {
 		return *bad
 	}
@@ -153,7 +216,7 @@ func (s *Server) handleCreateTool(c *call) reply {
 			return detailReply(http.StatusConflict, "A tool with the name %q already exists (id %s).", req.Name, t.t.ID)
 		}
 	}
-	t := s.addToolLocked(o, c.org, c.user, req.Name, req.Description, tagsFrom(req.Tags))
+	t := s.addToolLocked(o, c.org, c.user, req.Name, req.Description, tagsFrom(req.Tags, bodyKeys(c.body, "tags")))
 	return jsonReply(http.StatusCreated, amigo.CreateToolResponse{ID: t.t.ID})
 }
 
@@ -188,7 +251,7 @@ func (s *Server) handleModifyTool(c *call) reply {
 		t.t.Description = d
 	}
 	if tags, ok := req["tags"].(map[string]any); ok {
-		t.t.Tags = tagsFrom(tags)
+		t.t.Tags = tagsFrom(tags, bodyKeys(c.body, "tags"))
 	}
 	t.t.UpdatedAt = s.now()
 	t.t.UpdatedBy = amigo.UserInfo{OrgID: c.org, UserID: c.user}
@@ -236,7 +299,7 @@ func (s *Server) handleDeprecateTool(c *call) reply {
 func (s *Server) handleListTools(c *call) reply {
 	var e errs
 	q := newQuery(c, &e)
-	ids := q.list("id", `^[a-f0-9]{24}$`, true)
+	ids := q.list("id", amigo.PatternObjectID, true)
 	dep := q.boolParam("deprecated")
 	sorts := q.sortBy("name", "deprecated")
 	tagFilters := q.list("tag", "", false)
@@ -386,7 +449,11 @@ func matchTags(tags []amigo.Tag, filters []string) bool {
 // ---- envvars ----
 
 func (s *Server) handleEnvvars(c *call) reply {
-	id, req, bad := toolRequest[amigo.ModifyEnvvarsRequest](c, envvarsSchema)
+	schema := envvarsSchema
+	if s.opts.Lax {
+		schema = envvarsSchemaLax
+	}
+	id, req, bad := toolRequest[amigo.ModifyEnvvarsRequest](c, schema)
 	if bad != nil {
 		return *bad
 	}
@@ -395,6 +462,9 @@ func (s *Server) handleEnvvars(c *call) reply {
 	t := s.org(c.org).find(id)
 	if t == nil || t.t.Deprecated {
 		return toolNotFound(id, t)
+	}
+	if a, b, name, ok := amigo.RepeatedEnvvar(req); ok {
+		return detailReply(http.StatusBadRequest, "Environment variable %s appears twice in the request (%s and %s); send one insert, update or delete per name.", name, a, b)
 	}
 	now := s.clk.Now()
 	for _, in := range req.Inserts {

@@ -3,7 +3,9 @@ package amigotest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"mime"
 	"net/http"
@@ -12,6 +14,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/amigo-release/amigo-release/amigo"
+	"github.com/amigo-release/amigo-release/internal/pattern"
 )
 
 // This file validates requests the way the real (FastAPI + pydantic) server
@@ -48,25 +53,81 @@ func at(loc []any, more ...any) []any {
 // normalised value (stripped strings).
 type check func(v any, loc []any, e *errs) any
 
-// toolRequest reads the {tool_id} path parameter of c (422 when malformed,
-// before the body is looked at) and then its body, as decodeInto does.
+// bodyOps are the operations with a request body.
+var bodyOps = map[string]bool{
+	OpCreateTool: true, OpModifyTool: true, OpModifyEnvvars: true,
+	OpTestTool: true, OpPublishVersion: true, OpInvokeVersion: true,
+}
+
+// parseBody is FastAPI's first step for an operation with a body, taken
+// before authentication and every other check: read the body and, when it
+// is labelled JSON, parse it. A body that cannot be read or is not JSON is
+// a 422 at once (FastAPI raises json_invalid before it solves any
+// dependency, the security ones included); everything else about the body
+// is checked with the parameters, after authentication (decodeBody).
+func parseBody(c *call) *reply {
+	if !bodyOps[c.op] || c.parsed {
+		return nil
+	}
+	c.parsed = true
+	var e errs
+	body, err := readBody(c.r)
+	if err != nil {
+		e.add([]any{"body"}, "value_error", "Could not read the request body: "+err.Error(), nil)
+		rep := e.reply()
+		return &rep
+	}
+	c.body = body
+	if len(bytes.TrimSpace(body)) == 0 || !jsonLabelled(c.r) {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil || dec.More() {
+		// pos: the start of the value that failed; for a body that ends
+		// too soon, its end (where Python's json module stops too).
+		pos := int(dec.InputOffset())
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			pos = len(body)
+		}
+		msg := "JSON decode error"
+		if err != nil {
+			msg = "JSON decode error: " + err.Error()
+		}
+		e.add([]any{"body", pos}, "json_invalid", msg, map[string]any{})
+		rep := e.reply()
+		return &rep
+	}
+	c.value = v
+	return nil
+}
+
+// jsonLabelled reports whether the request says its body is JSON. The
+// contract documents only application/json request bodies, and FastAPI
+// (strict_content_type, its default) reads no other body as JSON: a body
+// with another Content-Type, or none, is not an object to validate.
+func jsonLabelled(r *http.Request) bool {
+	ct := r.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	return ct != "" && err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
+}
+
+// toolRequest validates the {tool_id} path parameter and the body of c
+// together, as FastAPI does (one 422 lists the path errors, then the body
+// errors), and decodes the body into a T.
 func toolRequest[T any](c *call, schema check) (string, T, *reply) {
 	var e errs
 	id := toolIDParam(c, &e)
-	if len(e) > 0 {
-		var zero T
-		rep := e.reply()
-		return id, zero, &rep
-	}
-	req, bad := decodeInto[T](c, schema)
+	req, bad := decodeInto[T](c, schema, e)
 	return id, req, bad
 }
 
 // decodeInto is decodeBody followed by decoding into a T (422 when the
 // validated body does not fit it).
-func decodeInto[T any](c *call, schema check) (T, *reply) {
+func decodeInto[T any](c *call, schema check, e errs) (T, *reply) {
 	var req T
-	body, bad := decodeBody(c, schema)
+	body, bad := decodeBody(c, schema, e)
 	if bad != nil {
 		return req, bad
 	}
@@ -77,51 +138,30 @@ func decodeInto[T any](c *call, schema check) (T, *reply) {
 	return req, nil
 }
 
-// decodeBody parses the JSON body of c into a generic value and validates it
-// against schema. It returns the normalised value re-encoded as JSON for
-// decoding into a wire type, or a 422 reply.
-func decodeBody(c *call, schema check) ([]byte, *reply) {
-	var e errs
-	body, err := readBody(c.r)
-	if err != nil {
-		e.add([]any{"body"}, "value_error", "Could not read the request body: "+err.Error(), nil)
+// decodeBody validates the body of c (parsed by parseBody) against schema,
+// after the errors e already found in the path and query. It returns the
+// normalised value re-encoded as JSON for decoding into a wire type, or a
+// 422 reply listing e and the body's errors.
+func decodeBody(c *call, schema check, e errs) ([]byte, *reply) {
+	fail := func() ([]byte, *reply) {
 		rep := e.reply()
 		return nil, &rep
 	}
-	if len(bytes.TrimSpace(body)) == 0 {
+	if bad := parseBody(c); bad != nil {
+		return nil, bad
+	}
+	switch {
+	case len(bytes.TrimSpace(c.body)) == 0:
 		e.add([]any{"body"}, "missing", "Field required", nil)
-		rep := e.reply()
-		return nil, &rep
+		return fail()
+	case !jsonLabelled(c.r):
+		e.add([]any{"body"}, "model_attributes_type",
+			"Input should be a valid dictionary or object to extract fields from (send Content-Type: application/json)", string(c.body))
+		return fail()
 	}
-	// The contract documents only application/json request bodies, so a
-	// missing or other Content-Type is refused (FastAPI would guess).
-	{
-		ct := c.r.Header.Get("Content-Type")
-		mt, _, err := mime.ParseMediaType(ct)
-		if ct == "" || err != nil || !(mt == "application/json" || strings.HasSuffix(mt, "+json")) {
-			e.add([]any{"body"}, "model_attributes_type",
-				"Input should be a valid dictionary or object to extract fields from (send Content-Type: application/json)", string(body))
-			rep := e.reply()
-			return nil, &rep
-		}
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil || dec.More() {
-		pos := int(dec.InputOffset())
-		msg := "JSON decode error"
-		if err != nil {
-			msg = "JSON decode error: " + err.Error()
-		}
-		e.add([]any{"body", pos}, "json_invalid", msg, map[string]any{})
-		rep := e.reply()
-		return nil, &rep
-	}
-	norm := schema(v, []any{"body"}, &e)
+	norm := schema(c.value, []any{"body"}, &e)
 	if len(e) > 0 {
-		rep := e.reply()
-		return nil, &rep
+		return fail()
 	}
 	out, err := json.Marshal(norm)
 	if err != nil {
@@ -165,12 +205,13 @@ func object(fields ...field) check {
 }
 
 // str checks a string; strip trims whitespace first (pydantic
-// StrippedNonemptyString); minLen and pattern (unanchored search, as in
-// pydantic) apply after stripping.
-func str(strip bool, minLen int, pattern string) check {
+// StrippedNonemptyString); minLen and pattern apply after stripping. The
+// pattern means what pydantic-core makes of it (internal/pattern): a search
+// (unanchored unless the pattern says ^...$) with Unicode \w, \d and \s.
+func str(strip bool, minLen int, pat string) check {
 	var re *regexp.Regexp
-	if pattern != "" {
-		re = regexp.MustCompile(pattern)
+	if pat != "" {
+		re = pattern.MustCompile(pat)
 	}
 	return func(v any, loc []any, e *errs) any {
 		s, ok := v.(string)
@@ -186,17 +227,42 @@ func str(strip bool, minLen int, pattern string) check {
 			return s
 		}
 		if re != nil && !re.MatchString(s) {
-			e.add(loc, "string_pattern_mismatch", fmt.Sprintf("String should match pattern '%s'", pattern), s)
+			e.add(loc, "string_pattern_mismatch", fmt.Sprintf("String should match pattern '%s'", pat), s)
 		}
 		return s
 	}
 }
 
-func boolean() check {
+// boolean checks a boolean. Strict takes only JSON true and false; lax
+// (pydantic's default mode) also the strings and numbers pydantic-core
+// reads as booleans (src/input/shared.rs str_as_bool, int_as_bool), and
+// returns the boolean they stand for.
+func boolean(lax bool) check {
 	return func(v any, loc []any, e *errs) any {
-		if _, ok := v.(bool); !ok {
-			e.add(loc, "bool_type", "Input should be a valid boolean", v)
+		switch x := v.(type) {
+		case bool:
+			return x
+		case string:
+			if lax {
+				switch {
+				case x == "0" || strings.EqualFold(x, "f") || strings.EqualFold(x, "n") || strings.EqualFold(x, "no") || strings.EqualFold(x, "off") || strings.EqualFold(x, "false"):
+					return false
+				case x == "1" || strings.EqualFold(x, "t") || strings.EqualFold(x, "y") || strings.EqualFold(x, "yes") || strings.EqualFold(x, "on") || strings.EqualFold(x, "true"):
+					return true
+				}
+				e.add(loc, "bool_parsing", "Input should be a valid boolean, unable to interpret input", v)
+				return v
+			}
+		case json.Number:
+			if lax {
+				if f, err := x.Float64(); err == nil && (f == 0 || f == 1) {
+					return f == 1
+				}
+				e.add(loc, "bool_parsing", "Input should be a valid boolean, unable to interpret input", v)
+				return v
+			}
 		}
+		e.add(loc, "bool_type", "Input should be a valid boolean", v)
 		return v
 	}
 }
@@ -281,12 +347,15 @@ func nullable(inner check) check {
 // ---- schemas from the OpenAPI file ----
 
 var (
-	toolNameStr  = str(true, 1, `^[a-z0-9_]+$`)
-	nonEmptyStr  = str(true, 1, "")
-	tagStr       = str(true, 1, `^[\w\s]+$`)
-	envNameStr   = str(true, 1, `[A-Z_]+`)
-	userVarKey   = str(true, 1, `^[a-z_][a-z0-9_]+$`)
-	projectPath  = str(false, 0, `^[-\w\d_/]+$`)
+	toolNameStr = str(true, 1, amigo.PatternToolName)
+	nonEmptyStr = str(true, 1, "")
+	tagStr      = str(true, 1, amigo.PatternTag)
+	// The envvar name pattern [A-Z_]+ is not anchored, and pydantic
+	// searches: "X-Y" and "my_var" pass (each holds an upper-case letter or
+	// an underscore), "abc" does not. Kept as the server does it.
+	envNameStr   = str(true, 1, amigo.PatternEnvvarName)
+	userVarKey   = str(true, 1, amigo.PatternUserVariable)
+	projectPath  = str(false, 0, amigo.PatternProjectPath)
 	plainStr     = str(false, 0, "")
 	tagsDict     = dict(tagStr, nullable(tagStr), 20)
 	stringValues = dict(nil, plainStr, 0)
@@ -307,21 +376,9 @@ var (
 		field{name: "description", check: nullable(nonEmptyStr)},
 		field{name: "tags", check: nullable(tagsDict)},
 	)
-	envvarsSchema = object(
-		field{name: "inserts", check: array(object(
-			field{name: "name", required: true, check: envNameStr},
-			field{name: "value", required: true, check: plainStr},
-			field{name: "is_secret", required: true, check: boolean()},
-		), 0, 0), def: []any{}},
-		field{name: "updates", check: array(object(
-			field{name: "name", required: true, check: envNameStr},
-			field{name: "value", required: true, check: plainStr},
-		), 0, 0), def: []any{}},
-		field{name: "deletes", check: array(object(
-			field{name: "name", required: true, check: envNameStr},
-		), 0, 0), def: []any{}},
-	)
-	testToolSchema = object(
+	envvarsSchema    = envvarsBody(false)
+	envvarsSchemaLax = envvarsBody(true)
+	testToolSchema   = object(
 		field{name: "inputs", required: true, check: array(inputSchema, 1, 10)},
 		field{name: "commit_branch", required: true, check: plainStr},
 		field{name: "project_path", required: true, check: projectPath},
@@ -337,9 +394,28 @@ var (
 	)
 )
 
+// envvarsBody is the ModifyToolEnvvarsRequest schema; lax selects the
+// lax reading of is_secret (Options.Lax).
+func envvarsBody(lax bool) check {
+	return object(
+		field{name: "inserts", check: array(object(
+			field{name: "name", required: true, check: envNameStr},
+			field{name: "value", required: true, check: plainStr},
+			field{name: "is_secret", required: true, check: boolean(lax)},
+		), 0, 0), def: []any{}},
+		field{name: "updates", check: array(object(
+			field{name: "name", required: true, check: envNameStr},
+			field{name: "value", required: true, check: plainStr},
+		), 0, 0), def: []any{}},
+		field{name: "deletes", check: array(object(
+			field{name: "name", required: true, check: envNameStr},
+		), 0, 0), def: []any{}},
+	)
+}
+
 // ---- path and query parameters ----
 
-var objectIDRe = regexp.MustCompile(`^[a-f0-9]{24}$`)
+var objectIDRe = pattern.MustCompile(amigo.PatternObjectID)
 
 // toolIDParam validates the tool_id path parameter.
 func toolIDParam(c *call, e *errs) string {
@@ -407,16 +483,16 @@ func (q query) boolParam(name string) *bool {
 
 // list reads a repeated parameter; pattern (if set) is checked per item,
 // enum values (if any) too; unique requires distinct items.
-func (q query) list(name, pattern string, unique bool, enumVals ...string) []string {
+func (q query) list(name, pat string, unique bool, enumVals ...string) []string {
 	vals := q.v[name]
 	var re *regexp.Regexp
-	if pattern != "" {
-		re = regexp.MustCompile(pattern)
+	if pat != "" {
+		re = pattern.MustCompile(pat)
 	}
 	seen := map[string]bool{}
 	for i, s := range vals {
 		if re != nil && !re.MatchString(s) {
-			q.e.add(q.loc(name, i), "string_pattern_mismatch", fmt.Sprintf("String should match pattern '%s'", pattern), s)
+			q.e.add(q.loc(name, i), "string_pattern_mismatch", fmt.Sprintf("String should match pattern '%s'", pat), s)
 		}
 		if len(enumVals) > 0 && !slices.Contains(enumVals, s) {
 			q.e.add(q.loc(name, i), "enum", "Input should be "+quoteList(enumVals), s)

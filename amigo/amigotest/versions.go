@@ -147,7 +147,10 @@ func (s *Server) publishChecksLocked(t *tool, bump amigo.BumpType, p *project) (
 	if len(t.versions) == 0 && bump != amigo.BumpMajor {
 		return detailReply(http.StatusBadRequest, "The first version of a tool must be published with bump_type \"major\" (it becomes 1.0.0), not %q.", bump), false
 	}
-	if n := activeCount(t); n > s.opts.ActiveCap {
+	if n := activeCount(t); s.opts.CapRule.refuses(n, s.opts.ActiveCap) {
+		if s.opts.CapRule == CapStrict {
+			return detailReply(http.StatusBadRequest, "Publishing would make more than %d active versions of the tool (%d are not deprecated); deprecate one before publishing.", s.opts.ActiveCap, n), false
+		}
 		return detailReply(http.StatusBadRequest, "More than %d active versions of the tool exist (%d are not deprecated); deprecate one before publishing.", s.opts.ActiveCap, n), false
 	}
 	var missing []string

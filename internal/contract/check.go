@@ -7,6 +7,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -15,11 +18,19 @@ type Option func(*config)
 
 type config struct {
 	cov *Coverage
+	lax bool
 }
 
 // WithCoverage records responses into c (share one Coverage between a
 // client's Transport and a server's Middleware, or between tests).
 func WithCoverage(c *Coverage) Option { return func(cf *config) { cf.cov = c } }
+
+// WithLaxRequests lets Middleware's server accept off-contract requests: a
+// server validating in pydantic's lax mode (the emulator's Options.Lax)
+// takes "true" for a boolean, which the contract's schema (generated the
+// same whatever the models' mode) calls off-contract. Its responses are
+// still checked.
+func WithLaxRequests() Option { return func(cf *config) { cf.lax = true } }
 
 func newConfig(opts []Option) config {
 	var c config
@@ -105,6 +116,7 @@ type Handler struct {
 	h   http.Handler
 	v   *Validator
 	cov *Coverage
+	lax bool
 }
 
 // Middleware wraps a server's handler h so that every request it receives
@@ -118,7 +130,7 @@ type Handler struct {
 func Middleware(t testing.TB, h http.Handler, opts ...Option) *Handler {
 	t.Helper()
 	c := newConfig(opts)
-	return &Handler{t: t, h: h, v: MustLoad(t), cov: c.cov}
+	return &Handler{t: t, h: h, v: MustLoad(t), cov: c.cov, lax: c.lax}
 }
 
 // Coverage returns the Coverage this middleware records into.
@@ -149,13 +161,13 @@ func (m *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rec.status = http.StatusOK
 	}
 	if routeErr != nil {
-		if rec.status != http.StatusNotFound && rec.status != http.StatusMethodNotAllowed {
-			m.t.Errorf("server answered %d to %s %s, which is no operation of the contract (want 404 or 405)", rec.status, r.Method, r.URL.Path)
+		if err := m.v.CheckUnrouted(r, rec.status, rec.header, rec.body.Bytes()); err != nil {
+			m.t.Errorf("%v", err)
 		}
 		return
 	}
 	m.cov.Record(op, rec.status)
-	if reqErr != nil && rec.status < 400 {
+	if reqErr != nil && rec.status < 400 && !m.lax {
 		m.t.Errorf("server accepted an off-contract request with status %d: %v", rec.status, reqErr)
 	}
 	if err := m.v.ValidateResponse(r, rec.status, rec.header, rec.body.Bytes()); err != nil {
@@ -224,3 +236,92 @@ func (r *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (r *recorder) Unwrap() http.ResponseWriter { return r.w }
+
+// methods are the HTTP methods CheckUnrouted tries on a URL.
+var methods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions}
+
+// Methods returns the methods for which r's URL is an operation of the
+// contract (none when no path of the contract matches it).
+func (v *Validator) Methods(r *http.Request) []string {
+	var out []string
+	for _, m := range methods {
+		rr := r.Clone(r.Context())
+		rr.Method = m
+		if _, err := v.FindOperation(rr); err == nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// CheckUnrouted checks the answer to a request that is no operation of the
+// contract. The contract documents nothing for such requests, so the
+// answers of the framework the contract was generated with (FastAPI on
+// Starlette) are the standard, and each must be the right one:
+//   - 405 Method Not Allowed when the URL is an operation for other methods,
+//     with an Allow header naming only such methods (Starlette names those
+//     of the first route that matches, which may be fewer than all);
+//   - 307 Temporary Redirect when the URL is not an operation for any method
+//     but is one with its trailing slash toggled (Starlette's
+//     redirect_slashes), with an empty body and a Location that is the same
+//     URL with that path (and the same query);
+//   - 404 Not Found otherwise.
+func (v *Validator) CheckUnrouted(r *http.Request, status int, h http.Header, body []byte) error {
+	where := fmt.Sprintf("%s %s", r.Method, r.URL.RequestURI())
+	allowed := v.Methods(r)
+	toggled := toggleSlash(r.URL.EscapedPath())
+	var redirect []string
+	if toggled != "" {
+		rr := r.Clone(r.Context())
+		u := *r.URL
+		u.Path, u.RawPath = "", ""
+		if p, err := url.PathUnescape(toggled); err == nil {
+			u.Path, u.RawPath = p, toggled
+		}
+		rr.URL = &u
+		redirect = v.Methods(rr)
+	}
+	switch {
+	case len(allowed) > 0:
+		if status != http.StatusMethodNotAllowed {
+			return fmt.Errorf("server answered %d to %s: that URL is an operation for %v, so the answer is 405 Method Not Allowed", status, where, allowed)
+		}
+		allow := strings.Split(h.Get("Allow"), ",")
+		for i := range allow {
+			allow[i] = strings.TrimSpace(allow[i])
+		}
+		if h.Get("Allow") == "" || slices.ContainsFunc(allow, func(m string) bool { return !slices.Contains(allowed, m) }) {
+			return fmt.Errorf("405 to %s has Allow %q: want a non-empty list of methods among %v", where, h.Get("Allow"), allowed)
+		}
+	case len(redirect) > 0:
+		if status != http.StatusTemporaryRedirect {
+			return fmt.Errorf("server answered %d to %s: %s is an operation for %v, so the answer is a 307 redirect there (Starlette's redirect_slashes)", status, where, toggled, redirect)
+		}
+		loc, err := url.Parse(h.Get("Location"))
+		switch {
+		case err != nil || !loc.IsAbs() || loc.Host != r.Host:
+			return fmt.Errorf("307 to %s has Location %q: want an absolute URL on %s", where, h.Get("Location"), r.Host)
+		case loc.EscapedPath() != toggled || loc.RawQuery != r.URL.RawQuery:
+			return fmt.Errorf("307 to %s has Location %q: want path %s and query %q", where, h.Get("Location"), toggled, r.URL.RawQuery)
+		case len(body) > 0:
+			return fmt.Errorf("307 to %s has a %d-byte body, want none", where, len(body))
+		}
+	default:
+		if status != http.StatusNotFound {
+			return fmt.Errorf("server answered %d to %s, which is no operation of the contract, with or without a trailing slash (want 404)", status, where)
+		}
+	}
+	return nil
+}
+
+// toggleSlash is Starlette's redirect_slashes rewrite of a path: all
+// trailing slashes removed, or one added; "" for "/".
+func toggleSlash(p string) string {
+	switch {
+	case p == "/" || p == "":
+		return ""
+	case strings.HasSuffix(p, "/"):
+		return strings.TrimRight(p, "/")
+	}
+	return p + "/"
+}

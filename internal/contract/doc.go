@@ -39,7 +39,7 @@
 //
 // # Adjustments made to the loaded contract
 //
-// Load changes the parsed document in three places (see adjust in spec.go).
+// Load changes the parsed document in four places (see adjust in spec.go).
 // Each checks that the contract still has the shape it was written for and
 // makes Load fail otherwise, so that a new contract never passes silently
 // through a stale adjustment.
@@ -78,9 +78,31 @@
 //     disagrees), and the discriminator is removed. This is stricter than
 //     oneOf alone, never looser.
 //
+//  4. Patterns. JSON Schema reads a pattern as an ECMA-262 regular
+//     expression and kin-openapi compiles it with Go's regexp, where \w, \d
+//     and \s are ASCII; the server is pydantic, whose default engine (the
+//     Rust regex crate) makes them Unicode. Every pattern is rewritten with
+//     internal/pattern, the translation the client and the emulator compile
+//     theirs with, so a tag "ünï" is on-contract. Load fails on a pattern
+//     that is not one of amigo's Pattern constants. Violation messages show
+//     the contract's own spelling of the pattern.
+//
 // # Checks beyond openapi3filter
 //
 //   - An undocumented status is a violation (IncludeResponseStatus).
+//   - A request that is no operation of the contract (no path, or not that
+//     method) gets an answer the contract does not document, so
+//     CheckUnrouted holds it to what the contract's framework (FastAPI on
+//     Starlette) answers, by the request's URL: 405 when the URL is an
+//     operation for other methods, with an Allow header naming only such
+//     methods (HEAD included: FastAPI does not answer HEAD for GET); else
+//     307 when the URL with its trailing slash toggled is an operation
+//     (redirect_slashes), with an empty body and an absolute Location on the
+//     same host with that path and the same query; else 404.
+//   - "?name=" is on-contract when the empty string is a valid value of
+//     the parameter (for an array, of an item): FastAPI never writes
+//     allowEmptyValue and passes "" on to the parameter's type, so
+//     versions= is a (blank) constraint while limit= is off-contract.
 //   - A 204 response must have an empty body.
 //   - A documented status without content (all error statuses) may carry
 //     any body (the emulator sends FastAPI's {"detail": ...}), but a body
@@ -108,7 +130,8 @@
 // Middleware fails the test on any off-contract response the server writes,
 // and on an off-contract request that the server accepts with a status
 // below 400 (a server must refuse what the contract does not allow; the
-// request itself is the sender's fault). A response whose connection the
+// request itself is the sender's fault), unless WithLaxRequests says the
+// server validates in pydantic's lax mode. A response whose connection the
 // handler hijacked (the emulator's drop-after-work fault) is neither
 // validated nor recorded. Both record (operationId, status) in a Coverage.
 //   - Defaults are never written into the validated request

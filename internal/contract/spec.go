@@ -15,6 +15,9 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/amigo-release/amigo-release/amigo"
+	"github.com/amigo-release/amigo-release/internal/pattern"
 )
 
 // SpecJSON is the Amigo Tool API contract exactly as published (OpenAPI 3.1),
@@ -51,6 +54,9 @@ type Validator struct {
 	router routers.Router
 	ops    map[string]Operation
 	order  []string // operation IDs sorted by path then method
+	// patterns maps each rewritten pattern (adjustment 4) to the
+	// contract's spelling, which violation messages show instead.
+	patterns map[string]string
 }
 
 var (
@@ -88,7 +94,8 @@ func newValidator(spec []byte) (*Validator, error) {
 	if !doc.IsOpenAPI31OrLater() {
 		return nil, fmt.Errorf("contract is OpenAPI %s; this package relies on kin-openapi's OpenAPI 3.1 (JSON Schema 2020-12) validation", doc.OpenAPI)
 	}
-	if err := adjust(doc); err != nil {
+	patterns, err := adjust(doc)
+	if err != nil {
 		return nil, fmt.Errorf("adjust OpenAPI contract: %w", err)
 	}
 	if err := doc.Validate(context.Background()); err != nil {
@@ -98,7 +105,7 @@ func newValidator(spec []byte) (*Validator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build router: %w", err)
 	}
-	v := &Validator{doc: doc, router: router, ops: map[string]Operation{}}
+	v := &Validator{doc: doc, router: router, ops: map[string]Operation{}, patterns: patterns}
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
 			o := Operation{ID: op.OperationID, Method: method, Path: path, Authenticated: needsAuth(doc, op)}
@@ -190,7 +197,7 @@ func (v *Validator) route(r *http.Request) (*routers.Route, map[string]string, e
 // package documentation; each one checks that the contract still has the
 // shape it was written for and fails loudly if not, so that a new contract
 // never passes through a stale adjustment.
-func adjust(doc *openapi3.T) error {
+func adjust(doc *openapi3.T) (map[string]string, error) {
 	// 1. Route by path only: tests serve the API on http://127.0.0.1:PORT.
 	doc.Servers = openapi3.Servers{{URL: "/"}}
 	for _, item := range doc.Paths.Map() {
@@ -216,7 +223,7 @@ func adjust(doc *openapi3.T) error {
 	}
 	var err error
 	if doc.Security, err = fix("document", doc.Security); err != nil {
-		return err
+		return nil, err
 	}
 	for _, item := range doc.Paths.Map() {
 		for _, op := range item.Operations() {
@@ -225,7 +232,7 @@ func adjust(doc *openapi3.T) error {
 			}
 			s, err := fix(op.OperationID, *op.Security)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			op.Security = &s
 		}
@@ -242,7 +249,7 @@ func adjust(doc *openapi3.T) error {
 	} {
 		ref := schemes[name]
 		if ref == nil || ref.Value == nil || !check(ref.Value) {
-			return fmt.Errorf("security scheme %q is missing or changed; revisit adjustment 2", name)
+			return nil, fmt.Errorf("security scheme %q is missing or changed; revisit adjustment 2", name)
 		}
 	}
 
@@ -254,10 +261,94 @@ func adjust(doc *openapi3.T) error {
 			continue
 		}
 		if err := foldDiscriminator(name, ref.Value); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+
+	// 4. Patterns mean what pydantic-core makes of them (Unicode \w, \d,
+	// \s), not what ECMA-262 or Go's regexp would: rewrite each with
+	// internal/pattern, as the client and the emulator compile them.
+	return translatePatterns(doc)
+}
+
+// translatePatterns rewrites the pattern of every schema of doc (components,
+// parameters, request and response bodies, and everything nested in them)
+// with pattern.Translate. It returns the rewritten patterns, each mapped to
+// the contract's own spelling (for error messages), and fails on a pattern
+// the client and the emulator do not know: amigo's Pattern* constants are
+// the contract's patterns, and a new one needs a look at what it means.
+func translatePatterns(doc *openapi3.T) (map[string]string, error) {
+	known := []string{amigo.PatternToolName, amigo.PatternTag, amigo.PatternEnvvarName,
+		amigo.PatternProjectPath, amigo.PatternUserVariable, amigo.PatternObjectID}
+	out := map[string]string{}
+	seen := map[*openapi3.Schema]bool{}
+	var firstErr error
+	var walk func(where string, ref *openapi3.SchemaRef)
+	walkAll := func(where string, refs ...*openapi3.SchemaRef) {
+		for _, r := range refs {
+			walk(where, r)
+		}
+	}
+	walk = func(where string, ref *openapi3.SchemaRef) {
+		if ref == nil || ref.Value == nil || seen[ref.Value] {
+			return
+		}
+		s := ref.Value
+		seen[s] = true
+		if s.Pattern != "" {
+			orig := s.Pattern
+			if !slices.Contains(known, orig) && firstErr == nil {
+				firstErr = fmt.Errorf("%s: pattern %q is not one of amigo's Pattern constants; add it there (and see what pydantic makes of it) and revisit adjustment 4", where, orig)
+			}
+			t, err := pattern.Translate(orig)
+			if err != nil && firstErr == nil {
+				firstErr = fmt.Errorf("%s: %w", where, err)
+			}
+			if err == nil {
+				s.Pattern = t
+				out[t] = orig
+			}
+		}
+		walkAll(where, s.OneOf...)
+		walkAll(where, s.AnyOf...)
+		walkAll(where, s.AllOf...)
+		walkAll(where, s.PrefixItems...)
+		walkAll(where, s.Not, s.Items, s.AdditionalProperties.Schema, s.Contains, s.PropertyNames, s.If, s.Then, s.Else, s.ContentSchema)
+		for _, m := range []openapi3.Schemas{s.Properties, s.PatternProperties, s.DependentSchemas, s.Defs} {
+			for _, k := range slices.Sorted(maps.Keys(m)) {
+				walk(where+"."+k, m[k])
+			}
+		}
+	}
+	content := func(where string, c openapi3.Content) {
+		for _, mt := range slices.Sorted(maps.Keys(c)) {
+			walk(where+" "+mt, c[mt].Schema)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(doc.Components.Schemas)) {
+		walk("schema "+name, doc.Components.Schemas[name])
+	}
+	for _, path := range slices.Sorted(maps.Keys(doc.Paths.Map())) {
+		item := doc.Paths.Value(path)
+		params := item.Parameters
+		for method, op := range item.Operations() {
+			where := method + " " + path
+			for _, p := range append(slices.Clone(params), op.Parameters...) {
+				if p.Value != nil {
+					walk(where+" parameter "+p.Value.Name, p.Value.Schema)
+				}
+			}
+			if op.RequestBody != nil && op.RequestBody.Value != nil {
+				content(where+" body", op.RequestBody.Value.Content)
+			}
+			for code, r := range op.Responses.Map() {
+				if r.Value != nil {
+					content(where+" "+code, r.Value.Content)
+				}
+			}
+		}
+	}
+	return out, firstErr
 }
 
 // foldDiscriminator makes each oneOf variant of s require the discriminator

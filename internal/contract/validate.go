@@ -110,16 +110,27 @@ func (v *Validator) ValidateRequest(r *http.Request, body []byte) error {
 	req.ContentLength = int64(len(body))
 	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: v.options()}
 	if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
-		e.Violations = append(e.Violations, flatten(err, "", body)...)
+		e.Violations = append(e.Violations, v.spell(flatten(err, "", body))...)
 	}
-	for i, vi := range e.Violations {
-		// kin-openapi says "empty value" of a query value that fits no
-		// branch of an anyOf (e.g. deprecated=maybe): say what was sent.
+	kept := e.Violations[:0]
+	for _, vi := range e.Violations {
 		name, isQuery := strings.CutPrefix(vi.Field, "query ")
-		if raw := r.URL.Query()[name]; isQuery && strings.Contains(vi.Message, "empty value is not allowed") && len(raw) > 0 && raw[0] != "" {
-			e.Violations[i].Message = fmt.Sprintf("%q matches none of the parameter's types", raw[0])
+		raw := r.URL.Query()[name]
+		if isQuery && strings.Contains(vi.Message, "empty value is not allowed") && len(raw) > 0 {
+			if raw[0] != "" {
+				// kin-openapi says "empty value" of a query value that fits
+				// no branch of an anyOf (e.g. deprecated=maybe): say what
+				// was sent.
+				vi.Message = fmt.Sprintf("%q matches none of the parameter's types", raw[0])
+			} else if emptyFits(route.Operation, name) {
+				// FastAPI takes "?name=" as the empty string and lets the
+				// parameter's type judge it (see the package documentation).
+				continue
+			}
 		}
+		kept = append(kept, vi)
 	}
+	e.Violations = kept
 	if route.Operation.RequestBody == nil && len(body) > 0 {
 		e.Violations = append(e.Violations, Violation{Field: "body", Rule: "body",
 			Message: fmt.Sprintf("the operation takes no request body, got %d bytes", len(body))})
@@ -189,9 +200,24 @@ func (v *Validator) ValidateResponse(r *http.Request, status int, h http.Header,
 		Options:                in.Options,
 	}
 	if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
-		e.Violations = append(e.Violations, flatten(err, "", body)...)
+		e.Violations = append(e.Violations, v.spell(flatten(err, "", body))...)
 	}
 	return e.orNil()
+}
+
+// spell puts the contract's own spelling of each pattern back into the
+// messages (adjustment 4 rewrote them into long Unicode classes).
+func (v *Validator) spell(vs []Violation) []Violation {
+	esc := strings.NewReplacer(`\`, `\\`)
+	for i := range vs {
+		for t, orig := range v.patterns {
+			// Messages quote a pattern as written or with its backslashes
+			// escaped.
+			vs[i].Message = strings.ReplaceAll(vs[i].Message, t, orig)
+			vs[i].Message = strings.ReplaceAll(vs[i].Message, esc.Replace(t), esc.Replace(orig))
+		}
+	}
+	return vs
 }
 
 func (e *Error) orNil() error {
@@ -199,6 +225,20 @@ func (e *Error) orNil() error {
 		return nil
 	}
 	return e
+}
+
+// emptyFits reports whether the empty string is a valid value of the query
+// parameter name of op (for an array, a valid item).
+func emptyFits(op *openapi3.Operation, name string) bool {
+	p := op.Parameters.GetByInAndName(openapi3.ParameterInQuery, name)
+	if p == nil || p.Schema == nil || p.Schema.Value == nil {
+		return false
+	}
+	s := p.Schema.Value
+	if s.Type.Is(openapi3.TypeArray) && s.Items != nil && s.Items.Value != nil {
+		s = s.Items.Value
+	}
+	return s.VisitJSON("") == nil
 }
 
 func isJSON(mediaType string) bool {
