@@ -29,6 +29,7 @@ func decoderKeys() map[string][]string {
 		"discovery":   d.discoveryFields(&Discovery{}, &rawPlan{}),
 		"bump":        d.bumpFields(&Bump{}, &rawPlan{}),
 		"publish":     d.publishFields(&Publish{}),
+		"records":     d.recordsFields(&Records{}),
 		"defaults":    d.defaultsFields(&Defaults{}, &rawPlan{}),
 		"credentials": d.credentialsFields(&Credentials{}),
 		"stage":       d.stageFields(&rawStage{}),
@@ -209,6 +210,7 @@ func TestSchema_rejectsBadPlans(t *testing.T) {
 		"envvar name":           okStages + "tools:\n  t:\n    envvars: [{name: low, value: x}]\n",
 		"envvar both":           okStages + "tools:\n  t:\n    envvars: [{name: A, value: x, from_env: B}]\n",
 		"no stages":             "defaults: {organization: o}\n",
+		"tag format without {tool}": okStages + "records:\n  tag_format: v{version}\n",
 		"11 inputs":             okStages + "tools:\n  t:\n    test_inputs: [{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}]\n",
 	} {
 		t.Run(name, func(t *testing.T) {
