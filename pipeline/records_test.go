@@ -20,7 +20,7 @@ type fakeRecorder struct {
 }
 
 type recordCall struct {
-	v                         pipeline.VersionRecord
+	v                     pipeline.VersionRecord
 	usSmokes, euPublishes int
 }
 
