@@ -33,6 +33,7 @@ type Azure struct {
 	status  int    // when set, git calls answer this status
 	body    string // with status: the body (HTML sign-in page, JSON error, …)
 	noAreas bool
+	gitData azureGit // refs and pull request queries (azure_git.go)
 }
 
 // Thread is a pull request thread.
@@ -66,6 +67,7 @@ func NewAzure(t testing.TB, token string) *Azure {
 	mux.HandleFunc("GET "+threads, f.git(f.listThreads))
 	mux.HandleFunc("POST "+threads, f.git(f.createThread))
 	mux.HandleFunc("PATCH "+threads+"/{thread}/comments/{comment}", f.git(f.updateComment))
+	f.routeGit(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		t.Errorf("unexpected Azure DevOps call %s %s", r.Method, r.URL)
 		http.Error(w, "not stubbed", http.StatusNotImplemented)
@@ -107,11 +109,12 @@ func location(id, area, resource, template string) map[string]any {
 
 func (f *Azure) locations(w http.ResponseWriter, r *http.Request) {
 	const thread = "{project}/_apis/{area}/repositories/{repositoryId}/pullRequests/{pullRequestId}/threads/{threadId}"
-	writeJSON(w, http.StatusOK, map[string]any{"count": 3, "value": []any{
+	value := append([]any{
 		location("e81700f7-3be2-46de-8624-2eb35882fcaa", "Location", "ResourceAreas", "_apis/{resource}/{areaId}"),
 		location("ab6e2e5d-a0b7-4153-b64a-a4efe0d49449", "git", "threads", thread),
 		location("965a3ec7-5ed8-455a-bdcb-835a5ea7fe7b", "git", "comments", thread+"/comments/{commentId}"),
-	}})
+	}, gitLocations()...)
+	writeJSON(w, http.StatusOK, map[string]any{"count": len(value), "value": value})
 }
 
 func (f *Azure) areas(w http.ResponseWriter, r *http.Request) {
