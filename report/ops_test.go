@@ -15,7 +15,7 @@ func no() *bool  { b := false; return &b }
 // sampleStatus: a drifted, capped, pinned tool and a hostile one.
 func sampleStatus() *ops.StatusReport {
 	return &ops.StatusReport{
-		Head: "4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d",
+		Head:   "4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d",
 		Stages: []ops.StatusStage{{Name: "us", ActiveCap: 3}, {Name: "eu", ActiveCap: 2}, {Name: "ap", ActiveCap: 3}, {Name: "ca", ActiveCap: 3}},
 		Tools: []ops.ToolStatus{
 			{Name: "weather", Path: "tools/weather", Stages: []ops.StageStatus{
