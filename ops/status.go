@@ -335,11 +335,13 @@ func driftOf(repo *changes.Repo, stages []StageStatus, versions map[string]map[s
 	byCommit := map[string][]entry{}
 	var commits []string
 	for _, st := range order {
+		seen := map[string]bool{}
 		for _, v := range activeNewestFirst(versions[st.Name][tool].versions) {
 			key := strings.ToLower(v.ToolCommitHash)
-			if key == "" {
-				continue
+			if key == "" || seen[key] {
+				continue // a stage's own repeats of a commit are not drift
 			}
+			seen[key] = true
 			if _, ok := byCommit[key]; !ok {
 				commits = append(commits, key)
 			}

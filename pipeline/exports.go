@@ -16,3 +16,7 @@ func ChangesOptions(d promote.Discovery) (changes.Options, error) { return chang
 // SameCommit compares two commit hashes, allowing either to be abbreviated
 // (at least 7 hex digits), as the pipeline matches tool_commit_hash.
 func SameCommit(a, b string) bool { return sameCommit(a, b) }
+
+// CommitSummaries converts the commits of a project change as the report
+// carries them.
+func CommitSummaries(cs []changes.Commit) []CommitSummary { return commitSummaries(cs) }

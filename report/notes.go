@@ -57,6 +57,8 @@ type Notes struct {
 	Record *pipeline.RecordReport
 	// Drift says which regions number the version differently, if any.
 	Drift string
+	// MaxItems bounds the commits listed (0: all); the rest are counted.
+	MaxItems int
 }
 
 // Note groups, in the order they are shown.
@@ -217,7 +219,11 @@ func NotesMarkdown(n Notes) string {
 	if n.Drift != "" {
 		b.WriteString("\n> " + md(n.Drift, 500) + "\n")
 	}
-	b.WriteString(notesBody(n, "###", 1<<30, 500))
+	items := n.MaxItems
+	if items <= 0 {
+		items = len(n.Commits)
+	}
+	b.WriteString(notesBody(n, "###", items, 500))
 	// Every untrusted part went through md, which escapes '[' (so no
 	// "##vso[" or "##[") and never lets a line start with "::": the
 	// headings stay real headings.

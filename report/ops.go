@@ -33,8 +33,18 @@ func activeWords(s ops.StageStatus) string {
 	if len(s.Active) > 0 {
 		w += ": " + strings.Join(s.Active, " ")
 	}
-	if len(s.Active) > s.ActiveCap {
-		w += " (over the cap)"
+	if over := len(s.Active) - s.ActiveCap; over > 0 {
+		pinned := 0
+		for _, p := range s.Pinned {
+			if p.Active {
+				pinned++
+			}
+		}
+		if pinned >= over {
+			w += " (pinned versions kept over the cap)"
+		} else {
+			w += " (over the cap)"
+		}
 	}
 	return w
 }
