@@ -3,9 +3,11 @@ package ops_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/amigo-release/amigo-release/amigo/amigotest"
 	"github.com/amigo-release/amigo-release/ops"
 )
 
@@ -153,5 +155,39 @@ func TestRollback_smokeFailure(t *testing.T) {
 	}
 	if rep.OK || !strings.Contains(rep.Error, "eu: the smoke test of 1.1.0 failed") || len(w.deprecations()) != 4 {
 		t.Errorf("report %+v; deprecations %v", rep, w.deprecations())
+	}
+}
+
+// TestRollback_stopsAtAFailedStage: a deprecation the server refuses stops
+// the rollback there: the later stages (done first) stay rolled back, the
+// earlier ones are left as they were, and the report says so; a 409
+// (another operation in progress) is waited out.
+func TestRollback_stopsAtAFailedStage(t *testing.T) {
+	w, _ := releasedWorld(t)
+	w.servers["eu"].FailNext(amigotest.OpDeprecateVersions, 2, http.StatusConflict, `{"detail":"An operation is in progress."}`)
+	w.servers["ap"].FailNext(amigotest.OpDeprecateVersions, 1, http.StatusBadRequest, `{"detail":"refused"}`)
+	rep, err := rollback(t, w, nil, "1.1.0", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.OK || !strings.Contains(rep.Error, "stage ap: deprecate weather 1.2.0") {
+		t.Fatalf("report %+v", rep)
+	}
+	if got := strings.Join(w.deprecations(), ", "); got != "ca ==1.0.2" {
+		t.Errorf("deprecations %s, want only ca's before ap failed", got)
+	}
+	for _, st := range rep.Stages {
+		if (st.Stage == "eu" || st.Stage == "us") && (!strings.Contains(st.Note, "stopped at ap") || st.After != "1.2.0") {
+			t.Errorf("%s: %+v", st.Stage, st)
+		}
+	}
+
+	// The rerun goes through, waiting out eu's two 409s.
+	rep, err = rollback(t, w, nil, "1.1.0", false)
+	if err != nil || !rep.OK {
+		t.Fatalf("rerun: %+v, %v", rep, err)
+	}
+	if got := strings.Join(w.deprecations(), ", "); got != "ca ==1.0.2, ap ==1.2.0, eu ==1.2.0, us ==1.2.0" {
+		t.Errorf("deprecations after the rerun: %s", got)
 	}
 }
