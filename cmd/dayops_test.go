@@ -2,8 +2,11 @@ package cmd
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/amigo-release/amigo-release/internal/fakeci"
 )
 
 // TestREADME_documentsEveryCommand: the README's command table has a row
@@ -77,5 +80,59 @@ func TestDayTwo_usageErrors(t *testing.T) {
 		if r.code != ExitUsage || !strings.Contains(r.stderr, tc.want) {
 			t.Errorf("%q: exit %d, stderr %q; want 2 and %q", tc.args, r.code, r.stderr, tc.want)
 		}
+	}
+}
+
+// TestRecords_inProcess runs a GitHub Actions push release in-process
+// (so -race sees it): two tools serve in the first stage at once, each
+// recorded concurrently (tags, releases, the notes' pull request links
+// shared through one cache); the comment links the notes.
+func TestRecords_inProcess(t *testing.T) {
+	repo := toolRepo(t)
+	us, eu := emulators(t, repo)
+	plan := writePlan(t, t.TempDir(), us.URL(), eu.URL())
+	b, err := os.ReadFile(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(plan, append(b, []byte("records:\n  tags: true\n  releases: true\n")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	head := git(t, repo, "rev-parse", "HEAD")
+	gh := fakeci.NewGitHub(t, ghToken)
+	gh.SetPRsOf(head, fakeci.PR{Number: 9, Base: "main"})
+	dir := t.TempDir()
+	ev := filepath.Join(dir, "event.json")
+	if err := os.WriteFile(ev, []byte(`{"ref":"refs/heads/main","after":"`+head+`","repository":{"full_name":"acme/tools"}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"out", "sum"} {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := releaseEnv("GITHUB_ACTIONS", "true", "GITHUB_EVENT_NAME", "push", "GITHUB_EVENT_PATH", ev, "GITHUB_SHA", head,
+		"GITHUB_REF", "refs/heads/main", "GITHUB_REPOSITORY", "acme/tools", "GITHUB_SERVER_URL", "https://github.example",
+		"GITHUB_API_URL", gh.APIURL(), "GITHUB_OUTPUT", filepath.Join(dir, "out"), "GITHUB_STEP_SUMMARY", filepath.Join(dir, "sum"),
+		"INPUT_GITHUB-TOKEN", ghToken, "INPUT_CONFIG", plan, "INPUT_WORKING-DIRECTORY", repo)
+	r := runRelease(t, env)
+	r.wantCode(t, ExitOK)
+	tags := gh.Tags()
+	if tags["weather_lookup/v1.0.0"] != head || tags["calendar/v1.0.0"] != head || len(gh.Releases()) != 2 {
+		t.Fatalf("tags %v, releases %+v\n%s", tags, gh.Releases(), r.stdout)
+	}
+	body := strings.Join(gh.Bodies(9), "\n")
+	wantContains(t, "comment", body, "Release notes for <code>weather_lookup</code>", "[#9](https://github.example/acme/tools/pull/9)",
+		"Tag [`weather_lookup/v1.0.0`](https://github.example/acme/tools/tree/weather_lookup/v1.0.0)")
+	pulls := 0
+	for _, c := range gh.Calls() {
+		if strings.HasSuffix(c, "/pulls") && strings.Contains(c, "/commits/") {
+			pulls++
+		}
+	}
+	// Two commits, each asked once for the notes, plus the comment's own
+	// lookup of the pushed commit's pull request.
+	if pulls != 3 {
+		t.Errorf("%d pull request lookups, want 3 (the notes' cache holds across tools)", pulls)
 	}
 }
