@@ -55,7 +55,7 @@ func runNotes(ctx context.Context, env *Env, args []string) error {
 	}
 	o.Tool = pos[0]
 	o.Head = o.To
-	e, err := openOps(env, o.opsFlags, false)
+	e, err := openOps(ctx, env, o.opsFlags, false)
 	if err != nil {
 		return err
 	}

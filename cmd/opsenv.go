@@ -51,12 +51,18 @@ type opsEnv struct {
 	plan *promote.Plan
 	repo *changes.Repo
 	head string
+	// apis are the stages' clients (with api set).
+	apis map[string]ops.API
 }
 
-// openOps loads the plan and the repository (exit 2 on a bad one) and
-// masks every secret the plan names before anything prints. With api set
-// it also checks the stages' credentials.
-func openOps(env *Env, o opsFlags, api bool) (*opsEnv, error) {
+// openOps checks the flags, loads the plan and the repository (exit 2 on a
+// bad one) and masks every secret the plan names before anything prints.
+// With api set it also checks the stages' credentials and builds their
+// clients. Call close when done.
+func openOps(ctx context.Context, env *Env, o opsFlags, api bool) (*opsEnv, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
 	if o.TimeScale > 1 {
 		scaled := *env
 		scaled.Clock = clock.NewScaled(o.TimeScale)
@@ -88,14 +94,21 @@ func openOps(env *Env, o opsFlags, api bool) (*opsEnv, error) {
 		repo.Close()
 		return nil, usageErrorf("resolve head %q: %v", head, err)
 	}
-	return &opsEnv{env: env, f: f, plan: plan, repo: repo, head: sha}, nil
+	e := &opsEnv{env: env, f: f, plan: plan, repo: repo, head: sha}
+	if api {
+		if e.apis, err = e.clients(ctx); err != nil {
+			repo.Close()
+			return nil, err
+		}
+	}
+	return e, nil
 }
 
 func (e *opsEnv) close() { e.repo.Close() }
 
-// apis builds every stage's client: paced, retrying, one pacer for all,
+// clients builds every stage's client: paced, retrying, one pacer for all,
 // exactly as a release builds them.
-func (e *opsEnv) apis(ctx context.Context) (map[string]ops.API, error) {
+func (e *opsEnv) clients(ctx context.Context) (map[string]ops.API, error) {
 	clients := pipeline.DefaultClients(pipeline.ClientConfig{Getenv: e.env.Getenv, Clock: e.env.Clock, HTTPClient: e.env.HTTPClient})
 	out := map[string]ops.API{}
 	for _, st := range e.plan.Order() {

@@ -66,22 +66,15 @@ func runRollback(ctx context.Context, env *Env, args []string) error {
 	if strings.TrimSpace(o.To) == "" {
 		return usageErrorf("rollback %s: --to is required: a version of the first stage (e.g. 1.4.2) or a commit", o.Tool)
 	}
-	if err := o.check(); err != nil {
-		return err
-	}
-	e, err := openOps(env, o.opsFlags, true)
+	e, err := openOps(ctx, env, o.opsFlags, true)
 	if err != nil {
 		return err
 	}
 	defer e.close()
-	apis, err := e.apis(ctx)
-	if err != nil {
-		return err
-	}
 	secrets := pipeline.SecretValues(e.plan, env.Getenv)
 	log := e.f.logger()
 	rep, err := ops.Rollback(ctx, ops.RollbackOptions{
-		Plan: e.plan, Repo: e.repo, Head: e.head, Tool: o.Tool, To: o.To, DryRun: o.DryRun, APIs: apis, Clock: e.env.Clock,
+		Plan: e.plan, Repo: e.repo, Head: e.head, Tool: o.Tool, To: o.To, DryRun: o.DryRun, APIs: e.apis, Clock: e.env.Clock,
 		Mask: func(s string) string { return maskAll(s, secrets) },
 		Log:  func(format string, args ...any) { log.Infof(format, args...) },
 	})

@@ -38,20 +38,13 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 	if err := f.parse(args, env.Stdout); err != nil {
 		return err
 	}
-	if err := o.check(); err != nil {
-		return err
-	}
-	e, err := openOps(env, o.opsFlags, true)
+	e, err := openOps(ctx, env, o.opsFlags, true)
 	if err != nil {
 		return err
 	}
 	defer e.close()
-	apis, err := e.apis(ctx)
-	if err != nil {
-		return err
-	}
 	readers := map[string]ops.Reader{}
-	for k, v := range apis {
+	for k, v := range e.apis {
 		readers[k] = v
 	}
 	st, err := ops.Status(ctx, ops.StatusOptions{Plan: e.plan, Repo: e.repo, Head: e.head, Tools: splitList(o.Tools), Readers: readers})

@@ -47,18 +47,9 @@ func (a *Azure) repository() (Repository, error) {
 	}, nil
 }
 
-// gitClient is the SDK's git client with a status recorder (see
-// AzureThreads.Upsert).
+// gitClient is the SDK's git client with a status recorder.
 func (r AzureRepository) gitClient(ctx context.Context) (*git.ClientImpl, *statusRecorder, error) {
-	rec := &statusRecorder{next: http.DefaultTransport}
-	if r.HTTPClient != nil && r.HTTPClient.Transport != nil {
-		rec.next = r.HTTPClient.Transport
-	}
-	hc := &http.Client{Transport: rec}
-	if r.HTTPClient != nil {
-		hc.Timeout = r.HTTPClient.Timeout
-	}
-	gc, err := r.client(ctx, hc)
+	gc, rec, err := r.recordedClient(ctx)
 	if err != nil {
 		return nil, rec, azureRepoError(rec.explain(err), "reach Azure DevOps")
 	}
@@ -103,13 +94,7 @@ func (r AzureRepository) EnsureTag(ctx context.Context, name, commit string) (Ta
 			return res, fmt.Errorf("create tag %s: Azure DevOps refused it%s: is commit %s pushed to the repository?", name, why, commit)
 		}
 	}
-	res.Existing = existing
-	if strings.EqualFold(existing, commit) {
-		res.Status = pipeline.TagExists
-	} else {
-		res.Status = pipeline.TagConflict
-	}
-	return res, nil
+	return res.found(existing, commit), nil
 }
 
 // tagCommit is the commit refs/tags/name names, or "". The refs filter is

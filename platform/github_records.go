@@ -81,13 +81,7 @@ func (g GitHubRepository) EnsureTag(ctx context.Context, name, commit string) (T
 			return res, fmt.Errorf("create tag %s: GitHub refused it (422): is commit %s pushed to %s/%s?", name, commit, g.Owner, g.Repo)
 		}
 	}
-	res.Existing = existing
-	if strings.EqualFold(existing, commit) {
-		res.Status = pipeline.TagExists
-	} else {
-		res.Status = pipeline.TagConflict
-	}
-	return res, nil
+	return res.found(existing, commit), nil
 }
 
 // tagCommit is the commit refs/tags/name names, or "" when there is no

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/amigo-release/amigo-release/pipeline"
 	"github.com/amigo-release/amigo-release/report"
 )
 
@@ -36,6 +37,18 @@ type TagResult struct {
 	Existing string
 	// URL links the tag on the host's web UI.
 	URL string
+}
+
+// found is the outcome of a tag that exists and names existing: the same
+// commit, or a conflict that is left alone.
+func (r TagResult) found(existing, commit string) TagResult {
+	r.Existing = existing
+	if strings.EqualFold(existing, commit) {
+		r.Status = pipeline.TagExists
+	} else {
+		r.Status = pipeline.TagConflict
+	}
+	return r
 }
 
 // ReleaseResult is what EnsureRelease found or did.

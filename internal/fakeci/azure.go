@@ -2,11 +2,9 @@ package fakeci
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 )
 
@@ -134,24 +132,12 @@ func (f *Azure) areas(w http.ResponseWriter, r *http.Request) {
 // git checks a git call (api-version, pull request AzurePR) and answers
 // the status set by Fail instead of h.
 func (f *Azure) git(h func(w http.ResponseWriter, r *http.Request)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if !strings.Contains(r.Header.Get("Accept"), "api-version=") {
-			f.t.Errorf("%s %s without api-version", r.Method, r.URL.Path)
-		}
+	return f.gitCall(func(w http.ResponseWriter, r *http.Request) {
 		if r.PathValue("pr") != strconv.Itoa(AzurePR) {
 			f.t.Errorf("pull request %q, want %d", r.PathValue("pr"), AzurePR)
 		}
-		f.mu.Lock()
-		status, body := f.status, f.body
-		f.mu.Unlock()
-		if status != 0 {
-			w.Header().Set("Content-Type", "text/html")
-			w.WriteHeader(status)
-			fmt.Fprint(w, body)
-			return
-		}
 		h(w, r)
-	}
+	})
 }
 
 func (f *Azure) listThreads(w http.ResponseWriter, r *http.Request) {
