@@ -13,6 +13,10 @@ import (
 	"github.com/amigo-release/amigo-release/report"
 )
 
+// maxPRLookups bounds the commits whose pull requests one process asks
+// the platform for (GitHub answers one commit a call).
+const maxPRLookups = 50
+
 // maxReleaseNotes bounds the commits listed in a GitHub Release body (the
 // API takes 125,000 characters).
 const maxReleaseNotes = 300
@@ -103,8 +107,9 @@ type linkState struct {
 // links returns the links of the release notes for these commits: the
 // repository's web address (from the CI, else the origin remote) and,
 // on a push or a manual run in CI, the pull requests the platform says
-// each commit came from (asked once per commit and process). On a pull
-// request the comment sits on the pull request itself: no lookups.
+// each commit came from (asked once per commit, for at most maxPRLookups
+// commits per process). On a pull request the comment sits on the pull
+// request itself: no lookups.
 func (f *face) links(ctx context.Context, shas []string) report.Links {
 	ls := &f.notes
 	ls.once.Do(func() {
@@ -127,7 +132,7 @@ func (f *face) links(ctx context.Context, shas []string) report.Links {
 	defer ls.mu.Unlock()
 	var ask []string
 	for _, s := range shas {
-		if !ls.asked[s] {
+		if !ls.asked[s] && len(ls.asked) < maxPRLookups {
 			ask = append(ask, s)
 			ls.asked[s] = true
 		}
