@@ -3,11 +3,13 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 )
 
 // Recorder leaves a record of a tool version in the repository once the
-// version serves in the plan's first stage: a git tag on the tested commit
+// version serves in the tool's first stage (the plan's first that the tool
+// does not skip): a git tag on the tested commit
 // and, where the plan asks, a release with its notes (Options.Records; the
 // CLI builds one from the CI platform). The pipeline calls it at most once
 // per tool and run, from the first stage, after every gate of that stage
@@ -70,9 +72,9 @@ type RecordReport struct {
 //
 // The hook: runStage calls it once the stage's release (with its gates
 // before the soak) succeeded; it returns at once for any stage but the
-// first of the plan's order.
+// tool's first (see firstStageOf).
 func (r *runner) record(ctx context.Context, t *toolRun, s *stageRun) {
-	if r.opts.Records == nil || s.spec.Name != r.order[0].Name || s.rep.VersionAfter == "" {
+	if r.opts.Records == nil || s.spec.Name != r.firstStageOf(t) || s.rep.VersionAfter == "" {
 		return
 	}
 	if r.haltErr(ctx) != nil {
@@ -112,4 +114,15 @@ func (r *runner) record(ctx context.Context, t *toolRun, s *stageRun) {
 	sr := StepReport{Name: "record", Status: StatusReleased, Duration: d, Error: strings.Join(rec.Warnings, "; ")}
 	s.rep.Steps = append(s.rep.Steps, sr)
 	r.log.step(lv, t.name, s.spec.Name, "record", r.log.mask(strings.Join(what, "; ")), d)
+}
+
+// firstStageOf is the tool's first stage: the first of the plan's order
+// that its skip_stages does not name (its number is the tag's).
+func (r *runner) firstStageOf(t *toolRun) string {
+	for _, st := range r.order {
+		if !slices.Contains(t.settings.SkipStages, st.Name) {
+			return st.Name
+		}
+	}
+	return ""
 }

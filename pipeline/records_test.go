@@ -103,3 +103,16 @@ func TestRecord_onceWhenTheFirstStageServes(t *testing.T) {
 		t.Errorf("a version whose smoke failed was recorded: %+v", rec.calls[2:])
 	}
 }
+
+// TestRecord_firstStageTheToolDoesNotSkip: a tool that skips the plan's
+// first stage is recorded from its own first stage, with that stage's
+// number.
+func TestRecord_firstStageTheToolDoesNotSkip(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us", "eu")
+	h.commit("feat: weather", project("weather", "[tool.amigo-release]\nskip_stages = [\"us\"]\n"))
+	rec := &fakeRecorder{h: h}
+	h.run(h.plan("", []stageSpec{{name: "us"}, {name: "eu"}}, ""), func(o *pipeline.Options) { o.Records = rec })
+	if len(rec.calls) != 1 || rec.calls[0].v.Stage != "eu" || rec.calls[0].v.Version != "1.0.0" {
+		t.Errorf("record calls %+v, want one from eu", rec.calls)
+	}
+}
