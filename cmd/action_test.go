@@ -82,7 +82,7 @@ func TestActionYAML(t *testing.T) {
 	if a.Runs.Using != "composite" {
 		t.Errorf("runs.using = %q, want composite (never a Docker build per run)", a.Runs.Using)
 	}
-	wantInputs := []string{"mode", "config", "github-token", "tools", "base", "dry-run", "fail-fast", "version", "go-version", "working-directory", "report-json", "deepen", "github-api-url"}
+	wantInputs := []string{"mode", "config", "github-token", "tools", "base", "dry-run", "fail-fast", "version", "go-version", "working-directory", "report-json", "deepen", "github-api-url", "tool", "to"}
 	for _, in := range wantInputs {
 		if _, ok := a.Inputs[in]; !ok {
 			t.Errorf("input %q missing", in)
@@ -297,7 +297,7 @@ func TestActionRunStep(t *testing.T) {
 	}
 	inputs := func(kv ...string) map[string]string {
 		m := map[string]string{"BIN": fake, "GITHUB_TOKEN": "tok", "MODE": "run", "CONFIG": "", "REPO_PATH": "", "TOOLS": "",
-			"BASE": "", "DRY_RUN": "", "FAIL_FAST": "", "REPORT_JSON": "", "DEEPEN": ""}
+			"BASE": "", "DRY_RUN": "", "FAIL_FAST": "", "REPORT_JSON": "", "DEEPEN": "", "TOOL": "", "TO": ""}
 		for i := 0; i < len(kv); i += 2 {
 			m[kv[i]] = kv[i+1]
 		}
@@ -315,7 +315,11 @@ func TestActionRunStep(t *testing.T) {
 		{"deepen off", inputs("DEEPEN", "false"), 0, "[run][--deepen=false][--report-json]"},
 		{"plan drops run-only flags", inputs("MODE", "plan", "DRY_RUN", "true", "FAIL_FAST", "true"), 0, "[plan][--report-json]"},
 		{"AMIGO_REPORT_JSON from the workflow is kept", inputs("AMIGO_REPORT_JSON", "x.json"), 0, "[run]\n"},
-		{"bad mode", inputs("MODE", "deploy"), 2, "input mode must be run or plan"},
+		{"bad mode", inputs("MODE", "deploy"), 2, "input mode must be run, plan, rollback or status"},
+		{"rollback", inputs("MODE", "rollback", "TOOL", "weather_lookup", "TO", "1.4.2", "CONFIG", "cfg.yaml", "TOOLS", "x", "BASE", "abc", "DRY_RUN", "true", "FAIL_FAST", "true"),
+			0, "[rollback][weather_lookup][--to][1.4.2][--config][cfg.yaml][--dry-run=true]\n"},
+		{"rollback without its target", inputs("MODE", "rollback", "TOOL", "weather_lookup"), 2, "mode rollback needs the tool and to inputs"},
+		{"status", inputs("MODE", "status", "TOOLS", "a,b", "DRY_RUN", "true", "REPORT_JSON", "r.json"), 0, "[status][--tools][a,b]\n"},
 		{"token reaches the binary", inputs(), 0, "token=tok"},
 	}
 	for _, tt := range tests {

@@ -39,8 +39,8 @@ change and a non-conventional message, a four-stage release plan), starts the Am
 Tool API emulator for four regions in this process with time compressed, seeds older
 versions of some tools, and runs the real release path (the same as 'run'): test gate,
 publish, smoke, soak, promotion to every region, pruning beyond the active cap with a
-pinned version kept. It prints the result table, the pull request comment it would
-post, and where the JSON report is.
+pinned version kept. It prints the result table, what serves where (the status
+command), the pull request comment it would post, and where the JSON report is.
 
 Without --keep the temporary directory is removed at the end; only the JSON report
 stays. With --keep the repository stays and the emulator keeps serving (Ctrl-C stops
@@ -165,6 +165,10 @@ func demoRun(ctx context.Context, env *Env, o DemoOptions) (err error) {
 		return fmt.Errorf("read back the JSON report: %w", readErr)
 	}
 	fmt.Fprintf(out, "\n== What the emulators serve now (their own state) ==\n\n%s", sample.State(cluster))
+	fmt.Fprintf(out, "\n== What serves where, as the status command reads it (read-only API calls) ==\n\n")
+	if err := runStatus(ctx, &denv, []string{"--repo", repoDir, "--config", demo.PlanPath}); err != nil {
+		fmt.Fprintf(out, "status: %v\n", err)
+	}
 	fmt.Fprintf(out, "\n== The pull request comment it would post (Markdown) ==\n\n")
 	fmt.Fprintln(out, strings.TrimRight(report.Markdown(rep, report.Options{Marker: demo.PlanPath, MaxBytes: 65536}), "\n"))
 
@@ -234,6 +238,9 @@ func demoServe(ctx context.Context, env *Env, out io.Writer, cluster *demo.Clust
 	fmt.Fprintf(out, "  cd %s && echo '# faster' >> tools/timezone/main.py && git -c user.name=demo -c user.email=demo@example.invalid commit -qam 'perf(timezone): cache the table'\n", repoDir)
 	fmt.Fprintf(out, "  amigo-release plan --repo %s --time-scale %g    # timezone_info 1.0.1 (patch) to every region\n", repoDir, o.TimeScale)
 	fmt.Fprintf(out, "  amigo-release run --repo %s --time-scale %g\n", repoDir, o.TimeScale)
+	fmt.Fprintf(out, "  amigo-release status --repo %s --time-scale %g  # what serves where, drift, caps, pins\n", repoDir, o.TimeScale)
+	fmt.Fprintf(out, "  amigo-release rollback weather_lookup --to 1.2.0 --dry-run --repo %s --time-scale %g\n", repoDir, o.TimeScale)
+	fmt.Fprintf(out, "  amigo-release notes weather_lookup --repo %s   # release notes as markdown\n", repoDir)
 	if env.Ready != nil {
 		env.Ready(cluster.BaseURL)
 	}

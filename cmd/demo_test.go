@@ -34,11 +34,16 @@ func TestDemo(t *testing.T) {
 		"<!-- amigo-release:.amigo/release.yaml -->",
 		"| Tool | Bump | Reason | us | eu | ap | ca | Duration |",
 		"| `weather_lookup` | minor |",
-		"**breaking**",
+		"**⚠️ Breaking changes**",
 		"JSON report   "+jsonPath,
 		"weather_lookup\n  us              active 1.1.0, 1.2.0, 1.3.0; deprecated 1.0.0\n  eu-central-1    active 1.0.0 (pinned), 1.1.0, 1.2.0, 1.3.0\n",
 		"currency_convert\n  us              active 2.0.0, 2.1.0, 3.0.0; deprecated 1.0.0\n",
 		"Removed       ",
+		// The status command after the release: what serves where.
+		"== What serves where, as the status command reads it",
+		"TOOL              STAGE  SERVING  COMMIT   HEAD",
+		"4/3: 1.3.0 1.2.0 1.1.0 1.0.0 (pinned versions kept over the cap)  1.0.0",
+		"(1 for the tool)",
 	)
 	// The run's log (stderr) shows the gates.
 	wantContains(t, "stderr", r.stderr, "us test: 2 inputs passed", "eu soak: waited 10m00s", "smoke: 1 inputs passed", "us prune: deprecated 1.0.0")

@@ -12,6 +12,9 @@
 //	amigo-release run         release the changed tools: test, publish, promote through every stage, prune
 //	amigo-release plan        show what run would release, with read-only API calls (or none: --offline)
 //	amigo-release validate    check the plan and every project's metadata, with no API call (exit 0 or 2)
+//	amigo-release status      what serves where: per tool and stage the version, its commit, the cap, pins, drift (read-only)
+//	amigo-release notes       a tool's release notes for any range of commits, as markdown
+//	amigo-release rollback    deprecate, in every stage, a tool's versions newer than a target, then smoke
 //	amigo-release demo        the whole flow on a generated sample repository against the embedded emulator
 //	amigo-release emulator    serve the Amigo Tool API emulator for your own pipelines and tests
 //	amigo-release version     print version, commit, build date and Go version (--json for JSON)
@@ -26,7 +29,8 @@
 // (INPUT_<NAME>, as the runner sets it for the Docker image) sits between
 // the flag and the variable; an empty input counts as unset. With no
 // arguments inside GitHub Actions, the command is the `mode` input (run or
-// plan; default run), which is how the Docker image's bare ENTRYPOINT runs.
+// plan, rollback or status; default run), which is how the Docker image's
+// bare ENTRYPOINT runs; rollback then reads the tool and to inputs.
 //
 // # run and plan
 //
@@ -48,6 +52,17 @@
 // AMIGO_USER_ID; or a bearer token variable), never from flags. On a
 // pull_request build (GitHub Actions or Azure Pipelines) run only plans and
 // posts the preview: nothing is ever published from a pull request.
+//
+// # status, notes and rollback
+//
+// The day-two commands share --config, --repo (AMIGO_CONFIG, AMIGO_REPO)
+// with run. status and rollback also take --head (AMIGO_HEAD), --json and
+// --time-scale (AMIGO_TIME_SCALE) and need the plan's credential
+// variables; status takes --tools (AMIGO_TOOLS); rollback takes the tool
+// as its argument (or --tool, the action input tool), --to (action input
+// to) and --dry-run (AMIGO_DRY_RUN). notes takes the tool as its argument,
+// --from, --to (default HEAD) and --version, and calls no API. Their logic
+// is package ops' (status, rollback) and report's (notes); see the README.
 //
 // # demo
 //
@@ -93,7 +108,8 @@
 //	1    ExitFailed       the release ran and at least one tool failed, was blocked by a failed
 //	                      stage it needs, or did not finish; the others may have released (see
 //	                      the report and the `failed` output)
-//	2    ExitUsage        bad input or configuration, found before anything was published:
+//	2    ExitUsage        bad input or configuration, found before anything was published
+//	                      (or, for rollback, a refusal before any change, naming the stage):
 //	                      unknown command or flag, a bad flag/variable/input value, a plan file
 //	                      that is missing or invalid (the message gives file:line:column and
 //	                      the fix), missing credential variables, a path that is not a git

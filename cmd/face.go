@@ -28,6 +28,7 @@ type face struct {
 	// reportPath is the absolute path of the JSON report file written
 	// (the report-json output), "" when none was.
 	reportPath string
+	notes      linkState // the release notes' links (records.go)
 }
 
 // newFace detects the platform. In a CI the log goes to stdout (the
@@ -199,12 +200,13 @@ func (f *face) publish(ctx context.Context, rep *pipeline.Report) {
 	}
 	platform.AnnotateFailures(f.p, rep)
 	f.writeOutputs(rep)
-	if err := f.p.Summary(report.Summary(rep)); err != nil {
+	links := f.reportLinks(ctx, rep) // records.go: commit and pull request links of the notes
+	if err := f.p.Summary(report.SummaryWith(rep, report.Options{Links: links})); err != nil {
 		f.p.Warningf("job summary: %v", err)
 	}
 	if f.wantsComment(rep) {
 		key := f.commentKey()
-		body := report.Markdown(rep, report.Options{RunURL: f.p.RunURL(), Marker: key, Preview: f.isPullRequest(), MaxBytes: f.p.CommentLimit()})
+		body := report.Markdown(rep, report.Options{RunURL: f.p.RunURL(), Marker: key, Preview: f.isPullRequest(), MaxBytes: f.p.CommentLimit(), Links: links})
 		res, err := f.p.PostComment(ctx, report.Marker(key), body)
 		for _, w := range res.Warnings {
 			f.p.Warningf("%s", w)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -117,13 +118,17 @@ func lookup(name string) (command, bool) {
 	return c, ok
 }
 
+// actionModes are the commands the action's mode input may name.
+var actionModes = []string{"run", "plan", "rollback", "status"}
+
 // Main runs amigo-release with the arguments after the program name and
 // returns the process exit code (see the Exit* constants). It never calls
 // os.Exit and recovers from panics (ExitInternal).
 //
 // With no arguments inside GitHub Actions (GITHUB_ACTIONS=true, as in the
 // Docker action image, whose ENTRYPOINT has no arguments), the subcommand
-// comes from the action input `mode` (INPUT_MODE: run or plan; default run).
+// comes from the action input `mode` (INPUT_MODE: run, plan, rollback or
+// status; default run).
 func Main(ctx context.Context, args []string, env Env) (code int) {
 	env.fill()
 	defer func() {
@@ -141,8 +146,8 @@ func Main(ctx context.Context, args []string, env Env) (code int) {
 		if mode == "" {
 			mode = "run"
 		}
-		if mode != "run" && mode != "plan" {
-			fmt.Fprintf(env.Stderr, "amigo-release: action input mode=%q: want run or plan\n", mode)
+		if !slices.Contains(actionModes, mode) {
+			fmt.Fprintf(env.Stderr, "amigo-release: action input mode=%q: want %s\n", mode, strings.Join(actionModes, ", "))
 			return ExitUsage
 		}
 		args = []string{mode}

@@ -237,6 +237,7 @@ func release(ctx context.Context, env *Env, o ReleaseOptions) error {
 		Clients:     pipeline.DefaultClientFactory(pipeline.ClientConfig{Getenv: env.Getenv, Clock: env.Clock, HTTPClient: env.HTTPClient, PublishTimeout: plan.Publish.Timeout}),
 		Logger:      f.logger(),
 		OnSecrets:   func(v []string) { f.mask(v...) },
+		Records:     f.recorder(plan), // records.go: tags and GitHub Releases (plan key records)
 	}
 	if o.Deepen && o.Mode != pipeline.ModeOffline {
 		opts.Deepen = f.deepenOptions()

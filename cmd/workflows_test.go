@@ -19,7 +19,7 @@ import (
 const ownAction = "amigo-release/amigo-release@"
 
 // workflowFiles lists the GitHub workflow files: the project's and the
-// examples (azure-pipelines.yml is not one).
+// examples (azure-pipelines*.yml are not).
 func workflowFiles(t *testing.T) []string {
 	t.Helper()
 	var files []string
@@ -29,7 +29,7 @@ func workflowFiles(t *testing.T) []string {
 			t.Fatal(err)
 		}
 		for _, f := range m {
-			if filepath.Base(f) != "azure-pipelines.yml" {
+			if !strings.HasPrefix(filepath.Base(f), "azure-pipelines") {
 				files = append(files, f)
 			}
 		}
@@ -98,9 +98,15 @@ func TestWorkflows(t *testing.T) {
 				t.Error("no top-level permissions: the token would get the repository's defaults")
 			}
 			isRelease := strings.Contains(file, ".github/workflows/release.yml")
+			// Tags and GitHub Releases (the plan's records) need contents:
+			// write; a workflow that grants it says so.
+			makesRecords := strings.Contains(string(b), "records.tags")
 			check := func(where string, perms map[string]string) {
 				for k, v := range perms {
 					if isRelease && ((k == "contents" && v == "write") || (k == "packages" && v == "write")) {
+						continue
+					}
+					if makesRecords && k == "contents" && v == "write" {
 						continue
 					}
 					if !allowed[k][v] {
@@ -302,5 +308,139 @@ func TestActionYAML_shellcheck(t *testing.T) {
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Errorf("step %q:\n%s", s.Name, out)
 		}
+	}
+}
+
+// TestRollbackWorkflow: the example rollback workflow is a workflow_dispatch
+// with tool and to inputs that reach the action's rollback mode (and its
+// dry-run), in the release's concurrency group.
+func TestRollbackWorkflow(t *testing.T) {
+	b, err := os.ReadFile("../examples/workflows/rollback.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w struct {
+		On struct {
+			Dispatch struct {
+				Inputs map[string]struct {
+					Required bool   `yaml:"required"`
+					Type     string `yaml:"type"`
+				} `yaml:"inputs"`
+			} `yaml:"workflow_dispatch"`
+		} `yaml:"on"`
+		Concurrency struct {
+			Group string `yaml:"group"`
+		} `yaml:"concurrency"`
+		Jobs map[string]struct {
+			Steps []struct {
+				Uses string            `yaml:"uses"`
+				With map[string]string `yaml:"with"`
+			} `yaml:"steps"`
+		} `yaml:"jobs"`
+	}
+	if err := yaml.Unmarshal(b, &w); err != nil {
+		t.Fatal(err)
+	}
+	in := w.On.Dispatch.Inputs
+	if !in["tool"].Required || !in["to"].Required || in["dry-run"].Type != "boolean" {
+		t.Errorf("workflow_dispatch inputs %+v: want required tool and to, a boolean dry-run", in)
+	}
+	if w.Concurrency.Group != "amigo-release-${{ github.ref }}" {
+		t.Errorf("concurrency group %q: share the release's, so a rollback never overlaps a release", w.Concurrency.Group)
+	}
+	found := false
+	for _, j := range w.Jobs {
+		for _, s := range j.Steps {
+			if strings.HasPrefix(s.Uses, ownAction) && s.With["mode"] == "rollback" {
+				found = true
+				if s.With["tool"] != "${{ inputs.tool }}" || s.With["to"] != "${{ inputs.to }}" || s.With["dry-run"] != "${{ inputs.dry-run }}" {
+					t.Errorf("rollback step inputs %v", s.With)
+				}
+			}
+		}
+	}
+	if !found {
+		t.Error("no step runs the action with mode: rollback")
+	}
+	if _, ok := loadAction(t).Inputs["to"]; !ok {
+		t.Error("action.yml has no `to` input")
+	}
+}
+
+// TestAzureRollbackPipeline: the Azure example's manual rollback pipeline
+// runs only by hand, takes tool/to/dryRun parameters, and passes them to
+// the script through env (never pasted into the script), with the secrets
+// and the token mapped explicitly, in the release's variable group.
+func TestAzureRollbackPipeline(t *testing.T) {
+	b, err := os.ReadFile("../examples/workflows/azure-pipelines-rollback.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p struct {
+		Trigger      string `yaml:"trigger"`
+		PR           string `yaml:"pr"`
+		LockBehavior string `yaml:"lockBehavior"`
+		Parameters   []struct {
+			Name string `yaml:"name"`
+			Type string `yaml:"type"`
+		} `yaml:"parameters"`
+		Stages []struct {
+			Variables []map[string]any `yaml:"variables"`
+			Jobs      []struct {
+				Container string `yaml:"container"`
+				Steps     []struct {
+					Checkout   string            `yaml:"checkout"`
+					FetchDepth *int              `yaml:"fetchDepth"`
+					Script     string            `yaml:"script"`
+					Env        map[string]string `yaml:"env"`
+				} `yaml:"steps"`
+			} `yaml:"jobs"`
+		} `yaml:"stages"`
+	}
+	if err := yaml.Unmarshal(b, &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Trigger != "none" || p.PR != "none" || p.LockBehavior != "sequential" {
+		t.Errorf("trigger %q, pr %q, lockBehavior %q: want a manual pipeline, sequential with the releases", p.Trigger, p.PR, p.LockBehavior)
+	}
+	params := map[string]string{}
+	for _, x := range p.Parameters {
+		params[x.Name] = x.Type
+	}
+	if params["tool"] != "string" || params["to"] != "string" || params["dryRun"] != "boolean" {
+		t.Errorf("parameters %v", params)
+	}
+	if len(p.Stages) != 1 || len(p.Stages[0].Jobs) != 1 || p.Stages[0].Jobs[0].Container != "amigo" {
+		t.Fatalf("want one container job: %+v", p.Stages)
+	}
+	if !strings.Contains(string(b), "group: amigo-release") {
+		t.Error("not in the release's variable group (its exclusive lock keeps rollbacks and releases apart)")
+	}
+	rolls := false
+	for _, s := range p.Stages[0].Jobs[0].Steps {
+		if s.Checkout != "" && (s.FetchDepth == nil || *s.FetchDepth != 0) {
+			t.Error("checkout without fetchDepth: 0")
+		}
+		if !strings.HasPrefix(s.Script, "amigo-release ") {
+			continue
+		}
+		if strings.Contains(s.Script, "${{") {
+			t.Errorf("a parameter is pasted into the script: %s", s.Script)
+		}
+		for _, v := range []string{"AMIGO_API_KEY", "AMIGO_API_KEY_ID", "AMIGO_USER_ID"} {
+			if s.Env[v] != "$("+v+")" {
+				t.Errorf("secret %s not mapped into %q", v, s.Script)
+			}
+		}
+		if strings.HasPrefix(s.Script, "amigo-release rollback ") {
+			rolls = true
+			if s.Env["ROLLBACK_TOOL"] != "${{ parameters.tool }}" || s.Env["ROLLBACK_TO"] != "${{ parameters.to }}" ||
+				!strings.Contains(s.Script, `"$ROLLBACK_TOOL" --to "$ROLLBACK_TO"`) || !strings.Contains(s.Script, "--dry-run=") {
+				t.Errorf("rollback step: %q with env %v", s.Script, s.Env)
+			}
+		}
+	}
+	if !rolls {
+		t.Error("no step runs amigo-release rollback")
 	}
 }

@@ -303,7 +303,7 @@ type toolSettings struct {
 func commitSummaries(cs []changes.Commit) []CommitSummary {
 	out := make([]CommitSummary, len(cs))
 	for i, c := range cs {
-		out[i] = CommitSummary{SHA: c.SHA, Subject: c.Subject, Type: c.Type, Scope: c.Scope, Breaking: c.Breaking, Bump: c.Bump.String()}
+		out[i] = CommitSummary{SHA: c.SHA, Subject: c.Subject, Type: c.Type, Scope: c.Scope, Breaking: c.Breaking, Bump: c.Bump.String(), Note: c.Note}
 	}
 	return out
 }

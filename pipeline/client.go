@@ -96,6 +96,21 @@ type ClientConfig struct {
 // server, user and endpoint, so two stages on one server as one user share
 // that server's limits.
 func DefaultClientFactory(cfg ClientConfig) ClientFactory {
+	clients := DefaultClients(cfg)
+	return func(ctx context.Context, st promote.Stage) (API, error) {
+		c, err := clients(ctx, st)
+		if err != nil {
+			return nil, err
+		}
+		return FromClient(c), nil
+	}
+}
+
+// DefaultClients is DefaultClientFactory's builder of the *amigo.Client
+// itself, for the commands that need more of the API than a release
+// (status and rollback read deprecated versions too): the same
+// credentials and one shared Pacer.
+func DefaultClients(cfg ClientConfig) func(ctx context.Context, st promote.Stage) (*amigo.Client, error) {
 	clk := cfg.Clock
 	if clk == nil {
 		clk = clock.Real{}
@@ -103,7 +118,7 @@ func DefaultClientFactory(cfg ClientConfig) ClientFactory {
 	var once sync.Once
 	var pacer *amigo.Pacer
 	var pacerErr error
-	return func(ctx context.Context, st promote.Stage) (API, error) {
+	return func(ctx context.Context, st promote.Stage) (*amigo.Client, error) {
 		once.Do(func() { pacer, pacerErr = amigo.NewPacer(amigo.PacerConfig{Clock: clk}) })
 		if pacerErr != nil {
 			return nil, pacerErr
@@ -138,6 +153,6 @@ func DefaultClientFactory(cfg ClientConfig) ClientFactory {
 		if err != nil {
 			return nil, fmt.Errorf("stage %s: %w", st.Name, err)
 		}
-		return FromClient(client), nil
+		return client, nil
 	}
 }

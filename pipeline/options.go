@@ -71,6 +71,9 @@ type Options struct {
 	// from the environment) and before any of them could be printed, so a
 	// face can register them for masking (SecretValues gives the plan's).
 	OnSecrets func(values []string)
+	// Records, when set, records each tool version once it serves in the
+	// first stage (a tag, a release); see Recorder.
+	Records Recorder
 	// TestDispatchSpacing is the least time between two test-tool calls
 	// dispatched to one server (they are rate limited to one a minute there);
 	// default one minute. It only orders the queue: the client's pacer

@@ -95,9 +95,12 @@ type ToolReport struct {
 	Stages  []StageReport   `json:"stages,omitempty"`
 	// Drift is set when stages serve different version numbers for the same
 	// commit (each server numbers its own versions).
-	Drift    string   `json:"drift,omitempty"`
-	Error    string   `json:"error,omitempty"`
-	Warnings []string `json:"warnings,omitempty"`
+	Drift string `json:"drift,omitempty"`
+	// Record is what the run left in the repository for the version the
+	// first stage serves (tag, release); nil when nothing was asked.
+	Record   *RecordReport `json:"record,omitempty"`
+	Error    string        `json:"error,omitempty"`
+	Warnings []string      `json:"warnings,omitempty"`
 }
 
 // CommitSummary is one commit attributed to a tool.
@@ -108,6 +111,8 @@ type CommitSummary struct {
 	Scope    string `json:"scope,omitempty"`
 	Breaking bool   `json:"breaking,omitempty"`
 	Bump     string `json:"bump,omitempty"`
+	// Note says why the commit's bump was cancelled (a revert in range).
+	Note string `json:"note,omitempty"`
 }
 
 // StageReport is one tool in one stage.

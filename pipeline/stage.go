@@ -92,6 +92,7 @@ func (r *runner) runStage(ctx context.Context, t *toolRun, s *stageRun, unlock f
 		return
 	}
 	unlock()
+	r.record(ctx, t, s) // records.go: the tag and release, once the first stage serves
 	s.proceed = true
 	if soak, why := r.soakLeft(s, released); soak > 0 {
 		if err := r.step(ctx, t, s, "soak", func() (string, error) {

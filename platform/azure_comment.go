@@ -101,15 +101,7 @@ type AzureThreads struct {
 // a thread holding body. A marker comment that cannot be edited (403/404:
 // someone else's) is passed over. The Comment's ID is the thread's id.
 func (t AzureThreads) Upsert(ctx context.Context, pr int, marker, body string) (Comment, error) {
-	rec := &statusRecorder{next: http.DefaultTransport}
-	if t.HTTPClient != nil && t.HTTPClient.Transport != nil {
-		rec.next = t.HTTPClient.Transport
-	}
-	hc := &http.Client{Transport: rec}
-	if t.HTTPClient != nil {
-		hc.Timeout = t.HTTPClient.Timeout
-	}
-	gc, err := t.client(ctx, hc)
+	gc, rec, err := t.recordedClient(ctx)
 	if err != nil {
 		return Comment{}, rec.explain(err)
 	}
@@ -159,6 +151,21 @@ func (t AzureThreads) Upsert(ctx context.Context, pr int, marker, body string) (
 		id = int64(*th.Id)
 	}
 	return Comment{PR: pr, ID: id, Created: true}, nil
+}
+
+// recordedClient is the git client over t.HTTPClient's transport with a
+// statusRecorder, whose explain adds the HTTP status the SDK drops.
+func (t AzureThreads) recordedClient(ctx context.Context) (*git.ClientImpl, *statusRecorder, error) {
+	rec := &statusRecorder{next: http.DefaultTransport}
+	if t.HTTPClient != nil && t.HTTPClient.Transport != nil {
+		rec.next = t.HTTPClient.Transport
+	}
+	hc := &http.Client{Transport: rec}
+	if t.HTTPClient != nil {
+		hc.Timeout = t.HTTPClient.Timeout
+	}
+	gc, err := t.client(ctx, hc)
+	return gc, rec, err
 }
 
 // client finds the git area's location the way the SDK's

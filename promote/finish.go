@@ -16,6 +16,7 @@ func (d *decoder) finish(root *yaml.Node, p *Plan, r *rawPlan) {
 		p.Version = 1
 	}
 	d.finishDiscovery(p, r)
+	d.finishRecords(root, p)
 	pub := &p.Publish
 	if pub.RetryBudget == 0 && !d.wasSet(root, "publish", "retry_budget") {
 		pub.RetryBudget = DefaultRetryBudget

@@ -165,6 +165,9 @@ func (d *decoder) planFields(p *Plan, r *rawPlan) fieldMap {
 		"publish": func(path string, v *yaml.Node) {
 			d.object(v, path, "publish", d.publishFields(&p.Publish))
 		},
+		"records": func(path string, v *yaml.Node) {
+			d.object(v, path, "records", d.recordsFields(&p.Records))
+		},
 		"defaults": func(path string, v *yaml.Node) {
 			r.defaultsSet = d.object(v, path, "defaults", d.defaultsFields(&p.Defaults, r))
 		},

@@ -35,7 +35,7 @@ func TestParse_badInput(t *testing.T) {
 		{
 			name: "unknown top-level key lists the valid ones",
 			src:  okStages + "zzz: 1\n",
-			line: 5, msg: `unknown key "zzz"`, fix: "defaults, discovery, publish, stages, tools, version",
+			line: 5, msg: `unknown key "zzz"`, fix: "defaults, discovery, publish, records, stages, tools, version",
 		},
 		{
 			name: "wrong type: boolean as a string",

@@ -67,6 +67,8 @@ type Plan struct {
 	Discovery Discovery
 	Publish   Publish
 	Defaults  Defaults
+	// Records says which tags and GitHub Releases a release leaves.
+	Records Records
 	// Stages in file order. Use Order for DAG order.
 	Stages []Stage
 	// Tools holds per-tool overrides by tool name (may be empty, never nil).

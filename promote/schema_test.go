@@ -29,6 +29,7 @@ func decoderKeys() map[string][]string {
 		"discovery":   d.discoveryFields(&Discovery{}, &rawPlan{}),
 		"bump":        d.bumpFields(&Bump{}, &rawPlan{}),
 		"publish":     d.publishFields(&Publish{}),
+		"records":     d.recordsFields(&Records{}),
 		"defaults":    d.defaultsFields(&Defaults{}, &rawPlan{}),
 		"credentials": d.credentialsFields(&Credentials{}),
 		"stage":       d.stageFields(&rawStage{}),
@@ -198,18 +199,19 @@ func TestSchema_examplesValidate(t *testing.T) {
 func TestSchema_rejectsBadPlans(t *testing.T) {
 	s := compileSchema(t)
 	for name, src := range map[string]string{
-		"unknown stage key":     okStages + "    soka: 10m\n",
-		"unknown region":        "stages:\n  - {name: x, region: mars, organization: o}\n",
-		"region and base_url":   okStages + "    base_url: http://x\n",
-		"neither":               "stages:\n  - {name: x, organization: o}\n",
-		"duration without unit": okStages + "    soak: 10\n",
-		"active_cap":            okStages + "    active_cap: 7\n",
-		"on_failure":            okStages + "    on_failure: stop\n",
-		"tool name":             okStages + "tools:\n  Bad-Name: {}\n",
-		"envvar name":           okStages + "tools:\n  t:\n    envvars: [{name: low, value: x}]\n",
-		"envvar both":           okStages + "tools:\n  t:\n    envvars: [{name: A, value: x, from_env: B}]\n",
-		"no stages":             "defaults: {organization: o}\n",
-		"11 inputs":             okStages + "tools:\n  t:\n    test_inputs: [{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}]\n",
+		"unknown stage key":         okStages + "    soka: 10m\n",
+		"unknown region":            "stages:\n  - {name: x, region: mars, organization: o}\n",
+		"region and base_url":       okStages + "    base_url: http://x\n",
+		"neither":                   "stages:\n  - {name: x, organization: o}\n",
+		"duration without unit":     okStages + "    soak: 10\n",
+		"active_cap":                okStages + "    active_cap: 7\n",
+		"on_failure":                okStages + "    on_failure: stop\n",
+		"tool name":                 okStages + "tools:\n  Bad-Name: {}\n",
+		"envvar name":               okStages + "tools:\n  t:\n    envvars: [{name: low, value: x}]\n",
+		"envvar both":               okStages + "tools:\n  t:\n    envvars: [{name: A, value: x, from_env: B}]\n",
+		"no stages":                 "defaults: {organization: o}\n",
+		"tag format without {tool}": okStages + "records:\n  tag_format: v{version}\n",
+		"11 inputs":                 okStages + "tools:\n  t:\n    test_inputs: [{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}]\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := Parse("p.yaml", []byte(src)); err == nil {

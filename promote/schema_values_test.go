@@ -110,6 +110,7 @@ func TestSchema_valuesMatchCode(t *testing.T) {
 		"branch": s.Branch, "api_key_env": s.Credentials.APIKeyEnv, "api_key_id_env": s.Credentials.APIKeyIDEnv,
 		"user_id_env": s.Credentials.UserIDEnv, "test": s.Test, "smoke": s.Smoke,
 		"non_conventional": p.Discovery.Bump.NonConventional, "version": float64(1),
+		"tags": p.Records.Tags, "releases": p.Records.Releases, "tag_format": p.Records.TagFormat,
 	} {
 		if got, ok := defaults[name]; !ok || !cmp.Equal(got, want) {
 			t.Errorf("schema default of %s = %v, Parse applies %v", name, got, want)

@@ -28,6 +28,8 @@ type Options struct {
 	Preview bool
 	// MaxBytes limits the body; 0 means GitHubCommentLimit.
 	MaxBytes int
+	// Links makes the release notes link each commit and pull request.
+	Links Links
 }
 
 var (
@@ -60,13 +62,17 @@ func Markdown(r *pipeline.Report, o Options) string {
 		limit = GitHubCommentLimit
 	}
 	link := safeURL(o.RunURL)
-	return assemble(Marker(o.Marker)+"\n\n", pieces(r, isPreview(r, o.Preview)), footer(r, link), link, limit)
+	return assemble(Marker(o.Marker)+"\n\n", pieces(r, isPreview(r, o.Preview), o.Links), footer(r, link), link, limit)
 }
 
 // Summary renders r as the job summary: the same sections as Markdown
 // without the marker, within GitHub's 1 MiB step summary limit.
-func Summary(r *pipeline.Report) string {
-	return assemble("", pieces(r, isPreview(r, false)), footer(r, ""), "", SummaryLimit)
+func Summary(r *pipeline.Report) string { return SummaryWith(r, Options{}) }
+
+// SummaryWith is Summary with the release notes' links (o.Links; the
+// other options are the comment's and do not apply).
+func SummaryWith(r *pipeline.Report, o Options) string {
+	return assemble("", pieces(r, isPreview(r, false), o.Links), footer(r, ""), "", SummaryLimit)
 }
 
 // safeURL returns u if it is an absolute http(s) URL, with the characters

@@ -16,7 +16,8 @@ var cases = []struct {
 	report func() *pipeline.Report
 	opts   Options
 }{
-	{"full_release", fullRelease, Options{RunURL: "https://github.com/acme/tools/actions/runs/42", Marker: "main"}},
+	{"full_release", fullRelease, Options{RunURL: "https://github.com/acme/tools/actions/runs/42", Marker: "main",
+		Links: Links{RepoURL: "https://github.com/acme/tools", PullPath: "pull", PRs: map[string][]int{"9f2c1e7d5b3a4c6e8f0a1b2c3d4e5f6a7b8c9d0e": {12}}}}},
 	{"failed_test_gate", failedTestGate, Options{RunURL: "https://github.com/acme/tools/actions/runs/43"}},
 	{"plan_preview", planPreview, Options{RunURL: "https://github.com/acme/tools/actions/runs/44", Preview: true}},
 	{"drift", driftReport, Options{}},
@@ -185,7 +186,7 @@ func checkSafeMarkdown(t *testing.T, got string, limit int) {
 var (
 	ourTags       = regexp.MustCompile(`^<!-- amigo-release:[A-Za-z0-9._/+,:=-]+ -->\n|</?(details|summary|pre|code|sub)>`)
 	preBlock      = regexp.MustCompile(`(?s)<pre>.*?</pre>`)
-	ourLinks      = regexp.MustCompile(`\[(View run|the run)\]\(https?://[^)\s]*\)`)
+	ourLinks      = regexp.MustCompile(`\[(View run|the run|GitHub Release|#\d+|` + "`[A-Za-z0-9_.\\-/+]{1,100}`" + `)\]\(https?://[^)\s]*\)`)
 	ourCode       = regexp.MustCompile("`[A-Za-z0-9_.\\-/+]{1,100}`")
 	mentionRe     = regexp.MustCompile(`@[A-Za-z0-9]`)
 	htmlBlockLine = regexp.MustCompile(`(?m)^<details><summary>.*$`)

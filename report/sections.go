@@ -9,7 +9,7 @@ import (
 )
 
 // pieces lists the body's sections in order of importance.
-func pieces(r *pipeline.Report, preview bool) []piece {
+func pieces(r *pipeline.Report, preview bool, links Links) []piece {
 	ps := []piece{fixed(headline(r, preview))}
 	if preview && (r.Error == "" || len(r.Tools) > 0) {
 		ps = append(ps, fixed(sentences(r)))
@@ -30,7 +30,7 @@ func pieces(r *pipeline.Report, preview bool) []piece {
 	for i := range r.Tools {
 		if len(r.Tools[i].Commits) > 0 {
 			t := &r.Tools[i]
-			ps = append(ps, piece{render: func(pct int) string { return commits(t, scaled(pct)) }})
+			ps = append(ps, piece{render: func(pct int) string { return toolNotes(t, links, scaled(pct)) }})
 		}
 	}
 	return ps
@@ -326,27 +326,5 @@ func warnings(ws []string, l limits) string {
 		}
 		b.WriteString("- " + w + "\n")
 	}
-	return b.String()
-}
-
-// commits is the collapsible list of a tool's commits.
-func commits(t *pipeline.ToolReport, l limits) string {
-	var b strings.Builder
-	b.WriteString("\n<details><summary>Commits for " + htmlCode(t.Name) + " (" + fmt.Sprint(len(t.Commits)) + ")</summary>\n\n")
-	for i, c := range t.Commits {
-		if i >= l.items {
-			b.WriteString(fmt.Sprintf("- …and %s\n", plural(len(t.Commits)-i, "more commit", "more commits")))
-			break
-		}
-		line := "- " + code(short(c.SHA)) + " " + md(c.Subject, 200)
-		if c.Bump != "" {
-			line += " (" + md(c.Bump, 20) + ")"
-		}
-		if c.Breaking {
-			line += " **breaking**"
-		}
-		b.WriteString(line + "\n")
-	}
-	b.WriteString("\n</details>\n")
 	return b.String()
 }

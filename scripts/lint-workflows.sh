@@ -7,7 +7,8 @@
 #     pinned actions, bash everywhere, shellcheck of its scripts, the download/verify
 #     and build steps run for real), the workflows (SHA pins, least permissions,
 #     concurrency, fetch-depth), the example plans (loaded with the real loader) and
-#     azure-pipelines.yml (parsed with yaml.v3: container jobs, outputs, matrix fan-out).
+#     azure-pipelines.yml (parsed with yaml.v3: container jobs, outputs, matrix fan-out) and
+#     azure-pipelines-rollback.yml (a manual pipeline: parameters reach the script as env).
 # Exits non-zero on any finding. Needs only Go (and reaches the Go module proxy once).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +16,7 @@ cd "$(dirname "$0")/.."
 actionlint_version=v1.7.12
 workflows=()
 for f in .github/workflows/*.yml examples/workflows/*.yml; do
-	[ "$(basename "$f")" = azure-pipelines.yml ] && continue # not a GitHub workflow
+	case "$(basename "$f")" in azure-pipelines*.yml) continue ;; esac # not GitHub workflows
 	workflows+=("$f")
 done
 
@@ -23,4 +24,4 @@ echo "== actionlint ${actionlint_version} (${#workflows[@]} workflows)"
 go run "github.com/rhysd/actionlint/cmd/actionlint@${actionlint_version}" -no-color "${workflows[@]}"
 
 echo "== action.yml, workflows, example plans, azure-pipelines.yml"
-go test -count=1 ./cmd -run 'TestActionYAML|TestActionFetchStep|TestActionRunStep|TestActionBuildStep|TestWorkflows|TestExamplePlans|TestAzurePipelines|TestDockerfile'
+go test -count=1 ./cmd -run 'TestActionYAML|TestActionFetchStep|TestActionRunStep|TestActionBuildStep|TestWorkflows|TestExamplePlans|TestAzurePipelines|TestAzureRollbackPipeline|TestDockerfile'

@@ -2,11 +2,9 @@ package fakeci
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 )
 
@@ -33,6 +31,7 @@ type Azure struct {
 	status  int    // when set, git calls answer this status
 	body    string // with status: the body (HTML sign-in page, JSON error, …)
 	noAreas bool
+	gitData azureGit // refs and pull request queries (azure_git.go)
 }
 
 // Thread is a pull request thread.
@@ -66,6 +65,7 @@ func NewAzure(t testing.TB, token string) *Azure {
 	mux.HandleFunc("GET "+threads, f.git(f.listThreads))
 	mux.HandleFunc("POST "+threads, f.git(f.createThread))
 	mux.HandleFunc("PATCH "+threads+"/{thread}/comments/{comment}", f.git(f.updateComment))
+	f.routeGit(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		t.Errorf("unexpected Azure DevOps call %s %s", r.Method, r.URL)
 		http.Error(w, "not stubbed", http.StatusNotImplemented)
@@ -107,11 +107,12 @@ func location(id, area, resource, template string) map[string]any {
 
 func (f *Azure) locations(w http.ResponseWriter, r *http.Request) {
 	const thread = "{project}/_apis/{area}/repositories/{repositoryId}/pullRequests/{pullRequestId}/threads/{threadId}"
-	writeJSON(w, http.StatusOK, map[string]any{"count": 3, "value": []any{
+	value := append([]any{
 		location("e81700f7-3be2-46de-8624-2eb35882fcaa", "Location", "ResourceAreas", "_apis/{resource}/{areaId}"),
 		location("ab6e2e5d-a0b7-4153-b64a-a4efe0d49449", "git", "threads", thread),
 		location("965a3ec7-5ed8-455a-bdcb-835a5ea7fe7b", "git", "comments", thread+"/comments/{commentId}"),
-	}})
+	}, gitLocations()...)
+	writeJSON(w, http.StatusOK, map[string]any{"count": len(value), "value": value})
 }
 
 func (f *Azure) areas(w http.ResponseWriter, r *http.Request) {
@@ -131,24 +132,12 @@ func (f *Azure) areas(w http.ResponseWriter, r *http.Request) {
 // git checks a git call (api-version, pull request AzurePR) and answers
 // the status set by Fail instead of h.
 func (f *Azure) git(h func(w http.ResponseWriter, r *http.Request)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if !strings.Contains(r.Header.Get("Accept"), "api-version=") {
-			f.t.Errorf("%s %s without api-version", r.Method, r.URL.Path)
-		}
+	return f.gitCall(func(w http.ResponseWriter, r *http.Request) {
 		if r.PathValue("pr") != strconv.Itoa(AzurePR) {
 			f.t.Errorf("pull request %q, want %d", r.PathValue("pr"), AzurePR)
 		}
-		f.mu.Lock()
-		status, body := f.status, f.body
-		f.mu.Unlock()
-		if status != 0 {
-			w.Header().Set("Content-Type", "text/html")
-			w.WriteHeader(status)
-			fmt.Fprint(w, body)
-			return
-		}
 		h(w, r)
-	}
+	})
 }
 
 func (f *Azure) listThreads(w http.ResponseWriter, r *http.Request) {

@@ -27,6 +27,7 @@ type GitHub struct {
 	status   int               // when set, every API call answers this status
 	headers  map[string]string // with status: extra response headers
 	message  string            // with status: the error message
+	git      githubGit         // tags and releases (github_git.go)
 }
 
 // PR is a pull request as GitHub lists it for a commit.
@@ -78,6 +79,7 @@ func NewGitHub(t testing.TB, token string) *GitHub {
 	mux.HandleFunc("PATCH "+repo+"/issues/comments/{id}", f.edit)
 	mux.HandleFunc("GET "+repo+"/commits/{sha}/pulls", f.pulls)
 	mux.HandleFunc("GET "+repo+"/pulls", f.listPulls)
+	f.routeGit(mux, repo)
 	mux.HandleFunc("/", f.unexpected)
 	root := http.NewServeMux()
 	root.Handle("/api/v3/", http.StripPrefix("/api/v3", f.failing(mux)))
