@@ -4,73 +4,61 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
 
 	"github.com/amigo-release/amigo-release/amigo"
-	"github.com/amigo-release/amigo-release/internal/clock"
 )
 
-// retryPolicy shapes the publish retries: jittered exponential backoff from
-// Initial up to Max between attempts, giving up when Budget of (clock) time
-// has passed since the first attempt.
-type retryPolicy struct {
-	Budget  time.Duration
-	Initial time.Duration
-	Max     time.Duration
-	Clock   clock.Clock
-}
-
-// newBackOff returns the policy's backoff, measured on the policy's clock.
-func (p retryPolicy) newBackOff() *retryAfterBackOff {
-	if p.Budget <= 0 {
-		// No budget: one attempt (the backoff library reads a zero
-		// MaxElapsedTime as "retry forever").
-		return &retryAfterBackOff{b: &backoff.StopBackOff{}}
+// publish is the publish step: it publishes with the bump the versions step
+// decided (stageBump), retrying and reconciling (publishWithRetries).
+func (r *runner) publish(ctx context.Context, t *toolRun, s *stageRun) (string, error) {
+	bump := amigo.BumpType(s.rep.Bump)
+	req := publishRequest{
+		ToolID: s.tool.ID,
+		Body:   amigo.PublishRequest{ProjectPath: t.path, BumpType: bump, Repo: r.opts.Plan.Publish.Repo},
+		Commit: t.commit,
+		Pinned: func(v amigo.Version) bool { return s.spec.Pinned(t.name, v) },
 	}
-	b := backoff.NewExponentialBackOff(
-		backoff.WithClockProvider(p.Clock),
-		backoff.WithInitialInterval(p.Initial),
-		backoff.WithMaxInterval(p.Max),
-		backoff.WithMaxElapsedTime(p.Budget),
-		backoff.WithRandomizationFactor(0.5),
-		backoff.WithMultiplier(2),
-	)
-	return &retryAfterBackOff{b: b}
-}
-
-// retryAfterBackOff waits at least the server's Retry-After when the last
-// answer carried one.
-type retryAfterBackOff struct {
-	b     backoff.BackOff
-	after time.Duration
-}
-
-func (r *retryAfterBackOff) NextBackOff() time.Duration {
-	d := r.b.NextBackOff()
-	if d == backoff.Stop {
-		return d
+	out, err := publishWithRetries(ctx, r.haltCtx, s.api, r.policy, req, func(msg string) {
+		r.log.step(levelWarning, t.name, s.spec.Name, "publish", msg, 0)
+	})
+	s.rep.Attempts = out.Attempts
+	r.count(func(st *Stats) {
+		st.PublishAttempts += out.Attempts
+		st.PublishRetries += out.Retries
+		st.CapPrunes += len(out.CapPruned)
+		st.Pruned += len(out.CapPruned)
+		if out.Reconciled {
+			st.Reconciled++
+		}
+	})
+	s.rep.Pruned = append(s.rep.Pruned, out.CapPruned...)
+	if err != nil {
+		return "", fmt.Errorf("publish %s (%s): %w", t.name, bump, err)
 	}
-	if r.after > d {
-		d = r.after
+	s.rep.VersionAfter = out.Version
+	s.published = true
+	how := fmt.Sprintf("published %s (%s)", out.Version, bump)
+	if out.Reconciled {
+		how = fmt.Sprintf("found %s serving %s after an unknown outcome or a conflict (published by an earlier attempt or run; not published again)", out.Version, short(t.commit))
+		s.rep.Warnings = append(s.rep.Warnings, how)
 	}
-	r.after = 0
-	return d
+	if out.Attempts > 1 {
+		how += fmt.Sprintf(", %d attempts", out.Attempts)
+	}
+	return how, nil
 }
 
-func (r *retryAfterBackOff) Reset() { r.b.Reset(); r.after = 0 }
-
-// retryWithClock runs op with b, sleeping on clk, until it succeeds, returns
-// a permanent error, b stops, or ctx ends (ctx bounds only the waits). notify sees every retryable error
-// with the wait that follows it.
-func retryWithClock(ctx context.Context, clk clock.Clock, b backoff.BackOff, op func() error, notify func(error, time.Duration)) error {
-	t := clk.NewTimer(time.Duration(math.MaxInt64))
-	t.Stop()
-	defer t.Stop()
-	return backoff.RetryNotifyWithTimer(op, backoff.WithContext(b, ctx), notify, t)
+// planPublish says what a run would publish.
+func (r *runner) planPublish(t *toolRun, s *stageRun) (string, bool) {
+	if !s.remote.known {
+		released := []amigo.ToolVersion{{Version: amigo.Version{Major: 1}}}
+		return fmt.Sprintf("publish a new version (%s if the tool has none, else %s)", stageBump(t.commitsBump, nil), stageBump(t.commitsBump, released)), true
+	}
+	return fmt.Sprintf("publish %s (%s)", s.rep.VersionAfter, s.rep.Bump), true
 }
 
 // publishRequest is what a publish needs besides the API.
@@ -91,14 +79,19 @@ type publishOutcome struct {
 	Retries    int  // retryable refusals (409, 429, 503, unknown outcome)
 	Reconciled bool // the version was found by commit after an unknown outcome or a 409
 	CapPruned  []string
-	Warnings   []string
 }
 
-// errCapRefusal reports a publish refused because the tool has too many
+// errOutcomeUnknown marks a publish error after which a version of the
+// commit may yet appear: an attempt's answer was lost and no version of the
+// commit has been seen since (the server may still be building it). The
+// stage is reported unknown, not failed; a rerun reconciles.
+var errOutcomeUnknown = errors.New("a publish may still be building")
+
+// isCapRefusal reports a publish refused because the tool has too many
 // active versions.
 func isCapRefusal(err error) bool {
-	var ae *amigo.APIError
-	if !errors.As(err, &ae) || ae.StatusCode != 400 {
+	ae, ok := errors.AsType[*amigo.APIError](err)
+	if !ok || ae.StatusCode != 400 {
 		return false
 	}
 	m := strings.ToLower(ae.Message)
@@ -108,26 +101,28 @@ func isCapRefusal(err error) bool {
 // retryablePublishError reports the refusals after which a publish may be
 // sent again: 409 (another operation on the tool in progress), 429 and 503
 // (refused before any work). An unknown outcome is retried too, but only
-// after reconciliation (see publish).
+// after reconciliation (see publishWithRetries).
 func retryablePublishError(err error) bool {
 	return amigo.IsConflict(err) || amigo.IsRateLimited(err) || amigo.IsMaintenance(err)
 }
 
-// publish publishes req on api, retrying by pol. It never publishes twice
-// for one commit: after an unknown outcome or a 409 every further attempt
-// first lists the versions and stops when one is pinned to req.Commit. (A
-// 409 means another operation on the tool is in progress: it may be a
-// publish of this very commit, sent by an earlier run that was cancelled or
-// timed out, or by a concurrent run; publishing again once it is done would
-// make a second version of the commit.) A publish refused
-// for too many active versions prunes the oldest unpinned version and tries
+// publishWithRetries publishes req on api, retrying by pol. It never
+// publishes twice for one commit: after an unknown outcome or a 409 every
+// further attempt first lists the versions and stops when one is pinned to
+// req.Commit. (A 409 means another operation on the tool is in progress: it
+// may be a publish of this very commit, sent by an earlier run that was
+// cancelled or timed out, or by a concurrent run; publishing again once it
+// is done would make a second version of the commit.) A publish refused for
+// too many active versions prunes the oldest unpinned version and tries
 // once more. ctx bounds the calls; waitCtx (the run's halt context) bounds
-// the waits between attempts, so --fail-fast stops retrying without
-// abandoning a call in flight.
-func publish(ctx, waitCtx context.Context, api API, pol retryPolicy, req publishRequest, note func(string)) (publishOutcome, error) {
+// the waits between attempts, so --fail-fast or an interrupt stops retrying
+// without abandoning a call in flight. An error after which a version of
+// the commit may still appear matches errOutcomeUnknown.
+func publishWithRetries(ctx, waitCtx context.Context, api API, pol retryPolicy, req publishRequest, note func(string)) (publishOutcome, error) {
 	var out publishOutcome
 	b := pol.newBackOff()
-	reconcile := false
+	reconcile := false // look for the commit's version before the next attempt
+	lost := false      // an attempt's answer was lost and nothing has been seen since
 	capRetried := false
 	op := func() error {
 		for {
@@ -142,6 +137,9 @@ func publish(ctx, waitCtx context.Context, api API, pol retryPolicy, req publish
 					return nil
 				}
 			}
+			if ctx.Err() != nil {
+				return backoff.Permanent(ctx.Err())
+			}
 			out.Attempts++
 			resp, err := api.PublishVersion(ctx, req.ToolID, req.Body)
 			switch {
@@ -149,16 +147,12 @@ func publish(ctx, waitCtx context.Context, api API, pol retryPolicy, req publish
 				out.Version = resp.NewVersion
 				return nil
 			case errors.Is(err, amigo.ErrUnknownOutcome):
-				reconcile = true
+				reconcile, lost = true, true
 				out.Retries++
 				return err
 			case retryablePublishError(err):
 				if amigo.IsConflict(err) {
 					reconcile = true
-				}
-				var ae *amigo.APIError
-				if errors.As(err, &ae) && ae.RetryAfter > 0 {
-					b.after = ae.RetryAfter
 				}
 				out.Retries++
 				return err
@@ -178,7 +172,7 @@ func publish(ctx, waitCtx context.Context, api API, pol retryPolicy, req publish
 			}
 		}
 	}
-	err := retryWithClock(waitCtx, pol.Clock, b, op, func(err error, d time.Duration) {
+	err := retry(waitCtx, pol.Clock, b, op, func(err error, d time.Duration) {
 		note(fmt.Sprintf("publish attempt %d: %v; retrying in %s", out.Attempts, shortErr(err), d.Round(time.Second)))
 	})
 	if err != nil && reconcile && ctx.Err() == nil {
@@ -199,12 +193,25 @@ func publish(ctx, waitCtx context.Context, api API, pol retryPolicy, req publish
 		if retryablePublishError(err) || errors.Is(err, amigo.ErrUnknownOutcome) {
 			err = fmt.Errorf("gave up after %d attempts within the %s retry budget: %w", out.Attempts, pol.Budget, err)
 		}
+		if lost {
+			// The lost attempt may still be building: no version of the
+			// commit yet is not proof that none will appear.
+			err = fmt.Errorf("%w: %w", errOutcomeUnknown, withUnknown(err))
+		}
 		return out, err
 	}
 	if out.Version == "" {
 		return out, fmt.Errorf("publish answered without a version number")
 	}
 	return out, nil
+}
+
+// withUnknown makes err match amigo.ErrUnknownOutcome.
+func withUnknown(err error) error {
+	if errors.Is(err, amigo.ErrUnknownOutcome) {
+		return err
+	}
+	return fmt.Errorf("%w (%w)", err, amigo.ErrUnknownOutcome)
 }
 
 // pruneForCap deprecates the oldest version that may go.
