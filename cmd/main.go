@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -32,6 +33,15 @@ type Env struct {
 	// Ready, when set, is called by long-running commands (emulator) with
 	// their base URL once they serve. Tests use it to find a :0 port.
 	Ready func(baseURL string)
+	// Signals delivers SIGINT and SIGTERM as they arrive (main.go); nil:
+	// none. The first stops `run` from starting work and gives the calls in
+	// flight InterruptGrace; the second (or the end of the grace) cancels
+	// them. Other commands stop at the first.
+	Signals <-chan os.Signal
+
+	// stop is closed at the first signal (set by Main for graceful
+	// commands).
+	stop <-chan struct{}
 }
 
 func (e *Env) fill() {
@@ -60,6 +70,10 @@ type command struct {
 	// 40, version 50).
 	order int
 	run   func(ctx context.Context, env *Env, args []string) error
+	// graceful commands see the first signal as env.stop and keep their
+	// context for InterruptGrace (run, plan); the others' context ends at
+	// the first signal.
+	graceful bool
 }
 
 var (
@@ -152,7 +166,13 @@ func Main(ctx context.Context, args []string, env Env) (code int) {
 		usage(env.Stderr)
 		return ExitUsage
 	}
-	err := c.run(ctx, &env, args[1:])
+	in, graceful, abrupt, release := watchSignals(ctx, env.Signals, InterruptGrace)
+	defer release()
+	runCtx := abrupt
+	if c.graceful {
+		runCtx, env.stop = graceful, in.stop
+	}
+	err := c.run(runCtx, &env, args[1:])
 	if errors.Is(err, errHelp) {
 		return ExitOK
 	}
@@ -160,7 +180,7 @@ func Main(ctx context.Context, args []string, env Env) (code int) {
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "amigo-release %s: %v\n", c.name, err)
 	}
-	if ctx.Err() != nil && code != ExitOK && code != ExitUsage {
+	if (ctx.Err() != nil || in.fired()) && code != ExitOK && code != ExitUsage {
 		return ExitInterrupted
 	}
 	return code

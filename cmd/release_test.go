@@ -307,7 +307,7 @@ func TestRelease_exitCodes(t *testing.T) {
 			[]string{`unknown revision "no-such-branch"`}},
 		{"not a repository", releaseEnv(), []string{"plan", "--repo", notRepo, "--config", plan}, ExitUsage, []string{"not a git repository"}},
 		{"unreachable server", releaseEnv(), []string{"plan", "--repo", repo, "--config", unreachable}, ExitUsage,
-			[]string{"connection refused", "no server answers at " + down, "check the URL (a stage's region or base_url)", "nothing was published"}},
+			[]string{"connection refused", "stage us (" + down, "stage eu (" + down, "no server answers at " + down, "check the URL (a stage's region or base_url)", "nothing was created or published"}},
 		{"bad time scale", releaseEnv(), []string{"plan", "--time-scale", "0.5"}, ExitUsage, []string{"--time-scale 0.5"}},
 	}
 	for _, tt := range tests {
@@ -478,7 +478,7 @@ func TestRelease_startErrorPrintedOnceAnnotatedInCI(t *testing.T) {
 	plan := writePlan(t, t.TempDir(), down, down)
 	r := runRelease(t, releaseEnv(), "run", "--repo", repo, "--config", plan)
 	r.wantCode(t, ExitUsage)
-	if n := strings.Count(r.stdout+r.stderr, "no server answers at "+down); n != 1 {
+	if n := strings.Count(r.stdout+r.stderr, "the release cannot start"); n != 1 {
 		t.Errorf("the start error is printed %d times on a terminal, want once:\nstdout:\n%s\nstderr:\n%s", n, r.stdout, r.stderr)
 	}
 	gh := runRelease(t, releaseEnv("GITHUB_ACTIONS", "true"), "run", "--repo", repo, "--config", plan)
