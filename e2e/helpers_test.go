@@ -67,14 +67,17 @@ type world struct {
 // stageRegion maps the scenarios' stage names to regions.
 var stageRegion = map[string]string{"us": "us", "eu": "eu-central-1", "ap": "ap-southeast-2", "ca": "ca-central-1"}
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T) *world { return newWorldWith(t, nil) }
+
+// newWorldWith is newWorld with the emulators' options adjusted by tune.
+func newWorldWith(t *testing.T, tune func(*amigotest.Options)) *world {
 	t.Helper()
 	w := &world{t: t, origin: filepath.Join(t.TempDir(), "origin"), stages: []string{"us", "eu", "ap", "ca"}}
 	if err := os.MkdirAll(w.origin, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	w.gitIn(w.origin, "init", "-q", "-b", "main")
-	c, err := demo.StartCluster(demo.ClusterOptions{Emulator: amigotest.Options{
+	opts := amigotest.Options{
 		Clock:          clock.NewScaled(scale),
 		RepoPath:       w.origin,
 		PublishLatency: amigotest.Uniform(time.Minute, 2*time.Minute),
@@ -82,7 +85,11 @@ func newWorld(t *testing.T) *world {
 		// The binary's clock starts later than the emulators' (both run
 		// scale times faster): tokens must not expire in between.
 		TokenTTL: 10000 * time.Hour,
-	}})
+	}
+	if tune != nil {
+		tune(&opts)
+	}
+	c, err := demo.StartCluster(demo.ClusterOptions{Emulator: opts})
 	if err != nil {
 		t.Fatal(err)
 	}
