@@ -184,6 +184,9 @@ type fakeAPI struct {
 	published int
 	versions  []amigo.ToolVersion
 	commit    string
+	// tip, when set, is the commit the server builds (the branch moved);
+	// else commit.
+	tip string
 	// appearAfter makes a lost publish's version show up only after that
 	// many more list calls (a publish still running on the server).
 	appearAfter int
@@ -191,6 +194,13 @@ type fakeAPI struct {
 	deprecated  []string
 	// onVersions, when set, is called (unlocked) before each list call.
 	onVersions func()
+}
+
+func (f *fakeAPI) built() string {
+	if f.tip != "" {
+		return f.tip
+	}
+	return f.commit
 }
 
 func (f *fakeAPI) next() amigo.Version {
@@ -209,7 +219,7 @@ func (f *fakeAPI) PublishVersion(ctx context.Context, id string, req amigo.Publi
 	if i < len(f.script) && f.script[i] != nil {
 		err := f.script[i]
 		if errors.Is(err, amigo.ErrUnknownOutcome) {
-			v := amigo.ToolVersion{Version: f.next(), ToolCommitHash: f.commit}
+			v := amigo.ToolVersion{Version: f.next(), ToolCommitHash: f.built()}
 			if f.appearAfter > 0 {
 				f.pending = &v
 			} else {
@@ -218,7 +228,7 @@ func (f *fakeAPI) PublishVersion(ctx context.Context, id string, req amigo.Publi
 		}
 		return nil, err
 	}
-	v := amigo.ToolVersion{Version: f.next(), ToolCommitHash: f.commit}
+	v := amigo.ToolVersion{Version: f.next(), ToolCommitHash: f.built()}
 	f.versions = append(f.versions, v)
 	return &amigo.PublishResponse{NewVersion: v.Version.String()}, nil
 }
@@ -408,6 +418,25 @@ func TestPublish_lastLookWhenRetryingEnds(t *testing.T) {
 	}
 	if n := len(f.versions); n != 1 {
 		t.Errorf("%d versions, want 1", n)
+	}
+}
+
+// A lost publish whose server built another commit (the branch moved) is
+// still this publish's outcome: it is found, not published over (verify
+// then finds it untested). Without a lost answer, a version of another
+// commit is someone else's and is not taken.
+func TestPublish_lostAnswerOfAnotherCommit(t *testing.T) {
+	before := []amigo.ToolVersion{tv("1.0.0", "0ld0000")}
+	f := &fakeAPI{script: []error{errLost}, commit: "c0ffee0", tip: "m0ved00", versions: slices.Clone(before)}
+	pol := retryPolicy{Budget: time.Hour, Initial: 10 * time.Second, Max: time.Minute, Clock: newStepClock()}
+	out, err := publishWithRetries(t.Context(), t.Context(), f, pol, publishRequest{ToolID: "t", Commit: "c0ffee0", Before: before}, func(string) {})
+	if err != nil || out.Version != "1.1.0" || !out.Reconciled || out.Attempts != 1 || f.published != 1 {
+		t.Fatalf("publish = %+v, %v (%d sent); want the lost attempt's 1.1.0 found, nothing sent again", out, err, f.published)
+	}
+	f = &fakeAPI{script: []error{apiErr(409, "in progress", 0), nil}, commit: "c0ffee0", versions: append(slices.Clone(before), tv("1.1.0", "0ther00"))}
+	out, err = publishWithRetries(t.Context(), t.Context(), f, pol, publishRequest{ToolID: "t", Commit: "c0ffee0", Before: before}, func(string) {})
+	if err != nil || out.Version != "1.2.0" || out.Reconciled {
+		t.Fatalf("after a 409: %+v, %v; want a publish of its own (1.2.0)", out, err)
 	}
 }
 

@@ -20,6 +20,7 @@ func (r *runner) publish(ctx context.Context, t *toolRun, s *stageRun) (string, 
 		ToolID: s.tool.ID,
 		Body:   amigo.PublishRequest{ProjectPath: t.path, BumpType: bump, Repo: r.opts.Plan.Publish.Repo},
 		Commit: t.commit,
+		Before: s.active,
 		Pinned: func(v amigo.Version) bool { return s.spec.Pinned(t.name, v) },
 	}
 	out, err := publishWithRetries(ctx, r.haltCtx, s.api, r.policy, req, func(msg string) {
@@ -43,7 +44,7 @@ func (r *runner) publish(ctx context.Context, t *toolRun, s *stageRun) (string, 
 	s.published = true
 	how := fmt.Sprintf("published %s (%s)", out.Version, bump)
 	if out.Reconciled {
-		how = fmt.Sprintf("found %s serving %s after an unknown outcome or a conflict (published by an earlier attempt or run; not published again)", out.Version, short(t.commit))
+		how = fmt.Sprintf("found %s after an unknown outcome or a conflict (published by an earlier attempt or run; not published again)", out.Version)
 		s.rep.Warnings = append(s.rep.Warnings, how)
 	}
 	if out.Attempts > 1 {
@@ -68,6 +69,11 @@ type publishRequest struct {
 	// Commit is the tested commit: an unknown outcome is resolved by looking
 	// for a non-deprecated version pinned to it.
 	Commit string
+	// Before are the tool's active versions before the publish: a version
+	// that is not among them after a lost answer is that attempt's, even
+	// when the server built another commit (the branch moved), and is
+	// never published over.
+	Before []amigo.ToolVersion
 	// Pinned reports the versions pruning must never deprecate.
 	Pinned func(amigo.Version) bool
 }
@@ -131,7 +137,7 @@ func publishWithRetries(ctx, waitCtx context.Context, api API, pol retryPolicy, 
 				if err != nil {
 					return fmt.Errorf("reconcile after unknown outcome: list versions: %w", err)
 				}
-				if v := versionWithCommit(vs, req.Commit); v != nil {
+				if v := reconciled(vs, req, lost); v != nil {
 					out.Version = v.Version.String()
 					out.Reconciled = true
 					return nil
@@ -180,7 +186,7 @@ func publishWithRetries(ctx, waitCtx context.Context, api API, pol retryPolicy, 
 		// was unknown: look once more before reporting a failure, so a
 		// version that is live is reported as released, never as failed.
 		if vs, lerr := api.Versions(ctx, req.ToolID); lerr == nil {
-			if v := versionWithCommit(vs, req.Commit); v != nil {
+			if v := reconciled(vs, req, lost); v != nil {
 				out.Version = v.Version.String()
 				out.Reconciled = true
 				return out, nil
@@ -204,6 +210,33 @@ func publishWithRetries(ctx, waitCtx context.Context, api API, pol retryPolicy, 
 		return out, fmt.Errorf("publish answered without a version number")
 	}
 	return out, nil
+}
+
+// reconciled is the version an earlier attempt (or run) published, found
+// in vs: one pinned to the commit; or, after a lost answer, a version that
+// was not there before the publish began, whatever its commit (the server
+// built the branch tip, which may have moved: verify then finds it
+// untested). Nil when there is none yet.
+func reconciled(vs []amigo.ToolVersion, req publishRequest, lost bool) *amigo.ToolVersion {
+	if v := versionWithCommit(vs, req.Commit); v != nil {
+		return v
+	}
+	if !lost {
+		// A 409 alone says another operation was in progress: a version
+		// of another commit is someone else's, not this publish's.
+		return nil
+	}
+	before := map[string]bool{}
+	for _, v := range req.Before {
+		before[v.Version.String()] = true
+	}
+	var found *amigo.ToolVersion
+	for i := range vs {
+		if v := &vs[i]; !v.Deprecated && !before[v.Version.String()] && (found == nil || found.Version.Less(v.Version)) {
+			found = v
+		}
+	}
+	return found
 }
 
 // withUnknown makes err match amigo.ErrUnknownOutcome.
