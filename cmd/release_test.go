@@ -526,3 +526,34 @@ func TestDeepenOptions(t *testing.T) {
 		})
 	}
 }
+
+// TestRelease_regionDownIsAnOutage (issue 13, item 6): when nothing answers
+// at a region's documented address (every connection to api.amigo.ai is
+// refused here: this test's dialer sends it to a closed port), the run
+// cannot start for the service's reason: exit 3, "retry later". A custom
+// base_url where nothing answers stays exit 2 (TestRelease_exitCodes).
+func TestRelease_regionDownIsAnOutage(t *testing.T) {
+	repo := toolRepo(t)
+	plan := filepath.Join(t.TempDir(), "release.yaml")
+	if err := os.WriteFile(plan, []byte("version: 1\ndefaults:\n  organization: acme\nstages:\n  - name: us\n    region: us\n    test: true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	down := strings.TrimPrefix(closedPort(t), "http://")
+	var mu sync.Mutex
+	var dialed []string
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		mu.Lock()
+		dialed = append(dialed, addr)
+		mu.Unlock()
+		return (&net.Dialer{}).DialContext(ctx, network, down)
+	}}}
+	r := runMainCtx(t, t.Context(), Env{Getenv: mapEnv(releaseEnv()), Clock: clock.NewScaled(timeScale), HTTPClient: hc},
+		"run", "--repo", repo, "--config", plan)
+	r.wantCode(t, ExitUnavailable)
+	wantContains(t, "stderr", r.stderr, "region us", "https://api.amigo.ai", "an outage", "retry later")
+	mu.Lock()
+	defer mu.Unlock()
+	if len(dialed) == 0 || dialed[0] != "api.amigo.ai:443" {
+		t.Errorf("dialed %v, want api.amigo.ai:443", dialed)
+	}
+}
