@@ -440,6 +440,39 @@ func TestPublish_lostAnswerOfAnotherCommit(t *testing.T) {
 	}
 }
 
+// finishesFirst makes an earlier publish of the commit finish right after
+// the reconciliation's list and before the second attempt reaches the
+// server.
+type finishesFirst struct {
+	*fakeAPI
+	calls int
+}
+
+func (f *finishesFirst) PublishVersion(ctx context.Context, id string, req amigo.PublishRequest) (*amigo.PublishResponse, error) {
+	f.calls++
+	if f.calls == 2 {
+		f.mu.Lock()
+		f.versions = append(f.versions, tv("1.0.0", f.commit))
+		f.mu.Unlock()
+	}
+	return f.fakeAPI.PublishVersion(ctx, id, req)
+}
+
+// An earlier publish of the commit that finishes between the last look and
+// the next attempt lets that attempt through: the second version is
+// deprecated at once, and the earlier one is the outcome.
+func TestPublish_raceWithAnEarlierPublishIsCleanedUp(t *testing.T) {
+	f := &finishesFirst{fakeAPI: &fakeAPI{script: []error{apiErr(409, "in progress", 0), nil}, commit: "c0ffee0"}}
+	pol := retryPolicy{Budget: time.Hour, Initial: 10 * time.Second, Max: time.Minute, Clock: newStepClock()}
+	out, err := publishWithRetries(t.Context(), t.Context(), f, pol, publishRequest{ToolID: "t", Commit: "c0ffee0"}, func(string) {})
+	if err != nil || out.Version != "1.0.0" || out.Duplicate != "1.1.0" || out.DuplicateErr != nil || !out.Reconciled {
+		t.Fatalf("publish = %+v, %v; want 1.0.0 kept and the duplicate 1.1.0 deprecated", out, err)
+	}
+	if !slices.Equal(f.deprecated, []string{"1.1.0"}) {
+		t.Errorf("deprecated %v, want [1.1.0]", f.deprecated)
+	}
+}
+
 func TestRetryAfterIsHonoured(t *testing.T) {
 	f := &fakeAPI{script: []error{apiErr(429, "slow down", 7*time.Minute)}, commit: "c0ffee0"}
 	clk := newStepClock()

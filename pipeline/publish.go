@@ -37,6 +37,16 @@ func (r *runner) publish(ctx context.Context, t *toolRun, s *stageRun) (string, 
 		}
 	})
 	s.rep.Pruned = append(s.rep.Pruned, out.CapPruned...)
+	if out.Duplicate != "" {
+		w := fmt.Sprintf("an earlier publish of %s finished as %s just before this one was accepted as %s: %s was deprecated at once, %s serves the commit", short(t.commit), out.Version, out.Duplicate, out.Duplicate, out.Version)
+		if out.DuplicateErr != nil {
+			w = fmt.Sprintf("an earlier publish of %s finished as %s just before this one was accepted as %s, and deprecating %s failed (%v): deprecate it by hand", short(t.commit), out.Version, out.Duplicate, out.Duplicate, shortErr(out.DuplicateErr))
+		} else {
+			s.rep.Withdrawn = append(s.rep.Withdrawn, out.Duplicate)
+			r.count(func(st *Stats) { st.Withdrawn++ })
+		}
+		s.rep.Warnings = append(s.rep.Warnings, r.log.mask(w))
+	}
 	if err != nil {
 		return "", fmt.Errorf("publish %s (%s): %w", t.name, bump, err)
 	}
@@ -85,6 +95,12 @@ type publishOutcome struct {
 	Retries    int  // retryable refusals (409, 429, 503, unknown outcome)
 	Reconciled bool // the version was found by commit after an unknown outcome or a 409
 	CapPruned  []string
+	// Duplicate is a version this publish made of a commit that an earlier
+	// attempt's (or run's) publish had just finished making: deprecated at
+	// once, Version is the earlier one.
+	Duplicate string
+	// DuplicateErr says why deprecating Duplicate failed.
+	DuplicateErr error
 }
 
 // errOutcomeUnknown marks a publish error after which a version of the
@@ -209,7 +225,40 @@ func publishWithRetries(ctx, waitCtx context.Context, api API, pol retryPolicy, 
 	if out.Version == "" {
 		return out, fmt.Errorf("publish answered without a version number")
 	}
+	if reconcile && !out.Reconciled {
+		dedupe(ctx, api, req, &out)
+	}
 	return out, nil
+}
+
+// dedupe closes the one window the reconciliation leaves open: after a 409
+// or a lost answer, the versions are listed before each new attempt, but an
+// earlier publish of the commit (still building) can finish between that
+// list and the attempt, which the server then accepts. The publish that
+// just succeeded is then a second version of the commit: it is deprecated
+// at once and the earlier one is the stage's.
+func dedupe(ctx context.Context, api API, req publishRequest, out *publishOutcome) {
+	vs, err := api.Versions(ctx, req.ToolID)
+	if err != nil {
+		return
+	}
+	var earlier *amigo.ToolVersion
+	for i := range vs {
+		v := &vs[i]
+		if v.Deprecated || !sameCommit(v.ToolCommitHash, req.Commit) || v.Version.String() == out.Version {
+			continue
+		}
+		if earlier == nil || v.Version.Less(earlier.Version) {
+			earlier = v
+		}
+	}
+	if earlier == nil {
+		return
+	}
+	out.Duplicate = out.Version
+	out.DuplicateErr = api.DeprecateVersions(ctx, req.ToolID, exactConstraint(out.Duplicate))
+	out.Version = earlier.Version.String()
+	out.Reconciled = true
 }
 
 // reconciled is the version an earlier attempt (or run) published, found

@@ -82,8 +82,7 @@ type Stats struct {
 	Pruned int `json:"pruned"`
 	// Tests counts test-tool calls that returned results.
 	Tests int `json:"tests"`
-	// Withdrawn counts versions deprecated at once because the server
-	// built them from another commit than the tested one.
+	// Withdrawn counts versions deprecated at once (StageReport.Withdrawn).
 	Withdrawn int `json:"withdrawn"`
 	// LastChanceWaits counts 429s that came when a retry budget was spent
 	// and were waited out once more (their Retry-After).
@@ -146,10 +145,10 @@ type StageReport struct {
 	Tests     []TestResult  `json:"tests,omitempty"`
 	Smoke     []TestResult  `json:"smoke,omitempty"`
 	Pruned    []string      `json:"pruned,omitempty"`
-	// Withdrawn lists versions this stage deprecated at once because the
-	// server built them from another commit than the tested one (the branch
-	// moved during the release); they never served a stage beyond the
-	// first.
+	// Withdrawn lists versions this stage deprecated at once: built from
+	// another commit than the tested one (the branch moved during the
+	// release), or a second version of the commit that a race with an
+	// earlier publish of it let through.
 	Withdrawn []string `json:"withdrawn,omitempty"`
 	Error     string   `json:"error,omitempty"`
 	Warnings  []string `json:"warnings,omitempty"`
