@@ -96,7 +96,7 @@ func parseReleaseFlags(name, help string, env *Env, args []string) (ReleaseOptio
 	f.String(&o.Repo, "repo", "AMIGO_REPO", "working-directory", ".", "PATH", "git repository to release from")
 	f.String(&o.Base, "base", "AMIGO_BASE", "base", "", "REV", "base commit for every tool")
 	f.describeDefault("base", "per tool, the commit of its newest release, else the push event's before")
-	f.String(&o.Head, "head", "AMIGO_HEAD", "", "HEAD", "REV", "commit to release")
+	f.String(&o.Head, "head", "AMIGO_HEAD", "", "HEAD", "REV", "commit to release (run: must be the tip of every stage's branch)")
 	f.String(&o.Tools, "tools", "AMIGO_TOOLS", "tools", "", "LIST", "comma-separated tool names to release")
 	f.describeDefault("tools", "every changed tool")
 	f.String(&o.ReportJSON, "report-json", "AMIGO_REPORT_JSON", "report-json", "", "FILE", "write the JSON report to FILE")
