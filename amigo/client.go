@@ -184,7 +184,7 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("amigo: Config.Org %q contains '/', '?' or '#': set it to the bare organization id", cfg.Org)
 	}
 	for _, f := range []struct{ name, value string }{{"APIKey", cfg.APIKey}, {"APIKeyID", cfg.APIKeyID}, {"UserID", cfg.UserID}, {"Token", cfg.Token}, {"OrgHeader", cfg.OrgHeader}} {
-		if what := unsendable(f.value); what != "" {
+		if what := Unsendable(f.value); what != "" {
 			// Go's HTTP client would refuse to send it, on every retry.
 			return nil, fmt.Errorf("amigo: Config.%s holds %s, which no HTTP header can carry: remove it (a trailing newline is the usual cause); the value is never shown", f.name, what)
 		}
@@ -655,9 +655,10 @@ func maybeSent(err error) bool {
 	return !errors.As(err, &dns)
 }
 
-// unsendable says what in a header value keeps Go's HTTP client from
-// sending it ("a line break", "a control character"), or "".
-func unsendable(v string) string {
+// Unsendable says what in a header value (a credential) keeps Go's HTTP
+// client from ever sending it: "a line break" or "a control character"; ""
+// when nothing does. Callers name the setting, never the value.
+func Unsendable(v string) string {
 	for _, r := range v {
 		switch {
 		case r == '\n' || r == '\r':

@@ -5,6 +5,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/amigo-release/amigo-release/amigo"
 )
 
 // CheckCredentials checks that every stage's credential variables are set
@@ -26,7 +28,7 @@ func (p *Plan) CheckCredentials(getenv func(string) string) error {
 		var missing, bad []string
 		for _, name := range used {
 			v := getenv(name)
-			switch what := unsendable(v); {
+			switch what := amigo.Unsendable(v); {
 			case v == "":
 				missing = append(missing, name)
 			case what != "":
@@ -48,20 +50,6 @@ func (p *Plan) CheckCredentials(getenv func(string) string) error {
 		}
 	}
 	return l.err()
-}
-
-// unsendable says what in a credential value keeps it out of an HTTP
-// header ("a line break", "a control character"), or "".
-func unsendable(v string) string {
-	for _, r := range v {
-		switch {
-		case r == '\n' || r == '\r':
-			return "a line break"
-		case r < 0x20 || r == 0x7f:
-			return "a control character"
-		}
-	}
-	return ""
 }
 
 // SecretEnvNames returns, sorted and without repeats, the names of every
