@@ -557,3 +557,36 @@ func TestRelease_regionDownIsAnOutage(t *testing.T) {
 		t.Errorf("dialed %v, want api.amigo.ai:443", dialed)
 	}
 }
+
+// In a CI a run that cannot start annotates each problem once: a from_env
+// variable unset for two tools gives two annotations on the plan's lines.
+func TestRelease_startProblemsAnnotatedEach(t *testing.T) {
+	repo := toolRepo(t)
+	us, eu := emulators(t, repo)
+	plan := writePlan(t, t.TempDir(), us.URL(), eu.URL())
+	b, err := os.ReadFile(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tail := "tools:\n  weather_lookup:\n    envvars:\n      - name: W_KEY\n        from_env: W_KEY_PROD\n        secret: true\n" +
+		"  calendar:\n    envvars:\n      - name: C_KEY\n        from_env: C_KEY_PROD\n        secret: true\n"
+	if err := os.WriteFile(plan, append(b, tail...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gh := runRelease(t, releaseEnv("GITHUB_ACTIONS", "true", "GITHUB_EVENT_NAME", "workflow_dispatch"), "run", "--repo", repo, "--config", plan)
+	gh.wantCode(t, ExitUsage)
+	for _, v := range []string{"W_KEY_PROD", "C_KEY_PROD"} {
+		n := 0
+		for _, ln := range strings.Split(gh.stdout, "\n") {
+			if strings.HasPrefix(ln, "::error ") && strings.Contains(ln, "file=") && strings.Contains(ln, v) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%d file annotations name %s, want 1:\n%s", n, v, gh.stdout)
+		}
+	}
+	if m := append(mutating(us.Requests()), mutating(eu.Requests())...); len(m) != 0 {
+		t.Errorf("a run that could not start made mutating calls: %v", m)
+	}
+}

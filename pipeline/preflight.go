@@ -27,6 +27,9 @@ func (p Problem) Error() string {
 	return p.Where + ": " + p.Err.Error()
 }
 
+// Unwrap returns the problem's error.
+func (p Problem) Unwrap() error { return p.Err }
+
 // StartError is the error of a run that did not start: every problem the
 // checks before the first mutating call found, one per problem (DESIGN §7,
 // "All or nothing at the start"). Nothing was created or published.
