@@ -14,8 +14,11 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cmd.Main(ctx, os.Args[1:], cmd.Env{Getenv: os.Getenv, Stdout: os.Stdout, Stderr: os.Stderr})
-	stop()
+	// cmd handles SIGINT and SIGTERM (a run stops starting work at the
+	// first and lets the calls in flight finish within cmd.InterruptGrace).
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	code := cmd.Main(context.Background(), os.Args[1:], cmd.Env{Getenv: os.Getenv, Stdout: os.Stdout, Stderr: os.Stderr, Signals: sigs})
+	signal.Stop(sigs)
 	os.Exit(code)
 }

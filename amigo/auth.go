@@ -3,6 +3,7 @@ package amigo
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -80,12 +81,16 @@ func (c *Client) bearer(ctx context.Context) (string, error) {
 	return resp.IDToken, nil
 }
 
+// ErrStaticToken is returned by SignIn on a Client with a static
+// Config.Token, which cannot sign in.
+var ErrStaticToken = errors.New("this Client uses a static Config.Token; set APIKey, APIKeyID and UserID to sign in")
+
 // SignIn signs in with the API key now (even if a token is cached), caches
 // the token and returns it. Concurrent sign-ins share one request. With a
-// static Config.Token it returns an error.
+// static Config.Token it returns an error matching ErrStaticToken.
 func (c *Client) SignIn(ctx context.Context) (SignInResponse, error) {
 	if !c.auth.canSignIn() {
-		return SignInResponse{}, fmt.Errorf("amigo: %s: this Client uses a static Config.Token; set APIKey, APIKeyID and UserID to sign in", OpSignIn)
+		return SignInResponse{}, fmt.Errorf("amigo: %s: %w", OpSignIn, ErrStaticToken)
 	}
 	c.auth.mu.Lock()
 	call := c.startSignIn(ctx)

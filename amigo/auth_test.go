@@ -187,13 +187,21 @@ func TestPersistent401ReturnedAfterOneReauth(t *testing.T) {
 func TestSignInRejectedMessage(t *testing.T) {
 	f := newFakeAPI(t)
 	f.handle("GET /v1/{org}/tool/", okTools)
-	c := f.client(func(cfg *amigo.Config) { cfg.APIKey = "sk-wrong-secret" })
+	c := f.client(func(cfg *amigo.Config) {
+		cfg.APIKey = "sk-wrong-secret"
+		cfg.Sources.Credentials = "EU_KEY / EU_KEY_ID / EU_USER"
+	})
 	_, err := c.ListTools(context.Background(), amigo.ListToolsOptions{})
 	if !amigo.IsUnauthorized(err) {
 		t.Fatalf("err = %v, want 401", err)
 	}
 	msg := err.Error()
-	for _, want := range []string{"sign-in-with-api-key", "401", "Invalid API key.", "check AMIGO_API_KEY / AMIGO_API_KEY_ID / AMIGO_USER_ID for org acme"} {
+	// The hint names the variables the caller says it used, never guessed
+	// ones.
+	if strings.Contains(msg, "AMIGO_") {
+		t.Errorf("error %q names variables the caller did not use", msg)
+	}
+	for _, want := range []string{"sign-in-with-api-key", "401", "Invalid API key.", "check EU_KEY / EU_KEY_ID / EU_USER for org acme"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error %q lacks %q", msg, want)
 		}
@@ -307,5 +315,57 @@ func TestSignInExpiresAtFormats(t *testing.T) {
 	_, err := f.client(func(cfg *amigo.Config) { cfg.HTTPClient = nil }).SignIn(context.Background())
 	if err == nil || !strings.Contains(err.Error(), `expires_at "tomorrow" is not a date-time`) {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// TestCredentialsThatCannotBeSent (issue 13, item 8): a credential holding
+// a line break can never be sent (Go's HTTP client refuses the header), so
+// New refuses it at once, naming the field and never the value, instead of
+// a sign-in retried until the budget ends.
+func TestCredentialsThatCannotBeSent(t *testing.T) {
+	for _, tt := range []struct {
+		field string
+		cfg   amigo.Config
+		what  string
+	}{
+		{"APIKey", amigo.Config{APIKey: "sk-secret-1\n", APIKeyID: "kid", UserID: "u"}, "a line break"},
+		{"UserID", amigo.Config{APIKey: "sk-secret-1", APIKeyID: "kid", UserID: "u\r"}, "a line break"},
+		{"Token", amigo.Config{Token: "tok\x00en"}, "a control character"},
+	} {
+		tt.cfg.BaseURL, tt.cfg.Org = "http://127.0.0.1:9", testOrg
+		_, err := amigo.New(tt.cfg)
+		if err == nil || !strings.Contains(err.Error(), "Config."+tt.field) || !strings.Contains(err.Error(), tt.what) {
+			t.Errorf("%s: New = %v, want an error naming Config.%s and %s", tt.field, err, tt.field, tt.what)
+			continue
+		}
+		if strings.Contains(err.Error(), "secret-1") || strings.Contains(err.Error(), "tok") {
+			t.Errorf("%s: error %q shows the value", tt.field, err)
+		}
+	}
+}
+
+// TestSignInNotFoundHintNamesTheSources (issue 13, item 9): a 404 on sign-in
+// (unknown organization) names where the caller set the organization and
+// the user, and no variable the caller did not use.
+func TestSignInNotFoundHintNamesTheSources(t *testing.T) {
+	f := newFakeAPI(t)
+	f.signInHook = func(w http.ResponseWriter, r *http.Request) bool {
+		writeJSON(w, http.StatusNotFound, map[string]string{"detail": "Organization not found."})
+		return true
+	}
+	c := f.client(func(cfg *amigo.Config) {
+		cfg.Sources = amigo.Sources{Credentials: "EU_KEY / EU_KEY_ID / EU_USER", Org: "the organization of stage eu"}
+	})
+	_, err := c.SignIn(context.Background())
+	if !amigo.IsNotFound(err) {
+		t.Fatalf("err = %v, want 404", err)
+	}
+	for _, want := range []string{"the organization of stage eu", "EU_USER"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "AMIGO_ORGANIZATION_ID") || strings.Contains(err.Error(), "AMIGO_USER_ID") {
+		t.Errorf("error %q names variables nobody set", err)
 	}
 }

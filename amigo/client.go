@@ -92,6 +92,23 @@ type Config struct {
 	// pacing wait, sign-in and unknown outcome. It must be quick and safe
 	// for concurrent use. Events never carry credentials.
 	OnEvent func(Event)
+
+	// Sources says where the caller took the credentials and the
+	// organization from, so that the hints of errors name what the user
+	// set. Empty fields keep the hints generic: they never guess a
+	// variable name.
+	Sources Sources
+}
+
+// Sources names, for error hints, where a Client's settings came from.
+type Sources struct {
+	// Credentials names the credentials as the user knows them, e.g.
+	// "AMIGO_EU_API_KEY / AMIGO_EU_API_KEY_ID / AMIGO_EU_USER_ID" or "the
+	// bearer token in AMIGO_CA_TOKEN".
+	Credentials string
+	// Org names where the organization id is set, e.g. "the organization
+	// of stage eu (stages[].organization or defaults.organization)".
+	Org string
 }
 
 // RetryConfig tunes retries. Zero fields take the defaults.
@@ -150,6 +167,7 @@ type Client struct {
 	onEvent   func(Event)
 	auth      *auth
 	answered  atomic.Bool // some request got an HTTP response
+	sources   Sources
 }
 
 // New checks cfg and returns a Client. Errors name the Config field and the
@@ -164,6 +182,12 @@ func New(cfg Config) (*Client, error) {
 	}
 	if strings.ContainsAny(cfg.Org, "/?#") {
 		return nil, fmt.Errorf("amigo: Config.Org %q contains '/', '?' or '#': set it to the bare organization id", cfg.Org)
+	}
+	for _, f := range []struct{ name, value string }{{"APIKey", cfg.APIKey}, {"APIKeyID", cfg.APIKeyID}, {"UserID", cfg.UserID}, {"Token", cfg.Token}, {"OrgHeader", cfg.OrgHeader}} {
+		if what := Unsendable(f.value); what != "" {
+			// Go's HTTP client would refuse to send it, on every retry.
+			return nil, fmt.Errorf("amigo: Config.%s holds %s, which no HTTP header can carry: remove it (a trailing newline is the usual cause); the value is never shown", f.name, what)
+		}
 	}
 	keySet := cfg.APIKey != "" || cfg.APIKeyID != "" || cfg.UserID != ""
 	switch {
@@ -222,6 +246,7 @@ func New(cfg Config) (*Client, error) {
 		orgHeader: cfg.OrgHeader,
 		retry:     r,
 		onEvent:   cfg.OnEvent,
+		sources:   cfg.Sources,
 	}
 	if c.http == nil {
 		c.http = &http.Client{}
@@ -577,12 +602,22 @@ func (c *Client) hint(r *request, e *APIError) string {
 		if c.auth.static != "" {
 			return fmt.Sprintf("the bearer token was rejected by %s for org %s: it may have expired; issue a new one or sign in with an API key", c.base, c.org)
 		}
-		return fmt.Sprintf("check AMIGO_API_KEY / AMIGO_API_KEY_ID / AMIGO_USER_ID for org %s on %s", c.org, c.base)
+		if c.sources.Credentials != "" {
+			return fmt.Sprintf("check %s for org %s on %s", c.sources.Credentials, c.org, c.base)
+		}
+		return fmt.Sprintf("check the API key, its key id and the user id for org %s on %s", c.org, c.base)
 	case http.StatusForbidden:
 		return fmt.Sprintf("the user lacks the permission for %s in org %s; ask an org admin to grant it", r.op, c.org)
 	case http.StatusNotFound:
 		if r.op == OpSignIn {
-			return fmt.Sprintf("org %s or user was not found on %s: check AMIGO_ORGANIZATION_ID, AMIGO_USER_ID and the region", c.org, c.base)
+			org, user := "the organization id", "the user id"
+			if c.sources.Org != "" {
+				org = c.sources.Org
+			}
+			if c.sources.Credentials != "" {
+				user = "the user id (" + c.sources.Credentials + ")"
+			}
+			return fmt.Sprintf("org %s or user was not found on %s: check %s, %s and that this is the org's server (region)", c.org, c.base, org, user)
 		}
 		return fmt.Sprintf("not found in org %s on %s: check the org, the region and the id", c.org, c.base)
 	case http.StatusTooManyRequests:
@@ -608,14 +643,31 @@ func (c *Client) hint(r *request, e *APIError) string {
 }
 
 // maybeSent reports whether a transport error may have happened after the
-// request reached the server. Only failures to connect are known not to.
+// request reached the server. Only failures to connect are known not to:
+// to the server, or to the proxy in between (HTTPS_PROXY).
 func maybeSent(err error) bool {
-	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
-		return false
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if op, ok := e.(*net.OpError); ok && (op.Op == "dial" || op.Op == "proxyconnect") {
+			return false
+		}
 	}
 	var dns *net.DNSError
 	return !errors.As(err, &dns)
+}
+
+// Unsendable says what in a header value (a credential) keeps Go's HTTP
+// client from ever sending it: "a line break" or "a control character"; ""
+// when nothing does. Callers name the setting, never the value.
+func Unsendable(v string) string {
+	for _, r := range v {
+		switch {
+		case r == '\n' || r == '\r':
+			return "a line break"
+		case r < 0x20 && r != '\t' || r == 0x7f:
+			return "a control character"
+		}
+	}
+	return ""
 }
 
 // stripURL drops the *url.Error wrapper (whose text repeats the URL, query

@@ -355,7 +355,7 @@ func TestEmulatorBadKeyMessage(t *testing.T) {
 	e := newEmulated(t, nil)
 	c := e.client(t, func(cfg *amigo.Config) { cfg.APIKey = "sk-not-the-key" })
 	_, err := c.ListTools(context.Background(), amigo.ListToolsOptions{})
-	if !amigo.IsUnauthorized(err) || !strings.Contains(err.Error(), "check AMIGO_API_KEY / AMIGO_API_KEY_ID / AMIGO_USER_ID for org acme") {
+	if !amigo.IsUnauthorized(err) || !strings.Contains(err.Error(), "check the API key, its key id and the user id for org acme") {
 		t.Errorf("err = %v", err)
 	}
 	if strings.Contains(err.Error(), "sk-not-the-key") {

@@ -84,7 +84,22 @@ type UnreachableError struct {
 
 // Error names the address and the fix.
 func (e *UnreachableError) Error() string {
+	if r, ok := e.Region(); ok {
+		return fmt.Sprintf("amigo: %s %s %s: the Amigo server of region %s does not answer at its documented address %s (%d attempts: %v): an outage, or this machine cannot reach it; retry later", e.Op, e.Method, e.Path, r, e.Base, e.Attempts, e.Err)
+	}
 	return fmt.Sprintf("amigo: %s %s %s: no server answers at %s (%d attempts: %v); check the URL (a stage's region or base_url) and that the server is up", e.Op, e.Method, e.Path, e.Base, e.Attempts, e.Err)
+}
+
+// Region returns the region whose documented address (Regions) the
+// unreachable server has. Nothing answering there is an outage (or a
+// network problem where the client runs), not a wrong address.
+func (e *UnreachableError) Region() (string, bool) {
+	for _, r := range Regions {
+		if strings.EqualFold(strings.TrimRight(e.Base, "/"), r.BaseURL) {
+			return r.Name, true
+		}
+	}
+	return "", false
 }
 
 // Unwrap returns the cause.

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -551,5 +552,40 @@ func TestRefusedAfterAnAnswerKeepsTheFullBudget(t *testing.T) {
 	}
 	if n := retries.Load(); n < 5 {
 		t.Errorf("retries = %d, want the 20s budget at 1s steps (>= 5)", n)
+	}
+}
+
+// TestRegionRefusingThroughProxyIsAnOutage (issue 13, item 6): a documented
+// regional address that nothing answers at (here: the HTTPS proxy in
+// between refuses the connection, so the request never left) is
+// unreachable, and the error says it is that region's server, not a wrong
+// URL.
+func TestRegionRefusingThroughProxyIsAnOutage(t *testing.T) {
+	proxy, err := url.Parse("http://" + refusedAddr(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := amigo.New(amigo.Config{
+		Region: "eu-central-1", Org: testOrg, APIKey: "k", APIKeyID: "kid", UserID: "uid", Clock: newFakeClock(),
+		HTTPClient: &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(proxy)}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.SignIn(context.Background())
+	ue, ok := errors.AsType[*amigo.UnreachableError](err)
+	if !ok {
+		t.Fatalf("err = %v (%T), want *amigo.UnreachableError: a refused proxy connection never sent the request", err, err)
+	}
+	if r, ok := ue.Region(); !ok || r != "eu-central-1" {
+		t.Errorf("Region() = %q, %v, want eu-central-1", r, ok)
+	}
+	for _, want := range []string{"region eu-central-1", "https://api-eu-central-1.amigo.ai", "an outage"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	if _, ok := (&amigo.UnreachableError{Base: "http://127.0.0.1:9"}).Region(); ok {
+		t.Errorf("a custom base URL taken for a documented region")
 	}
 }

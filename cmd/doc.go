@@ -108,26 +108,34 @@
 //	1    ExitFailed       the release ran and at least one tool failed, was blocked by a failed
 //	                      stage it needs, or did not finish; the others may have released (see
 //	                      the report and the `failed` output)
-//	2    ExitUsage        bad input or configuration, found before anything was published
-//	                      (or, for rollback, a refusal before any change, naming the stage):
-//	                      unknown command or flag, a bad flag/variable/input value, a plan file
-//	                      that is missing or invalid (the message gives file:line:column and
-//	                      the fix), missing credential variables, a path that is not a git
-//	                      repository or has no commits, an unknown --head/--base revision, a
-//	                      commit missing from the clone that --deepen could not fetch (the
-//	                      fix: fetch-depth: 0, or --base after a force push), an
-//	                      invalid or clashing tool name, credentials the server refuses (401),
-//	                      an unknown organization (404), a server address where nothing has
-//	                      ever answered (connection refused or unknown host on each of the
-//	                      first 3 attempts: check the stage's region or base_url)
-//	3    ExitUnavailable  could not start: a server the run needs answered but was not
-//	                      serving before any change was made (timeout, TLS, 429 or 5xx after
-//	                      the client's retries); the emulator cannot listen on --addr.
-//	                      Nothing was published; retrying later may succeed
+//	2    ExitUsage        bad input or configuration, found before anything was created or
+//	                      published (every problem at once, one message each; for rollback, a
+//	                      refusal before any change, naming the stage; for validate, any
+//	                      problem found): unknown command
+//	                      or flag, a bad flag/variable/input value, a plan file that is missing
+//	                      or invalid (the message gives file:line:column and the fix), missing
+//	                      credential variables or ones holding a line break or another control
+//	                      character, a path that is not a git repository or has no commits, an
+//	                      unknown --head/--base revision, a commit being released that is not
+//	                      the tip of a stage's branch, a commit missing from the clone that
+//	                      --deepen could not fetch (the fix: fetch-depth: 0, or --base after a
+//	                      force push), an invalid or clashing tool name, invalid project
+//	                      metadata, an unset from_env variable, a runtime contract the
+//	                      configured envvars do not cover, credentials the server refuses
+//	                      (401), an unknown organization (404), a custom base_url where nothing
+//	                      has ever answered (connection refused or unknown host on each of the
+//	                      first 3 attempts)
+//	3    ExitUnavailable  could not start: a server the run needs is not serving, before any
+//	                      change was made (timeout, TLS, 429 or 5xx after the retries, or
+//	                      nothing answering at a region's documented address: an outage); the
+//	                      emulator cannot listen on --addr. Nothing was published; retrying
+//	                      later may succeed
 //	4    ExitInternal     a bug in amigo-release (a recovered panic; the stack is on stderr)
-//	130  ExitInterrupted  SIGINT or SIGTERM stopped the run: calls in flight finished, nothing
-//	                      new started; the report marks unfinished work as pending, and a
-//	                      rerun completes it without publishing anything twice
+//	130  ExitInterrupted  SIGINT or SIGTERM stopped the run: nothing new started, calls in
+//	                      flight had InterruptGrace (7 s) to finish (a second signal ends it);
+//	                      the report marks work not started as pending and a publish whose
+//	                      answer never came as unknown, and a rerun completes it without
+//	                      publishing anything twice
 //
 // # Adding a command
 //

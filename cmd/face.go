@@ -130,6 +130,20 @@ func (f *face) annotateConfigError(err error) {
 	if !inCI(f.env.Getenv) {
 		return
 	}
+	if se, ok := errors.AsType[*pipeline.StartError](err); ok {
+		// One annotation per problem, as the error has one line each.
+		for _, p := range se.Problems {
+			f.annotateProblem(p.Err, p.Error())
+		}
+		return
+	}
+	f.annotateProblem(err, err.Error())
+}
+
+// annotateProblem annotates one error: plan and metadata problems on their
+// file and line (the annotation lands on the file in the pull request),
+// anything else as one annotation of its own, saying text.
+func (f *face) annotateProblem(err error, text string) {
 	var list []*promote.Error
 	if pe, ok := errors.AsType[*promote.Error](err); ok {
 		list = append(list, pe)
@@ -140,7 +154,7 @@ func (f *face) annotateConfigError(err error) {
 	if len(list) == 0 {
 		// Not the plan's fault (a repository, a revision, a server): one
 		// annotation without a file, so the failed step says why.
-		f.p.Annotate(platform.Annotation{Level: platform.LevelError, Title: "amigo-release: the release could not start", Message: err.Error()})
+		f.p.Annotate(platform.Annotation{Level: platform.LevelError, Title: "amigo-release: the release could not start", Message: text})
 		return
 	}
 	for _, e := range list {

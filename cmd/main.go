@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"slices"
 	"sort"
@@ -37,6 +38,15 @@ type Env struct {
 	// onHelp, when set, receives a command's flag set in place of its
 	// --help output (flagsOf: completion and help read the flags so).
 	onHelp func(*flagSet)
+	// Signals delivers SIGINT and SIGTERM as they arrive (main.go); nil:
+	// none. The first stops `run` from starting work and gives the calls in
+	// flight InterruptGrace; the second (or the end of the grace) cancels
+	// them. Other commands stop at the first.
+	Signals <-chan os.Signal
+
+	// stop is closed at the first signal (set by Main for graceful
+	// commands).
+	stop <-chan struct{}
 }
 
 func (e *Env) fill() {
@@ -69,6 +79,10 @@ type command struct {
 	// takes, for shell completion (help: the command names; completion:
 	// the shells). Nil: the command takes flags only.
 	args func() []string
+	// graceful commands see the first signal as env.stop and keep their
+	// context for InterruptGrace (run, plan); the others' context ends at
+	// the first signal.
+	graceful bool
 }
 
 var (
@@ -165,7 +179,13 @@ func Main(ctx context.Context, args []string, env Env) (code int) {
 		usage(env.Stderr)
 		return ExitUsage
 	}
-	err := c.run(ctx, &env, args[1:])
+	in, graceful, abrupt, release := watchSignals(ctx, env.Signals, InterruptGrace)
+	defer release()
+	runCtx := abrupt
+	if c.graceful {
+		runCtx, env.stop = graceful, in.stop
+	}
+	err := c.run(runCtx, &env, args[1:])
 	if errors.Is(err, errHelp) {
 		return ExitOK
 	}
@@ -173,7 +193,7 @@ func Main(ctx context.Context, args []string, env Env) (code int) {
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "amigo-release %s: %v\n", c.name, err)
 	}
-	if ctx.Err() != nil && code != ExitOK && code != ExitUsage {
+	if (ctx.Err() != nil || in.fired()) && code != ExitOK && code != ExitUsage {
 		return ExitInterrupted
 	}
 	return code

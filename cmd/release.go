@@ -17,8 +17,8 @@ import (
 )
 
 func init() {
-	register(command{name: "run", order: 10, summary: "release the changed tools: test, publish, promote through every stage, prune", run: runRun})
-	register(command{name: "plan", order: 20, summary: "show what run would release, with read-only API calls (or none: --offline)", run: runPlan})
+	register(command{name: "run", order: 10, summary: "release the changed tools: test, publish, promote through every stage, prune", run: runRun, graceful: true})
+	register(command{name: "plan", order: 20, summary: "show what run would release, with read-only API calls (or none: --offline)", run: runPlan, graceful: true})
 }
 
 // ReleaseOptions are the flags of `run` and `plan`.
@@ -59,6 +59,12 @@ environment variables, runs the test gate, publishes the version its Conventiona
 Commits call for, verifies, smoke-tests, soaks and prunes old versions. A failed tool
 stops its own later stages; the others go on.
 
+Nothing is created before everything that can be checked is: credentials (signed in
+per stage), every from_env variable, names, metadata, and that the commit being
+released is the tip of each stage's branch (the API builds the tip, not a commit).
+SIGINT or SIGTERM stops it starting work; calls in flight get 7 s (a second signal
+ends them), then the report says what is done, pending and unknown.
+
 Amigo credentials come from the environment variables the plan names (default
 AMIGO_API_KEY, AMIGO_API_KEY_ID, AMIGO_USER_ID). Inside GitHub Actions or Azure
 Pipelines on a pull request, run only plans and posts the preview (an offline one,
@@ -94,7 +100,7 @@ func parseReleaseFlags(name, help string, env *Env, args []string) (ReleaseOptio
 	f.String(&o.Repo, "repo", "AMIGO_REPO", "working-directory", ".", "DIR", "git repository to release from")
 	f.String(&o.Base, "base", "AMIGO_BASE", "base", "", "REV", "base commit for every tool")
 	f.describeDefault("base", "per tool, the commit of its newest release, else the push event's before")
-	f.String(&o.Head, "head", "AMIGO_HEAD", "", "HEAD", "REV", "commit to release")
+	f.String(&o.Head, "head", "AMIGO_HEAD", "", "HEAD", "REV", "commit to release (run: must be the tip of every stage's branch)")
 	f.String(&o.Tools, "tools", "AMIGO_TOOLS", "tools", "", "LIST", "comma-separated tool names to release")
 	f.describeDefault("tools", "every changed tool")
 	f.String(&o.ReportJSON, "report-json", "AMIGO_REPORT_JSON", "report-json", "", "FILE", "write the JSON report to FILE; - writes it to stdout, and the log and report text then go to stderr")
@@ -130,10 +136,13 @@ func (o ReleaseOptions) planPath() string {
 
 // startError maps an error that stopped the run before any change was made
 // (pipeline.Run's error, or loading the plan) to its exit code: a server
-// that answers but is not serving (5xx, 429, timeouts) is ExitUnavailable;
-// everything else (plan, repository, refs, credentials, names, and an
-// address where no server has ever answered: a wrong URL) is the user's
-// input to fix, ExitUsage. Cancellation is left to Main (ExitInterrupted).
+// that is not serving (5xx, 429, timeouts, or a documented regional address
+// where nothing answers: an outage) is ExitUnavailable; everything else
+// (plan, repository, refs, branch tips, credentials, names, settings, and
+// a custom base_url where nothing has ever answered: a wrong URL) is the
+// user's input to fix, ExitUsage. A run that did not start for several
+// problems is ExitUnavailable only when every one is the service's.
+// Cancellation is left to Main (ExitInterrupted).
 func startError(err error) error {
 	if err == nil {
 		return nil
@@ -141,10 +150,20 @@ func startError(err error) error {
 	if errors.Is(err, context.Canceled) {
 		return err
 	}
-	if _, ok := errors.AsType[*amigo.UnreachableError](err); ok {
-		// Nothing has ever answered at that address: most often a wrong
-		// region or base_url, which is the user's input to fix.
-		return withCode(ExitUsage, fmt.Errorf("%w; nothing was published", err))
+	if se, ok := errors.AsType[*pipeline.StartError](err); ok {
+		for _, p := range se.Problems {
+			if !unavailable(p.Err) {
+				return withCode(ExitUsage, err)
+			}
+		}
+		return withCode(ExitUnavailable, fmt.Errorf("%w\nfix: the service is not serving, not the configuration: check its status and rerun later", err))
+	}
+	if ue, ok := errors.AsType[*amigo.UnreachableError](err); ok {
+		if _, documented := ue.Region(); !documented {
+			// Nothing has ever answered at that address: most often a
+			// wrong base_url, which is the user's input to fix.
+			return withCode(ExitUsage, fmt.Errorf("%w; nothing was published", err))
+		}
 	}
 	if unavailable(err) {
 		return withCode(ExitUnavailable, fmt.Errorf("%w; fix: check that the server is up and reachable from here (its URL: the stage's region or base_url), then rerun: nothing was published", err))
@@ -153,8 +172,13 @@ func startError(err error) error {
 }
 
 // unavailable reports errors that say a server could not be reached or is
-// not serving: network errors, timeouts, 408, 429 and 5xx answers.
+// not serving: network errors, timeouts, 408, 429 and 5xx answers, and a
+// documented regional address where nothing answers.
 func unavailable(err error) bool {
+	if ue, ok := errors.AsType[*amigo.UnreachableError](err); ok {
+		_, documented := ue.Region()
+		return documented
+	}
 	if ae, ok := errors.AsType[*amigo.APIError](err); ok {
 		return ae.StatusCode == 408 || ae.StatusCode == 429 || ae.StatusCode >= 500
 	}
@@ -238,15 +262,29 @@ func release(ctx context.Context, env *Env, o ReleaseOptions) error {
 		Logger:      f.logger(),
 		OnSecrets:   func(v []string) { f.mask(v...) },
 		Records:     f.recorder(plan), // records.go: tags and GitHub Releases (plan key records)
+		Stop:        env.stop,
 	}
-	if o.Deepen && o.Mode != pipeline.ModeOffline {
-		opts.Deepen = f.deepenOptions()
+	if o.Mode != pipeline.ModeOffline {
+		// The branch-tip check reads origin with the CI's token (sent only
+		// to its own host), and so does deepening when it is on.
+		opts.Remote = f.deepenOptions()
+		if o.Deepen {
+			opts.Deepen = opts.Remote
+		}
 	}
 	run := pipeline.Run
 	if o.Mode != pipeline.ModeRun {
 		run = pipeline.Plan // never a mutating call, whatever else is set
 	}
 	rep, runErr := run(ctx, opts)
+	interrupted := rep.Interrupted || ctx.Err() != nil
+	if interrupted {
+		// The runner kills the process soon after its second signal: what
+		// is left to write gets a short deadline of its own.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), reportGrace)
+		defer cancel()
+	}
 	if runErr != nil {
 		f.annotateConfigError(runErr)
 	}
@@ -258,7 +296,7 @@ func release(ctx context.Context, env *Env, o ReleaseOptions) error {
 		return startError(runErr)
 	}
 	f.publish(ctx, rep)
-	if !rep.OK() && ctx.Err() != nil {
+	if !rep.OK() && interrupted {
 		return withCode(ExitInterrupted, fmt.Errorf("interrupted: %s; rerun the same command to finish what is left (nothing is published twice)", failureSummary(rep)))
 	}
 	if !rep.OK() {
@@ -289,18 +327,27 @@ func reportMode(m pipeline.Mode) string {
 	return string(m)
 }
 
-// failureSummary is the one-line error for a run where tools failed.
+// failureSummary is the one-line error for a run where tools failed or
+// did not finish: what is done, failed, pending and unknown.
 func failureSummary(rep *pipeline.Report) string {
-	var failed, blocked, pending int
+	var released, failed, blocked, pending, unknown int
 	for _, t := range rep.Tools {
 		switch t.Status {
+		case pipeline.StatusReleased, pipeline.StatusUpToDate:
+			released++
 		case pipeline.StatusFailed:
 			failed++
 		case pipeline.StatusBlocked:
 			blocked++
 		case pipeline.StatusPending:
 			pending++
+		case pipeline.StatusUnknown:
+			unknown++
 		}
 	}
-	return fmt.Sprintf("%d tool(s) failed, %d blocked, %d not finished (see the report above)", failed, blocked, pending)
+	msg := fmt.Sprintf("%d tool(s) failed, %d blocked, %d not finished", failed, blocked, pending)
+	if unknown > 0 {
+		msg += fmt.Sprintf(", %d with a publish whose outcome is unknown (it was in flight: a rerun finds the version or publishes it)", unknown)
+	}
+	return msg + fmt.Sprintf("; %d released (see the report above)", released)
 }

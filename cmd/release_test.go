@@ -307,7 +307,7 @@ func TestRelease_exitCodes(t *testing.T) {
 			[]string{`unknown revision "no-such-branch"`}},
 		{"not a repository", releaseEnv(), []string{"plan", "--repo", notRepo, "--config", plan}, ExitUsage, []string{"not a git repository"}},
 		{"unreachable server", releaseEnv(), []string{"plan", "--repo", repo, "--config", unreachable}, ExitUsage,
-			[]string{"connection refused", "no server answers at " + down, "check the URL (a stage's region or base_url)", "nothing was published"}},
+			[]string{"connection refused", "stage us (" + down, "stage eu (" + down, "no server answers at " + down, "check the URL (a stage's region or base_url)", "nothing was created or published"}},
 		{"bad time scale", releaseEnv(), []string{"plan", "--time-scale", "0.5"}, ExitUsage, []string{"--time-scale 0.5"}},
 	}
 	for _, tt := range tests {
@@ -478,7 +478,7 @@ func TestRelease_startErrorPrintedOnceAnnotatedInCI(t *testing.T) {
 	plan := writePlan(t, t.TempDir(), down, down)
 	r := runRelease(t, releaseEnv(), "run", "--repo", repo, "--config", plan)
 	r.wantCode(t, ExitUsage)
-	if n := strings.Count(r.stdout+r.stderr, "no server answers at "+down); n != 1 {
+	if n := strings.Count(r.stdout+r.stderr, "the release cannot start"); n != 1 {
 		t.Errorf("the start error is printed %d times on a terminal, want once:\nstdout:\n%s\nstderr:\n%s", n, r.stdout, r.stderr)
 	}
 	gh := runRelease(t, releaseEnv("GITHUB_ACTIONS", "true"), "run", "--repo", repo, "--config", plan)
@@ -524,5 +524,69 @@ func TestDeepenOptions(t *testing.T) {
 				t.Errorf("deepenOptions() = %+v, want %+v", *got, tt.want)
 			}
 		})
+	}
+}
+
+// TestRelease_regionDownIsAnOutage (issue 13, item 6): when nothing answers
+// at a region's documented address (every connection to api.amigo.ai is
+// refused here: this test's dialer sends it to a closed port), the run
+// cannot start for the service's reason: exit 3, "retry later". A custom
+// base_url where nothing answers stays exit 2 (TestRelease_exitCodes).
+func TestRelease_regionDownIsAnOutage(t *testing.T) {
+	repo := toolRepo(t)
+	plan := filepath.Join(t.TempDir(), "release.yaml")
+	if err := os.WriteFile(plan, []byte("version: 1\ndefaults:\n  organization: acme\nstages:\n  - name: us\n    region: us\n    test: true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	down := strings.TrimPrefix(closedPort(t), "http://")
+	var mu sync.Mutex
+	var dialed []string
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		mu.Lock()
+		dialed = append(dialed, addr)
+		mu.Unlock()
+		return (&net.Dialer{}).DialContext(ctx, network, down)
+	}}}
+	r := runMainCtx(t, t.Context(), Env{Getenv: mapEnv(releaseEnv()), Clock: clock.NewScaled(timeScale), HTTPClient: hc},
+		"run", "--repo", repo, "--config", plan)
+	r.wantCode(t, ExitUnavailable)
+	wantContains(t, "stderr", r.stderr, "region us", "https://api.amigo.ai", "an outage", "retry later")
+	mu.Lock()
+	defer mu.Unlock()
+	if len(dialed) == 0 || dialed[0] != "api.amigo.ai:443" {
+		t.Errorf("dialed %v, want api.amigo.ai:443", dialed)
+	}
+}
+
+// In a CI a run that cannot start annotates each problem once: a from_env
+// variable unset for two tools gives two annotations on the plan's lines.
+func TestRelease_startProblemsAnnotatedEach(t *testing.T) {
+	repo := toolRepo(t)
+	us, eu := emulators(t, repo)
+	plan := writePlan(t, t.TempDir(), us.URL(), eu.URL())
+	b, err := os.ReadFile(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tail := "tools:\n  weather_lookup:\n    envvars:\n      - name: W_KEY\n        from_env: W_KEY_PROD\n        secret: true\n" +
+		"  calendar:\n    envvars:\n      - name: C_KEY\n        from_env: C_KEY_PROD\n        secret: true\n"
+	if err := os.WriteFile(plan, append(b, tail...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gh := runRelease(t, releaseEnv("GITHUB_ACTIONS", "true", "GITHUB_EVENT_NAME", "workflow_dispatch"), "run", "--repo", repo, "--config", plan)
+	gh.wantCode(t, ExitUsage)
+	for _, v := range []string{"W_KEY_PROD", "C_KEY_PROD"} {
+		n := 0
+		for _, ln := range strings.Split(gh.stdout, "\n") {
+			if strings.HasPrefix(ln, "::error ") && strings.Contains(ln, "file=") && strings.Contains(ln, v) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%d file annotations name %s, want 1:\n%s", n, v, gh.stdout)
+		}
+	}
+	if m := append(mutating(us.Requests()), mutating(eu.Requests())...); len(m) != 0 {
+		t.Errorf("a run that could not start made mutating calls: %v", m)
 	}
 }

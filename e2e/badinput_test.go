@@ -8,7 +8,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/amigo-release/amigo-release/internal/fakeci"
-	"github.com/amigo-release/amigo-release/pipeline"
 )
 
 // TestBadInput: broken and hostile configuration through the binary. Each
@@ -55,7 +54,19 @@ func TestBadInput(t *testing.T) {
 		// (exit 3 is kept for a server that answers but is not serving).
 		{name: "unreachable server", code: 2,
 			files: map[string]string{".amigo/release.yaml": "{{unreachable}}"},
-			want:  []string{"no server answers at http://127.0.0.1:9", "base_url", "nothing was published"}},
+			want:  []string{"no server answers at http://127.0.0.1:9", "base_url", "nothing was created or published"}},
+		// Issue 13, item 8: a credential that no HTTP header can carry is
+		// bad input, found at once (not a sign-in retried until the budget
+		// ends), naming the variable and never the value.
+		{name: "API key with a newline", code: 2,
+			env:  map[string]string{"AMIGO_API_KEY": creds["AMIGO_API_KEY"] + "\n"},
+			want: []string{`stage "us": AMIGO_API_KEY holds a line break`, "printf %s", "nothing was created or published"}},
+		// Issue 13, item 3: every from_env variable is checked before
+		// anything is created, for every tool, one message each.
+		{name: "unset from_env", code: 2,
+			files: map[string]string{".amigo/release.yaml": "{{plan}}tools:\n  currency_convert:\n    envvars:\n      - name: RATES_KEY\n        from_env: RATES_KEY_PROD\n        secret: true\n" +
+				"  flight_status:\n    envvars:\n      - name: FLIGHTS_KEY\n        from_env: FLIGHTS_KEY_PROD\n        secret: true\n"},
+			want: []string{"2 problems", "tool currency_convert", "RATES_KEY_PROD is not set", "tool flight_status", "FLIGHTS_KEY_PROD is not set", ".amigo/release.yaml:"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -88,32 +99,32 @@ func TestBadInput(t *testing.T) {
 			if n := len(strings.TrimSpace(r.stderr)); n > 8000 {
 				t.Errorf("the error is %d bytes: not a clear message", n)
 			}
+			if strings.Contains(r.stdout+r.stderr, creds["AMIGO_API_KEY"]) {
+				t.Errorf("the API key was printed")
+			}
 		})
 	}
 }
 
-// TestBadProjectMetadataFailsOnlyThatTool: an invalid envvar name in one
-// project's [tool.amigo-release] is that tool's failure, found before any
-// call for it (failure isolation, DESIGN §5): the message names the file,
-// the key and the fix, the tool is published nowhere, the other tools are
-// released, and the exit code is 1. (A bad name in the plan file itself is
-// exit 2 with nothing published: TestBadInput.)
-func TestBadProjectMetadataFailsOnlyThatTool(t *testing.T) {
+// TestBadProjectMetadataStopsTheStart: an invalid envvar name in one
+// project's [tool.amigo-release] is found before anything is created for
+// any tool (issue 13: all or nothing at the start): exit 2, the message
+// names the file, the key and the fix, and no tool is created anywhere.
+// Fixed, the release goes out.
+func TestBadProjectMetadataStopsTheStart(t *testing.T) {
 	w := newWorld(t)
 	w.monorepo()
 	w.commit("chore: a bad envvar name", map[string]string{"tools/currency/pyproject.toml": "[project]\nname = \"currency_convert\"\n\n[tool.amigo-release]\n[[tool.amigo-release.envvars]]\nname = \"api-key\"\nvalue = \"x\"\n"})
 	w.checkout(0)
 	r := w.release(nil)
-	r.wantCode(t, 1)
-	wantContains(t, "stdout", r.stdout, "tools/currency/pyproject.toml", "tool.amigo-release.envvars[0].name", `"api-key"`, "fix:")
-	if tr := toolReport(t, r.report, "currency_convert"); tr.Status != pipeline.StatusFailed {
-		t.Errorf("currency_convert: %s, want failed", tr.Status)
+	r.wantCode(t, 2)
+	wantContains(t, "stderr", r.stderr, "tool currency_convert", "tools/currency/pyproject.toml", "tool.amigo-release.envvars[0].name", `"api-key"`, "fix:", "nothing was created or published")
+	if m := w.mutations(); len(m) > 0 {
+		t.Errorf("a run that could not start changed the emulators:\n%s", strings.Join(m, "\n"))
 	}
-	for _, s := range w.stages {
-		if _, ok := w.server(s).ToolByName(org, "currency_convert"); ok {
-			t.Errorf("currency_convert was created in %s", s)
-		}
-	}
+	w.commit("fix: the envvar name", map[string]string{"tools/currency/pyproject.toml": "[project]\nname = \"currency_convert\"\n"})
+	w.pull()
+	w.release(nil).wantCode(t, 0)
 	w.wantLive("weather_lookup", "1.0.0@"+short(w.gitIn(w.origin, "rev-parse", "HEAD")))
 }
 

@@ -3,9 +3,15 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"math/rand"
+	"net/http"
 	"os"
+	"os/exec"
 	"slices"
 	"sort"
 	"strconv"
@@ -67,6 +73,21 @@ type tally struct {
 	toolsFailed     int // by the faulty run, left for the rerun
 	rerunsShort     int // seeds whose rerun did not complete
 	violations      int
+
+	// Issue 13's scenarios and invariants.
+	offTipRefused   int // runs from a HEAD off the branch tip, refused before any call
+	unsetRefused    int // runs with an unset from_env variable, refused before any call
+	branchMoves     int // branches moved between a test and a publish
+	interrupts      int // runs interrupted at a random point (then rerun)
+	late429s        int // 429s sent at the wire once the retry budget was spent
+	lastChanceWaits int // of them (and others) waited out once more
+	withdrawn       int // untested versions deprecated at once
+	unknown         int // stages reported unknown (a publish in flight at an interrupt)
+	pending         int // stages an interrupted run left pending
+	untestedChecks  int // live versions beyond the first stage checked for a passed test
+	untestedBad     int // ... of an untested commit
+	needsChecks     int // live versions checked against the stages they need
+	needsBad        int // ... not served by a stage it needs
 }
 
 func (ta *tally) add(f func(*tally)) {
@@ -78,23 +99,38 @@ func (ta *tally) add(f func(*tally)) {
 // TestFaultCampaign runs the whole pipeline (in-process, against four
 // emulators over real HTTP) once per seed under a high rate of random
 // faults, then checks invariants against the emulators' own state, not
-// against the report:
+// against the report. Besides the faults, each seed may (issue 13): first
+// run from a HEAD off the branch tip, and without a from_env variable,
+// both of which must be refused before any call; move the branch between a
+// test and a publish; interrupt the faulty run at a random point
+// (Options.Stop, then its calls cancelled after a random grace); answer a
+// project's first two tests with 429s whose Retry-After outlasts the retry
+// budget; set publish.deprecate_untested. The invariants:
 //
-//  1. no commit is published twice in a stage;
+//  1. no commit has two live versions in a stage, and a second version of
+//     a commit exists only beside one withdrawn as untested;
 //  2. no deprecated version is among a stage's newest active_cap versions
 //     or its pinned ones (except one the report names as pruned to make
-//     room for a publish that then failed: the API forces that prune);
+//     room for a publish that then failed: the API forces that prune; or
+//     one withdrawn as untested);
 //  3. every tool stage the report calls released (or up to date) serves
-//     the reported version, pinned to the head commit;
+//     the reported version, pinned to the run's head commit;
 //  4. the report's failures are exactly what is not released: a stage not
 //     reported released has no live version of the head commit, unless
 //     it failed after publishing (verify, smoke) and the report names the
-//     published version; a tool the report does not list is served
-//     exactly as before the run;
-//  5. a second run without faults completes the release (and 1–4 hold
-//     again).
+//     published version, or the report says the outcome is unknown (a
+//     publish in flight at an interrupt); a tool the report does not list
+//     is served exactly as before the run;
+//  5. a second run without faults, from the branch tip, completes the
+//     release (and 1–4, 6, 7 hold again);
+//  6. no version of an untested commit serves beyond the first stage: each
+//     live version a run made in eu, ap or ca pins a commit that passed a
+//     test of its project in us (as the test-tool answers said);
+//  7. no stage serves a version that a stage it needs does not.
 //
-// Reproduce one seed (the seed must be within AMIGO_FAULT_SEEDS):
+// Reproduce one seed (the seed must be within AMIGO_FAULT_SEEDS; the
+// interrupts and a moving branch depend on timing, so a seed may need a
+// few runs):
 //
 //	AMIGO_FAULT_SEEDS=17 go test ./e2e -run 'TestFaultCampaign/seeds/seed-17$' -v
 func TestFaultCampaign(t *testing.T) {
@@ -130,6 +166,14 @@ func TestFaultCampaign(t *testing.T) {
 		ta.publishAttempts, ta.publishRetries, ta.reconciled, ta.capPrunes, ta.pruned)
 	t.Logf("fault campaign: faulty runs released %d tools fully and left %d for the rerun; reruns that did not complete=%d; invariant violations=%d",
 		ta.toolsReleased, ta.toolsFailed, ta.rerunsShort, ta.violations)
+	t.Logf("fault campaign: refused starts: HEAD off the branch tip=%d unset from_env=%d; branches moved between test and publish=%d; interrupted runs=%d (stages left pending=%d, unknown=%d); untested versions withdrawn=%d",
+		ta.offTipRefused, ta.unsetRefused, ta.branchMoves, ta.interrupts, ta.pending, ta.unknown, ta.withdrawn)
+	t.Logf("fault campaign: test-tool 429s beyond the client's budget (Retry-After 400s)=%d; 429s at the end of a retry budget waited out once more=%d",
+		ta.late429s, ta.lastChanceWaits)
+	t.Logf("fault campaign: invariant 'no version of an untested commit serves beyond the first stage': %d versions checked, %d violations",
+		ta.untestedChecks, ta.untestedBad)
+	t.Logf("fault campaign: invariant 'no stage serves a version a stage it needs does not': %d versions checked, %d violations",
+		ta.needsChecks, ta.needsBad)
 }
 
 // campaignTool is one generated tool project.
@@ -221,11 +265,26 @@ func runSeed(t *testing.T, seed int64, ta *tally) {
 			pins[s][ct.name] = ct.seeded[0]
 		}
 	}
+	// Issue 13's scenarios, drawn per seed.
+	sc := scenario{
+		offTip:    rng.Intn(5) == 0,
+		unsetEnv:  rng.Intn(5) == 0,
+		move:      rng.Intn(3) == 0,
+		moveStage: []string{"us", "us", "eu"}[rng.Intn(3)],
+		moveAfter: rng.Intn(3),
+		interrupt: rng.Intn(4) == 0,
+		stopAfter: time.Duration(rng.Intn(300)) * time.Millisecond,
+		// No grace at all (a SIGKILL-like stop), a little, or enough for
+		// most publishes (10–30 ms at this scale) to finish.
+		grace:     time.Duration(rng.Intn(80)) * time.Millisecond / time.Duration(1+rng.Intn(3)*20),
+		late429:   rng.Intn(3) == 0,
+		deprecate: rng.Intn(2) == 0,
+	}
 	var pb strings.Builder
 	pb.WriteString("version: 1\ndiscovery:\n  roots: [tools]\n")
 	// A short publish retry budget in some seeds lets 409 storms win, so
 	// that reruns have work to finish.
-	fmt.Fprintf(&pb, "publish:\n  retry_budget: %s\n  initial_interval: 10s\n  max_interval: 1m\n", []string{"30s", "2m", "30m"}[rng.Intn(3)])
+	fmt.Fprintf(&pb, "publish:\n  retry_budget: %s\n  initial_interval: 10s\n  max_interval: 1m\n  deprecate_untested: %v\n", []string{"30s", "2m", "30m"}[rng.Intn(3)], sc.deprecate)
 	pb.WriteString("defaults:\n  organization: " + org + "\n  branch: main\n  concurrency: 8\n")
 	pb.WriteString("stages:\n")
 	for _, s := range []string{"us", "eu", "ap", "ca"} {
@@ -245,6 +304,14 @@ func runSeed(t *testing.T, seed int64, ta *tally) {
 			}
 		}
 	}
+	if sc.unsetEnv {
+		// Every tool takes a secret from the environment: a run without
+		// it must not start at all.
+		pb.WriteString("tools:\n")
+		for _, ct := range tools {
+			fmt.Fprintf(&pb, "  %s:\n    envvars:\n      - name: SEED_TOKEN\n        from_env: CAMPAIGN_SEED_TOKEN\n        secret: true\n", ct.name)
+		}
+	}
 	plan, err := promote.Parse("release.yaml", []byte(pb.String()))
 	if err != nil {
 		t.Fatalf("plan:\n%s\n%v", pb.String(), err)
@@ -252,6 +319,7 @@ func runSeed(t *testing.T, seed int64, ta *tally) {
 
 	// Seed the existing versions in every region, each pinned to its own
 	// early commit; the newest to the last one (the last release).
+	seededCommits := map[string]bool{}
 	for _, region := range cluster.Names {
 		srv := cluster.Servers[region]
 		for _, ct := range tools {
@@ -270,74 +338,179 @@ func runSeed(t *testing.T, seed int64, ta *tally) {
 			}
 			for i, v := range ct.seeded {
 				c := history[early-len(ct.seeded)+i] // the newest pins the last early commit
+				seededCommits[c] = true
 				if _, err := srv.AddVersion(org, id, amigotest.SeedVersion{Version: v, Commit: c, ProjectDirectory: ct.dir, RequiredEnvvars: req}); err != nil {
 					t.Fatal(err)
 				}
 			}
 		}
-		srv.SetChaos(chaos(rng, seed*97+int64(len(region))))
 	}
 	// In a quarter of the seeds a region's build service also refuses the
 	// next publishes (400, a permanent failure): work for the rerun.
+	failRegion := ""
 	if rng.Intn(4) == 0 {
-		region := cluster.Names[rng.Intn(len(cluster.Names))]
-		cluster.Servers[region].FailNext(amigotest.OpPublishVersion, 1+rng.Intn(2), 400, `{"detail":"Tool build has failed: injected by the fault campaign"}`)
+		failRegion = cluster.Names[rng.Intn(len(cluster.Names))]
+	}
+	chaosOf := map[string]*amigotest.Chaos{}
+	for _, region := range cluster.Names {
+		chaosOf[region] = chaos(rng, seed*97+int64(len(region)))
 	}
 
 	events := map[amigo.EventKind]int{}
 	var evMu sync.Mutex
 	var logBuf bytes.Buffer
-	run := func() *pipeline.Report {
-		getenv := func(k string) string { return creds[k] }
+	env := map[string]string{}
+	for k, v := range creds {
+		env[k] = v
+	}
+	if sc.unsetEnv {
+		env["CAMPAIGN_SEED_TOKEN"] = "seed-token-" + fmt.Sprint(seed) + "-secret"
+	}
+	// What the wire says: which commits passed a test, per project.
+	w := &wire{tested: map[string]map[string]bool{}}
+	type runCfg struct {
+		head      string // --head ("" for HEAD)
+		getenv    func(string) string
+		faults    bool // the campaign's random faults at the wire (late 429s, a moving branch)
+		interrupt bool
+	}
+	getenv := func(k string) string { return env[k] }
+	run := func(rc runCfg) (*pipeline.Report, error) {
+		hc := &http.Client{Transport: &wireFaults{w: w, late429: rc.faults && sc.late429}}
+		clients := pipeline.DefaultClientFactory(pipeline.ClientConfig{Getenv: rc.getenv, Clock: clk, HTTPClient: hc, OnEvent: func(_ string, e amigo.Event) {
+			evMu.Lock()
+			events[e.Kind]++
+			evMu.Unlock()
+		}})
 		opts := pipeline.Options{
-			Plan: plan, RepoPath: dir, Clock: clk, Getenv: getenv,
+			Plan: plan, RepoPath: dir, Head: rc.head, Clock: clk, Getenv: rc.getenv,
 			Logger: pipeline.NewTextLogger(&logBuf),
-			Clients: pipeline.DefaultClientFactory(pipeline.ClientConfig{Getenv: getenv, Clock: clk, OnEvent: func(_ string, e amigo.Event) {
-				evMu.Lock()
-				events[e.Kind]++
-				evMu.Unlock()
-			}}),
+			Clients: func(ctx context.Context, st promote.Stage) (pipeline.API, error) {
+				api, err := clients(ctx, st)
+				if err != nil {
+					return nil, err
+				}
+				rec := &recordTests{API: api, w: w, stage: st.Name}
+				if rc.faults && sc.move && st.Name == sc.moveStage {
+					return &moveBranch{API: rec, after: sc.moveAfter, move: func() {
+						// The git CLI moves the branch atomically (a lock
+						// file renamed into place), as a push does: the
+						// emulator reading the tip meanwhile sees the old
+						// commit or the new one, never none.
+						sha, err := gitMove(dir, fmt.Sprintf("chore: pushed to main while the release ran (seed %d)", seed))
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						w.moved(sha)
+					}}, nil
+				}
+				return rec, nil
+			},
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
-		rep, err := pipeline.Run(ctx, opts)
-		if err != nil {
-			// A run may not start at all when faults hit its first reads:
-			// that is a report of nothing released, which the invariants
-			// check like any other.
-			t.Logf("seed %d: run did not start: %v", seed, err)
-			if rep == nil {
-				rep = &pipeline.Report{Error: err.Error()}
-			}
+		if rc.interrupt {
+			stop := make(chan struct{})
+			opts.Stop = stop
+			go func() {
+				time.Sleep(sc.stopAfter)
+				close(stop)
+				time.Sleep(sc.grace)
+				cancel()
+			}()
 		}
-		return rep
+		rep, err := pipeline.Run(ctx, opts)
+		if rep == nil {
+			rep = &pipeline.Report{Error: err.Error()}
+		}
+		return rep, err
 	}
 	fail := func(format string, args ...any) {
 		t.Errorf("seed %d: "+format, append([]any{seed}, args...)...)
 		ta.add(func(ta *tally) { ta.violations++ })
 	}
+	var reports []*pipeline.Report
 	check := func(label string, rep *pipeline.Report, before map[string]string) {
-		checkInvariants(cluster, tools, caps, pins, head, rep, before, func(format string, args ...any) {
+		reports = append(reports, rep)
+		checkInvariants(cluster, tools, caps, pins, rep, reports, before, func(format string, args ...any) {
 			fail(label+": "+format, args...)
 		})
+		u, ub, n, nb := checkPromotion(cluster, tools, seededCommits, w.testedCopy(), reports, func(format string, args ...any) {
+			fail(label+": "+format, args...)
+		})
+		ta.add(func(ta *tally) { ta.untestedChecks += u; ta.untestedBad += ub; ta.needsChecks += n; ta.needsBad += nb })
+	}
+	// refused runs a run that must not start, and checks that it made no
+	// mutating call and no test.
+	refused := func(label string, rc runCfg) {
+		before := len(cluster.MutatingRequests())
+		tests := 0
+		for _, srv := range cluster.Servers {
+			tests += countOp(srv, amigotest.OpTestTool)
+		}
+		rep, err := run(rc)
+		if _, ok := errors.AsType[*pipeline.StartError](err); !ok {
+			fail("%s: Run = %v, want a StartError (the run must not start): %s", label, err, statuses(rep))
+		}
+		after := 0
+		for _, srv := range cluster.Servers {
+			after += countOp(srv, amigotest.OpTestTool)
+		}
+		if m := cluster.MutatingRequests(); len(m) != before || after != tests {
+			fail("%s: a run that must not start made %d mutating calls and %d tests", label, len(m)-before, after-tests)
+		}
 	}
 
+	// A run from a HEAD off the branch tip, and one without a from_env
+	// variable, are refused before any call (no faults yet: a refusal
+	// must not depend on luck).
+	if sc.offTip {
+		refused("HEAD off the branch tip", runCfg{head: history[len(history)-2], getenv: getenv})
+		ta.add(func(ta *tally) { ta.offTipRefused++ })
+	}
+	if sc.unsetEnv {
+		refused("unset from_env", runCfg{getenv: func(k string) string {
+			if k == "CAMPAIGN_SEED_TOKEN" {
+				return ""
+			}
+			return env[k]
+		}})
+		ta.add(func(ta *tally) { ta.unsetRefused++ })
+	}
+
+	// The faulty run.
+	for _, region := range cluster.Names {
+		cluster.Servers[region].SetChaos(chaosOf[region])
+	}
+	if failRegion != "" {
+		cluster.Servers[failRegion].FailNext(amigotest.OpPublishVersion, 1+rng.Intn(2), 400, `{"detail":"Tool build has failed: injected by the fault campaign"}`)
+	}
 	before := liveAtHead(cluster, tools, head)
-	rep1 := run()
+	rep1, _ := run(runCfg{getenv: getenv, faults: true, interrupt: sc.interrupt})
 	for _, srv := range cluster.Servers {
 		srv.ClearFaults()
 	}
 	check("faulty run", rep1, before)
+	if sc.interrupt && !rep1.Interrupted && rep1.Error == "" {
+		// The run ended before the interrupt came: nothing to check.
+		t.Logf("seed %d: the run finished before its interrupt", seed)
+	}
 
-	before = liveAtHead(cluster, tools, head)
-	rep2 := run()
+	// The rerun, without faults, from the branch tip (moved or not).
+	tip, err := repo.Head()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before = liveAtHead(cluster, tools, tip)
+	rep2, _ := run(runCfg{getenv: getenv})
 	check("rerun", rep2, before)
 	if !rep2.OK() {
 		fail("the rerun without faults did not complete: %s", statuses(rep2))
 		ta.add(func(ta *tally) { ta.rerunsShort++ })
 	}
 	if t.Failed() {
-		t.Logf("seed %d plan:\n%s\nhead %s\nstate:\n%s\nlog:\n%s", seed, pb.String(), short(head), stateDump(cluster, tools), logBuf.String())
+		t.Logf("seed %d scenario %+v plan:\n%s\nhead %s tip %s\nstate:\n%s\nlog:\n%s", seed, sc, pb.String(), short(head), short(tip), stateDump(cluster, tools), logBuf.String())
 	}
 
 	released, failed := 0, 0
@@ -345,7 +518,7 @@ func runSeed(t *testing.T, seed int64, ta *tally) {
 		switch tr.Status {
 		case pipeline.StatusReleased:
 			released++
-		case pipeline.StatusFailed, pipeline.StatusBlocked, pipeline.StatusPending:
+		case pipeline.StatusFailed, pipeline.StatusBlocked, pipeline.StatusPending, pipeline.StatusUnknown:
 			failed++
 		}
 	}
@@ -363,10 +536,209 @@ func runSeed(t *testing.T, seed int64, ta *tally) {
 			ta.reconciled += r.Stats.Reconciled
 			ta.capPrunes += r.Stats.CapPrunes
 			ta.pruned += r.Stats.Pruned
+			ta.withdrawn += r.Stats.Withdrawn
+			ta.lastChanceWaits += r.Stats.LastChanceWaits
+			for _, tr := range r.Tools {
+				for _, st := range tr.Stages {
+					switch {
+					case st.Status == pipeline.StatusUnknown:
+						ta.unknown++
+					case st.Status == pipeline.StatusPending && r.Interrupted:
+						ta.pending++
+					}
+				}
+			}
 		}
 		ta.toolsReleased += released
 		ta.toolsFailed += failed
+		ta.late429s += w.late429s()
+		if w.moves() > 0 {
+			ta.branchMoves++
+		}
+		if sc.interrupt {
+			ta.interrupts++
+		}
 	})
+}
+
+// scenario is what a seed does besides its random faults (issue 13).
+type scenario struct {
+	offTip    bool          // first a run from HEAD~1, which is not the tip: refused
+	unsetEnv  bool          // every tool takes a from_env secret; first a run without it: refused
+	move      bool          // the branch moves right before a publish of the faulty run
+	moveStage string        // ... in this stage
+	moveAfter int           // ... after this many of its publishes
+	interrupt bool          // the faulty run is interrupted (Options.Stop) ...
+	stopAfter time.Duration // ... this long after it starts (wall clock)
+	grace     time.Duration // ... and its calls cancelled this long after that
+	late429   bool          // test-tool answers 429 twice at the wire, after the budget
+	deprecate bool          // publish.deprecate_untested
+}
+
+// wire records what the campaign sees and does on the wire.
+type wire struct {
+	mu      sync.Mutex
+	tested  map[string]map[string]bool // project path → commit → a test passed on it
+	movedTo []string
+	// The project whose first two tests get a late 429, and how many.
+	late429Project string
+	n429           int
+	n429Any        int
+}
+
+func (w *wire) moved(sha string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.movedTo = append(w.movedTo, sha)
+}
+
+func (w *wire) moves() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.movedTo)
+}
+
+func (w *wire) late429s() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.n429
+}
+
+func (w *wire) testedCopy() map[string]map[string]bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := map[string]map[string]bool{}
+	for p, m := range w.tested {
+		out[p] = maps.Clone(m)
+	}
+	return out
+}
+
+// recordTests notes, from each test-tool answer, the commit the server
+// tested (the emulator's output names it) when every input passed.
+type recordTests struct {
+	pipeline.API
+	w     *wire
+	stage string
+}
+
+func (a *recordTests) TestTool(ctx context.Context, req amigo.TestToolRequest) (*amigo.TestToolResponse, error) {
+	resp, err := a.API.TestTool(ctx, req)
+	if err != nil || len(resp.InvocationResults) == 0 {
+		return resp, err
+	}
+	commit := ""
+	for _, r := range resp.InvocationResults {
+		if !r.Succeeded {
+			return resp, err
+		}
+		var out struct {
+			Commit string `json:"commit"`
+		}
+		if json.Unmarshal([]byte(r.Output), &out) == nil && out.Commit != "" {
+			commit = out.Commit
+		}
+	}
+	if commit != "" && a.stage == "us" {
+		a.w.mu.Lock()
+		if a.w.tested[req.ProjectPath] == nil {
+			a.w.tested[req.ProjectPath] = map[string]bool{}
+		}
+		a.w.tested[req.ProjectPath][commit] = true
+		a.w.mu.Unlock()
+	}
+	return resp, err
+}
+
+// moveBranch pushes a commit to the branch right before its stage's
+// publish number after+1 leaves: what the server then builds is not what
+// was tested.
+type moveBranch struct {
+	pipeline.API
+	after int
+	move  func()
+	mu    sync.Mutex
+	n     int
+}
+
+func (m *moveBranch) PublishVersion(ctx context.Context, id string, req amigo.PublishRequest) (*amigo.PublishResponse, error) {
+	m.mu.Lock()
+	m.n++
+	if m.n == m.after+1 {
+		m.move()
+	}
+	m.mu.Unlock()
+	return m.API.PublishVersion(ctx, id, req)
+}
+
+// wireFaults answers, when late429 is set, the first two test-tool
+// requests of one project with a 429 whose Retry-After (400 s) is beyond
+// the client's own budget: the client hands each on at once, and the
+// second comes when the pipeline's budget is spent (every seed's budget
+// but 30m is below 400 s), so it is waited out once more.
+type wireFaults struct {
+	w       *wire
+	late429 bool
+}
+
+func (f *wireFaults) RoundTrip(r *http.Request) (*http.Response, error) {
+	if f.late429 && r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/tool/test") && r.Body != nil {
+		body, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		var req struct {
+			ProjectPath string `json:"project_path"`
+		}
+		_ = json.Unmarshal(body, &req)
+		f.w.mu.Lock()
+		if f.w.late429Project == "" {
+			f.w.late429Project = req.ProjectPath
+		}
+		send := req.ProjectPath == f.w.late429Project && f.w.n429Any < 2
+		if send {
+			f.w.n429Any++
+			f.w.n429++
+		}
+		f.w.mu.Unlock()
+		if send {
+			h := http.Header{}
+			h.Set("Content-Type", "application/json")
+			h.Set("Retry-After", "400")
+			return &http.Response{StatusCode: http.StatusTooManyRequests, Status: "429 Too Many Requests", Header: h, Request: r,
+				Body: io.NopCloser(strings.NewReader(`{"detail":"The user has exceeded the rate limit for this endpoint."}`))}, nil
+		}
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// gitMove commits an empty commit to the repository's branch with the git
+// CLI and returns it.
+func gitMove(dir, msg string) (string, error) {
+	for _, args := range [][]string{{"commit", "-q", "--allow-empty", "-m", msg}, {"rev-parse", "HEAD"}} {
+		cmd := exec.Command("git", args...)
+		cmd.Dir, cmd.Env = dir, gitEnv()
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return "", fmt.Errorf("git %s: %v: %s", args[0], err, out)
+		}
+		if args[0] == "rev-parse" {
+			return strings.TrimSpace(string(out)), nil
+		}
+	}
+	return "", nil
+}
+
+func countOp(srv *amigotest.Server, op string) int {
+	n := 0
+	for _, q := range srv.Requests() {
+		if q.OperationID == op {
+			n++
+		}
+	}
+	return n
 }
 
 // liveAtHead maps "stage/tool" to the live version serving the head
@@ -390,11 +762,30 @@ func liveAtHead(c *demo.Cluster, tools []campaignTool, head string) map[string]s
 	return out
 }
 
+// withdrawnIn lists, per "stage/tool", the versions any of the reports
+// says were deprecated at once as untested.
+func withdrawnIn(reports []*pipeline.Report) map[string][]string {
+	out := map[string][]string{}
+	for _, r := range reports {
+		for _, tr := range r.Tools {
+			for _, st := range tr.Stages {
+				out[st.Stage+"/"+tr.Name] = append(out[st.Stage+"/"+tr.Name], st.Withdrawn...)
+			}
+		}
+	}
+	return out
+}
+
 // checkInvariants checks 1–4 (see TestFaultCampaign) against the
-// emulators' state; before is liveAtHead from before the run: a tool the
-// report does not list (unchanged since its last release) must be served
-// exactly as before.
-func checkInvariants(c *demo.Cluster, tools []campaignTool, caps map[string]int, pins map[string]map[string]string, head string, rep *pipeline.Report, before map[string]string, fail func(string, ...any)) {
+// emulators' state after rep, the last of reports; before is liveAtHead
+// from before the run: a tool the report does not list (unchanged since
+// its last release) must be served exactly as before. A version the
+// reports say was withdrawn (deprecated at once: built from an untested
+// commit) may be a deprecated second version of its commit, and may be
+// deprecated among the newest.
+func checkInvariants(c *demo.Cluster, tools []campaignTool, caps map[string]int, pins map[string]map[string]string, rep *pipeline.Report, reports []*pipeline.Report, before map[string]string, fail func(string, ...any)) {
+	head := rep.Head
+	withdrawn := withdrawnIn(reports)
 	reported := map[string]pipeline.ToolReport{}
 	for _, tr := range rep.Tools {
 		reported[tr.Name] = tr
@@ -407,13 +798,29 @@ func checkInvariants(c *demo.Cluster, tools []campaignTool, caps map[string]int,
 			if ok {
 				vs = srv.Versions(org, tl.ID)
 			}
-			// 1. One version per commit.
-			byCommit := map[string]string{}
+			gone := withdrawn[stage+"/"+ct.name]
+			// 1. One version per commit, but for one withdrawn as untested
+			// (the commit is published again once it has been tested).
+			byCommit := map[string][]amigo.ToolVersion{}
 			for _, v := range vs {
-				if prev, dup := byCommit[v.ToolCommitHash]; dup {
-					fail("%s in %s: commit %s published twice (%s and %s)", ct.name, stage, short(v.ToolCommitHash), prev, v.Version)
+				byCommit[v.ToolCommitHash] = append(byCommit[v.ToolCommitHash], v)
+			}
+			for commit, same := range byCommit {
+				if len(same) < 2 {
+					continue
 				}
-				byCommit[v.ToolCommitHash] = v.Version.String()
+				live := 0
+				for _, v := range same {
+					switch {
+					case !v.Deprecated:
+						live++
+					case !slices.Contains(gone, v.Version.String()):
+						fail("%s in %s: commit %s published twice (%s), and %s was not withdrawn as untested", ct.name, stage, short(commit), versionList(same), v.Version)
+					}
+				}
+				if live > 1 {
+					fail("%s in %s: commit %s has %d live versions (%s)", ct.name, stage, short(commit), live, versionList(same))
+				}
 			}
 			tr, inReport := reported[ct.name]
 			var sr *pipeline.StageReport
@@ -428,10 +835,11 @@ func checkInvariants(c *demo.Cluster, tools []campaignTool, caps map[string]int,
 			// while more than three versions are active): a publish refused
 			// for the cap deprecates one version to make room; if that
 			// publish then fails, the deprecated version may be among the
-			// newest. The report must say so (the stage's Pruned).
+			// newest. The report must say so (the stage's Pruned). And a
+			// version withdrawn as untested is deprecated wherever it is.
 			sort.Slice(vs, func(i, j int) bool { return vs[j].Version.Less(vs[i].Version) })
 			for i, v := range vs {
-				if !v.Deprecated {
+				if !v.Deprecated || slices.Contains(gone, v.Version.String()) {
 					continue
 				}
 				madeRoom := sr != nil && !releasedHere && slices.Contains(sr.Pruned, v.Version.String())
@@ -462,6 +870,9 @@ func checkInvariants(c *demo.Cluster, tools []campaignTool, caps map[string]int,
 				if now != before[stage+"/"+ct.name] {
 					fail("%s in %s: not in the report, but what serves the head commit changed from %q to %q", ct.name, stage, before[stage+"/"+ct.name], now)
 				}
+			case sr != nil && sr.Status == pipeline.StatusUnknown:
+				// A publish was in flight when the run stopped: the report
+				// says it does not know, which is the truth.
 			case !releasedHere && live != nil && (sr == nil || sr.VersionAfter != live.Version.String()):
 				// A stage may fail after its publish (verify, smoke): then
 				// the report must name the version it published. What it
@@ -486,6 +897,56 @@ func checkInvariants(c *demo.Cluster, tools []campaignTool, caps map[string]int,
 			}
 		}
 	}
+}
+
+// stageNeeds is the campaign plan's DAG: us → eu → ap, ca.
+var stageNeeds = map[string][]string{"eu": {"us"}, "ap": {"eu"}, "ca": {"eu"}}
+
+// checkPromotion checks issue 13's invariants against the emulators' state,
+// for every live version a run made (not the seeded ones):
+//
+//  6. no version of an untested commit serves beyond the first stage: its
+//     commit passed a test of its project in us (as the test-tool answers
+//     on the wire said);
+//  7. no stage serves a version that a stage it needs does not: each stage
+//     it needs serves the same commit.
+//
+// It returns how many versions each checked and how many failed.
+func checkPromotion(c *demo.Cluster, tools []campaignTool, seeded map[string]bool, tested map[string]map[string]bool, reports []*pipeline.Report, fail func(string, ...any)) (untested, untestedBad, needs, needsBad int) {
+	liveCommits := func(stage, tool string) map[string]string {
+		srv := c.Servers[stageRegion[stage]]
+		out := map[string]string{}
+		if tl, ok := srv.ToolByName(org, tool); ok {
+			for _, v := range srv.Versions(org, tl.ID) {
+				if !v.Deprecated {
+					out[v.ToolCommitHash] = v.Version.String()
+				}
+			}
+		}
+		return out
+	}
+	for _, ct := range tools {
+		for _, stage := range []string{"eu", "ap", "ca"} {
+			for commit, v := range liveCommits(stage, ct.name) {
+				if seeded[commit] {
+					continue
+				}
+				untested++
+				if !tested[ct.dir][commit] {
+					untestedBad++
+					fail("%s in %s: %s serves commit %s, which never passed a test in us", ct.name, stage, v, short(commit))
+				}
+				for _, need := range stageNeeds[stage] {
+					needs++
+					if _, ok := liveCommits(need, ct.name)[commit]; !ok {
+						needsBad++
+						fail("%s in %s: %s serves commit %s, which %s (needed by %s) does not serve", ct.name, stage, v, short(commit), need, stage)
+					}
+				}
+			}
+		}
+	}
+	return untested, untestedBad, needs, needsBad
 }
 
 // stateDump lists every tool's versions in every region, for a failing

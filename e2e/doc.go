@@ -30,10 +30,18 @@
 //	TestRerunAfterThirdStageFailure          the third stage refuses; the rerun finishes, nothing published twice
 //	TestBadInput                             broken plans and projects, missing credentials, unreachable server, name clash:
 //	                                         exit 2 (3 for the server), a clear message, nothing published
-//	TestBadProjectMetadataFailsOnlyThatTool  a bad [tool.amigo-release] fails that tool only (exit 1)
+//	TestBadProjectMetadataStopsTheStart      a bad [tool.amigo-release] stops the start (exit 2), nothing created
 //	TestHostileCommitMessages                ::set-output, ##vso[, <script>, @mentions, | and a 1 MB body: released,
 //	                                         rendered harmlessly on stdout, in the summary and the PR comment
 //	TestLostPublishAnswerAtTheEndOfTheBudget a dropped publish answer when the retry budget is spent: found, not failed
 //	TestCapRefusalPrunesAndRetriesOnce       a publish refused for the active cap: prune one, publish once more
-//	TestFaultCampaign                        seeded chaos (409/429/503/latency/drops) and invariants (see its doc)
+//	TestHeadOffTheBranchTip                  a detached HEAD on another branch: exit 2, nothing published (issue 13)
+//	TestBranchMovesDuringTheRelease          a push between test and publish: caught, kept in us only, tested
+//	                                         and adopted by the run from the new tip, the old commit refused
+//	Test429AtTheEndOfTheBudget               a 429 after the budget is waited out once more
+//	TestInterrupts                           SIGINT mid-publish (exit 130, pending), SIGINT+SIGTERM (unknown); reruns finish
+//	TestRegionDownIsAnOutage                 a region's documented address refusing connections: exit 3
+//	TestFirstReleaseFailingBeforePublishReportsMajor, TestHintsNameTheStageSettings
+//	TestFaultCampaign                        seeded chaos (409/429/503/latency/drops), moving branches, interrupts,
+//	                                         refused starts, and invariants (see its doc)
 package e2e

@@ -108,7 +108,7 @@ func makeRoomFirst(ctx context.Context, api API, req publishRequest, note func(s
 		return nil
 	}
 	var done []string
-	for _, v := range makeRoom(req.Active, limit, req.Commit, req.Pinned) {
+	for _, v := range makeRoom(req.Before, limit, req.Commit, req.Pinned) {
 		if err := api.DeprecateVersions(ctx, req.ToolID, exactConstraint(v)); err != nil {
 			note(fmt.Sprintf("making room before publishing: deprecate %s: %v", v, shortErr(err)))
 			break

@@ -70,8 +70,8 @@ func TestPublishMakesRoomFirstOnceLearned(t *testing.T) {
 	first := &fakeAPI{commit: "new", script: []error{apiErr(400, capMsg, 0), nil},
 		versions: []amigo.ToolVersion{tv("1.0.0", "a"), tv("1.1.0", "b"), tv("1.2.0", "c")}}
 	req := publishRequest{ToolID: testID, Commit: "new", Server: "s", Caps: caps, Body: amigo.PublishRequest{BumpType: amigo.BumpMinor}}
-	req.Active, _ = first.Versions(context.Background(), testID)
-	out, err := publish(context.Background(), context.Background(), first, pol, req, note)
+	req.Before, _ = first.Versions(context.Background(), testID)
+	out, err := publishWithRetries(context.Background(), context.Background(), first, pol, req, note)
 	if err != nil || out.Attempts != 2 || !slices.Equal(out.CapPruned, []string{"1.0.0"}) {
 		t.Fatalf("first publish: %+v, %v", out, err)
 	}
@@ -81,16 +81,16 @@ func TestPublishMakesRoomFirstOnceLearned(t *testing.T) {
 
 	second := &fakeAPI{commit: "new", script: []error{nil},
 		versions: []amigo.ToolVersion{tv("2.0.0", "a"), tv("2.1.0", "b"), tv("2.2.0", "c")}}
-	req.Active, _ = second.Versions(context.Background(), testID)
-	out, err = publish(context.Background(), context.Background(), second, pol, req, note)
+	req.Before, _ = second.Versions(context.Background(), testID)
+	out, err = publishWithRetries(context.Background(), context.Background(), second, pol, req, note)
 	if err != nil || out.Attempts != 1 || !slices.Equal(out.CapPruned, []string{"2.0.0"}) || !slices.Equal(second.deprecated, []string{"2.0.0"}) {
 		t.Fatalf("second publish: %+v, %v (deprecated %v)", out, err, second.deprecated)
 	}
 	// Another server has learned nothing: no deprecation before its publish.
 	third := &fakeAPI{commit: "new", versions: []amigo.ToolVersion{tv("1.0.0", "a"), tv("1.1.0", "b"), tv("1.2.0", "c")}}
 	req.Server = "elsewhere"
-	req.Active, _ = third.Versions(context.Background(), testID)
-	if out, err = publish(context.Background(), context.Background(), third, pol, req, note); err != nil || len(out.CapPruned) != 0 || len(third.deprecated) != 0 {
+	req.Before, _ = third.Versions(context.Background(), testID)
+	if out, err = publishWithRetries(context.Background(), context.Background(), third, pol, req, note); err != nil || len(out.CapPruned) != 0 || len(third.deprecated) != 0 {
 		t.Fatalf("publish on another server: %+v, %v", out, err)
 	}
 }

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -16,6 +17,17 @@ import (
 func FromClient(c *amigo.Client) API { return clientAPI{c} }
 
 type clientAPI struct{ c *amigo.Client }
+
+// SignIn signs in with the API key, or, for a client with a bearer token
+// (which cannot sign in), makes one authenticated read.
+func (a clientAPI) SignIn(ctx context.Context) error {
+	_, err := a.c.SignIn(ctx)
+	if errors.Is(err, amigo.ErrStaticToken) {
+		notDeprecated := false
+		_, err = a.c.ListTools(ctx, amigo.ListToolsOptions{Deprecated: &notDeprecated, Limit: 1})
+	}
+	return err
+}
 
 func (a clientAPI) FindTool(ctx context.Context, name string) (*amigo.Tool, error) {
 	return a.c.FindToolByName(ctx, name)
@@ -136,14 +148,14 @@ func DefaultClients(cfg ClientConfig) func(ctx context.Context, st promote.Stage
 
 			PublishTimeout: cfg.PublishTimeout,
 		}
-		if c.Org == "" {
-			c.Org = getenv("AMIGO_ORGANIZATION_ID")
-		}
 		cr := st.Credentials
+		c.Sources.Org = fmt.Sprintf("the organization of stage %s (stages[].organization or defaults.organization in the plan)", st.Name)
 		if cr.TokenEnv != "" && getenv(cr.TokenEnv) != "" {
 			c.Token = getenv(cr.TokenEnv)
+			c.Sources.Credentials = "the bearer token in " + cr.TokenEnv
 		} else {
 			c.APIKey, c.APIKeyID, c.UserID = getenv(cr.APIKeyEnv), getenv(cr.APIKeyIDEnv), getenv(cr.UserIDEnv)
+			c.Sources.Credentials = cr.APIKeyEnv + " / " + cr.APIKeyIDEnv + " / " + cr.UserIDEnv
 		}
 		if cfg.OnEvent != nil {
 			name := st.Name
@@ -151,7 +163,7 @@ func DefaultClients(cfg ClientConfig) func(ctx context.Context, st promote.Stage
 		}
 		client, err := amigo.New(c)
 		if err != nil {
-			return nil, fmt.Errorf("stage %s: %w", st.Name, err)
+			return nil, err
 		}
 		return client, nil
 	}

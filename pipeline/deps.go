@@ -11,6 +11,10 @@ import (
 // (one server and organization). *amigo.Client satisfies it through
 // FromClient; tests may pass anything that behaves like the API.
 type API interface {
+	// SignIn checks the stage's credentials with the server before
+	// anything else: it signs in with the API key, or makes one
+	// authenticated read with a bearer token.
+	SignIn(ctx context.Context) error
 	// FindTool returns the non-deprecated tool with this name, or nil when
 	// there is none (paging through the whole list).
 	FindTool(ctx context.Context, name string) (*amigo.Tool, error)

@@ -25,12 +25,45 @@
 //	rep.WriteJSON("report.json")
 //	pipeline.SecretValues(plan, os.Getenv) // mask these before printing anything
 //
-// Run's error is set only when nothing could be done (bad options or
-// credentials, unreadable repository, a server unreachable during the
-// analysis); per-tool failures are in the Report. The API interface is the
-// slice of the Amigo client a stage needs (FromClient adapts an
+// Run's error is set only when nothing could be done: bad options, an
+// unreadable repository, a server unreachable during the analysis, or a
+// *StartError listing every problem the checks before the first mutating
+// call found. Per-tool failures are in the Report. The API interface is
+// the slice of the Amigo client a stage needs (FromClient adapts an
 // *amigo.Client); a ClientFactory builds one per stage, so tests and the
 // demo point stages at emulators.
+//
+// # Release safety (DESIGN §7)
+//
+// A version serves in a stage only if the test gate passed on its exact
+// commit, and a stage only gets versions that serve in every stage it
+// needs. The API tests and publishes a branch tip, never a commit, so:
+//
+//   - All or nothing at the start (preflight.go): before the first mutating
+//     call the run checks every stage's credential variables (set, and
+//     sendable in a header), that the commit being released is the tip of
+//     every stage's branch (tips.go: the remote through Options.Remote when
+//     it can be read, else refs/remotes/origin/<branch> or
+//     refs/heads/<branch>), signs in to every stage, analyses, and checks
+//     every tool's settings (metadata, every from_env variable) and runtime
+//     contract in every stage. Any problem: a *StartError with one Problem
+//     each, and nothing is created.
+//   - verify (verify.go) compares a published version's tool_commit_hash
+//     with the tested commit. A version built from another commit (the
+//     branch moved between test and publish) fails its stage, so it is
+//     never promoted; beyond the first stage it is deprecated at once, and
+//     in the first stage too with publish.deprecate_untested.
+//   - A version found already serving the commit (an earlier run's) is
+//     adopted, never published again, but only after this run's gates: in
+//     a test-gated stage the test runs again on it and verify checks that
+//     the branch tip is still that commit.
+//   - on_failure: continue lets the stages that need a failed stage go on
+//     only when it serves the tested commit (a failed smoke).
+//
+// Interrupts (Options.Stop): nothing new starts, waits end, calls in flight
+// go on until ctx is cancelled (the caller's grace period); a stage not
+// started is pending, one whose publish was in flight when ctx ended is
+// unknown, and Report.Interrupted is set.
 //
 // # Base commit (DESIGN §5)
 //
@@ -51,38 +84,43 @@
 //
 // # Per stage
 //
-// ensure (the analysis' listing of the stage's tools, paged through once;
-// create when absent, finding it after a 409 if made meanwhile; update
-// description/tags) → idempotent resume (a version already pinned to the
-// commit: up-to-date, nothing published, but the smoke runs again and what
-// is left of the soak since the version's creation is waited, so a rerun
-// never promotes past a gate the earlier run did not pass) → envvars (insert missing, update
-// existing; never delete; secret values only to the API) → required
-// envvars check → test gate → publish (bump from the commits; major for a
-// tool without versions in the stage; StageReport.Bump) with jittered
-// exponential backoff on 409/429/503 within plan publish.retry_budget,
-// listing versions after a lost answer or a 409 (an earlier or concurrent
-// run's publish of the same commit may be in progress) before any new
-// attempt and once more when retrying ends, and on a refusal for too many
-// active versions deprecating the oldest unpinned one and retrying once
-// (the run then remembers the count that server refused at and makes room
-// first on later publishes there: caprule.go) →
-// verify (tool_commit_hash is the tested commit) → smoke (invoke with the
-// test inputs) → soak (cut short by a halt: blocked, not failed) → (stage
-// done for dependents) → prune beyond active_cap (newest by semver kept,
-// exact ==X.Y.Z, never the new or a pinned version; failures are warnings).
+// stageSteps (stage.go) is the one ordered list of the steps a stage runs,
+// each in the file named for it, each with the condition under which it
+// runs and what plan mode says of it:
+//
+//	ensure    find the tool (the analysis' listing) or create it; update description and tags
+//	versions  list the active versions; decide the bump (stageBump, bump.go), or find a
+//	          version that already serves the commit (adopted after the gates below)
+//	envvars   insert missing, update existing; never delete; secret values only to the API
+//	test      the test gate (queued at the start, see Scheduling)
+//	publish   with jittered exponential backoff on 409/429/503 within publish.retry_budget,
+//	          listing versions after a lost answer or a 409 before any new attempt and once
+//	          more when retrying ends; a refusal for too many active versions deprecates the
+//	          oldest unpinned one and retries once, and the run remembers the count that
+//	          server refused at and makes room first on later publishes there (caprule.go)
+//	verify    the version pins the tested commit (see Release safety)
+//	smoke     invoke with the test inputs (again for an adopted version)
+//	soak      without the concurrency slot; for an adopted version what is left of it
+//	prune     beyond active_cap (newest by semver kept, exact ==X.Y.Z, never the
+//	          version served or a pinned one); after dependents may start; failures are warnings
+//
+// Every retry of the run follows the plan's publish policy (retry.go), and
+// a 429 that arrives when the budget is spent is waited out once more.
+// Defaults come from promote (Parse fills them in); the pipeline sets none.
 //
 // # Scheduling
 //
 // Tools run concurrently; a tool's stage starts when the stages it needs are
-// done for that tool (on_failure: continue counts a failure as done;
+// done for that tool (on_failure: continue counts a failure after the
+// stage served the tested commit as done;
 // halt_tool blocks only that tool's dependent stages; halt and
 // Options.FailFast stop every tool: nothing new starts, waits end, calls in
 // flight finish so no outcome is left unknown; a failing stage halts the
 // run before it gives its slot back). Each stage holds one of its
 // concurrency slots while it works and gives it back before soaking.
 // test-tool is limited to one call a minute per server and user, so every
-// test-gated stage's test is queued at the start, per server, the tools
+// test-gated stage's test (also where the stage already serves the commit:
+// see Release safety) is queued at the start, per server, the tools
 // with the most work left after the test first (longest path of stages
 // through the DAG, each a typical 3-minute publish plus its soak, none for
 // skipped or already-served stages): the queue never idles, and publishes

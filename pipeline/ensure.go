@@ -5,67 +5,73 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"slices"
 	"strings"
 
 	"github.com/amigo-release/amigo-release/amigo"
 )
 
-// ensureTool finds the tool (from the analysis when it saw it) or creates
-// it, and brings its description and tags up to date. A tool the analysis
-// did not find in the stage's list is created without paging through the
-// list again (a large organization's list is many pages at 50 a minute, on
-// the critical path after the test); a 409 on create (created meanwhile)
-// then finds it.
-func (r *runner) ensureTool(ctx context.Context, t *toolRun, s *stageRun) (*amigo.Tool, error) {
-	var tool *amigo.Tool
-	err := r.step(ctx, t, s, "ensure", func() (string, error) {
-		tool = s.remote.tool
-		if tool == nil && !s.listed {
-			found, err := s.api.FindTool(ctx, t.name)
-			if err != nil {
-				return "", fmt.Errorf("find tool %s: %w", t.name, err)
-			}
-			tool = found
+// ensure is the ensure step: it finds the tool (from the analysis when it
+// saw it) or creates it, and brings its description and tags up to date.
+// A tool the analysis did not find in the stage's list is created without
+// paging through the list again (a large organization's list is many pages
+// at 50 a minute, on the critical path after the test); a 409 on create
+// (created meanwhile) then finds it.
+func (r *runner) ensure(ctx context.Context, t *toolRun, s *stageRun) (string, error) {
+	tool := s.remote.tool
+	if tool == nil && !s.listed {
+		if err := r.read(ctx, func() (err error) { tool, err = s.api.FindTool(ctx, t.name); return err }); err != nil {
+			return "", fmt.Errorf("find tool %s: %w", t.name, err)
 		}
-		if tool == nil {
-			var id string
-			err := r.retryCall(ctx, func(err error) bool {
-				if !amigo.IsConflict(err) && !errors.Is(err, amigo.ErrUnknownOutcome) {
-					return refusedBeforeWork(err)
-				}
-				// Created meanwhile, or by our own lost answer: look again
-				// and create only if it is really not there.
-				found, ferr := s.api.FindTool(ctx, t.name)
-				if ferr == nil && found != nil {
-					tool = found
-					return false
-				}
-				// Not there: the 409 was an operation in progress, or the
-				// lost create never happened. Try again.
-				return true
-			}, func() error {
-				var err error
-				id, err = s.api.CreateTool(ctx, amigo.CreateToolRequest{Name: t.name, Description: t.settings.Description, Tags: t.settings.Tags})
-				return err
-			})
-			if tool != nil {
-				what, err := r.updateTool(ctx, t, s, tool)
-				return updated("found "+tool.ID+" (created concurrently or by a lost answer)", what), err
-			}
-			if err != nil {
-				return "", fmt.Errorf("create tool %s: %w", t.name, err)
-			}
-			tool = &amigo.Tool{ID: id, Name: t.name, Description: t.settings.Description, Tags: tagList(t.settings.Tags)}
-			return "created " + id, nil
-		}
+	}
+	if tool != nil {
+		s.tool = tool
 		what, err := r.updateTool(ctx, t, s, tool)
 		return updated("exists "+tool.ID, what), err
-	})
-	if err == nil {
-		s.remote.tool = tool
 	}
-	return tool, err
+	var id string
+	err := r.retryCall(ctx, func(err error) bool {
+		if !amigo.IsConflict(err) && !errors.Is(err, amigo.ErrUnknownOutcome) {
+			return refusedBeforeWork(err)
+		}
+		// Created meanwhile, or by our own lost answer: look again and
+		// create only if it is really not there.
+		found, ferr := s.api.FindTool(ctx, t.name)
+		if ferr == nil && found != nil {
+			tool = found
+			return false
+		}
+		// Not there: the 409 was an operation in progress, or the lost
+		// create never happened. Try again.
+		return true
+	}, func() error {
+		var err error
+		id, err = s.api.CreateTool(ctx, amigo.CreateToolRequest{Name: t.name, Description: t.settings.Description, Tags: t.settings.Tags})
+		return err
+	})
+	if tool != nil {
+		s.tool = tool
+		what, err := r.updateTool(ctx, t, s, tool)
+		return updated("found "+tool.ID+" (created concurrently or by a lost answer)", what), err
+	}
+	if err != nil {
+		return "", fmt.Errorf("create tool %s: %w", t.name, err)
+	}
+	s.tool = &amigo.Tool{ID: id, Name: t.name, Description: t.settings.Description, Tags: tagList(t.settings.Tags)}
+	return "created " + id, nil
+}
+
+// planEnsure says whether a run would create or update the tool.
+func (r *runner) planEnsure(t *toolRun, s *stageRun) (string, bool) {
+	switch {
+	case !s.remote.known && s.remote.tool == nil:
+		return "find or create the tool", true
+	case s.remote.tool == nil:
+		return "create the tool", true
+	}
+	if _, changed := toolUpdate(s.remote.tool, t.settings.Description, t.settings.Tags); changed {
+		return "update the tool's description and tags", true
+	}
+	return "", false
 }
 
 // updated appends what updateTool did to an ensure step's message.
@@ -133,72 +139,4 @@ func tagList(m map[string]*string) []amigo.Tag {
 		out = append(out, amigo.Tag{Key: k, Value: v})
 	}
 	return out
-}
-
-// syncEnvvars inserts missing and updates existing variables.
-func (r *runner) syncEnvvars(ctx context.Context, t *toolRun, s *stageRun, tool *amigo.Tool) error {
-	if len(t.settings.Envvars) == 0 {
-		return nil
-	}
-	return r.step(ctx, t, s, "envvars", func() (string, error) {
-		req, warnings := envvarPlan(tool, t.settings.Envvars)
-		s.rep.Warnings = append(s.rep.Warnings, warnings...)
-		err := r.retryCall(ctx, func(err error) bool {
-			if !amigo.IsConflict(err) && !errors.Is(err, amigo.ErrUnknownOutcome) {
-				return refusedBeforeWork(err)
-			}
-			// An insert may have landed (our lost answer, or a concurrent
-			// run): read the tool again and resend what is still needed.
-			found, ferr := s.api.FindTool(ctx, t.name)
-			if ferr != nil || found == nil {
-				return false
-			}
-			*tool = *found
-			req, _ = envvarPlan(tool, t.settings.Envvars)
-			return true
-		}, func() error { return s.api.ModifyEnvvars(ctx, tool.ID, req) })
-		if err != nil {
-			return "", fmt.Errorf("sync envvars: %w", err)
-		}
-		for _, in := range req.Inserts {
-			if in.IsSecret {
-				tool.SecretEnvvars = append(tool.SecretEnvvars, in.Name)
-			} else {
-				tool.Envvars = append(tool.Envvars, in.Name)
-			}
-		}
-		return fmt.Sprintf("%d inserted, %d updated (%s)", len(req.Inserts), len(req.Updates), envvarNames(t.settings.Envvars)), nil
-	})
-}
-
-// checkRequiredEnvvars refuses, before any test or publish, a tool whose
-// runtime contract ([tool.amigo] required envvars) names variables that are
-// neither configured nor (for a stage without a test gate, which needs the
-// values) already on the tool.
-func (r *runner) checkRequiredEnvvars(t *toolRun, s *stageRun, tool *amigo.Tool) error {
-	onTool := append(slices.Clone(tool.Envvars), tool.SecretEnvvars...)
-	if s.spec.Test {
-		onTool = nil
-	}
-	missing := t.resolved.MissingEnvvars(onTool)
-	if len(missing) == 0 {
-		return nil
-	}
-	err := fmt.Errorf("%s requires envvars %s ([tool.amigo] in %s/pyproject.toml) that are not configured: add them under tools.%s.envvars in %s or [tool.amigo-release] envvars, secrets with from_env",
-		t.name, strings.Join(missing, ", "), t.path, t.name, r.opts.Plan.File)
-	r.log.step(levelError, t.name, s.spec.Name, "envvars", "refused: "+err.Error(), 0)
-	s.rep.Steps = append(s.rep.Steps, StepReport{Name: "envvars", Status: StatusFailed, Error: err.Error()})
-	return err
-}
-
-// envvarNames lists names, marking secrets; never values.
-func envvarNames(vars []envvar) string {
-	names := make([]string, len(vars))
-	for i, e := range vars {
-		names[i] = e.Name
-		if e.Secret {
-			names[i] += " (secret)"
-		}
-	}
-	return strings.Join(names, ", ")
 }

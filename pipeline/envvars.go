@@ -1,8 +1,11 @@
 package pipeline
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/amigo-release/amigo-release/amigo"
 )
@@ -58,4 +61,58 @@ func envvarMaps(vars []envvar) (plain, secret map[string]string) {
 		}
 	}
 	return plain, secret
+}
+
+// syncEnvvars is the envvars step: it inserts the variables the tool lacks
+// and updates the ones it has (values are write-only in the API, so an
+// update is sent for each). That the tool's runtime contract is covered is
+// checked for every stage before the run starts (preflight).
+func (r *runner) syncEnvvars(ctx context.Context, t *toolRun, s *stageRun) (string, error) {
+	tool := s.tool
+	req, warnings := envvarPlan(tool, t.settings.Envvars)
+	s.rep.Warnings = append(s.rep.Warnings, warnings...)
+	err := r.retryCall(ctx, func(err error) bool {
+		if !amigo.IsConflict(err) && !errors.Is(err, amigo.ErrUnknownOutcome) {
+			return refusedBeforeWork(err)
+		}
+		// An insert may have landed (our lost answer, or a concurrent
+		// run): read the tool again and resend what is still needed.
+		found, ferr := s.api.FindTool(ctx, t.name)
+		if ferr != nil || found == nil {
+			return false
+		}
+		*tool = *found
+		req, _ = envvarPlan(tool, t.settings.Envvars)
+		return true
+	}, func() error { return s.api.ModifyEnvvars(ctx, tool.ID, req) })
+	if err != nil {
+		return "", fmt.Errorf("sync envvars: %w", err)
+	}
+	for _, in := range req.Inserts {
+		if in.IsSecret {
+			tool.SecretEnvvars = append(tool.SecretEnvvars, in.Name)
+		} else {
+			tool.Envvars = append(tool.Envvars, in.Name)
+		}
+	}
+	return fmt.Sprintf("%d inserted, %d updated (%s)", len(req.Inserts), len(req.Updates), envvarNames(t.settings.Envvars)), nil
+}
+
+// planEnvvars says what the envvars step would send.
+func (r *runner) planEnvvars(t *toolRun, s *stageRun) (string, bool) {
+	req, warnings := envvarPlan(s.remote.tool, t.settings.Envvars)
+	s.rep.Warnings = append(s.rep.Warnings, warnings...)
+	return fmt.Sprintf("insert %d and update %d envvars (%s)", len(req.Inserts), len(req.Updates), envvarNames(t.settings.Envvars)), true
+}
+
+// envvarNames lists names, marking secrets; never values.
+func envvarNames(vars []envvar) string {
+	names := make([]string, len(vars))
+	for i, e := range vars {
+		names[i] = e.Name
+		if e.Secret {
+			names[i] += " (secret)"
+		}
+	}
+	return strings.Join(names, ", ")
 }

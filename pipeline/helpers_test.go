@@ -130,6 +130,22 @@ type stageSpec struct {
 // stages (e.g. a tools: section goes in tail).
 func (h *harness) plan(top string, stages []stageSpec, tail string) *promote.Plan {
 	h.t.Helper()
+	return h.parse(h.planText(top, stages, tail))
+}
+
+// parse parses a plan's text.
+func (h *harness) parse(text string) *promote.Plan {
+	h.t.Helper()
+	p, err := promote.Parse("release.yaml", []byte(text))
+	if err != nil {
+		h.t.Fatalf("plan:\n%s\n%v", text, err)
+	}
+	return p
+}
+
+// planText is the text of plan's plan file.
+func (h *harness) planText(top string, stages []stageSpec, tail string) string {
+	h.t.Helper()
 	var b strings.Builder
 	b.WriteString("version: 1\ndiscovery:\n  roots: [tools]\n")
 	b.WriteString("publish:\n  retry_budget: 6h\n  initial_interval: 10s\n  max_interval: 1m\n")
@@ -149,11 +165,7 @@ func (h *harness) plan(top string, stages []stageSpec, tail string) *promote.Pla
 		}
 	}
 	b.WriteString(tail)
-	p, err := promote.Parse("release.yaml", []byte(b.String()))
-	if err != nil {
-		h.t.Fatalf("plan:\n%s\n%v", b.String(), err)
-	}
-	return p
+	return b.String()
 }
 
 // chain is a plan of every harness stage in order, the first test-gated.

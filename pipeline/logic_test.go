@@ -12,7 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cenkalti/backoff/v4"
+
 	"github.com/amigo-release/amigo-release/amigo"
+	"github.com/amigo-release/amigo-release/changes"
 	"github.com/amigo-release/amigo-release/internal/clock"
 	"github.com/amigo-release/amigo-release/promote"
 )
@@ -152,12 +155,24 @@ func TestEnvvarPlan(t *testing.T) {
 	}
 }
 
-func TestBumpFor(t *testing.T) {
-	if got := bumpFor(amigo.BumpPatch, nil); got != amigo.BumpMajor {
-		t.Errorf("no versions: %s, want major", got)
-	}
-	if got := bumpFor(amigo.BumpPatch, []amigo.ToolVersion{tv("1.0.0", "")}); got != amigo.BumpPatch {
-		t.Errorf("with versions: %s, want patch", got)
+func TestStageBump(t *testing.T) {
+	released := []amigo.ToolVersion{tv("1.0.0", "")}
+	deprecated := []amigo.ToolVersion{{Version: amigo.Version{Major: 2}, Deprecated: true}}
+	for _, tt := range []struct {
+		commits changes.Bump
+		active  []amigo.ToolVersion
+		want    amigo.BumpType
+	}{
+		{changes.Patch, nil, amigo.BumpMajor},        // first version in the stage
+		{changes.Minor, deprecated, amigo.BumpMajor}, // only deprecated versions: none active
+		{changes.Patch, released, amigo.BumpPatch},
+		{changes.Minor, released, amigo.BumpMinor},
+		{changes.None, released, amigo.BumpPatch}, // a first release elsewhere with no feat or fix
+		{changes.None, nil, amigo.BumpMajor},
+	} {
+		if got := stageBump(tt.commits, tt.active); got != tt.want {
+			t.Errorf("stageBump(%v, %d active) = %s, want %s", tt.commits, len(tt.active), got, tt.want)
+		}
 	}
 }
 
@@ -169,6 +184,9 @@ type fakeAPI struct {
 	published int
 	versions  []amigo.ToolVersion
 	commit    string
+	// tip, when set, is the commit the server builds (the branch moved);
+	// else commit.
+	tip string
 	// appearAfter makes a lost publish's version show up only after that
 	// many more list calls (a publish still running on the server).
 	appearAfter int
@@ -176,6 +194,13 @@ type fakeAPI struct {
 	deprecated  []string
 	// onVersions, when set, is called (unlocked) before each list call.
 	onVersions func()
+}
+
+func (f *fakeAPI) built() string {
+	if f.tip != "" {
+		return f.tip
+	}
+	return f.commit
 }
 
 func (f *fakeAPI) next() amigo.Version {
@@ -194,7 +219,7 @@ func (f *fakeAPI) PublishVersion(ctx context.Context, id string, req amigo.Publi
 	if i < len(f.script) && f.script[i] != nil {
 		err := f.script[i]
 		if errors.Is(err, amigo.ErrUnknownOutcome) {
-			v := amigo.ToolVersion{Version: f.next(), ToolCommitHash: f.commit}
+			v := amigo.ToolVersion{Version: f.next(), ToolCommitHash: f.built()}
 			if f.appearAfter > 0 {
 				f.pending = &v
 			} else {
@@ -203,7 +228,7 @@ func (f *fakeAPI) PublishVersion(ctx context.Context, id string, req amigo.Publi
 		}
 		return nil, err
 	}
-	v := amigo.ToolVersion{Version: f.next(), ToolCommitHash: f.commit}
+	v := amigo.ToolVersion{Version: f.next(), ToolCommitHash: f.built()}
 	f.versions = append(f.versions, v)
 	return &amigo.PublishResponse{NewVersion: v.Version.String()}, nil
 }
@@ -349,7 +374,7 @@ func TestPublish(t *testing.T) {
 			req := publishRequest{ToolID: "t", Body: amigo.PublishRequest{ProjectPath: "tools/w", BumpType: amigo.BumpMinor}, Commit: "c0ffee0",
 				Pinned: func(v amigo.Version) bool { return v.String() == "1.0.0" }}
 			var notes []string
-			out, err := publish(t.Context(), t.Context(), f, pol, req, func(s string) { notes = append(notes, s) })
+			out, err := publishWithRetries(t.Context(), t.Context(), f, pol, req, func(s string) { notes = append(notes, s) })
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
@@ -387,7 +412,7 @@ func TestPublish_lastLookWhenRetryingEnds(t *testing.T) {
 	defer stop()
 	f := &fakeAPI{script: []error{errLost, apiErr(409, "in progress", 0)}, commit: "c0ffee0", appearAfter: 2, onVersions: stop}
 	pol := retryPolicy{Budget: time.Hour, Initial: 10 * time.Second, Max: time.Minute, Clock: newStepClock()}
-	out, err := publish(t.Context(), halt, f, pol, publishRequest{ToolID: "t", Commit: "c0ffee0"}, func(string) {})
+	out, err := publishWithRetries(t.Context(), halt, f, pol, publishRequest{ToolID: "t", Commit: "c0ffee0"}, func(string) {})
 	if err != nil || out.Version != "1.0.0" || !out.Reconciled || out.Attempts != 2 {
 		t.Fatalf("publish = %+v, %v; want 1.0.0 found by commit after 2 attempts", out, err)
 	}
@@ -396,12 +421,64 @@ func TestPublish_lastLookWhenRetryingEnds(t *testing.T) {
 	}
 }
 
+// A lost publish whose server built another commit (the branch moved) is
+// still this publish's outcome: it is found, not published over (verify
+// then finds it untested). Without a lost answer, a version of another
+// commit is someone else's and is not taken.
+func TestPublish_lostAnswerOfAnotherCommit(t *testing.T) {
+	before := []amigo.ToolVersion{tv("1.0.0", "0ld0000")}
+	f := &fakeAPI{script: []error{errLost}, commit: "c0ffee0", tip: "m0ved00", versions: slices.Clone(before)}
+	pol := retryPolicy{Budget: time.Hour, Initial: 10 * time.Second, Max: time.Minute, Clock: newStepClock()}
+	out, err := publishWithRetries(t.Context(), t.Context(), f, pol, publishRequest{ToolID: "t", Commit: "c0ffee0", Before: before}, func(string) {})
+	if err != nil || out.Version != "1.1.0" || !out.Reconciled || out.Attempts != 1 || f.published != 1 {
+		t.Fatalf("publish = %+v, %v (%d sent); want the lost attempt's 1.1.0 found, nothing sent again", out, err, f.published)
+	}
+	f = &fakeAPI{script: []error{apiErr(409, "in progress", 0), nil}, commit: "c0ffee0", versions: append(slices.Clone(before), tv("1.1.0", "0ther00"))}
+	out, err = publishWithRetries(t.Context(), t.Context(), f, pol, publishRequest{ToolID: "t", Commit: "c0ffee0", Before: before}, func(string) {})
+	if err != nil || out.Version != "1.2.0" || out.Reconciled {
+		t.Fatalf("after a 409: %+v, %v; want a publish of its own (1.2.0)", out, err)
+	}
+}
+
+// finishesFirst makes an earlier publish of the commit finish right after
+// the reconciliation's list and before the second attempt reaches the
+// server.
+type finishesFirst struct {
+	*fakeAPI
+	calls int
+}
+
+func (f *finishesFirst) PublishVersion(ctx context.Context, id string, req amigo.PublishRequest) (*amigo.PublishResponse, error) {
+	f.calls++
+	if f.calls == 2 {
+		f.mu.Lock()
+		f.versions = append(f.versions, tv("1.0.0", f.commit))
+		f.mu.Unlock()
+	}
+	return f.fakeAPI.PublishVersion(ctx, id, req)
+}
+
+// An earlier publish of the commit that finishes between the last look and
+// the next attempt lets that attempt through: the second version is
+// deprecated at once, and the earlier one is the outcome.
+func TestPublish_raceWithAnEarlierPublishIsCleanedUp(t *testing.T) {
+	f := &finishesFirst{fakeAPI: &fakeAPI{script: []error{apiErr(409, "in progress", 0), nil}, commit: "c0ffee0"}}
+	pol := retryPolicy{Budget: time.Hour, Initial: 10 * time.Second, Max: time.Minute, Clock: newStepClock()}
+	out, err := publishWithRetries(t.Context(), t.Context(), f, pol, publishRequest{ToolID: "t", Commit: "c0ffee0"}, func(string) {})
+	if err != nil || out.Version != "1.0.0" || out.Duplicate != "1.1.0" || out.DuplicateErr != nil || !out.Reconciled {
+		t.Fatalf("publish = %+v, %v; want 1.0.0 kept and the duplicate 1.1.0 deprecated", out, err)
+	}
+	if !slices.Equal(f.deprecated, []string{"1.1.0"}) {
+		t.Errorf("deprecated %v, want [1.1.0]", f.deprecated)
+	}
+}
+
 func TestRetryAfterIsHonoured(t *testing.T) {
 	f := &fakeAPI{script: []error{apiErr(429, "slow down", 7*time.Minute)}, commit: "c0ffee0"}
 	clk := newStepClock()
 	pol := retryPolicy{Budget: time.Hour, Initial: time.Second, Max: 2 * time.Second, Clock: clk}
 	start := clk.Now()
-	if _, err := publish(t.Context(), t.Context(), f, pol, publishRequest{ToolID: "t", Commit: "c0ffee0"}, func(string) {}); err != nil {
+	if _, err := publishWithRetries(t.Context(), t.Context(), f, pol, publishRequest{ToolID: "t", Commit: "c0ffee0"}, func(string) {}); err != nil {
 		t.Fatal(err)
 	}
 	if waited := clk.Now().Sub(start); waited < 7*time.Minute {
@@ -525,5 +602,31 @@ func TestRunLogLeavesTooShortSecretsAlone(t *testing.T) {
 	l.Infof("us publish abcde")
 	if out := buf.String(); !strings.Contains(out, "us publish ***e") {
 		t.Errorf("log = %q, want short values untouched and the 4-character one masked", out)
+	}
+}
+
+// A 429 that arrives when the budget is spent gets one more wait of its
+// Retry-After (issue 13, item 4); other errors, and a second such 429, stop.
+func TestRetryAfterBackOffLastChance(t *testing.T) {
+	lastChances := 0
+	pol := retryPolicy{Budget: 0, Initial: 10 * time.Second, Max: time.Minute, Clock: newStepClock(), OnLastChance: func() { lastChances++ }}
+	b := pol.newBackOff()
+	b.Reset()
+	b.observe(apiErr(503, "maintenance", 5*time.Second))
+	if d := b.NextBackOff(); d != backoff.Stop {
+		t.Errorf("503 at the end of the budget: wait %v, want stop", d)
+	}
+	b.observe(apiErr(429, "slow down", 42*time.Second))
+	if d := b.NextBackOff(); d != 42*time.Second {
+		t.Errorf("429 at the end of the budget: wait %v, want its Retry-After 42s", d)
+	}
+	b.observe(apiErr(429, "slow down", 42*time.Second))
+	if d := b.NextBackOff(); d != backoff.Stop || lastChances != 1 {
+		t.Errorf("second 429: wait %v (last chances %d), want stop after one", d, lastChances)
+	}
+	b.Reset()
+	b.observe(apiErr(429, "slow down", 0))
+	if d := b.NextBackOff(); d != 10*time.Second {
+		t.Errorf("429 without Retry-After after a reset: wait %v, want the initial interval", d)
 	}
 }

@@ -46,6 +46,18 @@ type Options struct {
 	// when a base commit is missing from a shallow clone; without it that
 	// is an error that says fetch-depth: 0.
 	Deepen *changes.DeepenOptions
+	// Remote says how to read the origin remote's branch tips (its
+	// credentials go only to its own host), for the check that the commit
+	// being released is the tip of every stage's branch. Nil checks the
+	// local refs only (refs/remotes/origin/<branch>, else
+	// refs/heads/<branch>).
+	Remote *changes.DeepenOptions
+	// Stop, when it is closed, interrupts the run (SIGINT, SIGTERM): nothing
+	// new starts and waits end, while calls in flight go on until ctx is
+	// cancelled (the caller's grace period). The report then says what is
+	// done, pending (not started) and unknown (a publish whose answer never
+	// came).
+	Stop <-chan struct{}
 	// Tools, when not empty, limits the run to these tool names; other
 	// changed tools are reported as skipped.
 	Tools []string
@@ -90,6 +102,16 @@ func (o *Options) normalize() error {
 	}
 	if len(o.Plan.Stages) == 0 {
 		return fmt.Errorf("%s: the plan has no stages: add at least one under stages:", o.Plan.File)
+	}
+	// promote owns the plan's defaults (Parse fills them in); a plan that
+	// lacks them was not made by Parse.
+	for _, st := range o.Plan.Stages {
+		if st.Branch == "" || st.Concurrency < 1 || st.ActiveCap < 1 || st.BaseURL == "" {
+			return fmt.Errorf("pipeline: Options.Plan: stage %q has no branch, concurrency, active_cap or base URL: load the plan with promote.Load or promote.Parse, which fill in the defaults", st.Name)
+		}
+	}
+	if p := o.Plan.Publish; p.InitialInterval <= 0 || p.MaxInterval <= 0 {
+		return errors.New("pipeline: Options.Plan: publish intervals are not set: load the plan with promote.Load or promote.Parse, which fill in the defaults")
 	}
 	if o.RepoPath == "" {
 		o.RepoPath = "."

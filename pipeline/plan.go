@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/amigo-release/amigo-release/amigo"
 )
@@ -18,6 +17,8 @@ func (r *runner) planTool(t *toolRun) {
 	}
 }
 
+// planStage describes one stage: the steps of stageSteps that a run would
+// take, each with what it would do.
 func (r *runner) planStage(t *toolRun, s *stageRun) {
 	rep := s.rep
 	switch {
@@ -30,83 +31,30 @@ func (r *runner) planStage(t *toolRun, s *stageRun) {
 		return
 	}
 	rep.Status = StatusPlanned
-	planned := func(name, what string) {
-		rep.Steps = append(rep.Steps, StepReport{Name: name, Status: StatusPlanned})
-		r.log.step(levelInfo, t.name, s.spec.Name, name, "would "+what, 0)
-	}
-	rs := s.remote
-	if !rs.known {
-		planned("ensure", "find or create the tool")
-		r.planGates(t, s, planned, "")
-		return
-	}
-	var onTool []string
-	if rs.tool == nil {
-		planned("ensure", "create the tool")
-	} else {
-		onTool = append(slices.Clone(rs.tool.Envvars), rs.tool.SecretEnvvars...)
-		if _, changed := toolUpdate(rs.tool, t.settings.Description, t.settings.Tags); changed {
-			planned("ensure", "update the tool's description and tags")
+	if s.remote.known {
+		what := r.learnVersions(t, s, s.remote.versions)
+		if s.adopting() {
+			rep.Status = StatusUpToDate
+		} else {
+			// As the server numbers it: from the highest version the tool
+			// ever had there (numbering.go).
+			rep.VersionAfter = nextVersion(s.remote, amigo.BumpType(rep.Bump)).String()
 		}
+		r.log.step(levelInfo, t.name, s.spec.Name, "versions", what, 0)
 	}
-	nv := newest(rs.versions)
-	if nv != nil {
-		rep.VersionBefore = nv.Version.String()
-	}
-	if v := versionWithCommit(rs.versions, t.commit); v != nil {
-		rep.Status = StatusUpToDate
-		rep.VersionAfter = v.Version.String()
-		rep.CommitHash = v.ToolCommitHash
-		r.log.step(levelInfo, t.name, s.spec.Name, "publish", "up to date: "+rep.VersionAfter+" already serves "+short(t.commit), 0)
-		// As in a run: the gates after the publish are finished again.
-		if s.spec.Smoke {
-			planned("smoke", fmt.Sprintf("invoke %s again with %d inputs (not known to have passed)", rep.VersionAfter, len(t.settings.TestInputs)))
-		}
-		if s.spec.Soak > 0 && (v.CreatedAt == nil || r.clk.Now().Sub(*v.CreatedAt) < s.spec.Soak) {
-			planned("soak", "wait what is left of the "+formatDuration(s.spec.Soak)+" soak since "+rep.VersionAfter+" was created")
-		}
-		return
-	}
-	if len(t.settings.Envvars) > 0 {
-		req, warnings := envvarPlan(rs.tool, t.settings.Envvars)
-		rep.Warnings = append(rep.Warnings, warnings...)
-		planned("envvars", fmt.Sprintf("insert %d and update %d envvars (%s)", len(req.Inserts), len(req.Updates), envvarNames(t.settings.Envvars)))
-	}
-	if s.spec.Test {
-		onTool = nil
-	}
-	if missing := t.resolved.MissingEnvvars(onTool); len(missing) > 0 {
+	if p := r.missingEnvvars(t, s); p != nil {
 		rep.Status = StatusFailed
-		rep.Error = fmt.Sprintf("would be refused: %s requires envvars %s that are not configured", t.name, strings.Join(missing, ", "))
+		rep.Error = "would be refused: " + p.Error()
 		return
 	}
-	bump := bumpFor(t.bump, rs.versions)
-	rep.Bump = string(bump)
-	next := nextVersion(rs, bump)
-	rep.VersionAfter = next.String()
-	r.planGates(t, s, planned, fmt.Sprintf("%s (%s)", rep.VersionAfter, bump))
-	after := append(slices.Clone(rs.versions), amigo.ToolVersion{Version: next, ToolCommitHash: t.commit})
-	rep.Pruned = pruneSelection(after, s.spec.ActiveCap, rep.VersionAfter, func(v amigo.Version) bool { return s.spec.Pinned(t.name, v) })
-	if len(rep.Pruned) > 0 {
-		planned("prune", "deprecate "+strings.Join(rep.Pruned, ", "))
-	}
-}
-
-// planGates lists test, publish, verify, smoke and soak.
-func (r *runner) planGates(t *toolRun, s *stageRun, planned func(name, what string), version string) {
-	if s.spec.Test {
-		planned("test", fmt.Sprintf("test %d inputs on branch %s", len(t.settings.TestInputs), s.spec.Branch))
-	}
-	if version == "" {
-		version = "a new version (" + string(bumpFor(t.bump, nil)) + " if the tool has none, else " + string(t.bump) + ")"
-	}
-	planned("publish", "publish "+version)
-	planned("verify", "verify the published commit is "+short(t.commit))
-	if s.spec.Smoke {
-		planned("smoke", fmt.Sprintf("invoke the new version with %d inputs", len(t.settings.TestInputs)))
-	}
-	if s.spec.Soak > 0 {
-		planned("soak", "wait "+formatDuration(s.spec.Soak))
+	for _, st := range stageSteps {
+		if st.plan == nil || (st.runs != nil && !st.runs(r, t, s)) {
+			continue
+		}
+		if what, ok := st.plan(r, t, s); ok {
+			rep.Steps = append(rep.Steps, StepReport{Name: st.name, Status: StatusPlanned})
+			r.log.step(levelInfo, t.name, s.spec.Name, st.name, "would "+what, 0)
+		}
 	}
 }
 

@@ -1,7 +1,10 @@
 package pipeline
 
 import (
+	"context"
+	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/amigo-release/amigo-release/amigo"
 )
@@ -68,48 +71,60 @@ func pruneOneForCap(active []amigo.ToolVersion, commit string, pinned func(amigo
 	return best.Version.String(), true
 }
 
-// exactConstraint is the PEP 440 constraint that matches exactly v.
-func exactConstraint(v string) string { return "==" + v }
-
-// newest returns the newest non-deprecated version by semver, or nil.
-func newest(active []amigo.ToolVersion) *amigo.ToolVersion {
-	var best *amigo.ToolVersion
-	for i := range active {
-		tv := &active[i]
-		if tv.Deprecated {
+// prune is the prune step: once the stage serves the commit, it deprecates
+// the versions beyond the stage's active cap (newest by semver kept, each
+// with an exact ==X.Y.Z, never the version the stage serves nor a pinned
+// one). It never fails the stage: the release is done, and a deprecation
+// that does not go through is a warning (the next run prunes again).
+func (r *runner) prune(ctx context.Context, t *toolRun, s *stageRun) (string, error) {
+	if s.tool == nil {
+		return "", errSkip
+	}
+	var vs []amigo.ToolVersion
+	if err := r.read(ctx, func() (err error) { vs, err = s.api.Versions(ctx, s.tool.ID); return err }); err != nil {
+		return "", &stepWarning{fmt.Sprintf("prune: list versions: %v", err)}
+	}
+	sel := pruneSelection(vs, s.spec.ActiveCap, s.rep.VersionAfter, func(v amigo.Version) bool { return s.spec.Pinned(t.name, v) })
+	if len(sel) == 0 {
+		return "", errSkip
+	}
+	var done, failed []string
+	for _, v := range sel {
+		if err := r.retryCall(ctx, idempotentRetry, func() error { return s.api.DeprecateVersions(ctx, s.tool.ID, exactConstraint(v)) }); err != nil {
+			failed = append(failed, fmt.Sprintf("%s: %v", v, shortErr(err)))
 			continue
 		}
-		if best == nil || best.Version.Less(tv.Version) {
-			best = tv
-		}
+		done = append(done, v)
+		s.rep.Pruned = append(s.rep.Pruned, v)
+		r.count(func(st *Stats) { st.Pruned++ })
 	}
-	return best
+	what := "deprecated " + strings.Join(done, ", ")
+	if len(done) == 0 {
+		what = "deprecated none"
+	}
+	if len(failed) > 0 {
+		return what, &stepWarning{"prune: could not deprecate " + strings.Join(failed, "; ")}
+	}
+	return what, nil
 }
 
-// versionWithCommit returns the newest non-deprecated version pinned to
-// commit, or nil.
-func versionWithCommit(active []amigo.ToolVersion, commit string) *amigo.ToolVersion {
-	var best *amigo.ToolVersion
-	for i := range active {
-		tv := &active[i]
-		if tv.Deprecated || !sameCommit(tv.ToolCommitHash, commit) {
-			continue
+// planPrune says which versions a run would deprecate once the stage
+// serves the commit.
+func (r *runner) planPrune(t *toolRun, s *stageRun) (string, bool) {
+	if !s.remote.known || s.rep.VersionAfter == "" {
+		return "", false
+	}
+	after := s.active
+	if !s.adopting() {
+		next, err := amigo.ParseVersion(s.rep.VersionAfter)
+		if err != nil {
+			return "", false
 		}
-		if best == nil || best.Version.Less(tv.Version) {
-			best = tv
-		}
+		after = append(slices.Clone(s.active), amigo.ToolVersion{Version: next, ToolCommitHash: t.commit})
 	}
-	return best
-}
-
-// sameCommit compares two commit hashes, allowing either to be abbreviated
-// (at least 7 hex digits).
-func sameCommit(a, b string) bool {
-	if a == "" || b == "" {
-		return false
+	s.rep.Pruned = pruneSelection(after, s.spec.ActiveCap, s.rep.VersionAfter, func(v amigo.Version) bool { return s.spec.Pinned(t.name, v) })
+	if len(s.rep.Pruned) == 0 {
+		return "", false
 	}
-	if len(a) > len(b) {
-		a, b = b, a
-	}
-	return len(a) >= 7 && b[:len(a)] == a
+	return "deprecate " + strings.Join(s.rep.Pruned, ", "), true
 }

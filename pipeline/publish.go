@@ -4,73 +4,74 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
 
 	"github.com/amigo-release/amigo-release/amigo"
-	"github.com/amigo-release/amigo-release/internal/clock"
 )
 
-// retryPolicy shapes the publish retries: jittered exponential backoff from
-// Initial up to Max between attempts, giving up when Budget of (clock) time
-// has passed since the first attempt.
-type retryPolicy struct {
-	Budget  time.Duration
-	Initial time.Duration
-	Max     time.Duration
-	Clock   clock.Clock
-}
-
-// newBackOff returns the policy's backoff, measured on the policy's clock.
-func (p retryPolicy) newBackOff() *retryAfterBackOff {
-	if p.Budget <= 0 {
-		// No budget: one attempt (the backoff library reads a zero
-		// MaxElapsedTime as "retry forever").
-		return &retryAfterBackOff{b: &backoff.StopBackOff{}}
+// publish is the publish step: it publishes with the bump the versions step
+// decided (stageBump), retrying and reconciling (publishWithRetries).
+func (r *runner) publish(ctx context.Context, t *toolRun, s *stageRun) (string, error) {
+	bump := amigo.BumpType(s.rep.Bump)
+	req := publishRequest{
+		ToolID: s.tool.ID,
+		Body:   amigo.PublishRequest{ProjectPath: t.path, BumpType: bump, Repo: r.opts.Plan.Publish.Repo},
+		Commit: t.commit,
+		Before: s.active,
+		Pinned: func(v amigo.Version) bool { return s.spec.Pinned(t.name, v) },
+		Server: serverKey(s.spec.BaseURL),
+		Caps:   &r.caps,
 	}
-	b := backoff.NewExponentialBackOff(
-		backoff.WithClockProvider(p.Clock),
-		backoff.WithInitialInterval(p.Initial),
-		backoff.WithMaxInterval(p.Max),
-		backoff.WithMaxElapsedTime(p.Budget),
-		backoff.WithRandomizationFactor(0.5),
-		backoff.WithMultiplier(2),
-	)
-	return &retryAfterBackOff{b: b}
-}
-
-// retryAfterBackOff waits at least the server's Retry-After when the last
-// answer carried one.
-type retryAfterBackOff struct {
-	b     backoff.BackOff
-	after time.Duration
-}
-
-func (r *retryAfterBackOff) NextBackOff() time.Duration {
-	d := r.b.NextBackOff()
-	if d == backoff.Stop {
-		return d
+	out, err := publishWithRetries(ctx, r.haltCtx, s.api, r.policy, req, func(msg string) {
+		r.log.step(levelWarning, t.name, s.spec.Name, "publish", msg, 0)
+	})
+	s.rep.Attempts = out.Attempts
+	r.count(func(st *Stats) {
+		st.PublishAttempts += out.Attempts
+		st.PublishRetries += out.Retries
+		st.CapPrunes += len(out.CapPruned)
+		st.Pruned += len(out.CapPruned)
+		if out.Reconciled {
+			st.Reconciled++
+		}
+	})
+	s.rep.Pruned = append(s.rep.Pruned, out.CapPruned...)
+	if out.Duplicate != "" {
+		w := fmt.Sprintf("an earlier publish of %s finished as %s just before this one was accepted as %s: %s was deprecated at once, %s serves the commit", short(t.commit), out.Version, out.Duplicate, out.Duplicate, out.Version)
+		if out.DuplicateErr != nil {
+			w = fmt.Sprintf("an earlier publish of %s finished as %s just before this one was accepted as %s, and deprecating %s failed (%v): deprecate it by hand", short(t.commit), out.Version, out.Duplicate, out.Duplicate, shortErr(out.DuplicateErr))
+		} else {
+			s.rep.Withdrawn = append(s.rep.Withdrawn, out.Duplicate)
+			r.count(func(st *Stats) { st.Withdrawn++ })
+		}
+		s.rep.Warnings = append(s.rep.Warnings, r.log.mask(w))
 	}
-	if r.after > d {
-		d = r.after
+	if err != nil {
+		return "", fmt.Errorf("publish %s (%s): %w", t.name, bump, err)
 	}
-	r.after = 0
-	return d
+	s.rep.VersionAfter = out.Version
+	s.published = true
+	how := fmt.Sprintf("published %s (%s)", out.Version, bump)
+	if out.Reconciled {
+		how = fmt.Sprintf("found %s after an unknown outcome or a conflict (published by an earlier attempt or run; not published again)", out.Version)
+		s.rep.Warnings = append(s.rep.Warnings, how)
+	}
+	if out.Attempts > 1 {
+		how += fmt.Sprintf(", %d attempts", out.Attempts)
+	}
+	return how, nil
 }
 
-func (r *retryAfterBackOff) Reset() { r.b.Reset(); r.after = 0 }
-
-// retryWithClock runs op with b, sleeping on clk, until it succeeds, returns
-// a permanent error, b stops, or ctx ends (ctx bounds only the waits). notify sees every retryable error
-// with the wait that follows it.
-func retryWithClock(ctx context.Context, clk clock.Clock, b backoff.BackOff, op func() error, notify func(error, time.Duration)) error {
-	t := clk.NewTimer(time.Duration(math.MaxInt64))
-	t.Stop()
-	defer t.Stop()
-	return backoff.RetryNotifyWithTimer(op, backoff.WithContext(b, ctx), notify, t)
+// planPublish says what a run would publish.
+func (r *runner) planPublish(t *toolRun, s *stageRun) (string, bool) {
+	if !s.remote.known {
+		released := []amigo.ToolVersion{{Version: amigo.Version{Major: 1}}}
+		return fmt.Sprintf("publish a new version (%s if the tool has none, else %s)", stageBump(t.commitsBump, nil), stageBump(t.commitsBump, released)), true
+	}
+	return fmt.Sprintf("publish %s (%s)", s.rep.VersionAfter, s.rep.Bump), true
 }
 
 // publishRequest is what a publish needs besides the API.
@@ -80,12 +81,16 @@ type publishRequest struct {
 	// Commit is the tested commit: an unknown outcome is resolved by looking
 	// for a non-deprecated version pinned to it.
 	Commit string
+	// Before are the tool's active versions before the publish: a version
+	// that is not among them after a lost answer is that attempt's, even
+	// when the server built another commit (the branch moved), and is
+	// never published over.
+	Before []amigo.ToolVersion
 	// Pinned reports the versions pruning must never deprecate.
 	Pinned func(amigo.Version) bool
-	// Active are the tool's active versions as last listed, Server the
-	// serverKey of the stage and Caps what the run learned about the cap
-	// refusals of each server (caprule.go); nil Caps learns nothing.
-	Active []amigo.ToolVersion
+	// Server is the serverKey of the stage and Caps what the run learned
+	// about the cap refusals of each server (caprule.go); nil Caps learns
+	// nothing.
 	Server string
 	Caps   *capMemory
 }
@@ -97,14 +102,25 @@ type publishOutcome struct {
 	Retries    int  // retryable refusals (409, 429, 503, unknown outcome)
 	Reconciled bool // the version was found by commit after an unknown outcome or a 409
 	CapPruned  []string
-	Warnings   []string
+	// Duplicate is a version this publish made of a commit that an earlier
+	// attempt's (or run's) publish had just finished making: deprecated at
+	// once, Version is the earlier one.
+	Duplicate string
+	// DuplicateErr says why deprecating Duplicate failed.
+	DuplicateErr error
 }
 
-// errCapRefusal reports a publish refused because the tool has too many
+// errOutcomeUnknown marks a publish error after which a version of the
+// commit may yet appear: an attempt's answer was lost and no version of the
+// commit has been seen since (the server may still be building it). The
+// stage is reported unknown, not failed; a rerun reconciles.
+var errOutcomeUnknown = errors.New("a publish may still be building")
+
+// isCapRefusal reports a publish refused because the tool has too many
 // active versions.
 func isCapRefusal(err error) bool {
-	var ae *amigo.APIError
-	if !errors.As(err, &ae) || ae.StatusCode != 400 {
+	ae, ok := errors.AsType[*amigo.APIError](err)
+	if !ok || ae.StatusCode != 400 {
 		return false
 	}
 	m := strings.ToLower(ae.Message)
@@ -114,27 +130,29 @@ func isCapRefusal(err error) bool {
 // retryablePublishError reports the refusals after which a publish may be
 // sent again: 409 (another operation on the tool in progress), 429 and 503
 // (refused before any work). An unknown outcome is retried too, but only
-// after reconciliation (see publish).
+// after reconciliation (see publishWithRetries).
 func retryablePublishError(err error) bool {
 	return amigo.IsConflict(err) || amigo.IsRateLimited(err) || amigo.IsMaintenance(err)
 }
 
-// publish publishes req on api, retrying by pol. It never publishes twice
-// for one commit: after an unknown outcome or a 409 every further attempt
-// first lists the versions and stops when one is pinned to req.Commit. (A
-// 409 means another operation on the tool is in progress: it may be a
-// publish of this very commit, sent by an earlier run that was cancelled or
-// timed out, or by a concurrent run; publishing again once it is done would
-// make a second version of the commit.) A publish refused
-// for too many active versions prunes the oldest unpinned version and tries
+// publishWithRetries publishes req on api, retrying by pol. It never
+// publishes twice for one commit: after an unknown outcome or a 409 every
+// further attempt first lists the versions and stops when one is pinned to
+// req.Commit. (A 409 means another operation on the tool is in progress: it
+// may be a publish of this very commit, sent by an earlier run that was
+// cancelled or timed out, or by a concurrent run; publishing again once it
+// is done would make a second version of the commit.) A publish refused for
+// too many active versions prunes the oldest unpinned version and tries
 // once more. ctx bounds the calls; waitCtx (the run's halt context) bounds
-// the waits between attempts, so --fail-fast stops retrying without
-// abandoning a call in flight.
-func publish(ctx, waitCtx context.Context, api API, pol retryPolicy, req publishRequest, note func(string)) (publishOutcome, error) {
+// the waits between attempts, so --fail-fast or an interrupt stops retrying
+// without abandoning a call in flight. An error after which a version of
+// the commit may still appear matches errOutcomeUnknown.
+func publishWithRetries(ctx, waitCtx context.Context, api API, pol retryPolicy, req publishRequest, note func(string)) (publishOutcome, error) {
 	var out publishOutcome
 	out.CapPruned = makeRoomFirst(ctx, api, req, note)
 	b := pol.newBackOff()
-	reconcile := false
+	reconcile := false // look for the commit's version before the next attempt
+	lost := false      // an attempt's answer was lost and nothing has been seen since
 	capRetried := false
 	op := func() error {
 		for {
@@ -143,11 +161,14 @@ func publish(ctx, waitCtx context.Context, api API, pol retryPolicy, req publish
 				if err != nil {
 					return fmt.Errorf("reconcile after unknown outcome: list versions: %w", err)
 				}
-				if v := versionWithCommit(vs, req.Commit); v != nil {
+				if v := reconciled(vs, req, lost); v != nil {
 					out.Version = v.Version.String()
 					out.Reconciled = true
 					return nil
 				}
+			}
+			if ctx.Err() != nil {
+				return backoff.Permanent(ctx.Err())
 			}
 			out.Attempts++
 			resp, err := api.PublishVersion(ctx, req.ToolID, req.Body)
@@ -156,16 +177,12 @@ func publish(ctx, waitCtx context.Context, api API, pol retryPolicy, req publish
 				out.Version = resp.NewVersion
 				return nil
 			case errors.Is(err, amigo.ErrUnknownOutcome):
-				reconcile = true
+				reconcile, lost = true, true
 				out.Retries++
 				return err
 			case retryablePublishError(err):
 				if amigo.IsConflict(err) {
 					reconcile = true
-				}
-				var ae *amigo.APIError
-				if errors.As(err, &ae) && ae.RetryAfter > 0 {
-					b.after = ae.RetryAfter
 				}
 				out.Retries++
 				return err
@@ -185,7 +202,7 @@ func publish(ctx, waitCtx context.Context, api API, pol retryPolicy, req publish
 			}
 		}
 	}
-	err := retryWithClock(waitCtx, pol.Clock, b, op, func(err error, d time.Duration) {
+	err := retry(waitCtx, pol.Clock, b, op, func(err error, d time.Duration) {
 		note(fmt.Sprintf("publish attempt %d: %v; retrying in %s", out.Attempts, shortErr(err), d.Round(time.Second)))
 	})
 	if err != nil && reconcile && ctx.Err() == nil {
@@ -193,7 +210,7 @@ func publish(ctx, waitCtx context.Context, api API, pol retryPolicy, req publish
 		// was unknown: look once more before reporting a failure, so a
 		// version that is live is reported as released, never as failed.
 		if vs, lerr := api.Versions(ctx, req.ToolID); lerr == nil {
-			if v := versionWithCommit(vs, req.Commit); v != nil {
+			if v := reconciled(vs, req, lost); v != nil {
 				out.Version = v.Version.String()
 				out.Reconciled = true
 				return out, nil
@@ -206,12 +223,85 @@ func publish(ctx, waitCtx context.Context, api API, pol retryPolicy, req publish
 		if retryablePublishError(err) || errors.Is(err, amigo.ErrUnknownOutcome) {
 			err = fmt.Errorf("gave up after %d attempts within the %s retry budget: %w", out.Attempts, pol.Budget, err)
 		}
+		if lost {
+			// The lost attempt may still be building: no version of the
+			// commit yet is not proof that none will appear.
+			err = fmt.Errorf("%w: %w", errOutcomeUnknown, withUnknown(err))
+		}
 		return out, err
 	}
 	if out.Version == "" {
 		return out, fmt.Errorf("publish answered without a version number")
 	}
+	if reconcile && !out.Reconciled {
+		dedupe(ctx, api, req, &out)
+	}
 	return out, nil
+}
+
+// dedupe closes the one window the reconciliation leaves open: after a 409
+// or a lost answer, the versions are listed before each new attempt, but an
+// earlier publish of the commit (still building) can finish between that
+// list and the attempt, which the server then accepts. The publish that
+// just succeeded is then a second version of the commit: it is deprecated
+// at once and the earlier one is the stage's.
+func dedupe(ctx context.Context, api API, req publishRequest, out *publishOutcome) {
+	vs, err := api.Versions(ctx, req.ToolID)
+	if err != nil {
+		return
+	}
+	var earlier *amigo.ToolVersion
+	for i := range vs {
+		v := &vs[i]
+		if v.Deprecated || !sameCommit(v.ToolCommitHash, req.Commit) || v.Version.String() == out.Version {
+			continue
+		}
+		if earlier == nil || v.Version.Less(earlier.Version) {
+			earlier = v
+		}
+	}
+	if earlier == nil {
+		return
+	}
+	out.Duplicate = out.Version
+	out.DuplicateErr = api.DeprecateVersions(ctx, req.ToolID, exactConstraint(out.Duplicate))
+	out.Version = earlier.Version.String()
+	out.Reconciled = true
+}
+
+// reconciled is the version an earlier attempt (or run) published, found
+// in vs: one pinned to the commit; or, after a lost answer, a version that
+// was not there before the publish began, whatever its commit (the server
+// built the branch tip, which may have moved: verify then finds it
+// untested). Nil when there is none yet.
+func reconciled(vs []amigo.ToolVersion, req publishRequest, lost bool) *amigo.ToolVersion {
+	if v := versionWithCommit(vs, req.Commit); v != nil {
+		return v
+	}
+	if !lost {
+		// A 409 alone says another operation was in progress: a version
+		// of another commit is someone else's, not this publish's.
+		return nil
+	}
+	before := map[string]bool{}
+	for _, v := range req.Before {
+		before[v.Version.String()] = true
+	}
+	var found *amigo.ToolVersion
+	for i := range vs {
+		if v := &vs[i]; !v.Deprecated && !before[v.Version.String()] && (found == nil || found.Version.Less(v.Version)) {
+			found = v
+		}
+	}
+	return found
+}
+
+// withUnknown makes err match amigo.ErrUnknownOutcome.
+func withUnknown(err error) error {
+	if errors.Is(err, amigo.ErrUnknownOutcome) {
+		return err
+	}
+	return fmt.Errorf("%w (%w)", err, amigo.ErrUnknownOutcome)
 }
 
 // pruneForCap deprecates the oldest version that may go.

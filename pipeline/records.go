@@ -66,30 +66,18 @@ type RecordReport struct {
 	Warnings []string `json:"warnings,omitempty"`
 }
 
-// record calls the Recorder for a tool whose version now serves in the
-// first stage, and reports what it did as the stage's "record" step. A
-// record is never a failure: the release itself is done.
-//
-// The hook: runStage calls it once the stage's release (with its gates
-// before the soak) succeeded; it returns at once for any stage but the
-// tool's first (see firstStageOf).
-func (r *runner) record(ctx context.Context, t *toolRun, s *stageRun) {
-	if r.opts.Records == nil || s.spec.Name != r.firstStageOf(t) || s.rep.VersionAfter == "" {
-		return
-	}
-	if r.haltErr(ctx) != nil {
-		return
-	}
-	start := r.clk.Now()
+// recordVersion is the record step: it calls the Recorder for a tool whose
+// version now serves in its first stage (every gate before the soak passed)
+// and says what it left. A record never fails the stage: the release itself
+// is done, so what could not be recorded is a warning.
+func (r *runner) recordVersion(ctx context.Context, t *toolRun, s *stageRun) (string, error) {
 	rec := r.opts.Records.Record(ctx, VersionRecord{
 		Tool: t.name, Path: t.path, Version: s.rep.VersionAfter, Commit: t.commit, Stage: s.spec.Name, Commits: t.rep.Commits,
 	})
 	for i, w := range rec.Warnings {
 		rec.Warnings[i] = r.log.mask(w)
-		s.rep.Warnings = append(s.rep.Warnings, rec.Warnings[i])
 	}
 	t.rep.Record = &rec
-	d := r.clk.Now().Sub(start)
 	var what []string
 	if rec.Tag != "" {
 		what = append(what, fmt.Sprintf("tag %s %s", rec.Tag, rec.TagStatus))
@@ -101,19 +89,19 @@ func (r *runner) record(ctx context.Context, t *toolRun, s *stageRun) {
 		}
 		what = append(what, "release "+verb+" "+rec.ReleaseURL)
 	}
-	what = append(what, rec.Warnings...)
-	lv := levelInfo
-	if len(rec.Warnings) > 0 {
-		lv = levelWarning
-	}
 	if len(what) == 0 {
 		what = []string{"nothing to record"}
 	}
-	// Like prune, the step keeps the stage released: the version serves
-	// whatever became of its record; Error carries what went wrong.
-	sr := StepReport{Name: "record", Status: StatusReleased, Duration: d, Error: strings.Join(rec.Warnings, "; ")}
-	s.rep.Steps = append(s.rep.Steps, sr)
-	r.log.step(lv, t.name, s.spec.Name, "record", r.log.mask(strings.Join(what, "; ")), d)
+	if len(rec.Warnings) > 0 {
+		return strings.Join(what, "; "), &stepWarning{strings.Join(rec.Warnings, "; ")}
+	}
+	return strings.Join(what, "; "), nil
+}
+
+// records: the record step runs once per tool and run, in the tool's first
+// stage, when a Recorder is set and the stage serves a version.
+func records(r *runner, t *toolRun, s *stageRun) bool {
+	return r.opts.Records != nil && s.spec.Name == r.firstStageOf(t) && s.rep.VersionAfter != ""
 }
 
 // firstStageOf is the tool's first stage: the first of the plan's order

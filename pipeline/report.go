@@ -28,8 +28,15 @@ const (
 	StatusRemoved Status = "removed"
 	// StatusUpToDate: the stage already serves the head commit (a rerun).
 	StatusUpToDate Status = "up-to-date"
-	// StatusPending: not reached (the run was cancelled).
+	// StatusPending: not reached (the run was interrupted or cancelled, or
+	// could not start); a rerun does it.
 	StatusPending Status = "pending"
+	// StatusUnknown: a publish was sent and its answer never came (the run
+	// was interrupted while it was in flight, or the server may still be
+	// building it): whether the version exists is not known. A rerun looks
+	// for a version of the commit before publishing, so nothing is
+	// published twice.
+	StatusUnknown Status = "unknown"
 )
 
 // Report is the result of one run or plan: tool × stage. It is what the
@@ -52,6 +59,9 @@ type Report struct {
 	// Error is set when the run could not complete at all (bad config,
 	// cancelled); per-tool failures live in Tools.
 	Error string `json:"error,omitempty"`
+	// Interrupted is set when SIGINT or SIGTERM stopped the run: the
+	// statuses say what is done, pending and unknown.
+	Interrupted bool `json:"interrupted,omitempty"`
 }
 
 // Stats counts the run's API work and how it recovered from faults.
@@ -72,6 +82,11 @@ type Stats struct {
 	Pruned int `json:"pruned"`
 	// Tests counts test-tool calls that returned results.
 	Tests int `json:"tests"`
+	// Withdrawn counts versions deprecated at once (StageReport.Withdrawn).
+	Withdrawn int `json:"withdrawn"`
+	// LastChanceWaits counts 429s that came when a retry budget was spent
+	// and were waited out once more (their Retry-After).
+	LastChanceWaits int `json:"last_chance_waits"`
 }
 
 // StageInfo describes one stage of the plan.
@@ -135,8 +150,13 @@ type StageReport struct {
 	Tests     []TestResult  `json:"tests,omitempty"`
 	Smoke     []TestResult  `json:"smoke,omitempty"`
 	Pruned    []string      `json:"pruned,omitempty"`
-	Error     string        `json:"error,omitempty"`
-	Warnings  []string      `json:"warnings,omitempty"`
+	// Withdrawn lists versions this stage deprecated at once: built from
+	// another commit than the tested one (the branch moved during the
+	// release), or a second version of the commit that a race with an
+	// earlier publish of it let through.
+	Withdrawn []string `json:"withdrawn,omitempty"`
+	Error     string   `json:"error,omitempty"`
+	Warnings  []string `json:"warnings,omitempty"`
 }
 
 // StepReport is one step of a stage (ensure, envvars, test, publish, verify,
@@ -167,7 +187,7 @@ func (r *Report) OK() bool {
 		return false
 	}
 	for _, t := range r.Tools {
-		if t.Status == StatusFailed || t.Status == StatusBlocked || t.Status == StatusPending {
+		if t.Status == StatusFailed || t.Status == StatusBlocked || t.Status == StatusPending || t.Status == StatusUnknown {
 			return false
 		}
 	}

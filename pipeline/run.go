@@ -8,9 +8,9 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/amigo-release/amigo-release/amigo"
 	"github.com/amigo-release/amigo-release/changes"
 	"github.com/amigo-release/amigo-release/internal/clock"
 	"github.com/amigo-release/amigo-release/promote"
@@ -40,18 +40,25 @@ type runner struct {
 	// once the run has resolved them: project metadata is read at head.
 	repo *changes.Repo
 	head string
+	// tips knows where each stage's branch is (see tips.go).
+	tips *tipChecker
+	// stopped is set by an interrupt (Options.Stop).
+	stopped atomic.Bool
 }
 
 // toolRun is one changed tool during the run.
 type toolRun struct {
 	name, path string
 	commit     string
-	bump       amigo.BumpType
-	settings   toolSettings
-	resolved   promote.ToolSettings
-	rep        *ToolReport
-	stages     []*stageRun
-	byName     map[string]*stageRun
+	// commitsBump is the bump its commits call for (None for a first
+	// release without feat or fix); stageBump turns it into each stage's.
+	commitsBump changes.Bump
+	settings    toolSettings
+	resolved    promote.ToolSettings
+	settingsErr error // resolving the settings failed (t.rep.Error says it, masked)
+	rep         *ToolReport
+	stages      []*stageRun
+	byName      map[string]*stageRun
 }
 
 // Run releases the changed tools of opts.RepoPath at opts.Head through the
@@ -65,24 +72,36 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return &Report{Mode: string(ModeRun), Error: err.Error()}, err
 	}
 	r := &runner{
-		opts: &opts,
-		clk:  opts.Clock,
-		policy: retryPolicy{
-			// promote fills in the default; an explicit 0s means no retry.
-			Budget:  opts.Plan.Publish.RetryBudget,
-			Initial: orDefault(opts.Plan.Publish.InitialInterval, promote.DefaultInitialInterval),
-			Max:     orDefault(opts.Plan.Publish.MaxInterval, promote.DefaultMaxInterval),
-			Clock:   opts.Clock,
-		},
+		opts:  &opts,
+		clk:   opts.Clock,
 		order: opts.Plan.Order(),
 		apis:  map[string]API{},
 		sems:  map[string]chan struct{}{},
 	}
+	// The plan's publish section is the policy of every retry of the run
+	// (promote owns the defaults; an explicit 0s budget means no retry).
+	r.policy = retryPolicy{
+		Budget:       opts.Plan.Publish.RetryBudget,
+		Initial:      opts.Plan.Publish.InitialInterval,
+		Max:          opts.Plan.Publish.MaxInterval,
+		Clock:        opts.Clock,
+		OnLastChance: func() { r.count(func(st *Stats) { st.LastChanceWaits++ }) },
+	}
 	r.haltCtx, r.haltCancel = context.WithCancel(ctx)
 	defer r.haltCancel()
 	r.log = newRunLog(opts.Logger, SecretValues(opts.Plan, opts.Getenv), opts.Clock.Now)
+	if opts.Stop != nil {
+		go func() {
+			select {
+			case <-opts.Stop:
+				r.interrupt()
+			case <-r.haltCtx.Done():
+			}
+		}()
+	}
 	rep := r.newReport()
 	err := r.run(ctx, rep)
+	rep.Interrupted = r.interrupted()
 	if !r.opts.readOnly() {
 		rep.Stats = r.stats
 	}
@@ -105,14 +124,6 @@ func Plan(ctx context.Context, opts Options) (*Report, error) {
 	return Run(ctx, opts)
 }
 
-func orDefault[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
-}
-
 func (r *runner) newReport() *Report {
 	mode := string(r.opts.Mode)
 	if r.opts.Mode == ModeOffline {
@@ -131,11 +142,10 @@ func (r *runner) newReport() *Report {
 	return rep
 }
 
-// run is Run's table of contents.
+// run is Run's table of contents. Everything before schedule makes no
+// mutating call, and each check collects every problem it finds (see
+// preflight.go): a run starts whole or not at all.
 func (r *runner) run(ctx context.Context, rep *Report) error {
-	if err := r.connect(ctx); err != nil {
-		return err
-	}
 	repo, err := changes.Open(r.opts.RepoPath)
 	if err != nil {
 		return err // changes names the repository and the problem
@@ -147,6 +157,13 @@ func (r *runner) run(ctx context.Context, rep *Report) error {
 	}
 	rep.Head = head
 	r.repo, r.head = repo, head
+	r.tips = &tipChecker{repo: repo, remote: r.opts.Remote}
+	if err := r.checkStart(ctx, rep); err != nil {
+		return err
+	}
+	if err := r.connect(ctx); err != nil {
+		return err
+	}
 	an, err := r.analyze(ctx, rep, repo, head)
 	if err != nil {
 		return err
@@ -157,14 +174,18 @@ func (r *runner) run(ctx context.Context, rep *Report) error {
 		r.log.Infof("nothing to release")
 		return nil
 	}
-	if !r.opts.readOnly() {
-		r.schedule(ctx, tools)
+	if err := r.checkTools(tools); err != nil {
+		r.notStartedTools(tools, "not started: the release could not start")
+		return err
+	}
+	if r.opts.readOnly() {
+		for _, t := range tools {
+			r.planTool(t)
+			r.finishTool(t)
+		}
 		return nil
 	}
-	for _, t := range tools {
-		r.planTool(t)
-		r.finishTool(t)
-	}
+	r.schedule(ctx, tools)
 	return nil
 }
 
@@ -290,32 +311,6 @@ func stageNames(order []promote.Stage) string {
 	return strings.Join(names, " → ")
 }
 
-// connect checks credentials and builds each stage's API (not offline).
-func (r *runner) connect(ctx context.Context) error {
-	if r.opts.Mode == ModeOffline {
-		return nil
-	}
-	if err := r.opts.Plan.CheckCredentials(r.opts.Getenv); err != nil {
-		return err
-	}
-	for _, st := range r.order {
-		api, err := r.opts.Clients(ctx, st)
-		if err != nil {
-			return fmt.Errorf("stage %s: %w", st.Name, err)
-		}
-		if r.opts.readOnly() {
-			api = readOnlyAPI{api}
-		}
-		r.apis[st.Name] = api
-		n := st.Concurrency
-		if n <= 0 {
-			n = promote.DefaultConcurrency
-		}
-		r.sems[st.Name] = make(chan struct{}, n)
-	}
-	return nil
-}
-
 // toolRuns builds the report entries of the projects that changed and the
 // runs of those that should release.
 func (r *runner) toolRuns(rep *Report, res *changes.Result, why map[string]string, remote map[string]map[string]remoteState, view *remoteView) []*toolRun {
@@ -334,11 +329,8 @@ func (r *runner) toolRuns(rep *Report, res *changes.Result, why map[string]strin
 		case pc.Status == changes.StatusNoRelease && pc.FirstRelease:
 			// A project never released before goes out as 1.0.0 even when
 			// none of its commits is a feat or fix: otherwise a tool added
-			// with "chore: add tool" would wait for an unrelated feat.
-			// A stage where the tool already has versions (drift) takes
-			// the smallest bump; one where it has none takes major.
-			pc.Bump = changes.Patch
-			tr.Bump = pc.Bump.String()
+			// with "chore: add tool" would wait for an unrelated feat
+			// (stageBump decides each stage's bump).
 			tr.Reason = strings.TrimSpace("never released: " + tr.Reason)
 		case pc.Status == changes.StatusNoRelease:
 			tr.Status = StatusNoRelease
@@ -353,7 +345,7 @@ func (r *runner) toolRuns(rep *Report, res *changes.Result, why map[string]strin
 		if tr.Status != "" {
 			continue
 		}
-		runs = append(runs, &toolRun{name: pc.Name, path: pc.Path, commit: res.Head, bump: amigo.BumpType(pc.Bump.String()), byName: map[string]*stageRun{}})
+		runs = append(runs, &toolRun{name: pc.Name, path: pc.Path, commit: res.Head, commitsBump: pc.Bump, byName: map[string]*stageRun{}})
 	}
 	// Point each run at its report entry (rep.Tools no longer grows).
 	for _, t := range runs {
@@ -371,7 +363,7 @@ func (r *runner) toolRuns(rep *Report, res *changes.Result, why map[string]strin
 func (r *runner) prepareTool(t *toolRun, remote map[string]map[string]remoteState, view *remoteView) {
 	t.rep.Stages = make([]StageReport, len(r.order))
 	for i, st := range r.order {
-		s := &stageRun{spec: st, api: r.apis[st.Name], rep: &t.rep.Stages[i], done: make(chan struct{})}
+		s := &stageRun{spec: st, first: i == 0, api: r.apis[st.Name], rep: &t.rep.Stages[i], done: make(chan struct{})}
 		s.rep.Stage = st.Name
 		s.rep.Region = st.Region
 		s.rep.Status = StatusPending
@@ -382,6 +374,12 @@ func (r *runner) prepareTool(t *toolRun, remote map[string]map[string]remoteStat
 			s.remote.tool = view.tool(st.Name, t.name)
 		}
 		s.listed = view.listed(st.Name)
+		// What the analysis knows of the stage decides its bump already
+		// (the versions step decides again from the live list), so a first
+		// release that fails before publishing still reports major.
+		if s.remote.known || (s.listed && s.remote.tool == nil) {
+			s.rep.Bump = string(stageBump(t.commitsBump, s.remote.versions))
+		}
 		t.stages = append(t.stages, s)
 		t.byName[st.Name] = s
 	}
@@ -389,6 +387,7 @@ func (r *runner) prepareTool(t *toolRun, remote map[string]map[string]remoteStat
 	var missing []string
 	settings, err := r.resolveSettings(p, &missing)
 	if err != nil {
+		t.settingsErr = err
 		t.rep.Error = r.log.mask(err.Error())
 		return
 	}
@@ -425,7 +424,7 @@ func (r *runner) checkFilter(rep *Report, projects []changes.Project) {
 func (r *runner) finishTool(t *toolRun) {
 	t.rep.Status = toolStatus(t.rep)
 	t.rep.Drift = driftOf(t.rep.Stages, t.commit)
-	settleBump(t.rep)
+	summarizeBump(t.rep)
 	if t.rep.Error == "" {
 		for _, s := range t.rep.Stages {
 			if s.Status == StatusFailed {
@@ -458,6 +457,8 @@ func toolStatus(tr *ToolReport) Status {
 	switch {
 	case has[StatusFailed]:
 		return StatusFailed
+	case has[StatusUnknown]:
+		return StatusUnknown
 	case has[StatusBlocked]:
 		return StatusBlocked
 	case has[StatusPending]:
@@ -491,8 +492,29 @@ func (r *runner) haltRun(reason string) {
 	r.haltCancel()
 }
 
+// interrupt stops the run at an interrupt (Options.Stop): nothing new
+// starts, waits end; calls in flight go on until ctx ends.
+func (r *runner) interrupt() {
+	if r.stopped.Swap(true) {
+		return
+	}
+	r.log.Warningf("interrupted: nothing new starts; calls in flight may finish, then the report says what is done, pending and unknown")
+	r.haltMu.Lock()
+	if r.haltReason == "" {
+		r.haltReason = "interrupted"
+	}
+	r.haltMu.Unlock()
+	r.haltCancel()
+}
+
+// interrupted reports whether an interrupt stopped the run.
+func (r *runner) interrupted() bool { return r.stopped.Load() }
+
 // errHalted is the error of work not done because the run was halted.
 var errHalted = errors.New("run halted")
+
+// errInterrupted is the error of work not started because of an interrupt.
+var errInterrupted = errors.New("interrupted")
 
 // haltErr returns why new work must not start, or nil.
 func (r *runner) haltErr(ctx context.Context) error {
@@ -500,6 +522,9 @@ func (r *runner) haltErr(ctx context.Context) error {
 		return err
 	}
 	if r.haltCtx.Err() != nil {
+		if r.interrupted() {
+			return fmt.Errorf("%w (SIGINT or SIGTERM): nothing new started; a rerun finishes it", errInterrupted)
+		}
 		r.haltMu.Lock()
 		defer r.haltMu.Unlock()
 		return fmt.Errorf("%w: %s", errHalted, r.haltReason)
@@ -519,30 +544,6 @@ func sortTools(tools []*toolRun, chain func(*toolRun) time.Duration) []*toolRun 
 		return out[i].name < out[j].name
 	})
 	return out
-}
-
-// settleBump reports as the tool's bump the one every stage used, when they
-// agree and it differs from the commits' (a first release publishes major
-// whatever the commits say). When stages differ, each StageReport.Bump says
-// what it used.
-func settleBump(tr *ToolReport) {
-	used := ""
-	for _, s := range tr.Stages {
-		switch {
-		case s.Bump == "":
-		case used == "":
-			used = s.Bump
-		case used != s.Bump:
-			return
-		}
-	}
-	if used == "" || used == tr.Bump {
-		return
-	}
-	if used == string(amigo.BumpMajor) {
-		tr.Reason = strings.TrimSpace("first release → major; " + tr.Reason)
-	}
-	tr.Bump = used
 }
 
 // plural is "1 stage" or "4 stages".

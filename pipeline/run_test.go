@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -326,8 +327,10 @@ func TestRun_rerunWhileEarlierPublishStillBuilds(t *testing.T) {
 	done := h.runAsync(ctx, plan)
 	h.waitFor("the first publish never started", h.publishing("us", "weather"))
 	cancel()
-	if rep := <-done; stage(t, tool(t, rep, "weather"), "us").Status != pipeline.StatusPending {
-		t.Fatalf("cancelled run: us = %s, want pending", stage(t, tool(t, rep, "weather"), "us").Status)
+	// The publish was sent and its answer never came: unknown, not
+	// pending (which would say nothing was sent).
+	if rep := <-done; stage(t, tool(t, rep, "weather"), "us").Status != pipeline.StatusUnknown {
+		t.Fatalf("cancelled run: us = %s, want unknown", stage(t, tool(t, rep, "weather"), "us").Status)
 	}
 	if !h.servers["us"].Busy(org, toolID(h, "us", "weather")) {
 		t.Fatalf("the earlier publish finished before the rerun started: the test proves nothing")
@@ -341,9 +344,21 @@ func TestRun_rerunWhileEarlierPublishStillBuilds(t *testing.T) {
 	if n := h.count("us", amigotest.OpPublishVersion, http.StatusConflict); n == 0 {
 		t.Errorf("the rerun never met the earlier publish (no 409): the test proves nothing")
 	}
-	vs := h.versions("us", "weather")
-	if len(vs) != 1 || vs[0].ToolCommitHash != head {
-		t.Fatalf("versions %+v, want exactly one for %s: never two for one commit", vs, head[:12])
+	// One live version of the commit. (The earlier publish can finish in
+	// the instant between a look and the next attempt, which the server
+	// then accepts: that second version must be deprecated at once and
+	// reported.)
+	live := 0
+	for _, v := range h.versions("us", "weather") {
+		switch {
+		case !v.Deprecated && v.ToolCommitHash == head:
+			live++
+		case v.Deprecated && !slices.Contains(st.Withdrawn, v.Version.String()):
+			t.Errorf("%s deprecated without being reported", v.Version)
+		}
+	}
+	if live != 1 {
+		t.Fatalf("versions %+v, want exactly one live for %s: never two for one commit", h.versions("us", "weather"), head[:12])
 	}
 	if rep.Stats.Reconciled != 1 {
 		t.Errorf("stats = %+v, want 1 reconciled", rep.Stats)
@@ -391,9 +406,15 @@ func TestRun_rerunAfterPartialFailure(t *testing.T) {
 		}
 	}
 	for _, sn := range []string{"us", "eu"} {
-		if n := h.count(sn, amigotest.OpPublishVersion, 0) + h.count(sn, amigotest.OpTestTool, 0); n != 0 {
-			t.Errorf("rerun sent %d publish/test calls to %s, which already served the commit", n, sn)
+		if n := h.count(sn, amigotest.OpPublishVersion, 0); n != 0 {
+			t.Errorf("rerun sent %d publishes to %s, which already served the commit", n, sn)
 		}
+	}
+	// The test gate runs again on the version us already serves before it
+	// is adopted and promoted: nothing shows that the first run's test
+	// passed on that version's commit.
+	if n := h.count("us", amigotest.OpTestTool, http.StatusOK); n != 1 || len(stage(t, w, "us").Tests) != 1 {
+		t.Errorf("rerun sent %d tests to us (report: %d results), want 1 before adopting 1.0.0", n, len(stage(t, w, "us").Tests))
 	}
 }
 
@@ -728,20 +749,30 @@ func TestRun_newToolCreatedWithoutSecondListing(t *testing.T) {
 	}
 }
 
+// TestRun_refusesMissingEnvvars: a runtime contract that the configuration
+// does not cover is found for every stage before anything is created.
 func TestRun_refusesMissingEnvvars(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us", "eu")
 	h.commit("feat: weather", project("weather", "[tool.amigo]\nrequired_secret_envvars = [\"WEATHER_API_KEY\"]\n"))
-	rep := h.run(h.chain(""), nil)
-	w := tool(t, rep, "weather")
-	us := stage(t, w, "us")
-	if rep.OK() || us.Status != pipeline.StatusFailed || !strings.Contains(us.Error, "WEATHER_API_KEY") || !strings.Contains(us.Error, "envvars") {
-		t.Fatalf("us = %s %q, want failed naming WEATHER_API_KEY and where to configure it", us.Status, us.Error)
+	rep, err := h.runErr(h.chain(""), nil)
+	se, ok := errors.AsType[*pipeline.StartError](err)
+	if !ok || len(se.Problems) != 2 {
+		t.Fatalf("Run = %v, want a StartError with one problem per stage", err)
 	}
-	if n := h.count("us", amigotest.OpPublishVersion, 0) + h.count("us", amigotest.OpTestTool, 0); n != 0 {
-		t.Errorf("%d test/publish calls sent for a tool that cannot pass, want 0", n)
+	for i, sn := range []string{"us", "eu"} {
+		if msg := se.Problems[i].Error(); !strings.Contains(msg, "tool weather") || !strings.Contains(msg, "stage "+sn) || !strings.Contains(msg, "WEATHER_API_KEY") || !strings.Contains(msg, "envvars") {
+			t.Errorf("problem %d = %q, want weather, stage %s, WEATHER_API_KEY and where to configure it", i, msg, sn)
+		}
 	}
-	if stage(t, w, "eu").Status != pipeline.StatusBlocked {
-		t.Errorf("eu = %s, want blocked", stage(t, w, "eu").Status)
+	if rep.OK() || tool(t, rep, "weather").Status != pipeline.StatusPending {
+		t.Errorf("report: %v, want weather pending (not started)", toolNames(rep))
+	}
+	for _, sn := range h.stages {
+		for _, q := range h.servers[sn].Requests() {
+			if q.Mutating() || q.OperationID == amigotest.OpTestTool {
+				t.Errorf("%s got %s %s before the run could start", sn, q.Method, q.Path)
+			}
+		}
 	}
 }
 
@@ -854,7 +885,10 @@ func TestPlan_makesNoMutatingCall(t *testing.T) {
 
 func TestRun_failurePolicies(t *testing.T) {
 	// weather's test fails in us. halt_tool (default) blocks only weather's
-	// later stages; halt stops every tool; continue lets weather go on.
+	// later stages; halt stops every tool; continue does not let weather
+	// go on, since us does not serve the commit (a stage only ever gets
+	// versions that serve in every stage it needs), but does after a failed
+	// smoke, where us serves the tested commit.
 	tail := `tools:
   weather:
     test_inputs:
@@ -868,7 +902,8 @@ func TestRun_failurePolicies(t *testing.T) {
 		wantFlights pipeline.Status
 	}{
 		{"halt_tool", "test: true", false, map[string]pipeline.Status{"us": pipeline.StatusFailed, "eu": pipeline.StatusBlocked}, pipeline.StatusReleased},
-		{"continue", "test: true\non_failure: continue", false, map[string]pipeline.Status{"us": pipeline.StatusFailed, "eu": pipeline.StatusReleased}, pipeline.StatusReleased},
+		{"continue", "test: true\non_failure: continue", false, map[string]pipeline.Status{"us": pipeline.StatusFailed, "eu": pipeline.StatusBlocked}, pipeline.StatusReleased},
+		{"continue after smoke", "smoke: true\non_failure: continue", false, map[string]pipeline.Status{"us": pipeline.StatusFailed, "eu": pipeline.StatusReleased}, pipeline.StatusReleased},
 		{"halt", "test: true\non_failure: halt\nconcurrency: 1", false, map[string]pipeline.Status{"us": pipeline.StatusFailed, "eu": pipeline.StatusBlocked}, pipeline.StatusBlocked},
 		{"fail-fast", "test: true\nconcurrency: 1", true, map[string]pipeline.Status{"us": pipeline.StatusFailed, "eu": pipeline.StatusBlocked}, pipeline.StatusBlocked},
 	}
@@ -1169,29 +1204,52 @@ func TestRun_shallowClone(t *testing.T) {
 	}
 }
 
-func TestRun_badToolSettingsFailOnlyThatTool(t *testing.T) {
+// TestRun_badToolSettingsStopTheStart (issue 13, item 3): an unset
+// from_env variable of one tool is found before anything is created for
+// any tool: the run does not start, and says which variable, where.
+func TestRun_badToolSettingsStopTheStart(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us", "eu")
-	h.commit("feat: tools", merge(project("weather", ""), project("flights", "")))
+	h.commit("feat: tools", merge(project("weather", ""), project("flights", ""), project("hotels", "")))
 	plan := h.chain(`tools:
   weather:
     envvars:
       - name: WEATHER_API_KEY
         from_env: WEATHER_KEY_NOT_SET
         secret: true
+  hotels:
+    envvars:
+      - name: HOTELS_API_KEY
+        from_env: HOTELS_KEY_NOT_SET
+        secret: true
 `)
-	rep := h.run(plan, nil)
-	w := tool(t, rep, "weather")
-	if w.Status != pipeline.StatusFailed || !strings.Contains(w.Error, "WEATHER_KEY_NOT_SET") {
-		t.Errorf("weather = %s (%q), want failed naming the unset variable", w.Status, w.Error)
+	rep, err := h.runErr(plan, nil)
+	se, ok := errors.AsType[*pipeline.StartError](err)
+	if !ok || len(se.Problems) != 2 {
+		t.Fatalf("Run = %v, want a StartError with one problem per unset variable", err)
 	}
-	if us, eu := stage(t, w, "us").Status, stage(t, w, "eu").Status; us != pipeline.StatusFailed || eu != pipeline.StatusBlocked {
-		t.Errorf("weather stages us=%s eu=%s, want failed, blocked", us, eu)
+	for i, want := range []string{"WEATHER_KEY_NOT_SET", "HOTELS_KEY_NOT_SET"} {
+		found := false
+		for _, p := range se.Problems {
+			found = found || strings.Contains(p.Error(), want) && strings.Contains(p.Error(), "release.yaml:")
+		}
+		if !found {
+			t.Errorf("problem %d: no problem names %s and its plan line: %v", i, want, se.Problems)
+		}
 	}
-	if _, ok := h.servers["us"].ToolByName(org, "weather"); ok {
-		t.Errorf("weather was created despite its broken settings")
+	if rep.OK() || !strings.Contains(rep.Error, "WEATHER_KEY_NOT_SET") {
+		t.Errorf("report error %q, want the problems", rep.Error)
 	}
-	if f := tool(t, rep, "flights"); f.Status != pipeline.StatusReleased {
-		t.Errorf("flights = %s, want released", f.Status)
+	for _, sn := range h.stages {
+		if m := h.servers[sn].Tools(org); len(m) != 0 {
+			t.Errorf("%s has tools %v: nothing may be created when the run cannot start", sn, m)
+		}
+		if n := h.count(sn, amigotest.OpTestTool, 0); n != 0 {
+			t.Errorf("%s got %d tests", sn, n)
+		}
+	}
+	h.env["WEATHER_KEY_NOT_SET"], h.env["HOTELS_KEY_NOT_SET"] = "wk-1234", "hk-1234"
+	if rep := h.run(plan, nil); !rep.OK() {
+		t.Fatalf("with the variables set: %v\n%s", toolNames(rep), h.log)
 	}
 }
 
@@ -1249,11 +1307,16 @@ type movingBranch struct {
 	once  sync.Once
 	moved chan string
 	h     *harness
+	files map[string]string // what the push changes (default: weather's source)
 }
 
 func (m *movingBranch) PublishVersion(ctx context.Context, id string, req amigo.PublishRequest) (*amigo.PublishResponse, error) {
 	m.once.Do(func() {
-		m.moved <- m.h.commit("feat(weather): pushed during the release", touch("weather", "moved"))
+		files := m.files
+		if files == nil {
+			files = touch("weather", "moved")
+		}
+		m.moved <- m.h.commit("feat(weather): pushed during the release", files)
 	})
 	return m.API.PublishVersion(ctx, id, req)
 }
@@ -1345,11 +1408,12 @@ func TestRun_cancelledRunIsPending(t *testing.T) {
 		t.Fatalf("a cancelled run is not OK")
 	}
 	w := tool(t, rep, "weather")
-	if us, eu := stage(t, w, "us").Status, stage(t, w, "eu").Status; us != pipeline.StatusPending || eu != pipeline.StatusPending {
-		t.Errorf("stages us=%s eu=%s, want pending, pending (cancelled, not failed)", us, eu)
+	// us's publish was in flight: its outcome is unknown; eu never started.
+	if us, eu := stage(t, w, "us").Status, stage(t, w, "eu").Status; us != pipeline.StatusUnknown || eu != pipeline.StatusPending {
+		t.Errorf("stages us=%s eu=%s, want unknown, pending (cancelled, not failed)", us, eu)
 	}
-	if w.Status != pipeline.StatusPending {
-		t.Errorf("weather = %s, want pending", w.Status)
+	if w.Status != pipeline.StatusUnknown {
+		t.Errorf("weather = %s, want unknown", w.Status)
 	}
 }
 
@@ -1407,26 +1471,35 @@ func TestPlan_missingSecretIsAWarning(t *testing.T) {
 			t.Errorf("%s: warnings %q do not name the missing variable", mode, got.Warnings)
 		}
 	}
-	rep := h.run(plan, func(o *pipeline.Options) { o.DryRun = true })
-	if got := tool(t, rep, "weather"); rep.OK() || !strings.Contains(got.Error, "WEATHER_KEY_PROD") {
-		t.Errorf("dry run: weather = %s (%q), want a failure naming WEATHER_KEY_PROD", got.Status, got.Error)
+	_, err := h.runErr(plan, func(o *pipeline.Options) { o.DryRun = true })
+	if _, ok := errors.AsType[*pipeline.StartError](err); !ok || !strings.Contains(err.Error(), "WEATHER_KEY_PROD") {
+		t.Errorf("dry run: %v, want a StartError naming WEATHER_KEY_PROD (a run needs it)", err)
 	}
 }
 
 // TestRun_serverRefusesMissingEnvvars: the server, not the pipeline's own
-// check, refuses the publish for missing envvars. A push landed on the
-// stage's branch while the release ran, and its tip (what the server
-// builds) requires WEATHER_API_KEY, which the released head does not know.
-// The refusal is reported with the server's words, not retried, later
-// stages are blocked, and nothing is published.
+// check, refuses the publish for missing envvars. A push lands on the
+// stage's branch while the release runs, after the start checks, and its
+// tip (what the server builds) requires WEATHER_API_KEY, which the released
+// head does not know. The refusal is reported with the server's words, not
+// retried, later stages are blocked, and nothing is published.
 func TestRun_serverRefusesMissingEnvvars(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us", "eu")
-	head := h.commit("feat: weather", project("weather", ""))
-	h.commit("feat(weather): needs a key", project("weather", "[tool.amigo]\nrequired_secret_envvars = [\"WEATHER_API_KEY\"]\n"))
+	h.commit("feat: weather", project("weather", ""))
 	// No test gate: the publish meets the refusal (with one, test-tool
 	// refuses first, for the same reason).
 	plan := h.plan("", []stageSpec{{name: "us"}, {name: "eu"}}, "")
-	rep := h.run(plan, func(o *pipeline.Options) { o.Head = head })
+	rep := h.run(plan, func(o *pipeline.Options) {
+		def := pipeline.DefaultClientFactory(pipeline.ClientConfig{Getenv: o.Getenv, Clock: o.Clock})
+		o.Clients = func(ctx context.Context, st promote.Stage) (pipeline.API, error) {
+			api, err := def(ctx, st)
+			if st.Name == "us" {
+				api = &movingBranch{API: api, moved: make(chan string, 1), h: h,
+					files: project("weather", "[tool.amigo]\nrequired_secret_envvars = [\"WEATHER_API_KEY\"]\n")}
+			}
+			return api, err
+		}
+	})
 	w := tool(t, rep, "weather")
 	us := stage(t, w, "us")
 	if rep.OK() || us.Status != pipeline.StatusFailed || !strings.Contains(us.Error, "do not exist on the tool: WEATHER_API_KEY") {

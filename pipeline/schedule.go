@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/amigo-release/amigo-release/amigo"
 	"github.com/amigo-release/amigo-release/promote"
 )
 
@@ -60,8 +59,10 @@ func (r *runner) queueKey(st promote.Stage) string {
 
 // queueTests builds the test jobs of every test-gated stage (in DAG order;
 // within a stage, the tools with the most work left after that test first,
-// see remainingWork) and starts one queue per server. The returned func
-// waits for the queues.
+// see remainingWork) and starts one queue per server. A stage that already
+// serves the commit is tested too: its version is adopted only once the
+// test has passed on that commit in this run. The returned func waits for
+// the queues.
 func (r *runner) queueTests(ctx context.Context, tools []*toolRun) func() {
 	queues := map[string]*testQueue{}
 	var keys []string
@@ -72,8 +73,7 @@ func (r *runner) queueTests(ctx context.Context, tools []*toolRun) func() {
 		ordered := sortTools(tools, func(t *toolRun) time.Duration { return remainingWork(r.order, t, st.Name) })
 		for _, t := range ordered {
 			s := t.byName[st.Name]
-			if t.rep.Error != "" || slices.Contains(t.settings.SkipStages, st.Name) ||
-				versionWithCommit(s.remote.versions, t.commit) != nil || len(t.resolved.MissingEnvvars(nil)) > 0 {
+			if t.rep.Error != "" || slices.Contains(t.settings.SkipStages, st.Name) {
 				continue
 			}
 			s.test = r.newTest(t, s)
@@ -137,14 +137,6 @@ func remainingWork(order []promote.Stage, t *toolRun, from string) time.Duration
 		rem[st.Name] = w + after
 	}
 	return rem[from]
-}
-
-// newTest builds the test-tool job of tool t in stage s.
-func (r *runner) newTest(t *toolRun, s *stageRun) *testJob {
-	plain, secret := envvarMaps(t.settings.Envvars)
-	req := amigo.TestToolRequest{Inputs: t.settings.TestInputs, CommitBranch: s.spec.Branch, ProjectPath: t.path,
-		RequiredEnvvars: plain, RequiredSecretEnvvars: secret}
-	return newTestJob(s.api, req)
 }
 
 // runToolStage waits for the stage's needs, decides whether it may run,

@@ -13,21 +13,43 @@ import (
 // stageRun is one tool in one stage while the run is in progress.
 type stageRun struct {
 	spec promote.Stage
-	api  API
-	rep  *StageReport
+	// first is set on the plan's first stage (DAG order): the only stage
+	// where a version built from an untested commit may stay (see verify).
+	first bool
+	api   API
+	rep   *StageReport
 	// remote is what the analysis saw in this stage (may be stale).
 	remote remoteState
 	// listed: the analysis listed this stage's tools, so remote.tool nil
 	// means the tool did not exist then.
 	listed bool
-	// liveSince is when the version serving the commit was created, for a
-	// stage found up to date (nil when the server did not say).
+
+	// What the steps learn as they go.
+	tool   *amigo.Tool         // ensure: the tool in this stage
+	active []amigo.ToolVersion // versions: its non-deprecated versions before publishing
+	// serving is the version that already serves the commit (an earlier
+	// run's publish), found by the versions step: the stage adopts it
+	// instead of publishing, once its gates have passed in this run.
+	serving *amigo.ToolVersion
+	// published: the publish step made VersionAfter in this run.
+	published bool
+	// confirmed: the stage serves the tested commit (verify passed, or an
+	// adopted version needed no verify). Only then may on_failure:
+	// continue let the stages that need this one go on after a later
+	// failure (a smoke): they never get a version this stage does not
+	// serve.
+	confirmed bool
+	// liveSince is when the adopted version was created (nil when the
+	// server did not say), for what is left of the soak.
 	liveSince *time.Time
 	test      *testJob
 	// done is closed when dependents may look at proceed.
 	done    chan struct{}
 	proceed bool
 }
+
+// adopting reports a stage that already serves the commit.
+func (s *stageRun) adopting() bool { return s.serving != nil }
 
 // remoteState is a tool as one stage's server knows it.
 type remoteState struct {
@@ -37,25 +59,164 @@ type remoteState struct {
 	highest  *amigo.Version      // plan mode: the highest version ever published (numbering.go)
 }
 
+// stepPhase says when a step runs relative to the stage's concurrency slot
+// and to the stages that need this one.
+type stepPhase int
+
+const (
+	// holdsSlot: the step runs holding one of the stage's concurrency slots.
+	holdsSlot stepPhase = iota
+	// slotFree: the slot is given back first (a soak must not hold it);
+	// stages that need this one still wait.
+	slotFree
+	// afterDone: stages that need this one may already start (pruning old
+	// versions is housekeeping, not a gate).
+	afterDone
+)
+
+// stageStep is one step of a tool's stage.
+type stageStep struct {
+	name string
+	// runs reports whether the step applies to this tool in this stage
+	// (nil: always); it may look at what earlier steps found.
+	runs func(r *runner, t *toolRun, s *stageRun) bool
+	// do performs the step and says in a few words what it did. errSkip
+	// means there was nothing to do (no step is recorded); a *stepWarning
+	// is recorded but does not fail the stage.
+	do func(r *runner, ctx context.Context, t *toolRun, s *stageRun) (string, error)
+	// plan says what a run would do (plan mode and dry runs); ok false
+	// leaves the step out of the plan.
+	plan  func(r *runner, t *toolRun, s *stageRun) (what string, ok bool)
+	phase stepPhase
+	// optional steps are housekeeping that never fails the stage (record,
+	// prune): once the run is halted or interrupted they are left out, not
+	// failed.
+	optional bool
+}
+
+// stageSteps is the one ordered list of what a stage does for a tool. A
+// run walks it (runStage); plan mode describes it (planStage). Each step
+// lives in the file named for it.
+var stageSteps = []stageStep{
+	{name: "ensure", do: (*runner).ensure, plan: (*runner).planEnsure},
+	{name: "versions", do: (*runner).versions},
+	{name: "envvars", runs: syncsEnvvars, do: (*runner).syncEnvvars, plan: (*runner).planEnvvars},
+	{name: "test", runs: tests, do: (*runner).testGate, plan: (*runner).planTest},
+	{name: "publish", runs: publishes, do: (*runner).publish, plan: (*runner).planPublish},
+	{name: "verify", runs: verifies, do: (*runner).verify, plan: (*runner).planVerify},
+	{name: "smoke", runs: smokes, do: (*runner).smoke, plan: (*runner).planSmoke},
+	{name: "record", runs: records, do: (*runner).recordVersion, phase: slotFree, optional: true},
+	{name: "soak", runs: soaks, do: (*runner).soak, plan: (*runner).planSoak, phase: slotFree},
+	{name: "prune", do: (*runner).prune, plan: (*runner).planPrune, phase: afterDone, optional: true},
+}
+
+// The conditions of the steps that do not always run.
+func syncsEnvvars(_ *runner, t *toolRun, s *stageRun) bool {
+	return !s.adopting() && len(t.settings.Envvars) > 0
+}
+func tests(_ *runner, _ *toolRun, s *stageRun) bool     { return s.spec.Test }
+func publishes(_ *runner, _ *toolRun, s *stageRun) bool { return !s.adopting() }
+
+// verifies: a published version is checked against the tested commit; an
+// adopted one, in a test-gated stage, against the branch tip the test ran
+// on.
+func verifies(_ *runner, _ *toolRun, s *stageRun) bool { return !s.adopting() || s.spec.Test }
+func smokes(_ *runner, _ *toolRun, s *stageRun) bool   { return s.spec.Smoke }
+func soaks(r *runner, _ *toolRun, s *stageRun) bool {
+	d, _ := r.soakLeft(s)
+	return d > 0
+}
+
+// errSkip is a step's "nothing to do": no step is recorded or logged.
+var errSkip = errors.New("nothing to do")
+
+// stepWarning is a step's problem that does not fail its stage (a prune
+// that could not deprecate a version): recorded, logged as a warning.
+type stepWarning struct{ msg string }
+
+func (w *stepWarning) Error() string { return w.msg }
+
+// runStage walks stageSteps for one tool in one stage and records the
+// result in s.rep. It calls unlock (giving back the stage's concurrency
+// slot) after a failure has been recorded (and has halted the run when the
+// policy says so) or when the first slotFree step comes, closes s.done
+// before the first afterDone step so that dependents can start.
+func (r *runner) runStage(ctx context.Context, t *toolRun, s *stageRun, unlock func()) {
+	start := r.clk.Now()
+	s.rep.StartedAt = start
+	settled := false
+	settle := func() {
+		if !settled {
+			settled = true
+			s.rep.Duration = r.clk.Now().Sub(start)
+			close(s.done)
+		}
+	}
+	defer settle()
+	phase := holdsSlot
+	for _, st := range stageSteps {
+		if st.phase != phase {
+			if phase == holdsSlot {
+				// The gates have passed: the stage serves the commit.
+				s.rep.Status = StatusUpToDate
+				if s.published {
+					s.rep.Status = StatusReleased
+				}
+				s.proceed = true
+				unlock()
+			}
+			if st.phase == afterDone {
+				settle()
+			}
+			phase = st.phase
+		}
+		if st.runs != nil && !st.runs(r, t, s) {
+			continue
+		}
+		if err := r.step(ctx, t, s, st); err != nil {
+			// Halt (on_failure: halt, --fail-fast) before giving the slot
+			// back, so that no waiting stage starts in between.
+			r.failStage(ctx, t, s, err)
+			unlock()
+			return
+		}
+	}
+}
+
 // step runs one step of a stage, timing it, recording a StepReport and
-// logging one line. fn returns a short description of what it did.
-func (r *runner) step(ctx context.Context, t *toolRun, s *stageRun, name string, fn func() (string, error)) error {
+// logging one line. No new step starts once the run is halted or
+// interrupted (an optional step, housekeeping such as a prune or a record,
+// is left out).
+func (r *runner) step(ctx context.Context, t *toolRun, s *stageRun, st stageStep) error {
 	if err := r.haltErr(ctx); err != nil {
+		if st.optional {
+			return nil
+		}
 		return err
 	}
 	start := r.clk.Now()
-	what, err := fn()
+	what, err := st.do(r, ctx, t, s)
+	if errors.Is(err, errSkip) {
+		return nil
+	}
 	d := r.clk.Now().Sub(start)
-	if name == "test" && s.test != nil && !s.test.finished.IsZero() {
+	if st.name == "test" && s.test != nil && !s.test.finished.IsZero() {
 		// The test ran in the queue before the stage waited for it: report
 		// the call's own time (pacing included), not the wait.
 		d = s.test.finished.Sub(s.test.started)
 	}
-	sr := StepReport{Name: name, Status: StatusReleased, Duration: d}
-	if name == "publish" {
+	sr := StepReport{Name: st.name, Status: StatusReleased, Duration: d}
+	if st.name == "publish" {
 		sr.Attempts = s.rep.Attempts
 	}
 	lv := levelInfo
+	if w, ok := errors.AsType[*stepWarning](err); ok {
+		sr.Error = r.log.mask(w.msg)
+		s.rep.Warnings = append(s.rep.Warnings, sr.Error)
+		what += "; " + sr.Error
+		lv = levelWarning
+		err = nil
+	}
 	if err != nil {
 		sr.Status = StatusFailed
 		sr.Error = r.log.mask(err.Error())
@@ -66,100 +227,43 @@ func (r *runner) step(ctx context.Context, t *toolRun, s *stageRun, name string,
 		what = "ok"
 	}
 	s.rep.Steps = append(s.rep.Steps, sr)
-	r.log.step(lv, t.name, s.spec.Name, name, what, d)
+	r.log.step(lv, t.name, s.spec.Name, st.name, what, d)
 	return err
 }
 
-// runStage runs every step of one tool in one stage and records the result
-// in s.rep. It calls unlock (giving back the stage's concurrency slot) after
-// a failure has been recorded (and has halted the run when the policy says
-// so) or before soaking, closes s.done after the soak so that dependents can start, then
-// prunes.
-func (r *runner) runStage(ctx context.Context, t *toolRun, s *stageRun, unlock func()) {
-	start := r.clk.Now()
-	s.rep.StartedAt = start
-	settle := func() {
-		s.rep.Duration = r.clk.Now().Sub(start)
-		close(s.done)
-	}
-	released, err := r.release(ctx, t, s)
-	if err != nil {
-		// Halt (on_failure: halt, --fail-fast) before giving the slot back,
-		// so that no waiting stage starts in between.
-		r.failStage(ctx, t, s, err)
-		unlock()
-		settle()
-		return
-	}
-	unlock()
-	r.record(ctx, t, s) // records.go: the tag and release, once the first stage serves
-	s.proceed = true
-	if soak, why := r.soakLeft(s, released); soak > 0 {
-		if err := r.step(ctx, t, s, "soak", func() (string, error) {
-			if err := r.clk.Sleep(r.haltCtx, soak); err != nil {
-				// Cut short by a halt elsewhere (blocked) or by the caller
-				// (pending): not this stage's failure.
-				if herr := r.haltErr(ctx); herr != nil {
-					return "", herr
-				}
-				return "", err
-			}
-			return "waited " + formatDuration(soak) + why, nil
-		}); err != nil {
-			s.proceed = false
-			r.failStage(ctx, t, s, fmt.Errorf("soak interrupted: %w", err))
-			settle()
-			return
-		}
-	}
-	settle()
-	r.prune(ctx, t, s)
-}
-
-// soakLeft is how long the stage must still soak: all of it after a
-// publish; for a stage found up to date (an earlier run published and may
-// have stopped before the soak ended) what is left of it since the version
-// was created, or all of it when the server gave no creation time.
-func (r *runner) soakLeft(s *stageRun, released bool) (time.Duration, string) {
-	switch {
-	case s.spec.Soak <= 0:
-		return 0, ""
-	case released:
-		return s.spec.Soak, ""
-	case s.rep.Status != StatusUpToDate:
-		return 0, ""
-	case s.liveSince == nil:
-		return s.spec.Soak, " (the version's creation time is unknown: the whole soak)"
-	}
-	live := r.clk.Now().Sub(*s.liveSince)
-	if live >= s.spec.Soak {
-		return 0, ""
-	}
-	return s.spec.Soak - live, fmt.Sprintf(" (the rest of the %s soak: %s has been live %s)", formatDuration(s.spec.Soak), s.rep.VersionAfter, formatDuration(live))
-}
-
 // failStage records err as the stage's failure and applies the stage's
-// on_failure policy. Work stopped by a halt elsewhere is blocked, work
-// stopped by the caller cancelling ctx is pending: neither is this stage's
-// failure.
+// on_failure policy. Work stopped by a halt elsewhere is blocked; work
+// stopped by an interrupt or by the caller cancelling ctx is pending, or
+// unknown when a publish was in flight and its outcome is not known:
+// neither is this stage's failure.
 func (r *runner) failStage(ctx context.Context, t *toolRun, s *stageRun, err error) {
 	live := func() {
-		if s.rep.VersionAfter != "" {
+		if s.rep.VersionAfter != "" && s.rep.Status != StatusUnknown {
 			s.rep.Warnings = append(s.rep.Warnings, fmt.Sprintf("%s is live in %s, but the run stopped before the stage finished: a rerun finds it (nothing is published again) and finishes the stage's gates", s.rep.VersionAfter, s.spec.Name))
 		}
 	}
-	if ctx.Err() != nil {
+	s.proceed = false
+	stopped := ctx.Err() != nil || r.interrupted()
+	switch {
+	case errors.Is(err, amigo.ErrUnknownOutcome) && (stopped || errors.Is(err, errOutcomeUnknown)):
+		// A publish was sent and its answer never came.
+		s.rep.Status = StatusUnknown
+		s.rep.Error = r.log.mask(err.Error())
+		s.rep.Warnings = append(s.rep.Warnings, fmt.Sprintf("the outcome of the publish in %s is unknown (its answer never came): a rerun looks for a version of %s before publishing, so nothing is published twice", s.spec.Name, short(t.commit)))
+		return
+	case stopped && (errors.Is(err, errInterrupted) || errors.Is(err, context.Canceled) || ctx.Err() != nil):
 		s.rep.Status = StatusPending
-		s.rep.Error = "cancelled: " + r.log.mask(err.Error())
-		s.proceed = false
+		s.rep.Error = "not finished: " + r.log.mask(err.Error())
 		live()
 		return
-	}
-	if errors.Is(err, errHalted) && s.rep.Status != StatusFailed {
-		// Stopped between steps by a halt elsewhere: not this stage's failure.
+	case errors.Is(err, errHalted) || (r.haltCtx.Err() != nil && errors.Is(err, context.Canceled)):
+		// Stopped between steps (or in a wait) by a halt elsewhere: not
+		// this stage's failure.
 		s.rep.Status = StatusBlocked
+		if herr := r.haltErr(ctx); herr != nil {
+			err = herr
+		}
 		s.rep.Error = err.Error()
-		s.proceed = false
 		live()
 		return
 	}
@@ -167,7 +271,7 @@ func (r *runner) failStage(ctx context.Context, t *toolRun, s *stageRun, err err
 	if s.rep.Error == "" {
 		s.rep.Error = r.log.mask(err.Error())
 	}
-	s.proceed = s.spec.OnFailure == promote.OnFailureContinue
+	s.proceed = s.spec.OnFailure == promote.OnFailureContinue && s.confirmed
 	if s.spec.OnFailure == promote.OnFailureHalt || r.opts.FailFast {
 		reason := fmt.Sprintf("%s failed in %s", t.name, s.spec.Name)
 		if r.opts.FailFast {
@@ -177,82 +281,4 @@ func (r *runner) failStage(ctx context.Context, t *toolRun, s *stageRun, err err
 		}
 		r.haltRun(reason)
 	}
-}
-
-// release does ensure, the up-to-date check (idempotent resume), envvars,
-// test, publish, verify and smoke. released is true when this stage
-// published (false when it already served the commit).
-func (r *runner) release(ctx context.Context, t *toolRun, s *stageRun) (released bool, err error) {
-	tool, err := r.ensureTool(ctx, t, s)
-	if err != nil {
-		return false, err
-	}
-	var active []amigo.ToolVersion
-	if err := r.step(ctx, t, s, "versions", func() (string, error) {
-		vs, err := s.api.Versions(ctx, tool.ID)
-		if err != nil {
-			return "", fmt.Errorf("list versions: %w", err)
-		}
-		active = vs
-		if n := newest(vs); n != nil {
-			s.rep.VersionBefore = n.Version.String()
-			return fmt.Sprintf("%d active, newest %s", len(vs), s.rep.VersionBefore), nil
-		}
-		return "none yet", nil
-	}); err != nil {
-		return false, err
-	}
-	if v := versionWithCommit(active, t.commit); v != nil {
-		// Idempotent resume: this stage already serves the commit.
-		if s.test != nil {
-			s.test.cancel()
-		}
-		s.rep.Status = StatusUpToDate
-		s.rep.VersionAfter = v.Version.String()
-		s.rep.CommitHash = v.ToolCommitHash
-		s.liveSince = v.CreatedAt
-		r.log.step(levelInfo, t.name, s.spec.Name, "publish", fmt.Sprintf("up to date: %s already serves %s", s.rep.VersionAfter, short(t.commit)), 0)
-		// An earlier run may have stopped after publishing (a failed
-		// smoke, a halt, a cancel): the gates after the publish are not
-		// known to have passed, so they run again (the soak only for what
-		// is left of it, see runStage) before later stages may start.
-		if s.spec.Smoke {
-			if err := r.smoke(ctx, t, s, tool); err != nil {
-				return false, err
-			}
-		}
-		return false, nil
-	}
-	if err := r.syncEnvvars(ctx, t, s, tool); err != nil {
-		return false, err
-	}
-	if err := r.checkRequiredEnvvars(t, s, tool); err != nil {
-		return false, err
-	}
-	if s.spec.Test && s.test == nil {
-		// The analysis saw this stage serving the commit, so no test was
-		// queued; it no longer does (a version was deprecated meanwhile):
-		// test now, never publish untested.
-		s.test = r.newTest(t, s)
-		q := &testQueue{jobs: []*testJob{s.test}}
-		q.run(ctx, r.haltCtx, r.policy, r.opts.TestDispatchSpacing)
-	}
-	if s.test != nil {
-		if err := r.testGate(ctx, t, s); err != nil {
-			return false, err
-		}
-	}
-	if err := r.publish(ctx, t, s, tool, active); err != nil {
-		return false, err
-	}
-	if err := r.verify(ctx, t, s, tool); err != nil {
-		return true, err
-	}
-	if s.spec.Smoke {
-		if err := r.smoke(ctx, t, s, tool); err != nil {
-			return true, err
-		}
-	}
-	s.rep.Status = StatusReleased
-	return true, nil
 }

@@ -71,7 +71,8 @@ func (q *testQueue) add(j *testJob) { q.jobs = append(q.jobs, j) }
 // run sends every job, in order, and returns when all are done. ctx cancels
 // the calls; halt only stops sending new ones. A test refused before any
 // work (429 after the client's own retries, 503) or whose answer was lost
-// (a test changes nothing) is retried within pol.
+// (a test changes nothing) is retried within pol (a 429 at the end of the
+// budget once more, after its Retry-After).
 func (q *testQueue) run(ctx, halt context.Context, pol retryPolicy, spacing time.Duration) {
 	clk := pol.Clock
 	var wg sync.WaitGroup
@@ -88,18 +89,13 @@ func (q *testQueue) run(ctx, halt context.Context, pol retryPolicy, spacing time
 		go func(j *testJob) {
 			defer wg.Done()
 			j.started = clk.Now()
-			b := pol.newBackOff()
-			j.err = retryWithClock(halt, clk, b, func() error {
+			j.err = retry(halt, clk, pol.newBackOff(), func() error {
 				resp, err := j.api.TestTool(ctx, j.req)
 				switch {
 				case err == nil:
 					j.resp = resp
 					return nil
 				case amigo.IsRateLimited(err) || amigo.IsMaintenance(err) || errors.Is(err, amigo.ErrUnknownOutcome):
-					var ae *amigo.APIError
-					if errors.As(err, &ae) && ae.RetryAfter > 0 {
-						b.after = ae.RetryAfter
-					}
 					return err
 				default:
 					return backoff.Permanent(err)

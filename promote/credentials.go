@@ -5,38 +5,49 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/amigo-release/amigo-release/amigo"
 )
 
 // CheckCredentials checks that every stage's credential variables are set
 // (non-empty) in the environment that getenv reads (os.Getenv in
-// production). A stage whose token_env variable is set needs nothing else;
-// otherwise it needs its API key, key id and user id variables. It is kept
-// apart from Load so that the offline plan mode works without secrets. The
-// error (matching ErrInvalid) names each stage, the missing variables and
-// the fix; it never contains a value.
+// production) and hold values that can be sent in an HTTP header. A stage
+// whose token_env variable is set needs nothing else; otherwise it needs its
+// API key, key id and user id variables. It is kept apart from Load so that
+// the offline plan mode works without secrets. The error (matching
+// ErrInvalid) has one problem per stage, naming the stage, the variables
+// and the fix; it never contains a value.
 func (p *Plan) CheckCredentials(getenv func(string) string) error {
 	l := errorList{file: p.File}
 	for i, s := range p.Stages {
 		c := s.Credentials
+		used := []string{c.APIKeyEnv, c.APIKeyIDEnv, c.UserIDEnv}
 		if c.TokenEnv != "" && getenv(c.TokenEnv) != "" {
-			continue
+			used = []string{c.TokenEnv}
 		}
-		var missing []string
-		for _, name := range []string{c.APIKeyEnv, c.APIKeyIDEnv, c.UserIDEnv} {
-			if getenv(name) == "" {
+		var missing, bad []string
+		for _, name := range used {
+			v := getenv(name)
+			switch what := amigo.Unsendable(v); {
+			case v == "":
 				missing = append(missing, name)
+			case what != "":
+				bad = append(bad, name+" holds "+what)
 			}
 		}
-		if len(missing) == 0 {
-			continue
+		path := fmt.Sprintf("stages[%d]", i)
+		if len(missing) > 0 {
+			fix := fmt.Sprintf("set %s in the release job's environment (in CI, from the secret store)", strings.Join(missing, ", "))
+			if c.TokenEnv != "" {
+				fix += fmt.Sprintf(", or set %s to a bearer token", c.TokenEnv)
+			}
+			fix += fmt.Sprintf("; or point stages[%d].credentials (or defaults.credentials) at the variables that hold them", i)
+			l.add(s.line, s.col, path, fmt.Sprintf("stage %q: missing credential variable(s) %s", s.Name, strings.Join(missing, ", ")), fix)
 		}
-		fix := fmt.Sprintf("set %s in the release job's environment (in CI, from the secret store)", strings.Join(missing, ", "))
-		if c.TokenEnv != "" {
-			fix += fmt.Sprintf(", or set %s to a bearer token", c.TokenEnv)
+		if len(bad) > 0 {
+			l.add(s.line, s.col, path, fmt.Sprintf("stage %q: %s, which no HTTP header can carry", s.Name, strings.Join(bad, "; ")),
+				"store the credential without it (a trailing newline, as `echo` writes one, is the usual cause: use `printf %s` or trim the secret); the value is never shown")
 		}
-		fix += fmt.Sprintf("; or point stages[%d].credentials (or defaults.credentials) at the variables that hold them", i)
-		l.add(s.line, s.col, fmt.Sprintf("stages[%d]", i),
-			fmt.Sprintf("stage %q: missing credential variable(s) %s", s.Name, strings.Join(missing, ", ")), fix)
 	}
 	return l.err()
 }

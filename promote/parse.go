@@ -301,6 +301,9 @@ func (d *decoder) publishFields(x *Publish) fieldMap {
 			}
 		},
 		"repo": d.setNonEmpty(&x.Repo, "remove the key, or give the repository the Amigo team branch lives in"),
+		"deprecate_untested": func(path string, v *yaml.Node) {
+			x.DeprecateUntested, _ = d.boolean(path, v)
+		},
 	}
 }
 

@@ -558,6 +558,36 @@ func TestPlan_CheckCredentials(t *testing.T) {
 	}
 }
 
+// TestPlan_CheckCredentialsUnsendable (issue 13, item 8): a credential
+// value with a line break or another control character is bad input found
+// before any call, naming the stage and the variable, never the value.
+func TestPlan_CheckCredentialsUnsendable(t *testing.T) {
+	p := mustLoad(t, "testdata/release.yaml")
+	env := map[string]string{
+		"AMIGO_API_KEY": "sk-top-secret\n", "AMIGO_API_KEY_ID": "i", "AMIGO_USER_ID": "u",
+		"AMIGO_EU_API_KEY": "k", "AMIGO_EU_API_KEY_ID": "i\x01", "AMIGO_EU_USER_ID": "u",
+		"AMIGO_CA_TOKEN": "bearer\r\n",
+	}
+	err := p.CheckCredentials(func(k string) string { return env[k] })
+	if err == nil || !errors.Is(err, ErrInvalid) {
+		t.Fatalf("want an error, got %v", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		`stage "us": AMIGO_API_KEY holds a line break`,
+		`stage "eu": AMIGO_EU_API_KEY_ID holds a control character`,
+		`stage "ca": AMIGO_CA_TOKEN holds a line break`,
+		"printf %s",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q:\n%s", want, msg)
+		}
+	}
+	if strings.Contains(msg, "top-secret") || strings.Contains(msg, "bearer") {
+		t.Errorf("error shows a value:\n%s", msg)
+	}
+}
+
 func TestMatchGlob(t *testing.T) {
 	tests := []struct {
 		pattern, path string

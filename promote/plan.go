@@ -113,6 +113,13 @@ type Publish struct {
 	MaxInterval     time.Duration
 	// Timeout bounds one publish call (default 8m; publishing takes 1–5 min).
 	Timeout time.Duration
+	// DeprecateUntested deprecates at once, in the first stage too, a
+	// version the server built from another commit than the tested one (the
+	// branch moved between the test and the publish). Beyond the first stage
+	// such a version is always deprecated at once; in the first stage it
+	// stays by default (false), is never promoted, and a run from its commit
+	// tests that commit before adopting it.
+	DeprecateUntested bool
 	// Repo is sent as the publish body's "repo" field when set (the docs page
 	// shows it; the OpenAPI schema does not).
 	Repo string

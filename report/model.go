@@ -29,6 +29,8 @@ func statusEmoji(s pipeline.Status) string {
 		return "✔️"
 	case pipeline.StatusPending:
 		return "⏳"
+	case pipeline.StatusUnknown:
+		return "❓"
 	}
 	return "❔"
 }
@@ -269,7 +271,7 @@ func countTools(r *pipeline.Report) counts {
 			c.upToDate++
 		case pipeline.StatusFailed, pipeline.StatusBlocked:
 			c.failed++
-		case pipeline.StatusPending:
+		case pipeline.StatusPending, pipeline.StatusUnknown:
 			c.failed++
 			c.unfinished++
 		case pipeline.StatusPlanned:

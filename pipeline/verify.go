@@ -1,0 +1,92 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/amigo-release/amigo-release/amigo"
+)
+
+// errUntested marks a stage whose version was built from a commit other
+// than the tested one: it never serves beyond the first stage and is never
+// promoted.
+var errUntested = errors.New("untested commit")
+
+// verify is the verify step. The API builds the branch tip, not a commit,
+// so the version a stage serves must be checked against the commit the test
+// gate passed on:
+//
+//   - a published version must pin the tested commit. One that pins another
+//     commit (the branch moved between the test and the publish) fails the
+//     stage, so it is never promoted, and is deprecated at once beyond the
+//     first stage, where nothing untested may serve; in the first stage it
+//     stays only when publish.deprecate_untested is false (the default): a
+//     run from its commit then tests that commit before adopting it.
+//   - a version adopted in a test-gated stage (an earlier run published it)
+//     is adopted only if the branch tip is still its commit after this
+//     run's test, so the test ran on that very commit.
+func (r *runner) verify(ctx context.Context, t *toolRun, s *stageRun) (string, error) {
+	if s.adopting() {
+		tip, err := r.tips.tipNow(ctx, s.spec.Branch)
+		if err != nil {
+			return "", fmt.Errorf("%w: cannot tell which commit the test ran on, so %s is not adopted: %v", errUntested, s.rep.VersionAfter, err)
+		}
+		if !sameCommit(tip, t.commit) {
+			return "", fmt.Errorf("%w: the branch %s moved to %s during the test, so the test may not have run on %s, which %s serves: %s is not adopted; release again from the tip",
+				errUntested, s.spec.Branch, short(tip), short(t.commit), s.rep.VersionAfter, s.rep.VersionAfter)
+		}
+		s.confirmed = true
+		return fmt.Sprintf("%s pins %s, the commit the test passed on (%s's tip): adopted", s.rep.VersionAfter, short(t.commit), s.spec.Branch), nil
+	}
+	var vs []amigo.ToolVersion
+	if err := r.read(ctx, func() (err error) { vs, err = s.api.Versions(ctx, s.tool.ID); return err }); err != nil {
+		return "", fmt.Errorf("list versions to verify %s: %w", s.rep.VersionAfter, err)
+	}
+	for _, v := range vs {
+		if v.Version.String() != s.rep.VersionAfter {
+			continue
+		}
+		s.rep.CommitHash = v.ToolCommitHash
+		if !sameCommit(v.ToolCommitHash, t.commit) {
+			return "", r.untested(ctx, t, s)
+		}
+		s.confirmed = true
+		return fmt.Sprintf("%s pins %s", s.rep.VersionAfter, short(v.ToolCommitHash)), nil
+	}
+	return "", fmt.Errorf("version %s is not among the tool's active versions", s.rep.VersionAfter)
+}
+
+// untested handles a version the server built from another commit than the
+// tested one: the error says what happened, what became of the version and
+// what to do.
+func (r *runner) untested(ctx context.Context, t *toolRun, s *stageRun) error {
+	v, built := s.rep.VersionAfter, s.rep.CommitHash
+	what := fmt.Sprintf("%s was built from commit %s, not the tested commit %s: the branch %s moved during the release",
+		v, short(built), short(t.commit), s.spec.Branch)
+	if s.first && !r.opts.Plan.Publish.DeprecateUntested {
+		return fmt.Errorf("%w: %s; %s stays in %s, the first stage, and is never promoted (publish.deprecate_untested: false); a run from %s tests that commit before promoting it",
+			errUntested, what, v, s.spec.Name, short(built))
+	}
+	why := "beyond the first stage nothing untested serves"
+	if s.first {
+		why = "publish.deprecate_untested: true"
+	}
+	err := r.retryCall(ctx, idempotentRetry, func() error { return s.api.DeprecateVersions(ctx, s.tool.ID, exactConstraint(v)) })
+	if err != nil {
+		return fmt.Errorf("%w: %s; deprecating %s at once (%s) failed: %v: deprecate it by hand (DELETE .../version/==%s) before anything resolves to it",
+			errUntested, what, v, why, shortErr(err), v)
+	}
+	s.rep.Withdrawn = append(s.rep.Withdrawn, v)
+	r.count(func(st *Stats) { st.Withdrawn++ })
+	return fmt.Errorf("%w: %s; %s was deprecated at once (%s); a run from %s tests and releases that commit",
+		errUntested, what, v, why, short(built))
+}
+
+// planVerify says what verify would check.
+func (r *runner) planVerify(t *toolRun, s *stageRun) (string, bool) {
+	if s.adopting() {
+		return fmt.Sprintf("check that %s's tip is still %s after the test, then adopt %s", s.spec.Branch, short(t.commit), s.rep.VersionAfter), true
+	}
+	return "verify the published commit is " + short(t.commit), true
+}
