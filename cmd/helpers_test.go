@@ -3,6 +3,9 @@ package cmd
 import (
 	"bytes"
 	"context"
+	"os"
+	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -47,4 +50,28 @@ func wantContains(t *testing.T, what, got string, wants ...string) {
 			t.Errorf("%s does not contain %q:\n%s", what, w, got)
 		}
 	}
+}
+
+// needTool returns the path of an external program a test drives (bash, curl,
+// jq, git, shellcheck, podman...). Where it is missing the test skips, except
+// under CI=true: CI installs every tool the tests need (.ci/run), so there a
+// missing tool is a failure, never a quiet skip.
+func needTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	if testsInCI() {
+		t.Fatalf("%s is not installed: under CI=true every tool a test needs must be there (.ci/run installs it)", name)
+	}
+	t.Skipf("%s not installed (under CI=true this fails)", name)
+	return ""
+}
+
+// testsInCI reports whether the tests run in CI (CI=true, as GitHub Actions, Azure
+// Pipelines and .ci/run's caller set it).
+func testsInCI() bool {
+	v, _ := strconv.ParseBool(os.Getenv("CI"))
+	return v
 }
