@@ -364,3 +364,81 @@ func TestBinary_emulatorStopsOnSIGINT(t *testing.T) {
 		t.Fatalf("emulator after SIGINT: %v, want exit 0", err)
 	}
 }
+
+// TestPinImages runs scripts/pin-images.sh, the documented way to move the
+// Dockerfile's digest pins, on a copy of the Dockerfile with a stand-in
+// registry (PIN_RESOLVER): --check finds the stale pin, a run rewrites every
+// use of it and nothing else, and an unresolvable image is an error.
+func TestPinImages(t *testing.T) {
+	bash := needTool(t, "bash")
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "scripts"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for src, dst := range map[string]string{"../scripts/pin-images.sh": "scripts/pin-images.sh", "../Dockerfile": "Dockerfile"} {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, dst), b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	orig, _ := os.ReadFile(filepath.Join(dir, "Dockerfile"))
+	pins := regexp.MustCompile(`([\w./-]+:[\w.-]+)@(sha256:[0-9a-f]{64})`).FindAllStringSubmatch(string(orig), -1)
+	current := map[string]string{}
+	for _, m := range pins {
+		current[m[1]] = m[2]
+	}
+	if len(current) != 2 {
+		t.Fatalf("pinned images %v: want the syntax frontend and debian:bookworm-slim", current)
+	}
+	newDebian := "sha256:" + strings.Repeat("ab", 32)
+	resolver := filepath.Join(dir, "resolve")
+	script := "#!/usr/bin/env bash\ncase \"$1\" in\n"
+	for ref, d := range current {
+		if strings.HasPrefix(ref, "debian:") {
+			d = newDebian
+		}
+		script += fmt.Sprintf("  %q) echo %s ;;\n", ref, d)
+	}
+	script += "  *) echo \"unknown $1\" >&2; exit 1 ;;\nesac\n"
+	if err := os.WriteFile(resolver, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run := func(resolver string, args ...string) (string, int) {
+		cmd := exec.Command(bash, append([]string{filepath.Join(dir, "scripts/pin-images.sh")}, args...)...)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "PIN_RESOLVER=" + resolver}
+		out, err := cmd.CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return string(out), code
+	}
+	out, code := run(resolver, "--check")
+	if code != 1 || !strings.Contains(out, "debian:bookworm-slim: "+current["debian:bookworm-slim"]+" -> "+newDebian) {
+		t.Fatalf("--check: exit %d, want 1 naming the stale debian pin:\n%s", code, out)
+	}
+	if now, _ := os.ReadFile(filepath.Join(dir, "Dockerfile")); string(now) != string(orig) {
+		t.Error("--check changed the Dockerfile")
+	}
+	if out, code = run(resolver); code != 0 {
+		t.Fatalf("update: exit %d\n%s", code, out)
+	}
+	now, _ := os.ReadFile(filepath.Join(dir, "Dockerfile"))
+	if want := strings.ReplaceAll(string(orig), current["debian:bookworm-slim"], newDebian); string(now) != want {
+		t.Errorf("updated Dockerfile is not the original with the debian digest replaced everywhere:\n%s", now)
+	}
+	if strings.Count(string(now), newDebian) != 2 {
+		t.Errorf("new digest used %d times, want 2 (rootfs and azure stages)", strings.Count(string(now), newDebian))
+	}
+	if out, code = run(resolver, "--check"); code != 0 {
+		t.Errorf("--check after the update: exit %d\n%s", code, out)
+	}
+	if out, code = run(filepath.Join(dir, "missing-resolver")); code != 1 || !strings.Contains(out, "cannot resolve") {
+		t.Errorf("unresolvable: exit %d, want 1 with 'cannot resolve':\n%s", code, out)
+	}
+}

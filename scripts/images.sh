@@ -3,7 +3,9 @@
 # platform with whatever builder this machine has, then, with --test, runs the
 # inspection test (cmd TestImages) on them:
 #
-#   scripts/images.sh [--test]
+#   scripts/images.sh [--test] [--rm]
+#
+# --rm removes the images when done (CI builds under a name of its own).
 #
 # Steps:
 #   1. the release binary for the platform, with scripts/build.sh into dist/
@@ -27,15 +29,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 run_test=false
+remove=false
 for arg in "$@"; do
 	case "$arg" in
 	--test) run_test=true ;;
+	--rm) remove=true ;;
 	-h | --help)
 		sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
-		echo "images.sh: unknown argument $arg (usage: scripts/images.sh [--test])" >&2
+		echo "images.sh: unknown argument $arg (usage: scripts/images.sh [--test] [--rm])" >&2
 		exit 2
 		;;
 	esac
@@ -183,7 +187,18 @@ for target in action azure; do
 done
 say "built in $(($(date +%s) - start)) s"
 
+status=0
 if $run_test; then
 	AMIGO_IMAGE_BUILDER="$builder" AMIGO_IMAGE_ACTION="$image:action" AMIGO_IMAGE_AZURE="$image:azure" AMIGO_IMAGE_NOARGS="$noargs" \
-		go test -count=1 -v ./cmd -run '^TestImages$'
+		go test -count=1 -v ./cmd -run '^TestImages$' || status=$?
 fi
+if $remove; then
+	for ref in "$image:action" "$image:azure" ${noargs:+"$noargs"}; do
+		case "$builder" in
+		buildah) buildah rmi "$ref" >/dev/null ;;
+		*) "$builder" rmi "$ref" >/dev/null ;;
+		esac
+	done
+	say "removed $image:action, $image:azure${noargs:+, $noargs}"
+fi
+exit "$status"
