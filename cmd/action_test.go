@@ -336,6 +336,9 @@ func fakeGH(t *testing.T, code int, log string) string {
 // an error when the version input cannot be honoured, a warning and a build
 // of the action's own ref (the same code) otherwise.
 func TestActionFetchStep(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("drives git http-backend as CGI and PATHs of symlinks; the ci workflow's action job runs the step on Windows runners")
+	}
 	needTool(t, "curl")
 	script := actionScript(t, "fetch")
 	binary := []byte("#!/bin/sh\necho fake amigo-release\n")

@@ -1,20 +1,22 @@
 package cmd
 
 import (
+	"archive/tar"
 	"bytes"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 )
 
@@ -43,10 +45,11 @@ type imageConfig struct {
 type builtImage struct {
 	ref    string
 	cfg    imageConfig
-	arch   string // GOARCH spelling
-	root   string // the exported file system
-	size   int64  // bytes of regular files in it
-	stored int64  // the builder's own size figure, 0 when it has none
+	arch   string                 // GOARCH spelling
+	root   string                 // the exported file system
+	hdr    map[string]*tar.Header // "/tmp" -> its entry in the export: modes and owners as the image has them
+	size   int64                  // bytes of regular files in it
+	stored int64                  // the builder's own size figure, 0 when it has none
 }
 
 // TestImages inspects the two images scripts/images.sh built (it runs this
@@ -90,13 +93,11 @@ func TestImages(t *testing.T) {
 		}
 		// Everything in the image, and nothing else: a static binary needs no more.
 		var files []string
-		filepath.WalkDir(img.root, func(p string, d fs.DirEntry, err error) error {
-			if err == nil && !d.IsDir() {
-				rel, _ := filepath.Rel(img.root, p)
-				files = append(files, "/"+rel)
+		for name, h := range img.hdr {
+			if h.Typeflag != tar.TypeDir {
+				files = append(files, name)
 			}
-			return nil
-		})
+		}
 		slices.Sort(files)
 		if want := []string{imageCABundle, imageBinary}; !slices.Equal(files, want) {
 			t.Errorf("action image files %q, want exactly %q", files, want)
@@ -143,10 +144,9 @@ func TestImages(t *testing.T) {
 	}
 
 	for _, img := range []*builtImage{action, azure} {
-		st, _ := os.Stat(filepath.Join(img.root, "tmp"))
-		var uid, gid uint32
-		if sys, ok := st.Sys().(*syscall.Stat_t); ok {
-			uid, gid = sys.Uid, sys.Gid
+		tmp := img.hdr["/tmp"]
+		if tmp == nil {
+			tmp = &tar.Header{Uid: -1, Gid: -1}
 		}
 		user := img.cfg.User
 		if user == "" {
@@ -157,7 +157,7 @@ func TestImages(t *testing.T) {
 			stored = fmt.Sprintf("%.1f MB", float64(img.stored)/1e6)
 		}
 		t.Logf("%-24s linux/%s  files %.1f MB  stored %s  /tmp %v %d:%d  user %s  entrypoint %q  cmd %q",
-			img.ref, img.arch, float64(img.size)/1e6, stored, st.Mode(), uid, gid, user, img.cfg.Entrypoint, img.cfg.Cmd)
+			img.ref, img.arch, float64(img.size)/1e6, stored, tmp.FileInfo().Mode(), tmp.Uid, tmp.Gid, user, img.cfg.Entrypoint, img.cfg.Cmd)
 	}
 }
 
@@ -168,16 +168,16 @@ func isRootUser(u string) bool {
 
 func wantTmp(t *testing.T, img *builtImage) {
 	t.Helper()
-	st, err := os.Lstat(filepath.Join(img.root, "tmp"))
-	if err != nil {
-		t.Errorf("%s has no /tmp: %v", img.ref, err)
+	h := img.hdr["/tmp"]
+	if h == nil {
+		t.Errorf("%s has no /tmp", img.ref)
 		return
 	}
-	if want := fs.ModeDir | fs.ModeSticky | 0o777; st.Mode() != want {
-		t.Errorf("%s: /tmp is %v, want %v (os.TempDir must be writable by any user)", img.ref, st.Mode(), want)
+	if want := fs.ModeDir | fs.ModeSticky | 0o777; h.FileInfo().Mode() != want {
+		t.Errorf("%s: /tmp is %v, want %v (os.TempDir must be writable by any user)", img.ref, h.FileInfo().Mode(), want)
 	}
-	if sys, ok := st.Sys().(*syscall.Stat_t); ok && (sys.Uid != 0 || sys.Gid != 0) {
-		t.Errorf("%s: /tmp owned by %d:%d, want 0:0", img.ref, sys.Uid, sys.Gid)
+	if h.Uid != 0 || h.Gid != 0 {
+		t.Errorf("%s: /tmp owned by %d:%d, want 0:0", img.ref, h.Uid, h.Gid)
 	}
 }
 
@@ -245,7 +245,7 @@ func fileSHA256(t *testing.T, p string) string {
 // image itself is never touched).
 func exportImage(t *testing.T, builder, ref string) *builtImage {
 	t.Helper()
-	img := &builtImage{ref: ref, root: t.TempDir()}
+	img := &builtImage{ref: ref, root: t.TempDir(), hdr: map[string]*tar.Header{}}
 	var cfgJSON, arch string
 	switch builder {
 	case "docker", "podman":
@@ -254,50 +254,60 @@ func exportImage(t *testing.T, builder, ref string) *builtImage {
 		fmt.Sscan(mustOutput(t, builder, "image", "inspect", "--format", "{{.Size}}", ref), &img.stored)
 		id := strings.TrimSpace(mustOutput(t, builder, "create", ref))
 		t.Cleanup(func() { exec.Command(builder, "rm", "-f", id).Run() })
-		untar(t, img.root, exec.Command(builder, "export", id))
+		untar(t, img, exec.Command(builder, "export", id))
 	case "buildah":
 		cfgJSON = mustOutput(t, "buildah", "inspect", "--type", "image", "--format", "{{json .OCIv1.Config}}", ref)
 		arch = mustOutput(t, "buildah", "inspect", "--type", "image", "--format", "{{.OCIv1.Architecture}}", ref)
 		ctr := strings.TrimSpace(mustOutput(t, "buildah", "from", "--pull=never", "-q", ref))
 		t.Cleanup(func() { exec.Command("buildah", "rm", ctr).Run() })
 		mnt := strings.TrimSpace(mustOutput(t, "buildah", "mount", ctr))
-		untar(t, img.root, exec.Command("tar", "-C", mnt, "--numeric-owner", "-cf", "-", "."))
+		untar(t, img, exec.Command("tar", "-C", mnt, "--numeric-owner", "-cf", "-", "."))
 		exec.Command("buildah", "umount", ctr).Run()
 	}
 	if err := json.Unmarshal([]byte(cfgJSON), &img.cfg); err != nil {
 		t.Fatalf("%s config: %v\n%s", ref, err, cfgJSON)
 	}
 	img.arch = strings.TrimSpace(arch)
-	filepath.WalkDir(img.root, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			if info, err := d.Info(); err == nil {
-				img.size += info.Size()
-			}
-		}
-		return nil
-	})
 	return img
 }
 
-// untar extracts the tar stream that src writes into dir, keeping modes and
-// owners (GNU tar as root does both with -p --numeric-owner).
-func untar(t *testing.T, dir string, src *exec.Cmd) {
+// untar saves the tar stream src writes, records every entry's header in
+// img.hdr (the modes and owners as the image has them, whoever extracts),
+// sums the regular files' sizes, and extracts it into img.root (-p keeps the
+// modes; as root --numeric-owner keeps the owners).
+func untar(t *testing.T, img *builtImage, src *exec.Cmd) {
 	t.Helper()
-	var srcErr, tarErr bytes.Buffer
-	x := exec.Command("tar", "-xpf", "-", "--numeric-owner", "-C", dir)
-	pipe, err := src.StdoutPipe()
+	archive := filepath.Join(t.TempDir(), "image.tar")
+	f, err := os.Create(archive)
 	if err != nil {
 		t.Fatal(err)
 	}
-	src.Stderr, x.Stdin, x.Stderr = &srcErr, pipe, &tarErr
-	if err := src.Start(); err != nil {
+	var srcErr bytes.Buffer
+	src.Stdout, src.Stderr = f, &srcErr
+	if err := src.Run(); err != nil {
+		t.Fatalf("%s: %v\n%s", src, err, srcErr.String())
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		t.Fatal(err)
 	}
-	if err := x.Run(); err != nil {
-		t.Fatalf("tar -x: %v\n%s", err, tarErr.String())
+	r := tar.NewReader(f)
+	for {
+		h, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		name := path.Clean("/" + h.Name)
+		img.hdr[name] = h
+		if h.Typeflag == tar.TypeReg {
+			img.size += h.Size
+		}
 	}
-	if err := src.Wait(); err != nil {
-		t.Fatalf("%s: %v\n%s", src, err, srcErr.String())
+	f.Close()
+	if out, err := exec.Command("tar", "-xpf", archive, "--numeric-owner", "-C", img.root).CombinedOutput(); err != nil {
+		t.Fatalf("tar -x: %v\n%s", err, out)
 	}
 }
 

@@ -139,8 +139,11 @@ if [ "$builder" != docker ]; then
 				die "debootstrap failed (log above)"
 			}
 			rm -f "$root.log"
-			# As the official image: no apt lists, caches or logs.
-			rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/log/*.log
+			# As the official slim image: no apt lists, caches, logs, manuals or
+			# translations, and of the docs only the copyright files.
+			rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/log/*.log \
+				"$root"/usr/share/man/* "$root"/usr/share/info/* "$root"/usr/share/locale/*
+			find "$root/usr/share/doc" -mindepth 1 ! -type d ! -name copyright -delete
 			tar -C "$root" --numeric-owner -cf - . | "$builder" import -q --change 'CMD ["bash"]' - "$standin" >/dev/null
 			rm -rf "$root"
 			trap - EXIT
