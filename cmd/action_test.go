@@ -265,9 +265,9 @@ func newFakeActionServer(t *testing.T, releases map[string]fakeRelease, gitRoot 
 // actionRepo makes the action's repository as a bare repo under
 // root/amigo-release/amigo-release.git: commit A carries v1.2.3 (annotated),
 // v1.2.3-rc.1 and the moving v1; B carries the moving v2 and no release;
-// C carries v3.0.0 after 150 other release tags (no page limit). It returns
-// the SHAs of A and C.
-func actionRepo(t *testing.T, root string) (a, c string) {
+// C carries v3.0.0 after 150 other release tags (no page limit); D carries
+// v2.9.0 and v2.10.0 (numeric order, not text). It returns the SHAs of A, C, D.
+func actionRepo(t *testing.T, root string) (a, c, d string) {
 	t.Helper()
 	work := t.TempDir()
 	git(t, work, "init", "-q", "-b", "main")
@@ -290,9 +290,12 @@ func actionRepo(t *testing.T, root string) (a, c string) {
 	}
 	c = commit(t, work, "c", map[string]string{"f": "c"})
 	git(t, work, "tag", "v3.0.0")
+	d = commit(t, work, "d", map[string]string{"f": "d"})
+	git(t, work, "tag", "v2.9.0")
+	git(t, work, "tag", "v2.10.0")
 	bare := filepath.Join(root, "amigo-release", "amigo-release.git")
 	git(t, work, "clone", "-q", "--bare", work, bare)
-	return a, c
+	return a, c, d
 }
 
 // pathWithout returns a PATH holding every program of this PATH but the
@@ -348,12 +351,13 @@ func TestActionFetchStep(t *testing.T) {
 	releases := map[string]fakeRelease{
 		"v1.2.3": {line("amigo-release-linux-amd64") + line("amigo-release-windows-arm64.exe"),
 			map[string][]byte{"amigo-release-linux-amd64": binary, "amigo-release-windows-arm64.exe": binary}},
-		"v1.3.0": {line("amigo-release-linux-amd64"), map[string][]byte{}}, // listed, never uploaded
-		"v3.0.0": {line("amigo-release-linux-amd64"), map[string][]byte{"amigo-release-linux-amd64": binary}},
-		"v6.6.6": {strings.Repeat("0", 64) + "  amigo-release-linux-amd64\n", map[string][]byte{"amigo-release-linux-amd64": binary}},
+		"v1.3.0":  {line("amigo-release-linux-amd64"), map[string][]byte{}}, // listed, never uploaded
+		"v3.0.0":  {line("amigo-release-linux-amd64"), map[string][]byte{"amigo-release-linux-amd64": binary}},
+		"v2.10.0": {line("amigo-release-linux-amd64"), map[string][]byte{"amigo-release-linux-amd64": binary}},
+		"v6.6.6":  {strings.Repeat("0", 64) + "  amigo-release-linux-amd64\n", map[string][]byte{"amigo-release-linux-amd64": binary}},
 	}
 	gitRoot := t.TempDir()
-	shaA, shaC := actionRepo(t, gitRoot)
+	shaA, shaC, shaD := actionRepo(t, gitRoot)
 	srv := newFakeActionServer(t, releases, gitRoot)
 	refused := refusedURL(t)
 	ghLog := filepath.Join(t.TempDir(), "gh.log")
@@ -397,6 +401,7 @@ func TestActionFetchStep(t *testing.T) {
 		{name: "SHA of a release tag downloads that release, stable over rc", env: with("ACTION_REF", shaA), wantBuild: "false", wantOut: []string{"ref " + shaA + " is release v1.2.3\n"}, wantBin: "amigo-release"},
 		{name: "moving major tag resolves to its release", env: with("ACTION_REF", "v1"), wantBuild: "false", wantOut: []string{"ref v1 is release v1.2.3\n", "using v1.2.3"}, wantBin: "amigo-release"},
 		{name: "release found among 150 tags (no page limit)", env: with("ACTION_REF", shaC), wantBuild: "false", wantOut: []string{"is release v3.0.0", "using v3.0.0"}, wantBin: "amigo-release"},
+		{name: "the highest release on a commit, in numeric order", env: with("ACTION_REF", shaD), wantBuild: "false", wantOut: []string{"is release v2.10.0\n", "using v2.10.0"}, wantBin: "amigo-release"},
 		{name: "no jq needed for a moving tag", env: with("ACTION_REF", "v1", "PATH", pathWithout(t, []string{"jq", "gh"})), wantBuild: "false", wantOut: []string{"ref v1 is release v1.2.3"}, wantBin: "amigo-release"},
 		{name: "moving tag without a release builds", env: with("ACTION_REF", "v2"), wantBuild: "true", wantOut: []string{"amigo-release: ref v2 is not a release (no vX.Y.Z tag on its commit"}, notOut: []string{"::warning::"}},
 		{name: "branch builds", env: with("ACTION_REF", "main"), wantBuild: "true", wantOut: []string{"ref main is not a release"}, notOut: []string{"::warning::"}},
