@@ -165,13 +165,7 @@ func runScript(t *testing.T, script string, env map[string]string) (string, int,
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	out, err := cmd.CombinedOutput()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
+	out, code := runExit(t, cmd)
 	b, err := os.ReadFile(outFile)
 	if err != nil {
 		t.Fatal(err)
@@ -182,7 +176,7 @@ func runScript(t *testing.T, script string, env map[string]string) (string, int,
 			outputs[k] = v
 		}
 	}
-	return string(out), code, outputs
+	return out, code, outputs
 }
 
 // fakeRelease is one release on the fake GitHub: its SHA256SUMS and the

@@ -98,14 +98,7 @@ func TestBinary_emptyEnvironment(t *testing.T) {
 		cmd := exec.Command(binPath, args...)
 		cmd.Env = []string{} // empty, not inherited
 		cmd.Dir = t.TempDir()
-		out, err := cmd.CombinedOutput()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return string(out), code
+		return runExit(t, cmd)
 	}
 	out, code := run("version")
 	if code != 0 {
@@ -409,14 +402,7 @@ func TestPinImages(t *testing.T) {
 	run := func(resolver string, args ...string) (string, int) {
 		cmd := exec.Command(bash, append([]string{filepath.Join(dir, "scripts/pin-images.sh")}, args...)...)
 		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "PIN_RESOLVER=" + resolver}
-		out, err := cmd.CombinedOutput()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return string(out), code
+		return runExit(t, cmd)
 	}
 	out, code := run(resolver, "--check")
 	if code != 1 || !strings.Contains(out, "debian:bookworm-slim: "+current["debian:bookworm-slim"]+" -> "+newDebian) {

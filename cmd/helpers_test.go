@@ -75,3 +75,16 @@ func testsInCI() bool {
 	v, _ := strconv.ParseBool(os.Getenv("CI"))
 	return v
 }
+
+// runExit runs cmd and returns its combined output and exit code; a
+// failure to start it fails the test.
+func runExit(t *testing.T, cmd *exec.Cmd) (string, int) {
+	t.Helper()
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return string(out), ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return string(out), 0
+}
