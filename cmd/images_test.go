@@ -256,8 +256,17 @@ func exportImage(t *testing.T, builder, ref string) *builtImage {
 		t.Cleanup(func() { exec.Command(builder, "rm", "-f", id).Run() })
 		untar(t, img, exec.Command(builder, "export", id))
 	case "buildah":
-		cfgJSON = mustOutput(t, "buildah", "inspect", "--type", "image", "--format", "{{json .OCIv1.Config}}", ref)
-		arch = mustOutput(t, "buildah", "inspect", "--type", "image", "--format", "{{.OCIv1.Architecture}}", ref)
+		// buildah's templates have no json function: decode the whole inspection.
+		var inspect struct {
+			OCIv1 struct {
+				Architecture string          `json:"architecture"`
+				Config       json.RawMessage `json:"config"`
+			}
+		}
+		if err := json.Unmarshal([]byte(mustOutput(t, "buildah", "inspect", "--type", "image", ref)), &inspect); err != nil {
+			t.Fatalf("buildah inspect %s: %v", ref, err)
+		}
+		cfgJSON, arch = string(inspect.OCIv1.Config), inspect.OCIv1.Architecture
 		ctr := strings.TrimSpace(mustOutput(t, "buildah", "from", "--pull=never", "-q", ref))
 		t.Cleanup(func() { exec.Command("buildah", "rm", ctr).Run() })
 		mnt := strings.TrimSpace(mustOutput(t, "buildah", "mount", ctr))

@@ -184,7 +184,10 @@ for target in action azure; do
 	case "$builder" in
 	docker) size=$(docker image inspect --format '{{.Size}}' "$image:$target") ;;
 	podman) size=$(podman image inspect --format '{{.Size}}' "$image:$target") ;;
-	buildah) size=$(buildah inspect --type image --format '{{.FromImageID}}' "$image:$target" >/dev/null && du -sb "$(buildah mount "$(buildah from -q --pull=never "$image:$target")")" | cut -f1) ;;
+	buildah)
+		say "$image:$target: $(buildah images --format '{{.Size}}' "$image:$target")"
+		continue
+		;;
 	esac
 	say "$image:$target: $((size / 1000)) kB"
 done
