@@ -61,6 +61,12 @@ if [ "${SKIP_BINARIES:-}" != 1 ]; then
 	TARGETS="$platform" scripts/build.sh "$version" dist
 fi
 [ -f "dist/amigo-release-${platform/\//-}" ] || die "dist/amigo-release-${platform/\//-} is missing (SKIP_BINARIES=1 needs it)"
+# The images' version label is the binary's own version.
+if [ "${SKIP_BINARIES:-}" = 1 ] && [ -z "${VERSION:-}" ]; then
+	version=$("dist/amigo-release-${platform/\//-}" version 2>/dev/null | awk 'NR == 1 { print $2 }') ||
+		die "cannot run dist/amigo-release-${platform/\//-} to read its version: set VERSION"
+	[ -n "$version" ] || die "cannot read the version of dist/amigo-release-${platform/\//-}: set VERSION"
+fi
 
 # 2. A builder.
 docker_works() { command -v docker >/dev/null && docker buildx version >/dev/null 2>&1 && docker info >/dev/null 2>&1; }
