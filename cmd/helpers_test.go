@@ -88,3 +88,24 @@ func runExit(t *testing.T, cmd *exec.Cmd) (string, int) {
 	}
 	return string(out), 0
 }
+
+// TestNeedTool runs itself in a child process: a missing tool fails the test
+// under CI=true and skips it, saying so, elsewhere.
+func TestNeedTool(t *testing.T) {
+	if os.Getenv("AMIGO_NEEDTOOL_CHILD") == "1" {
+		needTool(t, "amigo-release-no-such-tool")
+		return
+	}
+	for _, ci := range []string{"true", ""} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestNeedTool$", "-test.v")
+		cmd.Env = append(os.Environ(), "AMIGO_NEEDTOOL_CHILD=1", "CI="+ci)
+		out, code := runExit(t, cmd)
+		if ci == "true" {
+			if code == 0 || !strings.Contains(out, "amigo-release-no-such-tool is not installed: under CI=true") {
+				t.Errorf("CI=true: exit %d, want a failure naming the tool:\n%s", code, out)
+			}
+		} else if code != 0 || !strings.Contains(out, "--- SKIP: TestNeedTool") || !strings.Contains(out, "under CI=true this fails") {
+			t.Errorf("CI unset: exit %d, want a skip that says so:\n%s", code, out)
+		}
+	}
+}
