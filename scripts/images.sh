@@ -5,7 +5,10 @@
 #
 #   scripts/images.sh [--test] [--rm]
 #
-# --rm removes the images when done (CI builds under a name of its own).
+# --rm removes the images when done and keeps no build cache (podman's cached
+# intermediate stage images would pile up, ~300 MB a run; CI builds under a
+# name of its own). Without it podman keeps its layer cache: `podman image
+# prune` clears it.
 #
 # Steps:
 #   1. the release binary for the platform, with scripts/build.sh into dist/
@@ -163,6 +166,8 @@ if [ "$builder" != docker ]; then
 fi
 
 # 4. Both targets.
+cache=()
+if $remove && [ "$builder" != docker ]; then cache=(--layers=false); fi
 commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 labels=(--label "org.opencontainers.image.version=$version" --label "org.opencontainers.image.revision=$commit"
 	--label "org.opencontainers.image.source=https://github.com/amigo-release/amigo-release"
@@ -172,8 +177,8 @@ for target in action azure; do
 	say "building $tag ($platform)"
 	case "$builder" in
 	docker) docker buildx build --load --platform "$platform" --target "$target" -f "$dockerfile" "${labels[@]}" -t "$tag" . ;;
-	podman) podman build -q "${pull[@]}" --platform "$platform" --target "$target" -f "$dockerfile" "${labels[@]}" -t "$tag" . >/dev/null ;;
-	buildah) buildah build -q "${pull[@]}" --platform "$platform" --target "$target" -f "$dockerfile" "${labels[@]}" -t "$tag" . >/dev/null ;;
+	podman) podman build -q "${pull[@]}" ${cache[@]+"${cache[@]}"} --platform "$platform" --target "$target" -f "$dockerfile" "${labels[@]}" -t "$tag" . >/dev/null ;;
+	buildah) buildah build -q "${pull[@]}" ${cache[@]+"${cache[@]}"} --platform "$platform" --target "$target" -f "$dockerfile" "${labels[@]}" -t "$tag" . >/dev/null ;;
 	esac
 done
 # The legacy Docker builder sets no TARGETOS/TARGETARCH: with them empty the
@@ -183,7 +188,7 @@ noargs=""
 if [ "$builder" != docker ]; then
 	noargs="$image:action-noargs"
 	say "building $noargs (TARGETOS and TARGETARCH empty)"
-	"$builder" build -q "${pull[@]}" --build-arg TARGETOS= --build-arg TARGETARCH= --target action -f "$dockerfile" "${labels[@]}" -t "$noargs" . >/dev/null
+	"$builder" build -q "${pull[@]}" ${cache[@]+"${cache[@]}"} --build-arg TARGETOS= --build-arg TARGETARCH= --target action -f "$dockerfile" "${labels[@]}" -t "$noargs" . >/dev/null
 fi
 
 for target in action azure; do
