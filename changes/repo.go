@@ -522,7 +522,15 @@ func (r *Repo) raw(t plumbing.ObjectType, h plumbing.Hash) ([]byte, error) {
 		lt, lb, lerr := r.packs.readLoose(h)
 		switch {
 		case errors.Is(lerr, plumbing.ErrObjectNotFound):
-			return r.rawStorage(t, h)
+			b, err := r.rawStorage(t, h)
+			if errors.Is(err, plumbing.ErrObjectNotFound) {
+				// Missing, as far as the packs' name tables say: make sure
+				// they are not damaged before anyone is told so.
+				if verr := r.packs.verifyIndexes(); verr != nil {
+					return nil, fmt.Errorf("object %s: %w: %w", h, ErrDamaged, verr)
+				}
+			}
+			return b, err
 		case lerr != nil:
 			return nil, fmt.Errorf("object %s: %w: %w", h, ErrDamaged, lerr)
 		case objectHash(lt, lb) != h:
