@@ -53,8 +53,11 @@ type Repo struct {
 	diffs     map[plumbing.Hash][]string // changed paths of a commit vs its first parent
 	shallow   map[plumbing.Hash]bool     // nil until loaded
 	packs     *packSet                   // nil until first read
-	// projects caches Discover results by head tree and options.
-	projects map[string][]Project
+	// sets caches the project sets of trees by tree and discovery options
+	// (Discover and Detect of one head share one); names caches the tool
+	// name each pyproject.toml blob gives.
+	sets  map[string]*projectSet
+	names map[plumbing.Hash]nameResult
 	// index is what .git/index says (nil until read); useIndex lets
 	// discovery use it (tests turn it off to exercise the tree walk).
 	index               *indexState
@@ -128,7 +131,8 @@ func (r *Repo) resetCaches() {
 	r.treeBytes = 0
 	r.commits = map[plumbing.Hash]*commitNode{}
 	r.diffs = map[plumbing.Hash][]string{}
-	r.projects = map[string][]Project{}
+	r.sets = map[string]*projectSet{}
+	r.names = map[plumbing.Hash]nameResult{}
 	r.index = nil
 	r.shallow = nil
 	if r.packs != nil {
