@@ -30,6 +30,17 @@ func inferBump(pc *ProjectChange, msgs map[plumbing.Hash]Message) []string {
 		}
 		return -1
 	}
+	// bySubject finds the newest commit older than the revert at i whose
+	// subject is exactly subject: GitHub's revert button writes
+	// `Revert "<subject>"` with "Reverts owner/repo#12" and no SHA.
+	bySubject := func(i int, subject string) int {
+		for j := i + 1; j < len(pc.Commits); j++ {
+			if msgs[plumbing.NewHash(pc.Commits[j].SHA)].Subject == subject {
+				return j
+			}
+		}
+		return -1
+	}
 	cancelled := make([]bool, len(pc.Commits))
 	// Newest first: a revert of a revert cancels that revert, and the
 	// original change stands.
@@ -38,10 +49,18 @@ func inferBump(pc *ProjectChange, msgs map[plumbing.Hash]Message) []string {
 			continue
 		}
 		m := msgs[plumbing.NewHash(c.SHA)]
-		if m.Revert == nil || m.Revert.SHA == "" {
+		if m.Revert == nil {
 			continue
 		}
-		j := find(m.Revert.SHA)
+		// A named SHA is the reverted commit (outside the range: a lone
+		// revert); without one, the quoted subject names it.
+		j := -1
+		switch {
+		case m.Revert.SHA != "":
+			j = find(m.Revert.SHA)
+		case m.Revert.Subject != "":
+			j = bySubject(i, m.Revert.Subject)
+		}
 		if j < 0 || j == i || cancelled[j] {
 			continue
 		}
