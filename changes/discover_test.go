@@ -404,3 +404,27 @@ func TestOpen_errors(t *testing.T) {
 	}
 	repo.Close()
 }
+
+// TestDetect_nameWithoutLetters (item 5 of issue 14): a project whose name
+// normalises to underscores only ("---" would be the tool "___") is not a
+// tool, however its files change; it is a problem naming the file.
+func TestDetect_nameWithoutLetters(t *testing.T) {
+	t.Parallel()
+	r := newTestRepo(t)
+	r.write("tools/x/pyproject.toml", pyproject("---"), "tools/ok/pyproject.toml", pyproject("ok"))
+	base := r.commit("chore: init")
+	r.write("tools/x/main.py", "1", "tools/ok/main.py", "1")
+	r.commit("feat: both")
+	res := detect(t, r.open(), Request{Head: "HEAD", DefaultBase: base})
+	if _, ok := res.Project("___"); ok || len(res.Projects) != 1 {
+		t.Errorf("projects = %+v, want only ok", res.Projects)
+	}
+	if len(res.Problems) != 1 || !strings.Contains(res.Problems[0].Message, `tools/x/pyproject.toml: [project].name: name "---" gives the tool name "___", which has no letter or digit`) {
+		t.Errorf("problems = %+v", res.Problems)
+	}
+	for _, bad := range []string{"---", "_", "...", "-._"} {
+		if n, err := NormalizeName(bad); err == nil {
+			t.Errorf("NormalizeName(%q) = %q, want an error", bad, n)
+		}
+	}
+}
