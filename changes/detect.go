@@ -201,6 +201,7 @@ type detection struct {
 type baseRange struct {
 	base     plumbing.Hash // zero: no base, a first release
 	isDef    bool          // the default base: projects without their own use it
+	names    []string      // the projects of req.Bases that use it, sorted
 	baseTree plumbing.Hash
 	changed  []string         // files that differ between base and head
 	commits  []*commitNode    // base..head, newest first
@@ -211,6 +212,13 @@ type baseRange struct {
 	layout     map[string]bool
 	files      map[*proj]int
 	perProject map[*proj][]plumbing.Hash
+}
+
+// release drops what the phases found for b once it is emitted: with every
+// project on its own base there are hundreds of ranges, and each one's
+// attribution maps would otherwise live until the end.
+func (b *baseRange) release() {
+	b.changed, b.commits, b.layout, b.files, b.perProject = nil, nil, nil, nil, nil
 }
 
 // emitted is one project's change, classified by finish.
@@ -244,6 +252,7 @@ func (r *Repo) detect(ctx context.Context, req Request) (*Result, error) {
 		if err := d.emit(b); err != nil {
 			return nil, err
 		}
+		b.release()
 	}
 	return d.finish()
 }
@@ -310,7 +319,8 @@ func (d *detection) resolveBases() error {
 		if err != nil {
 			return err
 		}
-		add(h)
+		b := add(h)
+		b.names = append(b.names, n)
 		d.projBase[n] = h
 		d.projNotes[n] = notes
 	}
@@ -387,10 +397,7 @@ func (d *detection) changedPaths(b *baseRange) error {
 	full := b.isDef || len(d.opts.Shared) > 0
 	var only []string
 	if !full {
-		for _, n := range slices.Sorted(maps.Keys(d.projBase)) {
-			if d.projBase[n] != b.base {
-				continue
-			}
+		for _, n := range b.names {
 			ps, err := d.set.named(n)
 			if err != nil {
 				return err

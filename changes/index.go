@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha1"
 	"encoding/binary"
-	"os"
 	"path"
 	"path/filepath"
 	"strconv"
@@ -51,7 +50,12 @@ func (r *Repo) indexPyprojects(root plumbing.Hash) ([]indexFile, bool) {
 
 func readIndex(file string) *indexState {
 	bad := &indexState{}
-	b, err := os.ReadFile(file)
+	// Mapped, not read: the index of a large checkout is tens of
+	// megabytes, and only its pyproject.toml entries are kept (copied).
+	b, unmap, err := mapFile(file)
+	if unmap != nil {
+		defer unmap()
+	}
 	if err != nil || len(b) < 12+20 || string(b[:4]) != "DIRC" {
 		return bad
 	}

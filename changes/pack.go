@@ -61,8 +61,10 @@ const (
 )
 
 // baseCacheSize bounds the delta base cache (git's core.deltaBaseCacheLimit
-// defaults to 96 MiB; 16 MiB is plenty for trees and commits).
-const baseCacheSize = 16 << 20
+// defaults to 96 MiB; 8 MiB holds about a hundred versions of a 2,000-entry
+// tree, plenty for walks that read each tree once, and keeps peak memory
+// within the goal of scripts/bench-changes.sh).
+const baseCacheSize = 8 << 20
 
 // inflateChunk is the largest object inflated into a buffer of the size
 // its header claims; larger ones grow as their data arrives.

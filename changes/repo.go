@@ -30,8 +30,12 @@ import (
 // keeps peak memory low (go-git's default is 96 MiB).
 const objectCacheSize = 16 * cache.MiByte
 
-// maxTreeCacheBytes bounds the decoded-tree cache (raw bytes plus entries).
-const maxTreeCacheBytes = 32 << 20
+// maxTreeCacheBytes bounds the decoded-tree cache (raw bytes plus entries,
+// both generations). A range walk needs each tree version once or twice in a
+// row, and lookups at head a few trees again and again: a small cache that
+// keeps what was used lately serves both; a larger one only raises peak
+// memory (each byte cached costs about two at the garbage collector's peak).
+const maxTreeCacheBytes = 8 << 20
 
 // Repo is a git repository opened for change detection. It caches decoded
 // trees, commits and per-commit diffs, so one Repo should serve a whole run.
@@ -46,9 +50,14 @@ type Repo struct {
 	st     *filesystem.Storage
 	git    *git.Repository
 
-	trees     map[plumbing.Hash][]treeEntry
+	// trees caches decoded trees in two generations: a tree read or used
+	// lands in trees; when trees outgrows half of treeLimit it becomes
+	// oldTrees (the previous old generation is dropped). Recently used
+	// trees survive a turn, and the cache stays under treeLimit.
+	trees     map[plumbing.Hash]cachedTree
+	oldTrees  map[plumbing.Hash]cachedTree
 	treeBytes int // approximate size of trees
-	treeLimit int // bound on treeBytes (maxTreeCacheBytes; tests lower it)
+	treeLimit int // bound on both generations (maxTreeCacheBytes; tests lower it)
 	commits   map[plumbing.Hash]*commitNode
 	diffs     map[plumbing.Hash][]string // changed paths of a commit vs its first parent
 	shallow   map[plumbing.Hash]bool     // nil until loaded
@@ -127,7 +136,8 @@ func Open(path string) (*Repo, error) {
 }
 
 func (r *Repo) resetCaches() {
-	r.trees = map[plumbing.Hash][]treeEntry{}
+	r.trees = map[plumbing.Hash]cachedTree{}
+	r.oldTrees = nil
 	r.treeBytes = 0
 	r.commits = map[plumbing.Hash]*commitNode{}
 	r.diffs = map[plumbing.Hash][]string{}
@@ -602,7 +612,11 @@ func (r *Repo) tree(h plumbing.Hash) ([]treeEntry, error) {
 		return nil, nil
 	}
 	if t, ok := r.trees[h]; ok {
-		return t, nil
+		return t.ents, nil
+	}
+	if t, ok := r.oldTrees[h]; ok {
+		r.keepTree(h, t)
+		return t.ents, nil
 	}
 	b, err := r.raw(plumbing.TreeObject, h)
 	if err != nil {
@@ -612,16 +626,26 @@ func (r *Repo) tree(h plumbing.Hash) ([]treeEntry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read tree %s: %w", h, err)
 	}
-	size := len(b) + len(ents)*int(unsafe.Sizeof(treeEntry{}))
-	if r.treeBytes+size > r.treeLimit {
-		// Bound memory on huge walks: start over (trees are re-read on
-		// demand; the delta base cache keeps that cheap).
-		r.trees = map[plumbing.Hash][]treeEntry{}
-		r.treeBytes = 0
-	}
-	r.trees[h] = ents
-	r.treeBytes += size
+	// Its memory: the raw bytes (the entry names point into them) and
+	// the entries.
+	r.keepTree(h, cachedTree{ents, len(b) + len(ents)*int(unsafe.Sizeof(treeEntry{}))})
 	return ents, nil
+}
+
+// cachedTree is a decoded tree and its approximate memory.
+type cachedTree struct {
+	ents []treeEntry
+	size int
+}
+
+// keepTree puts a tree in the young generation, turning generations over
+// first when it is full.
+func (r *Repo) keepTree(h plumbing.Hash, t cachedTree) {
+	if r.treeBytes+t.size > r.treeLimit/2 {
+		r.oldTrees, r.trees, r.treeBytes = r.trees, map[plumbing.Hash]cachedTree{}, 0
+	}
+	r.trees[h] = t
+	r.treeBytes += t.size
 }
 
 func parseTree(raw []byte) ([]treeEntry, error) {
