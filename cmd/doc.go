@@ -82,7 +82,9 @@
 //	                      repository or has no commits, an unknown --head/--base revision, a
 //	                      commit missing from the clone that --deepen could not fetch (the
 //	                      fix: fetch-depth: 0, or --base after a force push), an
-//	                      invalid or clashing tool name, credentials the server refuses (401),
+//	                      invalid or clashing tool name of a project the run would release
+//	                      or the plan names, a discovery root, include or shared glob that
+//	                      matches nothing at head, credentials the server refuses (401),
 //	                      an unknown organization (404), a server address where nothing has
 //	                      ever answered (connection refused or unknown host on each of the
 //	                      first 3 attempts: check the stage's region or base_url)
