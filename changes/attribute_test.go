@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -198,5 +199,31 @@ func TestDetect_lazyMatchesFull(t *testing.T) {
 		if diff := cmp.Diff(full, lazy, cmp.AllowUnexported(Result{})); diff != "" {
 			t.Errorf("base %q: lazy differs from full (-full +lazy):\n%s", base, diff)
 		}
+	}
+}
+
+// TestDetect_noIdleFirstRelease: when every project has its own base and
+// there is no default base, nothing measures from the default range (the
+// whole history), so it is not walked: the root commit is never diffed. A
+// project without its own base still gets the whole history.
+func TestDetect_noIdleFirstRelease(t *testing.T) {
+	t.Parallel()
+	r := newTestRepo(t)
+	root := twoTools(r)
+	r.write("tools/a/x.py", "1")
+	mid := r.commit("fix: a")
+	r.write("tools/b/x.py", "1")
+	r.commit("feat: b")
+	repo := r.open()
+	res := detect(t, repo, Request{Head: "HEAD", Bases: map[string]string{"tool_a": mid, "tool_b": mid}})
+	if got := summary(res, nil); len(got) != 1 || !strings.HasPrefix(got[0], "tool_b:changed:minor") {
+		t.Errorf("result = %q", got)
+	}
+	if _, ok := repo.diffs[plumbing.NewHash(root)]; ok {
+		t.Error("the root commit was diffed: the idle first-release range was walked")
+	}
+	res = detect(t, r.open(), Request{Head: "HEAD", Bases: map[string]string{"tool_b": mid}})
+	if a, ok := res.Project("tool_a"); !ok || !a.FirstRelease || len(a.Commits) != 2 {
+		t.Errorf("tool_a without a base = %+v", a)
 	}
 }

@@ -240,6 +240,9 @@ func (r *Repo) detect(ctx context.Context, req Request) (*Result, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		if d.unused(b) {
+			continue
+		}
 		if err := d.changedPaths(b); err != nil {
 			return nil, err
 		}
@@ -362,6 +365,22 @@ func (d *detection) effective(rev, who string) (plumbing.Hash, []string, error) 
 		return plumbing.ZeroHash, []string{fmt.Sprintf("base %s shares no history with head (force push?): treated as a first release", short(h))}, nil
 	}
 	return mbs[0], []string{fmt.Sprintf("force push: base %s is not an ancestor of head; used merge base %s", short(h), short(mbs[0]))}, nil
+}
+
+// unused reports whether no project can measure its change from b: the
+// default base when it is none (a first release: the whole history) and
+// every project at head has a usable name and its own base. A first
+// release finds no removed projects, so nothing is lost.
+func (d *detection) unused(b *baseRange) bool {
+	if !b.isDef || !b.base.IsZero() || len(b.names) > 0 || !d.set.all {
+		return false
+	}
+	for _, p := range d.set.projs {
+		if _, ok := d.projBase[p.name]; !ok || !d.set.tool(p) {
+			return false
+		}
+	}
+	return true
 }
 
 // uses reports whether the project named name (a usable name; "" for a
