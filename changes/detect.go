@@ -438,6 +438,15 @@ func (d *detection) changedPaths(b *baseRange) error {
 	if err != nil {
 		return err
 	}
+	// Learn who owns each changed directory now, while the diff's head
+	// trees are still in the cache: the commits of the range touch the
+	// same directories, and by the time they are attributed their own
+	// diffs have turned the cache over.
+	for _, p := range b.changed {
+		if _, err := d.set.info(dirOf(p)); err != nil {
+			return err
+		}
+	}
 	if b.base.IsZero() {
 		return nil
 	}
