@@ -12,7 +12,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/filemode"
 )
 
 // Request says what to detect.
@@ -467,29 +466,25 @@ func (d *detection) findRemoved(b *baseRange) error {
 			}
 			continue // a project at head
 		}
-		e, err := d.r.lookup(b.baseTree, p)
+		rp, err := d.projectIn(b.baseTree, dir)
 		if err != nil {
 			return err
 		}
-		if e == nil || !(e.mode.IsRegular() || e.mode == filemode.Symlink) {
+		if rp == nil {
+			continue // not there at base either
+		}
+		if rp.problem != "" {
+			d.res.Warnings = append(d.res.Warnings, fmt.Sprintf("removed project at %s: %s", displayDir(dir), rp.problem))
 			continue
 		}
-		name, problem, err := d.r.nameAt(b.baseTree, dir, *e, d.opts)
-		if err != nil {
-			return err
-		}
-		if problem != "" {
-			d.res.Warnings = append(d.res.Warnings, fmt.Sprintf("removed project at %s: %s", displayDir(dir), problem))
-			continue
-		}
-		if ps, err := d.set.named(name); err != nil || len(ps) > 0 {
+		if ps, err := d.set.named(rp.name); err != nil || len(ps) > 0 {
 			if err != nil {
 				return err
 			}
 			continue // moved: the project is its name, wherever it went
 		}
-		if d.uses(name, b) {
-			b.removed[name] = &proj{dir: dir, name: name, pyproject: p}
+		if d.uses(rp.name, b) {
+			b.removed[rp.name] = rp
 		}
 	}
 	return nil
