@@ -360,7 +360,7 @@ func FuzzProjectName(f *testing.F) {
 	for _, s := range []string{
 		"[project]\nname = \"Weather-Tool\"\n", "[tool.poetry]\nname = \"p.q\"\n", "[project]\nname = 3\n",
 		"[project\nname=", "\x00\xff", "", "[project]\nname = \"\"\n", "name = \"top\"\n",
-		"[project]\nname = '''multi\nline'''\n", "[[project]]\nname = \"x\"\n", "[project]\nname = \"a\"\nname = \"b\"\n",
+		"[project]\nname = '''multi\nline'''\n", "[project]\nname = \"-._\"\n", "[[project]]\nname = \"x\"\n", "[project]\nname = \"a\"\nname = \"b\"\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -372,7 +372,7 @@ func FuzzProjectName(f *testing.F) {
 			}
 			return
 		}
-		if !toolNameRE.MatchString(name) {
+		if !toolNameRE.MatchString(name) || strings.Trim(name, "_") == "" {
 			t.Fatalf("ProjectName = %q, not a valid tool name", name)
 		}
 		if n2, err := NormalizeName(name); err != nil || n2 != name {
