@@ -268,6 +268,15 @@ func TestDiscover_errors(t *testing.T) {
 			t.Errorf("Discover(%+v): %v", o, err)
 		}
 	}
+	// One Repo asked with a good shared glob, then with a typo in it (the
+	// same roots, include, exclude and names): the typo is still found.
+	repo := r.open()
+	if _, _, err := Discover(repo, "HEAD", Options{Shared: map[string][]string{"libs/**": {"a"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Discover(repo, "HEAD", Options{Shared: map[string][]string{"lib/**": {"a"}}}); err == nil || !strings.Contains(err.Error(), `shared: "lib/**"`) {
+		t.Errorf("Discover with a shared typo on a Repo that checked another shared glob: %v", err)
+	}
 }
 
 func TestDiscover_symlinks(t *testing.T) {

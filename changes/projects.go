@@ -95,11 +95,13 @@ func newProj(dir string, opts Options, read func() (nameResult, error)) (*proj, 
 
 // projectSet returns the (cached) project set of tree root for opts.
 func (r *Repo) projectSet(root plumbing.Hash, opts Options) *projectSet {
+	// Shared is part of the key for checkOptions' result only.
 	key, _ := json.Marshal(struct {
 		Root                    plumbing.Hash
 		Roots, Include, Exclude []string
 		Names                   map[string]string
-	}{root, opts.Roots, opts.Include, opts.Exclude, opts.Names})
+		Shared                  map[string][]string
+	}{root, opts.Roots, opts.Include, opts.Exclude, opts.Names, opts.Shared})
 	if s := r.sets[string(key)]; s != nil {
 		return s
 	}

@@ -58,8 +58,9 @@ func TestDiscoverDir_sameAsDiscover(t *testing.T) {
 		}
 	}
 
-	// Options that match nothing: both refuse each one (DiscoverDir still
-	// lists the projects, for a checker).
+	// Options that match nothing: both refuse each one, the same Repo
+	// checking each set of options afresh (DiscoverDir still lists the
+	// projects, for a checker).
 	for _, c := range []struct {
 		opts     Options
 		projects int
@@ -69,7 +70,7 @@ func TestDiscoverDir_sameAsDiscover(t *testing.T) {
 		{Options{Roots: []string{"tools"}, Include: []string{"examples/*"}}, 0},
 		{Options{Shared: map[string][]string{"lib/**": {"demo"}, "tools/weather": {"demo"}}}, 6},
 	} {
-		_, _, want := Discover(r.open(), "HEAD", c.opts)
+		_, _, want := Discover(repo, "HEAD", c.opts)
 		got, _, err := DiscoverDir(r.dir, c.opts)
 		if diff := cmp.Diff(optionErrors(t, want), optionErrors(t, err)); diff != "" || want == nil || len(got) != c.projects {
 			t.Errorf("options %+v: option errors (-Discover +DiscoverDir):\n%s(%d projects, want %d)", c.opts, diff, len(got), c.projects)
