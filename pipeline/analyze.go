@@ -45,7 +45,8 @@ func changesOptions(d promote.Discovery) (changes.Options, error) {
 }
 
 // discoveryError names the plan file and the discovery key of each option
-// that matches nothing at head (changes.OptionError); other errors get what.
+// that matches nothing at head (changes.OptionError), one start problem
+// each; other errors get what.
 func discoveryError(file, what string, err error) error {
 	var oe *changes.OptionError
 	if !errors.As(err, &oe) {
@@ -55,25 +56,25 @@ func discoveryError(file, what string, err error) error {
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		list = j.Unwrap()
 	}
-	var out []error
+	var problems []Problem
 	for _, e := range list {
 		if errors.As(e, &oe) {
 			e = fmt.Errorf("%s: discovery.%w", file, oe)
 		}
-		out = append(out, e)
+		problems = append(problems, Problem{Err: e})
 	}
-	return errors.Join(out...)
+	return startError(problems)
 }
 
 // checkProblems turns the projects that cannot be tools (no or an invalid
-// name, a name two projects share) into errors when this run would release
-// them or the plan or the tool filter names them, and into warnings naming
-// the paths otherwise: an example, a template or a test fixture must not
-// block every release.
+// name, a name two projects share) into start problems when this run would
+// release them or the plan or the tool filter names them, and into warnings
+// naming the paths otherwise: an example, a template or a test fixture must
+// not block every release. Each names its pyproject.toml and line.
 func (r *runner) checkProblems(rep *Report, res *changes.Result) error {
 	named := planNames(r.opts.Plan)
 	file := r.opts.Plan.File
-	var errs []error
+	var problems []Problem
 	for i := range res.Problems {
 		p := &res.Problems[i]
 		var why string
@@ -91,10 +92,10 @@ func (r *runner) checkProblems(rep *Report, res *changes.Result) error {
 				p, p.Path, file))
 			continue
 		}
-		errs = append(errs, fmt.Errorf("%w; %s: fix it, or if it is not a tool add %q to discovery.exclude in %s (its files then count for the enclosing project)",
-			p, why, p.Path, file))
+		problems = append(problems, Problem{Err: fmt.Errorf("%w; %s: fix it, or if it is not a tool add %q to discovery.exclude in %s (its files then count for the enclosing project)",
+			p, why, p.Path, file)})
 	}
-	return errors.Join(errs...)
+	return startError(problems)
 }
 
 // releases reports whether a project change goes out in this run: a bump,

@@ -1,11 +1,13 @@
 package pipeline_test
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
+	"github.com/amigo-release/amigo-release/changes"
 	"github.com/amigo-release/amigo-release/pipeline"
 	"github.com/amigo-release/amigo-release/promote"
 )
@@ -69,6 +71,13 @@ func TestRun_nonToolProjects(t *testing.T) {
 		!strings.Contains(err.Error(), "this run would release it") || !strings.Contains(err.Error(), "discovery.exclude") {
 		t.Fatalf("Run = %v, want the template's name as an error", err)
 	}
+	// One start problem, which holds the project's problem (file and line
+	// for the CI's annotation).
+	se, ok := errors.AsType[*pipeline.StartError](err)
+	pr, isProblem := errors.AsType[*changes.Problem](err)
+	if !ok || len(se.Problems) != 1 || !isProblem || pr.Pyproject != "templates/pkg/pyproject.toml" {
+		t.Errorf("Run = %#v, want a StartError of the template's *changes.Problem", err)
+	}
 	if n := len(h.versions("us", "weather")); n != 1 {
 		t.Errorf("weather has %d versions, want 1: nothing is published when a name blocks the run", n)
 	}
@@ -113,6 +122,9 @@ func TestRun_discoveryTypos(t *testing.T) {
 		_, err := h.runErr(discoveryPlan(t, h, tc.discovery, ""), func(o *pipeline.Options) { o.Mode = pipeline.ModeOffline })
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: Run = %v, want %q", tc.discovery, err, tc.want)
+		}
+		if se, ok := errors.AsType[*pipeline.StartError](err); !ok || len(se.Problems) != 1 {
+			t.Errorf("%s: Run = %v, want a StartError with one problem", tc.discovery, err)
 		}
 	}
 	if rs := h.servers["us"].Requests(); len(rs) != 0 {
