@@ -172,15 +172,14 @@ func (c *Client) signIn(ctx context.Context) (SignInResponse, error) {
 	return SignInResponse{IDToken: out.IDToken, ExpiresAt: exp}, nil
 }
 
-// parseExpiry reads expires_at leniently (see parseTimestamp); it is
-// required.
+// parseExpiry reads expires_at leniently (see Timestamp); it is required.
 func parseExpiry(raw json.RawMessage) (time.Time, error) {
-	t, err := parseTimestamp("expires_at", raw)
-	if err != nil {
-		return time.Time{}, err
-	}
-	if t == nil {
+	if len(raw) == 0 || string(raw) == "null" {
 		return time.Time{}, fmt.Errorf("expires_at is missing or null")
 	}
-	return *t, nil
+	t, err := parseTime(raw)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("expires_at %w", err)
+	}
+	return t, nil
 }

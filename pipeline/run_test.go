@@ -617,7 +617,7 @@ func TestRun_rerunFinishesAnInterruptedSoak(t *testing.T) {
 	if rep := <-done; stage(t, tool(t, rep, "weather"), "eu").Status != pipeline.StatusPending {
 		t.Fatalf("eu after the cancel = %s, want pending", stage(t, tool(t, rep, "weather"), "eu").Status)
 	}
-	created := *h.versions("us", "weather")[0].CreatedAt
+	created := h.versions("us", "weather")[0].CreatedAt.Time
 
 	rep := h.run(plan, nil)
 	w := tool(t, rep, "weather")

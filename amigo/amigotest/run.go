@@ -336,7 +336,7 @@ func (s *Server) handleListInvocations(c *call) reply {
 		}
 		switch field {
 		case "created_at":
-			return a.CreatedAt.Compare(*b.CreatedAt)
+			return a.CreatedAt.Compare(b.CreatedAt.Time)
 		case "tool_id":
 			return strings.Compare(a.ToolID, b.ToolID)
 		case "invocation_source.type":

@@ -64,9 +64,8 @@ func (s *Server) newID() string {
 	return hex.EncodeToString(b[:])
 }
 
-func (s *Server) now() *time.Time {
-	t := s.clk.Now().UTC().Truncate(time.Millisecond)
-	return &t
+func (s *Server) now() *amigo.Timestamp {
+	return &amigo.Timestamp{Time: s.clk.Now().UTC().Truncate(time.Millisecond)}
 }
 
 // snapshot returns the wire form of t with envvar lists filled.

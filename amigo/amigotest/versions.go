@@ -249,7 +249,7 @@ func (s *Server) handleListVersions(c *call) reply {
 		}
 		switch field {
 		case "created_at":
-			return a.CreatedAt.Compare(*b.CreatedAt)
+			return a.CreatedAt.Compare(b.CreatedAt.Time)
 		case "deprecated":
 			return boolCmp(a.Deprecated, b.Deprecated)
 		}
