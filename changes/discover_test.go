@@ -365,6 +365,29 @@ func TestMatchGlob(t *testing.T) {
 
 var toolNameRE = regexp.MustCompile(`^[a-z0-9_]+$`)
 
+// TestProjectName_nameError: content that gives no name is a *NameError
+// carrying the line of a TOML syntax error, which In places after the file
+// name as editors read it; other problems have no line.
+func TestProjectName_nameError(t *testing.T) {
+	for _, tt := range []struct {
+		data, err, in string
+		line          int
+	}{
+		{"[project]\nname = \"ok\"\nname = \"twice\"\n", "line 3: invalid TOML: ", "t/pyproject.toml:3: invalid TOML: ", 3},
+		{"[project]\nversion = \"1\"\n", "no [project].name", "t/pyproject.toml: no [project].name", 0},
+		{"[project]\nname = 3\n", "[project].name must be a string, not int64", "t/pyproject.toml: [project].name must be a string, not int64", 0},
+	} {
+		name, err := ProjectName([]byte(tt.data))
+		var ne *NameError
+		if name != "" || !errors.As(err, &ne) {
+			t.Fatalf("ProjectName(%q) = %q, %v; want a *NameError", tt.data, name, err)
+		}
+		if ne.Line != tt.line || !strings.HasPrefix(ne.Error(), tt.err) || !strings.HasPrefix(ne.In("t/pyproject.toml"), tt.in) {
+			t.Errorf("ProjectName(%q): line %d, Error %q, In %q; want line %d, %q..., %q...", tt.data, ne.Line, ne.Error(), ne.In("t/pyproject.toml"), tt.line, tt.err, tt.in)
+		}
+	}
+}
+
 func FuzzProjectName(f *testing.F) {
 	for _, s := range []string{
 		"[project]\nname = \"Weather-Tool\"\n", "[tool.poetry]\nname = \"p.q\"\n", "[project]\nname = 3\n",
@@ -376,8 +399,9 @@ func FuzzProjectName(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		name, err := ProjectName(data)
 		if err != nil {
-			if name != "" || !strings.HasPrefix(err.Error(), ":") {
-				t.Fatalf("ProjectName error %q with name %q", err, name)
+			var ne *NameError
+			if name != "" || !errors.As(err, &ne) || ne.Msg == "" || ne.Line < 0 || !strings.HasPrefix(ne.In("f"), "f:") {
+				t.Fatalf("ProjectName error %#v (%q) with name %q", err, err, name)
 			}
 			return
 		}
