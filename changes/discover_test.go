@@ -107,7 +107,7 @@ func TestDiscover_indexFallback(t *testing.T) {
 			r.git("add", "e")
 		}, "HEAD", "a,c,d", false},
 		{"detached at the first commit", func() { r.git("reset", "-q", "--hard"); r.git("checkout", "-q", "--detach", first) }, "HEAD", "a,c", true},
-		{"corrupt index", func() {
+		{"damaged index", func() {
 			if err := os.WriteFile(filepath.Join(r.dir, ".git", "index"), []byte("DIRC\x00\x00\x00\x02garbage that is long enough to look like something"), 0o644); err != nil {
 				t.Fatal(err)
 			}
