@@ -116,11 +116,11 @@ func NewPacer(cfg PacerConfig) (*Pacer, error) {
 	case cfg.Margin < 0:
 		p.margin = 0
 	case math.IsNaN(cfg.Margin) || cfg.Margin > 10:
-		return nil, fmt.Errorf("amigo: PacerConfig.Margin %v is out of range: use a small fraction such as 0.05", cfg.Margin)
+		return nil, fmt.Errorf("PacerConfig.Margin %v is out of range: use a small fraction such as 0.05", cfg.Margin)
 	}
 	for op, n := range cfg.Limits {
 		if n < 0 {
-			return nil, fmt.Errorf("amigo: PacerConfig.Limits[%s] is %d: use a per-minute count, or 0 to turn pacing off", op, n)
+			return nil, fmt.Errorf("PacerConfig.Limits[%s] is %d: use a per-minute count, or 0 to turn pacing off", op, n)
 		}
 		p.limits[op] = n
 	}
@@ -148,7 +148,7 @@ func (p *Pacer) Wait(ctx context.Context, server, user string, op Op) (time.Dura
 	now := p.clk.Now()
 	r := lim.ReserveN(now, 1)
 	if !r.OK() {
-		return 0, fmt.Errorf("amigo: pacer cannot reserve a slot for %s", op)
+		return 0, fmt.Errorf("pacer cannot reserve a slot for %s", op)
 	}
 	d := r.DelayFrom(now)
 	if d <= 0 {
