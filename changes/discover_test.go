@@ -12,18 +12,23 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
+// discoverSample is the tree TestDiscover and TestDiscoverDir_sameAsDiscover
+// read (path, content pairs): nested, root, poetry, renamed and example
+// projects.
+var discoverSample = []string{
+	"tools/weather/pyproject.toml", pyproject("Weather-Tool"),
+	"tools/weather/plugins/radar/pyproject.toml", pyproject("radar.plugin"),
+	"tools/poetry/pyproject.toml", "[tool.poetry]\nname = \"poetry-tool\"\n",
+	"tools/renamed/pyproject.toml", pyproject("whatever"),
+	"examples/demo/pyproject.toml", pyproject("demo"),
+	"pyproject.toml", pyproject("root-tool"),
+}
+
 func TestDiscover(t *testing.T) {
 	t.Parallel()
 	r := newTestRepo(t)
-	r.write(
-		"tools/weather/pyproject.toml", pyproject("Weather-Tool"),
-		"tools/weather/plugins/radar/pyproject.toml", pyproject("radar.plugin"),
-		"tools/poetry/pyproject.toml", "[tool.poetry]\nname = \"poetry-tool\"\n",
-		"tools/renamed/pyproject.toml", pyproject("whatever"),
-		"examples/demo/pyproject.toml", pyproject("demo"),
-		"pyproject.toml", pyproject("root-tool"),
-		"libs/x.py", "x",
-	)
+	r.write(discoverSample...)
+	r.write("libs/x.py", "x")
 	r.commit("chore: init")
 	repo := r.open()
 	tests := []struct {
