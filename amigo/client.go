@@ -186,7 +186,7 @@ func New(cfg Config) (*Client, error) {
 	for _, f := range []struct{ name, value string }{{"APIKey", cfg.APIKey}, {"APIKeyID", cfg.APIKeyID}, {"UserID", cfg.UserID}, {"Token", cfg.Token}, {"OrgHeader", cfg.OrgHeader}} {
 		if what := Unsendable(f.value); what != "" {
 			// Go's HTTP client would refuse to send it, on every retry.
-			return nil, fmt.Errorf("Config.%s holds %s, which no HTTP header can carry: remove it (a trailing newline is the usual cause); the value is never shown", f.name, what)
+			return nil, fmt.Errorf("the value of Config.%s holds %s, which no HTTP header can carry: remove it (a trailing newline is the usual cause); the value is never shown", f.name, what)
 		}
 	}
 	keySet := cfg.APIKey != "" || cfg.APIKeyID != "" || cfg.UserID != ""
