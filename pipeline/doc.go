@@ -63,9 +63,11 @@
 //     only when it serves the tested commit (a failed smoke).
 //
 // Interrupts (Options.Stop): nothing new starts, waits end, calls in flight
-// go on until ctx is cancelled (the caller's grace period); a stage not
-// started is pending, one whose publish was in flight when ctx ended is
-// unknown, and Report.Interrupted is set.
+// go on until ctx is cancelled (the caller's grace period), and a publish
+// that finishes is still verified (a halt does the same): a version built
+// from another commit is withdrawn beyond the first stage even then. A
+// stage not started is pending, one whose publish was in flight when ctx
+// ended is unknown, and Report.Interrupted is set.
 //
 // # Base commit (DESIGN §5)
 //
