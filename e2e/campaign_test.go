@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/amigo-release/amigo-release/amigo"
@@ -27,10 +28,6 @@ import (
 	"github.com/amigo-release/amigo-release/pipeline"
 	"github.com/amigo-release/amigo-release/promote"
 )
-
-// campaignScale compresses time in the campaign: a simulated minute takes
-// 10 real milliseconds.
-const campaignScale = 6000
 
 // chaos is a seed's fault mix, per request and per region, drawn from rng:
 // 409 (where documented) 10–60%, 429 5–20%, 503 5–20%, 30 s of latency
@@ -142,7 +139,7 @@ func TestFaultCampaign(t *testing.T) {
 			seed := int64(i)
 			t.Run(fmt.Sprintf("seed-%d", seed), func(t *testing.T) {
 				t.Parallel()
-				runSeed(t, seed, ta)
+				synctest.Test(t, func(t *testing.T) { runSeed(t, seed, ta) })
 			})
 		}
 	})
@@ -183,12 +180,26 @@ type campaignTool struct {
 	envvar    bool     // requires API_URL (value from the project's metadata)
 }
 
-// runSeed is one seed: a fresh repository and four fresh emulators.
+// runSeed is one seed: a fresh repository and four fresh emulators. It runs
+// in a testing/synctest bubble: the emulators serve real HTTP on an
+// in-memory network (amigotest.PipeNet) and everything reads clock.Real,
+// which in the bubble is the bubble's clock. Simulated time moves only
+// while every goroutine of the seed waits, so what happens in a seed never
+// depends on how loaded the machine is. (On a clock scaled 6000 times, a
+// 30 s retry budget was 5 ms of real time and a client's 5-minute budget
+// 50 ms: at a high load average a descheduled goroutine spent them, and a
+// fault-free rerun gave up on a 429 or a 409.)
 func runSeed(t *testing.T, seed int64, ta *tally) {
 	rng := rand.New(rand.NewSource(seed))
 	dir := t.TempDir()
-	clk := clock.NewScaled(campaignScale)
-	cluster, err := demo.StartCluster(demo.ClusterOptions{Emulator: amigotest.Options{
+	var clk clock.Clock = clock.Real{}
+	pipes := amigotest.NewPipeNet()
+	defer pipes.Close()
+	ln, err := pipes.Listen("amigo.campaign.test:80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cluster, err := demo.StartCluster(demo.ClusterOptions{Listener: ln, Emulator: amigotest.Options{
 		Clock:          clk,
 		RepoPath:       dir,
 		Seed:           seed,
@@ -273,12 +284,24 @@ func runSeed(t *testing.T, seed int64, ta *tally) {
 		moveStage: []string{"us", "us", "eu"}[rng.Intn(3)],
 		moveAfter: rng.Intn(3),
 		interrupt: rng.Intn(4) == 0,
-		stopAfter: time.Duration(rng.Intn(300)) * time.Millisecond,
+		stopAfter: time.Duration(rng.Intn(300)) * 6 * time.Second,
 		// No grace at all (a SIGKILL-like stop), a little, or enough for
-		// most publishes (10–30 ms at this scale) to finish.
-		grace:     time.Duration(rng.Intn(80)) * time.Millisecond / time.Duration(1+rng.Intn(3)*20),
+		// most publishes (1–3 minutes) to finish.
+		grace:     time.Duration(rng.Intn(80)) * 6 * time.Second / time.Duration(1+rng.Intn(3)*20),
 		late429:   rng.Intn(3) == 0,
 		deprecate: rng.Intn(2) == 0,
+	}
+	// Half the interrupts come right as a publish goes out, so that a
+	// publish is in flight for sure (the grace decides whether it
+	// finishes); half of those in the stage where the branch moves, at the
+	// publish that builds the moved tip or the next. The other half come at
+	// stopAfter. (Drawn from their own source: the draws above and below
+	// stay what they were.)
+	if ev := rand.New(rand.NewSource(seed*131 + 7)); sc.interrupt && ev.Intn(2) == 0 {
+		sc.stopOn, sc.stopOnN = []string{"us", "eu", "ap", "ca"}[ev.Intn(4)], ev.Intn(3)
+		if sc.move && ev.Intn(2) == 0 {
+			sc.stopOn, sc.stopOnN = sc.moveStage, sc.moveAfter+ev.Intn(2)
+		}
 	}
 	var pb strings.Builder
 	pb.WriteString("version: 1\ndiscovery:\n  roots: [tools]\n")
@@ -375,8 +398,15 @@ func runSeed(t *testing.T, seed int64, ta *tally) {
 		interrupt bool
 	}
 	getenv := func(k string) string { return env[k] }
+	transport := pipes.Client().Transport
 	run := func(rc runCfg) (*pipeline.Report, error) {
-		hc := &http.Client{Transport: &wireFaults{w: w, late429: rc.faults && sc.late429}}
+		var stop chan struct{}
+		var stopOnce sync.Once
+		stopNow := func() { stopOnce.Do(func() { close(stop) }) }
+		if rc.interrupt {
+			stop = make(chan struct{})
+		}
+		hc := &http.Client{Transport: &wireFaults{w: w, late429: rc.faults && sc.late429, next: transport}}
 		clients := pipeline.DefaultClientFactory(pipeline.ClientConfig{Getenv: rc.getenv, Clock: clk, HTTPClient: hc, OnEvent: func(_ string, e amigo.Event) {
 			evMu.Lock()
 			events[e.Kind]++
@@ -390,9 +420,9 @@ func runSeed(t *testing.T, seed int64, ta *tally) {
 				if err != nil {
 					return nil, err
 				}
-				rec := &recordTests{API: api, w: w, stage: st.Name}
+				var out pipeline.API = &recordTests{API: api, w: w, stage: st.Name}
 				if rc.faults && sc.move && st.Name == sc.moveStage {
-					return &moveBranch{API: rec, after: sc.moveAfter, move: func() {
+					out = &moveBranch{API: out, after: sc.moveAfter, move: func() {
 						// The git CLI moves the branch atomically (a lock
 						// file renamed into place), as a push does: the
 						// emulator reading the tip meanwhile sees the old
@@ -403,20 +433,33 @@ func runSeed(t *testing.T, seed int64, ta *tally) {
 							return
 						}
 						w.moved(sha)
-					}}, nil
+					}}
 				}
-				return rec, nil
+				if rc.interrupt && st.Name == sc.stopOn {
+					out = &stopAtPublish{API: out, after: sc.stopOnN, stop: stopNow}
+				}
+				return out, nil
 			},
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		// A day of simulated time: a run takes well under an hour.
+		ctx, cancel := context.WithTimeout(context.Background(), 24*time.Hour)
 		defer cancel()
 		if rc.interrupt {
-			stop := make(chan struct{})
 			opts.Stop = stop
 			go func() {
-				time.Sleep(sc.stopAfter)
-				close(stop)
-				time.Sleep(sc.grace)
+				// Ends with the run (the deferred cancel) when the run
+				// ends first.
+				if sc.stopOn != "" {
+					select {
+					case <-stop:
+					case <-ctx.Done():
+						return
+					}
+				} else if clk.Sleep(ctx, sc.stopAfter) != nil {
+					return
+				}
+				stopNow()
+				_ = clk.Sleep(ctx, sc.grace)
 				cancel()
 			}()
 		}
@@ -490,6 +533,16 @@ func runSeed(t *testing.T, seed int64, ta *tally) {
 	rep1, _ := run(runCfg{getenv: getenv, faults: true, interrupt: sc.interrupt})
 	for _, srv := range cluster.Servers {
 		srv.ClearFaults()
+	}
+	// An interrupted (or cancelled) run leaves the publishes it sent
+	// building on the servers, as a killed CI job does. Let them end: the
+	// checks then see what the run left for good, and the rerun starts as a
+	// rerun would, later. (Checked at once, a version that appeared during
+	// the rerun looked like the rerun's change to a tool it did not
+	// release; and a rerun with a 30 s retry budget met the 409 of a
+	// 3-minute build it could not outwait.)
+	if err := settle(clk, cluster, tools); err != nil {
+		fail("%v", err)
 	}
 	check("faulty run", rep1, before)
 	if sc.interrupt && !rep1.Interrupted && rep1.Error == "" {
@@ -569,7 +622,9 @@ type scenario struct {
 	moveStage string        // ... in this stage
 	moveAfter int           // ... after this many of its publishes
 	interrupt bool          // the faulty run is interrupted (Options.Stop) ...
-	stopAfter time.Duration // ... this long after it starts (wall clock)
+	stopAfter time.Duration // ... this long (simulated) after it starts
+	stopOn    string        // ... or, when set, as this stage's publish number stopOnN+1 goes out
+	stopOnN   int
 	grace     time.Duration // ... and its calls cancelled this long after that
 	late429   bool          // test-tool answers 429 twice at the wire, after the budget
 	deprecate bool          // publish.deprecate_untested
@@ -671,14 +726,36 @@ func (m *moveBranch) PublishVersion(ctx context.Context, id string, req amigo.Pu
 	return m.API.PublishVersion(ctx, id, req)
 }
 
+// stopAtPublish interrupts the run (stop) as its stage's publish number
+// after+1 goes out: that publish is in flight at the interrupt.
+type stopAtPublish struct {
+	pipeline.API
+	after int
+	stop  func()
+	mu    sync.Mutex
+	n     int
+}
+
+func (s *stopAtPublish) PublishVersion(ctx context.Context, id string, req amigo.PublishRequest) (*amigo.PublishResponse, error) {
+	s.mu.Lock()
+	s.n++
+	if s.n == s.after+1 {
+		s.stop()
+	}
+	s.mu.Unlock()
+	return s.API.PublishVersion(ctx, id, req)
+}
+
 // wireFaults answers, when late429 is set, the first two test-tool
 // requests of one project with a 429 whose Retry-After (400 s) is beyond
 // the client's own budget: the client hands each on at once, and the
 // second comes when the pipeline's budget is spent (every seed's budget
-// but 30m is below 400 s), so it is waited out once more.
+// but 30m is below 400 s), so it is waited out once more. Everything else
+// goes to next.
 type wireFaults struct {
 	w       *wire
 	late429 bool
+	next    http.RoundTripper
 }
 
 func (f *wireFaults) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -711,7 +788,32 @@ func (f *wireFaults) RoundTrip(r *http.Request) (*http.Response, error) {
 				Body: io.NopCloser(strings.NewReader(`{"detail":"The user has exceeded the rate limit for this endpoint."}`))}, nil
 		}
 	}
-	return http.DefaultTransport.RoundTrip(r)
+	return f.next.RoundTrip(r)
+}
+
+// settle waits, on clk, until no emulator of c builds a publish of the
+// tools any more (at most a simulated hour: a publish takes minutes).
+func settle(clk clock.Clock, c *demo.Cluster, tools []campaignTool) error {
+	for waited := time.Duration(0); ; waited += time.Second {
+		var busy []string
+		for _, region := range c.Names {
+			srv := c.Servers[region]
+			for _, ct := range tools {
+				if tl, ok := srv.ToolByName(org, ct.name); ok && srv.Busy(org, tl.ID) {
+					busy = append(busy, region+"/"+ct.name)
+				}
+			}
+		}
+		if len(busy) == 0 {
+			return nil
+		}
+		if waited >= time.Hour {
+			return fmt.Errorf("publishes still building an hour after the run: %s", strings.Join(busy, ", "))
+		}
+		if err := clk.Sleep(context.Background(), time.Second); err != nil {
+			return err
+		}
+	}
 }
 
 // gitMove commits an empty commit to the repository's branch with the git
