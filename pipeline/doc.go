@@ -59,6 +59,12 @@
 //     adopted, never published again, but only after this run's gates: in
 //     a test-gated stage the test runs again on it and verify checks that
 //     the branch tip is still that commit.
+//   - A run stopped while a publish builds cannot check what the server
+//     builds after it. Every run therefore asks every stage about every
+//     project and withdraws, before anything else changes, a version
+//     serving beyond a stage it needs whose commit is newer than anything
+//     that stage served (strays.go); its tool is then released again from
+//     head through every gate, so the stages it lagged in catch up.
 //   - on_failure: continue lets the stages that need a failed stage go on
 //     only when it serves the tested commit (a failed smoke).
 //
