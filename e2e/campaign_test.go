@@ -76,6 +76,8 @@ type tally struct {
 	unsetRefused    int // runs with an unset from_env variable, refused before any call
 	branchMoves     int // branches moved between a test and a publish
 	interrupts      int // runs interrupted at a random point (then rerun)
+	interruptsLate  int // ... of them, runs that had finished when the interrupt came
+	leftInFlight    int // versions a publish in flight at the end of the grace built from an untested commit (the rerun withdraws them)
 	late429s        int // 429s sent at the wire once the retry budget was spent
 	lastChanceWaits int // of them (and others) waited out once more
 	withdrawn       int // untested versions deprecated at once
@@ -163,8 +165,8 @@ func TestFaultCampaign(t *testing.T) {
 		ta.publishAttempts, ta.publishRetries, ta.reconciled, ta.capPrunes, ta.pruned)
 	t.Logf("fault campaign: faulty runs released %d tools fully and left %d for the rerun; reruns that did not complete=%d; invariant violations=%d",
 		ta.toolsReleased, ta.toolsFailed, ta.rerunsShort, ta.violations)
-	t.Logf("fault campaign: refused starts: HEAD off the branch tip=%d unset from_env=%d; branches moved between test and publish=%d; interrupted runs=%d (stages left pending=%d, unknown=%d); untested versions withdrawn=%d",
-		ta.offTipRefused, ta.unsetRefused, ta.branchMoves, ta.interrupts, ta.pending, ta.unknown, ta.withdrawn)
+	t.Logf("fault campaign: refused starts: HEAD off the branch tip=%d unset from_env=%d; branches moved between test and publish=%d; interrupted runs=%d (landed mid-run=%d, after the run had finished=%d; stages left pending=%d, unknown=%d); untested versions withdrawn=%d; versions of an untested commit a publish in flight at the end of the grace left for the rerun=%d",
+		ta.offTipRefused, ta.unsetRefused, ta.branchMoves, ta.interrupts, ta.interrupts-ta.interruptsLate, ta.interruptsLate, ta.pending, ta.unknown, ta.withdrawn, ta.leftInFlight)
 	t.Logf("fault campaign: test-tool 429s beyond the client's budget (Retry-After 400s)=%d; 429s at the end of a retry budget waited out once more=%d",
 		ta.late429s, ta.lastChanceWaits)
 	t.Logf("fault campaign: invariant 'no version of an untested commit serves beyond the first stage': %d versions checked, %d violations",
@@ -284,7 +286,8 @@ func runSeed(t *testing.T, seed int64, ta *tally) {
 		moveStage: []string{"us", "us", "eu"}[rng.Intn(3)],
 		moveAfter: rng.Intn(3),
 		interrupt: rng.Intn(4) == 0,
-		stopAfter: time.Duration(rng.Intn(300)) * 6 * time.Second,
+		// Within the first 15 simulated minutes: a faulty run takes 10–30.
+		stopAfter: time.Duration(rng.Intn(300)) * 3 * time.Second,
 		// No grace at all (a SIGKILL-like stop), a little, or enough for
 		// most publishes (1–3 minutes) to finish.
 		grace:     time.Duration(rng.Intn(80)) * 6 * time.Second / time.Duration(1+rng.Intn(3)*20),
@@ -448,14 +451,15 @@ func runSeed(t *testing.T, seed int64, ta *tally) {
 			opts.Stop = stop
 			go func() {
 				// Ends with the run (the deferred cancel) when the run
-				// ends first.
-				if sc.stopOn != "" {
-					select {
-					case <-stop:
-					case <-ctx.Done():
-						return
-					}
-				} else if clk.Sleep(ctx, sc.stopAfter) != nil {
+				// ends first. With stopOn, the interrupt comes as that
+				// publish goes out, or at stopAfter when the stage has
+				// not got that far by then.
+				at := clk.NewTimer(sc.stopAfter)
+				defer at.Stop()
+				select {
+				case <-stop:
+				case <-at.C():
+				case <-ctx.Done():
 					return
 				}
 				stopNow()
@@ -474,15 +478,32 @@ func runSeed(t *testing.T, seed int64, ta *tally) {
 		ta.add(func(ta *tally) { ta.violations++ })
 	}
 	var reports []*pipeline.Report
-	check := func(label string, rep *pipeline.Report, before map[string]string) {
+	// check checks the invariants after a run. inFlight, for a run that
+	// was stopped, exempts from 6 and 7 a version that the report says a
+	// publish left building when the run's time ran out (unknown, or
+	// pending with that version after it): nothing in a stopped process
+	// can check or withdraw what the server builds after it, so the
+	// version is counted and the next run must withdraw it (the rerun is
+	// checked without exemption).
+	check := func(label string, rep *pipeline.Report, before map[string]string, inFlight bool) {
 		reports = append(reports, rep)
 		checkInvariants(cluster, tools, caps, pins, rep, reports, before, func(format string, args ...any) {
 			fail(label+": "+format, args...)
 		})
-		u, ub, n, nb := checkPromotion(cluster, tools, seededCommits, w.testedCopy(), reports, func(format string, args ...any) {
+		exempt := func(string, string, string) bool { return false }
+		if inFlight {
+			exempt = func(tool, stage, version string) bool { return leftBuilding(rep, tool, stage, version) }
+		}
+		u, ub, n, nb, left := checkPromotion(cluster, tools, seededCommits, w.testedCopy(), exempt, func(format string, args ...any) {
 			fail(label+": "+format, args...)
 		})
-		ta.add(func(ta *tally) { ta.untestedChecks += u; ta.untestedBad += ub; ta.needsChecks += n; ta.needsBad += nb })
+		ta.add(func(ta *tally) {
+			ta.untestedChecks += u
+			ta.untestedBad += ub
+			ta.needsChecks += n
+			ta.needsBad += nb
+			ta.leftInFlight += left
+		})
 	}
 	// refused runs a run that must not start, and checks that it made no
 	// mutating call and no test.
@@ -544,10 +565,11 @@ func runSeed(t *testing.T, seed int64, ta *tally) {
 	if err := settle(clk, cluster, tools); err != nil {
 		fail("%v", err)
 	}
-	check("faulty run", rep1, before)
+	check("faulty run", rep1, before, sc.interrupt)
 	if sc.interrupt && !rep1.Interrupted && rep1.Error == "" {
 		// The run ended before the interrupt came: nothing to check.
-		t.Logf("seed %d: the run finished before its interrupt", seed)
+		t.Logf("seed %d: the run finished before its interrupt (after %s; interrupt at %s, or at publish %d in %q)", seed, rep1.FinishedAt.Sub(rep1.StartedAt), sc.stopAfter, sc.stopOnN+1, sc.stopOn)
+		ta.add(func(ta *tally) { ta.interruptsLate++ })
 	}
 
 	// The rerun, without faults, from the branch tip (moved or not).
@@ -557,7 +579,7 @@ func runSeed(t *testing.T, seed int64, ta *tally) {
 	}
 	before = liveAtHead(cluster, tools, tip)
 	rep2, _ := run(runCfg{getenv: getenv})
-	check("rerun", rep2, before)
+	check("rerun", rep2, before, false)
 	if !rep2.OK() {
 		fail("the rerun without faults did not complete: %s", statuses(rep2))
 		ta.add(func(ta *tally) { ta.rerunsShort++ })
@@ -623,7 +645,7 @@ type scenario struct {
 	moveAfter int           // ... after this many of its publishes
 	interrupt bool          // the faulty run is interrupted (Options.Stop) ...
 	stopAfter time.Duration // ... this long (simulated) after it starts
-	stopOn    string        // ... or, when set, as this stage's publish number stopOnN+1 goes out
+	stopOn    string        // ... or, when set, as this stage's publish number stopOnN+1 goes out, if that is sooner
 	stopOnN   int
 	grace     time.Duration // ... and its calls cancelled this long after that
 	late429   bool          // test-tool answers 429 twice at the wire, after the budget
@@ -1013,8 +1035,9 @@ var stageNeeds = map[string][]string{"eu": {"us"}, "ap": {"eu"}, "ca": {"eu"}}
 //  7. no stage serves a version that a stage it needs does not: each stage
 //     it needs serves the same commit.
 //
-// It returns how many versions each checked and how many failed.
-func checkPromotion(c *demo.Cluster, tools []campaignTool, seeded map[string]bool, tested map[string]map[string]bool, reports []*pipeline.Report, fail func(string, ...any)) (untested, untestedBad, needs, needsBad int) {
+// It returns how many versions each checked and how many failed, and how
+// many exempt versions broke them (left is for the tally: see check).
+func checkPromotion(c *demo.Cluster, tools []campaignTool, seeded map[string]bool, tested map[string]map[string]bool, exempt func(tool, stage, version string) bool, fail func(string, ...any)) (untested, untestedBad, needs, needsBad, left int) {
 	liveCommits := func(stage, tool string) map[string]string {
 		srv := c.Servers[stageRegion[stage]]
 		out := map[string]string{}
@@ -1033,6 +1056,12 @@ func checkPromotion(c *demo.Cluster, tools []campaignTool, seeded map[string]boo
 				if seeded[commit] {
 					continue
 				}
+				if exempt(ct.name, stage, v) {
+					if !tested[ct.dir][commit] {
+						left++
+					}
+					continue
+				}
 				untested++
 				if !tested[ct.dir][commit] {
 					untestedBad++
@@ -1048,7 +1077,24 @@ func checkPromotion(c *demo.Cluster, tools []campaignTool, seeded map[string]boo
 			}
 		}
 	}
-	return untested, untestedBad, needs, needsBad
+	return untested, untestedBad, needs, needsBad, left
+}
+
+// leftBuilding reports whether rep says that a publish of tool in stage was
+// still building when the run's time ran out: the stage is unknown (the
+// answer never came), or pending with version published but not checked.
+func leftBuilding(rep *pipeline.Report, tool, stage, version string) bool {
+	for _, tr := range rep.Tools {
+		if tr.Name != tool {
+			continue
+		}
+		for _, st := range tr.Stages {
+			if st.Stage == stage && (st.Status == pipeline.StatusUnknown || st.Status == pipeline.StatusPending && st.VersionAfter == version) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // stateDump lists every tool's versions in every region, for a failing
