@@ -2,6 +2,8 @@ package pipeline_test
 
 import (
 	"context"
+	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -118,4 +120,50 @@ func TestRun_rerunWithdrawsAVersionAStoppedRunLeftUntested(t *testing.T) {
 			t.Errorf("stats withdrawn %d, want 1", rep.Stats.Withdrawn)
 		}
 	})
+}
+
+// What findStrays must leave alone: a stage that lags behind a stage it
+// needs (its promotion failed: the usual state a rerun finishes), and a
+// version built from another history (here a commit of another branch,
+// never in head's history). Neither is withdrawn, and a run that releases
+// nothing for them leaves them serving.
+func TestRun_laggingStagesAndOtherHistoriesAreNotWithdrawn(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us", "eu")
+	h.commit("feat: tools", merge(project("weather", ""), project("flights", "")))
+	// us keeps one version: the commit eu lags at is no longer live there.
+	plan := h.plan("", []stageSpec{{name: "us", extra: "test: true\nactive_cap: 1"}, {name: "eu"}}, "")
+	if rep := h.run(plan, nil); !rep.OK() {
+		t.Fatalf("first release: %v\n%s", toolNames(rep), h.log)
+	}
+	// weather's next release fails in eu: eu lags at 1.0.0, us serves 1.1.0
+	// only.
+	h.commit("feat(weather): more", touch("weather", "v2"))
+	h.servers["eu"].FailNext(amigotest.OpPublishVersion, 1, http.StatusBadRequest, `{"detail":"Tool build has failed."}`)
+	if rep := h.run(plan, nil); stage(t, tool(t, rep, "weather"), "eu").Status != pipeline.StatusFailed {
+		t.Fatalf("second release: eu %s, want failed\n%s", stage(t, tool(t, rep, "weather"), "eu").Status, h.log)
+	}
+	// flights in eu also serves a version built on another branch.
+	h.git("checkout", "-q", "-b", "hotfix")
+	other := h.commit("fix(flights): hotfix on another branch", touch("flights", "hotfix"))
+	h.git("checkout", "-q", "main")
+	fl, _ := h.servers["eu"].ToolByName(org, "flights")
+	if _, err := h.servers["eu"].AddVersion(org, fl.ID, amigotest.SeedVersion{Version: "1.0.1", Commit: other, ProjectDirectory: "tools/flights"}); err != nil {
+		t.Fatal(err)
+	}
+	// A run for a change to neither tool.
+	h.commit("chore: docs", map[string]string{"README.md": "docs\n"})
+	h.log.Reset()
+	rep := h.run(plan, nil)
+	if !rep.OK() || len(rep.Tools) != 0 || rep.Stats.Withdrawn != 0 {
+		t.Fatalf("run: %v, %d withdrawn, want nothing released or withdrawn\n%s", toolNames(rep), rep.Stats.Withdrawn, h.log)
+	}
+	if got := h.active("us", "weather"); !slices.Equal(got, []string{"1.1.0"}) {
+		t.Fatalf("us weather active %v, want 1.1.0 only: the test proves nothing", got)
+	}
+	if got := h.active("eu", "weather"); !slices.Equal(got, []string{"1.0.0"}) {
+		t.Errorf("eu weather active %v, want the lagging 1.0.0 left serving", got)
+	}
+	if got := h.active("eu", "flights"); !slices.Equal(got, []string{"1.0.0", "1.0.1"}) {
+		t.Errorf("eu flights active %v, want 1.0.0 and the other branch's 1.0.1 left alone", got)
+	}
 }
