@@ -168,15 +168,22 @@ func (r *runner) run(ctx context.Context, rep *Report) error {
 	if err != nil {
 		return err
 	}
-	tools := r.toolRuns(rep, an.res, an.why, an.remote, an.view)
+	tools := r.toolRuns(rep, an)
 	r.checkFilter(rep, an.projects)
-	if len(tools) == 0 {
+	if len(tools) == 0 && len(an.strays) == 0 {
 		r.log.Infof("nothing to release")
 		return nil
 	}
 	if err := r.checkTools(tools); err != nil {
 		r.notStartedTools(tools, "not started: the release could not start")
 		return err
+	}
+	// The first change a run makes: versions an earlier run left serving
+	// beyond a stage that never served their commit are withdrawn.
+	r.withdrawStrays(ctx, rep, tools, an.strays)
+	if len(tools) == 0 {
+		r.log.Infof("nothing to release")
+		return nil
 	}
 	if r.opts.readOnly() {
 		for _, t := range tools {
@@ -196,6 +203,10 @@ type analysis struct {
 	why      map[string]string // base choice per tool
 	remote   map[string]map[string]remoteState
 	view     *remoteView // nil offline
+	// strays are the versions serving beyond a stage that never served
+	// their commit, per tool (strays.go).
+	strays map[string][]stray
+	bases  map[string]string // the base chosen per tool, when one was
 }
 
 // analyze discovers the projects, asks the servers what they serve (not
@@ -228,6 +239,12 @@ func (r *runner) analyze(ctx context.Context, rep *Report, repo *changes.Repo, h
 			return nil, err
 		}
 	}
+	var strays map[string][]stray
+	if view != nil {
+		if strays, err = r.findStrays(ctx, view, projects, repo, head); err != nil {
+			return nil, err
+		}
+	}
 	res, err := changes.Detect(ctx, repo, req)
 	if err != nil {
 		return nil, discoveryError(r.opts.Plan.File, "detect changes", err)
@@ -247,7 +264,7 @@ func (r *runner) analyze(ctx context.Context, rep *Report, repo *changes.Repo, h
 			return nil, err
 		}
 	}
-	an := &analysis{projects: projects, res: res, why: why, view: view}
+	an := &analysis{projects: projects, res: res, why: why, view: view, strays: strays, bases: req.Bases}
 	if view != nil {
 		an.remote = view.snapshot()
 	}
@@ -283,20 +300,21 @@ func (r *runner) loadForStages(ctx context.Context, view *remoteView, changed []
 	return errors.Join(<-errs, <-errs)
 }
 
-// chooseBases asks the first stage about every project and, for the tools it
-// already serves at head, the later stages too; then picks each base.
+// chooseBases asks every stage about every project, the later stages in
+// parallel with the first (each stage is its own server and rate limit, so
+// this costs no time where they differ): the first stage gives the bases,
+// the later ones the bases of the tools the first already serves at head
+// and the versions an earlier run left untested there (findStrays). Then
+// it picks each base.
 func (r *runner) chooseBases(ctx context.Context, view *remoteView, projects []changes.Project, head string, repo *changes.Repo, bases, why map[string]string) error {
 	names := make([]string, len(projects))
 	for i, p := range projects {
 		names[i] = p.Name
 	}
-	if err := view.load(ctx, r, r.order[:1], names); err != nil {
+	later := make(chan error, 1)
+	go func() { later <- view.load(ctx, r, r.order[1:], names) }()
+	if err := errors.Join(view.load(ctx, r, r.order[:1], names), <-later); err != nil {
 		return err
-	}
-	if resume := resumeCandidates(view.snapshot()[r.order[0].Name], head); len(resume) > 0 && len(r.order) > 1 {
-		if err := view.load(ctx, r, r.order[1:], resume); err != nil {
-			return err
-		}
 	}
 	remote := view.snapshot()
 	shallow := repo.IsShallow()
@@ -319,11 +337,22 @@ func stageNames(order []promote.Stage) string {
 }
 
 // toolRuns builds the report entries of the projects that changed and the
-// runs of those that should release.
-func (r *runner) toolRuns(rep *Report, res *changes.Result, why map[string]string, remote map[string]map[string]remoteState, view *remoteView) []*toolRun {
+// runs of those that should release. A tool whose strays the run withdraws
+// is released even when it has not changed (strays.go): the stages they
+// were in lag behind.
+func (r *runner) toolRuns(rep *Report, an *analysis) []*toolRun {
+	res, why, remote, view := an.res, an.why, an.remote, an.view
+	projects := slices.Clone(res.Projects)
+	for _, p := range an.projects {
+		if len(an.strays[p.Name]) > 0 && !slices.ContainsFunc(projects, func(pc changes.ProjectChange) bool { return pc.Name == p.Name }) {
+			// No commit touched it since its base.
+			projects = append(projects, changes.ProjectChange{Name: p.Name, Path: p.Path, Status: changes.StatusUnchanged, Head: res.Head, Base: an.bases[p.Name]})
+		}
+	}
 	var runs []*toolRun
-	for _, pc := range res.Projects {
-		if pc.Status == changes.StatusUnchanged {
+	for _, pc := range projects {
+		strays := an.strays[pc.Name]
+		if pc.Status == changes.StatusUnchanged && len(strays) == 0 {
 			continue
 		}
 		tr := ToolReport{Name: pc.Name, Path: pc.Path, Bump: pc.Bump.String(), Reason: pc.Reason, Base: pc.Base, Head: pc.Head,
@@ -333,6 +362,8 @@ func (r *runner) toolRuns(rep *Report, res *changes.Result, why map[string]strin
 			tr.Reason = strings.TrimSpace(tr.Reason + " (" + w + ")")
 		}
 		switch {
+		case len(strays) > 0 && pc.Status != changes.StatusRemoved:
+			tr.Reason = strings.TrimSpace(strayReason(res.Head, strays) + "; " + tr.Reason)
 		case pc.Status == changes.StatusNoRelease && pc.FirstRelease:
 			// A project never released before goes out as 1.0.0 even when
 			// none of its commits is a feat or fix: otherwise a tool added
@@ -361,13 +392,13 @@ func (r *runner) toolRuns(rep *Report, res *changes.Result, why map[string]strin
 				t.rep = &rep.Tools[i]
 			}
 		}
-		r.prepareTool(t, remote, view)
+		r.prepareTool(t, remote, view, an.strays[t.name])
 	}
 	return runs
 }
 
 // prepareTool resolves the tool's settings and lays out its stages.
-func (r *runner) prepareTool(t *toolRun, remote map[string]map[string]remoteState, view *remoteView) {
+func (r *runner) prepareTool(t *toolRun, remote map[string]map[string]remoteState, view *remoteView, strays []stray) {
 	t.rep.Stages = make([]StageReport, len(r.order))
 	for i, st := range r.order {
 		s := &stageRun{spec: st, first: i == 0, api: r.apis[st.Name], rep: &t.rep.Stages[i], done: make(chan struct{})}
@@ -376,6 +407,8 @@ func (r *runner) prepareTool(t *toolRun, remote map[string]map[string]remoteStat
 		s.rep.Status = StatusPending
 		if remote != nil {
 			s.remote = remote[st.Name][t.name]
+			// The strays are withdrawn before the stage starts.
+			s.remote.versions = withoutStrays(s.remote.versions, strays, st.Name)
 		}
 		if view != nil && s.remote.tool == nil {
 			s.remote.tool = view.tool(st.Name, t.name)
