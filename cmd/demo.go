@@ -14,6 +14,7 @@ import (
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
 	"github.com/amigo-release/amigo-release/demo"
 	"github.com/amigo-release/amigo-release/internal/clock"
+	"github.com/amigo-release/amigo-release/internal/egress"
 	"github.com/amigo-release/amigo-release/pipeline"
 	"github.com/amigo-release/amigo-release/report"
 )
@@ -89,12 +90,11 @@ func demoRun(ctx context.Context, env *Env, o DemoOptions) (err error) {
 		if o.Keep {
 			jsonPath = filepath.Join(work, "report.json")
 		} else {
-			jf, ferr := os.CreateTemp(parent, "amigo-release-demo-*.json")
+			name, ferr := env.exit.TempFile(parent, "amigo-release-demo-*.json", nil, egress.Data)
 			if ferr != nil {
 				return unavailableErrorf("create the JSON report file: %v (set --report-json)", ferr)
 			}
-			jsonPath = jf.Name()
-			jf.Close()
+			jsonPath = name
 		}
 	}
 	jsonPath, _ = filepath.Abs(jsonPath)
@@ -130,6 +130,11 @@ func demoRun(ctx context.Context, env *Env, o DemoOptions) (err error) {
 	fmt.Fprintf(out, "== Release: the run command's own path (log on stderr) ==\n\n")
 	denv := *env
 	denv.Clock = clk
+	// The release's credentials are the demo's public placeholders, which
+	// the instructions below print on purpose: a scope of the exit masks
+	// them in what the release writes, not in the demo's own lines.
+	denv.exit = env.exit.Scope()
+	denv.Stdout, denv.Stderr = denv.exit.Stdout(), denv.exit.Stderr()
 	vars := demo.Env()
 	denv.Getenv = func(k string) string { return vars[k] } // nothing from this process's environment: no CI face, no real credentials
 	relErr := release(ctx, &denv, ReleaseOptions{

@@ -31,11 +31,10 @@ type face struct {
 // runners read workflow commands there); on a terminal the log goes to
 // stderr and the report to stdout, so `plan > plan.txt` keeps only the plan.
 func newFace(env *Env, o ReleaseOptions) *face {
-	logTo := env.Stdout
-	if !inCI(env.Getenv) {
-		logTo = env.Stderr
+	if env.exit == nil {
+		env.fill()
 	}
-	p := platform.Detect(env.Getenv, platform.WithWriter(logTo), platform.WithHTTPClient(env.HTTPClient))
+	p := platform.Detect(env.Getenv, platform.WithExit(env.exit), platform.WithHTTPClient(env.HTTPClient))
 	f := &face{env: env, p: p, o: o}
 	// The CI tokens are secrets too: mask them before anything prints.
 	f.mask(p.Input("github-token"), env.Getenv("GITHUB_TOKEN"), env.Getenv("SYSTEM_ACCESSTOKEN"))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"runtime/debug"
 	"sort"
@@ -13,16 +14,29 @@ import (
 	"text/tabwriter"
 
 	"github.com/amigo-release/amigo-release/internal/clock"
+	"github.com/amigo-release/amigo-release/internal/egress"
+	"github.com/amigo-release/amigo-release/report"
 )
 
 // Env is everything a command takes from its process. main passes the real
 // one; tests pass their own, so no command reads os.Getenv, writes os.Stdout
 // or exits by itself.
+//
+// Every byte a command writes leaves through the process's one exit
+// (internal/egress): Main puts it around Stdout and Stderr before anything
+// runs, so what a command writes to env.Stdout and env.Stderr is masked
+// (every secret registered with the exit, in every form), made visible
+// (control characters, bidi overrides) and defused (no line runs as a
+// workflow command). A command writes files with env.exit (WriteFile,
+// AppendFile, TempFile; JSON through egress.JSON) and registers secrets
+// with env.exit.Secret; nothing in cmd opens an output or writes
+// os.Stdout itself (TestOneExit in internal/egress fails if anything does).
 type Env struct {
 	// Getenv reads the environment (os.Getenv in main). Required.
 	Getenv func(string) string
 	// Stdout receives results (reports, help, version); Stderr receives
-	// errors and progress. Nil means io.Discard.
+	// errors and progress. Nil means io.Discard. Main replaces both by the
+	// exit's writers over them.
 	Stdout, Stderr io.Writer
 	// Clock is the time source; nil means clock.Real{}.
 	Clock clock.Clock
@@ -32,6 +46,9 @@ type Env struct {
 	// Ready, when set, is called by long-running commands (emulator) with
 	// their base URL once they serve. Tests use it to find a :0 port.
 	Ready func(baseURL string)
+
+	// exit is the process's one exit; Stdout and Stderr are its writers.
+	exit *egress.Exit
 }
 
 func (e *Env) fill() {
@@ -50,6 +67,20 @@ func (e *Env) fill() {
 	if e.HTTPClient == nil {
 		e.HTTPClient = &http.Client{}
 	}
+	if e.exit == nil {
+		e.exit = egress.New(e.Stdout, e.Stderr, egress.Options{Dialect: egress.DialectOf(e.Getenv), Rendered: report.RenderedForms})
+		e.Stdout, e.Stderr = e.exit.Stdout(), e.exit.Stderr()
+	}
+}
+
+// processSecrets are the variables that hold credentials whatever the
+// plan says: the default Amigo credentials and the CI tokens. Main
+// registers their values with the exit before anything is written; the
+// plan's own credential and secret variables follow once it is read.
+var processSecrets = []string{
+	"AMIGO_API_KEY", "AMIGO_API_KEY_ID", "AMIGO_USER_ID", "AMIGO_EMULATOR_TOKEN",
+	"GITHUB_TOKEN", "INPUT_GITHUB-TOKEN", "INPUT_GITHUB_TOKEN", "ACTIONS_RUNTIME_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+	"SYSTEM_ACCESSTOKEN",
 }
 
 // command is one subcommand.
@@ -111,6 +142,15 @@ func lookup(name string) (command, bool) {
 // comes from the action input `mode` (INPUT_MODE: run or plan; default run).
 func Main(ctx context.Context, args []string, env Env) (code int) {
 	env.fill()
+	defer env.exit.Close()
+	for _, name := range processSecrets {
+		env.exit.Secret(env.Getenv(name))
+	}
+	// What the standard library logs (net/http's server errors) leaves
+	// through the exit too.
+	prevLog := log.Writer()
+	log.SetOutput(env.Stderr)
+	defer log.SetOutput(prevLog)
 	defer func() {
 		if r := recover(); r != nil {
 			fmt.Fprintf(env.Stderr, "amigo-release: internal error (please report it): %v\n%s", r, debug.Stack())

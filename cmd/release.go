@@ -12,6 +12,7 @@ import (
 	"github.com/amigo-release/amigo-release/amigo"
 	"github.com/amigo-release/amigo-release/changes"
 	"github.com/amigo-release/amigo-release/internal/clock"
+	"github.com/amigo-release/amigo-release/internal/egress"
 	"github.com/amigo-release/amigo-release/pipeline"
 	"github.com/amigo-release/amigo-release/promote"
 )
@@ -264,7 +265,11 @@ func writeReportJSON(f *face, o ReleaseOptions, rep *pipeline.Report) {
 	if o.ReportJSON == "" {
 		return
 	}
-	if err := rep.WriteJSON(o.ReportJSON); err != nil {
+	b, err := rep.JSON()
+	if err == nil {
+		err = f.env.exit.WriteFile(o.ReportJSON, b, egress.JSON)
+	}
+	if err != nil {
 		f.logger().Warningf("write --report-json %s: %v", o.ReportJSON, err)
 	}
 }

@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"encoding/json"
-	"os"
 	"time"
 )
 
@@ -169,11 +168,13 @@ func (r *Report) OK() bool {
 	return true
 }
 
-// WriteJSON writes the report, indented, to path.
-func (r *Report) WriteJSON(path string) error {
+// JSON is the report as --report-json writes it: indented, ending with a
+// newline. The CLI writes it through the process's exit (internal/egress),
+// which masks secrets in every string; no package writes it elsewhere.
+func (r *Report) JSON() ([]byte, error) {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
+	return append(b, '\n'), nil
 }
