@@ -187,3 +187,40 @@ func TestRedactedBody_neverLonger(t *testing.T) {
 		t.Errorf("redacted body has %d characters, the body %d; or a form was missed", utf8.RuneCountInString(got), utf8.RuneCountInString(body))
 	}
 }
+
+// TestAnnotations_controlCharactersVisible (issue 12, finding 5): ANSI
+// escape sequences, C1 controls, NUL and bidi overrides from commit and
+// server text never reach an annotation, a group title or a log line
+// raw: they come out as visible pictures or U+FFFD.
+func TestAnnotations_controlCharactersVisible(t *testing.T) {
+	text := "red \x1b[31mALERT\x1b[0m \u202eevil\u202c nul\x00 csi\u009b2J iso\u2066x\u2069 bell\a"
+	for _, tc := range []struct {
+		name string
+		new  func(getenv func(string) string, opts ...Option) Platform
+	}{
+		{"github", func(g func(string) string, o ...Option) Platform { return NewGitHub(g, o...) }},
+		{"azure", func(g func(string) string, o ...Option) Platform { return NewAzure(g, o...) }},
+		{"local", func(g func(string) string, o ...Option) Platform { return NewLocal(g, o...) }},
+	} {
+		var out lockedBuffer
+		p := tc.new(func(string) string { return "" }, WithWriter(&out))
+		p.Errorf("test gate failed: %s", text)
+		p.Warningf("%s", text)
+		p.Annotate(Annotation{Level: LevelError, File: "tools/" + text + "/pyproject.toml", Line: 1, Title: text, Message: text})
+		p.Group(text)
+		p.Infof("%s", text)
+		p.EndGroup()
+		p.Print(text)
+		p.Complete(Failed, text)
+		got := out.String()
+		for _, r := range got {
+			if (r < 0x20 && r != '\n') || (r >= 0x7f && r < 0xa0) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) {
+				t.Errorf("%s: %U reached the log raw:\n%q", tc.name, r, got)
+				break
+			}
+		}
+		if !strings.Contains(got, "\u241b[31mALERT") {
+			t.Errorf("%s: the escape is not shown as a picture:\n%q", tc.name, got)
+		}
+	}
+}
