@@ -11,12 +11,18 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+	"github.com/amigo-release/amigo-release/internal/bounds"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 )
 
 // PyprojectFile is the file that makes a directory a tool project.
 const PyprojectFile = "pyproject.toml"
+
+// MaxProjects bounds discovery: a tree with more directories holding a
+// pyproject.toml under the roots is refused (each one is read and
+// parsed); discovery.include filters after the count.
+const MaxProjects = 10000
 
 // Options configure discovery and bump inference.
 type Options struct {
@@ -202,6 +208,9 @@ func (r *Repo) discoverUncached(root plumbing.Hash, opts Options) ([]Project, er
 // pyproject.toml); known gives the pyproject.toml entries when the index
 // supplied them.
 func (r *Repo) projectsIn(root plumbing.Hash, dirs []string, known map[string]indexFile, opts Options) ([]Project, error) {
+	if len(dirs) > MaxProjects {
+		return nil, fmt.Errorf("%d directories hold a %s: more than %d projects (the limit); narrow discovery.roots to the directories that hold tools", len(dirs), PyprojectFile, MaxProjects)
+	}
 	sort.Strings(dirs)
 	var projects []Project
 	byName := map[string]string{}
@@ -341,6 +350,12 @@ func ProjectName(data []byte) (string, error) {
 				Name any `toml:"name"`
 			} `toml:"poetry"`
 		} `toml:"tool"`
+	}
+	if err := bounds.TOML(data); err != nil {
+		if le, ok := err.(*bounds.LimitError); ok {
+			return "", fmt.Errorf(":%d: not read: %v", le.Line, err)
+		}
+		return "", fmt.Errorf(": not read: %v", err)
 	}
 	if _, err := toml.Decode(string(data), &doc); err != nil {
 		var pe toml.ParseError

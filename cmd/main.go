@@ -13,6 +13,7 @@ import (
 	"sync"
 	"text/tabwriter"
 
+	"github.com/amigo-release/amigo-release/internal/bounds"
 	"github.com/amigo-release/amigo-release/internal/clock"
 	"github.com/amigo-release/amigo-release/internal/egress"
 	"github.com/amigo-release/amigo-release/report"
@@ -67,11 +68,20 @@ func (e *Env) fill() {
 	if e.HTTPClient == nil {
 		e.HTTPClient = &http.Client{}
 	}
+	if _, capped := e.HTTPClient.Transport.(bodyCapped); !capped {
+		// Every answer read (Amigo, GitHub, Azure DevOps) is bounded.
+		hc := *e.HTTPClient
+		hc.Transport = bodyCapped{bounds.Body(hc.Transport, bounds.MaxResponseSize)}
+		e.HTTPClient = &hc
+	}
 	if e.exit == nil {
 		e.exit = egress.New(e.Stdout, e.Stderr, egress.Options{Dialect: egress.DialectOf(e.Getenv), Rendered: report.RenderedForms})
 		e.Stdout, e.Stderr = e.exit.Stdout(), e.exit.Stderr()
 	}
 }
+
+// bodyCapped marks a transport that bounds.Body already wraps.
+type bodyCapped struct{ http.RoundTripper }
 
 // processSecrets are the variables that hold credentials whatever the
 // plan says: the default Amigo credentials and the CI tokens. Main

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/amigo-release/amigo-release/internal/bounds"
 	"github.com/amigo-release/amigo-release/internal/egress"
 	"github.com/sethvargo/go-githubactions"
 )
@@ -209,7 +210,7 @@ func (g *GitHub) Event() (Event, error) {
 	ev.Branch = branchName(g.getenv("GITHUB_REF"))
 	var p ghPayload
 	if path := g.getenv("GITHUB_EVENT_PATH"); path != "" {
-		b, err := os.ReadFile(path)
+		b, err := readEvent(path)
 		if err != nil {
 			return ev, fmt.Errorf("read the event payload (GITHUB_EVENT_PATH): %w", err)
 		}
@@ -247,4 +248,18 @@ func (g *GitHub) Event() (Event, error) {
 		ev.BaseBranch = p.PullRequest.Base.Ref
 	}
 	return ev, nil
+}
+
+// MaxEventSize bounds the event payload read from GITHUB_EVENT_PATH:
+// GitHub caps webhook payloads at 25 MB.
+const MaxEventSize = 25 << 20
+
+// readEvent reads the event payload, refusing one over MaxEventSize.
+func readEvent(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return bounds.ReadAll(f, MaxEventSize, path)
 }
