@@ -230,7 +230,7 @@ func TestSafe_Markdown(t *testing.T) {
 	if got != "raw •••, escaped •••, \u241b[0m ## heading" {
 		t.Errorf("got %q", got)
 	}
-	if got := string(x.Safe([]byte("sk_live_abc x"), egress.Data)); got != "*** x" {
+	if got := string(x.Safe([]byte("sk_live_abc x\u202e\x1b\r\n"), egress.Data)); got != "*** x\uFFFD\u241b\r\n" {
 		t.Errorf("Data: got %q", got)
 	}
 }

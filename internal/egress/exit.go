@@ -56,8 +56,9 @@ const (
 	// visible and defused line by line, so `jq -r` prints nothing that
 	// runs; the document stays valid JSON, indented as it came.
 	JSON
-	// Data is read by programs (step output files): secrets masked, the
-	// rest as it is.
+	// Data is read by programs (step output files): secrets masked and
+	// control characters visible as in Visible, but line endings (\r\n
+	// included) kept as they are.
 	Data
 )
 
@@ -311,7 +312,11 @@ func (x *Exit) safe(text string, k Kind) string {
 		}
 		return x.safe(text, Log)
 	case Data:
-		return x.mask(text, maskLog, false)
+		text = x.mask(text, maskLog, false)
+		if v := visibleData(text); v != text {
+			text = x.mask(v, maskLog, false)
+		}
+		return text
 	}
 	return x.safeText(text)
 }

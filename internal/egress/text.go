@@ -49,6 +49,21 @@ func visibleRune(r rune) rune {
 	return r
 }
 
+// visibleData is Visible for data read by programs: line endings stay as
+// they are (a runner's files end lines with \r\n on Windows).
+func visibleData(s string) string {
+	if plainASCII(strings.ReplaceAll(s, "\r", "")) {
+		return s
+	}
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	return strings.Map(func(r rune) rune {
+		if r == '\r' {
+			return r
+		}
+		return visibleRune(r)
+	}, s)
+}
+
 // plainASCII reports whether s holds only printable ASCII, \n and \t.
 func plainASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
