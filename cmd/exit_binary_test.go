@@ -200,7 +200,20 @@ func TestMain_panicLineGoesThroughTheExit(t *testing.T) {
 	if strings.Contains(r.stderr, "panic-secret-key") || strings.Contains(r.stderr, "\x1b") || len(cilog.Parse(egress.GitHub, r.stderr)) != 0 {
 		t.Errorf("the panic line is not safe:\n%q", r.stderr)
 	}
-	if r.stdout != "::add-mask::panic-secret-key\n" {
-		t.Errorf("stdout %q, want only the mask registration", r.stdout)
+	if r.stdout != "" {
+		t.Errorf("stdout %q, want nothing (a command that writes no CI log tells the runner nothing)", r.stdout)
+	}
+}
+
+// TestMain_dataOnStdoutStaysData: in a CI, a command whose standard output
+// a step captures (version --json) writes only its data there: the
+// credential variables are masked, but the runner is told about them only
+// by the commands that write a CI log.
+func TestMain_dataOnStdoutStaysData(t *testing.T) {
+	r := runMainEnv(t, map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_TOKEN": "ghs_captured_token_123", "AMIGO_API_KEY": "captured-key-456"}, "version", "--json")
+	r.wantCode(t, ExitOK)
+	var v map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &v); err != nil {
+		t.Errorf("stdout is not the JSON alone: %v\n%s", err, r.stdout)
 	}
 }

@@ -84,9 +84,11 @@ func (e *Env) fill() {
 type bodyCapped struct{ http.RoundTripper }
 
 // processSecrets are the variables that hold credentials whatever the
-// plan says: the default Amigo credentials and the CI tokens. Main
-// registers their values with the exit before anything is written; the
-// plan's own credential and secret variables follow once it is read.
+// plan says: the default Amigo credentials and the CI tokens. Main masks
+// their values before any command runs (without telling the runner: a
+// command's standard output may be data a step captures); run and plan
+// register them with the runner, and the plan's own credential and secret
+// variables once it is read.
 var processSecrets = []string{
 	"AMIGO_API_KEY", "AMIGO_API_KEY_ID", "AMIGO_USER_ID", "AMIGO_EMULATOR_TOKEN",
 	"GITHUB_TOKEN", "INPUT_GITHUB-TOKEN", "INPUT_GITHUB_TOKEN", "ACTIONS_RUNTIME_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
@@ -154,7 +156,7 @@ func Main(ctx context.Context, args []string, env Env) (code int) {
 	env.fill()
 	defer env.exit.Close()
 	for _, name := range processSecrets {
-		env.exit.Secret(env.Getenv(name))
+		env.exit.Hide(env.Getenv(name))
 	}
 	// What the standard library logs (net/http's server errors) leaves
 	// through the exit too.

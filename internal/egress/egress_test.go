@@ -114,6 +114,21 @@ func TestSecret_registersPerLine(t *testing.T) {
 	}
 }
 
+// TestHide: a hidden value is masked but the runner is not told, until
+// Secret registers it.
+func TestHide(t *testing.T) {
+	x, out, errb := newExit(egress.GitHub)
+	x.Hide("hidden-value-1")
+	x.Stderr().Write([]byte("hidden-value-1\n"))
+	if out.Len() != 0 || errb.String() != "***\n" {
+		t.Errorf("stdout %q, stderr %q", out, errb)
+	}
+	x.Secret("hidden-value-1")
+	if out.String() != "::add-mask::hidden-value-1\n" {
+		t.Errorf("Secret after Hide: stdout %q", out)
+	}
+}
+
 // TestStream_lines: lines are made safe whole, whatever the writes cut:
 // a secret split over two writes is masked, "\r" and "\r\n" end lines,
 // control characters become visible and commands are defused.

@@ -93,6 +93,7 @@ type Exit struct {
 	dialect  Dialect
 	rendered func(string) []string
 	secrets  secretSet
+	told     map[string]bool // lines the runner was told to mask
 	stdout   *stream
 	stderr   *stream
 }
@@ -103,6 +104,7 @@ type shared struct {
 	mu       sync.Mutex
 	out, err io.Writer
 	werr     error
+	streams  []*stream // every Exit's Stdout and Stderr, for Close
 }
 
 // New returns the exit over the process's standard output and error.
@@ -115,6 +117,7 @@ func New(stdout, stderr io.Writer, o Options) *Exit {
 	}
 	x := &Exit{sh: &shared{out: stdout, err: stderr}, dialect: o.Dialect, rendered: o.Rendered}
 	x.stdout, x.stderr = &stream{x: x, stdout: true}, &stream{x: x}
+	x.sh.streams = append(x.sh.streams, x.stdout, x.stderr)
 	return x
 }
 
@@ -125,6 +128,9 @@ func New(stdout, stderr io.Writer, o Options) *Exit {
 func (x *Exit) Scope() *Exit {
 	c := &Exit{sh: x.sh, parent: x, dialect: x.dialect, rendered: x.rendered}
 	c.stdout, c.stderr = &stream{x: c, stdout: true}, &stream{x: c}
+	x.sh.mu.Lock()
+	x.sh.streams = append(x.sh.streams, c.stdout, c.stderr)
+	x.sh.mu.Unlock()
 	return c
 }
 
@@ -142,24 +148,24 @@ func (x *Exit) Stderr() io.Writer { return x.stderr }
 // Secret registers values that must never leave the process: from now on
 // they are masked everywhere, with each line of a multi-line value and
 // their JSON-escaped, Go-quoted, URL-encoded and base64 forms. On GitHub
-// Actions each new value (each line of a multi-line one) is also
-// registered with the runner by ::add-mask::, on Azure Pipelines by
-// ##vso[task.setsecret], on standard output before anything else is
-// written there. Empty values and values shorter than MinSecretLength are
-// ignored (the caller warns about those).
+// Actions each value (each line of a multi-line one) is also registered
+// with the runner by ::add-mask::, on Azure Pipelines by
+// ##vso[task.setsecret], on standard output, once. A command that writes
+// a CI log calls it before anything else. Empty values and values shorter
+// than MinSecretLength are ignored (the caller warns about those).
 func (x *Exit) Secret(values ...string) {
 	x.sh.mu.Lock()
 	defer x.sh.mu.Unlock()
 	for _, v := range values {
-		known := x.knows
-		var tell []string
-		for _, l := range linesOf(v) {
-			if !known(l) {
-				tell = append(tell, l)
-			}
-		}
 		x.secrets.add(v, x.rendered)
-		for _, l := range tell {
+		for _, l := range linesOf(v) {
+			if x.wasTold(l) {
+				continue
+			}
+			if x.told == nil {
+				x.told = map[string]bool{}
+			}
+			x.told[l] = true
 			// The runner reads the log as UTF-8: it sees what it masks
 			// the way it sees the lines that show it.
 			l = strings.ToValidUTF8(l, "\uFFFD")
@@ -173,10 +179,24 @@ func (x *Exit) Secret(values ...string) {
 	}
 }
 
-// knows reports whether part is registered here or in a parent scope.
-func (x *Exit) knows(part string) bool {
+// Hide registers values to mask as Secret does, without telling the
+// runner: for what every command must mask (the credential variables)
+// before it is known whether the command writes a CI log at all, or data
+// whose standard output a step captures (version --json, a completion
+// script).
+func (x *Exit) Hide(values ...string) {
+	x.sh.mu.Lock()
+	defer x.sh.mu.Unlock()
+	for _, v := range values {
+		x.secrets.add(v, x.rendered)
+	}
+}
+
+// wasTold reports whether the runner was told about line, here or by a
+// parent scope.
+func (x *Exit) wasTold(line string) bool {
 	for e := x; e != nil; e = e.parent {
-		if e.secrets.has(part) {
+		if e.told[line] {
 			return true
 		}
 	}
@@ -262,13 +282,15 @@ func (x *Exit) writeFile(path string, flag int, data []byte, k Kind) error {
 	return f.Close()
 }
 
-// Close writes what the standard output and error hold back (a last line
-// without its newline) and returns Err. The exit stays usable.
+// Close writes what the standard output and error (its own and its
+// scopes') hold back, a last line without its newline, and returns Err.
+// The exit stays usable.
 func (x *Exit) Close() error {
 	x.sh.mu.Lock()
 	defer x.sh.mu.Unlock()
-	x.stdout.flush()
-	x.stderr.flush()
+	for _, s := range x.sh.streams {
+		s.flush()
+	}
 	return x.sh.werr
 }
 
