@@ -4,10 +4,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/amigo-release/amigo-release/internal/bounds"
 )
 
 // runBinaryRSS is runBinary that also returns the process's peak RSS in
@@ -54,14 +55,15 @@ func TestBinary_boundedInputs(t *testing.T) {
 		return b.String()
 	}
 	const head = "[project]\nname = \"weather-lookup\"\n\n"
+	costLimit := fmt.Sprintf("more than %d bytes (the limit)", bounds.MaxTOMLCost)
 	for _, tc := range []struct {
 		name, file, content, want string
 	}{
 		{"3,000 nested inline tables (18 KB)", "tools/weather/pyproject.toml", head + "[tool.amigo]\ninput_schema = " + nest(3000) + "\n", "nested more than 64 (the limit)"},
 		{"5,000 nested inline tables (30 KB)", "tools/weather/pyproject.toml", head + "[tool.amigo]\ninput_schema = " + nest(5000) + "\n", "nested more than 64 (the limit)"},
 		{"50,000 nested inline tables (300 KB)", "tools/weather/pyproject.toml", head + "[tool.amigo]\ninput_schema = " + nest(50000) + "\n", "nested more than 64 (the limit)"},
-		{"1 MB of 30-part dotted keys", "tools/weather/pyproject.toml", head + "[tool.x]\n" + big(func(i int) string { return fmt.Sprintf("k%d%s = 1\n", i, strings.Repeat(".a", 29)) }), "more than 33554432 bytes (the limit)"},
-		{"a long table name over many keys", "tools/weather/pyproject.toml", head + "[" + strings.Repeat("t", 200<<10) + "]\n" + big(func(i int) string { return fmt.Sprintf("k%d = 1\n", i) })[:700<<10], "more than 33554432 bytes (the limit)"},
+		{"1 MB of 30-part dotted keys", "tools/weather/pyproject.toml", head + "[tool.x]\n" + big(func(i int) string { return fmt.Sprintf("k%d%s = 1\n", i, strings.Repeat(".a", 29)) }), costLimit},
+		{"a long table name over many keys", "tools/weather/pyproject.toml", head + "[" + strings.Repeat("t", 200<<10) + "]\n" + big(func(i int) string { return fmt.Sprintf("k%d = 1\n", i) })[:700<<10], costLimit},
 		{"1 MB flow sequence in the plan", ".amigo/release.yaml", "x: [" + strings.Repeat("1,", 500<<10-4) + "1]\n", "more than 250000 YAML values"},
 		{"a plan over 1 MiB", ".amigo/release.yaml", "# " + strings.Repeat("x", 1100<<10) + "\n", "larger than 1048576 bytes"},
 	} {
@@ -81,7 +83,56 @@ func TestBinary_boundedInputs(t *testing.T) {
 				t.Errorf("peak RSS %d MB, want at most %d MB", rss>>20, maxInputRSS>>20)
 			}
 			t.Logf("%s: exit 2 in %d MB", tc.name, rss>>20)
-			_ = filepath.Join
+		})
+	}
+}
+
+// TestBinary_boundedInputsAtTheLimit: the costliest pyproject.toml the
+// TOML check lets through, for each of the shapes whose cost grows
+// fastest, is read (twice: discovery and metadata) within 100 MB.
+func TestBinary_boundedInputsAtTheLimit(t *testing.T) {
+	const head = "[project]\nname = \"weather-lookup\"\n\n[tool.x]\n"
+	for name, line := range map[string]func(i int) string{
+		"30-part dotted keys": func(i int) string { return fmt.Sprintf("k%d%s = 1\n", i, strings.Repeat(".a", 29)) },
+		"30 nested inline tables": func(i int) string {
+			return fmt.Sprintf("k%d = %s1%s\n", i, strings.Repeat("{a = ", 30), strings.Repeat("}", 30))
+		},
+		"flat keys":     func(i int) string { return fmt.Sprintf("k%d = 1\n", i) },
+		"short strings": func(i int) string { return fmt.Sprintf("k%d = \"abc\"\n", i) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			// The longest run of lines the check accepts (bisected).
+			var ends []int
+			var b strings.Builder
+			b.WriteString(head)
+			for i := 0; b.Len() < bounds.MaxFileSize; i++ {
+				b.WriteString(line(i))
+				ends = append(ends, b.Len())
+			}
+			all := b.String()
+			lo, hi := 0, len(ends)-1
+			for lo < hi {
+				mid := (lo + hi + 1) / 2
+				if bounds.TOML([]byte(all[:ends[mid]])) == nil {
+					lo = mid
+				} else {
+					hi = mid - 1
+				}
+			}
+			b.Reset()
+			b.WriteString(all[:ends[lo]])
+			repo := t.TempDir()
+			git(t, repo, "init", "-q", "-b", "main")
+			commit(t, repo, "feat: tools", map[string]string{
+				"tools/weather/pyproject.toml": b.String(),
+				".amigo/release.yaml":          "version: 1\nstages:\n  - name: us\n    region: us\n    organization: acme\n",
+			})
+			r, rss := runBinaryRSS(t, repo, map[string]string{"AMIGO_REPO": repo, "AMIGO_BASE": ""}, "plan", "--offline")
+			r.wantCode(t, ExitOK)
+			if rss > maxInputRSS {
+				t.Errorf("peak RSS %d MB for a %d KB file, want at most %d MB", rss>>20, b.Len()>>10, maxInputRSS>>20)
+			}
+			t.Logf("%s: %d KB read in %d MB", name, b.Len()>>10, rss>>20)
 		})
 	}
 }

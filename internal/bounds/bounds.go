@@ -37,7 +37,7 @@ const (
 	MaxTOMLKeyParts = 64
 	// MaxTOMLCost bounds the memory the decoder is estimated to need for
 	// the document's keys, in bytes (see TOML).
-	MaxTOMLCost = 32 << 20
+	MaxTOMLCost = 24 << 20
 )
 
 // LimitError is an input over a limit.
