@@ -4,10 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -30,26 +28,8 @@ type binResult struct {
 // only what it documents.
 func runBinary(t *testing.T, dir string, env map[string]string, args ...string) binResult {
 	t.Helper()
-	cmd := exec.Command(binPath, args...)
-	cmd.Dir = dir
-	cmd.Env = []string{}
-	if runtime.GOOS == "windows" {
-		// Windows programs need SYSTEMROOT to use the network at all.
-		cmd.Env = append(cmd.Env, "SYSTEMROOT="+os.Getenv("SYSTEMROOT"))
-	}
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	var out, errb strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return binResult{out.String(), errb.String(), code}
+	r, _ := runBinaryRSS(t, dir, env, args...)
+	return r
 }
 
 func (r binResult) wantCode(t *testing.T, code int) {

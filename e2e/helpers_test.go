@@ -219,6 +219,7 @@ type result struct {
 	code           int
 	stdout, stderr string
 	report         *pipeline.Report
+	rss            int64 // peak resident memory in bytes (0 where the system does not say)
 }
 
 // run runs the binary in dir with exactly env (plus PATH and HOME) and
@@ -244,7 +245,7 @@ func (w *world) run(dir string, env map[string]string, args ...string) result {
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
-	r := result{stdout: out.String(), stderr: errb.String()}
+	r := result{stdout: out.String(), stderr: errb.String(), rss: maxRSS(cmd.ProcessState)}
 	if ee, ok := err.(*exec.ExitError); ok {
 		r.code = ee.ExitCode()
 	} else if err != nil {

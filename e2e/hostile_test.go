@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -765,24 +763,8 @@ func (hw *hostileWorld) commitAs(author, msg string, files map[string]string) {
 
 // runBinary runs the binary in the checkout with exactly env.
 func (hw *hostileWorld) runBinary(env map[string]string, args ...string) (code int, stdout, stderr string, rss int64) {
-	w := hw.world
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Dir = w.work
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + w.t.TempDir()}
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		w.t.Fatalf("run: %v", err)
-	}
-	return code, out.String(), errb.String(), maxRSS(cmd.ProcessState)
+	r := hw.run(hw.work, env, args...)
+	return r.code, r.stdout, r.stderr, r.rss
 }
 
 // commentsPosted lists the comments written on either CI.
