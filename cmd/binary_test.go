@@ -11,6 +11,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/amigo-release/amigo-release/internal/peakrss"
 )
 
 // binPath is the amigo-release binary TestMain builds once for this
@@ -20,6 +22,7 @@ var binPath string
 const testVersion = "v0.0.0-cmdtest"
 
 func TestMain(m *testing.M) {
+	peakrss.Spawn()
 	os.Exit(buildAndRun(m))
 }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/amigo-release/amigo-release/internal/bounds"
+	"github.com/amigo-release/amigo-release/internal/peakrss"
 )
 
 // runBinaryRSS is runBinary that also returns the process's peak RSS in
@@ -26,6 +27,7 @@ func runBinaryRSS(t *testing.T, dir string, env map[string]string, args ...strin
 	}
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
+	peak := peakrss.Measure(cmd, t.TempDir())
 	err := cmd.Run()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
@@ -33,7 +35,7 @@ func runBinaryRSS(t *testing.T, dir string, env map[string]string, args ...strin
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	return binResult{out.String(), errb.String(), code}, maxRSS(cmd.ProcessState)
+	return binResult{out.String(), errb.String(), code}, peak()
 }
 
 // maxInputRSS is the goal: any single input file of 1 MiB or less

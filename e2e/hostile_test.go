@@ -272,8 +272,17 @@ type hostileWorld struct {
 	proxy   *httptest.Server
 	gh      *fakeci.GitHub
 	ado     *fakeci.Azure
-	answer  func(w http.ResponseWriter, r *http.Request, body []byte) bool
 	regions map[string]string // stage → proxied base URL
+
+	mu     sync.Mutex
+	answer func(w http.ResponseWriter, r *http.Request, body []byte) bool
+}
+
+// setAnswer makes the proxy answer the requests f takes.
+func (hw *hostileWorld) setAnswer(f func(w http.ResponseWriter, r *http.Request, body []byte) bool) {
+	hw.mu.Lock()
+	defer hw.mu.Unlock()
+	hw.answer = f
 }
 
 // runHostile is one case in one dialect.
@@ -329,16 +338,17 @@ func runHostile(t *testing.T, seed int64, d egress.Dialect, ta *hostileTally) {
 			"[[tool.amigo-release.envvars]]\nname = " + tomlString(text(2)) + "\nvalue = \"x\""}[rng.Intn(3)]
 		hw.commitAs(author, "fix(currency): "+clean(text(2), "\x00"), map[string]string{"tools/currency/pyproject.toml": "[project]\nname = \"currency_convert\"\n\n[tool.amigo-release]\n" + bad + "\n"})
 	case scenarioServer:
-		hw.answer = hw.echoing(rng)
+		hw.setAnswer(hw.echoing(rng))
 	case scenarioSignIn:
 		want = []int{2}
-		hw.answer = func(w http.ResponseWriter, r *http.Request, body []byte) bool {
+		hostile := text(2)
+		hw.setAnswer(func(w http.ResponseWriter, r *http.Request, body []byte) bool {
 			if !strings.HasSuffix(r.URL.Path, "/user/signin_with_api_key") {
 				return false
 			}
-			writeHostile(w, http.StatusUnauthorized, hw.echo(r, body, text(2)))
+			writeHostile(w, http.StatusUnauthorized, hw.echo(r, body, hostile))
 			return true
-		}
+		})
 	case scenarioPlan:
 		want = []int{2}
 		bad := clean(text(3), "\x00")
@@ -651,13 +661,12 @@ func (hw *hostileWorld) plan(tail string) string {
 func (hw *hostileWorld) proxyServers() {
 	target, _ := url.Parse(hw.cluster.BaseURL)
 	rp := httputil.NewSingleHostReverseProxy(target)
-	var mu sync.Mutex
 	hw.proxy = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		mu.Lock()
+		hw.mu.Lock()
 		answer := hw.answer
-		mu.Unlock()
+		hw.mu.Unlock()
 		if answer != nil && answer(w, r, body) {
 			return
 		}

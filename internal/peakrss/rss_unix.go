@@ -1,6 +1,6 @@
 //go:build linux || darwin
 
-package e2e
+package peakrss
 
 import (
 	"os"
@@ -8,8 +8,13 @@ import (
 	"syscall"
 )
 
-// maxRSS is the peak resident memory of a finished process, in bytes.
+const supported = true
+
+// maxRSS is what the kernel says of a finished process, in bytes.
 func maxRSS(ps *os.ProcessState) int64 {
+	if ps == nil {
+		return 0
+	}
 	ru, ok := ps.SysUsage().(*syscall.Rusage)
 	if !ok {
 		return 0

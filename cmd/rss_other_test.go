@@ -1,8 +1,0 @@
-//go:build !linux && !darwin
-
-package cmd
-
-import "os"
-
-// maxRSS is not measured here.
-func maxRSS(*os.ProcessState) int64 { return 0 }
