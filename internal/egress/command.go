@@ -140,7 +140,7 @@ func (x *Exit) azureCommand(line string) (string, bool) {
 	if secretValue {
 		// The agent must see the value to mask it: it is visible and
 		// defused, never masked.
-		data = BreakHashes(Visible(data))
+		data = defuseHashes(Visible(data))
 	} else {
 		data = x.safeValue(data)
 	}
@@ -148,11 +148,12 @@ func (x *Exit) azureCommand(line string) (string, bool) {
 	return b.String(), true
 }
 
-// safeValue is an untrusted part of a command: masked, visible, its "##"
-// broken (the escapes keep it on one line, so no "::" can start one).
+// safeValue is an untrusted part of a command: masked, visible, its
+// "##[" and "##vso[" defused (the escapes keep it on one line, so no "::"
+// can start one).
 func (x *Exit) safeValue(v string) string {
 	v = x.mask(v, maskLog, false)
-	w := BreakHashes(Visible(v))
+	w := defuseHashes(Visible(v))
 	if w != v {
 		w = x.mask(w, maskLog, false)
 	}

@@ -47,9 +47,10 @@ func TestDefuseLine(t *testing.T) {
 		"\u00a0::warning::nbsp is trimmed":   "\u00a0\u200b::warning::nbsp is trimmed",
 		"\u3000::warning::ideographic space": "\u3000\u200b::warning::ideographic space",
 		"a ::not-at-start:: b":               "a ::not-at-start:: b",
-		"##vso[task.setvariable variable=x]": "#\u200b#vso[task.setvariable variable=x]",
-		"text ##vso[task.complete]":          "text #\u200b#vso[task.complete]",
-		"###[group]x":                        "#\u200b#\u200b#[group]x",
+		"##vso[task.setvariable variable=x]": "##\u200bvso[task.setvariable variable=x]",
+		"text ##vso[task.complete]":          "text ##\u200bvso[task.complete]",
+		"###[group]x":                        "###\u200b[group]x",
+		"${x##*/} ## heading ##VsO[y]":       "${x##*/} ## heading ##\u200bVsO[y]",
 		"::":                                 "\u200b::",
 	} {
 		if got := egress.DefuseLine(in); got != want {
@@ -142,7 +143,7 @@ func TestStream_lines(t *testing.T) {
 	if err := x.Close(); err != nil {
 		t.Fatal(err)
 	}
-	want := "pass ***\n\u200b::set-output name=x::y\n\u200b::warning::z\n\u241b[2J#\u200b#vso[task.complete]\n  \u200b::error::w\nno end"
+	want := "pass ***\n\u200b::set-output name=x::y\n\u200b::warning::z\n\u241b[2J##\u200bvso[task.complete]\n  \u200b::error::w\nno end"
 	if out.String() != want {
 		t.Errorf("got  %q\nwant %q", out.String(), want)
 	}
@@ -176,18 +177,18 @@ func TestCommand(t *testing.T) {
 		line, out string
 	}{
 		{egress.GitHub, "::error file=dir/tok-secret/f.toml,line=3,title=t%3Ax::msg tok-secret \x1b[1m ##vso[x] %0A::warning::y",
-			"::error file=dir/***/f.toml,line=3,title=t%3Ax::msg *** \u241b[1m #\u200b#vso[x] %0A::***::y"},
+			"::error file=dir/***/f.toml,line=3,title=t%3Ax::msg *** \u241b[1m ##\u200bvso[x] %0A::***::y"},
 		{egress.GitHub, "::warning::warning", "::warning::***"},
 		{egress.GitHub, "::group::weather\u202e", "::group::weather\uFFFD"},
 		{egress.GitHub, "::add-mask::not-through-command", "\u200b::add-mask::not-through-command"},
 		{egress.Azure, "##vso[task.logissue type=warning;sourcepath=a%3Bb/tok-secret]m ##vso[task.complete]",
-			"##vso[task.logissue type=warning;sourcepath=a%3Bb/***]m #\u200b#vso[task.complete]"},
+			"##vso[task.logissue type=warning;sourcepath=a%3Bb/***]m ##\u200bvso[task.complete]"},
 		{egress.Azure, "##vso[task.setvariable variable=out;isOutput=true;issecret=true]tok-secret",
 			"##vso[task.setvariable variable=out;isOutput=true;issecret=true]tok-secret"},
 		{egress.Azure, "##vso[task.setvariable variable=out;isOutput=true]tok-secret",
 			"##vso[task.setvariable variable=out;isOutput=true]***"},
-		{egress.Azure, "##[group]tools ##[x]", "##[group]tools #\u200b#[x]"},
-		{egress.Azure, "##vso[task.setsecret]x-not-via-command", "#\u200b#vso[task.setsecret]x-not-via-command"},
+		{egress.Azure, "##[group]tools ##[x]", "##[group]tools ##\u200b[x]"},
+		{egress.Azure, "##vso[task.setsecret]x-not-via-command", "##\u200bvso[task.setsecret]x-not-via-command"},
 		{egress.Plain, "::error::x", "\u200b::error::x"},
 	} {
 		x, out, _ := newExit(tc.d)
@@ -228,7 +229,7 @@ func TestSafe_JSON(t *testing.T) {
 	if !strings.HasPrefix(string(got), "{\n  \"") || !strings.HasSuffix(string(got), "}\n") || !strings.Contains(string(got), "1.5e+300") {
 		t.Errorf("layout or numbers changed:\n%s", got)
 	}
-	if s := back["subject"].(string); s != "fix: \u241b[31mred\uFFFD #\u200b#vso[task.complete]\n\u200b::error::x" {
+	if s := back["subject"].(string); s != "fix: \u241b[31mred\uFFFD ##\u200bvso[task.complete]\n\u200b::error::x" {
 		t.Errorf("subject = %q", s)
 	}
 	if got := string(x.Safe([]byte("not json one-line-secret"), egress.JSON)); got != "not json ***" {

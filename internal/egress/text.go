@@ -77,17 +77,39 @@ func plainASCII(s string) bool {
 
 // DefuseLine makes one line inert as a workflow command on both runners:
 // a zero-width space goes before a "::" that starts the line after leading
-// whitespace (GitHub Actions runs such a line), and between every two
-// adjacent '#' (BreakHashes: Azure Pipelines runs "##vso[" and both
-// runners "##[" anywhere in a line). It does not look for line breaks:
-// split first (carriage returns end lines too; Visible turns them into
-// newlines).
+// whitespace (GitHub Actions runs such a line), and after every "##" that
+// starts "##[" or "##vso[" (in any case; Azure Pipelines runs those
+// anywhere in a line, and GitHub "##["), so "###[" is defused too while
+// a "##" elsewhere (a markdown heading, a shell's ${x##*/}) stays as it
+// is. It does not look for line breaks: split first (carriage returns end
+// lines too; Visible turns them into newlines).
 func DefuseLine(line string) string {
-	line = BreakHashes(line)
+	line = defuseHashes(line)
 	if rest := strings.TrimLeftFunc(line, unicode.IsSpace); strings.HasPrefix(rest, "::") {
 		line = line[:len(line)-len(rest)] + zwsp + rest
 	}
 	return line
+}
+
+// defuseHashes puts a zero-width space after every "##" followed by "[" or
+// by "vso[" in any case.
+func defuseHashes(s string) string {
+	if !strings.Contains(s, "##") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); i++ {
+		b.WriteByte(s[i])
+		if s[i] != '#' || i == 0 || s[i-1] != '#' {
+			continue
+		}
+		rest := s[i+1:]
+		if strings.HasPrefix(rest, "[") || len(rest) >= 4 && strings.EqualFold(rest[:3], "vso") && rest[3] == '[' {
+			b.WriteString(zwsp)
+		}
+	}
+	return b.String()
 }
 
 // BreakHashes puts a zero-width space between every two adjacent '#', so
