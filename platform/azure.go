@@ -69,7 +69,8 @@ func (a *Azure) Print(text string) { a.log.Block(text) }
 
 // Annotate prints ##vso[task.logissue type=…;sourcepath=…;linenumber=…;
 // columnnumber=…]title: message. Azure shows notices as plain lines.
-// The exit masks secrets in the message and file and breaks their "##".
+// The exit masks secrets in the message and file and defuses their
+// "##[" and "##vso[".
 func (a *Azure) Annotate(an Annotation) {
 	msg := an.Message
 	if an.Title != "" {

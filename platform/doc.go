@@ -48,7 +48,7 @@
 //
 // Commit subjects, tool names and server messages must never run as
 // workflow commands. Infof and Print write log lines through the exit (a
-// line never starts with "::", "##" is broken by a zero-width space,
+// line never starts with "::", "##[" and "##vso[" get a zero-width space,
 // control characters are made visible; on GitHub Print also wraps the
 // block in ::stop-commands::<random token>); Warningf, Errorf, Group and
 // Annotate escape their text by each runner's rules

@@ -39,8 +39,8 @@ func EscapeAzureProperty(s string) string { return azProp.Replace(s) }
 // command rebuilds a workflow command written by the program itself so that
 // its untrusted parts are safe whatever the caller did: the line is parsed
 // by the dialect's syntax, every property value and the message are
-// unescaped, masked, made visible with their "##" broken, and escaped
-// again; the command word and property names are kept. ok is false when
+// unescaped, masked, made visible with their "##[" and "##vso[" defused,
+// and escaped again; the command word and property names are kept. ok is false when
 // the line is not a command of the dialect (or is one only the exit may
 // write: a mask registration); the caller then writes it as log text.
 func (x *Exit) command(line string) (string, bool) {

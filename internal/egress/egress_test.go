@@ -170,7 +170,8 @@ func TestStream_longLine(t *testing.T) {
 
 // TestCommand: the program's own commands keep their word and property
 // names; their values and message are masked, visible and have their
-// "##" broken; a structural value that equals a secret stays.
+// "##[" and "##vso[" defused; a structural value that equals a secret
+// stays.
 func TestCommand(t *testing.T) {
 	for _, tc := range []struct {
 		d         egress.Dialect

@@ -205,10 +205,10 @@ func (x *Exit) wasTold(line string) bool {
 
 // Command writes a workflow command that the program builds itself
 // (::error file=…::message, ##vso[task.logissue …]message) to standard
-// output, whole, on a line of its own. Its property values and its message
-// are masked, made visible and their "##" broken after unescaping them by
-// the dialect's rules and escaped again; the command word and property
-// names stay. A line that is not a command of the exit's dialect (and mask
+// output, whole, on a line of its own. Its property values and its
+// message are unescaped by the dialect's rules, masked, made visible, have
+// their "##[" and "##vso[" defused, and are escaped again; the command
+// word and property names stay. A line that is not a command of the exit's dialect (and mask
 // registrations, which only Secret writes) is written as log text instead.
 func (x *Exit) Command(line string) {
 	x.sh.mu.Lock()
