@@ -30,8 +30,7 @@ const (
 // made visible, a line never starts a GitHub command ("::" after leading
 // whitespace gets a zero-width space in front) and "##[" and "##vso["
 // get one after their "##" anywhere in a line (Azure runs them there);
-// carriage
-// returns end lines. Workflow commands the platform builds go through
+// carriage returns end lines. Workflow commands the platform builds go through
 // the exit's Command, which masks and makes visible their property values
 // and message. On top of that, Block wraps an untrusted block in GitHub's
 // ::stop-commands::.
