@@ -18,6 +18,7 @@ import (
 
 	"github.com/cenkalti/backoff/v4"
 
+	"github.com/amigo-release/amigo-release/internal/bounds"
 	"github.com/amigo-release/amigo-release/internal/clock"
 )
 
@@ -552,7 +553,7 @@ func (c *Client) finish(r *request, resp *http.Response, path string) error {
 		}
 		return nil
 	case r.out != nil:
-		data, err := io.ReadAll(resp.Body)
+		data, err := bounds.ReadAll(resp.Body, bounds.MaxResponseSize, "the answer")
 		if err != nil {
 			// A mutating call whose answer broke off may have happened.
 			if r.class == mutating {

@@ -210,6 +210,9 @@ func (s *projectSet) readAll() error {
 	if err != nil {
 		return err
 	}
+	if len(found) > MaxProjects {
+		return tooManyProjects(len(found))
+	}
 	for _, f := range found {
 		if !s.candidate(f.dir) {
 			continue

@@ -27,6 +27,10 @@ func Parse(filename string, data []byte) (*Plan, error) {
 	if len(data) > MaxFileSize {
 		return nil, tooLarge(filename)
 	}
+	if n := yamlNodeBound(data); n > MaxPlanNodes {
+		return nil, &Error{File: filename, Msg: fmt.Sprintf("more than %d YAML values and separators (the limit)", MaxPlanNodes),
+			Fix: "a release plan is a few kilobytes: check that the path names the plan file, and move per-tool settings into each project's pyproject.toml"}
+	}
 	root, err := parseYAML(filename, data)
 	if err != nil {
 		return nil, err
@@ -40,6 +44,31 @@ func Parse(filename string, data []byte) (*Plan, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// MaxPlanNodes bounds yamlNodeBound: the YAML decoder keeps a node of
+// about 200 bytes for every value of a plan, so a megabyte of "[1,1,1,…"
+// would take it past 100 MB.
+const MaxPlanNodes = 250_000
+
+// yamlNodeBound is an upper bound on the nodes the YAML decoder makes of
+// data: every value starts a line, follows a ',' or a ': ', is a
+// sequence item ("- ") or opens a flow collection. It counts those
+// anywhere, quoted text and comments included (which only makes the bound
+// higher), so nothing can hide values from it.
+func yamlNodeBound(data []byte) int {
+	n := 1
+	for i, c := range data {
+		switch c {
+		case '\n', ',', '[', '{':
+			n++
+		case ':', '-', '?':
+			if i+1 == len(data) || data[i+1] == ' ' || data[i+1] == '\n' || data[i+1] == '\t' || data[i+1] == '\r' {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
