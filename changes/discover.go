@@ -175,7 +175,7 @@ func (r *Repo) readFileFollow(root plumbing.Hash, p string) ([]byte, error) {
 		if e == nil {
 			return nil, &linkError{orig, fmt.Sprintf("dangling symlink (%s does not exist)", p)}
 		}
-		b, err := r.blob(e.hash)
+		b, err := r.blobBounded(e.hash)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p, err)
 		}
