@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,6 +23,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/amigo-release/amigo-release/amigo/amigotest"
 	"github.com/amigo-release/amigo-release/internal/cilog"
 	"github.com/amigo-release/amigo-release/internal/egress"
 	"github.com/amigo-release/amigo-release/internal/fakeci"
@@ -201,6 +203,8 @@ type hostileTally struct {
 	byScenario  map[string]int
 	rssOverGoal int
 	seeds       map[int64]bool
+	dayTwoRuns  int
+	dayTwoExits map[string]int // "status exit 0" → runs
 }
 
 func (h *hostileTally) add(f func(*hostileTally)) {
@@ -226,6 +230,13 @@ func (h *hostileTally) add(f func(*hostileTally)) {
 //   - bad input (a hostile plan, a hostile or over-large pyproject.toml,
 //     credentials the server refuses) exits 2 with nothing published.
 //
+// After the run, each case runs the day-two commands in the same CI
+// (dayTwo): validate, notes, status (or status --json) and rollback
+// (or --dry-run, --json) against servers that answer hostile listings,
+// hostile error bodies or refused deprecations and smoke tests, every
+// sink judged the same way; a JSON document on stdout must also parse
+// and no string of it, printed (jq -r), may run a command.
+//
 // Fields: commit subjects, bodies and authors; tool descriptions, tags
 // and envvar names; plan keys and values; branch names; project paths;
 // server error bodies and FastAPI detail lists; test exception text and
@@ -234,7 +245,7 @@ func (h *hostileTally) add(f func(*hostileTally)) {
 //	AMIGO_HOSTILE_CASES=9 go test ./e2e -run 'TestHostileCampaign/case-9/' -v
 func TestHostileCampaign(t *testing.T) {
 	n := hostileCases(t)
-	ta := &hostileTally{exits: map[int]int{}, byScenario: map[string]int{}, seeds: map[int64]bool{}}
+	ta := &hostileTally{exits: map[int]int{}, byScenario: map[string]int{}, seeds: map[int64]bool{}, dayTwoExits: map[string]int{}}
 	start := time.Now()
 	t.Run("case", func(t *testing.T) {
 		for i := 1; i <= n; i++ {
@@ -258,7 +269,13 @@ func TestHostileCampaign(t *testing.T) {
 		scen = append(scen, fmt.Sprintf("%s=%d", s, k))
 	}
 	sort.Strings(scen)
+	var day []string
+	for k, n := range ta.dayTwoExits {
+		day = append(day, fmt.Sprintf("%s: %d", k, n))
+	}
+	sort.Strings(day)
 	t.Logf("hostile campaign: cases=%d runs=%d (%s) wall=%s", ta.cases, ta.runs, strings.Join(scen, " "), time.Since(start).Round(time.Millisecond))
+	t.Logf("hostile campaign: day-two runs=%d (status, notes, rollback, validate; %s)", ta.dayTwoRuns, strings.Join(day, ", "))
 	t.Logf("hostile campaign: sinks checked=%d bytes checked=%d; %s", ta.sinks, ta.bytes, strings.Join(exits, ", "))
 	t.Logf("hostile campaign: leaks=%d injections=%d live markup=%d bad input not exit 2=%d published on bad input=%d", ta.leaks, ta.injections, ta.markup, ta.badExits, ta.published)
 	t.Logf("hostile campaign: max RSS=%d MB (%s); runs over 100 MB=%d", ta.maxRSS>>20, ta.maxRSSRun, ta.rssOverGoal)
@@ -276,6 +293,8 @@ type hostileWorld struct {
 
 	mu     sync.Mutex
 	answer func(w http.ResponseWriter, r *http.Request, body []byte) bool
+	// forward sends a request to the emulators (the proxy's own path).
+	forward http.Handler
 }
 
 // setAnswer makes the proxy answer the requests f takes.
@@ -459,79 +478,7 @@ func runHostile(t *testing.T, seed int64, d egress.Dialect, ta *hostileTally) {
 	// Judge every sink.
 	mutations := len(w.mutations())
 	runName := fmt.Sprintf("case %d %s %s", seed, map[egress.Dialect]string{egress.GitHub: "github", egress.Azure: "azure"}[d], scenario)
-	var leaks, injections, markup int
-	fail := func(kind *int, format string, args ...any) {
-		*kind++
-		t.Errorf(format, args...)
-	}
-	policy := cilog.Policy{Secrets: secretLines(), Canary: hw.canary}
-	for _, bad := range cilog.Injections(d, sinks["stdout"], policy) {
-		fail(&injections, "stdout: %s", bad)
-	}
-	for _, dd := range []egress.Dialect{egress.GitHub, egress.Azure} {
-		for _, c := range cilog.Parse(dd, sinks["stderr"]) {
-			fail(&injections, "stderr runs %q", c.Text)
-		}
-	}
-	if d == egress.GitHub {
-		for _, name := range githubOutputNames(sinks["output file"]) {
-			if name != "released" && name != "changed" && name != "matrix" && name != "failed" && name != "report-json" {
-				fail(&injections, "output file sets %q", name)
-			}
-		}
-	}
-	if js, ok := sinks["report JSON"]; ok {
-		var v any
-		if err := json.Unmarshal([]byte(js), &v); err != nil {
-			fail(&injections, "report JSON does not parse: %v", err)
-		}
-		dump := strings.Join(jsonStrings(v), "\n")
-		for _, dd := range []egress.Dialect{egress.GitHub, egress.Azure} {
-			for _, c := range cilog.Parse(dd, dump) {
-				fail(&injections, "the report's strings, printed, run %q", c.Text)
-			}
-		}
-		sinks["report strings"] = dump
-	}
-	plainForms, mdForms := secretForms(false), secretForms(true)
-	bytesChecked := int64(0)
-	for name, out := range sinks {
-		bytesChecked += int64(len(out))
-		md := strings.HasPrefix(name, "summary") || strings.HasPrefix(name, "comment") || strings.HasPrefix(name, "thread") || strings.HasPrefix(name, "amigo-release-summary")
-		forms := plainForms
-		if md {
-			forms = mdForms
-		}
-		for i, line := range cilog.Lines(out) {
-			if name == "stdout" && (strings.HasPrefix(line, "::add-mask::") || strings.HasPrefix(line, "##vso[task.setsecret]")) {
-				continue
-			}
-			for _, f := range forms {
-				if strings.Contains(line, f) {
-					fail(&leaks, "%s line %d shows the secret form %q: %.300q", name, i+1, f, line)
-				}
-			}
-		}
-		if !utf8.ValidString(out) {
-			fail(&markup, "%s is not valid UTF-8", name)
-		}
-		for _, r := range withoutRegistrations(out) {
-			if (r < 0x20 && r != '\n' && r != '\t') || (r >= 0x7f && r < 0xa0) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) {
-				fail(&markup, "%s holds %U", name, r)
-				break
-			}
-		}
-		if md {
-			for _, bad := range []string{"<script", "<img", "<a href", "<!-- " + hw.canary, "@" + hw.canary} {
-				if strings.Contains(out, bad) {
-					fail(&markup, "%s holds %q live", name, bad)
-				}
-			}
-			if liveLink.MatchString(out) {
-				fail(&markup, "%s holds a live link: %q", name, liveLink.FindString(out))
-			}
-		}
-	}
+	j := hw.judge(t, d, sinks, "stdout", "stderr", "report JSON", "output file", false)
 	badExit, publishedOnBad := 0, 0
 	if !containsInt(want, code) {
 		if scenario == scenarioSignIn || scenario == scenarioPlan || scenario == scenarioProject {
@@ -547,6 +494,16 @@ func runHostile(t *testing.T, seed int64, d egress.Dialect, ta *hostileTally) {
 		publishedOnBad++
 		t.Errorf("%s: bad input, yet a pull request comment", runName)
 	}
+	// Day two: status, notes, rollback and validate in the same CI, on
+	// the same hostile repository, with the servers answering hostile
+	// bodies of their own.
+	dt := hw.dayTwo(t, d, scenario, env, dir, head)
+	j.add(dt.judgement)
+	if dt.rss > rss {
+		rss = dt.rss
+	}
+	badExit += dt.badExits
+	publishedOnBad += dt.published
 	if rss > 100<<20 {
 		t.Errorf("%s: peak RSS %d MB, over 100 MB", runName, rss>>20)
 	}
@@ -559,11 +516,15 @@ func runHostile(t *testing.T, seed int64, d egress.Dialect, ta *hostileTally) {
 			h.cases++
 		}
 		h.runs++
-		h.sinks += len(sinks)
-		h.bytes += bytesChecked
-		h.leaks += leaks
-		h.injections += injections
-		h.markup += markup
+		h.dayTwoRuns += dt.runs
+		for c, k := range dt.exits {
+			h.dayTwoExits[c] += k
+		}
+		h.sinks += j.sinks
+		h.bytes += j.bytes
+		h.leaks += j.leaks
+		h.injections += j.injections
+		h.markup += j.markup
 		h.badExits += badExit
 		h.published += publishedOnBad
 		h.exits[code]++
@@ -587,6 +548,21 @@ func containsInt(list []int, v int) bool {
 		}
 	}
 	return false
+}
+
+// withoutCommands drops the lines the runner of d reads as commands.
+func withoutCommands(d egress.Dialect, out string) string {
+	drop := map[int]bool{}
+	for _, c := range cilog.Parse(d, out) {
+		drop[c.Line] = true
+	}
+	var keep []string
+	for i, l := range cilog.Lines(out) {
+		if !drop[i+1] {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
 }
 
 // withoutRegistrations drops the mask registrations, which carry secrets
@@ -665,6 +641,7 @@ func (hw *hostileWorld) plan(tail string) string {
 func (hw *hostileWorld) proxyServers() {
 	target, _ := url.Parse(hw.cluster.BaseURL)
 	rp := httputil.NewSingleHostReverseProxy(target)
+	hw.forward = rp
 	hw.proxy = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(body))
@@ -819,3 +796,318 @@ func yamlString(s string) string {
 
 // yamlKey is s as a quoted YAML key.
 func yamlKey(s string) string { return yamlString(s) }
+
+// judgement adds up what judge found in one run's sinks.
+type judgement struct {
+	sinks, leaks, injections, markup int
+	bytes                            int64
+}
+
+func (j *judgement) add(o judgement) {
+	j.sinks += o.sinks
+	j.leaks += o.leaks
+	j.injections += o.injections
+	j.markup += o.markup
+	j.bytes += o.bytes
+}
+
+// judge reads every sink of one run as the runner of dialect d would:
+// logSink is the stream that carries the log and the program's own
+// commands (checked against what it may write), quiet the other stream
+// (no command at all, in either dialect); jsonSink, when present, must
+// parse (allowEmptyJSON: or be empty, for a command that failed) and none
+// of its strings, printed, may run a command; outputFile,
+// when present, is GitHub's $GITHUB_OUTPUT, which may set only the
+// action's outputs. Every sink: no secret in any form, no control
+// character or bidi override, valid UTF-8, and in a markdown sink no live
+// HTML, mention or link.
+func (hw *hostileWorld) judge(t *testing.T, d egress.Dialect, sinks map[string]string, logSink, quiet, jsonSink, outputFile string, allowEmptyJSON bool) judgement {
+	t.Helper()
+	var j judgement
+	fail := func(kind *int, format string, args ...any) {
+		*kind++
+		t.Errorf(format, args...)
+	}
+	policy := cilog.Policy{Secrets: secretLines(), Canary: hw.canary}
+	for _, bad := range cilog.Injections(d, sinks[logSink], policy) {
+		fail(&j.injections, "%s: %s", logSink, bad)
+	}
+	for _, dd := range []egress.Dialect{egress.GitHub, egress.Azure} {
+		for _, c := range cilog.Parse(dd, sinks[quiet]) {
+			fail(&j.injections, "%s runs %q", quiet, c.Text)
+		}
+	}
+	if out, ok := sinks[outputFile]; ok && d == egress.GitHub {
+		for _, name := range githubOutputNames(out) {
+			if name != "released" && name != "changed" && name != "matrix" && name != "failed" && name != "report-json" {
+				fail(&j.injections, "%s sets %q", outputFile, name)
+			}
+		}
+	}
+	if js, ok := sinks[jsonSink]; ok && (js != "" || !allowEmptyJSON) {
+		var v any
+		if err := json.Unmarshal([]byte(js), &v); err != nil {
+			fail(&j.injections, "%s does not parse: %v", jsonSink, err)
+		}
+		dump := strings.Join(jsonStrings(v), "\n")
+		for _, dd := range []egress.Dialect{egress.GitHub, egress.Azure} {
+			for _, c := range cilog.Parse(dd, dump) {
+				fail(&j.injections, "the strings of %s, printed, run %q", jsonSink, c.Text)
+			}
+		}
+		sinks[jsonSink+" strings"] = dump
+	}
+	plainForms, mdForms := secretForms(false), secretForms(true)
+	for name, out := range sinks {
+		j.sinks++
+		j.bytes += int64(len(out))
+		md := strings.Contains(name, "summary") || strings.Contains(name, "comment") || strings.Contains(name, "thread")
+		mdText := out
+		if name == "notes stdout" {
+			// The notes are markdown (for a CHANGELOG.md or a release
+			// body); in a CI the log's commands share the stream, and
+			// the runner shows those as text.
+			md, mdText = true, withoutCommands(d, out)
+		}
+		forms := plainForms
+		if md {
+			forms = mdForms
+		}
+		for i, line := range cilog.Lines(out) {
+			if name == logSink && (strings.HasPrefix(line, "::add-mask::") || strings.HasPrefix(line, "##vso[task.setsecret]")) {
+				continue
+			}
+			for _, f := range forms {
+				if strings.Contains(line, f) {
+					fail(&j.leaks, "%s line %d shows the secret form %q: %.300q", name, i+1, f, line)
+				}
+			}
+		}
+		if !utf8.ValidString(out) {
+			fail(&j.markup, "%s is not valid UTF-8", name)
+		}
+		for _, r := range withoutRegistrations(out) {
+			if (r < 0x20 && r != '\n' && r != '\t') || (r >= 0x7f && r < 0xa0) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) {
+				fail(&j.markup, "%s holds %U", name, r)
+				break
+			}
+		}
+		if md {
+			for _, bad := range []string{"<script", "<img", "<a href", "<!-- " + hw.canary, "@" + hw.canary} {
+				if strings.Contains(mdText, bad) {
+					fail(&j.markup, "%s holds %q live", name, bad)
+				}
+			}
+			if liveLink.MatchString(mdText) {
+				fail(&j.markup, "%s holds a live link: %q", name, liveLink.FindString(mdText))
+			}
+		}
+	}
+	return j
+}
+
+// dayTwoResult is what the day-two commands of one case saw.
+type dayTwoResult struct {
+	judgement
+	runs, badExits, published int
+	rss                       int64
+	exits                     map[string]int
+}
+
+// dayTwo runs the day-two commands in the CI of dialect d with the run's
+// environment (credentials, CI variables), each with fresh output files:
+//
+//   - validate: the plan and the projects as the work tree holds them
+//     (hostile plan values, project names, paths): exit 0 or 2;
+//   - notes weather_lookup: the commits' hostile subjects, bodies and
+//     authors as markdown on stdout: exit 0 or 2;
+//   - status (or status --json): what serves where, read from servers
+//     that may answer hostile strings in every text field of the tools
+//     and versions they list, or hostile error bodies that echo the
+//     request's credentials;
+//   - rollback currency_convert --to 1.0.0 (or --dry-run, or --json),
+//     with a 1.0.1 added to every stage that has the tool: the same
+//     servers, and their deprecation and smoke-test answers.
+//
+// Every sink is judged as the run's are. Bad input (a hostile plan or
+// project, refused credentials) exits 2 from validate, status and
+// rollback with no mutating call.
+func (hw *hostileWorld) dayTwo(t *testing.T, d egress.Dialect, scenario hostileScenario, runEnv map[string]string, dir, head string) dayTwoResult {
+	t.Helper()
+	rng := hw.rng
+	res := dayTwoResult{exits: map[string]int{}}
+	// A version to roll back from, in every stage that has the tool.
+	for _, st := range hw.stages {
+		if tl, ok := hw.server(st).ToolByName(org, "currency_convert"); ok {
+			hw.server(st).AddVersion(org, tl.ID, amigotest.SeedVersion{Version: "1.0.1", Commit: head})
+		}
+	}
+	if scenario != scenarioSignIn {
+		hw.setAnswer(hw.dayTwoServer(rng))
+	}
+	jsonFlag := rng.Intn(2) == 0
+	rollbackArgs := []string{"rollback", "currency_convert", "--to", "1.0.0"}
+	switch rng.Intn(3) {
+	case 0:
+		rollbackArgs = append(rollbackArgs, "--dry-run")
+	case 1:
+		rollbackArgs = append(rollbackArgs, "--json")
+	}
+	statusArgs := []string{"status"}
+	if jsonFlag {
+		statusArgs = append(statusArgs, "--json")
+	}
+	bad := scenario == scenarioPlan || scenario == scenarioSignIn
+	cmds := []struct {
+		args []string
+		want []int
+	}{
+		{[]string{"validate"}, []int{0, 2}},
+		{[]string{"notes", "weather_lookup"}, []int{0, 2}},
+		{statusArgs, []int{0, 1, 2, 3}},
+		{rollbackArgs, []int{0, 1, 2, 3}},
+	}
+	if bad {
+		cmds[0].want = []int{2}
+		if scenario == scenarioSignIn {
+			cmds[0].want = []int{0, 2} // validate makes no API call: the credentials are not checked
+		}
+		cmds[2].want, cmds[3].want = []int{2}, []int{2}
+	}
+	for i, c := range cmds {
+		before := len(hw.world.mutations())
+		cdir := filepath.Join(dir, fmt.Sprintf("day2-%d", i))
+		if err := os.MkdirAll(cdir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		env := map[string]string{}
+		for k, v := range runEnv {
+			env[k] = v
+		}
+		delete(env, "AMIGO_REPORT_JSON")
+		out, sum := filepath.Join(cdir, "output"), filepath.Join(cdir, "summary.md")
+		if d == egress.GitHub {
+			os.WriteFile(out, nil, 0o644)
+			os.WriteFile(sum, nil, 0o644)
+			env["GITHUB_OUTPUT"], env["GITHUB_STEP_SUMMARY"] = out, sum
+		} else {
+			env["AGENT_TEMPDIRECTORY"] = cdir
+		}
+		r := hw.run(hw.work, env, c.args...)
+		cmd := c.args[0]
+		name := strings.Join(c.args, " ")
+		res.runs++
+		res.exits[fmt.Sprintf("%s exit %d", cmd, r.code)]++
+		if r.rss > res.rss {
+			res.rss = r.rss
+		}
+		sinks := map[string]string{cmd + " stdout": r.stdout, cmd + " stderr": r.stderr}
+		if d == egress.GitHub {
+			sinks[cmd+" output file"] = readFile(t, out)
+			sinks[cmd+" summary"] = readFile(t, sum)
+		} else {
+			files, _ := filepath.Glob(filepath.Join(cdir, "amigo-release-summary-*.md"))
+			for _, f := range files {
+				sinks[cmd+" summary "+filepath.Base(f)] = readFile(t, f)
+			}
+		}
+		logSink, quiet, jsonSink := cmd+" stdout", cmd+" stderr", ""
+		if slices.Contains(c.args, "--json") {
+			// Standard output is the document; the log and the runner's
+			// commands are on standard error.
+			logSink, quiet, jsonSink = cmd+" stderr", cmd+" stdout", cmd+" stdout"
+		} else if d == egress.Plain {
+			logSink, quiet = cmd+" stderr", cmd+" stdout"
+		}
+		res.add(hw.judge(t, d, sinks, logSink, quiet, jsonSink, cmd+" output file", r.code != 0)) // no document when it fails
+		if t.Failed() {
+			t.Logf("%s: exit %d\nstdout:\n%.3000s\nstderr:\n%.2000s", name, r.code, r.stdout, r.stderr)
+		}
+		if !containsInt(c.want, r.code) {
+			if bad {
+				res.badExits++
+			}
+			t.Errorf("%s: exit %d, want one of %v\nstdout:\n%.2000s\nstderr:\n%.2000s", name, r.code, c.want, r.stdout, r.stderr)
+		}
+		if m := hw.world.mutations(); bad && len(m) > before {
+			res.published++
+			t.Errorf("%s: bad input, yet mutating calls: %v", name, m[before:])
+		}
+	}
+	return res
+}
+
+// dayTwoServer answers what status and rollback ask with hostile text,
+// in one of three ways: the listings of tools and versions keep their
+// shape with every text field (description, project directory, commit,
+// creator) replaced by hostile text that echoes the request's
+// credentials; or the version listings are refused with a hostile error
+// body; or the deprecations and smoke tests of a rollback are.
+func (hw *hostileWorld) dayTwoServer(rng *rand.Rand) func(w http.ResponseWriter, r *http.Request, body []byte) bool {
+	texts := make([]string, 6)
+	for i := range texts {
+		texts[i] = hostileText(rng, hw.canary, 3)
+	}
+	var mu sync.Mutex
+	next := 0
+	pick := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		next++
+		return texts[next%len(texts)]
+	}
+	mode := rng.Intn(3)
+	return func(w http.ResponseWriter, r *http.Request, body []byte) bool {
+		list := r.Method == http.MethodGet && (strings.HasSuffix(r.URL.Path, "/tool/") || strings.HasSuffix(r.URL.Path, "/version"))
+		switch {
+		case mode == 0 && list:
+			rec := httptest.NewRecorder()
+			hw.forward.ServeHTTP(rec, r)
+			var v any
+			if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &v) != nil {
+				for k, vs := range rec.Header() {
+					w.Header()[k] = vs
+				}
+				w.WriteHeader(rec.Code)
+				w.Write(rec.Body.Bytes())
+				return true
+			}
+			v = poison(v, func() string { return hw.echo(r, body, pick()) })
+			w.Header().Set("Content-Type", "application/json")
+			json.NewEncoder(w).Encode(v)
+			return true
+		case mode == 1 && list && strings.HasSuffix(r.URL.Path, "/version"):
+			writeHostile(w, http.StatusUnprocessableEntity, hw.echo(r, body, pick()))
+			return true
+		case mode == 2 && r.Method == http.MethodDelete && strings.Contains(r.URL.Path, "/version/"),
+			mode == 2 && r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/invoke"):
+			// A deprecation or a smoke test refused, the body echoing the
+			// request.
+			writeHostile(w, http.StatusUnprocessableEntity, hw.echo(r, body, pick()))
+			return true
+		}
+		return false
+	}
+}
+
+// poison replaces the free-text fields of a decoded listing with text().
+func poison(v any, text func() string) any {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			switch k {
+			case "description", "project_directory", "tool_commit_hash", "user_id", "amigo_scaffold_commit_hash":
+				if _, ok := e.(string); ok {
+					v[k] = text()
+					continue
+				}
+			}
+			v[k] = poison(e, text)
+		}
+	case []any:
+		for i, e := range v {
+			v[i] = poison(e, text)
+		}
+	}
+	return v
+}

@@ -12,7 +12,10 @@
 # branch names, project paths, server error bodies (echoing the request's
 # credentials and body) and test exception text and stack traces; every
 # sink (stdout, stderr, step outputs, job summary, PR comment or thread,
-# JSON report) read the way the runner reads it. A failing case prints
+# JSON report) read the way the runner reads it. Each case then runs
+# validate, notes, status and rollback in the same CI against servers
+# answering hostile listings and error bodies (the "day-two" counts), each
+# of their sinks judged the same way. A failing case prints
 # its findings; rerun it alone with
 #   AMIGO_HOSTILE_CASES=N go test ./e2e -run 'TestHostileCampaign/case/N/' -v
 # Exits non-zero when anything leaks, injects, or is not bounded.
