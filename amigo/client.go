@@ -171,6 +171,17 @@ type Client struct {
 	sources   Sources
 }
 
+// CheckOrganization is the one rule for an organization id, which goes
+// into every request's path: it may not hold '/', '?' or '#'. The plan's
+// parser (promote) and New both apply it, so validate refuses what a run
+// would.
+func CheckOrganization(org string) error {
+	if strings.ContainsAny(org, "/?#") {
+		return errors.New("contains '/', '?' or '#'")
+	}
+	return nil
+}
+
 // New checks cfg and returns a Client. Errors name the Config field and the
 // fix. New sends no request: the first call signs in.
 func New(cfg Config) (*Client, error) {
@@ -181,8 +192,8 @@ func New(cfg Config) (*Client, error) {
 	if strings.TrimSpace(cfg.Org) == "" {
 		return nil, errors.New("amigo: Config.Org is empty: set it to your organization id (AMIGO_ORGANIZATION_ID)")
 	}
-	if strings.ContainsAny(cfg.Org, "/?#") {
-		return nil, fmt.Errorf("amigo: Config.Org %q contains '/', '?' or '#': set it to the bare organization id", cfg.Org)
+	if err := CheckOrganization(cfg.Org); err != nil {
+		return nil, fmt.Errorf("amigo: Config.Org %q %v: set it to the bare organization id", cfg.Org, err)
 	}
 	for _, f := range []struct{ name, value string }{{"APIKey", cfg.APIKey}, {"APIKeyID", cfg.APIKeyID}, {"UserID", cfg.UserID}, {"Token", cfg.Token}, {"OrgHeader", cfg.OrgHeader}} {
 		if what := Unsendable(f.value); what != "" {

@@ -354,7 +354,7 @@ func (d *decoder) onFailure(path string, v *yaml.Node) (string, bool) {
 func (d *decoder) defaultsFields(x *Defaults, r *rawPlan) fieldMap {
 	return fieldMap{
 		"branch":       d.setNonEmpty(&x.Branch, fixBranch),
-		"organization": d.setNonEmpty(&x.Organization, fixOrganization),
+		"organization": d.organization(&x.Organization),
 		"credentials": func(path string, v *yaml.Node) {
 			r.defCredsSet = d.object(v, path, "credentials", d.credentialsFields(&x.Credentials))
 		},
@@ -381,6 +381,22 @@ const (
 	fixOrganization = "give the Amigo organization id"
 	fixBranch       = "name the team branch that test-tool builds, e.g. main"
 )
+
+// organization decodes an organization id: non-empty, and one the client
+// can put in a request's path (amigo.CheckOrganization).
+func (d *decoder) organization(dst *string) func(string, *yaml.Node) {
+	return func(path string, v *yaml.Node) {
+		s, ok := d.nonEmpty(path, v, fixOrganization)
+		if !ok {
+			return
+		}
+		if err := amigo.CheckOrganization(s); err != nil {
+			d.errAt(v, path, fmt.Sprintf("organization %q %v", s, err), "give the bare Amigo organization id: it goes into every request's path")
+			return
+		}
+		*dst = s
+	}
+}
 
 // setNonEmpty returns a field decoder that stores a non-empty string in
 // *dst; anything else is reported with fix and leaves *dst as it was.
@@ -441,7 +457,7 @@ func (d *decoder) stageFields(rs *rawStage) fieldMap {
 				x.BaseURL = strings.TrimSuffix(s, "/")
 			}
 		},
-		"organization": d.setNonEmpty(&x.Organization, fixOrganization),
+		"organization": d.organization(&x.Organization),
 		"branch":       d.setNonEmpty(&x.Branch, fixBranch),
 		"credentials": func(path string, v *yaml.Node) {
 			rs.credsSet = d.object(v, path, "credentials", d.credentialsFields(&x.Credentials))
