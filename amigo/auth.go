@@ -125,7 +125,7 @@ func (c *Client) startSignIn(ctx context.Context) *signInCall {
 		a.inflight = nil
 		a.mu.Unlock()
 		call.resp, call.err = resp, err
-		c.emit(Event{Kind: EventSignIn, Op: OpSignIn, Method: http.MethodPost, Path: c.fullPath(&request{path: "/user/signin_with_api_key"}), Attempt: 1, Err: err})
+		c.emit(ClientEvent{Kind: EventSignIn, Op: OpSignIn, Method: http.MethodPost, Path: c.fullPath(&request{path: "/user/signin_with_api_key"}), Attempt: 1, Err: err})
 		close(call.done)
 	}()
 	return call

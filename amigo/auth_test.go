@@ -133,10 +133,10 @@ func TestConcurrentCallersSignInOnce(t *testing.T) {
 func TestReauthOnceAfter401(t *testing.T) {
 	f := newFakeAPI(t)
 	f.handle("GET /v1/{org}/tool/", okTools)
-	var events []amigo.Event
+	var events []amigo.ClientEvent
 	var mu sync.Mutex
 	c := f.client(func(cfg *amigo.Config) {
-		cfg.OnEvent = func(e amigo.Event) { mu.Lock(); events = append(events, e); mu.Unlock() }
+		cfg.OnEvent = func(e amigo.ClientEvent) { mu.Lock(); events = append(events, e); mu.Unlock() }
 	})
 	ctx := context.Background()
 	if _, err := c.ListTools(ctx, amigo.ListToolsOptions{}); err != nil {

@@ -92,7 +92,7 @@ type Config struct {
 	// OnEvent, when set, is called synchronously for every retry, 429,
 	// pacing wait, sign-in and unknown outcome. It must be quick and safe
 	// for concurrent use. Events never carry credentials.
-	OnEvent func(Event)
+	OnEvent func(ClientEvent)
 
 	// Sources says where the caller took the credentials and the
 	// organization from, so that the hints of errors name what the user
@@ -125,22 +125,22 @@ type RetryConfig struct {
 	Disable bool
 }
 
-// EventKind says what an Event reports.
-type EventKind string
+// ClientEventKind says what a ClientEvent reports.
+type ClientEventKind string
 
-// Event kinds.
+// ClientEvent kinds.
 const (
-	EventRetry          EventKind = "retry"           // a request is retried after Wait
-	EventRateLimited    EventKind = "rate-limited"    // the server answered 429
-	EventPaceWait       EventKind = "pace-wait"       // the pacer held a request for Wait
-	EventSignIn         EventKind = "sign-in"         // a sign-in succeeded (or failed: Err)
-	EventReauth         EventKind = "reauth"          // a 401 dropped the cached token
-	EventUnknownOutcome EventKind = "unknown-outcome" // a mutating call lost its answer
+	EventRetry          ClientEventKind = "retry"           // a request is retried after Wait
+	EventRateLimited    ClientEventKind = "rate-limited"    // the server answered 429
+	EventPaceWait       ClientEventKind = "pace-wait"       // the pacer held a request for Wait
+	EventSignIn         ClientEventKind = "sign-in"         // a sign-in succeeded (or failed: Err)
+	EventReauth         ClientEventKind = "reauth"          // a 401 dropped the cached token
+	EventUnknownOutcome ClientEventKind = "unknown-outcome" // a mutating call lost its answer
 )
 
-// Event is one observable thing the client did.
-type Event struct {
-	Kind       EventKind
+// ClientEvent is one observable thing the client did.
+type ClientEvent struct {
+	Kind       ClientEventKind
 	Op         Op
 	Method     string
 	Path       string
@@ -165,7 +165,7 @@ type Client struct {
 	pacer     *Pacer
 	identity  string // pacing identity: the user id or a token fingerprint
 	retry     RetryConfig
-	onEvent   func(Event)
+	onEvent   func(ClientEvent)
 	auth      *auth
 	answered  atomic.Bool // some request got an HTTP response
 	sources   Sources
@@ -378,7 +378,7 @@ func (c *Client) fullPath(r *request) string {
 	return c.basePath + "/v1/" + url.PathEscape(c.org) + r.path
 }
 
-func (c *Client) emit(e Event) {
+func (c *Client) emit(e ClientEvent) {
 	if c.onEvent != nil {
 		c.onEvent(e)
 	}
@@ -425,7 +425,7 @@ func (c *Client) do(ctx context.Context, r *request) error {
 				return fmt.Errorf("%s %s %s: waiting for the rate limit: %w", r.op, r.method, path, err)
 			}
 			if waited > 0 {
-				c.emit(Event{Kind: EventPaceWait, Op: r.op, Method: r.method, Path: path, Attempt: attempt, Wait: waited})
+				c.emit(ClientEvent{Kind: EventPaceWait, Op: r.op, Method: r.method, Path: path, Attempt: attempt, Wait: waited})
 			}
 		}
 		if err := ctx.Err(); err != nil { // nothing has left yet
@@ -439,7 +439,7 @@ func (c *Client) do(ctx context.Context, r *request) error {
 			switch {
 			case r.class == mutating && !unsent:
 				uerr := &UnknownOutcomeError{Op: r.op, Method: r.method, Path: path, Err: err}
-				c.emit(Event{Kind: EventUnknownOutcome, Op: r.op, Method: r.method, Path: path, Attempt: attempt, Err: uerr})
+				c.emit(ClientEvent{Kind: EventUnknownOutcome, Op: r.op, Method: r.method, Path: path, Attempt: attempt, Err: uerr})
 				return uerr
 			case ctx.Err() != nil || c.retry.Disable:
 				return fmt.Errorf("%s %s %s: %w", r.op, r.method, path, err)
@@ -451,7 +451,7 @@ func (c *Client) do(ctx context.Context, r *request) error {
 			if wait == backoff.Stop {
 				return fmt.Errorf("%s %s %s: giving up after %d attempts: %w", r.op, r.method, path, attempt, err)
 			}
-			c.emit(Event{Kind: EventRetry, Op: r.op, Method: r.method, Path: path, Attempt: attempt, Wait: wait, Err: err})
+			c.emit(ClientEvent{Kind: EventRetry, Op: r.op, Method: r.method, Path: path, Attempt: attempt, Wait: wait, Err: err})
 			if err := c.clk.Sleep(ctx, wait); err != nil {
 				return fmt.Errorf("%s %s %s: %w", r.op, r.method, path, err)
 			}
@@ -467,13 +467,13 @@ func (c *Client) do(ctx context.Context, r *request) error {
 		if apiErr.StatusCode == http.StatusUnauthorized && !r.noAuth && c.auth.canSignIn() && !reauthed {
 			reauthed = true
 			c.auth.invalidate(token)
-			c.emit(Event{Kind: EventReauth, Op: r.op, Method: r.method, Path: path, Attempt: attempt, StatusCode: 401})
+			c.emit(ClientEvent{Kind: EventReauth, Op: r.op, Method: r.method, Path: path, Attempt: attempt, StatusCode: 401})
 			continue
 		}
 		retryable := apiErr.StatusCode == http.StatusTooManyRequests ||
 			(r.class == idempotent && apiErr.StatusCode >= 500)
 		if apiErr.StatusCode == http.StatusTooManyRequests {
-			c.emit(Event{Kind: EventRateLimited, Op: r.op, Method: r.method, Path: path, Attempt: attempt, StatusCode: 429, Wait: apiErr.RetryAfter, Err: apiErr})
+			c.emit(ClientEvent{Kind: EventRateLimited, Op: r.op, Method: r.method, Path: path, Attempt: attempt, StatusCode: 429, Wait: apiErr.RetryAfter, Err: apiErr})
 		}
 		if !retryable || c.retry.Disable {
 			return apiErr
@@ -490,7 +490,7 @@ func (c *Client) do(ctx context.Context, r *request) error {
 				return apiErr
 			}
 		}
-		c.emit(Event{Kind: EventRetry, Op: r.op, Method: r.method, Path: path, Attempt: attempt, StatusCode: apiErr.StatusCode, Wait: wait, Err: apiErr})
+		c.emit(ClientEvent{Kind: EventRetry, Op: r.op, Method: r.method, Path: path, Attempt: attempt, StatusCode: apiErr.StatusCode, Wait: wait, Err: apiErr})
 		if err := c.clk.Sleep(ctx, wait); err != nil {
 			return fmt.Errorf("%w (stopped retrying: %v)", apiErr, err)
 		}

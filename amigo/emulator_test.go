@@ -315,7 +315,7 @@ func TestEmulatorNo429WhenPaced(t *testing.T) {
 	var limited int
 	raw := e.client(t, func(cfg *amigo.Config) {
 		cfg.NoPacing = true
-		cfg.OnEvent = func(ev amigo.Event) {
+		cfg.OnEvent = func(ev amigo.ClientEvent) {
 			if ev.Kind == amigo.EventRateLimited {
 				limited++
 			}

@@ -117,7 +117,7 @@ func TestSecretsNeverInErrorsOrEvents(t *testing.T) {
 	var texts []string
 	c := f.client(func(cfg *amigo.Config) {
 		cfg.Retry.MaxElapsed = 10 * time.Second
-		cfg.OnEvent = func(e amigo.Event) {
+		cfg.OnEvent = func(e amigo.ClientEvent) {
 			mu.Lock()
 			defer mu.Unlock()
 			texts = append(texts, fmt.Sprintf("%+v", e))

@@ -94,7 +94,7 @@ func TestPacingTestToolOnePerMinute(t *testing.T) {
 	})
 	var waits int
 	c := f.client(func(cfg *amigo.Config) {
-		cfg.OnEvent = func(e amigo.Event) {
+		cfg.OnEvent = func(e amigo.ClientEvent) {
 			if e.Kind == amigo.EventPaceWait && e.Op == amigo.OpTestTool {
 				waits++
 			}

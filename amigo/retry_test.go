@@ -62,7 +62,7 @@ func TestPublishNotRetriedAfterDroppedConnection(t *testing.T) {
 	})
 	var unknown atomic.Int32
 	c := f.client(func(cfg *amigo.Config) {
-		cfg.OnEvent = func(e amigo.Event) {
+		cfg.OnEvent = func(e amigo.ClientEvent) {
 			if e.Kind == amigo.EventUnknownOutcome {
 				unknown.Add(1)
 			}
@@ -179,7 +179,7 @@ func TestGetRetriedOnServerErrors(t *testing.T) {
 					// they are off-contract by definition.
 					cfg.HTTPClient = nil
 				}
-				cfg.OnEvent = func(e amigo.Event) {
+				cfg.OnEvent = func(e amigo.ClientEvent) {
 					if e.Kind == amigo.EventRetry && e.StatusCode == status {
 						retries.Add(1)
 					}
@@ -246,7 +246,7 @@ func TestPost429RetriedHonouringRetryAfterSeconds(t *testing.T) {
 	var limited atomic.Int32
 	c := f.client(func(cfg *amigo.Config) {
 		cfg.NoPacing = true
-		cfg.OnEvent = func(e amigo.Event) {
+		cfg.OnEvent = func(e amigo.ClientEvent) {
 			if e.Kind == amigo.EventRateLimited && e.Wait == 7*time.Second {
 				limited.Add(1)
 			}
@@ -388,7 +388,7 @@ func TestConnectionRefusedPostRetriedNotUnknown(t *testing.T) {
 	c, err := amigo.New(amigo.Config{
 		BaseURL: "http://" + addr, Org: testOrg, Token: staticSecret, Clock: clk,
 		Retry: amigo.RetryConfig{InitialInterval: time.Second, MaxElapsed: 10 * time.Second},
-		OnEvent: func(e amigo.Event) {
+		OnEvent: func(e amigo.ClientEvent) {
 			if e.Kind == amigo.EventRetry {
 				mu.Lock()
 				retries++
@@ -491,7 +491,7 @@ func TestFirstContactRefusedGivesUpAfterThreeAttempts(t *testing.T) {
 	var attempts atomic.Int32
 	c, err := amigo.New(amigo.Config{
 		BaseURL: "http://" + addr, Org: testOrg, APIKey: "k", APIKeyID: "kid", UserID: "uid", Clock: newFakeClock(),
-		OnEvent: func(e amigo.Event) {
+		OnEvent: func(e amigo.ClientEvent) {
 			if e.Kind == amigo.EventRetry {
 				attempts.Add(1)
 			}
@@ -530,7 +530,7 @@ func TestRefusedAfterAnAnswerKeepsTheFullBudget(t *testing.T) {
 	c, err := amigo.New(amigo.Config{
 		BaseURL: srv.URL, Org: testOrg, Token: staticSecret, Clock: clk,
 		Retry: amigo.RetryConfig{InitialInterval: time.Second, MaxInterval: time.Second, MaxElapsed: 20 * time.Second},
-		OnEvent: func(e amigo.Event) {
+		OnEvent: func(e amigo.ClientEvent) {
 			if e.Kind == amigo.EventRetry {
 				retries.Add(1)
 			}

@@ -22,7 +22,7 @@ import (
 type face struct {
 	env   *Env
 	p     platform.Platform
-	ev    platform.Event
+	ev    platform.Trigger
 	evErr error
 	o     ReleaseOptions
 	// reportPath is the absolute path of the JSON report file written
@@ -44,11 +44,11 @@ func newFace(env *Env, o ReleaseOptions) *face {
 	if o.reportToStdout() {
 		env.exit.DataOnStdout()
 	}
-	p := platform.Detect(env.Getenv, platform.WithExit(env.exit), platform.WithHTTPClient(env.HTTPClient))
+	p := platform.DetectCI(env.Getenv, platform.WithExit(env.exit), platform.WithHTTPClient(env.HTTPClient))
 	f := &face{env: env, p: p, o: o}
 	// The CI tokens are secrets too: mask them before anything prints.
 	f.mask(p.Input("github-token"), env.Getenv("GITHUB_TOKEN"), env.Getenv("SYSTEM_ACCESSTOKEN"))
-	f.ev, f.evErr = p.Event()
+	f.ev, f.evErr = p.Trigger()
 	return f
 }
 

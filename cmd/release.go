@@ -274,7 +274,7 @@ func release(ctx context.Context, env *Env, o ReleaseOptions) error {
 	}
 	run := pipeline.Run
 	if o.Mode != pipeline.ModeRun {
-		run = pipeline.Plan // never a mutating call, whatever else is set
+		run = pipeline.Preview // never a mutating call, whatever else is set
 	}
 	rep, runErr := run(ctx, opts)
 	interrupted := rep.Interrupted || ctx.Err() != nil

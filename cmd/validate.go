@@ -322,7 +322,7 @@ func (v *validator) finish() error {
 	ci := inCI(v.env.Getenv)
 	var p platform.Platform
 	if ci {
-		p = platform.Detect(v.env.Getenv, platform.WithExit(v.env.exit), platform.WithHTTPClient(v.env.HTTPClient))
+		p = platform.DetectCI(v.env.Getenv, platform.WithExit(v.env.exit), platform.WithHTTPClient(v.env.HTTPClient))
 	}
 	for _, pr := range v.problems {
 		if pr.warning && !v.o.Strict {

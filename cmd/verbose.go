@@ -137,7 +137,7 @@ func verbose(env *Env, o ReleaseOptions) (*Env, func(*face)) {
 }
 
 // describeEvent is the --verbose line about the platform and its event.
-func describeEvent(platformName string, ev platform.Event) string {
+func describeEvent(platformName string, ev platform.Trigger) string {
 	parts := []string{"platform " + platformName, fmt.Sprintf("event %s (%s)", ev.Kind, ev.Name)}
 	for _, kv := range [][2]string{{"commit", ev.SHA}, {"head", ev.Head}, {"before", ev.Before}, {"branch", ev.Branch}, {"base branch", ev.BaseBranch}, {"repository", ev.Repo}} {
 		if kv[1] != "" {

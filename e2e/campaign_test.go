@@ -60,7 +60,7 @@ type tally struct {
 	mu              sync.Mutex
 	seeds           int
 	faults          map[string]int
-	clientEvents    map[amigo.EventKind]int
+	clientEvents    map[amigo.ClientEventKind]int
 	publishAttempts int
 	publishRetries  int
 	reconciled      int
@@ -134,7 +134,7 @@ func (ta *tally) add(f func(*tally)) {
 //	AMIGO_FAULT_SEEDS=17 go test ./e2e -run 'TestFaultCampaign/seeds/seed-17$' -v
 func TestFaultCampaign(t *testing.T) {
 	n := campaignSeeds(t)
-	ta := &tally{faults: map[string]int{}, clientEvents: map[amigo.EventKind]int{}}
+	ta := &tally{faults: map[string]int{}, clientEvents: map[amigo.ClientEventKind]int{}}
 	start := time.Now()
 	t.Run("seeds", func(t *testing.T) {
 		for i := 1; i <= n; i++ {
@@ -382,7 +382,7 @@ func runSeed(t *testing.T, seed int64, ta *tally) {
 		chaosOf[region] = chaos(rng, seed*97+int64(len(region)))
 	}
 
-	events := map[amigo.EventKind]int{}
+	events := map[amigo.ClientEventKind]int{}
 	var evMu sync.Mutex
 	var logBuf bytes.Buffer
 	env := map[string]string{}
@@ -410,7 +410,7 @@ func runSeed(t *testing.T, seed int64, ta *tally) {
 			stop = make(chan struct{})
 		}
 		hc := &http.Client{Transport: &wireFaults{w: w, late429: rc.faults && sc.late429, next: transport}}
-		clients := pipeline.DefaultClientFactory(pipeline.ClientConfig{Getenv: rc.getenv, Clock: clk, HTTPClient: hc, OnEvent: func(_ string, e amigo.Event) {
+		clients := pipeline.DefaultClientFactory(pipeline.ClientConfig{Getenv: rc.getenv, Clock: clk, HTTPClient: hc, OnEvent: func(_ string, e amigo.ClientEvent) {
 			evMu.Lock()
 			events[e.Kind]++
 			evMu.Unlock()

@@ -95,7 +95,7 @@ type ClientConfig struct {
 	// HTTPClient sends the requests; default a fresh http.Client.
 	HTTPClient *http.Client
 	// OnEvent sees every client retry, 429, pacing wait and unknown outcome.
-	OnEvent func(stage string, e amigo.Event)
+	OnEvent func(stage string, e amigo.ClientEvent)
 	// PublishTimeout bounds one publish or test-tool exchange in wall-clock
 	// time (the plan's publish.timeout); 0 keeps the client's default.
 	PublishTimeout time.Duration
@@ -159,7 +159,7 @@ func DefaultClients(cfg ClientConfig) func(ctx context.Context, st promote.Stage
 		}
 		if cfg.OnEvent != nil {
 			name := st.Name
-			c.OnEvent = func(e amigo.Event) { cfg.OnEvent(name, e) }
+			c.OnEvent = func(e amigo.ClientEvent) { cfg.OnEvent(name, e) }
 		}
 		client, err := amigo.New(c)
 		if err != nil {

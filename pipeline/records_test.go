@@ -47,7 +47,7 @@ func TestRecord_onceWhenTheFirstStageServes(t *testing.T) {
 		Warnings: []string{"key ak-SECRET-4242 leaked into a warning"}}}
 	with := func(o *pipeline.Options) { o.Records = rec }
 
-	if _, err := pipeline.Plan(t.Context(), pipeline.Options{Plan: plan, RepoPath: h.dir, Clock: h.clk, Records: rec,
+	if _, err := pipeline.Preview(t.Context(), pipeline.Options{Plan: plan, RepoPath: h.dir, Clock: h.clk, Records: rec,
 		Getenv: func(k string) string { return h.env[k] }}); err != nil {
 		t.Fatal(err)
 	}

@@ -114,10 +114,10 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	return rep, err
 }
 
-// Plan is Run without any mutating call: ModePlan (read-only API calls),
+// Preview is Run without any mutating call: ModePlan (read-only API calls),
 // or ModeOffline when opts.Mode asks for it (no API call at all). It reports
 // what a run would do, each stage StatusPlanned or StatusUpToDate.
-func Plan(ctx context.Context, opts Options) (*Report, error) {
+func Preview(ctx context.Context, opts Options) (*Report, error) {
 	if opts.Mode != ModeOffline {
 		opts.Mode = ModePlan
 	}

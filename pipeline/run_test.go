@@ -586,7 +586,7 @@ func TestRun_failingSmokeBlocksPromotion(t *testing.T) {
 	}
 
 	// A plan says the smoke runs again.
-	planned, err := pipeline.Plan(t.Context(), pipeline.Options{Plan: plan, RepoPath: h.dir, Clock: h.clk, Getenv: func(k string) string { return h.env[k] }})
+	planned, err := pipeline.Preview(t.Context(), pipeline.Options{Plan: plan, RepoPath: h.dir, Clock: h.clk, Getenv: func(k string) string { return h.env[k] }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -820,7 +820,7 @@ func TestPlan_makesNoMutatingCall(t *testing.T) {
 	for _, srv := range h.servers {
 		srv.ResetRequests()
 	}
-	rep, err := pipeline.Plan(t.Context(), pipeline.Options{Plan: plan, RepoPath: h.dir, Clock: h.clk, Getenv: func(k string) string { return h.env[k] }})
+	rep, err := pipeline.Preview(t.Context(), pipeline.Options{Plan: plan, RepoPath: h.dir, Clock: h.clk, Getenv: func(k string) string { return h.env[k] }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -68,7 +68,7 @@ func TestRun_rerunWithdrawsAVersionAStoppedRunLeftUntested(t *testing.T) {
 		}
 
 		// A plan says what a run will do about it, and changes nothing.
-		planned, err := pipeline.Plan(context.Background(), pipeline.Options{Plan: plan, RepoPath: h.dir, Clock: h.clk, Getenv: func(k string) string { return h.env[k] },
+		planned, err := pipeline.Preview(context.Background(), pipeline.Options{Plan: plan, RepoPath: h.dir, Clock: h.clk, Getenv: func(k string) string { return h.env[k] },
 			Clients: pipeline.DefaultClientFactory(h.clientConfig())})
 		if err != nil {
 			t.Fatal(err)

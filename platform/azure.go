@@ -161,13 +161,13 @@ func (a *Azure) RunURL() string {
 // Err returns the first error writing the log.
 func (a *Azure) Err() error { return a.log.Err() }
 
-// Event reads BUILD_REASON, BUILD_SOURCEVERSION, BUILD_SOURCEBRANCH,
+// Trigger reads BUILD_REASON, BUILD_SOURCEVERSION, BUILD_SOURCEBRANCH,
 // BUILD_REPOSITORY_NAME and, on pull request builds,
 // SYSTEM_PULLREQUEST_PULLREQUESTID, SYSTEM_PULLREQUEST_SOURCEBRANCH,
 // SYSTEM_PULLREQUEST_TARGETBRANCH and SYSTEM_PULLREQUEST_SOURCECOMMITID.
 // Azure does not say what a push's "before" was: Before stays empty.
-func (a *Azure) Event() (Event, error) {
-	ev := Event{
+func (a *Azure) Trigger() (Trigger, error) {
+	ev := Trigger{
 		Name: a.getenv("BUILD_REASON"),
 		SHA:  a.getenv("BUILD_SOURCEVERSION"),
 		Repo: a.getenv("BUILD_REPOSITORY_NAME"),

@@ -30,7 +30,7 @@ const AzureTokenFix = "map SYSTEM_ACCESSTOKEN into the step: env: SYSTEM_ACCESST
 // 401/403 answers are warnings carrying AzureTokenFix.
 func (a *Azure) PostComment(ctx context.Context, marker, body string) (CommentResult, error) {
 	var res CommentResult
-	ev, err := a.Event()
+	ev, err := a.Trigger()
 	if err != nil {
 		return res, err
 	}

@@ -44,7 +44,7 @@ func TestAzure_likeTheAgent(t *testing.T) {
 	vars := azureEnv(t, "IndividualCI")
 	env := newStrictEnv(t, vars)
 	var out lockedBuffer
-	p := Detect(env.Getenv, WithWriter(&out), WithTokenSource(fixedTokens()))
+	p := DetectCI(env.Getenv, WithWriter(&out), WithTokenSource(fixedTokens()))
 	if p.Name() != "azure" {
 		t.Fatalf("Detect = %s, want azure", p.Name())
 	}
@@ -109,16 +109,16 @@ func TestAzure_likeTheAgent(t *testing.T) {
 func TestAzure_Event(t *testing.T) {
 	for _, tc := range []struct {
 		reason string
-		want   Event
+		want   Trigger
 	}{
-		{"IndividualCI", Event{Kind: Push, Name: "IndividualCI", SHA: "9f2c1e7d5b3a4c6e8f0a1b2c3d4e5f6a7b8c9d0e", Head: "9f2c1e7d5b3a4c6e8f0a1b2c3d4e5f6a7b8c9d0e", Branch: "main", Repo: "tools"}},
-		{"BatchedCI", Event{Kind: Push, Name: "BatchedCI", SHA: "9f2c1e7d5b3a4c6e8f0a1b2c3d4e5f6a7b8c9d0e", Head: "9f2c1e7d5b3a4c6e8f0a1b2c3d4e5f6a7b8c9d0e", Branch: "main", Repo: "tools"}},
-		{"Manual", Event{Kind: Manual, Name: "Manual", SHA: "9f2c1e7d5b3a4c6e8f0a1b2c3d4e5f6a7b8c9d0e", Head: "9f2c1e7d5b3a4c6e8f0a1b2c3d4e5f6a7b8c9d0e", Branch: "main", Repo: "tools"}},
-		{"PullRequest", Event{Kind: PullRequest, Name: "PullRequest", SHA: "9f2c1e7d5b3a4c6e8f0a1b2c3d4e5f6a7b8c9d0e", Head: "5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f80", Branch: "feature/wind", BaseBranch: "main", PR: 42, Repo: "tools"}},
+		{"IndividualCI", Trigger{Kind: Push, Name: "IndividualCI", SHA: "9f2c1e7d5b3a4c6e8f0a1b2c3d4e5f6a7b8c9d0e", Head: "9f2c1e7d5b3a4c6e8f0a1b2c3d4e5f6a7b8c9d0e", Branch: "main", Repo: "tools"}},
+		{"BatchedCI", Trigger{Kind: Push, Name: "BatchedCI", SHA: "9f2c1e7d5b3a4c6e8f0a1b2c3d4e5f6a7b8c9d0e", Head: "9f2c1e7d5b3a4c6e8f0a1b2c3d4e5f6a7b8c9d0e", Branch: "main", Repo: "tools"}},
+		{"Manual", Trigger{Kind: Manual, Name: "Manual", SHA: "9f2c1e7d5b3a4c6e8f0a1b2c3d4e5f6a7b8c9d0e", Head: "9f2c1e7d5b3a4c6e8f0a1b2c3d4e5f6a7b8c9d0e", Branch: "main", Repo: "tools"}},
+		{"PullRequest", Trigger{Kind: PullRequest, Name: "PullRequest", SHA: "9f2c1e7d5b3a4c6e8f0a1b2c3d4e5f6a7b8c9d0e", Head: "5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f80", Branch: "feature/wind", BaseBranch: "main", PR: 42, Repo: "tools"}},
 	} {
 		t.Run(tc.reason, func(t *testing.T) {
 			env := newStrictEnv(t, azureEnv(t, tc.reason))
-			got, err := NewAzure(env.Getenv).Event()
+			got, err := NewAzure(env.Getenv).Trigger()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -130,7 +130,7 @@ func TestAzure_Event(t *testing.T) {
 	vars := azureEnv(t, "PullRequest")
 	vars["SYSTEM_PULLREQUEST_PULLREQUESTID"] = ""
 	env := newStrictEnv(t, vars)
-	if _, err := NewAzure(env.Getenv).Event(); err == nil || !strings.Contains(err.Error(), "SYSTEM_PULLREQUEST_PULLREQUESTID") {
+	if _, err := NewAzure(env.Getenv).Trigger(); err == nil || !strings.Contains(err.Error(), "SYSTEM_PULLREQUEST_PULLREQUESTID") {
 		t.Errorf("PR build without an id: %v, want an error naming the variable", err)
 	}
 }

@@ -3,9 +3,9 @@
 // small interface, so the CLI writes the same code for all three and the
 // pipeline never knows.
 //
-//	p := platform.Detect(os.Getenv)        // GITHUB_ACTIONS=true → GitHub, TF_BUILD=True → Azure, else Local
+//	p := platform.DetectCI(os.Getenv)      // GITHUB_ACTIONS=true → GitHub, TF_BUILD=True → Azure, else Local
 //	p.Mask(apiKey)                          // every secret, before anything else prints
-//	ev, err := p.Event()                    // push | pull_request | manual, before/head, branch, PR, repo
+//	ev, err := p.Trigger()                  // push | pull_request | manual, before/head, branch, PR, repo
 //	cfg := p.Input("config")                // GitHub: INPUT_CONFIG; Azure/Local: AMIGO_CONFIG
 //	p.Group("weather_lookup"); p.Infof(…); p.EndGroup()   // also a pipeline.Logger
 //	p.Annotate(platform.Annotation{Level: platform.LevelError, File: "tools/x/pyproject.toml", Line: 3, Message: …})

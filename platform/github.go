@@ -197,10 +197,10 @@ type ghPayload struct {
 
 const zeroSHA = "0000000000000000000000000000000000000000"
 
-// Event reads GITHUB_EVENT_NAME, GITHUB_SHA, GITHUB_REF, GITHUB_REPOSITORY
+// Trigger reads GITHUB_EVENT_NAME, GITHUB_SHA, GITHUB_REF, GITHUB_REPOSITORY
 // and the payload at GITHUB_EVENT_PATH.
-func (g *GitHub) Event() (Event, error) {
-	ev := Event{
+func (g *GitHub) Trigger() (Trigger, error) {
+	ev := Trigger{
 		Name: g.getenv("GITHUB_EVENT_NAME"),
 		SHA:  g.getenv("GITHUB_SHA"),
 		Repo: g.getenv("GITHUB_REPOSITORY"),

@@ -24,7 +24,7 @@ import (
 func (g *GitHub) PostComment(ctx context.Context, marker, body string) (CommentResult, error) {
 	var res CommentResult
 	body = g.log.redactedComment(marker, body)
-	ev, err := g.Event()
+	ev, err := g.Trigger()
 	if err != nil {
 		return res, err
 	}

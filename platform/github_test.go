@@ -47,7 +47,7 @@ func TestGitHub_likeTheRunner(t *testing.T) {
 	vars := githubEnv(t, "push", "push.json")
 	env := newStrictEnv(t, vars)
 	var out lockedBuffer
-	p := Detect(env.Getenv, WithWriter(&out), WithTokenSource(fixedTokens()))
+	p := DetectCI(env.Getenv, WithWriter(&out), WithTokenSource(fixedTokens()))
 	if p.Name() != "github" {
 		t.Fatalf("Detect = %s, want github", p.Name())
 	}
@@ -180,23 +180,23 @@ func TestGitHub_SetOutput_noFile(t *testing.T) {
 func TestGitHub_Event(t *testing.T) {
 	tests := []struct {
 		name, event, payload string
-		want                 Event
+		want                 Trigger
 	}{
-		{"push", "push", "push.json", Event{
+		{"push", "push", "push.json", Trigger{
 			Kind: Push, Name: "push", SHA: "9f2c1e7d5b3a4c6e8f0a1b2c3d4e5f6a7b8c9d0e",
 			Head: "9f2c1e7d5b3a4c6e8f0a1b2c3d4e5f6a7b8c9d0e", Before: "1111111111111111111111111111111111111111",
 			Branch: "main", Repo: "acme/tools",
 		}},
-		{"push of a new branch", "push", "push_new_branch.json", Event{
+		{"push of a new branch", "push", "push_new_branch.json", Trigger{
 			Kind: Push, Name: "push", SHA: "9f2c1e7d5b3a4c6e8f0a1b2c3d4e5f6a7b8c9d0e",
 			Head: "9f2c1e7d5b3a4c6e8f0a1b2c3d4e5f6a7b8c9d0e", Branch: "release/2026-11", Repo: "acme/tools",
 		}},
-		{"pull request", "pull_request", "pull_request.json", Event{
+		{"pull request", "pull_request", "pull_request.json", Trigger{
 			Kind: PullRequest, Name: "pull_request", SHA: "9f2c1e7d5b3a4c6e8f0a1b2c3d4e5f6a7b8c9d0e",
 			Head: "5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f80", Before: "1111111111111111111111111111111111111111",
 			Branch: "feature/wind", BaseBranch: "main", PR: 7, Repo: "acme/tools",
 		}},
-		{"workflow_dispatch", "workflow_dispatch", "workflow_dispatch.json", Event{
+		{"workflow_dispatch", "workflow_dispatch", "workflow_dispatch.json", Trigger{
 			Kind: Manual, Name: "workflow_dispatch", SHA: "9f2c1e7d5b3a4c6e8f0a1b2c3d4e5f6a7b8c9d0e",
 			Head: "9f2c1e7d5b3a4c6e8f0a1b2c3d4e5f6a7b8c9d0e", Branch: "main", Repo: "acme/tools",
 		}},
@@ -204,7 +204,7 @@ func TestGitHub_Event(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := newStrictEnv(t, githubEnv(t, tt.event, tt.payload))
-			got, err := NewGitHub(env.Getenv).Event()
+			got, err := NewGitHub(env.Getenv).Trigger()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -225,7 +225,7 @@ func TestGitHub_Event_badPayload(t *testing.T) {
 			vars := githubEnv(t, "push", "push.json")
 			vars["GITHUB_EVENT_PATH"] = path
 			env := newStrictEnv(t, vars)
-			_, err := NewGitHub(env.Getenv).Event()
+			_, err := NewGitHub(env.Getenv).Trigger()
 			if err == nil || !strings.Contains(err.Error(), "GITHUB_EVENT_PATH") && !strings.Contains(err.Error(), path) {
 				t.Errorf("Event() error = %v, want one naming the payload file", err)
 			}

@@ -35,9 +35,9 @@ func NewLocal(getenv func(string) string, opts ...Option) *Local {
 // Name returns "local".
 func (*Local) Name() string { return "local" }
 
-// Event is a manual run; the CLI takes commits and branch from git and its
+// Trigger is a manual run; the CLI takes commits and branch from git and its
 // flags.
-func (*Local) Event() (Event, error) { return Event{Kind: Manual, Name: "manual"}, nil }
+func (*Local) Trigger() (Trigger, error) { return Trigger{Kind: Manual, Name: "manual"}, nil }
 
 // Input returns the AMIGO_<NAME> variable, trimmed.
 func (l *Local) Input(name string) string { return strings.TrimSpace(l.getenv(envName(name))) }

@@ -43,7 +43,7 @@ func TestLocal(t *testing.T) {
 	}
 	env := newStrictEnv(t, vars)
 	var out lockedBuffer
-	p := Detect(env.Getenv, WithWriter(&out), WithTokenSource(func() string { return "T" }))
+	p := DetectCI(env.Getenv, WithWriter(&out), WithTokenSource(func() string { return "T" }))
 	if p.Name() != "local" {
 		t.Fatalf("Detect = %s, want local", p.Name())
 	}
@@ -79,7 +79,7 @@ func TestLocal(t *testing.T) {
 	if got := readFile(t, vars["AMIGO_SUMMARY"]); got != "# hi\n" {
 		t.Errorf("AMIGO_SUMMARY = %q", got)
 	}
-	if ev, err := p.Event(); err != nil || ev.Kind != Manual {
+	if ev, err := p.Trigger(); err != nil || ev.Kind != Manual {
 		t.Errorf("Event = %+v, %v", ev, err)
 	}
 }
@@ -106,7 +106,7 @@ func TestDetect(t *testing.T) {
 		{"false", "False", "local"},
 	} {
 		env := newStrictEnv(t, map[string]string{"GITHUB_ACTIONS": tc.gha, "TF_BUILD": tc.tf})
-		if got := Detect(env.Getenv, WithWriter(&strings.Builder{})).Name(); got != tc.want {
+		if got := DetectCI(env.Getenv, WithWriter(&strings.Builder{})).Name(); got != tc.want {
 			t.Errorf("Detect(GITHUB_ACTIONS=%q, TF_BUILD=%q) = %s, want %s", tc.gha, tc.tf, got, tc.want)
 		}
 	}

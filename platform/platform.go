@@ -19,8 +19,8 @@ var _ pipeline.Logger = Platform(nil)
 type Platform interface {
 	// Name is "github", "azure" or "local".
 	Name() string
-	// Event describes what triggered the run.
-	Event() (Event, error)
+	// Trigger describes what triggered the run.
+	Trigger() (Trigger, error)
 	// Input returns a setting: on GitHub the action input (INPUT_<NAME>),
 	// elsewhere the AMIGO_<NAME> variable (see each implementation).
 	Input(name string) string
@@ -65,22 +65,22 @@ type Platform interface {
 	Err() error
 }
 
-// EventKind is what triggered a run.
-type EventKind string
+// TriggerKind is what triggered a run.
+type TriggerKind string
 
 const (
 	// Push: commits pushed to a branch (GitHub push, Azure IndividualCI or
 	// BatchedCI).
-	Push EventKind = "push"
+	Push TriggerKind = "push"
 	// PullRequest: a pull request build; the bot previews, never publishes.
-	PullRequest EventKind = "pull_request"
+	PullRequest TriggerKind = "pull_request"
 	// Manual: anything else (workflow_dispatch, schedule, a laptop).
-	Manual EventKind = "manual"
+	Manual TriggerKind = "manual"
 )
 
-// Event is what triggered the run.
-type Event struct {
-	Kind EventKind
+// Trigger is what triggered the run.
+type Trigger struct {
+	Kind TriggerKind
 	// Name is the CI's own name for it: "push", "pull_request",
 	// "workflow_dispatch", "IndividualCI", "PullRequest", "Manual", ….
 	Name string
@@ -209,11 +209,11 @@ func (c config) safeWriter(d Dialect) *SafeWriter {
 	return newSafeWriter(c.exit, log, d, c.token)
 }
 
-// Detect returns the platform the process runs on: GitHub Actions when
+// DetectCI returns the platform the process runs on: GitHub Actions when
 // GITHUB_ACTIONS is "true", Azure Pipelines when TF_BUILD is "True" (any
 // case), else Local. getenv is usually os.Getenv; it is the only way the
-// platform reads the environment. Detect prints nothing.
-func Detect(getenv func(string) string, opts ...Option) Platform {
+// platform reads the environment. DetectCI prints nothing.
+func DetectCI(getenv func(string) string, opts ...Option) Platform {
 	switch {
 	case getenv("GITHUB_ACTIONS") == "true":
 		return NewGitHub(getenv, opts...)
