@@ -20,6 +20,7 @@ import (
 
 	"github.com/amigo-release/amigo-release/internal/bounds"
 	"github.com/amigo-release/amigo-release/internal/clock"
+	"github.com/amigo-release/amigo-release/internal/words"
 )
 
 // Defaults for Config fields left zero.
@@ -579,7 +580,7 @@ func (c *Client) finish(r *request, resp *http.Response, path string) error {
 				return &UnknownOutcomeError{Op: r.op, Method: r.method, Path: path,
 					Err: fmt.Errorf("%d answer is not the documented JSON: %w", resp.StatusCode, err)}
 			}
-			return fmt.Errorf("%s %s %s: %d answer is not the documented JSON: %w (body: %s)", r.op, r.method, path, resp.StatusCode, err, clip(oneLine(string(data)), maxBodyInError))
+			return fmt.Errorf("%s %s %s: %d answer is not the documented JSON: %w (body: %s)", r.op, r.method, path, resp.StatusCode, err, words.Clip(oneLine(string(data)), maxBodyInError))
 		}
 		return nil
 	default:
@@ -598,7 +599,7 @@ func (c *Client) apiError(r *request, resp *http.Response, path string) *APIErro
 		Path:       path,
 		StatusCode: resp.StatusCode,
 		Message:    errorMessage(data),
-		Body:       clip(strings.TrimSpace(string(data)), maxBodyInError),
+		Body:       words.Clip(strings.TrimSpace(string(data)), maxBodyInError),
 	}
 	if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), c.clk.Now()); ok {
 		e.RetryAfter = d

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/amigo-release/amigo-release/internal/words"
 )
 
 // ErrUnknownOutcome is matched (errors.Is) by every *UnknownOutcomeError: a
@@ -200,7 +202,7 @@ func errorMessage(body []byte) string {
 	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(body, &obj); err != nil {
-		return clip(oneLine(trimmed), maxBodyInError)
+		return words.Clip(oneLine(trimmed), maxBodyInError)
 	}
 	for _, key := range []string{"detail", "message", "error", "title"} {
 		raw, ok := obj[key]
@@ -211,13 +213,13 @@ func errorMessage(body []byte) string {
 			return msg
 		}
 	}
-	return clip(oneLine(trimmed), maxBodyInError)
+	return words.Clip(oneLine(trimmed), maxBodyInError)
 }
 
 func renderDetail(raw json.RawMessage) string {
 	var s string
 	if err := json.Unmarshal(raw, &s); err == nil {
-		return clip(oneLine(s), maxBodyInError)
+		return words.Clip(oneLine(s), maxBodyInError)
 	}
 	var items []struct {
 		Loc  []any  `json:"loc"`
@@ -248,7 +250,7 @@ func renderDetail(raw json.RawMessage) string {
 				parts = append(parts, msg)
 			}
 		}
-		return clip(strings.Join(parts, "; "), 2*maxBodyInError)
+		return words.Clip(strings.Join(parts, "; "), 2*maxBodyInError)
 	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &obj); err == nil {
@@ -277,17 +279,6 @@ func lowerFirst(s string) string {
 
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && !isRuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
 }
 
 func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/Masterminds/semver/v3"
+	"github.com/amigo-release/amigo-release/internal/words"
 )
 
 // This file holds the wire types of the Amigo Tool API, one Go type per schema
@@ -593,7 +594,7 @@ func (t *Timestamp) UnmarshalJSON(b []byte) error {
 	v, err := parseTime(b)
 	if err != nil {
 		return &json.UnmarshalTypeError{
-			Value: clip(string(b), 60) + " (not a date-time: want RFC 3339, e.g. 2026-01-02T03:04:05Z, or Unix seconds)",
+			Value: words.Clip(string(b), 60) + " (not a date-time: want RFC 3339, e.g. 2026-01-02T03:04:05Z, or Unix seconds)",
 			Type:  reflect.TypeFor[Timestamp](),
 		}
 	}
@@ -616,7 +617,7 @@ func parseTime(raw json.RawMessage) (time.Time, error) {
 	if err := json.Unmarshal(raw, &s); err != nil {
 		var secs float64
 		if err := json.Unmarshal(raw, &secs); err != nil || secs <= 0 {
-			return time.Time{}, fmt.Errorf("%s is neither a date-time nor Unix seconds", clip(string(raw), 60))
+			return time.Time{}, fmt.Errorf("%s is neither a date-time nor Unix seconds", words.Clip(string(raw), 60))
 		}
 		return time.Unix(0, int64(secs*float64(time.Second))).UTC(), nil
 	}
@@ -625,5 +626,5 @@ func parseTime(raw json.RawMessage) (time.Time, error) {
 			return t, nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("%q is not a date-time (want RFC 3339, e.g. 2026-01-02T03:04:05Z)", clip(s, 60))
+	return time.Time{}, fmt.Errorf("%q is not a date-time (want RFC 3339, e.g. 2026-01-02T03:04:05Z)", words.Clip(s, 60))
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/amigo-release/amigo-release/internal/pattern"
+	"github.com/amigo-release/amigo-release/internal/words"
 )
 
 // The patterns of the contract's schemas, verbatim. The client's
@@ -48,7 +49,7 @@ const (
 
 func invalid(op Op, field, value, rule string) *ValidationError {
 	if len(value) > 80 {
-		value = clip(value, 80)
+		value = words.Clip(value, 80)
 	}
 	return &ValidationError{Op: op, Field: field, Value: value, Rule: rule}
 }

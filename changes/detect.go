@@ -9,8 +9,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"unicode/utf8"
 
+	"github.com/amigo-release/amigo-release/internal/words"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
@@ -361,9 +361,9 @@ func (d *detection) effective(rev, who string) (plumbing.Hash, []string, error) 
 		return plumbing.ZeroHash, nil, err
 	}
 	if len(mbs) == 0 {
-		return plumbing.ZeroHash, []string{fmt.Sprintf("base %s shares no history with head (force push?): treated as a first release", short(h))}, nil
+		return plumbing.ZeroHash, []string{fmt.Sprintf("base %s shares no history with head (force push?): treated as a first release", ShortSHA(h.String()))}, nil
 	}
-	return mbs[0], []string{fmt.Sprintf("force push: base %s is not an ancestor of head; used merge base %s", short(h), short(mbs[0]))}, nil
+	return mbs[0], []string{fmt.Sprintf("force push: base %s is not an ancestor of head; used merge base %s", ShortSHA(h.String()), ShortSHA(mbs[0].String()))}, nil
 }
 
 // unused reports whether no project can measure its change from b: the
@@ -507,9 +507,9 @@ func (d *detection) walk(b *baseRange) error {
 	case err == nil:
 	case b.base.IsZero() && errors.As(err, &te):
 		d.res.truncated = true
-		d.res.Warnings = append(d.res.Warnings, fmt.Sprintf("shallow clone: history ends at %s, so first-release commit lists are incomplete (fetch-depth: 0 gives the full list)", short(te.at)))
+		d.res.Warnings = append(d.res.Warnings, fmt.Sprintf("shallow clone: history ends at %s, so first-release commit lists are incomplete (fetch-depth: 0 gives the full list)", ShortSHA(te.at.String())))
 	case errors.As(err, &te):
-		return &MissingCommitError{SHA: b.base.String(), Role: "history between base and head (the clone is cut at " + short(te.at) + ")", Shallow: true}
+		return &MissingCommitError{SHA: b.base.String(), Role: "history between base and head (the clone is cut at " + ShortSHA(te.at.String()) + ")", Shallow: true}
 	default:
 		return err
 	}
@@ -660,33 +660,14 @@ func commitOf(h plumbing.Hash, m Message, rules Rules, cache map[plumbing.Hash]*
 	}
 	c := &Commit{
 		SHA:      h.String(),
-		Subject:  truncate(m.Subject, maxSubject),
-		Type:     truncate(m.Type, 40),
-		Scope:    truncate(m.Scope, 80),
+		Subject:  words.Clip(m.Subject, maxSubject+1),
+		Type:     words.Clip(m.Type, 41),
+		Scope:    words.Clip(m.Scope, 81),
 		Breaking: m.Breaking,
 		Bump:     rules.BumpOf(m),
 	}
 	cache[h] = c
 	return *c
-}
-
-func short(h plumbing.Hash) string { return h.String()[:12] }
-
-// truncate shortens s to at most n runes, adding "…" when cut.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	i, k := 0, 0
-	for i < len(s) && k < n {
-		_, size := utf8.DecodeRuneInString(s[i:])
-		i += size
-		k++
-	}
-	return s[:i] + "…"
 }
 
 func dedupe(ss []string) []string {

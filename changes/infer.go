@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/amigo-release/amigo-release/internal/words"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
@@ -65,8 +66,8 @@ func inferBump(pc *ProjectChange, msgs map[plumbing.Hash]Message) []string {
 			continue
 		}
 		cancelled[i], cancelled[j] = true, true
-		pc.Commits[i].Note = "reverts " + short(plumbing.NewHash(pc.Commits[j].SHA)) + " in the same range: both cancel out"
-		pc.Commits[j].Note = "reverted by " + short(plumbing.NewHash(c.SHA)) + " in the same range: both cancel out"
+		pc.Commits[i].Note = "reverts " + ShortSHA(pc.Commits[j].SHA) + " in the same range: both cancel out"
+		pc.Commits[j].Note = "reverted by " + ShortSHA(c.SHA) + " in the same range: both cancel out"
 		pc.Commits[i].Bump = None
 		pc.Commits[j].Bump = None
 	}
@@ -92,7 +93,7 @@ func inferBump(pc *ProjectChange, msgs map[plumbing.Hash]Message) []string {
 		}
 		b, err := ParseBump(v)
 		if err != nil || b == None {
-			warns = append(warns, fmt.Sprintf("commit %s: ignoring Release-As: %q (want major, minor or patch)", short(plumbing.NewHash(c.SHA)), truncate(v, 40)))
+			warns = append(warns, fmt.Sprintf("commit %s: ignoring Release-As: %q (want major, minor or patch)", ShortSHA(c.SHA), words.Clip(v, 41)))
 			continue
 		}
 		if relAt < 0 || b > relAs {
@@ -103,7 +104,7 @@ func inferBump(pc *ProjectChange, msgs map[plumbing.Hash]Message) []string {
 	case relAt >= 0:
 		pc.Bump = relAs
 		c := pc.Commits[relAt]
-		pc.Reason = fmt.Sprintf("Release-As: %s in %s %q", relAs, short(plumbing.NewHash(c.SHA)), c.Subject)
+		pc.Reason = fmt.Sprintf("Release-As: %s in %s %q", relAs, ShortSHA(c.SHA), c.Subject)
 	case best >= 0 && pc.Commits[best].Bump != None:
 		c := pc.Commits[best]
 		pc.Bump = c.Bump

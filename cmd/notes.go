@@ -76,11 +76,11 @@ func runNotes(ctx context.Context, env *Env, args []string) error {
 	}
 	for i := range problems {
 		if !found && problems[i].Name == o.Tool {
-			return usageErrorf("the project of %s is not a tool at %s: %v", o.Tool, short(e.head), &problems[i])
+			return usageErrorf("the project of %s is not a tool at %s: %v", o.Tool, changes.ShortSHA(e.head), &problems[i])
 		}
 	}
 	if !found {
-		return usageErrorf("%q is not a tool project at %s; the tools are: %s", o.Tool, short(e.head), strings.Join(names, ", "))
+		return usageErrorf("%q is not a tool project at %s; the tools are: %s", o.Tool, changes.ShortSHA(e.head), strings.Join(names, ", "))
 	}
 	from, fromName, err := notesBase(e, o)
 	if err != nil {
@@ -185,12 +185,4 @@ func tagVersion(e *opsEnv, tool, ref string) string {
 		return 0
 	})
 	return vs[0].String()
-}
-
-// short abbreviates a commit for messages.
-func short(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/amigo-release/amigo-release/changes"
+	"github.com/amigo-release/amigo-release/internal/words"
 	"github.com/amigo-release/amigo-release/pipeline"
 	"github.com/amigo-release/amigo-release/platform"
 	"github.com/amigo-release/amigo-release/promote"
@@ -350,9 +351,9 @@ func (v *validator) finish() error {
 	}
 	files := len(slices.Compact(slices.Sorted(slices.Values(v.checked))))
 	if errs > 0 {
-		return usageErrorf("%s in %s checked%s", plural(errs, "problem"), plural(files, "file"), warnSuffix(warns))
+		return usageErrorf("%s in %s checked%s", words.Plural(errs, "problem", "problem"+"s"), words.Plural(files, "file", "file"+"s"), warnSuffix(warns))
 	}
-	fmt.Fprintf(v.env.Stdout, "valid: %s checked, no problem%s\n", plural(files, "file"), warnSuffix(warns))
+	fmt.Fprintf(v.env.Stdout, "valid: %s checked, no problem%s\n", words.Plural(files, "file", "file"+"s"), warnSuffix(warns))
 	return nil
 }
 
@@ -370,16 +371,9 @@ func (v *validator) repoRelative(p string) string {
 	return filepath.ToSlash(rel)
 }
 
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
-}
-
 func warnSuffix(n int) string {
 	if n == 0 {
 		return ""
 	}
-	return fmt.Sprintf(" (%s: see above; --strict makes them fail)", plural(n, "warning"))
+	return fmt.Sprintf(" (%s: see above; --strict makes them fail)", words.Plural(n, "warning", "warning"+"s"))
 }

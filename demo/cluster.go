@@ -73,7 +73,7 @@ func StartCluster(o ClusterOptions) (*Cluster, error) {
 	mux := http.NewServeMux()
 	for i, r := range o.Regions {
 		if r == "" || strings.ContainsAny(r, "/?#% ") || c.Servers[r] != nil {
-			return nil, fmt.Errorf("demo: bad or repeated region name %q", r)
+			return nil, fmt.Errorf("bad or repeated region name %q", r)
 		}
 		eo := o.Emulator
 		eo.Seed = base + int64(i)*7919
@@ -91,7 +91,7 @@ func StartCluster(o ClusterOptions) (*Cluster, error) {
 		var err error
 		if ln, err = net.Listen("tcp", o.Addr); err != nil {
 			c.closeServers()
-			return nil, fmt.Errorf("demo: listen on %s: %w", o.Addr, err)
+			return nil, fmt.Errorf("listen on %s: %w", o.Addr, err)
 		}
 	}
 	c.BaseURL = "http://" + ln.Addr().String()

@@ -33,11 +33,11 @@ var epoch = time.Date(2026, time.January, 5, 9, 0, 0, 0, time.UTC)
 // HEAD is the branch main.
 func InitRepo(dir string) (*Repo, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("demo: create %s: %w", dir, err)
+		return nil, fmt.Errorf("create %s: %w", dir, err)
 	}
 	r, err := git.PlainInitWithOptions(dir, &git.PlainInitOptions{InitOptions: git.InitOptions{DefaultBranch: plumbing.Main}})
 	if err != nil {
-		return nil, fmt.Errorf("demo: git init %s: %w", dir, err)
+		return nil, fmt.Errorf("git init %s: %w", dir, err)
 	}
 	return &Repo{Dir: dir, r: r, next: epoch, Author: object.Signature{Name: "Demo Dev", Email: "dev@example.com"}}, nil
 }
@@ -48,7 +48,7 @@ func InitRepo(dir string) (*Repo, error) {
 func (r *Repo) Commit(msg string, files map[string]string) (string, error) {
 	wt, err := r.r.Worktree()
 	if err != nil {
-		return "", fmt.Errorf("demo: worktree: %w", err)
+		return "", fmt.Errorf("worktree: %w", err)
 	}
 	names := make([]string, 0, len(files))
 	for name := range files {
@@ -59,21 +59,21 @@ func (r *Repo) Commit(msg string, files map[string]string) (string, error) {
 		p := filepath.Join(r.Dir, filepath.FromSlash(name))
 		if files[name] == "" {
 			if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
-				return "", fmt.Errorf("demo: delete %s: %w", name, err)
+				return "", fmt.Errorf("delete %s: %w", name, err)
 			}
 			if _, err := wt.Remove(name); err != nil {
-				return "", fmt.Errorf("demo: git rm %s: %w", name, err)
+				return "", fmt.Errorf("git rm %s: %w", name, err)
 			}
 			continue
 		}
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return "", fmt.Errorf("demo: %w", err)
+			return "", fmt.Errorf("create the directory of %s: %w", name, err)
 		}
 		if err := os.WriteFile(p, []byte(files[name]), 0o644); err != nil {
-			return "", fmt.Errorf("demo: write %s: %w", name, err)
+			return "", fmt.Errorf("write %s: %w", name, err)
 		}
 		if _, err := wt.Add(name); err != nil {
-			return "", fmt.Errorf("demo: git add %s: %w", name, err)
+			return "", fmt.Errorf("git add %s: %w", name, err)
 		}
 	}
 	sig := r.Author
@@ -81,7 +81,7 @@ func (r *Repo) Commit(msg string, files map[string]string) (string, error) {
 	r.next = r.next.Add(time.Hour)
 	h, err := wt.Commit(msg, &git.CommitOptions{Author: &sig, Committer: &sig, AllowEmptyCommits: true})
 	if err != nil {
-		return "", fmt.Errorf("demo: git commit %q: %w", firstLine(msg), err)
+		return "", fmt.Errorf("git commit %q: %w", firstLine(msg), err)
 	}
 	return h.String(), nil
 }
@@ -90,7 +90,7 @@ func (r *Repo) Commit(msg string, files map[string]string) (string, error) {
 func (r *Repo) Head() (string, error) {
 	ref, err := r.r.Head()
 	if err != nil {
-		return "", fmt.Errorf("demo: HEAD: %w", err)
+		return "", fmt.Errorf("HEAD: %w", err)
 	}
 	return ref.Hash().String(), nil
 }

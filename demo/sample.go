@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
+	"github.com/amigo-release/amigo-release/changes"
 )
 
 // Org is the organization the sample plan releases to.
@@ -309,7 +310,7 @@ func (s *Sample) Seed(c *Cluster) error {
 			}
 			id, err := srv.AddTool(Org, st)
 			if err != nil {
-				return fmt.Errorf("demo: seed %s in %s: %w", t.Name, r, err)
+				return fmt.Errorf("seed %s in %s: %w", t.Name, r, err)
 			}
 			for i, v := range t.Seeded {
 				commit := first
@@ -318,7 +319,7 @@ func (s *Sample) Seed(c *Cluster) error {
 				}
 				if _, err := srv.AddVersion(Org, id, amigotest.SeedVersion{Version: v, Commit: commit, ProjectDirectory: t.Path,
 					RequiredEnvvars: required, User: "demo-user"}); err != nil {
-					return fmt.Errorf("demo: seed %s %s in %s: %w", t.Name, v, r, err)
+					return fmt.Errorf("seed %s %s in %s: %w", t.Name, v, r, err)
 				}
 			}
 		}
@@ -384,7 +385,7 @@ func orNone(list []string) string {
 // release should do with it.
 func (s *Sample) Describe() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d tool projects, %d commits since the last release (%s):\n", len(s.Tools), s.commitsSinceRelease(), short(s.Released))
+	fmt.Fprintf(&b, "%d tool projects, %d commits since the last release (%s):\n", len(s.Tools), s.commitsSinceRelease(), changes.DisplaySHA(s.Released))
 	for _, t := range s.Tools {
 		seeded := "new"
 		if len(t.Seeded) > 0 {
@@ -402,11 +403,4 @@ func (s *Sample) commitsSinceRelease() int {
 		}
 	}
 	return len(s.Commits)
-}
-
-func short(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
 }

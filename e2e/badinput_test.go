@@ -7,6 +7,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/amigo-release/amigo-release/changes"
 	"github.com/amigo-release/amigo-release/internal/fakeci"
 )
 
@@ -131,7 +132,7 @@ func TestBadProjectMetadataStopsTheStart(t *testing.T) {
 	w.commit("fix: the envvar name", map[string]string{"tools/currency/pyproject.toml": "[project]\nname = \"currency_convert\"\n"})
 	w.pull()
 	w.release(nil).wantCode(t, 0)
-	w.wantLive("weather_lookup", "1.0.0@"+short(w.gitIn(w.origin, "rev-parse", "HEAD")))
+	w.wantLive("weather_lookup", "1.0.0@"+changes.DisplaySHA(w.gitIn(w.origin, "rev-parse", "HEAD")))
 }
 
 // TestHostileCommitMessages: commit messages that try to run workflow
@@ -166,9 +167,9 @@ func TestHostileCommitMessages(t *testing.T) {
 	env, outPath, sumPath := w.actionEnv(gh, "push", payload, head, "refs/heads/main")
 	r := w.run(w.work, env)
 	r.wantCode(t, 0)
-	w.wantLive("weather_lookup", "1.0.0@"+short(first), "1.1.0@"+short(head))
-	w.wantLive("currency_convert", "1.0.0@"+short(first), "1.0.1@"+short(head))
-	w.wantLive("flight_status", "1.0.0@"+short(first), "1.1.0@"+short(head))
+	w.wantLive("weather_lookup", "1.0.0@"+changes.DisplaySHA(first), "1.1.0@"+changes.DisplaySHA(head))
+	w.wantLive("currency_convert", "1.0.0@"+changes.DisplaySHA(first), "1.0.1@"+changes.DisplaySHA(head))
+	w.wantLive("flight_status", "1.0.0@"+changes.DisplaySHA(first), "1.1.0@"+changes.DisplaySHA(head))
 
 	comments, _ := gh.Snapshot()
 	if len(comments[12]) != 1 {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/amigo-release/amigo-release/amigo"
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
+	"github.com/amigo-release/amigo-release/changes"
 	"github.com/amigo-release/amigo-release/demo"
 	"github.com/amigo-release/amigo-release/internal/clock"
 	"github.com/amigo-release/amigo-release/pipeline"
@@ -585,7 +586,7 @@ func runSeed(t *testing.T, seed int64, ta *tally) {
 		ta.add(func(ta *tally) { ta.rerunsShort++ })
 	}
 	if t.Failed() {
-		t.Logf("seed %d scenario %+v plan:\n%s\nhead %s tip %s\nstate:\n%s\nlog:\n%s", seed, sc, pb.String(), short(head), short(tip), stateDump(cluster, tools), logBuf.String())
+		t.Logf("seed %d scenario %+v plan:\n%s\nhead %s tip %s\nstate:\n%s\nlog:\n%s", seed, sc, pb.String(), changes.DisplaySHA(head), changes.DisplaySHA(tip), stateDump(cluster, tools), logBuf.String())
 	}
 
 	released, failed := 0, 0
@@ -939,11 +940,11 @@ func checkInvariants(c *demo.Cluster, tools []campaignTool, caps map[string]int,
 					case !v.Deprecated:
 						live++
 					case !slices.Contains(gone, v.Version.String()):
-						fail("%s in %s: commit %s published twice (%s), and %s was not withdrawn as untested", ct.name, stage, short(commit), versionList(same), v.Version)
+						fail("%s in %s: commit %s published twice (%s), and %s was not withdrawn as untested", ct.name, stage, changes.DisplaySHA(commit), versionList(same), v.Version)
 					}
 				}
 				if live > 1 {
-					fail("%s in %s: commit %s has %d live versions (%s)", ct.name, stage, short(commit), live, versionList(same))
+					fail("%s in %s: commit %s has %d live versions (%s)", ct.name, stage, changes.DisplaySHA(commit), live, versionList(same))
 				}
 			}
 			tr, inReport := reported[ct.name]
@@ -1065,13 +1066,13 @@ func checkPromotion(c *demo.Cluster, tools []campaignTool, seeded map[string]boo
 				untested++
 				if !tested[ct.dir][commit] {
 					untestedBad++
-					fail("%s in %s: %s serves commit %s, which never passed a test in us", ct.name, stage, v, short(commit))
+					fail("%s in %s: %s serves commit %s, which never passed a test in us", ct.name, stage, v, changes.DisplaySHA(commit))
 				}
 				for _, need := range stageNeeds[stage] {
 					needs++
 					if _, ok := liveCommits(need, ct.name)[commit]; !ok {
 						needsBad++
-						fail("%s in %s: %s serves commit %s, which %s (needed by %s) does not serve", ct.name, stage, v, short(commit), need, stage)
+						fail("%s in %s: %s serves commit %s, which %s (needed by %s) does not serve", ct.name, stage, v, changes.DisplaySHA(commit), need, stage)
 					}
 				}
 			}
@@ -1125,7 +1126,7 @@ func stateDump(c *demo.Cluster, tools []campaignTool) string {
 func versionList(vs []amigo.ToolVersion) string {
 	var out []string
 	for _, v := range vs {
-		s := v.Version.String() + "@" + short(v.ToolCommitHash)
+		s := v.Version.String() + "@" + changes.DisplaySHA(v.ToolCommitHash)
 		if v.Deprecated {
 			s += "(deprecated)"
 		}

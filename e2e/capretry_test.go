@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
+	"github.com/amigo-release/amigo-release/changes"
 	"github.com/amigo-release/amigo-release/pipeline"
 )
 
@@ -47,5 +48,5 @@ func TestCapRefusalPrunesAndRetriesOnce(t *testing.T) {
 		t.Errorf("us: %s %q: %s; want released 1.4.0", tr.Stages[0].Status, tr.Stages[0].VersionAfter, tr.Stages[0].Error)
 	}
 	r.wantCode(t, 0)
-	w.wantLive("weather_lookup", "1.2.0@"+strings.Repeat("2", 7), "1.3.0@"+short(first), "1.4.0@"+short(head))
+	w.wantLive("weather_lookup", "1.2.0@"+strings.Repeat("2", 7), "1.3.0@"+changes.DisplaySHA(first), "1.4.0@"+changes.DisplaySHA(head))
 }

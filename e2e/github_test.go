@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/amigo-release/amigo-release/changes"
 	"github.com/amigo-release/amigo-release/internal/fakeci"
 )
 
@@ -127,8 +128,8 @@ func TestPRPreviewThenMergeUpdatesComment(t *testing.T) {
 	env, outPath, sumPath := w.actionEnv(gh, "push", pushPayload, merged, "refs/heads/main")
 	r = w.run(w.work, env)
 	r.wantCode(t, 0)
-	w.wantLive("weather_lookup", "1.0.0@"+short(first), "1.1.0@"+short(merged))
-	w.wantLive("currency_convert", "1.0.0@"+short(first))
+	w.wantLive("weather_lookup", "1.0.0@"+changes.DisplaySHA(first), "1.1.0@"+changes.DisplaySHA(merged))
+	w.wantLive("currency_convert", "1.0.0@"+changes.DisplaySHA(first))
 
 	comments, calls = gh.Snapshot()
 	if len(comments[7]) != 1 {

@@ -374,8 +374,6 @@ func (w *world) noDuplicateCommits(reports ...*pipeline.Report) {
 	}
 }
 
-func short(sha string) string { return sha[:7] }
-
 func wantContains(t *testing.T, what, got string, wants ...string) {
 	t.Helper()
 	for _, w := range wants {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
+	"github.com/amigo-release/amigo-release/changes"
 	"github.com/amigo-release/amigo-release/pipeline"
 )
 
@@ -26,7 +27,7 @@ func TestLostPublishAnswerAtTheEndOfTheBudget(t *testing.T) {
 	w.checkout(0)
 	w.server("us").DropAfterWork(amigotest.OpPublishVersion, 1)
 	r := w.release(nil)
-	w.wantLive("weather_lookup", "1.0.0@"+short(head))
+	w.wantLive("weather_lookup", "1.0.0@"+changes.DisplaySHA(head))
 	tr := toolReport(t, r.report, "weather_lookup")
 	if len(tr.Stages) != 1 || tr.Stages[0].Status != pipeline.StatusReleased || tr.Stages[0].VersionAfter != "1.0.0" {
 		t.Errorf("us serves 1.0.0 of the head commit, but the report says %s %q: %s", tr.Stages[0].Status, tr.Stages[0].VersionAfter, tr.Stages[0].Error)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/amigo-release/amigo-release/amigo"
+	"github.com/amigo-release/amigo-release/changes"
 )
 
 // TestPlanPredictsTheNumberAfterAHandDeprecation: after someone deprecates
@@ -52,8 +53,8 @@ func TestPlanPredictsTheNumberAfterAHandDeprecation(t *testing.T) {
 	wantContains(t, "plan output", p.stdout, "1.0.2")
 	for _, s := range w.stages {
 		live := w.live(s, "weather_lookup")
-		if last := live[len(live)-1]; last != "1.0.2@"+short(head) {
-			t.Errorf("%s: newest live %s, want 1.0.2@%s", s, last, short(head))
+		if last := live[len(live)-1]; last != "1.0.2@"+changes.DisplaySHA(head) {
+			t.Errorf("%s: newest live %s, want 1.0.2@%s", s, last, changes.DisplaySHA(head))
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
+	"github.com/amigo-release/amigo-release/changes"
 	"github.com/amigo-release/amigo-release/internal/fakeci"
 	"github.com/amigo-release/amigo-release/pipeline"
 )
@@ -82,7 +83,7 @@ func TestTagsAndReleasesOnGitHub(t *testing.T) {
 	}
 	r, sum, reportPath := push(first, head)
 	r.wantCode(t, 0)
-	w.wantLive("weather_lookup", "1.0.0@"+short(first), "2.0.0@"+short(head))
+	w.wantLive("weather_lookup", "1.0.0@"+changes.DisplaySHA(first), "2.0.0@"+changes.DisplaySHA(head))
 	if n := refCreations(gh); n != 3 {
 		t.Errorf("%d tag creations after the rerun, want 3 (the rerun finds its tag; the conflicting one is never touched)", n)
 	}

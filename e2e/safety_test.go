@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
+	"github.com/amigo-release/amigo-release/changes"
 	"github.com/amigo-release/amigo-release/pipeline"
 )
 
@@ -331,7 +332,7 @@ func TestInterrupts(t *testing.T) {
 			// still build: it finds that version, never keeps a second one.
 			r = w.release(nil)
 			r.wantCode(t, 0)
-			w.wantLive("weather_lookup", "1.0.0@"+short(head))
+			w.wantLive("weather_lookup", "1.0.0@"+changes.DisplaySHA(head))
 			w.noDuplicateCommits(r.report)
 		})
 	}

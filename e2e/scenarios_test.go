@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
+	"github.com/amigo-release/amigo-release/changes"
 	"github.com/amigo-release/amigo-release/pipeline"
 )
 
@@ -36,7 +37,7 @@ func TestFirstRelease(t *testing.T) {
 	r := w.release(nil)
 	r.wantCode(t, 0)
 	for _, tool := range []string{"weather_lookup", "currency_convert", "flight_status"} {
-		w.wantLive(tool, "1.0.0@"+short(head))
+		w.wantLive(tool, "1.0.0@"+changes.DisplaySHA(head))
 		tr := toolReport(t, r.report, tool)
 		if tr.Status != pipeline.StatusReleased || len(tr.Stages) != 4 {
 			t.Errorf("%s: %s with %d stages", tool, tr.Status, len(tr.Stages))
@@ -89,9 +90,9 @@ func TestSecondPush(t *testing.T) {
 	w.pull()
 	r := w.release(nil)
 	r.wantCode(t, 0)
-	w.wantLive("weather_lookup", "1.0.0@"+short(first), "1.1.0@"+short(head))
-	w.wantLive("currency_convert", "1.0.0@"+short(first), "1.0.1@"+short(head))
-	w.wantLive("flight_status", "1.0.0@"+short(first))
+	w.wantLive("weather_lookup", "1.0.0@"+changes.DisplaySHA(first), "1.1.0@"+changes.DisplaySHA(head))
+	w.wantLive("currency_convert", "1.0.0@"+changes.DisplaySHA(first), "1.0.1@"+changes.DisplaySHA(head))
+	w.wantLive("flight_status", "1.0.0@"+changes.DisplaySHA(first))
 	if tr := toolReport(t, r.report, "weather_lookup"); tr.Bump != "minor" {
 		t.Errorf("weather bump %q, want minor", tr.Bump)
 	}
@@ -119,8 +120,8 @@ func TestBreakingChange(t *testing.T) {
 	w.pull()
 	r := w.release(nil)
 	r.wantCode(t, 0)
-	w.wantLive("weather_lookup", "1.0.0@"+short(first), "2.0.0@"+short(head))
-	w.wantLive("currency_convert", "1.0.0@"+short(first), "2.0.0@"+short(head))
+	w.wantLive("weather_lookup", "1.0.0@"+changes.DisplaySHA(first), "2.0.0@"+changes.DisplaySHA(head))
+	w.wantLive("currency_convert", "1.0.0@"+changes.DisplaySHA(first), "2.0.0@"+changes.DisplaySHA(head))
 	for _, n := range []string{"weather_lookup", "currency_convert"} {
 		if tr := toolReport(t, r.report, n); tr.Bump != "major" {
 			t.Errorf("%s bump %q, want major", n, tr.Bump)
@@ -140,7 +141,7 @@ func TestForcePush(t *testing.T) {
 	base := w.commit("fix(weather): a fix that will be rewritten", touch("weather", "v1"))
 	w.pull()
 	w.release(nil).wantCode(t, 0)
-	if got := w.live("us", "weather_lookup"); len(got) != 2 || got[1] != "1.0.1@"+short(base) {
+	if got := w.live("us", "weather_lookup"); len(got) != 2 || got[1] != "1.0.1@"+changes.DisplaySHA(base) {
 		t.Fatalf("before the force push: %v", got)
 	}
 
@@ -157,8 +158,8 @@ func TestForcePush(t *testing.T) {
 	}
 	for _, s := range w.stages {
 		got := w.live(s, "weather_lookup")
-		if len(got) != 3 || got[2] != "1.1.0@"+short(head) {
-			t.Errorf("%s after the force push: %v, want 1.0.0, 1.0.1 and 1.1.0@%s", s, got, short(head))
+		if len(got) != 3 || got[2] != "1.1.0@"+changes.DisplaySHA(head) {
+			t.Errorf("%s after the force push: %v, want 1.0.0, 1.0.1 and 1.1.0@%s", s, got, changes.DisplaySHA(head))
 		}
 	}
 	w.noDuplicateCommits()
@@ -174,7 +175,7 @@ func TestShallowClone(t *testing.T) {
 	first := w.monorepo()
 	w.checkout(0)
 	w.release(nil).wantCode(t, 0)
-	w.wantLive("weather_lookup", "1.0.0@"+short(first))
+	w.wantLive("weather_lookup", "1.0.0@"+changes.DisplaySHA(first))
 
 	w.commit("feat(weather): radar", touch("weather", "radar"))
 	w.commit("docs: readme", map[string]string{"README.md": "# tools, documented\n"})
@@ -198,9 +199,9 @@ func TestShallowClone(t *testing.T) {
 	if got := w.gitIn(w.work, "rev-parse", "--is-shallow-repository"); got != "false" {
 		t.Errorf("after deepening the checkout is still shallow (%s): git would see a cut history", got)
 	}
-	w.wantLive("weather_lookup", "1.0.0@"+short(first), "1.1.0@"+short(head))
-	w.wantLive("currency_convert", "1.0.0@"+short(first), "1.0.1@"+short(head))
-	w.wantLive("flight_status", "1.0.0@"+short(first))
+	w.wantLive("weather_lookup", "1.0.0@"+changes.DisplaySHA(first), "1.1.0@"+changes.DisplaySHA(head))
+	w.wantLive("currency_convert", "1.0.0@"+changes.DisplaySHA(first), "1.0.1@"+changes.DisplaySHA(head))
+	w.wantLive("flight_status", "1.0.0@"+changes.DisplaySHA(first))
 	w.noDuplicateCommits()
 }
 
@@ -282,10 +283,10 @@ func TestRerunAfterThirdStageFailure(t *testing.T) {
 		t.Errorf("publishes after the rerun: %v, want 5 in every stage", pubs)
 	}
 	for _, s := range w.stages {
-		if got := w.live(s, "weather_lookup"); got[len(got)-1] != "1.1.0@"+short(head) {
+		if got := w.live(s, "weather_lookup"); got[len(got)-1] != "1.1.0@"+changes.DisplaySHA(head) {
 			t.Errorf("weather in %s: %v", s, got)
 		}
-		if got := w.live(s, "currency_convert"); got[len(got)-1] != "1.0.1@"+short(head) {
+		if got := w.live(s, "currency_convert"); got[len(got)-1] != "1.0.1@"+changes.DisplaySHA(head) {
 			t.Errorf("currency in %s: %v", s, got)
 		}
 	}

@@ -60,11 +60,3 @@ func newestActive(vs []amigo.ToolVersion) *amigo.ToolVersion {
 	}
 	return best
 }
-
-// short abbreviates a commit hash to 12 characters.
-func short(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
-}

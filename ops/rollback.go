@@ -282,7 +282,7 @@ func (o *RollbackOptions) toolSettings() (promote.ToolSettings, error) {
 		if problems[i].Name == o.Tool {
 			// Its project is there but is no tool now (another project has
 			// its name): its settings are unknown.
-			return promote.ToolSettings{}, fmt.Errorf("the project of %s cannot be read as a tool at %s: %w", o.Tool, short(o.Head), &problems[i])
+			return promote.ToolSettings{}, fmt.Errorf("the project of %s cannot be read as a tool at %s: %w", o.Tool, changes.ShortSHA(o.Head), &problems[i])
 		}
 	}
 	// A tool removed from the repository can still be rolled back: its
@@ -380,12 +380,12 @@ func (o *RollbackOptions) noTarget(st promote.Stage, sv stageVersions, deprecate
 		if err == nil && older && !sameCommit(v.ToolCommitHash, commit) {
 			continue
 		}
-		what := fmt.Sprintf("%s %s (commit %s) serves there and is not older than the target commit %s", o.Tool, v.Version, short(v.ToolCommitHash), short(commit))
+		what := fmt.Sprintf("%s %s (commit %s) serves there and is not older than the target commit %s", o.Tool, v.Version, changes.ShortSHA(v.ToolCommitHash), changes.ShortSHA(commit))
 		if deprecated != nil {
-			return &Refusal{Stage: st.Name, Msg: fmt.Sprintf("the target commit %s was %s there, which is deprecated: deprecated versions cannot come back (%s)", short(commit), deprecated.Version, what),
+			return &Refusal{Stage: st.Name, Msg: fmt.Sprintf("the target commit %s was %s there, which is deprecated: deprecated versions cannot come back (%s)", changes.ShortSHA(commit), deprecated.Version, what),
 				Fix: "roll back to a commit that still serves in " + st.Name + " (amigo-release status shows them), or release the fix forward"}
 		}
-		return &Refusal{Stage: st.Name, Msg: fmt.Sprintf("the target commit %s never served there (%s)", short(commit), what),
+		return &Refusal{Stage: st.Name, Msg: fmt.Sprintf("the target commit %s never served there (%s)", changes.ShortSHA(commit), what),
 			Fix: "roll back to a commit every stage serves (amigo-release status shows them)"}
 	}
 	return nil
@@ -413,7 +413,7 @@ func (o *RollbackOptions) deprecate(ctx context.Context, p *stagePlan) error {
 	if n := newestActive(vs); n != nil {
 		p.rep.After = n.Version.String()
 		if !sameCommit(n.ToolCommitHash, p.target.ToolCommitHash) {
-			return fmt.Errorf("%s now serves %s (commit %s), not the target %s: a version was published meanwhile", p.spec.Name, n.Version, short(n.ToolCommitHash), p.target.Version)
+			return fmt.Errorf("%s now serves %s (commit %s), not the target %s: a version was published meanwhile", p.spec.Name, n.Version, changes.ShortSHA(n.ToolCommitHash), p.target.Version)
 		}
 	}
 	return nil

@@ -127,7 +127,7 @@ func Status(ctx context.Context, o StatusOptions) (*StatusReport, error) {
 		names = nil
 		for _, n := range o.Tools {
 			if _, ok := paths[n]; !ok {
-				rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s is not a tool project at %s: showing what the servers have", n, short(o.Head)))
+				rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s is not a tool project at %s: showing what the servers have", n, changes.ShortSHA(o.Head)))
 			}
 			if !slices.Contains(names, n) {
 				names = append(names, n)
@@ -364,7 +364,7 @@ func driftOf(repo *changes.Repo, stages []StageStatus, versions map[string]map[s
 		for i, e := range es {
 			parts[i] = e.version + " in " + e.stage
 		}
-		out = append(out, fmt.Sprintf("commit %s is %s (each server numbers its own versions)", short(c), strings.Join(parts, ", ")))
+		out = append(out, fmt.Sprintf("commit %s is %s (each server numbers its own versions)", changes.ShortSHA(c), strings.Join(parts, ", ")))
 	}
 	var first *StageStatus
 	for i := range stages {
@@ -388,7 +388,7 @@ func driftOf(repo *changes.Repo, stages []StageStatus, versions map[string]map[s
 			how = "is ahead of"
 		}
 		out = append(out, fmt.Sprintf("%s %s %s: it serves %s (%s), %s serves %s (%s)",
-			s.Stage, how, first.Stage, s.Version, short(s.Commit), first.Stage, first.Version, short(first.Commit)))
+			s.Stage, how, first.Stage, s.Version, changes.ShortSHA(s.Commit), first.Stage, first.Version, changes.ShortSHA(first.Commit)))
 	}
 	return out
 }
@@ -401,7 +401,7 @@ func resolveTool(plan *promote.Plan, repo *changes.Repo, head, name, path string
 	rel := path + "/" + changes.PyprojectFile
 	data, err := repo.ReadFile(head, rel)
 	if err != nil {
-		return promote.ToolSettings{}, fmt.Errorf("%s at %s: %w", rel, short(head), err)
+		return promote.ToolSettings{}, fmt.Errorf("%s at %s: %w", rel, changes.ShortSHA(head), err)
 	}
 	meta, err := promote.ParseProjectMeta(rel, data)
 	if err != nil {

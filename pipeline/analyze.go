@@ -279,9 +279,9 @@ func chooseBase(name, head string, order []promote.Stage, remote map[string]map[
 		if commit != "" && (has(commit) || shallow) {
 			// In a shallow clone a missing commit is history not fetched:
 			// Detect deepens (Options.Deepen) or says fetch-depth: 0.
-			return baseChoice{base: commit, set: true, why: fmt.Sprintf("base %s: commit of %s %s in stage %s", short(commit), name, nv.Version, order[0].Name)}
+			return baseChoice{base: commit, set: true, why: fmt.Sprintf("base %s: commit of %s %s in stage %s", changes.ShortSHA(commit), name, nv.Version, order[0].Name)}
 		}
-		return baseChoice{why: fmt.Sprintf("commit %s of %s %s in stage %s is not in local history (use fetch-depth: 0): falling back to the event's before", short(commit), name, nv.Version, order[0].Name)}
+		return baseChoice{why: fmt.Sprintf("commit %s of %s %s in stage %s is not in local history (use fetch-depth: 0): falling back to the event's before", changes.ShortSHA(commit), name, nv.Version, order[0].Name)}
 	}
 	for _, st := range order[1:] {
 		rs := remote[st.Name][name]
@@ -295,14 +295,14 @@ func chooseBase(name, head string, order []promote.Stage, remote map[string]map[
 		}
 		switch {
 		case n == nil:
-			return baseChoice{set: true, why: fmt.Sprintf("resume: stage %s already serves %s but stage %s has no version yet: first release there", order[0].Name, short(head), st.Name)}
+			return baseChoice{set: true, why: fmt.Sprintf("resume: stage %s already serves %s but stage %s has no version yet: first release there", order[0].Name, changes.ShortSHA(head), st.Name)}
 		case n.ToolCommitHash != "" && (has(n.ToolCommitHash) || shallow):
-			return baseChoice{base: n.ToolCommitHash, set: true, why: fmt.Sprintf("resume: stage %s already serves %s; base %s from stage %s (%s)", order[0].Name, short(head), short(n.ToolCommitHash), st.Name, n.Version)}
+			return baseChoice{base: n.ToolCommitHash, set: true, why: fmt.Sprintf("resume: stage %s already serves %s; base %s from stage %s (%s)", order[0].Name, changes.ShortSHA(head), changes.ShortSHA(n.ToolCommitHash), st.Name, n.Version)}
 		default:
 			return baseChoice{why: fmt.Sprintf("resume: stage %s lags and its commit is not in local history: falling back to the event's before", st.Name)}
 		}
 	}
-	return baseChoice{base: head, set: true, why: fmt.Sprintf("every stage already serves %s", short(head))}
+	return baseChoice{base: head, set: true, why: fmt.Sprintf("every stage already serves %s", changes.ShortSHA(head))}
 }
 
 // resolveSettings reads the project's metadata from its pyproject.toml as
@@ -314,7 +314,7 @@ func (r *runner) resolveSettings(p changes.Project, missing *[]string) (promote.
 	file := filepath.Join(r.opts.RepoPath, filepath.FromSlash(rel))
 	data, err := r.repo.ReadFile(r.head, rel)
 	if err != nil {
-		return promote.ToolSettings{}, fmt.Errorf("%s at %s: %w", file, short(r.head), err)
+		return promote.ToolSettings{}, fmt.Errorf("%s at %s: %w", file, changes.ShortSHA(r.head), err)
 	}
 	meta, err := promote.ParseProjectMeta(file, data)
 	meta.Dir = dir

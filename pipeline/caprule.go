@@ -110,7 +110,7 @@ func makeRoomFirst(ctx context.Context, api API, req publishRequest, note func(s
 	var done []string
 	for _, v := range makeRoom(req.Before, limit, req.Commit, req.Pinned) {
 		if err := api.DeprecateVersions(ctx, req.ToolID, exactConstraint(v)); err != nil {
-			note(fmt.Sprintf("making room before publishing: deprecate %s: %v", v, shortErr(err)))
+			note(fmt.Sprintf("making room before publishing: deprecate %s: %v", v, err))
 			break
 		}
 		done = append(done, v)

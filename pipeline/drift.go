@@ -3,6 +3,8 @@ package pipeline
 import (
 	"fmt"
 	"strings"
+
+	"github.com/amigo-release/amigo-release/changes"
 )
 
 // driftOf says, in one sentence, which stages serve which version of the
@@ -30,13 +32,5 @@ func driftOf(stages []StageReport, commit string) string {
 		parts[i] = p.stage + " " + p.version
 	}
 	return fmt.Sprintf("commit %s has different version numbers per stage: %s (each server numbers its own versions)",
-		short(commit), strings.Join(parts, ", "))
-}
-
-// short abbreviates a commit hash to 12 characters.
-func short(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
+		changes.ShortSHA(commit), strings.Join(parts, ", "))
 }

@@ -98,7 +98,7 @@ func (o *Options) readOnly() bool { return o.Mode == ModePlan || o.Mode == ModeO
 
 func (o *Options) normalize() error {
 	if o.Plan == nil {
-		return errors.New("pipeline: Options.Plan is nil: load the plan with promote.Load first")
+		return errors.New("Options.Plan is nil: load the plan with promote.Load first")
 	}
 	if len(o.Plan.Stages) == 0 {
 		return fmt.Errorf("%s: the plan has no stages: add at least one under stages:", o.Plan.File)
@@ -107,11 +107,11 @@ func (o *Options) normalize() error {
 	// lacks them was not made by Parse.
 	for _, st := range o.Plan.Stages {
 		if st.Branch == "" || st.Concurrency < 1 || st.ActiveCap < 1 || st.BaseURL == "" {
-			return fmt.Errorf("pipeline: Options.Plan: stage %q has no branch, concurrency, active_cap or base URL: load the plan with promote.Load or promote.Parse, which fill in the defaults", st.Name)
+			return fmt.Errorf("Options.Plan: stage %q has no branch, concurrency, active_cap or base URL: load the plan with promote.Load or promote.Parse, which fill in the defaults", st.Name)
 		}
 	}
 	if p := o.Plan.Publish; p.InitialInterval <= 0 || p.MaxInterval <= 0 {
-		return errors.New("pipeline: Options.Plan: publish intervals are not set: load the plan with promote.Load or promote.Parse, which fill in the defaults")
+		return errors.New("Options.Plan: publish intervals are not set: load the plan with promote.Load or promote.Parse, which fill in the defaults")
 	}
 	if o.RepoPath == "" {
 		o.RepoPath = "."
@@ -124,7 +124,7 @@ func (o *Options) normalize() error {
 		o.Mode = ModeRun
 	case ModeRun, ModePlan, ModeOffline:
 	default:
-		return fmt.Errorf("pipeline: unknown mode %q: use %q, %q or %q", o.Mode, ModeRun, ModePlan, ModeOffline)
+		return fmt.Errorf("unknown mode %q: use %q, %q or %q", o.Mode, ModeRun, ModePlan, ModeOffline)
 	}
 	if o.DryRun && o.Mode == ModeRun {
 		o.Mode = ModePlan

@@ -91,7 +91,7 @@ func (r *runner) prune(ctx context.Context, t *toolRun, s *stageRun) (string, er
 	var done, failed []string
 	for _, v := range sel {
 		if err := r.retryCall(ctx, idempotentRetry, func() error { return s.api.DeprecateVersions(ctx, s.tool.ID, exactConstraint(v)) }); err != nil {
-			failed = append(failed, fmt.Sprintf("%s: %v", v, shortErr(err)))
+			failed = append(failed, fmt.Sprintf("%s: %v", v, err))
 			continue
 		}
 		done = append(done, v)

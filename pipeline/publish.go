@@ -10,6 +10,7 @@ import (
 	"github.com/cenkalti/backoff/v4"
 
 	"github.com/amigo-release/amigo-release/amigo"
+	"github.com/amigo-release/amigo-release/changes"
 )
 
 // publish is the publish step: it publishes with the bump the versions step
@@ -40,9 +41,9 @@ func (r *runner) publish(ctx context.Context, t *toolRun, s *stageRun) (string, 
 	})
 	s.rep.Pruned = append(s.rep.Pruned, out.CapPruned...)
 	if out.Duplicate != "" {
-		w := fmt.Sprintf("an earlier publish of %s finished as %s just before this one was accepted as %s: %s was deprecated at once, %s serves the commit", short(t.commit), out.Version, out.Duplicate, out.Duplicate, out.Version)
+		w := fmt.Sprintf("an earlier publish of %s finished as %s just before this one was accepted as %s: %s was deprecated at once, %s serves the commit", changes.ShortSHA(t.commit), out.Version, out.Duplicate, out.Duplicate, out.Version)
 		if out.DuplicateErr != nil {
-			w = fmt.Sprintf("an earlier publish of %s finished as %s just before this one was accepted as %s, and deprecating %s failed (%v): deprecate it by hand", short(t.commit), out.Version, out.Duplicate, out.Duplicate, shortErr(out.DuplicateErr))
+			w = fmt.Sprintf("an earlier publish of %s finished as %s just before this one was accepted as %s, and deprecating %s failed (%v): deprecate it by hand", changes.ShortSHA(t.commit), out.Version, out.Duplicate, out.Duplicate, out.DuplicateErr)
 		} else {
 			s.rep.Withdrawn = append(s.rep.Withdrawn, out.Duplicate)
 			r.count(func(st *Stats) { st.Withdrawn++ })
@@ -203,7 +204,7 @@ func publishWithRetries(ctx, waitCtx context.Context, api API, pol retryPolicy, 
 		}
 	}
 	err := retry(waitCtx, pol.Clock, b, op, func(err error, d time.Duration) {
-		note(fmt.Sprintf("publish attempt %d: %v; retrying in %s", out.Attempts, shortErr(err), d.Round(time.Second)))
+		note(fmt.Sprintf("publish attempt %d: %v; retrying in %s", out.Attempts, err, d.Round(time.Second)))
 	})
 	if err != nil && reconcile && ctx.Err() == nil {
 		// The budget (or the run) ended while an earlier attempt's outcome
@@ -319,9 +320,4 @@ func pruneForCap(ctx context.Context, api API, req publishRequest) (string, erro
 		return "", fmt.Errorf("deprecate %s: %w", v, err)
 	}
 	return v, nil
-}
-
-// shortErr is err's message without the amigo package prefix.
-func shortErr(err error) string {
-	return strings.TrimPrefix(err.Error(), "amigo: ")
 }

@@ -12,6 +12,9 @@ const (
 	// StatusReleased: the stage published (or found already published) the
 	// tested commit and every gate after it passed.
 	StatusReleased Status = "released"
+	// StatusDone: a step (ensure, test, publish, …) finished; only steps
+	// have it. Whether the stage released is the stage's own status.
+	StatusDone Status = "done"
 	// StatusPlanned: plan mode; the stage would release.
 	StatusPlanned Status = "planned"
 	// StatusFailed: the stage (or tool) failed; Error says why.
@@ -159,7 +162,8 @@ type StageReport struct {
 }
 
 // StepReport is one step of a stage (ensure, envvars, test, publish, verify,
-// smoke, soak, prune).
+// smoke, soak, prune). Its Status is StatusDone, StatusFailed or
+// StatusPlanned: a step does not release, its stage does.
 type StepReport struct {
 	Name     string        `json:"name"`
 	Status   Status        `json:"status"`

@@ -13,6 +13,7 @@ import (
 
 	"github.com/amigo-release/amigo-release/changes"
 	"github.com/amigo-release/amigo-release/internal/clock"
+	"github.com/amigo-release/amigo-release/internal/words"
 	"github.com/amigo-release/amigo-release/promote"
 )
 
@@ -222,7 +223,7 @@ func (r *runner) analyze(ctx context.Context, rep *Report, repo *changes.Repo, h
 	if err != nil {
 		return nil, discoveryError(r.opts.Plan.File, "discover projects", err)
 	}
-	r.log.Infof("%s at %s; %s: %s", plural(len(projects), "project", "projects"), short(head), plural(len(r.order), "stage", "stages"), stageNames(r.order))
+	r.log.Infof("%s at %s; %s: %s", words.Plural(len(projects), "project", "projects"), changes.ShortSHA(head), words.Plural(len(r.order), "stage", "stages"), stageNames(r.order))
 	var view *remoteView
 	if r.opts.Mode != ModeOffline {
 		view = newRemoteView()
@@ -584,12 +585,4 @@ func sortTools(tools []*toolRun, chain func(*toolRun) time.Duration) []*toolRun 
 		return out[i].name < out[j].name
 	})
 	return out
-}
-
-// plural is "1 stage" or "4 stages".
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return fmt.Sprintf("%d %s", n, one)
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }

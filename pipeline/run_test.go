@@ -38,6 +38,15 @@ func TestRun_firstRelease(t *testing.T) {
 	if st.CommitHash != head {
 		t.Errorf("us commit = %s, want %s", st.CommitHash, head)
 	}
+	// A step that went through is done: only a stage is released.
+	if len(st.Steps) == 0 {
+		t.Errorf("us: no steps reported")
+	}
+	for _, sr := range st.Steps {
+		if sr.Status != pipeline.StatusDone {
+			t.Errorf("us step %s: status %s, want %s", sr.Name, sr.Status, pipeline.StatusDone)
+		}
+	}
 	if len(st.Tests) != 1 || !st.Tests[0].Succeeded {
 		t.Errorf("us tests = %+v, want one passing input", st.Tests)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/amigo-release/amigo-release/amigo"
+	"github.com/amigo-release/amigo-release/changes"
 	"github.com/amigo-release/amigo-release/promote"
 )
 
@@ -220,7 +221,7 @@ func (r *runner) step(ctx context.Context, t *toolRun, s *stageRun, st stageStep
 		// the call's own time (pacing included), not the wait.
 		d = s.test.finished.Sub(s.test.started)
 	}
-	sr := StepReport{Name: st.name, Status: StatusReleased, Duration: d}
+	sr := StepReport{Name: st.name, Status: StatusDone, Duration: d}
 	if st.name == "publish" {
 		sr.Attempts = s.rep.Attempts
 	}
@@ -258,7 +259,7 @@ func (r *runner) failStage(ctx context.Context, t *toolRun, s *stageRun, err err
 		case s.published && !s.confirmed:
 			// Verify could not run to its end (ctx ended first).
 			s.rep.Warnings = append(s.rep.Warnings, fmt.Sprintf("%s is live in %s, but the run stopped before checking that it was built from the tested commit %s: if the branch moved meanwhile it was not, so check its tool_commit_hash and deprecate it if it differs (DELETE .../version/==%s)",
-				s.rep.VersionAfter, s.spec.Name, short(t.commit), s.rep.VersionAfter))
+				s.rep.VersionAfter, s.spec.Name, changes.ShortSHA(t.commit), s.rep.VersionAfter))
 		default:
 			s.rep.Warnings = append(s.rep.Warnings, fmt.Sprintf("%s is live in %s, but the run stopped before the stage finished: a rerun finds it (nothing is published again) and finishes the stage's gates", s.rep.VersionAfter, s.spec.Name))
 		}
@@ -270,7 +271,7 @@ func (r *runner) failStage(ctx context.Context, t *toolRun, s *stageRun, err err
 		// A publish was sent and its answer never came.
 		s.rep.Status = StatusUnknown
 		s.rep.Error = r.log.mask(err.Error())
-		s.rep.Warnings = append(s.rep.Warnings, fmt.Sprintf("the outcome of the publish in %s is unknown (its answer never came): a rerun looks for a version of %s before publishing, so nothing is published twice", s.spec.Name, short(t.commit)))
+		s.rep.Warnings = append(s.rep.Warnings, fmt.Sprintf("the outcome of the publish in %s is unknown (its answer never came): a rerun looks for a version of %s before publishing, so nothing is published twice", s.spec.Name, changes.ShortSHA(t.commit)))
 		return
 	case stopped && (errors.Is(err, errInterrupted) || errors.Is(err, context.Canceled) || ctx.Err() != nil):
 		s.rep.Status = StatusPending

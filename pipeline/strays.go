@@ -33,7 +33,7 @@ type stray struct {
 
 func (s stray) String() string {
 	return fmt.Sprintf("%s served %s, built from %s, which %s (needed by %s) never served (it serves %s of %s) and no test is known to have passed on",
-		s.stage, s.version, short(s.commit), s.need, s.stage, s.needVersion, short(s.needCommit))
+		s.stage, s.version, changes.ShortSHA(s.commit), s.need, s.stage, s.needVersion, changes.ShortSHA(s.needCommit))
 }
 
 // findStrays asks every stage about every project (the first stage was
@@ -149,7 +149,7 @@ func (r *runner) withdrawStrays(ctx context.Context, rep *Report, tools []*toolR
 			api := r.apis[s.stage]
 			err := r.retryCall(ctx, idempotentRetry, func() error { return api.DeprecateVersions(ctx, s.toolID, exactConstraint(s.version)) })
 			if err != nil {
-				msg := r.log.mask(fmt.Sprintf("%s; withdrawing it failed: %v: deprecate it by hand (DELETE .../version/==%s in %s), then release again", s, shortErr(err), s.version, s.stage))
+				msg := r.log.mask(fmt.Sprintf("%s; withdrawing it failed: %v: deprecate it by hand (DELETE .../version/==%s in %s), then release again", s, err, s.version, s.stage))
 				if t != nil {
 					r.log.step(levelError, name, s.stage, "withdraw", msg, 0)
 					if t.rep.Error == "" {
@@ -186,5 +186,5 @@ func strayReason(head string, ss []stray) string {
 		}
 		stages += s.stage + " " + s.version
 	}
-	return fmt.Sprintf("released again from %s to finish an earlier promotion: untested versions withdrawn (%s), built from a commit pushed while an earlier run's publish was building", short(head), stages)
+	return fmt.Sprintf("released again from %s to finish an earlier promotion: untested versions withdrawn (%s), built from a commit pushed while an earlier run's publish was building", changes.ShortSHA(head), stages)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/amigo-release/amigo-release/amigo"
+	"github.com/amigo-release/amigo-release/changes"
 )
 
 // testGate is the test step: it waits for the stage's queued test-tool
@@ -50,7 +51,7 @@ func (r *runner) testGate(ctx context.Context, t *toolRun, s *stageRun) (string,
 func (r *runner) planTest(t *toolRun, s *stageRun) (string, bool) {
 	what := fmt.Sprintf("test %d inputs on branch %s", len(t.settings.TestInputs), s.spec.Branch)
 	if s.adopting() {
-		what += fmt.Sprintf(" before adopting %s, which already serves %s", s.rep.VersionAfter, short(t.commit))
+		what += fmt.Sprintf(" before adopting %s, which already serves %s", s.rep.VersionAfter, changes.ShortSHA(t.commit))
 	}
 	return what, true
 }

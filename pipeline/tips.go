@@ -93,7 +93,7 @@ func (c *tipChecker) check(ctx context.Context, head string, stages []promote.St
 		case ref == "":
 			problems = append(problems, Problem{Where: where, Err: fmt.Errorf(
 				"cannot tell whether %s is the tip of %s: neither refs/remotes/%s/%s nor refs/heads/%s exists here, and %s could not be read; fix: fetch the branch (git fetch %s %s), or release from a checkout of it",
-				short(head), b, c.remoteName(), b, b, c.remoteName(), c.remoteName(), b)})
+				changes.ShortSHA(head), b, c.remoteName(), b, b, c.remoteName(), c.remoteName(), b)})
 			continue
 		default:
 			tip, source = local, ref
@@ -103,7 +103,7 @@ func (c *tipChecker) check(ctx context.Context, head string, stages []promote.St
 		}
 		problems = append(problems, Problem{Where: where, Err: fmt.Errorf(
 			"the commit being released, %s, is not the tip of %s: %s is at %s. The Amigo API tests and publishes the branch tip, not a commit, so releasing %s would test and publish %s, which was not analysed; fix: release from the tip (check out %s and pull, or rerun the workflow of the latest push to %s: it releases these changes too)",
-			short(head), b, source, short(tip), short(head), short(tip), b, b)})
+			changes.ShortSHA(head), b, source, changes.ShortSHA(tip), changes.ShortSHA(head), changes.ShortSHA(tip), b, b)})
 	}
 	return problems, warnings, notes
 }

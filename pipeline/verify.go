@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/amigo-release/amigo-release/amigo"
+	"github.com/amigo-release/amigo-release/changes"
 )
 
 // errUntested marks a stage whose version was built from a commit other
@@ -39,10 +40,10 @@ func (r *runner) verify(ctx context.Context, t *toolRun, s *stageRun) (string, e
 		}
 		if !sameCommit(tip, t.commit) {
 			return "", fmt.Errorf("%w: the branch %s moved to %s during the test, so the test may not have run on %s, which %s serves: %s is not adopted; release again from the tip",
-				errUntested, s.spec.Branch, short(tip), short(t.commit), s.rep.VersionAfter, s.rep.VersionAfter)
+				errUntested, s.spec.Branch, changes.ShortSHA(tip), changes.ShortSHA(t.commit), s.rep.VersionAfter, s.rep.VersionAfter)
 		}
 		s.confirmed = true
-		return fmt.Sprintf("%s pins %s, the commit the test passed on (%s's tip): adopted", s.rep.VersionAfter, short(t.commit), s.spec.Branch), nil
+		return fmt.Sprintf("%s pins %s, the commit the test passed on (%s's tip): adopted", s.rep.VersionAfter, changes.ShortSHA(t.commit), s.spec.Branch), nil
 	}
 	// The publish may have finished after a halt or an interrupt: its
 	// check is part of it, so only ctx ends the retries (finishCall).
@@ -59,7 +60,7 @@ func (r *runner) verify(ctx context.Context, t *toolRun, s *stageRun) (string, e
 			return "", r.untested(ctx, t, s)
 		}
 		s.confirmed = true
-		return fmt.Sprintf("%s pins %s", s.rep.VersionAfter, short(v.ToolCommitHash)), nil
+		return fmt.Sprintf("%s pins %s", s.rep.VersionAfter, changes.ShortSHA(v.ToolCommitHash)), nil
 	}
 	return "", fmt.Errorf("version %s is not among the tool's active versions", s.rep.VersionAfter)
 }
@@ -70,10 +71,10 @@ func (r *runner) verify(ctx context.Context, t *toolRun, s *stageRun) (string, e
 func (r *runner) untested(ctx context.Context, t *toolRun, s *stageRun) error {
 	v, built := s.rep.VersionAfter, s.rep.CommitHash
 	what := fmt.Sprintf("%s was built from commit %s, not the tested commit %s: the branch %s moved during the release",
-		v, short(built), short(t.commit), s.spec.Branch)
+		v, changes.ShortSHA(built), changes.ShortSHA(t.commit), s.spec.Branch)
 	if s.first && !r.opts.Plan.Publish.DeprecateUntested {
 		return fmt.Errorf("%w: %s; %s stays in %s, the first stage, and is never promoted (publish.deprecate_untested: false); a run from %s tests that commit before promoting it",
-			errUntested, what, v, s.spec.Name, short(built))
+			errUntested, what, v, s.spec.Name, changes.ShortSHA(built))
 	}
 	why := "beyond the first stage nothing untested serves"
 	if s.first {
@@ -82,18 +83,18 @@ func (r *runner) untested(ctx context.Context, t *toolRun, s *stageRun) error {
 	err := r.finishCall(ctx, idempotentRetry, func() error { return s.api.DeprecateVersions(ctx, s.tool.ID, exactConstraint(v)) })
 	if err != nil {
 		return fmt.Errorf("%w: %s; deprecating %s at once (%s) failed: %v: deprecate it by hand (DELETE .../version/==%s) before anything resolves to it",
-			errUntested, what, v, why, shortErr(err), v)
+			errUntested, what, v, why, err, v)
 	}
 	s.rep.Withdrawn = append(s.rep.Withdrawn, v)
 	r.count(func(st *Stats) { st.Withdrawn++ })
 	return fmt.Errorf("%w: %s; %s was deprecated at once (%s); a run from %s tests and releases that commit",
-		errUntested, what, v, why, short(built))
+		errUntested, what, v, why, changes.ShortSHA(built))
 }
 
 // planVerify says what verify would check.
 func (r *runner) planVerify(t *toolRun, s *stageRun) (string, bool) {
 	if s.adopting() {
-		return fmt.Sprintf("check that %s's tip is still %s after the test, then adopt %s", s.spec.Branch, short(t.commit), s.rep.VersionAfter), true
+		return fmt.Sprintf("check that %s's tip is still %s after the test, then adopt %s", s.spec.Branch, changes.ShortSHA(t.commit), s.rep.VersionAfter), true
 	}
-	return "verify the published commit is " + short(t.commit), true
+	return "verify the published commit is " + changes.ShortSHA(t.commit), true
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/amigo-release/amigo-release/amigo"
+	"github.com/amigo-release/amigo-release/changes"
 )
 
 // versions is the versions step: it lists the stage's active versions and
@@ -43,7 +44,7 @@ func (r *runner) learnVersions(t *toolRun, s *stageRun, vs []amigo.ToolVersion) 
 	s.rep.VersionAfter = v.Version.String()
 	s.rep.CommitHash = v.ToolCommitHash
 	s.liveSince = v.CreatedAt.GetTime()
-	what += fmt.Sprintf("; up to date: %s already serves %s", s.rep.VersionAfter, short(t.commit))
+	what += fmt.Sprintf("; up to date: %s already serves %s", s.rep.VersionAfter, changes.ShortSHA(t.commit))
 	if s.spec.Test {
 		what += " (adopted once the test gate passes on it in this run)"
 	} else {
@@ -53,8 +54,16 @@ func (r *runner) learnVersions(t *toolRun, s *stageRun, vs []amigo.ToolVersion) 
 	return what
 }
 
-// exactConstraint is the PEP 440 constraint that matches exactly v.
-func exactConstraint(v string) string { return "==" + v }
+// exactConstraint is amigo.ExactConstraint of the version v spells. A v
+// that is no version gives "", which DeprecateVersions refuses before
+// sending: a malformed version never becomes a wider constraint.
+func exactConstraint(v string) string {
+	ver, err := amigo.ParseVersion(v)
+	if err != nil {
+		return ""
+	}
+	return amigo.ExactConstraint(ver)
+}
 
 // newest returns the newest non-deprecated version by semver, or nil.
 func newest(active []amigo.ToolVersion) *amigo.ToolVersion {

@@ -132,11 +132,6 @@ func (s *SafeWriter) redactedComment(marker, body string) string {
 // holdsSecret reports whether text contains a registered secret.
 func (s *SafeWriter) holdsSecret(text string) bool { return s.x.Mask(text) != text }
 
-// Defuse makes one line inert as a workflow command on GitHub Actions and
-// Azure Pipelines (see SafeWriter). It does not handle newlines: split
-// first.
-func Defuse(line string) string { return egress.DefuseLine(line) }
-
 // lineWriter adapts a SafeWriter to the io.Writer that go-githubactions
 // writes its commands to: whole lines, each a command (whose values the
 // exit makes safe), never an error.

@@ -8,24 +8,6 @@ import (
 	"unicode/utf8"
 )
 
-func TestDefuse(t *testing.T) {
-	for in, want := range map[string]string{
-		"plain text":                         "plain text",
-		"::set-output name=x::y":             "\u200b::set-output name=x::y",
-		"   \t::error::x":                    "   \t\u200b::error::x",
-		"\u00a0::warning::nbsp is trimmed":   "\u00a0\u200b::warning::nbsp is trimmed",
-		"a ::not-at-start:: b":               "a ::not-at-start:: b",
-		"##vso[task.setvariable variable=x]": "##\u200bvso[task.setvariable variable=x]",
-		"text ##vso[task.complete]":          "text ##\u200bvso[task.complete]",
-		"##[group]x":                         "##\u200b[group]x",
-		"::":                                 "\u200b::",
-	} {
-		if got := Defuse(in); got != want {
-			t.Errorf("Defuse(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestSafeWriter_Println(t *testing.T) {
 	var b strings.Builder
 	s := NewSafeWriter(&b, GitHubActions, nil)

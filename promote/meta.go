@@ -12,6 +12,7 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/amigo-release/amigo-release/amigo"
 	"github.com/amigo-release/amigo-release/internal/bounds"
+	"github.com/amigo-release/amigo-release/internal/words"
 )
 
 // MetaTable is the pyproject.toml table that holds a project's release
@@ -170,7 +171,7 @@ func (t *tomlDecoder) release(rel map[string]any, m *ProjectMeta) {
 func tomlKind(v any) string {
 	switch x := v.(type) {
 	case string:
-		return fmt.Sprintf("the string %q", clip(x))
+		return fmt.Sprintf("the string %q", words.Clip(x, 40))
 	case int64:
 		return fmt.Sprintf("the integer %d", x)
 	case float64:

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/amigo-release/amigo-release/internal/words"
 	"gopkg.in/yaml.v3"
 )
 
@@ -45,26 +46,19 @@ func kindName(n *yaml.Node) string {
 	}
 	switch n.ShortTag() {
 	case "!!str":
-		return fmt.Sprintf("the string %q", clip(n.Value))
+		return fmt.Sprintf("the string %q", words.Clip(n.Value, 40))
 	case "!!int":
-		return fmt.Sprintf("the integer %s", clip(n.Value))
+		return fmt.Sprintf("the integer %s", words.Clip(n.Value, 40))
 	case "!!float":
-		return fmt.Sprintf("the number %s", clip(n.Value))
+		return fmt.Sprintf("the number %s", words.Clip(n.Value, 40))
 	case "!!bool":
 		return fmt.Sprintf("the boolean %s", n.Value)
 	case "!!null":
 		return "null (an empty value)"
 	case "!!timestamp":
-		return fmt.Sprintf("the timestamp %s", clip(n.Value))
+		return fmt.Sprintf("the timestamp %s", words.Clip(n.Value, 40))
 	}
 	return fmt.Sprintf("a value tagged %s", n.ShortTag())
-}
-
-func clip(s string) string {
-	if len(s) > 40 {
-		return s[:37] + "..."
-	}
-	return s
 }
 
 func join(path, key string) string {

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/amigo-release/amigo-release/internal/egress"
+	"github.com/amigo-release/amigo-release/internal/words"
 )
 
 const (
@@ -18,24 +19,6 @@ const (
 // control characters and bidirectional overrides made visible: the exit's
 // egress.Visible, so that the report and the exit agree on what is shown.
 func sanitize(s string) string { return egress.Visible(s) }
-
-// truncate cuts s to at most max runes, ending with "…" when it cuts.
-func truncate(s string, max int) string {
-	if max < 1 {
-		max = 1
-	}
-	if utf8.RuneCountInString(s) <= max {
-		return s
-	}
-	n := 0
-	for i := range s {
-		if n == max-1 {
-			return s[:i] + "…"
-		}
-		n++
-	}
-	return s
-}
 
 // fold replaces newlines and tabs (and the spaces around them) by one space.
 func fold(s string) string {
@@ -54,7 +37,7 @@ func isMentionStart(r rune) bool {
 // list item): truncated to max runes, newlines folded, HTML as entities,
 // markdown punctuation and | backslash-escaped, @mentions broken.
 func md(s string, max int) string {
-	s = fold(clip(s, max))
+	s = fold(visibleClip(s, max))
 	var b strings.Builder
 	b.Grow(len(s) + 16)
 	prev := rune(-1)
@@ -90,7 +73,7 @@ func md(s string, max int) string {
 // html escapes untrusted one-line text for an HTML context (<summary>,
 // <code>): truncated, folded, entities, @mentions and commands broken.
 func html(s string, max int) string {
-	return htmlLines(fold(clip(s, max)))
+	return htmlLines(fold(visibleClip(s, max)))
 }
 
 // pre renders untrusted multi-line text as a <pre> block: every line
@@ -144,13 +127,13 @@ func htmlLines(s string) string {
 // control characters visible. Commands are defused per output line by
 // defuseText.
 func plain(s string, max int) string {
-	return fold(clip(s, max))
+	return fold(visibleClip(s, max))
 }
 
-// clip sanitizes s and truncates it to max runes; it looks at no more than
+// visibleClip sanitizes s and truncates it to max runes; it looks at no more than
 // the first 2*max+1 runes of s, so a megabyte of input costs nothing.
-func clip(s string, max int) string {
-	return truncate(sanitize(truncate(s, 2*max+1)), max)
+func visibleClip(s string, max int) string {
+	return words.Clip(sanitize(words.Clip(s, 2*max+1)), max)
 }
 
 // defuseText makes every line of a plain-text rendering inert as a workflow
@@ -159,14 +142,10 @@ func clip(s string, max int) string {
 func defuseText(s string) string {
 	lines := strings.Split(s, "\n")
 	for i, line := range lines {
-		lines[i] = DefuseLine(line)
+		lines[i] = egress.DefuseLine(line)
 	}
 	return strings.Join(lines, "\n")
 }
-
-// DefuseLine makes one line inert as a workflow command on GitHub Actions
-// and Azure Pipelines: egress.DefuseLine.
-func DefuseLine(line string) string { return egress.DefuseLine(line) }
 
 var safeCode = regexp.MustCompile(`^[A-Za-z0-9_.\-/+]{1,100}$`)
 
@@ -183,20 +162,6 @@ func code(s string) string {
 func htmlCode(s string) string {
 	return "<code>" + html(s, 100) + "</code>"
 }
-
-var hexSHA = regexp.MustCompile(`^[0-9a-fA-F]{4,64}$`)
-
-// short abbreviates a commit hash to 7 characters.
-func short(sha string) string {
-	if hexSHA.MatchString(sha) && len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
-}
-
-// BreakHashes puts a zero-width space between every two adjacent '#':
-// egress.BreakHashes.
-func BreakHashes(s string) string { return egress.BreakHashes(s) }
 
 // RenderedForms returns the ways s can appear in a rendered body: as it
 // is, escaped as markdown text (at the start of a text and inside one),

@@ -25,8 +25,8 @@ func released(stage, before, after string, d time.Duration) pipeline.StageReport
 		VersionBefore: before, VersionAfter: after, CommitHash: "9f2c1e7d5b3a4c6e8f0a1b2c3d4e5f6a7b8c9d0e",
 		Attempts: 1, Duration: d,
 		Steps: []pipeline.StepReport{
-			{Name: "ensure", Status: pipeline.StatusReleased, Duration: time.Second},
-			{Name: "publish", Status: pipeline.StatusReleased, Attempts: 1, Duration: d - time.Second},
+			{Name: "ensure", Status: pipeline.StatusDone, Duration: time.Second},
+			{Name: "publish", Status: pipeline.StatusDone, Attempts: 1, Duration: d - time.Second},
 		},
 	}
 }
@@ -91,7 +91,7 @@ func failedTestGate() *pipeline.Report {
 		Stage: "eu-central-1", Region: "eu-central-1", Status: pipeline.StatusFailed,
 		VersionBefore: "1.2.4", Attempts: 0, Duration: 75 * time.Second,
 		Steps: []pipeline.StepReport{
-			{Name: "ensure", Status: pipeline.StatusReleased, Duration: time.Second},
+			{Name: "ensure", Status: pipeline.StatusDone, Duration: time.Second},
 			{Name: "test", Status: pipeline.StatusFailed, Attempts: 2, Duration: 74 * time.Second, Error: "2 of 3 inputs failed"},
 		},
 		Tests: []pipeline.TestResult{

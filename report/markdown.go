@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/amigo-release/amigo-release/changes"
+	"github.com/amigo-release/amigo-release/internal/words"
 	"github.com/amigo-release/amigo-release/pipeline"
 )
 
@@ -162,7 +164,7 @@ func trimNote(dropped int, link string, limit int) string {
 	}
 	what := "details were shortened"
 	if dropped > 0 {
-		what = fmt.Sprintf("details were shortened and %s left out", plural(dropped, "section was", "sections were"))
+		what = fmt.Sprintf("details were shortened and %s left out", words.Plural(dropped, "section was", "sections were"))
 	}
 	return fmt.Sprintf("\n> [!NOTE]\n> This report was trimmed to fit the %s-character limit: %s. The full report is in %s.\n", thousands(limit), what, where)
 }
@@ -182,7 +184,7 @@ func footer(r *pipeline.Report, link string) string {
 		parts = append(parts, "[View run]("+link+")")
 	}
 	if r.Head != "" {
-		parts = append(parts, "head "+code(short(r.Head)))
+		parts = append(parts, "head "+code(changes.DisplaySHA(r.Head)))
 	}
 	parts = append(parts, "amigo-release "+code(modeWord(r)))
 	return "\n<sub>" + strings.Join(parts, " · ") + "</sub>\n"

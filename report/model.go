@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/amigo-release/amigo-release/internal/words"
 	"github.com/amigo-release/amigo-release/pipeline"
 )
 
@@ -254,11 +255,11 @@ type counts struct{ tools, released, upToDate, failed, unfinished, planned int }
 func (c counts) notReleased() string {
 	switch c.unfinished {
 	case 0:
-		return fmt.Sprintf("%d of %s failed", c.failed, plural(c.tools, "tool", "tools"))
+		return fmt.Sprintf("%d of %s failed", c.failed, words.Plural(c.tools, "tool", "tools"))
 	case c.failed:
-		return fmt.Sprintf("%d of %s unfinished (interrupted: a rerun finishes it)", c.failed, plural(c.tools, "tool", "tools"))
+		return fmt.Sprintf("%d of %s unfinished (interrupted: a rerun finishes it)", c.failed, words.Plural(c.tools, "tool", "tools"))
 	}
-	return fmt.Sprintf("%d of %s failed or unfinished (%d interrupted)", c.failed, plural(c.tools, "tool", "tools"), c.unfinished)
+	return fmt.Sprintf("%d of %s failed or unfinished (%d interrupted)", c.failed, words.Plural(c.tools, "tool", "tools"), c.unfinished)
 }
 
 func countTools(r *pipeline.Report) counts {
@@ -279,11 +280,4 @@ func countTools(r *pipeline.Report) counts {
 		}
 	}
 	return c
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return fmt.Sprintf("%d %s", n, one)
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/amigo-release/amigo-release/changes"
+	"github.com/amigo-release/amigo-release/internal/words"
 	"github.com/amigo-release/amigo-release/pipeline"
 )
 
@@ -122,7 +124,7 @@ func noteItem(c pipeline.CommitSummary, l Links, max int) string {
 	}
 	b.WriteString(md(description(c), max))
 	refs := []string{}
-	sha := code(short(c.SHA))
+	sha := code(changes.DisplaySHA(c.SHA))
 	if u := l.commit(c.SHA); u != "" {
 		sha = "[" + sha + "](" + u + ")"
 	}
@@ -170,10 +172,10 @@ func notesBody(n Notes, heading string, items, text int) string {
 		}
 	}
 	if total > shown {
-		b.WriteString(fmt.Sprintf("\n…and %s not shown.\n", plural(total-shown, "more commit", "more commits")))
+		b.WriteString(fmt.Sprintf("\n…and %s not shown.\n", words.Plural(total-shown, "more commit", "more commits")))
 	}
 	if reverted > 0 {
-		b.WriteString(fmt.Sprintf("\n%s left out: reverted in the same range.\n", plural(reverted, "commit", "commits")))
+		b.WriteString(fmt.Sprintf("\n%s left out: reverted in the same range.\n", words.Plural(reverted, "commit", "commits")))
 	}
 	return b.String()
 }
@@ -242,7 +244,7 @@ func toolNotes(t *pipeline.ToolReport, links Links, l limits) string {
 	if version != "" {
 		title += " " + htmlCode(version)
 	}
-	title += " (" + plural(len(t.Commits), "commit", "commits") + ")"
+	title += " (" + words.Plural(len(t.Commits), "commit", "commits") + ")"
 	var b strings.Builder
 	b.WriteString("\n<details><summary>" + title + "</summary>\n")
 	if s := recordLine(t.Record); s != "" {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/amigo-release/amigo-release/changes"
+	"github.com/amigo-release/amigo-release/internal/words"
 	"github.com/amigo-release/amigo-release/ops"
 )
 
@@ -88,7 +90,7 @@ func StatusText(st *ops.StatusReport) string {
 	for _, s := range st.Stages {
 		names = append(names, plain(s.Name, 40))
 	}
-	fmt.Fprintf(&b, "amigo-release status  head %s  %s: %s\n\n", plain(short(st.Head), 40), plural(len(st.Stages), "stage", "stages"), strings.Join(names, " → "))
+	fmt.Fprintf(&b, "amigo-release status  head %s  %s: %s\n\n", plain(changes.DisplaySHA(st.Head), 40), words.Plural(len(st.Stages), "stage", "stages"), strings.Join(names, " → "))
 	if len(st.Tools) == 0 {
 		b.WriteString("no tools\n")
 	}
@@ -102,7 +104,7 @@ func StatusText(st *ops.StatusReport) string {
 			}
 			commit := "—"
 			if s.Commit != "" {
-				commit = plain(short(s.Commit), 40)
+				commit = plain(changes.DisplaySHA(s.Commit), 40)
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, plain(s.Stage, 40), servingWords(s), commit, headWords(s), activeWords(s), pinWords(s))
 		}
@@ -123,13 +125,13 @@ func StatusText(st *ops.StatusReport) string {
 // (stages as rows) and the drift.
 func StatusMarkdown(st *ops.StatusReport) string {
 	var b strings.Builder
-	b.WriteString("### amigo-release status at " + code(short(st.Head)) + "\n")
+	b.WriteString("### amigo-release status at " + code(changes.DisplaySHA(st.Head)) + "\n")
 	for _, t := range st.Tools {
 		b.WriteString("\n#### " + code(t.Name) + "\n\n| Stage | Serving | Commit | Head | Active / cap | Pinned |\n|---|---|---|---|---|---|\n")
 		for _, s := range t.Stages {
 			commit := "—"
 			if s.Commit != "" {
-				commit = code(short(s.Commit))
+				commit = code(changes.DisplaySHA(s.Commit))
 			}
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", md(s.Stage, 60), md(servingWords(s), 40), commit, md(headWords(s), 60), md(activeWords(s), 120), md(pinWords(s), 120))
 		}
@@ -145,9 +147,9 @@ func StatusMarkdown(st *ops.StatusReport) string {
 
 // rollbackTitle is the one-line outcome of a rollback.
 func rollbackTitle(r *ops.RollbackReport) string {
-	target := short(r.Commit)
+	target := changes.DisplaySHA(r.Commit)
 	if r.Version != "" {
-		target = r.Version + " (" + short(r.Commit) + ")"
+		target = r.Version + " (" + changes.DisplaySHA(r.Commit) + ")"
 	}
 	switch {
 	case r.DryRun:
@@ -163,7 +165,7 @@ func smokeWords(s ops.RollbackStage) string {
 	case s.SmokeOK == nil:
 		return "—"
 	case *s.SmokeOK:
-		return "passed (" + plural(len(s.Smoke), "input", "inputs") + ")"
+		return "passed (" + words.Plural(len(s.Smoke), "input", "inputs") + ")"
 	}
 	return "failed"
 }

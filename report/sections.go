@@ -5,6 +5,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/amigo-release/amigo-release/internal/words"
 	"github.com/amigo-release/amigo-release/pipeline"
 )
 
@@ -60,13 +61,13 @@ func headline(r *pipeline.Report, preview bool) string {
 	case r.Error != "":
 		title = "❌ amigo-release could not complete the " + modeWord(r)
 	case preview:
-		title = "📋 Release preview: " + plural(c.planned, "tool", "tools") + " to release"
+		title = "📋 Release preview: " + words.Plural(c.planned, "tool", "tools") + " to release"
 	case c.failed > 0:
 		title = "❌ Release: " + c.notReleased()
 	case c.tools == 0:
 		title = "✅ Release: nothing to release"
 	default:
-		title = "✅ Release: " + plural(c.released, "tool", "tools") + " released"
+		title = "✅ Release: " + words.Plural(c.released, "tool", "tools") + " released"
 		if c.upToDate > 0 {
 			title += fmt.Sprintf(", %d already up to date", c.upToDate)
 		}
@@ -183,7 +184,7 @@ func failureDetails(r *pipeline.Report, t *pipeline.ToolReport, l limits) string
 	var b strings.Builder
 	b.WriteString("\n<details><summary>" + summary + "</summary>\n\n")
 	if t.Error != "" {
-		b.WriteString(pre(clip(t.Error, l.block)) + "\n\n")
+		b.WriteString(pre(visibleClip(t.Error, l.block)) + "\n\n")
 	}
 	items := 0
 	for _, name := range stageNames(r) {
@@ -204,7 +205,7 @@ func failureDetails(r *pipeline.Report, t *pipeline.ToolReport, l limits) string
 		}
 		b.WriteString(line + "\n\n")
 		if s.Error != "" {
-			b.WriteString(pre(clip(s.Error, l.block)) + "\n\n")
+			b.WriteString(pre(visibleClip(s.Error, l.block)) + "\n\n")
 		}
 		for _, group := range []struct {
 			label string
@@ -220,7 +221,7 @@ func failureDetails(r *pipeline.Report, t *pipeline.ToolReport, l limits) string
 		}
 	}
 	if total := countFailedTests(t); total > items {
-		b.WriteString(fmt.Sprintf("…and %s not shown.\n\n", plural(total-items, "more failed input", "more failed inputs")))
+		b.WriteString(fmt.Sprintf("…and %s not shown.\n\n", words.Plural(total-items, "more failed input", "more failed inputs")))
 	}
 	b.WriteString("</details>\n")
 	return b.String()
@@ -267,9 +268,9 @@ func trimTrace(frames []string, l limits) string {
 	out := make([]string, 0, len(keep)+1)
 	for i, f := range keep {
 		if omitted > 0 && i == 2 {
-			out = append(out, fmt.Sprintf("… %s omitted …", plural(omitted, "frame", "frames")))
+			out = append(out, fmt.Sprintf("… %s omitted …", words.Plural(omitted, "frame", "frames")))
 		}
-		out = append(out, clip(strings.TrimRight(f, "\n"), 300))
+		out = append(out, visibleClip(strings.TrimRight(f, "\n"), 300))
 	}
 	return strings.Join(out, "\n")
 }
@@ -321,7 +322,7 @@ func warnings(ws []string, l limits) string {
 	b.WriteString("\n**⚠️ Warnings**\n\n")
 	for i, w := range ws {
 		if i >= l.items {
-			b.WriteString(fmt.Sprintf("- …and %s\n", plural(len(ws)-i, "more warning", "more warnings")))
+			b.WriteString(fmt.Sprintf("- …and %s\n", words.Plural(len(ws)-i, "more warning", "more warnings")))
 			break
 		}
 		b.WriteString("- " + w + "\n")

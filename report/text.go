@@ -5,6 +5,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/amigo-release/amigo-release/changes"
+	"github.com/amigo-release/amigo-release/internal/words"
 	"github.com/amigo-release/amigo-release/pipeline"
 )
 
@@ -72,12 +74,12 @@ func orDash(s string) string {
 func titleLine(r *pipeline.Report) string {
 	parts := []string{"amigo-release " + modeWord(r)}
 	if r.Head != "" {
-		parts = append(parts, "head "+plain(short(r.Head), 40))
+		parts = append(parts, "head "+plain(changes.DisplaySHA(r.Head), 40))
 	}
 	if r.Branch != "" {
 		parts = append(parts, "branch "+plain(r.Branch, 100))
 	}
-	parts = append(parts, plural(len(r.Stages), "stage", "stages"))
+	parts = append(parts, words.Plural(len(r.Stages), "stage", "stages"))
 	return strings.Join(parts, " · ")
 }
 
@@ -87,11 +89,11 @@ func resultLine(r *pipeline.Report) string {
 	case r.Error != "":
 		return "result: could not complete"
 	case r.Mode == "plan":
-		return fmt.Sprintf("result: %d of %s to release", c.planned, plural(c.tools, "tool", "tools"))
+		return fmt.Sprintf("result: %d of %s to release", c.planned, words.Plural(c.tools, "tool", "tools"))
 	case c.failed > 0:
 		return "result: " + c.notReleased()
 	}
-	line := fmt.Sprintf("result: %d of %s released", c.released, plural(c.tools, "tool", "tools"))
+	line := fmt.Sprintf("result: %d of %s released", c.released, words.Plural(c.tools, "tool", "tools"))
 	if c.upToDate > 0 {
 		line += fmt.Sprintf(", %d already up to date", c.upToDate)
 	}
@@ -188,7 +190,7 @@ func PlanText(r *pipeline.Report) string {
 				b.WriteString(fmt.Sprintf("  …and %d more commits\n", len(t.Commits)-j))
 				break
 			}
-			line := "  " + plain(short(c.SHA), 12) + " " + plain(c.Subject, 120)
+			line := "  " + plain(changes.DisplaySHA(c.SHA), 12) + " " + plain(c.Subject, 120)
 			if c.Bump != "" {
 				line += " (" + plain(c.Bump, 10) + ")"
 			}

@@ -23,6 +23,7 @@ import (
 	"unicode"
 
 	"github.com/amigo-release/amigo-release/internal/egress"
+	"github.com/amigo-release/amigo-release/internal/words"
 )
 
 // Command is one workflow command the runner would run.
@@ -189,7 +190,7 @@ var (
 func Injections(d egress.Dialect, log string, p Policy) []string {
 	var out []string
 	bad := func(c Command, why string) {
-		out = append(out, "line "+itoa(c.Line)+": "+why+": "+clip(c.Text))
+		out = append(out, "line "+itoa(c.Line)+": "+why+": "+words.Clip(c.Text, 161))
 	}
 	vocab := githubVocabulary
 	if d == egress.Azure {
@@ -266,11 +267,4 @@ func itoa(n int) string {
 	return string(b)
 }
 
-func quote(s string) string { return "\"" + clip(s) + "\"" }
-
-func clip(s string) string {
-	if len(s) > 160 {
-		return s[:160] + "…"
-	}
-	return s
-}
+func quote(s string) string { return "\"" + words.Clip(s, 161) + "\"" }

@@ -14,9 +14,8 @@ import (
 
 // conforming are the packages (directories from the module root) whose
 // error strings follow CONTRIBUTING.md's convention. A package joins the
-// list once it conforms; pipeline and demo still prefix some errors with
-// their package name.
-var conforming = []string{"amigo", "amigo/amigotest", "changes"}
+// list once it conforms.
+var conforming = []string{"amigo", "amigo/amigotest", "changes", "pipeline", "demo"}
 
 // packagePrefix is an error string that starts with a package name and a
 // colon ("amigo: ...", "changes: ..."), the prefix the convention drops.

@@ -50,6 +50,7 @@ func TestDefuseLine(t *testing.T) {
 		"a ::not-at-start:: b":               "a ::not-at-start:: b",
 		"##vso[task.setvariable variable=x]": "##\u200bvso[task.setvariable variable=x]",
 		"text ##vso[task.complete]":          "text ##\u200bvso[task.complete]",
+		"##[group]x":                         "##\u200b[group]x",
 		"###[group]x":                        "###\u200b[group]x",
 		"${x##*/} ## heading ##VsO[y]":       "${x##*/} ## heading ##\u200bVsO[y]",
 		"::":                                 "\u200b::",
