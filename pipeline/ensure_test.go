@@ -1,0 +1,221 @@
+package pipeline_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/amigo-release/amigo-release/amigo"
+	"github.com/amigo-release/amigo-release/amigo/amigotest"
+	"github.com/amigo-release/amigo-release/pipeline"
+	"github.com/amigo-release/amigo-release/promote"
+)
+
+// The tool is found by name beyond the first page of the tool list (20 a
+// page), not created again, and its description and tags are brought up to
+// date.
+func TestRun_findsToolBeyondFirstPageAndUpdatesIt(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us")
+	srv := h.servers["us"]
+	for i := 0; i < 45; i++ {
+		if _, err := srv.AddTool(org, amigotest.SeedTool{Name: fmt.Sprintf("aaa_filler_%02d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id, err := srv.AddTool(org, amigotest.SeedTool{Name: "weather", Description: "old words", Tags: map[string]string{"team": "old"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.commit("feat: weather", project("weather", ""))
+	plan := h.chain(`tools:
+  weather:
+    tags:
+      team: forecasts
+      beta:
+`)
+	rep := h.run(plan, nil)
+	if !rep.OK() {
+		t.Fatalf("not OK: %v\n%s", toolNames(rep), h.log)
+	}
+	if n := h.count("us", amigotest.OpCreateTool, 0); n != 0 {
+		t.Errorf("%d create-tool calls, want 0: the tool exists on page 3", n)
+	}
+	tl, ok := srv.ToolByName(org, "weather")
+	if !ok || tl.ID != id {
+		t.Fatalf("weather is %+v, want the seeded %s", tl, id)
+	}
+	if tl.Description != "The weather tool." {
+		t.Errorf("description = %q, want the project's", tl.Description)
+	}
+	tags := map[string]string{}
+	for _, tg := range tl.Tags {
+		v := "<null>"
+		if tg.Value != nil {
+			v = *tg.Value
+		}
+		tags[tg.Key] = v
+	}
+	if len(tags) != 2 || tags["team"] != "forecasts" || tags["beta"] != "<null>" {
+		t.Errorf("tags = %v, want team=forecasts and beta (no value)", tags)
+	}
+	if n := h.count("us", amigotest.OpModifyTool, 0); n != 1 {
+		t.Errorf("%d modify-tool calls, want 1", n)
+	}
+	if !strings.Contains(h.log.String(), "updated its description and tags") {
+		t.Errorf("the ensure step's log line does not say what it updated:\n%s", h.log)
+	}
+}
+
+// createdMeanwhile creates the tool on the server just before the
+// pipeline's own create-tool call, as a concurrent run would.
+type createdMeanwhile struct {
+	pipeline.API
+	srv *amigotest.Server
+}
+
+func (c *createdMeanwhile) CreateTool(ctx context.Context, req amigo.CreateToolRequest) (string, error) {
+	if _, err := c.srv.AddTool(org, amigotest.SeedTool{Name: req.Name, Description: "made by someone else"}); err != nil {
+		return "", err
+	}
+	return c.API.CreateTool(ctx, req)
+}
+
+// A new tool is created without listing the tools again (the analysis
+// listed them: in a large organization that is many pages at 50 a
+// minute); one created meanwhile is found after the 409, not duplicated.
+func TestRun_newToolCreatedWithoutSecondListing(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us", "eu")
+	for _, sn := range h.stages {
+		for i := 0; i < 45; i++ {
+			if _, err := h.servers[sn].AddTool(org, amigotest.SeedTool{Name: fmt.Sprintf("aaa_filler_%02d", i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	h.commit("feat: weather", project("weather", ""))
+	rep := h.run(h.chain(""), func(o *pipeline.Options) {
+		def := pipeline.DefaultClientFactory(pipeline.ClientConfig{Getenv: o.Getenv, Clock: o.Clock})
+		o.Clients = func(ctx context.Context, st promote.Stage) (pipeline.API, error) {
+			api, err := def(ctx, st)
+			if st.Name == "eu" {
+				api = &createdMeanwhile{API: api, srv: h.servers["eu"]}
+			}
+			return api, err
+		}
+	})
+	if !rep.OK() {
+		t.Fatalf("not OK: %v\n%s", toolNames(rep), h.log)
+	}
+	// 46 tools at 20 a page: 3 pages for the analysis' one listing.
+	if n := h.count("us", amigotest.OpListTools, 0); n != 3 {
+		t.Errorf("us: %d list-tools calls, want 3 (one listing of 3 pages)", n)
+	}
+	if n := h.count("us", amigotest.OpCreateTool, 0); n != 1 {
+		t.Errorf("us: %d create-tool calls, want 1", n)
+	}
+	if n := h.count("eu", amigotest.OpCreateTool, http.StatusConflict); n != 1 {
+		t.Errorf("eu: %d create-tool 409s, want 1 (the tool made meanwhile)", n)
+	}
+	n := 0
+	for _, tl := range h.servers["eu"].Tools(org) {
+		if tl.Name == "weather" && !tl.Deprecated {
+			n++
+		}
+	}
+	if eu := stage(t, tool(t, rep, "weather"), "eu"); n != 1 || eu.Status != pipeline.StatusReleased {
+		t.Errorf("eu: %d weather tools, stage %s; want the one made meanwhile, released into", n, eu.Status)
+	}
+}
+
+// TestRun_badToolSettingsStopTheStart (issue 13, item 3): an unset
+// from_env variable of one tool is found before anything is created for
+// any tool: the run does not start, and says which variable, where.
+func TestRun_badToolSettingsStopTheStart(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us", "eu")
+	h.commit("feat: tools", merge(project("weather", ""), project("flights", ""), project("hotels", "")))
+	plan := h.chain(`tools:
+  weather:
+    envvars:
+      - name: WEATHER_API_KEY
+        from_env: WEATHER_KEY_NOT_SET
+        secret: true
+  hotels:
+    envvars:
+      - name: HOTELS_API_KEY
+        from_env: HOTELS_KEY_NOT_SET
+        secret: true
+`)
+	rep, err := h.runErr(plan, nil)
+	se, ok := errors.AsType[*pipeline.StartError](err)
+	if !ok || len(se.Problems) != 2 {
+		t.Fatalf("Run = %v, want a StartError with one problem per unset variable", err)
+	}
+	for i, want := range []string{"WEATHER_KEY_NOT_SET", "HOTELS_KEY_NOT_SET"} {
+		found := false
+		for _, p := range se.Problems {
+			found = found || strings.Contains(p.Error(), want) && strings.Contains(p.Error(), "release.yaml:")
+		}
+		if !found {
+			t.Errorf("problem %d: no problem names %s and its plan line: %v", i, want, se.Problems)
+		}
+	}
+	if rep.OK() || !strings.Contains(rep.Error, "WEATHER_KEY_NOT_SET") {
+		t.Errorf("report error %q, want the problems", rep.Error)
+	}
+	for _, sn := range h.stages {
+		if m := h.servers[sn].Tools(org); len(m) != 0 {
+			t.Errorf("%s has tools %v: nothing may be created when the run cannot start", sn, m)
+		}
+		if n := h.count(sn, amigotest.OpTestTool, 0); n != 0 {
+			t.Errorf("%s got %d tests", sn, n)
+		}
+	}
+	h.env["WEATHER_KEY_NOT_SET"], h.env["HOTELS_KEY_NOT_SET"] = "wk-1234", "hk-1234"
+	if rep := h.run(plan, nil); !rep.OK() {
+		t.Fatalf("with the variables set: %v\n%s", toolNames(rep), h.log)
+	}
+}
+
+// Every stage is asked about every project once per run (the later ones
+// for versions an earlier run left untested: strays.go), and no more: the
+// versions step of a changed tool's stage lists again, the analysis never
+// twice.
+func TestRun_asksEachStageAboutEachToolOnce(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us", "eu")
+	h.commit("feat: tools", merge(project("weather", ""), project("flights", ""), project("hotels", "")))
+	plan := h.chain("")
+	if rep := h.run(plan, nil); !rep.OK() {
+		t.Fatalf("first release: %v", toolNames(rep))
+	}
+	h.commit("fix(weather): units", touch("weather", "v2"))
+	for _, srv := range h.servers {
+		srv.ResetRequests()
+	}
+	if rep := h.run(plan, nil); !rep.OK() || len(rep.Tools) != 1 {
+		t.Fatalf("second release: %v", toolNames(rep))
+	}
+	versionCalls := func(stage, name string) int {
+		tl, _ := h.servers[stage].ToolByName(org, name)
+		n := 0
+		for _, r := range h.servers[stage].Requests() {
+			if r.OperationID == amigotest.OpListVersions && strings.Contains(r.Path, tl.ID) {
+				n++
+			}
+		}
+		return n
+	}
+	for _, name := range []string{"flights", "hotels"} {
+		if n := versionCalls("us", name); n != 1 {
+			t.Errorf("us: %d list-versions calls for unchanged %s, want 1 (its base)", n, name)
+		}
+		if n := versionCalls("eu", name); n != 1 {
+			t.Errorf("eu: %d list-versions calls for unchanged %s, want 1 (versions an earlier run left untested)", n, name)
+		}
+	}
+	if n := versionCalls("eu", "weather"); n == 0 {
+		t.Errorf("eu was never asked about the changed weather")
+	}
+}

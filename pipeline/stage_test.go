@@ -1,0 +1,204 @@
+package pipeline_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/amigo-release/amigo-release/amigo"
+	"github.com/amigo-release/amigo-release/amigo/amigotest"
+	"github.com/amigo-release/amigo-release/pipeline"
+	"github.com/amigo-release/amigo-release/promote"
+)
+
+func TestRun_failurePolicies(t *testing.T) {
+	// weather's test fails in us. halt_tool (default) blocks only weather's
+	// later stages; halt stops every tool; continue does not let weather
+	// go on, since us does not serve the commit (a stage only ever gets
+	// versions that serve in every stage it needs), but does after a failed
+	// smoke, where us serves the tested commit.
+	tail := `tools:
+  weather:
+    test_inputs:
+      - input_parameters: {raise: "ValueError: bad"}
+`
+	tests := []struct {
+		name        string
+		usExtra     string
+		failFast    bool
+		wantWeather map[string]pipeline.Status
+		wantFlights pipeline.Status
+	}{
+		{"halt_tool", "test: true", false, map[string]pipeline.Status{"us": pipeline.StatusFailed, "eu": pipeline.StatusBlocked}, pipeline.StatusReleased},
+		{"continue", "test: true\non_failure: continue", false, map[string]pipeline.Status{"us": pipeline.StatusFailed, "eu": pipeline.StatusBlocked}, pipeline.StatusReleased},
+		{"continue after smoke", "smoke: true\non_failure: continue", false, map[string]pipeline.Status{"us": pipeline.StatusFailed, "eu": pipeline.StatusReleased}, pipeline.StatusReleased},
+		{"halt", "test: true\non_failure: halt\nconcurrency: 1", false, map[string]pipeline.Status{"us": pipeline.StatusFailed, "eu": pipeline.StatusBlocked}, pipeline.StatusBlocked},
+		{"fail-fast", "test: true\nconcurrency: 1", true, map[string]pipeline.Status{"us": pipeline.StatusFailed, "eu": pipeline.StatusBlocked}, pipeline.StatusBlocked},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, amigotest.Options{}, "us", "eu")
+			// Both tools have two stages, so the test queue takes them by
+			// name: weather's (failing) test goes first. zflights' test is
+			// held until weather's us stage has failed (and, with halt or
+			// fail-fast, halted the run): on a scaled clock the minute
+			// between the two tests is a few real milliseconds, which a
+			// loaded machine can lose.
+			h.commit("feat: tools", merge(project("weather", ""), project("zflights", "")))
+			plan := h.plan("", []stageSpec{{name: "us", extra: tt.usExtra}, {name: "eu"}}, tail)
+			failed := make(chan struct{})
+			rep := h.run(plan, func(o *pipeline.Options) {
+				o.FailFast = tt.failFast
+				o.Logger = &watchLogger{Logger: o.Logger, want: "weather us: failed", seen: failed}
+				def := pipeline.DefaultClientFactory(pipeline.ClientConfig{Getenv: o.Getenv, Clock: o.Clock})
+				o.Clients = func(ctx context.Context, st promote.Stage) (pipeline.API, error) {
+					api, err := def(ctx, st)
+					return &holdTest{API: api, path: "tools/zflights", until: failed}, err
+				}
+			})
+			if rep.OK() {
+				t.Fatalf("report OK with a failed test gate")
+			}
+			w := tool(t, rep, "weather")
+			for sn, want := range tt.wantWeather {
+				if got := stage(t, w, sn).Status; got != want {
+					t.Errorf("weather %s = %s, want %s (%s)", sn, got, want, stage(t, w, sn).Error)
+				}
+			}
+			if got := tool(t, rep, "zflights").Status; got != tt.wantFlights {
+				t.Errorf("zflights = %s, want %s\n%s", got, tt.wantFlights, h.log)
+			}
+		})
+	}
+}
+
+// watchLogger closes seen when an error line containing want is logged.
+type watchLogger struct {
+	pipeline.Logger
+	want string
+	once sync.Once
+	seen chan struct{}
+}
+
+func (l *watchLogger) Errorf(format string, args ...any) {
+	if strings.Contains(fmt.Sprintf(format, args...), l.want) {
+		l.once.Do(func() { close(l.seen) })
+	}
+	l.Logger.Errorf(format, args...)
+}
+
+// holdTest holds the test-tool call of the project at path until until is
+// closed.
+type holdTest struct {
+	pipeline.API
+	path  string
+	until chan struct{}
+}
+
+func (h *holdTest) TestTool(ctx context.Context, req amigo.TestToolRequest) (*amigo.TestToolResponse, error) {
+	if req.ProjectPath == h.path {
+		select {
+		case <-h.until:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return h.API.TestTool(ctx, req)
+}
+
+// signalAfter closes done when the call after the first publish of the
+// project at path returns (verify's list of versions; the soak starts next).
+type signalAfter struct {
+	pipeline.API
+	path      string
+	published atomic.Bool
+	once      sync.Once
+	done      chan struct{}
+}
+
+func (a *signalAfter) PublishVersion(ctx context.Context, id string, req amigo.PublishRequest) (*amigo.PublishResponse, error) {
+	resp, err := a.API.PublishVersion(ctx, id, req)
+	if req.ProjectPath == a.path && err == nil {
+		a.published.Store(true)
+	}
+	return resp, err
+}
+
+func (a *signalAfter) Versions(ctx context.Context, id string) ([]amigo.ToolVersion, error) {
+	vs, err := a.API.Versions(ctx, id)
+	if a.published.Load() {
+		a.once.Do(func() { close(a.done) })
+	}
+	return vs, err
+}
+
+// A halt elsewhere cuts a soak short: the soaking stage (whose version is
+// live) is blocked, not failed, and the stages after it do not start.
+func TestRun_haltDuringSoakBlocks(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us", "eu")
+	h.commit("feat: tools", merge(project("weather", ""), project("zflights", "")))
+	plan := h.plan("", []stageSpec{{name: "us", extra: "test: true\nsoak: 2h\non_failure: halt"}, {name: "eu"}}, `tools:
+  zflights:
+    test_inputs:
+      - input_parameters: {raise: "ValueError: bad"}
+`)
+	soaking := make(chan struct{})
+	rep := h.run(plan, func(o *pipeline.Options) {
+		def := pipeline.DefaultClientFactory(pipeline.ClientConfig{Getenv: o.Getenv, Clock: o.Clock})
+		o.Clients = func(ctx context.Context, st promote.Stage) (pipeline.API, error) {
+			api, err := def(ctx, st)
+			if st.Name == "us" {
+				// weather is tested first (name order); zflights' failing
+				// test waits until weather's soak is about to start.
+				api = &holdTest{API: &signalAfter{API: api, path: "tools/weather", done: soaking}, path: "tools/zflights", until: soaking}
+			}
+			return api, err
+		}
+	})
+	w, z := tool(t, rep, "weather"), tool(t, rep, "zflights")
+	if us := stage(t, z, "us"); us.Status != pipeline.StatusFailed {
+		t.Fatalf("zflights us = %s, want failed", us.Status)
+	}
+	us := stage(t, w, "us")
+	if us.Status != pipeline.StatusBlocked || us.VersionAfter != "1.0.0" || !strings.Contains(us.Error, "halted") {
+		t.Errorf("weather us = %s %s (%q), want blocked by the halt with 1.0.0 live", us.Status, us.VersionAfter, us.Error)
+	}
+	if !strings.Contains(strings.Join(us.Warnings, "\n"), "1.0.0 is live in us") {
+		t.Errorf("weather us warnings %v do not say 1.0.0 is live", us.Warnings)
+	}
+	if eu := stage(t, w, "eu"); eu.Status != pipeline.StatusBlocked || h.count("eu", amigotest.OpPublishVersion, 0) != 0 {
+		t.Errorf("weather eu = %s, want blocked with nothing published", eu.Status)
+	}
+	if got := h.active("us", "weather"); !slices.Equal(got, []string{"1.0.0"}) {
+		t.Errorf("weather active in us = %v, want [1.0.0]", got)
+	}
+}
+
+func TestRun_cancelledRunIsPending(t *testing.T) {
+	h := newHarness(t, amigotest.Options{PublishLatency: amigotest.Fixed(time.Hour)}, "us", "eu")
+	h.commit("feat: weather", project("weather", ""))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	plan := h.chain("")
+	done := h.runAsync(ctx, plan)
+	// Cancel while the (hour-long) publish is in flight.
+	h.waitFor("the publish never started", h.publishing("us", "weather"))
+	cancel()
+	rep := <-done
+	if rep.OK() {
+		t.Fatalf("a cancelled run is not OK")
+	}
+	w := tool(t, rep, "weather")
+	// us's publish was in flight: its outcome is unknown; eu never started.
+	if us, eu := stage(t, w, "us").Status, stage(t, w, "eu").Status; us != pipeline.StatusUnknown || eu != pipeline.StatusPending {
+		t.Errorf("stages us=%s eu=%s, want unknown, pending (cancelled, not failed)", us, eu)
+	}
+	if w.Status != pipeline.StatusUnknown {
+		t.Errorf("weather = %s, want unknown", w.Status)
+	}
+}
