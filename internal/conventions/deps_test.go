@@ -16,6 +16,7 @@ var testOnly = []string{
 	"github.com/amigo-release/amigo-release/internal/contract",
 	"github.com/amigo-release/amigo-release/internal/fakeci",
 	"github.com/amigo-release/amigo-release/internal/golden",
+	"github.com/amigo-release/amigo-release/internal/testkit",
 }
 
 // TestReleaseBinaryHasNoTestOnlyCode: the packages linked into
