@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -215,4 +216,40 @@ func TestEmulator_regionRedirectKeepsThePrefix(t *testing.T) {
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("GET /us/v1/demo/tool//: %d, want 404", resp.StatusCode)
 	}
+}
+
+// TestEmulator_rateLimitWindow: --rate-limit window counts the documented
+// limits in fixed minutes of the clock: a refused test-tool call is told
+// to come back at the next minute, and the banner says which limiter runs;
+// a kind it does not know is a usage error.
+func TestEmulator_rateLimitWindow(t *testing.T) {
+	if s := time.Now().Second(); s >= 57 || s < 1 {
+		time.Sleep(4 * time.Second) // not across a minute boundary
+	}
+	base, out := startEmulator(t, "--repo", toolRepo(t), "--time-scale", "1", "--token", "tok", "--rate-limit", "window")
+	wantContains(t, "banner", out.String(), "rate limits as a fixed one-minute window")
+	test := func() *http.Response {
+		req, _ := http.NewRequest("POST", base+"/v1/acme/tool/test", strings.NewReader(`{"inputs":[{"input_parameters":{}}],"commit_branch":"main","project_path":"tools/none","required_envvars":{},"required_secret_envvars":{}}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer tok")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if resp := test(); resp.StatusCode == 429 {
+		t.Fatalf("first test-tool call refused: %d", resp.StatusCode)
+	}
+	resp := test()
+	now := time.Now()
+	ra, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+	want := int(now.Truncate(time.Minute).Add(time.Minute).Sub(now).Seconds())
+	if resp.StatusCode != 429 || ra < want || ra > want+1 {
+		t.Errorf("second test-tool call: %d, Retry-After %d; want 429 and the %d s left in this minute", resp.StatusCode, ra, want)
+	}
+	r := runMainEnv(t, nil, "emulator", "--addr", "127.0.0.1:0", "--rate-limit", "leaky")
+	r.wantCode(t, ExitUsage)
+	wantContains(t, "stderr", r.stderr, `--rate-limit "leaky": want bucket`, "or window")
 }
