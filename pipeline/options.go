@@ -86,6 +86,11 @@ type Options struct {
 	// Records, when set, records each tool version once it serves in the
 	// first stage (a tag, a release); see Recorder.
 	Records Recorder
+	// History, when set, is what an earlier run measured (ReadHistory of
+	// its report JSON): the test queue takes the tools with the longest
+	// expected remaining chain of publishes first. Without it, the tools
+	// with the most stages left go first, then by name.
+	History *History
 	// TestDispatchSpacing is the least time between two test-tool calls
 	// dispatched to one server (they are rate limited to one a minute there);
 	// default one minute. It only orders the queue: the client's pacer

@@ -29,6 +29,9 @@ func (r *runner) publish(ctx context.Context, t *toolRun, s *stageRun) (string, 
 		r.log.step(levelWarning, t.name, s.spec.Name, "publish", msg, 0)
 	})
 	s.rep.Attempts = out.Attempts
+	if out.Took > 0 {
+		r.measure(t.name, s.spec.Name, out.Took)
+	}
 	r.count(func(st *Stats) {
 		st.PublishAttempts += out.Attempts
 		st.PublishRetries += out.Retries
@@ -108,6 +111,9 @@ type publishOutcome struct {
 	Duplicate string
 	// DuplicateErr says why deprecating Duplicate failed.
 	DuplicateErr error
+	// Took is how long the publish call that made Version took (the
+	// build), 0 when its answer was lost.
+	Took time.Duration
 }
 
 // errOutcomeUnknown marks a publish error after which a version of the
@@ -171,10 +177,12 @@ func publishWithRetries(ctx, waitCtx context.Context, api API, pol retryPolicy, 
 				return backoff.Permanent(ctx.Err())
 			}
 			out.Attempts++
+			sent := pol.Clock.Now()
 			resp, err := api.PublishVersion(ctx, req.ToolID, req.Body)
 			switch {
 			case err == nil:
 				out.Version = resp.NewVersion
+				out.Took = pol.Clock.Now().Sub(sent)
 				return nil
 			case errors.Is(err, amigo.ErrUnknownOutcome):
 				reconcile, lost = true, true

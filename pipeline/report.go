@@ -62,6 +62,10 @@ type Report struct {
 	// Interrupted is set when SIGINT or SIGTERM stopped the run: the
 	// statuses say what is done, pending and unknown.
 	Interrupted bool `json:"interrupted,omitempty"`
+	// Timings is how long each tool's publishes took, by stage: this
+	// run's, and the history's (Options.History) for what it did not
+	// publish. The next run's --history reads them to order its tests.
+	Timings *Timings `json:"timings,omitempty"`
 }
 
 // Stats counts the run's API work and how it recovered from faults.

@@ -44,6 +44,16 @@ type runner struct {
 	tips *tipChecker
 	// stopped is set by an interrupt (Options.Stop).
 	stopped atomic.Bool
+
+	// projects are the names of the tool projects at head (nil until the
+	// analysis has discovered them), for the report's timings.
+	projects []string
+	// measured is how long each publish of the run took, by tool and
+	// stage (history.go).
+	measuredMu sync.Mutex
+	measured   map[string]map[string]time.Duration
+	// est expects each tool's publish durations (history.go).
+	est estimator
 }
 
 // toolRun is one changed tool during the run.
@@ -80,6 +90,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	// The plan's publish section is the policy of every retry of the run
 	// (promote owns the defaults; an explicit 0s budget means no retry).
+	r.est = newEstimator(opts.History, r.order)
 	r.policy = retryPolicy{
 		Budget:       opts.Plan.Publish.RetryBudget,
 		Initial:      opts.Plan.Publish.InitialInterval,
@@ -105,6 +116,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if !r.opts.readOnly() {
 		rep.Stats = r.stats
 	}
+	rep.Timings = r.timingsOf(r.projects)
 	if err != nil {
 		// Returned, not logged: the caller prints it once (the CLI also
 		// annotates it in CI).
@@ -210,6 +222,10 @@ func (r *runner) analyze(ctx context.Context, rep *Report, repo *changes.Repo, h
 		return nil, fmt.Errorf("discover projects: %w", err)
 	}
 	r.log.Infof("%s at %s; %s: %s", plural(len(projects), "project", "projects"), short(head), plural(len(r.order), "stage", "stages"), stageNames(r.order))
+	r.projects = make([]string, len(projects))
+	for i, p := range projects {
+		r.projects[i] = p.Name
+	}
 	var view *remoteView
 	if r.opts.Mode != ModeOffline {
 		view = newRemoteView()

@@ -70,7 +70,7 @@ func (r *runner) queueTests(ctx context.Context, tools []*toolRun) func() {
 		if !st.Test {
 			continue
 		}
-		ordered := sortTools(tools, func(t *toolRun) time.Duration { return remainingWork(r.order, t, st.Name) })
+		ordered := sortTools(tools, func(t *toolRun) time.Duration { return remainingWork(r.order, r.est, t, st.Name) })
 		for _, t := range ordered {
 			s := t.byName[st.Name]
 			if t.rep.Error != "" || slices.Contains(t.settings.SkipStages, st.Name) {
@@ -102,13 +102,14 @@ const typicalPublish = 3 * time.Minute
 
 // remainingWork is how long tool t has still to go once its test in stage
 // from has passed, by what is known before the run: the longest path of
-// stages from there through the DAG, each stage a typical publish plus its
-// soak, or nothing when the tool skips it or (as the analysis saw) already
-// serves the commit there. The test queue takes the tools with the most
-// work left first, so that the last tests belong to the tools that finish
-// soonest after them (the order that minimises the critical path when the
+// stages from there through the DAG, each stage its expected publish (est:
+// the history's duration, else a typical publish) plus its soak, or
+// nothing when the tool skips it or (as the analysis saw) already serves
+// the commit there. The test queue takes the tools with the most work left
+// first, so that the last tests belong to the tools that finish soonest
+// after them (the order that minimises the critical path when the
 // estimates hold).
-func remainingWork(order []promote.Stage, t *toolRun, from string) time.Duration {
+func remainingWork(order []promote.Stage, est estimator, t *toolRun, from string) time.Duration {
 	rem := map[string]time.Duration{}
 	reach := map[string]bool{from: true}
 	for _, st := range order {
@@ -126,7 +127,7 @@ func remainingWork(order []promote.Stage, t *toolRun, from string) time.Duration
 		var w time.Duration
 		s := t.byName[st.Name]
 		if !slices.Contains(t.settings.SkipStages, st.Name) && (s == nil || versionWithCommit(s.remote.versions, t.commit) == nil) {
-			w = typicalPublish + st.Soak
+			w = est.publish(t.name, st.Name) + st.Soak
 		}
 		var after time.Duration
 		for _, c := range order[i+1:] {

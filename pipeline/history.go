@@ -1,0 +1,242 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/amigo-release/amigo-release/promote"
+)
+
+// Timings is what runs measured of each tool's work, kept in the report
+// (Report.Timings) so that the next run can order its tests by it
+// (Options.History). A run keeps what earlier runs measured for the tools
+// and stages it did not publish to.
+type Timings struct {
+	// Publish is how long each tool's last publish took in each stage (its
+	// build there), from the call to the answer.
+	Publish map[string]map[string]time.Duration `json:"publish_ns"`
+}
+
+// MaxHistorySize bounds a history file (a report JSON): a report of a
+// thousand tools with their commits and test outputs fits well within it.
+const MaxHistorySize = 16 << 20
+
+// maxHistoryTools bounds the tools a history keeps (each with a duration
+// per stage).
+const maxHistoryTools = 10000
+
+// History is what an earlier run's report says about how long each tool's
+// publishes take: the test queue takes first the tools whose remaining
+// work is the longest by these durations.
+type History struct {
+	// File names where it was read from, for messages.
+	File    string
+	timings Timings
+}
+
+// Publish returns how long tool's publish took in stage, if known.
+func (h *History) Publish(tool, stage string) (time.Duration, bool) {
+	if h == nil {
+		return 0, false
+	}
+	d, ok := h.timings.Publish[tool][stage]
+	return d, ok && d > 0
+}
+
+// Tools is how many tools the history knows.
+func (h *History) Tools() int {
+	if h == nil {
+		return 0
+	}
+	return len(h.timings.Publish)
+}
+
+// ReadHistory reads an earlier run's report JSON (--report-json) as
+// history: its timings, or, in a report from before they were kept, the
+// durations of its publish steps. name is the file's name for errors; at
+// most MaxHistorySize bytes are read. A report that measured nothing
+// (a plan, a run that published nothing) is an empty history.
+func ReadHistory(name string, r io.Reader) (*History, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxHistorySize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if len(data) > MaxHistorySize {
+		return nil, fmt.Errorf("%s: larger than %d MiB, the most a history (a report JSON) may be: point --history at the report of the previous run", name, MaxHistorySize>>20)
+	}
+	var rep struct {
+		Timings *Timings `json:"timings"`
+		Tools   []struct {
+			Name   string `json:"name"`
+			Stages []struct {
+				Stage string `json:"stage"`
+				Steps []struct {
+					Name     string        `json:"name"`
+					Status   Status        `json:"status"`
+					Attempts int           `json:"attempts"`
+					Duration time.Duration `json:"duration_ns"`
+				} `json:"steps"`
+			} `json:"stages"`
+		} `json:"tools"`
+	}
+	if err := json.Unmarshal(data, &rep); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return nil, fmt.Errorf("%s: not a report JSON (byte %d: %v): point --history at a file that --report-json wrote", name, se.Offset, err)
+		}
+		return nil, fmt.Errorf("%s: not a report JSON (%v): point --history at a file that --report-json wrote", name, err)
+	}
+	h := &History{File: name, timings: Timings{Publish: map[string]map[string]time.Duration{}}}
+	add := func(tool, stage string, d time.Duration) {
+		if d <= 0 || tool == "" || stage == "" || len(h.timings.Publish) >= maxHistoryTools && h.timings.Publish[tool] == nil {
+			return
+		}
+		if h.timings.Publish[tool] == nil {
+			h.timings.Publish[tool] = map[string]time.Duration{}
+		}
+		h.timings.Publish[tool][stage] = d
+	}
+	if rep.Timings != nil {
+		for _, tool := range slices.Sorted(maps.Keys(rep.Timings.Publish)) {
+			for stage, d := range rep.Timings.Publish[tool] {
+				add(tool, stage, d)
+			}
+		}
+		return h, nil
+	}
+	for _, t := range rep.Tools {
+		for _, s := range t.Stages {
+			for _, st := range s.Steps {
+				if st.Name == "publish" && st.Status == StatusReleased && st.Attempts == 1 {
+					add(t.Name, s.Stage, st.Duration)
+				}
+			}
+		}
+	}
+	return h, nil
+}
+
+// timingsOf is the timings the run's report keeps: what this run measured,
+// and from the history what it did not measure, for the projects that
+// still exist (all of them when the run ended before it knew the
+// projects: nil) and the plan's stages.
+func (r *runner) timingsOf(projects []string) *Timings {
+	out := &Timings{Publish: map[string]map[string]time.Duration{}}
+	keep := map[string]bool{}
+	for _, p := range projects {
+		keep[p] = true
+	}
+	stageOK := map[string]bool{}
+	for _, st := range r.order {
+		stageOK[st.Name] = true
+	}
+	if h := r.opts.History; h != nil {
+		for tool, byStage := range h.timings.Publish {
+			if projects != nil && !keep[tool] {
+				continue
+			}
+			for stage, d := range byStage {
+				if stageOK[stage] && d > 0 {
+					if out.Publish[tool] == nil {
+						out.Publish[tool] = map[string]time.Duration{}
+					}
+					out.Publish[tool][stage] = d
+				}
+			}
+		}
+	}
+	r.measuredMu.Lock()
+	defer r.measuredMu.Unlock()
+	for tool, byStage := range r.measured {
+		for stage, d := range byStage {
+			if out.Publish[tool] == nil {
+				out.Publish[tool] = map[string]time.Duration{}
+			}
+			out.Publish[tool][stage] = d
+		}
+	}
+	if len(out.Publish) == 0 {
+		return nil
+	}
+	return out
+}
+
+// measure records how long tool's publish took in stage.
+func (r *runner) measure(tool, stage string, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	r.measuredMu.Lock()
+	defer r.measuredMu.Unlock()
+	if r.measured == nil {
+		r.measured = map[string]map[string]time.Duration{}
+	}
+	if r.measured[tool] == nil {
+		r.measured[tool] = map[string]time.Duration{}
+	}
+	r.measured[tool][stage] = d
+}
+
+// estimator says how long a tool's publish in a stage is expected to take:
+// what the history measured for it; for a tool the history does not know,
+// the mean of what it measured in that stage; else a typical publish.
+type estimator struct {
+	h    *History
+	mean map[string]time.Duration
+}
+
+func newEstimator(h *History, order []promote.Stage) estimator {
+	e := estimator{h: h, mean: map[string]time.Duration{}}
+	if h == nil {
+		return e
+	}
+	for _, st := range order {
+		var sum time.Duration
+		n := 0
+		for _, tool := range slices.Sorted(maps.Keys(h.timings.Publish)) {
+			if d, ok := h.Publish(tool, st.Name); ok {
+				sum += d
+				n++
+			}
+		}
+		if n > 0 {
+			e.mean[st.Name] = sum / time.Duration(n)
+		}
+	}
+	return e
+}
+
+// publish is the expected duration of tool's publish in stage.
+func (e estimator) publish(tool, stage string) time.Duration {
+	if d, ok := e.h.Publish(tool, stage); ok {
+		return d
+	}
+	if d, ok := e.mean[stage]; ok {
+		return d
+	}
+	return typicalPublish
+}
+
+// known reports whether the history knows the tool at all.
+func (e estimator) known(tool string) bool { return e.h != nil && len(e.h.timings.Publish[tool]) > 0 }
+
+// describe says in a few words what ordered the test queue.
+func (e estimator) describe(tools []string) string {
+	if e.h == nil {
+		return "no history: the tools with the most stages left first, then by name"
+	}
+	n := 0
+	for _, t := range tools {
+		if e.known(t) {
+			n++
+		}
+	}
+	sort.Strings(tools)
+	return fmt.Sprintf("history %s knows %d of %d tools: the longest expected remaining chain of publishes first", e.h.File, n, len(tools))
+}
