@@ -405,10 +405,10 @@ func (c *Client) do(ctx context.Context, r *request) error {
 				turn = t // taken by the caller (TakeTurn) for this call
 			}
 		} else if t.claim() {
-			t.Release() // another operation or client: not this call's
+			t.unsent() // another operation or client: not this call's
 		}
 	}
-	defer func() { turn.Release() }() // not sent after all (a no-op once counted)
+	defer func() { turn.unsent() }() // not sent after all (nil once it went out)
 	unsent := false
 	for attempt := 1; ; attempt++ {
 		// Sign in first, then pace: the slot is taken right before the

@@ -268,8 +268,21 @@ func (t *Turn) Sent(at time.Time) {
 }
 
 // Release gives the turn back: the request never left. It is a no-op
-// after Refused or a second Release.
+// once a call has taken the turn (WithTurn: the call gives it back itself
+// if it does not send), after Refused, and the second time.
 func (t *Turn) Release() {
+	if t == nil || t.p == nil {
+		return
+	}
+	t.p.mu.Lock()
+	defer t.p.mu.Unlock()
+	if !t.used {
+		t.drop()
+	}
+}
+
+// unsent gives back a turn whose request never left, whoever holds it.
+func (t *Turn) unsent() {
 	if t == nil || t.p == nil {
 		return
 	}

@@ -308,6 +308,7 @@ func TestPacerTurns(t *testing.T) {
 	if _, err := c.TestTool(tctx, req); err != nil {
 		t.Fatal(err)
 	}
+	turn.Release()                                   // spent by the call: giving it back changes nothing
 	if _, err := c.TestTool(tctx, req); err != nil { // the turn is spent: this one waits
 		t.Fatal(err)
 	}

@@ -104,8 +104,10 @@ func (v *remoteView) snapshot() map[string]map[string]remoteState {
 // the first stage is asked about every project (it gives the bases); the
 // other stages only about the tools that resume or release, so a large
 // monorepo costs one list-versions call per project, not one per project
-// and stage.
-func (v *remoteView) load(ctx context.Context, r *runner, stages []promote.Stage, names []string) error {
+// and stage. Names are asked about in the order given, several at a time;
+// known, when set, is told of each one as soon as its state is in the view
+// (the early test feed, early.go).
+func (v *remoteView) load(ctx context.Context, r *runner, stages []promote.Stage, names []string, known func(stage, name string)) error {
 	var wg sync.WaitGroup
 	errs := make([]error, len(stages))
 	for i, st := range stages {
@@ -120,7 +122,7 @@ func (v *remoteView) load(ctx context.Context, r *runner, stages []promote.Stage
 		wg.Add(1)
 		go func(i int, st promote.Stage) {
 			defer wg.Done()
-			if err := v.loadStage(ctx, r.apis[st.Name], st.Name, names); err != nil {
+			if err := v.loadStage(ctx, r.apis[st.Name], st.Name, names, known); err != nil {
 				errs[i] = fmt.Errorf("stage %s (%s): %w", st.Name, st.BaseURL, err)
 			}
 		}(i, st)
@@ -129,7 +131,12 @@ func (v *remoteView) load(ctx context.Context, r *runner, stages []promote.Stage
 	return errors.Join(errs...)
 }
 
-func (v *remoteView) loadStage(ctx context.Context, api API, stage string, names []string) error {
+// loadWorkers is how many list-versions calls the analysis has in flight
+// per stage: the pacer keeps them within the limit (a burst of 50 reads
+// goes at once), the workers keep the network's latency from adding up.
+const loadWorkers = 8
+
+func (v *remoteView) loadStage(ctx context.Context, api API, stage string, names []string, known func(stage, name string)) error {
 	v.mu.Lock()
 	byName, listed := v.tools[stage]
 	v.mu.Unlock()
@@ -149,22 +156,59 @@ func (v *remoteView) loadStage(ctx context.Context, api API, stage string, names
 		v.states[stage] = map[string]remoteState{}
 		v.mu.Unlock()
 	}
-	for _, name := range names {
-		if v.state(stage, name).known {
-			continue
-		}
-		t := byName[name]
-		st := remoteState{known: true, tool: t}
-		if t != nil {
-			vs, err := api.Versions(ctx, t.ID)
-			if err != nil {
-				return fmt.Errorf("list versions of %s: %w", name, err)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	work := make(chan string)
+	var mu sync.Mutex
+	var errs []error
+	var wg sync.WaitGroup
+	for range min(loadWorkers, len(names)) {
+		wg.Go(func() {
+			for name := range work {
+				if err := v.loadName(ctx, api, stage, byName, name, known); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+					cancel()
+				}
 			}
-			st.versions = vs
+		})
+	}
+feed:
+	for _, name := range names {
+		select {
+		case work <- name:
+		case <-ctx.Done():
+			break feed
 		}
-		v.mu.Lock()
-		v.states[stage][name] = st
-		v.mu.Unlock()
+	}
+	close(work)
+	wg.Wait()
+	if len(errs) > 0 {
+		return errs[0]
+	}
+	return ctx.Err()
+}
+
+// loadName learns name's versions in stage (once).
+func (v *remoteView) loadName(ctx context.Context, api API, stage string, byName map[string]*amigo.Tool, name string, known func(stage, name string)) error {
+	if v.state(stage, name).known {
+		return nil
+	}
+	t := byName[name]
+	st := remoteState{known: true, tool: t}
+	if t != nil {
+		vs, err := api.Versions(ctx, t.ID)
+		if err != nil {
+			return fmt.Errorf("list versions of %s: %w", name, err)
+		}
+		st.versions = vs
+	}
+	v.mu.Lock()
+	v.states[stage][name] = st
+	v.mu.Unlock()
+	if known != nil {
+		known(stage, name)
 	}
 	return nil
 }

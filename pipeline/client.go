@@ -58,6 +58,15 @@ func (a clientAPI) TestTool(ctx context.Context, req amigo.TestToolRequest) (*am
 	return a.c.TestTool(ctx, req)
 }
 
+// TakeTestTurn waits for the client's next test-tool turn (testTurns).
+func (a clientAPI) TakeTestTurn(ctx context.Context) (func(context.Context) context.Context, func(), error) {
+	t, err := a.c.TakeTurn(ctx, amigo.OpTestTool)
+	if err != nil {
+		return nil, nil, err
+	}
+	return func(c context.Context) context.Context { return amigo.WithTurn(c, t) }, t.Release, nil
+}
+
 func (a clientAPI) PublishVersion(ctx context.Context, toolID string, req amigo.PublishRequest) (*amigo.PublishResponse, error) {
 	return a.c.PublishVersion(ctx, toolID, req)
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"maps"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/amigo-release/amigo-release/promote"
@@ -237,6 +236,5 @@ func (e estimator) describe(tools []string) string {
 			n++
 		}
 	}
-	sort.Strings(tools)
 	return fmt.Sprintf("history %s knows %d of %d tools: the longest expected remaining chain of publishes first", e.h.File, n, len(tools))
 }

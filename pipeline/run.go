@@ -176,17 +176,26 @@ func (r *runner) run(ctx context.Context, rep *Report) error {
 	if err := r.connect(ctx); err != nil {
 		return err
 	}
-	an, err := r.analyze(ctx, rep, repo, head)
+	var tq *testQueues
+	if !r.opts.readOnly() {
+		// The test queues start before the analysis (early.go): the first
+		// test goes out as soon as one tool is known to release.
+		tq = r.startTests(ctx)
+	}
+	an, err := r.analyze(ctx, rep, repo, head, tq)
 	if err != nil {
+		tq.abort()
 		return err
 	}
 	tools := r.toolRuns(rep, an.res, an.why, an.remote, an.view)
 	r.checkFilter(rep, an.projects)
 	if len(tools) == 0 {
+		tq.abort()
 		r.log.Infof("nothing to release")
 		return nil
 	}
 	if err := r.checkTools(tools); err != nil {
+		tq.abort()
 		r.notStartedTools(tools, "not started: the release could not start")
 		return err
 	}
@@ -197,7 +206,8 @@ func (r *runner) run(ctx context.Context, rep *Report) error {
 		}
 		return nil
 	}
-	r.schedule(ctx, tools)
+	r.log.Infof("test order: %s", r.est.describe(r.projects))
+	r.schedule(ctx, tools, tq)
 	return nil
 }
 
@@ -212,7 +222,7 @@ type analysis struct {
 
 // analyze discovers the projects, asks the servers what they serve (not
 // offline), picks each tool's base and detects the changes.
-func (r *runner) analyze(ctx context.Context, rep *Report, repo *changes.Repo, head string) (*analysis, error) {
+func (r *runner) analyze(ctx context.Context, rep *Report, repo *changes.Repo, head string, tq *testQueues) (*analysis, error) {
 	copts, err := changesOptions(r.opts.Plan.Discovery)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", r.opts.Plan.File, err)
@@ -230,16 +240,33 @@ func (r *runner) analyze(ctx context.Context, rep *Report, repo *changes.Repo, h
 	if r.opts.Mode != ModeOffline {
 		view = newRemoteView()
 	}
+	// The projects in the order the test queue will take them, so that
+	// the early feed (early.go) learns the most urgent first.
+	projects = r.expectedOrder(projects)
+	if view != nil {
+		// Every stage's tools, once, before any version: the checks
+		// before the first mutating call need them, and the early feed
+		// starts only when none of those can fail any more.
+		if err := view.load(ctx, r, r.order, nil, nil); err != nil {
+			return nil, err
+		}
+	}
+	feed := r.startFeed(tq, repo, head, copts, view, projects)
+	defer feed.finish()
 	req := changes.Request{Head: head, Options: copts, DefaultBase: r.opts.EventBefore, Bases: map[string]string{}, Deepen: r.opts.Deepen}
 	why := map[string]string{}
 	switch {
 	case r.opts.Base != "":
 		req.DefaultBase = r.opts.Base
+		for _, p := range projects {
+			feed.offer(r.order[0].Name, p.Name)
+		}
 	case view != nil:
-		if err := r.chooseBases(ctx, view, projects, head, repo, req.Bases, why); err != nil {
+		if err := r.chooseBases(ctx, view, projects, head, repo, req.Bases, why, feed); err != nil {
 			return nil, err
 		}
 	}
+	feed.finish() // the full detection takes over
 	res, err := changes.Detect(ctx, repo, req)
 	if err != nil {
 		return nil, fmt.Errorf("detect changes: %w", err)
@@ -273,7 +300,7 @@ func (r *runner) loadForStages(ctx context.Context, view *remoteView, changed []
 		return nil
 	}
 	if r.opts.readOnly() {
-		if err := view.load(ctx, r, r.order, changed); err != nil {
+		if err := view.load(ctx, r, r.order, changed, nil); err != nil {
 			return err
 		}
 		return view.loadHighest(ctx, r, r.order, changed)
@@ -287,23 +314,23 @@ func (r *runner) loadForStages(ctx context.Context, view *remoteView, changed []
 		}
 	}
 	errs := make(chan error, 2)
-	go func() { errs <- view.load(ctx, r, gated, changed) }()
-	go func() { errs <- view.load(ctx, r, other, nil) }()
+	go func() { errs <- view.load(ctx, r, gated, changed, nil) }()
+	go func() { errs <- view.load(ctx, r, other, nil, nil) }()
 	return errors.Join(<-errs, <-errs)
 }
 
 // chooseBases asks the first stage about every project and, for the tools it
 // already serves at head, the later stages too; then picks each base.
-func (r *runner) chooseBases(ctx context.Context, view *remoteView, projects []changes.Project, head string, repo *changes.Repo, bases, why map[string]string) error {
+func (r *runner) chooseBases(ctx context.Context, view *remoteView, projects []changes.Project, head string, repo *changes.Repo, bases, why map[string]string, feed *earlyFeed) error {
 	names := make([]string, len(projects))
 	for i, p := range projects {
 		names[i] = p.Name
 	}
-	if err := view.load(ctx, r, r.order[:1], names); err != nil {
+	if err := view.load(ctx, r, r.order[:1], names, feed.offer); err != nil {
 		return err
 	}
 	if resume := resumeCandidates(view.snapshot()[r.order[0].Name], head); len(resume) > 0 && len(r.order) > 1 {
-		if err := view.load(ctx, r, r.order[1:], resume); err != nil {
+		if err := view.load(ctx, r, r.order[1:], resume, nil); err != nil {
 			return err
 		}
 	}
