@@ -122,7 +122,7 @@ func (v *remoteView) load(ctx context.Context, r *runner, stages []promote.Stage
 		wg.Add(1)
 		go func(i int, st promote.Stage) {
 			defer wg.Done()
-			if err := v.loadStage(ctx, r.apis[st.Name], st.Name, names, known); err != nil {
+			if err := v.loadStage(ctx, r, st, names, known); err != nil {
 				errs[i] = fmt.Errorf("stage %s (%s): %w", st.Name, st.BaseURL, err)
 			}
 		}(i, st)
@@ -136,12 +136,13 @@ func (v *remoteView) load(ctx context.Context, r *runner, stages []promote.Stage
 // goes at once), the workers keep the network's latency from adding up.
 const loadWorkers = 8
 
-func (v *remoteView) loadStage(ctx context.Context, api API, stage string, names []string, known func(stage, name string)) error {
+func (v *remoteView) loadStage(ctx context.Context, r *runner, st promote.Stage, names []string, known func(stage, name string)) error {
+	api, stage := r.apis[st.Name], st.Name
 	v.mu.Lock()
 	byName, listed := v.tools[stage]
 	v.mu.Unlock()
 	if !listed {
-		tools, err := api.ListTools(ctx)
+		tools, err := r.listTools(ctx, api, st)
 		if err != nil {
 			return fmt.Errorf("list tools: %w", err)
 		}
@@ -149,6 +150,11 @@ func (v *remoteView) loadStage(ctx context.Context, api API, stage string, names
 		for i := range tools {
 			if !tools[i].Deprecated {
 				byName[tools[i].Name] = &tools[i]
+			}
+		}
+		for _, p := range r.projects {
+			if t := byName[p]; t != nil {
+				r.sawTool(st, p, t.ID)
 			}
 		}
 		v.mu.Lock()
@@ -211,6 +217,53 @@ func (v *remoteView) loadName(ctx context.Context, api API, stage string, byName
 		known(stage, name)
 	}
 	return nil
+}
+
+// toolsByID is what an API offers when it can list tools by id
+// (FromClient): 20 a call, where the whole list of a large organization is
+// many pages.
+type toolsByID interface {
+	ToolsByID(ctx context.Context, ids []string) ([]amigo.Tool, error)
+}
+
+// listTools returns the stage's tools as the analysis needs them: every
+// project's tool, or knowledge that it has none. When the history knows
+// every project's id on this server, they are looked up by id (a call per
+// 20 projects, not a page per 20 tools of the organization); only when
+// each comes back under its project's name is that the answer. Anything
+// else (a project the history does not know, a tool deprecated or renamed
+// since) takes the whole list.
+func (r *runner) listTools(ctx context.Context, api API, st promote.Stage) ([]amigo.Tool, error) {
+	byID, ok := api.(toolsByID)
+	server := serverOrg(st)
+	var ids []string
+	want := map[string]string{} // id → project
+	for _, p := range r.projects {
+		id, known := r.opts.History.ToolID(server, p)
+		if !known || !ok {
+			return api.ListTools(ctx)
+		}
+		ids = append(ids, id)
+		want[id] = p
+	}
+	if len(ids) == 0 {
+		return api.ListTools(ctx)
+	}
+	tools, err := byID.ToolsByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	found := 0
+	for _, t := range tools {
+		if p, ok := want[t.ID]; ok && p == t.Name && !t.Deprecated {
+			found++
+		}
+	}
+	if found != len(ids) {
+		r.log.Infof("stage %s: %d of %d tools found by the ids the history knows; listing every tool", st.Name, found, len(ids))
+		return api.ListTools(ctx)
+	}
+	return tools, nil
 }
 
 // resumeCandidates are the names whose newest version in the first stage

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -36,6 +37,21 @@ func (a clientAPI) FindTool(ctx context.Context, name string) (*amigo.Tool, erro
 func (a clientAPI) ListTools(ctx context.Context) ([]amigo.Tool, error) {
 	notDeprecated := false
 	return a.c.AllTools(ctx, amigo.ListToolsOptions{Deprecated: &notDeprecated})
+}
+
+// ToolsByID returns the non-deprecated tools with these ids (toolsByID),
+// asking for 20 at a time.
+func (a clientAPI) ToolsByID(ctx context.Context, ids []string) ([]amigo.Tool, error) {
+	notDeprecated := false
+	var out []amigo.Tool
+	for chunk := range slices.Chunk(ids, amigo.MaxToolsPage) {
+		tools, err := a.c.AllTools(ctx, amigo.ListToolsOptions{IDs: chunk, Deprecated: &notDeprecated})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, tools...)
+	}
+	return out, nil
 }
 
 func (a clientAPI) CreateTool(ctx context.Context, req amigo.CreateToolRequest) (string, error) {

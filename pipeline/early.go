@@ -154,11 +154,15 @@ type earlyFeed struct {
 	view     *remoteView
 	projects map[string]changes.Project
 	ranks    map[string]int
+	// order is the order the projects are decided in: the queue's.
+	order []string
 
-	offered chan string
-	done    chan struct{}
-	quit    chan struct{}
-	once    sync.Once
+	mu    sync.Mutex
+	known map[string]bool // offered
+	wake  chan struct{}
+	done  chan struct{}
+	quit  chan struct{}
+	once  sync.Once
 }
 
 // earlyAhead is how many early tests may wait unsent in the queues.
@@ -174,13 +178,14 @@ func (r *runner) startFeed(tq *testQueues, repo *changes.Repo, head string, copt
 		return nil
 	}
 	f := &earlyFeed{r: r, tq: tq, repo: repo, head: head, copts: copts, view: view,
-		projects: map[string]changes.Project{}, ranks: map[string]int{},
-		offered: make(chan string, len(projects)), done: make(chan struct{}), quit: make(chan struct{})}
+		projects: map[string]changes.Project{}, ranks: map[string]int{}, known: map[string]bool{},
+		wake: make(chan struct{}, 1), done: make(chan struct{}), quit: make(chan struct{})}
 	names := make([]string, len(projects))
 	for i, p := range projects {
 		f.projects[p.Name] = p
 		names[i] = p.Name
 	}
+	f.order = slices.Clone(names)
 	sort.Strings(names)
 	for i, n := range names {
 		f.ranks[n] = i
@@ -233,9 +238,12 @@ func (f *earlyFeed) offer(stage, name string) {
 	if f == nil || stage != f.r.order[0].Name {
 		return
 	}
+	f.mu.Lock()
+	f.known[name] = true
+	f.mu.Unlock()
 	select {
-	case f.offered <- name:
-	default: // each project is offered once: the buffer holds them all
+	case f.wake <- struct{}{}:
+	default:
 	}
 }
 
@@ -248,18 +256,29 @@ func (f *earlyFeed) finish() {
 	<-f.done
 }
 
+// loop decides the projects in the queue's order, each once it is known
+// (the analysis reads several at a time, so they arrive a little out of
+// order): the tests are queued in the order they are to go out.
 func (f *earlyFeed) loop() {
 	defer close(f.done)
-	for {
-		select {
-		case <-f.quit:
-			return
-		case name := <-f.offered:
-			if !f.wait() {
+	for _, name := range f.order {
+		for {
+			f.mu.Lock()
+			ok := f.known[name]
+			f.mu.Unlock()
+			if ok {
+				break
+			}
+			select {
+			case <-f.wake:
+			case <-f.quit:
 				return
 			}
-			f.decide(name)
 		}
+		if !f.wait() {
+			return
+		}
+		f.decide(name)
 	}
 }
 

@@ -9,17 +9,25 @@ import (
 	"slices"
 	"time"
 
+	"github.com/amigo-release/amigo-release/amigo"
 	"github.com/amigo-release/amigo-release/promote"
 )
 
-// Timings is what runs measured of each tool's work, kept in the report
-// (Report.Timings) so that the next run can order its tests by it
-// (Options.History). A run keeps what earlier runs measured for the tools
-// and stages it did not publish to.
-type Timings struct {
+// Learned is what runs learned that makes the next one faster, kept in the
+// report (Report.Learned) and read back by the next run (Options.History,
+// --history): how long each tool's publishes take, to order the tests, and
+// each tool's id on each server, to look the tools up by id instead of
+// paging through the organization's whole list. A run keeps what earlier
+// runs learned for the tools and stages it did not touch. Nothing in it is
+// taken on trust: an id is only used once the server has returned that
+// tool under that name.
+type Learned struct {
 	// Publish is how long each tool's last publish took in each stage (its
 	// build there), from the call to the answer.
 	Publish map[string]map[string]time.Duration `json:"publish_ns"`
+	// ToolIDs is each tool's id on each server, by server (base URL and
+	// organization: serverOrg) and tool name.
+	ToolIDs map[string]map[string]string `json:"tool_ids,omitempty"`
 }
 
 // MaxHistorySize bounds a history file (a report JSON): a report of a
@@ -36,7 +44,16 @@ const maxHistoryTools = 10000
 type History struct {
 	// File names where it was read from, for messages.
 	File    string
-	timings Timings
+	timings Learned
+}
+
+// ToolID returns the id the history knows for tool on server (serverOrg).
+func (h *History) ToolID(server, tool string) (string, bool) {
+	if h == nil {
+		return "", false
+	}
+	id, ok := h.timings.ToolIDs[server][tool]
+	return id, ok && id != ""
 }
 
 // Publish returns how long tool's publish took in stage, if known.
@@ -70,7 +87,7 @@ func ReadHistory(name string, r io.Reader) (*History, error) {
 		return nil, fmt.Errorf("%s: larger than %d MiB, the most a history (a report JSON) may be: point --history at the report of the previous run", name, MaxHistorySize>>20)
 	}
 	var rep struct {
-		Timings *Timings `json:"timings"`
+		Learned *Learned `json:"learned"`
 		Tools   []struct {
 			Name   string `json:"name"`
 			Stages []struct {
@@ -91,7 +108,7 @@ func ReadHistory(name string, r io.Reader) (*History, error) {
 		}
 		return nil, fmt.Errorf("%s: not a report JSON (%v): point --history at a file that --report-json wrote", name, err)
 	}
-	h := &History{File: name, timings: Timings{Publish: map[string]map[string]time.Duration{}}}
+	h := &History{File: name, timings: Learned{Publish: map[string]map[string]time.Duration{}, ToolIDs: map[string]map[string]string{}}}
 	add := func(tool, stage string, d time.Duration) {
 		if d <= 0 || tool == "" || stage == "" || len(h.timings.Publish) >= maxHistoryTools && h.timings.Publish[tool] == nil {
 			return
@@ -101,10 +118,21 @@ func ReadHistory(name string, r io.Reader) (*History, error) {
 		}
 		h.timings.Publish[tool][stage] = d
 	}
-	if rep.Timings != nil {
-		for _, tool := range slices.Sorted(maps.Keys(rep.Timings.Publish)) {
-			for stage, d := range rep.Timings.Publish[tool] {
+	if rep.Learned != nil {
+		for _, tool := range slices.Sorted(maps.Keys(rep.Learned.Publish)) {
+			for stage, d := range rep.Learned.Publish[tool] {
 				add(tool, stage, d)
+			}
+		}
+		for _, server := range slices.Sorted(maps.Keys(rep.Learned.ToolIDs)) {
+			ids := map[string]string{}
+			for tool, id := range rep.Learned.ToolIDs[server] {
+				if amigo.ValidToolID(id) && len(ids) < maxHistoryTools {
+					ids[tool] = id
+				}
+			}
+			if len(h.timings.ToolIDs) < maxHistoryTools {
+				h.timings.ToolIDs[server] = ids
 			}
 		}
 		return h, nil
@@ -121,31 +149,42 @@ func ReadHistory(name string, r io.Reader) (*History, error) {
 	return h, nil
 }
 
-// timingsOf is the timings the run's report keeps: what this run measured,
-// and from the history what it did not measure, for the projects that
-// still exist (all of them when the run ended before it knew the
-// projects: nil) and the plan's stages.
-func (r *runner) timingsOf(projects []string) *Timings {
-	out := &Timings{Publish: map[string]map[string]time.Duration{}}
-	keep := map[string]bool{}
-	for _, p := range projects {
-		keep[p] = true
-	}
-	stageOK := map[string]bool{}
+// learned is what the run's report keeps for the next run: what this run
+// measured and saw, and from the history what it did not, for the
+// projects that still exist (all of them when the run ended before it
+// knew the projects: nil) and the plan's stages and servers.
+func (r *runner) learned(projects []string) *Learned {
+	out := &Learned{Publish: map[string]map[string]time.Duration{}, ToolIDs: map[string]map[string]string{}}
+	keep := func(tool string) bool { return projects == nil || slices.Contains(projects, tool) }
+	stageOK, serverOK := map[string]bool{}, map[string]bool{}
 	for _, st := range r.order {
 		stageOK[st.Name] = true
+		serverOK[serverOrg(st)] = true
+	}
+	setD := func(tool, stage string, d time.Duration) {
+		if out.Publish[tool] == nil {
+			out.Publish[tool] = map[string]time.Duration{}
+		}
+		out.Publish[tool][stage] = d
+	}
+	setID := func(server, tool, id string) {
+		if out.ToolIDs[server] == nil {
+			out.ToolIDs[server] = map[string]string{}
+		}
+		out.ToolIDs[server][tool] = id
 	}
 	if h := r.opts.History; h != nil {
 		for tool, byStage := range h.timings.Publish {
-			if projects != nil && !keep[tool] {
-				continue
-			}
 			for stage, d := range byStage {
-				if stageOK[stage] && d > 0 {
-					if out.Publish[tool] == nil {
-						out.Publish[tool] = map[string]time.Duration{}
-					}
-					out.Publish[tool][stage] = d
+				if keep(tool) && stageOK[stage] && d > 0 {
+					setD(tool, stage, d)
+				}
+			}
+		}
+		for server, ids := range h.timings.ToolIDs {
+			for tool, id := range ids {
+				if keep(tool) && serverOK[server] {
+					setID(server, tool, id)
 				}
 			}
 		}
@@ -154,17 +193,42 @@ func (r *runner) timingsOf(projects []string) *Timings {
 	defer r.measuredMu.Unlock()
 	for tool, byStage := range r.measured {
 		for stage, d := range byStage {
-			if out.Publish[tool] == nil {
-				out.Publish[tool] = map[string]time.Duration{}
-			}
-			out.Publish[tool][stage] = d
+			setD(tool, stage, d)
 		}
 	}
-	if len(out.Publish) == 0 {
+	for server, ids := range r.seenIDs {
+		for tool, id := range ids {
+			if keep(tool) {
+				setID(server, tool, id)
+			}
+		}
+	}
+	if len(out.Publish) == 0 && len(out.ToolIDs) == 0 {
 		return nil
 	}
 	return out
 }
+
+// sawTool records tool's id on st's server (the analysis listed it, or
+// ensure created it), for the next run.
+func (r *runner) sawTool(st promote.Stage, tool, id string) {
+	if id == "" {
+		return
+	}
+	r.measuredMu.Lock()
+	defer r.measuredMu.Unlock()
+	if r.seenIDs == nil {
+		r.seenIDs = map[string]map[string]string{}
+	}
+	k := serverOrg(st)
+	if r.seenIDs[k] == nil {
+		r.seenIDs[k] = map[string]string{}
+	}
+	r.seenIDs[k][tool] = id
+}
+
+// serverOrg names a stage's server and organization, where tool ids hold.
+func serverOrg(st promote.Stage) string { return serverKey(st.BaseURL) + " " + st.Organization }
 
 // measure records how long tool's publish took in stage.
 func (r *runner) measure(tool, stage string, d time.Duration) {

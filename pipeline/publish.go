@@ -25,9 +25,37 @@ func (r *runner) publish(ctx context.Context, t *toolRun, s *stageRun) (string, 
 		Server: serverKey(s.spec.BaseURL),
 		Caps:   &r.caps,
 	}
-	out, err := publishWithRetries(ctx, r.haltCtx, s.api, r.policy, req, func(msg string) {
-		r.log.step(levelWarning, t.name, s.spec.Name, "publish", msg, 0)
-	})
+	if s.blind {
+		req.BeforeUnknown = true
+		req.TipIsCommit = func(ctx context.Context) (bool, error) {
+			tip, err := r.tips.tipNow(ctx, s.spec.Branch)
+			return err == nil && sameCommit(tip, t.commit), err
+		}
+	}
+	note := func(msg string) { r.log.step(levelWarning, t.name, s.spec.Name, "publish", msg, 0) }
+	out, err := publishWithRetries(ctx, r.haltCtx, s.api, r.policy, req, note)
+	if err != nil && s.blind && out.Version == "" && refusedAs400(err) && !isCapRefusal(err) {
+		// Refused where the versions were not listed first: list them now
+		// and decide as the versions step would have (a tool with no
+		// version at all here takes major; one already serving the
+		// commit is adopted), then try once more if that changes anything.
+		var vs []amigo.ToolVersion
+		if lerr := r.read(ctx, func() (err error) { vs, err = s.api.Versions(ctx, s.tool.ID); return err }); lerr == nil {
+			s.blind = false
+			what := r.learnVersions(t, s, vs)
+			switch {
+			case s.adopting():
+				return "not published: " + what, nil
+			case amigo.BumpType(s.rep.Bump) != bump:
+				note(fmt.Sprintf("publish refused (%s); listed the versions (%s): publishing %s instead", shortErr(err), what, s.rep.Bump))
+				bump = amigo.BumpType(s.rep.Bump)
+				req.Body.BumpType, req.Before, req.BeforeUnknown, req.TipIsCommit = bump, s.active, false, nil
+				more, rerr := publishWithRetries(ctx, r.haltCtx, s.api, r.policy, req, note)
+				more.Attempts += out.Attempts
+				out, err = more, rerr
+			}
+		}
+	}
 	s.rep.Attempts = out.Attempts
 	if out.Took > 0 {
 		r.measure(t.name, s.spec.Name, out.Took)
@@ -96,6 +124,16 @@ type publishRequest struct {
 	// nothing.
 	Server string
 	Caps   *capMemory
+	// BeforeUnknown: the versions were not listed before the publish
+	// (publishesBlind), so Before cannot tell a lost attempt's version of
+	// another commit from one that was there. After a lost answer,
+	// TipIsCommit then says whether the branch still points at Commit: if
+	// it does, the attempt (if it happened) built Commit and the versions
+	// show it; if not, it may have built the new tip, which nothing can
+	// tell apart, so the publish stops and reports an unknown outcome
+	// (a rerun lists first and reconciles).
+	BeforeUnknown bool
+	TipIsCommit   func(ctx context.Context) (bool, error)
 }
 
 // publishOutcome is what publishing did.
@@ -171,6 +209,16 @@ func publishWithRetries(ctx, waitCtx context.Context, api API, pol retryPolicy, 
 					out.Version = v.Version.String()
 					out.Reconciled = true
 					return nil
+				}
+				if lost && req.BeforeUnknown {
+					same, terr := req.TipIsCommit(ctx)
+					if !same {
+						why := "the branch moved"
+						if terr != nil {
+							why = "where the branch is cannot be read: " + terr.Error()
+						}
+						return backoff.Permanent(fmt.Errorf("%w: an attempt's answer was lost and %s, so it may have built another commit, which the versions cannot tell apart from those already there (they were not listed before publishing)", amigo.ErrUnknownOutcome, why))
+					}
 				}
 			}
 			if ctx.Err() != nil {
@@ -286,9 +334,12 @@ func reconciled(vs []amigo.ToolVersion, req publishRequest, lost bool) *amigo.To
 	if v := versionWithCommit(vs, req.Commit); v != nil {
 		return v
 	}
-	if !lost {
+	if !lost || req.BeforeUnknown {
 		// A 409 alone says another operation was in progress: a version
-		// of another commit is someone else's, not this publish's.
+		// of another commit is someone else's, not this publish's. And
+		// without the list from before the publish, a version of another
+		// commit cannot be told apart from one that was there (see
+		// BeforeUnknown).
 		return nil
 	}
 	before := map[string]bool{}
@@ -302,6 +353,14 @@ func reconciled(vs []amigo.ToolVersion, req publishRequest, lost bool) *amigo.To
 		}
 	}
 	return found
+}
+
+// refusedAs400 reports a publish refused with 400 (the server checked the
+// request and said no: a first version not published as major, an older
+// commit, missing envvars, a failed build).
+func refusedAs400(err error) bool {
+	ae, ok := errors.AsType[*amigo.APIError](err)
+	return ok && ae.StatusCode == 400
 }
 
 // withUnknown makes err match amigo.ErrUnknownOutcome.

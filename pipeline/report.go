@@ -62,10 +62,11 @@ type Report struct {
 	// Interrupted is set when SIGINT or SIGTERM stopped the run: the
 	// statuses say what is done, pending and unknown.
 	Interrupted bool `json:"interrupted,omitempty"`
-	// Timings is how long each tool's publishes took, by stage: this
-	// run's, and the history's (Options.History) for what it did not
-	// publish. The next run's --history reads them to order its tests.
-	Timings *Timings `json:"timings,omitempty"`
+	// Learned is what this run (and, for what it did not touch, the
+	// history it was given) learned that makes the next run faster: each
+	// tool's publish durations and its id on each server. The next run's
+	// --history reads it.
+	Learned *Learned `json:"learned,omitempty"`
 }
 
 // Stats counts the run's API work and how it recovered from faults.

@@ -52,6 +52,8 @@ type runner struct {
 	// stage (history.go).
 	measuredMu sync.Mutex
 	measured   map[string]map[string]time.Duration
+	// seenIDs is each tool's id on each server, as the run saw them.
+	seenIDs map[string]map[string]string
 	// est expects each tool's publish durations (history.go).
 	est estimator
 }
@@ -116,7 +118,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if !r.opts.readOnly() {
 		rep.Stats = r.stats
 	}
-	rep.Timings = r.timingsOf(r.projects)
+	rep.Learned = r.learned(r.projects)
 	if err != nil {
 		// Returned, not logged: the caller prints it once (the CLI also
 		// annotates it in CI).
