@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -87,49 +89,94 @@ type PacerConfig struct {
 // credentials. Limits are per user and endpoint on each server, so the
 // jobs must divide them between them without talking to each other:
 //
-//   - an endpoint whose limit N is at least Jobs: each job keeps to N/Jobs
-//     (rounded down) in any minute, so the jobs that run at once never
-//     send more than N together;
-//   - an endpoint whose limit is below Jobs (test-tool, 1 a minute; sign-in,
-//     5, with more than 5 jobs): time is cut into slots of a minute/N and
-//     slot k belongs to entry k mod Count; a job sends at the start of its
-//     own slots only, one request each. Test-tool's slots follow the
-//     release plan's order instead: entry i's first is TestAt, then every
-//     Count × Spacing. A job that starts after its slot waits for its next
-//     one, so no two entries ever share a slot, however the CI schedules
-//     them.
+//   - test-tool (1 a minute) goes by slots: entry i of the release tests at
+//     TestAt, or, when it is not ready by then, at TestAt plus a multiple
+//     of Period. The release plan spaces the entries' slots at least a
+//     minute and the margin apart within one Period, so no two entries ever
+//     share a slot, however the CI schedules their jobs;
+//   - every other endpoint's limit N is split evenly: each job keeps to
+//     N/Jobs (rounded down) in any minute, so the jobs that run at once
+//     never send more than N together. Jobs is at most the smallest of
+//     those limits (sign-in, 5 a minute).
 type Share struct {
 	// Jobs is how many of the entries may run at once (the matrix's
-	// max-parallel); at least 1.
+	// max-parallel).
 	Jobs int
 	// Index is this process's entry (0-based) and Count the number of
 	// entries of the release.
 	Index, Count int
-	// TestAt is this entry's first test slot, Spacing the time between two
-	// entries' test slots (at least a minute plus the margin).
-	TestAt  time.Time
-	Spacing time.Duration
+	// TestAt is this entry's first test slot; Period is the time after
+	// which the slots come round again.
+	TestAt time.Time
+	Period time.Duration
 }
 
-// Check reports what is wrong with s, naming the field.
-func (s *Share) Check(margin time.Duration) error {
+// Check reports what is wrong with s, naming the field; minLimit is the
+// smallest per-minute limit the Share splits (not test-tool's).
+func (s *Share) Check(margin time.Duration, minLimit int) error {
 	switch {
 	case s.Jobs < 1:
-		return fmt.Errorf("jobs %d: want 1 or more", s.Jobs)
+		return fmt.Errorf("jobs=%d: want 1 or more", s.Jobs)
+	case minLimit > 0 && s.Jobs > minLimit:
+		return fmt.Errorf("jobs=%d: at most %d jobs can share one user's limits (the smallest after test-tool's is %d a minute); give more jobs credentials of their own", s.Jobs, minLimit, minLimit)
 	case s.Count < 1 || s.Index < 0 || s.Index >= s.Count:
-		return fmt.Errorf("entry %d of %d: want 0 <= entry < count", s.Index, s.Count)
-	case s.Jobs > s.Count:
-		return fmt.Errorf("jobs %d for %d entries: want at most one job per entry", s.Jobs, s.Count)
+		return fmt.Errorf("entry=%d/%d: want 0 <= entry < count", s.Index, s.Count)
 	case s.TestAt.IsZero():
-		return errors.New("no test slot time")
-	case s.Spacing < time.Minute+margin:
-		return fmt.Errorf("spacing %s: want at least %s (test-tool allows one call a minute, plus the pacer's margin)", s.Spacing, time.Minute+margin)
+		return errors.New("no test=TIME")
+	case s.Period < time.Duration(s.Count)*(time.Minute+margin):
+		return fmt.Errorf("every=%s: want at least %s, a minute and the margin per entry", s.Period, time.Duration(s.Count)*(time.Minute+margin))
 	}
 	return nil
 }
 
-// Origin is when entry 0's first test slot is: the schedule's start.
-func (s *Share) Origin() time.Time { return s.TestAt.Add(-time.Duration(s.Index) * s.Spacing) }
+// String is the Share as ParseShare reads it, e.g.
+// "test=2026-06-01T12:03:00Z,entry=3/12,every=13m0s,jobs=4".
+func (s *Share) String() string {
+	return fmt.Sprintf("test=%s,entry=%d/%d,every=%s,jobs=%d", s.TestAt.UTC().Format(time.RFC3339), s.Index, s.Count, s.Period, s.Jobs)
+}
+
+// ParseShare reads a Share written by String (the release plan's matrix
+// gives it to each job). Errors name the part that is wrong.
+func ParseShare(v string) (*Share, error) {
+	s := &Share{}
+	seen := map[string]bool{}
+	for _, part := range strings.Split(v, ",") {
+		k, val, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok || seen[k] {
+			return nil, fmt.Errorf("%q: want test=TIME,entry=I/N,every=DURATION,jobs=N", part)
+		}
+		seen[k] = true
+		var err error
+		switch k {
+		case "test":
+			s.TestAt, err = time.Parse(time.RFC3339, val)
+		case "entry":
+			a, b, ok := strings.Cut(val, "/")
+			if !ok {
+				err = errors.New("want I/N")
+				break
+			}
+			if s.Index, err = strconv.Atoi(a); err == nil {
+				s.Count, err = strconv.Atoi(b)
+			}
+		case "every":
+			s.Period, err = time.ParseDuration(val)
+		case "jobs":
+			s.Jobs, err = strconv.Atoi(val)
+		default:
+			err = errors.New("unknown part")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s=%s: %v", k, val, err)
+		}
+	}
+	for _, k := range []string{"test", "entry", "every", "jobs"} {
+		if !seen[k] {
+			return nil, fmt.Errorf("no %s=: want test=TIME,entry=I/N,every=DURATION,jobs=N", k)
+		}
+	}
+	return s, nil
+}
 
 // Pacer keeps requests within the per-minute limit of their endpoint. A
 // limit of N a minute is kept as at most N requests in any window of a
@@ -210,7 +257,13 @@ func NewPacer(cfg PacerConfig) (*Pacer, error) {
 		p.limits[op] = n
 	}
 	if cfg.Share != nil {
-		if err := cfg.Share.Check(p.margin); err != nil {
+		minLimit := 0
+		for op, n := range p.limits {
+			if op != OpTestTool && n > 0 && (minLimit == 0 || n < minLimit) {
+				minLimit = n
+			}
+		}
+		if err := cfg.Share.Check(p.margin, minLimit); err != nil {
 			return nil, fmt.Errorf("amigo: PacerConfig.Share: %w", err)
 		}
 		sh := *cfg.Share
@@ -388,19 +441,11 @@ func (p *Pacer) lane(k paceKey) *lane {
 	}
 	ln := &lane{n: n, window: time.Minute + p.margin}
 	if sh := p.share; sh != nil {
-		tol := p.margin / 2
-		switch {
-		case k.op == OpTestTool:
+		if k.op == OpTestTool {
 			ln.n = 1
-			ln.slots = &slotPlan{first: sh.TestAt, period: time.Duration(sh.Count) * sh.Spacing, tol: tol}
-		case n >= sh.Jobs:
-			ln.n = n / sh.Jobs
-		default:
-			// Fewer requests a minute than jobs: slots of window/n, slot k
-			// owned by entry k mod Count.
-			slot := ln.window / time.Duration(n)
-			ln.n = 1
-			ln.slots = &slotPlan{first: sh.Origin().Add(time.Duration(sh.Index) * slot), period: time.Duration(sh.Count) * slot, tol: tol}
+			ln.slots = &slotPlan{first: sh.TestAt, period: sh.Period, tol: p.margin / 2}
+		} else {
+			ln.n = max(1, n/sh.Jobs)
 		}
 	}
 	p.lanes[k] = ln

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -351,9 +352,8 @@ func TestPacerCountsFromWhenTheRequestLeft(t *testing.T) {
 	}
 }
 
-// A Share divides the limits between the jobs of a fan-out: a limit of at
-// least Jobs by Jobs; test-tool, and any limit below Jobs, into slots that
-// belong to one entry each.
+// A Share divides the limits between the jobs of a fan-out: a limit by
+// Jobs; test-tool into the entry's slots, a Period apart.
 func TestPacerShare(t *testing.T) {
 	base := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	window := time.Minute + amigo.DefaultPaceMargin
@@ -367,7 +367,7 @@ func TestPacerShare(t *testing.T) {
 	}
 	ctx := context.Background()
 	// 4 jobs: 50 list calls a minute are 12 each.
-	p, clk := newShared(amigo.Share{Jobs: 4, Index: 1, Count: 6, TestAt: base.Add(5 * time.Minute), Spacing: 61 * time.Second})
+	p, clk := newShared(amigo.Share{Jobs: 4, Index: 1, Count: 6, TestAt: base.Add(5 * time.Minute), Period: 6 * 61 * time.Second})
 	for i := 0; i < 13; i++ {
 		if _, err := p.Acquire(ctx, "s", "u", amigo.OpListVersions); err != nil {
 			t.Fatal(err)
@@ -379,7 +379,7 @@ func TestPacerShare(t *testing.T) {
 	if got := clk.Now().Sub(base); got != window {
 		t.Errorf("the 13th list call went out at +%s, want +%s", got, window)
 	}
-	// Test-tool: at the entry's slot, then every Count × Spacing.
+	// Test-tool: at the entry's slot, then every Period.
 	var at []time.Duration
 	for i := 0; i < 3; i++ {
 		if _, err := p.Acquire(ctx, "s", "u", amigo.OpTestTool); err != nil {
@@ -390,33 +390,60 @@ func TestPacerShare(t *testing.T) {
 	if want := []time.Duration{5 * time.Minute, 5*time.Minute + 6*61*time.Second, 5*time.Minute + 12*61*time.Second}; !slices.Equal(at, want) {
 		t.Errorf("tests at %v, want %v (its slot, then every 6 × 61s)", at, want)
 	}
-	// A job that starts after its slot waits for the next one of its own.
-	p, clk = newShared(amigo.Share{Jobs: 2, Index: 0, Count: 3, TestAt: base.Add(-time.Second), Spacing: 2 * time.Minute})
+	// Sign-in, 5 a minute, with 5 jobs: one each.
+	p, clk = newShared(amigo.Share{Jobs: 5, Index: 0, Count: 5, TestAt: base, Period: 6 * time.Minute})
+	for i := 0; i < 2; i++ {
+		if _, err := p.Acquire(ctx, "s", "u", amigo.OpSignIn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := clk.Now().Sub(base); got != window {
+		t.Errorf("the second sign-in of a fifth of the limit went out at +%s, want +%s", got, window)
+	}
+	// A job that starts after its slot waits for its next one.
+	p, clk = newShared(amigo.Share{Jobs: 2, Index: 0, Count: 3, TestAt: base.Add(-time.Second), Period: 6 * time.Minute})
 	if _, err := p.Acquire(ctx, "s", "u", amigo.OpTestTool); err != nil {
 		t.Fatal(err)
 	}
 	if got := clk.Now().Sub(base); got != 6*time.Minute-time.Second {
 		t.Errorf("a late job tested at +%s, want its next slot, +5m59s", got)
 	}
-	// 8 jobs for sign-in's 5 a minute: slots of a fifth of the window,
-	// slot k for entry k mod 10.
-	p, clk = newShared(amigo.Share{Jobs: 8, Index: 3, Count: 10, TestAt: base.Add(3 * 61 * time.Second), Spacing: 61 * time.Second})
-	for i := 0; i < 2; i++ {
-		if _, err := p.Acquire(ctx, "s", "u", amigo.OpSignIn); err != nil {
-			t.Fatal(err)
-		}
-		if want := base.Add(time.Duration(3+10*i) * window / 5); !clk.Now().Equal(want) {
-			t.Errorf("sign-in %d at +%s, want +%s", i, clk.Now().Sub(base), want.Sub(base))
+	for _, c := range []struct {
+		share amigo.Share
+		want  string
+	}{
+		{amigo.Share{Jobs: 0, Count: 2, TestAt: base, Period: time.Hour}, "jobs=0"},
+		{amigo.Share{Jobs: 6, Index: 0, Count: 8, TestAt: base, Period: time.Hour}, "at most 5 jobs"},
+		{amigo.Share{Jobs: 1, Index: 2, Count: 2, TestAt: base, Period: time.Hour}, "entry=2/2"},
+		{amigo.Share{Jobs: 1, Index: 0, Count: 2, TestAt: base, Period: 2 * time.Minute}, "every=2m0s"},
+	} {
+		if _, err := amigo.NewPacer(amigo.PacerConfig{Share: &c.share}); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("share %+v: %v, want an error about %s", c.share, err, c.want)
 		}
 	}
-	for _, bad := range []amigo.Share{
-		{Jobs: 0, Count: 2, TestAt: base, Spacing: time.Minute + time.Second},
-		{Jobs: 3, Index: 0, Count: 2, TestAt: base, Spacing: time.Minute + time.Second},
-		{Jobs: 1, Index: 2, Count: 2, TestAt: base, Spacing: time.Minute + time.Second},
-		{Jobs: 1, Index: 0, Count: 2, TestAt: base, Spacing: time.Minute},
+}
+
+// A Share goes to each job as a string: ParseShare reads what String
+// writes, and names what is wrong.
+func TestParseShare(t *testing.T) {
+	sh := &amigo.Share{Jobs: 4, Index: 3, Count: 12, TestAt: time.Date(2026, 6, 1, 12, 3, 0, 0, time.UTC), Period: 13 * time.Minute}
+	text := sh.String()
+	if text != "test=2026-06-01T12:03:00Z,entry=3/12,every=13m0s,jobs=4" {
+		t.Errorf("String = %q", text)
+	}
+	back, err := amigo.ParseShare(text)
+	if err != nil || *back != *sh {
+		t.Errorf("ParseShare(String) = %+v, %v", back, err)
+	}
+	for in, want := range map[string]string{
+		"test=noon,entry=1/2,every=3m,jobs=1":               "test=noon",
+		"test=2026-06-01T12:03:00Z,entry=1,every=3m,jobs=1": "entry=1: want I/N",
+		"test=2026-06-01T12:03:00Z,entry=1/2,jobs=1":        "no every=",
+		"test=2026-06-01T12:03:00Z,entry=1/2,every=3m,x=1":  "x=1: unknown part",
+		"banana": `"banana": want test=TIME`,
 	} {
-		if _, err := amigo.NewPacer(amigo.PacerConfig{Share: &bad}); err == nil {
-			t.Errorf("share %+v accepted", bad)
+		if _, err := amigo.ParseShare(in); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseShare(%q) = %v, want an error about %s", in, err, want)
 		}
 	}
 }

@@ -124,6 +124,9 @@ type ClientConfig struct {
 	// PublishTimeout bounds one publish or test-tool exchange in wall-clock
 	// time (the plan's publish.timeout); 0 keeps the client's default.
 	PublishTimeout time.Duration
+	// Share, in a job of a fan-out, is its part of the limits it shares
+	// with the other jobs (amigo.PacerConfig.Share).
+	Share *amigo.Share
 }
 
 // DefaultClientFactory returns a ClientFactory that builds an *amigo.Client
@@ -156,7 +159,7 @@ func DefaultClients(cfg ClientConfig) func(ctx context.Context, st promote.Stage
 	var pacer *amigo.Pacer
 	var pacerErr error
 	return func(ctx context.Context, st promote.Stage) (*amigo.Client, error) {
-		once.Do(func() { pacer, pacerErr = amigo.NewPacer(amigo.PacerConfig{Clock: clk}) })
+		once.Do(func() { pacer, pacerErr = amigo.NewPacer(amigo.PacerConfig{Clock: clk, Share: cfg.Share}) })
 		if pacerErr != nil {
 			return nil, pacerErr
 		}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/amigo-release/amigo-release/amigo"
@@ -71,6 +72,60 @@ func (h *History) Tools() int {
 		return 0
 	}
 	return len(h.timings.Publish)
+}
+
+// Merge adds what o knows to h; where both know a tool's duration or id,
+// o's wins (o is the newer). The tool count stays bounded.
+func (h *History) Merge(o *History) {
+	if h == nil || o == nil {
+		return
+	}
+	for tool, byStage := range o.timings.Publish {
+		if h.timings.Publish[tool] == nil {
+			if len(h.timings.Publish) >= maxHistoryTools {
+				continue
+			}
+			h.timings.Publish[tool] = map[string]time.Duration{}
+		}
+		maps.Copy(h.timings.Publish[tool], byStage)
+	}
+	for server, ids := range o.timings.ToolIDs {
+		if h.timings.ToolIDs[server] == nil {
+			if len(h.timings.ToolIDs) >= maxHistoryTools {
+				continue
+			}
+			h.timings.ToolIDs[server] = map[string]string{}
+		}
+		for tool, id := range ids {
+			if len(h.timings.ToolIDs[server]) < maxHistoryTools || h.timings.ToolIDs[server][tool] != "" {
+				h.timings.ToolIDs[server][tool] = id
+			}
+		}
+	}
+	if o.File != "" {
+		h.File = strings.TrimPrefix(h.File+", "+o.File, ", ")
+	}
+}
+
+// Learned is all the history knows, as a report keeps it: a run that ends
+// before it has learned anything still hands it on (nil when it is empty).
+func (h *History) Learned() *Learned {
+	if h == nil || len(h.timings.Publish) == 0 && len(h.timings.ToolIDs) == 0 {
+		return nil
+	}
+	out := &Learned{Publish: map[string]map[string]time.Duration{}, ToolIDs: map[string]map[string]string{}}
+	for tool, byStage := range h.timings.Publish {
+		out.Publish[tool] = maps.Clone(byStage)
+	}
+	for server, ids := range h.timings.ToolIDs {
+		out.ToolIDs[server] = maps.Clone(ids)
+	}
+	return out
+}
+
+// NewHistory is an empty history, to Merge others into.
+func NewHistory() *History {
+	return &History{timings: Learned{Publish: map[string]map[string]time.Duration{}, ToolIDs: map[string]map[string]string{}}}
 }
 
 // ReadHistory reads an earlier run's report JSON (--report-json) as

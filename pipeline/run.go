@@ -204,11 +204,15 @@ func (r *runner) run(ctx context.Context, rep *Report) error {
 	if r.opts.readOnly() {
 		for _, t := range tools {
 			r.planTool(t)
+		}
+		r.assignSlots(rep, tools)
+		for _, t := range tools {
 			r.finishTool(t)
 		}
 		return nil
 	}
 	r.log.Infof("test order: %s", r.est.describe(r.projects))
+	r.slotNote()
 	r.schedule(ctx, tools, tq)
 	return nil
 }
@@ -324,9 +328,14 @@ func (r *runner) loadForStages(ctx context.Context, view *remoteView, changed []
 // chooseBases asks the first stage about every project and, for the tools it
 // already serves at head, the later stages too; then picks each base.
 func (r *runner) chooseBases(ctx context.Context, view *remoteView, projects []changes.Project, head string, repo *changes.Repo, bases, why map[string]string, feed *earlyFeed) error {
-	names := make([]string, len(projects))
-	for i, p := range projects {
-		names[i] = p.Name
+	// With a tool filter (a fan-out job), only the filtered tools are
+	// asked about: the others are reported skipped from the event's
+	// before, with no API call spent on them.
+	var names []string
+	for _, p := range projects {
+		if len(r.opts.Tools) == 0 || slices.Contains(r.opts.Tools, p.Name) {
+			names = append(names, p.Name)
+		}
 	}
 	if err := view.load(ctx, r, r.order[:1], names, feed.offer); err != nil {
 		return err
@@ -339,6 +348,9 @@ func (r *runner) chooseBases(ctx context.Context, view *remoteView, projects []c
 	remote := view.snapshot()
 	shallow := repo.IsShallow()
 	for _, p := range projects {
+		if !slices.Contains(names, p.Name) {
+			continue
+		}
 		bc := chooseBase(p.Name, head, r.order, remote, repo.HasCommit, shallow)
 		why[p.Name] = bc.why
 		if bc.set {

@@ -34,7 +34,8 @@ type Released struct {
 }
 
 // Matrix is the value of a GitHub strategy.matrix:
-// {"include":[{"tool","project_path"}]}.
+// {"include":[{"tool","project_path"}]}, each entry with its "slot" too
+// when the plan scheduled a fan-out.
 type Matrix struct {
 	Include []MatrixEntry `json:"include"`
 }
@@ -47,6 +48,11 @@ type Matrix struct {
 type MatrixEntry struct {
 	Tool string `json:"tool"`
 	Path string `json:"project_path"`
+	// Slot is the job's place in a fan-out (plan --fan-out-jobs): pass it
+	// to the job's run as --slot (the action's slot input), so that the
+	// jobs that share credentials share their rate limits (its test goes
+	// out at its own time, a part of every other limit).
+	Slot string `json:"slot,omitempty"`
 }
 
 // OutputsOf computes the outputs of r. Slices are never nil, so they
@@ -58,7 +64,7 @@ func OutputsOf(r *pipeline.Report) Outputs {
 		switch t.Status {
 		case pipeline.StatusNoRelease, pipeline.StatusRemoved, pipeline.StatusSkipped:
 		default:
-			o.Matrix.Include = append(o.Matrix.Include, MatrixEntry{Tool: t.Name, Path: t.Path})
+			o.Matrix.Include = append(o.Matrix.Include, MatrixEntry{Tool: t.Name, Path: t.Path, Slot: t.Slot})
 		}
 		for _, s := range t.Stages {
 			if s.Status == pipeline.StatusReleased && s.VersionAfter != "" {

@@ -2,6 +2,7 @@ package platform
 
 import (
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -17,11 +18,35 @@ func TestOutputsOf(t *testing.T) {
 	want := Outputs{
 		Released: []Released{{"weather_lookup", "us", "1.3.0"}, {"weather_lookup", "eu-central-1", "1.3.0"}},
 		Changed:  []string{"weather_lookup", "geo_coder", "docs_only"},
-		Matrix:   Matrix{Include: []MatrixEntry{{"weather_lookup", "tools/weather_lookup"}, {"geo_coder", "tools/geo_coder"}}},
+		Matrix:   Matrix{Include: []MatrixEntry{{Tool: "weather_lookup", Path: "tools/weather_lookup"}, {Tool: "geo_coder", Path: "tools/geo_coder"}}},
 		Failed:   true,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("OutputsOf (-want +got):\n%s", diff)
+	}
+}
+
+// A plan that scheduled a fan-out gives each matrix entry its tool's slot
+// (on Azure too), and only then: without one the entries are as before.
+func TestOutputsOf_fanOutSlots(t *testing.T) {
+	rep := sampleReport()
+	for i := range rep.Tools {
+		rep.Tools[i].Slot = "test=2026-06-01T12:03:00Z,entry=" + fmt.Sprint(i) + "/3,every=4m0s,jobs=2"
+	}
+	o := OutputsOf(rep)
+	for _, e := range o.Matrix.Include {
+		if !strings.HasPrefix(e.Slot, "test=2026-06-01T12:03:00Z,entry=") {
+			t.Errorf("%s: slot %q, want its tool's", e.Tool, e.Slot)
+		}
+	}
+	for name, e := range o.AzureMatrix() {
+		if e.Slot == "" {
+			t.Errorf("azure_matrix %s has no slot", name)
+		}
+	}
+	b, err := json.Marshal(OutputsOf(sampleReport()).Matrix)
+	if err != nil || strings.Contains(string(b), "slot") {
+		t.Errorf("a plan without a fan-out: matrix %s, want no slot", b)
 	}
 }
 
