@@ -12,10 +12,10 @@ import (
 	"github.com/amigo-release/amigo-release/pipeline"
 )
 
-// Issue 15, item 5: `plan --fan-out-jobs N` gives every matrix entry a
-// slot (the same in the matrix output and the report), each a valid share
-// of its own: distinct entries, N jobs, one period; run --slot takes it and
-// says when its test goes out; a bad value of either is a usage error.
+// Issue 15, item 5: `plan --fan-out-jobs N` makes one matrix entry per
+// lane (here a tool each), each with a slot of its own: distinct lanes, N
+// jobs, one period; run --slot takes it and says when its tests go out; a
+// bad value of either is a usage error.
 func TestFanOut_slotsInTheMatrixOutputAndTheJobs(t *testing.T) {
 	repo := toolRepo(t)
 	us, eu := emulators(t, repo)
@@ -23,7 +23,7 @@ func TestFanOut_slotsInTheMatrixOutputAndTheJobs(t *testing.T) {
 	outFile := filepath.Join(t.TempDir(), "outputs")
 	r := runRelease(t, releaseEnv("AMIGO_OUTPUT", outFile), "plan", "--repo", repo, "--config", plan, "--fan-out-jobs", "2")
 	r.wantCode(t, ExitOK)
-	wantContains(t, "stderr", r.stderr, "fan-out: 2 jobs, 2 at a time")
+	wantContains(t, "stderr", r.stderr, "fan-out: 2 tools in 2 lanes")
 	out, err := os.ReadFile(outFile)
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +62,7 @@ func TestFanOut_slotsInTheMatrixOutputAndTheJobs(t *testing.T) {
 	}
 	r = runRelease(t, releaseEnv(), "run", "--repo", repo, "--config", plan, "--tools", "weather_lookup", "--slot", mine)
 	r.wantCode(t, ExitOK)
-	wantContains(t, "stderr", r.stderr, "2 jobs at once: its test slot is", "every other limit is shared 1/2")
+	wantContains(t, "stderr", r.stderr, "fan-out lane ", "of 2: its tests go out in its slots", "every other limit is shared 1/2")
 
 	for _, bad := range []struct{ args []string }{
 		{[]string{"plan", "--fan-out-jobs", "6"}},

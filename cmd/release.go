@@ -54,8 +54,8 @@ type ReleaseOptions struct {
 	// History is an earlier run's report JSON: its publish durations order
 	// the test queue, its tool ids spare listing the organization's tools.
 	History string
-	// FanOutJobs (plan): schedule a fan-out of this many jobs at once: each
-	// matrix entry gets a slot. 0: none.
+	// FanOutJobs (plan): schedule a fan-out in this many lanes, one matrix
+	// entry each with its slot. 0: none.
 	FanOutJobs int
 	// Slot (run): this job's slot in a fan-out (the matrix entry's slot).
 	Slot string
@@ -123,9 +123,9 @@ func parseReleaseFlags(name, help string, env *Env, args []string) (ReleaseOptio
 	f.String(&o.History, "history", "AMIGO_HISTORY", "history", "", "LIST", "the previous run's --report-json (comma-separated files, a directory for all its .json files, the later wins): test the longest expected publishes first, look tools up by id; a missing file is no history")
 	f.describeDefault("history", "none: the tools with the most stages left first, then by name")
 	if name == "plan" {
-		f.Int(&o.FanOutJobs, "fan-out-jobs", "AMIGO_FAN_OUT_JOBS", "fan-out-jobs", 0, "N", fmt.Sprintf("schedule a fan-out of N jobs at once (the matrix's max-parallel, 1 to %d) on the same credentials: each matrix entry gets a slot (0: no fan-out schedule)", pipeline.MaxFanOutJobs))
+		f.Int(&o.FanOutJobs, "fan-out-jobs", "AMIGO_FAN_OUT_JOBS", "fan-out-jobs", 0, "N", fmt.Sprintf("schedule a fan-out on the same credentials: deal the tools to N lanes (1 to %d), one matrix entry each, with its slot for --slot (0: one entry per tool, no schedule)", pipeline.MaxFanOutJobs))
 	} else {
-		f.String(&o.Slot, "slot", "AMIGO_SLOT", "slot", "", "SLOT", "this job's slot in a fan-out: the plan's matrix entry's slot (its test waits for it; the other limits are shared)")
+		f.String(&o.Slot, "slot", "AMIGO_SLOT", "slot", "", "SLOT", "this job's slot in a fan-out: its matrix entry's slot (its tests go out in its lane's slots; the other limits are shared)")
 		f.describeDefault("slot", "no fan-out: the whole limits")
 	}
 	f.Bool(&o.Deepen, "deepen", "AMIGO_DEEPEN", "deepen", true, "fetch missing history from the origin remote (shallow clone, force push); with the CI's token on its own host")
@@ -142,7 +142,7 @@ func parseReleaseFlags(name, help string, env *Env, args []string) (ReleaseOptio
 		o.Mode = pipeline.ModeOffline
 	}
 	if o.FanOutJobs < 0 || o.FanOutJobs > pipeline.MaxFanOutJobs {
-		return o, usageErrorf("--fan-out-jobs %d: want 1 to %d, the jobs that run at once (the matrix's max-parallel): one user's limits cannot be shared by more (sign-in allows 5 a minute); give more jobs credentials of their own", o.FanOutJobs, pipeline.MaxFanOutJobs)
+		return o, usageErrorf("--fan-out-jobs %d: want 1 to %d lanes (jobs at once): one user's limits cannot be shared by more (sign-in allows 5 a minute); give more jobs credentials of their own", o.FanOutJobs, pipeline.MaxFanOutJobs)
 	}
 	if o.Slot != "" {
 		if _, err := amigo.ParseShare(o.Slot); err != nil {

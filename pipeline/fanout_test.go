@@ -14,13 +14,13 @@ import (
 	"github.com/amigo-release/amigo-release/pipeline"
 )
 
-// Issue 15, item 5: a plan with FanOut gives each tool that would release
-// a slot for its matrix job: the order a single run would test them in
-// (here by history, the longest chain first), test slots a minute and a
-// half second apart at least (more when few jobs run at once: a job cannot
-// start before one before it has finished), a period that brings every
-// entry's slot round again without meeting another's, and the jobs at once.
-func TestPlan_fanOutGivesEachToolASlot(t *testing.T) {
+// Issue 15, item 5: a plan with FanOut deals the tools that would release,
+// in the order a single run would test them (here by history, the longest
+// chain first), to at most Jobs lanes in turn, and gives each tool its
+// lane's slot: lane N's first test at the schedule's start plus N-1
+// minutes (whole seconds, a minute and the pacer's margin at least), then
+// one every lanes such minutes; every other limit is split by the lanes.
+func TestPlan_fanOutDealsTheToolsToLanes(t *testing.T) {
 	h := newSimRepo(t, "us", "eu")
 	names := []string{"alpha", "bravo", "charlie"}
 	files := map[string]string{}
@@ -29,16 +29,12 @@ func TestPlan_fanOutGivesEachToolASlot(t *testing.T) {
 	}
 	h.commit("feat: three tools", files)
 	hist := historyJSON(t, map[string]time.Duration{"alpha": time.Minute, "bravo": 4 * time.Minute, "charlie": 2 * time.Minute}, "us", "eu")
-	// The slots, from the first: 3 jobs at once all start when the lead
-	// is over, so the test limit decides (61 s apart, whole seconds); one
-	// job at a time waits for the one before: its start (1m), test (20s)
-	// and chain (bravo 8m, charlie 4m), then a start of its own (1m).
 	for _, c := range []struct {
-		jobs   int
-		offset []time.Duration
+		jobs  int
+		lanes map[string]int // tool → lane (from 1)
 	}{
-		{3, []time.Duration{0, 61 * time.Second, 122 * time.Second}},
-		{1, []time.Duration{0, 20*time.Second + 8*time.Minute + time.Minute, 2*(20*time.Second+time.Minute) + 12*time.Minute}},
+		{2, map[string]int{"bravo": 1, "charlie": 2, "alpha": 1}},
+		{5, map[string]int{"bravo": 1, "charlie": 2, "alpha": 3}}, // no more lanes than tools
 	} {
 		t.Run(fmt.Sprintf("%d jobs", c.jobs), func(t *testing.T) {
 			simulate(t, func(t *testing.T) {
@@ -53,19 +49,20 @@ func TestPlan_fanOutGivesEachToolASlot(t *testing.T) {
 					o.History = hi
 					o.FanOut = &pipeline.FanOut{Jobs: c.jobs}
 				})
+				lanes := min(c.jobs, 3)
 				first := start.Add(pipeline.DefaultFanOutLead).Truncate(time.Second).Add(time.Second)
-				period := c.offset[2] + 61*time.Second
-				for i, name := range []string{"bravo", "charlie", "alpha"} {
-					slot := tool(t, rep, name).Slot
-					sh, err := amigo.ParseShare(slot)
+				for name, lane := range c.lanes {
+					tr := tool(t, rep, name)
+					sh, err := amigo.ParseShare(tr.Slot)
 					if err != nil {
-						t.Fatalf("%s: slot %q: %v", name, slot, err)
+						t.Fatalf("%s: slot %q: %v", name, tr.Slot, err)
 					}
-					if sh.Jobs != c.jobs || sh.Index != i || sh.Count != 3 || !sh.TestAt.Equal(first.Add(c.offset[i])) || sh.Period != period {
-						t.Errorf("%s: slot %s, want entry %d/3 at +%s (after the lead), every %s, jobs=%d", name, sh, i, c.offset[i], period, c.jobs)
+					want := amigo.Share{Jobs: lanes, Index: lane - 1, Count: lanes, TestAt: first.Add(time.Duration(lane-1) * 61 * time.Second), Period: time.Duration(lanes) * 61 * time.Second}
+					if tr.Lane != lane || sh.Jobs != want.Jobs || sh.Index != want.Index || sh.Count != want.Count || !sh.TestAt.Equal(want.TestAt) || sh.Period != want.Period {
+						t.Errorf("%s: lane %d, slot %s; want lane %d, slot %s", name, tr.Lane, sh, lane, &want)
 					}
 				}
-				if !strings.Contains(h.log.String(), "fan-out: 3 jobs") {
+				if !strings.Contains(h.log.String(), fmt.Sprintf("fan-out: 3 tools in %d lanes", lanes)) {
 					t.Errorf("the plan does not say what it scheduled:\n%s", h.log)
 				}
 			})
@@ -73,34 +70,35 @@ func TestPlan_fanOutGivesEachToolASlot(t *testing.T) {
 	}
 }
 
-// Issue 15, item 5: a job of a fan-out waits for its slot: its analysis
-// reads go out at once (its part of the limits), its test exactly at its
-// slot; a job that starts after its slot says so and tests at its next one,
-// a period later, where no other entry's slot is.
+// Issue 15, item 5: a fan-out's job waits for its slots: its analysis reads
+// go out at once (its part of the limits), its tests one in each of its
+// lane's slots, the most work left first; a job that starts after its
+// first slot takes the next one, a round later.
 func TestRun_jobWaitsForItsSlot(t *testing.T) {
 	h := newSimRepo(t, "us", "eu")
-	first := h.commit("feat: weather", project("weather", ""))
-	h.commit("fix: weather", touch("weather", "v2"))
+	first := h.commit("feat: tools", merge(project("weather", ""), project("flights", "")))
+	h.commit("fix: both", merge(touch("weather", "v2"), touch("flights", "v2")))
+	round := 2 * (time.Minute + time.Second)
 	for _, c := range []struct {
 		name   string
-		offset time.Duration // of the slot from the job's start
-		want   time.Duration // when the test goes out, from the start
+		offset time.Duration // of the lane's first slot from the job's start
+		want   []time.Duration
 		late   bool
 	}{
-		{"on time", 7 * time.Minute, 7 * time.Minute, false},
-		{"late", -2 * time.Minute, -2*time.Minute + 13*time.Minute, true},
+		{"on time", 5 * time.Minute, []time.Duration{5 * time.Minute, 5*time.Minute + round}, false},
+		{"late", -30 * time.Second, []time.Duration{-30*time.Second + round, -30*time.Second + 2*round}, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			h.log.Reset()
 			simulate(t, func(t *testing.T) {
 				s := newSim(t, h, amigotest.Options{})
-				s.seed(first, "weather")
+				s.seed(first, "weather", "flights")
 				start := time.Now()
-				sh := &amigo.Share{Jobs: 4, Index: 2, Count: 12, TestAt: start.Add(c.offset), Period: 13 * time.Minute}
+				sh := &amigo.Share{Jobs: 2, Index: 1, Count: 2, TestAt: start.Add(c.offset), Period: round}
 				getenv := func(k string) string { return h.env[k] }
 				rep := s.run(s.plan(""), func(o *pipeline.Options) {
 					o.Share = sh
-					o.Tools = []string{"weather"}
+					o.Tools = []string{"weather", "flights"}
 					o.Clients = pipeline.DefaultClientFactory(pipeline.ClientConfig{Getenv: getenv, Clock: clock.Real{}, HTTPClient: &http.Client{Transport: s}, Share: sh})
 				})
 				if !rep.OK() {
@@ -115,15 +113,15 @@ func TestRun_jobWaitsForItsSlot(t *testing.T) {
 						reads = append(reads, r.Time.Sub(start))
 					}
 				}
-				if !slices.Equal(tests, []time.Duration{c.want}) {
-					t.Errorf("tests at %v after the start, want one at %s", tests, c.want)
+				if !slices.Equal(tests, c.want) {
+					t.Errorf("tests at %v after the start, want %v (its lane's slots)", tests, c.want)
 				}
 				if len(reads) < 2 || reads[0] != 0 || reads[1] != 0 {
 					t.Errorf("the analysis read at %v, want at once (it does not wait for the slot)", reads)
 				}
-				warned := strings.Contains(h.log.String(), "started after its test slot")
-				if warned != c.late || !strings.Contains(h.log.String(), "fan-out entry 3 of 12, 4 jobs at once") {
-					t.Errorf("late warning %v, want %v; log:\n%s", warned, c.late, h.log)
+				late := strings.Contains(h.log.String(), "it started after its first slot")
+				if late != c.late || !strings.Contains(h.log.String(), "fan-out lane 2 of 2") {
+					t.Errorf("late note %v, want %v; log:\n%s", late, c.late, h.log)
 				}
 			})
 		})

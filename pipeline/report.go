@@ -116,9 +116,11 @@ type ToolReport struct {
 	// Drift is set when stages serve different version numbers for the same
 	// commit (each server numbers its own versions).
 	Drift string `json:"drift,omitempty"`
-	// Slot is the tool's place in a fan-out (a plan with Options.FanOut):
-	// the --slot of its job, amigo.Share's text.
+	// Slot and Lane are the tool's place in a fan-out (a plan with
+	// Options.FanOut): its lane (from 1; one matrix job each) and that
+	// lane's --slot, amigo.Share's text.
 	Slot string `json:"slot,omitempty"`
+	Lane int    `json:"lane,omitempty"`
 	// Record is what the run left in the repository for the version the
 	// first stage serves (tag, release); nil when nothing was asked.
 	Record   *RecordReport `json:"record,omitempty"`

@@ -74,3 +74,18 @@ func TestSimulatedRelease(t *testing.T) {
 		}
 	}
 }
+
+// TestFanOutKeepsTheLimits is the quick check of the fan-out: 6 tools, 3
+// jobs at once on one key, no 429 on either limiter; without slots (each
+// job with the whole limits, as before) the same jobs get 429s.
+func TestFanOutKeepsTheLimits(t *testing.T) {
+	for _, lim := range []amigotest.RateLimiter{amigotest.LimiterBucket, amigotest.LimiterWindow} {
+		res := fanOut(t, 6, 3, true, lim)
+		if !res.OK || res.N429 != 0 {
+			t.Errorf("%s: fan-out with slots: ok %v, %d × 429; want ok and none\n%s", lim, res.OK, res.N429, res.Failures)
+		}
+	}
+	if res := fanOut(t, 6, 3, false, amigotest.LimiterBucket); res.N429 == 0 {
+		t.Errorf("without slots, 3 jobs on one key got no 429: the check above would show nothing")
+	}
+}
