@@ -109,6 +109,10 @@ type Share struct {
 	// which the slots come round again.
 	TestAt time.Time
 	Period time.Duration
+	// From, when set, is the first time the process may send anything:
+	// what the release plan itself sent before has left every window by
+	// then (the plan shares the limits too).
+	From time.Time
 }
 
 // Check reports what is wrong with s, naming the field; minLimit is the
@@ -123,6 +127,8 @@ func (s *Share) Check(margin time.Duration, minLimit int) error {
 		return fmt.Errorf("entry=%d/%d: want 0 <= entry < count", s.Index, s.Count)
 	case s.TestAt.IsZero():
 		return errors.New("no test=TIME")
+	case !s.From.IsZero() && s.From.After(s.TestAt):
+		return fmt.Errorf("from=%s: after the first test slot %s", s.From.UTC().Format(time.RFC3339), s.TestAt.UTC().Format(time.RFC3339))
 	case s.Period < time.Duration(s.Count)*(time.Minute+margin):
 		return fmt.Errorf("every=%s: want at least %s, a minute and the margin per entry", s.Period, time.Duration(s.Count)*(time.Minute+margin))
 	}
@@ -132,7 +138,11 @@ func (s *Share) Check(margin time.Duration, minLimit int) error {
 // String is the Share as ParseShare reads it, e.g.
 // "test=2026-06-01T12:03:00Z,entry=3/12,every=13m0s,jobs=4".
 func (s *Share) String() string {
-	return fmt.Sprintf("test=%s,entry=%d/%d,every=%s,jobs=%d", s.TestAt.UTC().Format(time.RFC3339), s.Index, s.Count, s.Period, s.Jobs)
+	v := fmt.Sprintf("test=%s,entry=%d/%d,every=%s,jobs=%d", s.TestAt.UTC().Format(time.RFC3339), s.Index, s.Count, s.Period, s.Jobs)
+	if !s.From.IsZero() {
+		v += ",from=" + s.From.UTC().Format(time.RFC3339)
+	}
+	return v
 }
 
 // ParseShare reads a Share written by String (the release plan's matrix
@@ -163,6 +173,8 @@ func ParseShare(v string) (*Share, error) {
 			s.Period, err = time.ParseDuration(val)
 		case "jobs":
 			s.Jobs, err = strconv.Atoi(val)
+		case "from":
+			s.From, err = time.Parse(time.RFC3339, val)
 		default:
 			err = errors.New("unknown part")
 		}
@@ -441,6 +453,7 @@ func (p *Pacer) lane(k paceKey) *lane {
 	}
 	ln := &lane{n: n, window: time.Minute + p.margin}
 	if sh := p.share; sh != nil {
+		ln.blocked = sh.From
 		if k.op == OpTestTool {
 			ln.n = 1
 			ln.slots = &slotPlan{first: sh.TestAt, period: sh.Period, tol: p.margin / 2}

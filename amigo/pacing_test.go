@@ -400,6 +400,15 @@ func TestPacerShare(t *testing.T) {
 	if got := clk.Now().Sub(base); got != window {
 		t.Errorf("the second sign-in of a fifth of the limit went out at +%s, want +%s", got, window)
 	}
+	// Nothing goes out before From: the plan's own requests leave the
+	// window first.
+	p, clk = newShared(amigo.Share{Jobs: 2, Index: 0, Count: 2, TestAt: base.Add(2 * time.Minute), Period: 3 * time.Minute, From: base.Add(time.Minute)})
+	if _, err := p.Acquire(ctx, "s", "u", amigo.OpListTools); err != nil {
+		t.Fatal(err)
+	}
+	if got := clk.Now().Sub(base); got != time.Minute {
+		t.Errorf("the first read went out at +%s, want at from=, +1m", got)
+	}
 	// A job that starts after its slot waits for its next one.
 	p, clk = newShared(amigo.Share{Jobs: 2, Index: 0, Count: 3, TestAt: base.Add(-time.Second), Period: 6 * time.Minute})
 	if _, err := p.Acquire(ctx, "s", "u", amigo.OpTestTool); err != nil {
@@ -416,6 +425,7 @@ func TestPacerShare(t *testing.T) {
 		{amigo.Share{Jobs: 6, Index: 0, Count: 8, TestAt: base, Period: time.Hour}, "at most 5 jobs"},
 		{amigo.Share{Jobs: 1, Index: 2, Count: 2, TestAt: base, Period: time.Hour}, "entry=2/2"},
 		{amigo.Share{Jobs: 1, Index: 0, Count: 2, TestAt: base, Period: 2 * time.Minute}, "every=2m0s"},
+		{amigo.Share{Jobs: 1, Index: 0, Count: 2, TestAt: base, Period: time.Hour, From: base.Add(time.Second)}, "from="},
 	} {
 		if _, err := amigo.NewPacer(amigo.PacerConfig{Share: &c.share}); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("share %+v: %v, want an error about %s", c.share, err, c.want)
@@ -426,9 +436,9 @@ func TestPacerShare(t *testing.T) {
 // A Share goes to each job as a string: ParseShare reads what String
 // writes, and names what is wrong.
 func TestParseShare(t *testing.T) {
-	sh := &amigo.Share{Jobs: 4, Index: 3, Count: 12, TestAt: time.Date(2026, 6, 1, 12, 3, 0, 0, time.UTC), Period: 13 * time.Minute}
+	sh := &amigo.Share{Jobs: 4, Index: 3, Count: 12, TestAt: time.Date(2026, 6, 1, 12, 3, 0, 0, time.UTC), Period: 13 * time.Minute, From: time.Date(2026, 6, 1, 12, 1, 0, 0, time.UTC)}
 	text := sh.String()
-	if text != "test=2026-06-01T12:03:00Z,entry=3/12,every=13m0s,jobs=4" {
+	if text != "test=2026-06-01T12:03:00Z,entry=3/12,every=13m0s,jobs=4,from=2026-06-01T12:01:00Z" {
 		t.Errorf("String = %q", text)
 	}
 	back, err := amigo.ParseShare(text)

@@ -18,7 +18,7 @@ import (
 // k mod lanes. Each lane gets a Share (amigo.Share, ToolReport.Slot): test
 // slots of its own, lane j's at the schedule's start plus j minutes and
 // every lanes minutes from then on, and a 1/lanes part of every other
-// limit. Its pacer keeps to them, and its test queue takes its tools, most
+// limit, from the time the plan's own requests have left every window. Its pacer keeps to them, and its test queue takes its tools, most
 // work left first, one a slot. Together the lanes test one tool a minute,
 // as a single run does, in nearly the same order; no two jobs ever share a
 // slot, however the CI schedules them, and a lane that starts late takes
@@ -96,10 +96,17 @@ func (r *runner) assignSlots(rep *Report, tools []*toolRun) {
 	}
 	// Whole seconds, a minute and the pacer's margin at least.
 	gap := (time.Minute + amigo.DefaultPaceMargin + time.Second - 1).Truncate(time.Second)
-	start := r.clk.Now().Add(lead).Truncate(time.Second).Add(time.Second)
+	now := r.clk.Now()
+	start := now.Add(lead).Truncate(time.Second).Add(time.Second)
+	// The plan's own reads count against the same limits: the lanes send
+	// nothing before they have left every window.
+	quiet := now.Add(time.Minute + amigo.DefaultPaceMargin + time.Second).Truncate(time.Second)
+	if quiet.After(start) {
+		quiet = start
+	}
 	for k, e := range entries {
 		lane := k % lanes
-		sh := amigo.Share{Jobs: lanes, Index: lane, Count: lanes, TestAt: start.Add(time.Duration(lane) * gap), Period: time.Duration(lanes) * gap}
+		sh := amigo.Share{Jobs: lanes, Index: lane, Count: lanes, TestAt: start.Add(time.Duration(lane) * gap), Period: time.Duration(lanes) * gap, From: quiet}
 		e.t.rep.Slot = sh.String()
 		e.t.rep.Lane = lane + 1
 	}

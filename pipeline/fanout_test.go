@@ -61,6 +61,11 @@ func TestPlan_fanOutDealsTheToolsToLanes(t *testing.T) {
 					if tr.Lane != lane || sh.Jobs != want.Jobs || sh.Index != want.Index || sh.Count != want.Count || !sh.TestAt.Equal(want.TestAt) || sh.Period != want.Period {
 						t.Errorf("%s: lane %d, slot %s; want lane %d, slot %s", name, tr.Lane, sh, lane, &want)
 					}
+					// The plan's own reads leave every window before a lane
+					// sends anything.
+					if sh.From.Before(start.Add(time.Minute+500*time.Millisecond)) || sh.From.After(first) {
+						t.Errorf("%s: from=%s, want a minute and the margin after the plan, before the first slot", name, sh.From)
+					}
 				}
 				if !strings.Contains(h.log.String(), fmt.Sprintf("fan-out: 3 tools in %d lanes", lanes)) {
 					t.Errorf("the plan does not say what it scheduled:\n%s", h.log)

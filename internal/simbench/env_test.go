@@ -188,7 +188,7 @@ func newServers(t testing.TB, clk clock.Clock, r *repo, w work, others int, limi
 	s := &servers{byStage: map[string]*amigotest.Server{}, work: w}
 	for i, st := range stages {
 		srv := amigotest.New(amigotest.Options{Clock: clk, RepoPath: r.dir, Seed: int64(i + 1), RateLimiter: limiter,
-			PublishLatency: amigotest.Fixed(0), TestLatency: amigotest.Fixed(testTime), TokenTTL: 24 * time.Hour})
+			PublishLatency: amigotest.Fixed(0), TestLatency: amigotest.Fixed(testTime)})
 		t.Cleanup(srv.Close)
 		for _, n := range r.tools {
 			id, err := srv.AddTool(org, amigotest.SeedTool{Name: n, Description: "The " + n + " tool."})

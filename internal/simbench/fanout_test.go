@@ -132,6 +132,15 @@ func fanOutSeed(t *testing.T, tools, jobs int, withSlots bool, limiter amigotest
 		wg.Wait()
 		res.Makespan = time.Since(start)
 		_, res.N429, _ = s.counts()
+		if debugFan {
+			for st, srv := range s.byStage {
+				for _, q := range srv.Requests() {
+					if q.Status == 429 {
+						t.Logf("429 %s %s %s at %s", st, q.OperationID, q.User, q.Time.Sub(start))
+					}
+				}
+			}
+		}
 	})
 	return res
 }

@@ -37,7 +37,7 @@ func release(t *testing.T, r *repo, s *servers, history []byte) result {
 	var log bytes.Buffer
 	ctx, cancel := ctxFor(t)
 	defer cancel()
-	before, before429, _ := s.counts()
+	before, before429, beforeOp := s.counts()
 	testsBefore := len(s.testsOK())
 	opts := pipeline.Options{
 		Plan: parsePlan(t), RepoPath: r.dir, Clock: clock.Real{}, Getenv: getenv,
@@ -60,6 +60,9 @@ func release(t *testing.T, r *repo, s *servers, history []byte) result {
 		res.Failures = log.String()
 	}
 	all, n429, byOp := s.counts()
+	for op, n := range beforeOp {
+		byOp[op] -= n
+	}
 	res.Calls, res.N429, res.ByOp = all-before, n429-before429, byOp
 	tests := s.testsOK()[testsBefore:]
 	res.Tests = len(tests)
