@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
+	"github.com/amigo-release/amigo-release/pipeline"
 )
 
 // Issue 15, item 1: the test queue does not wait for the analysis. With
@@ -62,3 +63,62 @@ func TestRun_firstTestDoesNotWaitForTheAnalysis(t *testing.T) {
 		}
 	})
 }
+
+// Issue 15, item 4: a release of existing tools through four stages costs
+// at most 12 calls per tool, every check kept: per tool one list of its
+// versions in the analysis (the first stage uses it), its test, and in
+// each stage a publish and verify's list after it (prune uses that list);
+// the stages after the first do not list before publishing, as the first
+// stage's newest version shows they cannot serve the commit yet. Every
+// stage still verifies the commit it serves.
+func TestRun_callsPerToolForFourStages(t *testing.T) {
+	names := []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot"}
+	h := newSimRepo(t, "us", "eu", "ap", "ca")
+	files, fixes := map[string]string{}, map[string]string{}
+	for _, n := range names {
+		files = merge(files, project(n, ""))
+		fixes = merge(fixes, touch(n, "fixed"))
+	}
+	first := h.commit("feat: tools", files)
+	head := h.commit("fix: every tool", fixes)
+	simulate(t, func(t *testing.T) {
+		s := newSim(t, h, amigotest.Options{})
+		s.seed(first, names...)
+		rep := s.run(s.plan(""), nil)
+		if !rep.OK() {
+			t.Fatalf("not OK:\n%s", h.log)
+		}
+		total := 0
+		for _, srv := range s.servers {
+			total += len(srv.Requests())
+		}
+		if per := float64(total) / float64(len(names)); per > 12 {
+			t.Errorf("%d calls for %d tools: %.2f a tool, want at most 12", total, len(names), per)
+		}
+		want := map[string]int{
+			amigotest.OpListVersions:   5 * len(names), // the analysis', then verify's in each stage
+			amigotest.OpPublishVersion: 4 * len(names),
+			amigotest.OpTestTool:       len(names),
+			amigotest.OpListTools:      4, // one page a stage
+			amigotest.OpSignIn:         4,
+		}
+		for op, n := range want {
+			if got := s.requests(op); got != n {
+				t.Errorf("%s: %d calls, want %d", op, got, n)
+			}
+		}
+		for _, tr := range rep.Tools {
+			for _, st := range tr.Stages {
+				verified := false
+				for _, step := range st.Steps {
+					verified = verified || step.Name == "verify" && step.Status == pipeline.StatusReleased
+				}
+				if st.Status != pipeline.StatusReleased || st.CommitHash != head || !verified || st.VersionBefore != "1.0.0" {
+					t.Errorf("%s in %s: %s, commit %s, verified %v, before %q; want released, %s verified, before 1.0.0", tr.Name, st.Stage, st.Status, st.CommitHash, verified, st.VersionBefore, short(head))
+				}
+			}
+		}
+	})
+}
+
+func short(sha string) string { return sha[:12] }

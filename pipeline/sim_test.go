@@ -73,8 +73,18 @@ func newSim(t *testing.T, h *harness, emu amigotest.Options) *sim {
 
 func simulate(t *testing.T, f func(t *testing.T)) { synctest.Test(t, f) }
 
-// RoundTrip serves req on its stage's emulator.
-func (s *sim) RoundTrip(req *http.Request) (*http.Response, error) {
+// RoundTrip serves req on its stage's emulator. A connection the emulator
+// drops after the work (DropAfterWork) is a transport error, as on a
+// network.
+func (s *sim) RoundTrip(req *http.Request) (resp *http.Response, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p != http.ErrAbortHandler {
+				panic(p)
+			}
+			resp, err = nil, fmt.Errorf("read response: %w", io.ErrUnexpectedEOF)
+		}
+	}()
 	st := strings.TrimSuffix(req.URL.Host, ".sim")
 	srv := s.servers[st]
 	if srv == nil {

@@ -1,0 +1,131 @@
+package pipeline_test
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"testing"
+
+	"github.com/amigo-release/amigo-release/amigo"
+	"github.com/amigo-release/amigo-release/amigo/amigotest"
+	"github.com/amigo-release/amigo-release/internal/clock"
+	"github.com/amigo-release/amigo-release/pipeline"
+	"github.com/amigo-release/amigo-release/promote"
+)
+
+// A stage after the first publishes without listing its versions first
+// when the analysis shows it cannot serve the commit yet. What the list
+// would have told is taken care of, each case here:
+
+// The tool exists in the stage but has no version at all (a run that
+// created it failed before publishing there): the publish with the
+// commits' bump is refused, the stage lists, and publishes as major.
+func TestRun_blindStageWithoutVersionsPublishesMajor(t *testing.T) {
+	h := newSimRepo(t, "us", "eu")
+	first := h.commit("feat: weather", project("weather", ""))
+	h.commit("fix: weather", touch("weather", "fixed"))
+	simulate(t, func(t *testing.T) {
+		s := newSim(t, h, amigotest.Options{})
+		id, err := s.servers["us"].AddTool(org, amigotest.SeedTool{Name: "weather"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.servers["us"].AddVersion(org, id, amigotest.SeedVersion{Version: "1.0.0", Commit: first, ProjectDirectory: "tools/weather"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.servers["eu"].AddTool(org, amigotest.SeedTool{Name: "weather"}); err != nil {
+			t.Fatal(err)
+		}
+		rep := s.run(s.plan(""), nil)
+		eu := stage(t, tool(t, rep, "weather"), "eu")
+		if !rep.OK() || eu.VersionAfter != "1.0.0" || eu.Bump != "major" {
+			t.Fatalf("eu: %s %s (%s), want released 1.0.0 (major)\n%s", eu.Status, eu.VersionAfter, eu.Bump, h.log)
+		}
+		if got := s.requests(amigotest.OpPublishVersion); got != 3 {
+			t.Errorf("%d publishes, want 3 (us, eu refused as patch, eu as major)", got)
+		}
+	})
+}
+
+// An older version of the commit is already in the stage (put there by
+// hand): the new one is withdrawn at once and the older one serves.
+func TestRun_blindStageWithdrawsASecondVersionOfTheCommit(t *testing.T) {
+	h := newSimRepo(t, "us", "eu")
+	first := h.commit("feat: weather", project("weather", ""))
+	head := h.commit("fix: weather", touch("weather", "fixed"))
+	simulate(t, func(t *testing.T) {
+		s := newSim(t, h, amigotest.Options{})
+		s.seed(first, "weather")
+		eu, _ := s.servers["eu"].ToolByName(org, "weather")
+		if _, err := s.servers["eu"].AddVersion(org, eu.ID, amigotest.SeedVersion{Version: "1.1.0", Commit: head, ProjectDirectory: "tools/weather"}); err != nil {
+			t.Fatal(err)
+		}
+		rep := s.run(s.plan(""), nil)
+		st := stage(t, tool(t, rep, "weather"), "eu")
+		if !rep.OK() || st.VersionAfter != "1.1.0" || !slices.Equal(st.Withdrawn, []string{"1.1.1"}) {
+			t.Fatalf("eu: %s %s, withdrawn %v; want 1.1.0 serving, 1.1.1 withdrawn\n%s", st.Status, st.VersionAfter, st.Withdrawn, h.log)
+		}
+		if got := s.servers["eu"].ActiveVersions(org, eu.ID); !slices.Equal(got, []string{"1.0.0", "1.1.0"}) {
+			t.Errorf("eu active %v, want [1.0.0 1.1.0]", got)
+		}
+	})
+}
+
+// movingPublish commits to the branch right before its stage's first
+// publish reaches the server (a push landing mid-release).
+type movingPublish struct {
+	pipeline.API
+	h    *harness
+	done bool
+}
+
+func (m *movingPublish) PublishVersion(ctx context.Context, id string, req amigo.PublishRequest) (*amigo.PublishResponse, error) {
+	if !m.done {
+		m.done = true
+		m.h.commit("feat(weather): pushed during the release", touch("weather", "moved"))
+	}
+	return m.API.PublishVersion(ctx, id, req)
+}
+
+// A publish whose answer is lost while the branch moved may have built the
+// new tip, which the versions cannot tell from those already there (they
+// were not listed first): the stage stops, its outcome unknown, and
+// nothing is published again.
+func TestRun_blindStageStopsAfterALostAnswerWhenTheBranchMoved(t *testing.T) {
+	h := newSimRepo(t, "us", "eu")
+	first := h.commit("feat: weather", project("weather", ""))
+	h.commit("fix: weather", touch("weather", "fixed"))
+	simulate(t, func(t *testing.T) {
+		s := newSim(t, h, amigotest.Options{})
+		s.seed(first, "weather")
+		s.servers["eu"].DropAfterWork(amigotest.OpPublishVersion, 1)
+		getenv := func(k string) string { return h.env[k] }
+		def := pipeline.DefaultClientFactory(pipeline.ClientConfig{Getenv: getenv, Clock: clock.Real{}, HTTPClient: &http.Client{Transport: s}})
+		rep := s.run(s.plan(""), func(o *pipeline.Options) {
+			o.Clients = func(ctx context.Context, st promote.Stage) (pipeline.API, error) {
+				api, err := def(ctx, st)
+				if st.Name == "eu" {
+					api = &movingPublish{API: api, h: h}
+				}
+				return api, err
+			}
+		})
+		eu := stage(t, tool(t, rep, "weather"), "eu")
+		if eu.Status != pipeline.StatusUnknown {
+			t.Fatalf("eu: %s (%s), want unknown: the lost attempt may have built the moved tip\n%s", eu.Status, eu.Error, h.log)
+		}
+		if got := s.servers["eu"].Requests(); countOp(got, amigotest.OpPublishVersion) != 1 {
+			t.Errorf("eu got %d publishes, want 1: nothing is published again", countOp(got, amigotest.OpPublishVersion))
+		}
+	})
+}
+
+func countOp(reqs []amigotest.LoggedRequest, op string) int {
+	n := 0
+	for _, r := range reqs {
+		if r.OperationID == op {
+			n++
+		}
+	}
+	return n
+}
