@@ -73,7 +73,7 @@ func perProjectBases(tb testing.TB, g genRepo) map[string]string {
 		tb.Fatal(err)
 	}
 	defer repo.Close()
-	ps, err := Discover(repo, g.Head, DefaultOptions())
+	ps, _, err := Discover(repo, g.Head, DefaultOptions())
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -113,7 +113,7 @@ func TestAgainstGitCLI(t *testing.T) {
 	}
 	// Per-project bases (diffed only under each project) give what each
 	// base gives as the default base (whole-tree diff).
-	ps, err := Discover(repo, g.Head, DefaultOptions())
+	ps, _, err := Discover(repo, g.Head, DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,6 +32,16 @@ type Request struct {
 	// Deepen, when set, lets Detect fetch more history from a remote when a
 	// base is missing from a shallow clone, instead of failing.
 	Deepen *DeepenOptions `json:"-"`
+	// FullDiscovery reads every project at head (a walk of the whole tree,
+	// or the index of a checkout of head), so that Result.Problems lists
+	// every project that cannot be a tool and a name that a changed project
+	// shares with one the range did not touch is found. Without it Detect
+	// reads only the projects on the paths the range touches (and their
+	// enclosing projects), and the whole tree only where names of other
+	// projects decide the answer (Bases, a shared glob that fires, a project
+	// moved or removed in range): the cost follows the push, not the
+	// repository.
+	FullDiscovery bool `json:"full_discovery,omitempty"`
 }
 
 // Status of a project in a Result.
@@ -56,6 +66,12 @@ type Result struct {
 	// commits in range, sorted by name then path. Projects without any of
 	// these are left out.
 	Projects []ProjectChange `json:"projects"`
+	// Problems are the projects at head that cannot be tools (no or an
+	// invalid name, a name two projects share), sorted by path, each with
+	// its change when the range touched it; they are not in Projects. With
+	// Request.FullDiscovery every such project is listed; without it, those
+	// that Detect read.
+	Problems []Problem `json:"problems,omitempty"`
 	// Warnings are non-fatal problems (unknown names in Bases, history
 	// truncated by a shallow clone for a first release, bad Release-As).
 	Warnings []string `json:"warnings,omitempty"`
@@ -153,13 +169,98 @@ func needsHistory(err error) bool {
 	return errors.As(err, &mc) || errors.Is(err, errTruncated)
 }
 
-// baseInfo is one distinct effective base and the projects that use it.
-type baseInfo struct {
-	hash  plumbing.Hash // zero: first release
-	isDef bool          // the default base applies to it
+// detection is one Detect call. Its phases run in this order: resolveBases
+// once; then, for each distinct base, changedPaths (the tree diff and the
+// projects removed in range), walk (the commits of the range),
+// attributeCommits (attribute.go: files and commits to projects) and emit
+// (one ProjectChange per project that uses the base); finish sorts and
+// sums up.
+type detection struct {
+	ctx   context.Context
+	r     *Repo
+	req   Request
+	opts  Options
+	rules Rules
+	headH plumbing.Hash
+	head  *commitNode
+	set   *projectSet // the projects at head, read as the phases need them
+	res   *Result
+
+	ranges    []*baseRange              // distinct effective bases, the default first
+	projBase  map[string]plumbing.Hash  // effective base per project name in req.Bases
+	projNotes map[string][]string       // notes of those bases (force push, …)
+	defNotes  []string                  // notes of the default base
+	msgs      map[plumbing.Hash]Message // parsed messages of attributed commits
+	rendered  map[plumbing.Hash]*Commit // Commit per attributed commit
+	movedFrom map[*proj][]string        // earlier directories of projects that moved in range
+	out       []emitted
+}
+
+// baseRange is one distinct effective base and what the phases found for it.
+type baseRange struct {
+	base     plumbing.Hash // zero: no base, a first release
+	isDef    bool          // the default base: projects without their own use it
+	names    []string      // the projects of req.Bases that use it, sorted
+	baseTree plumbing.Hash
+	changed  []string         // files that differ between base and head
+	commits  []*commitNode    // base..head, newest first
+	removed  map[string]*proj // projects whose pyproject.toml was deleted in range, by name
+	// layout holds the directories whose project changes inside the range
+	// (a pyproject.toml added, deleted or renamed): files under them are
+	// attributed by the tree that holds them (attribute.go).
+	layout     map[string]bool
+	files      map[*proj]int
+	perProject map[*proj][]plumbing.Hash
+}
+
+// release drops what the phases found for b once it is emitted: with every
+// project on its own base there are hundreds of ranges, and each one's
+// attribution maps would otherwise live until the end.
+func (b *baseRange) release() {
+	b.changed, b.commits, b.layout, b.files, b.perProject = nil, nil, nil, nil, nil
+}
+
+// emitted is one project's change, classified by finish.
+type emitted struct {
+	p       *proj
+	removed bool
+	pc      ProjectChange
 }
 
 func (r *Repo) detect(ctx context.Context, req Request) (*Result, error) {
+	d, err := r.newDetection(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.resolveBases(); err != nil {
+		return nil, err
+	}
+	for _, b := range d.ranges {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if d.unused(b) {
+			continue
+		}
+		if err := d.changedPaths(b); err != nil {
+			return nil, err
+		}
+		if err := d.walk(b); err != nil {
+			return nil, err
+		}
+		if err := d.attributeCommits(b); err != nil {
+			return nil, err
+		}
+		if err := d.emit(b); err != nil {
+			return nil, err
+		}
+		b.release()
+	}
+	return d.finish()
+}
+
+// newDetection checks the request and finds the head and its projects.
+func (r *Repo) newDetection(ctx context.Context, req Request) (*detection, error) {
 	opts := req.Options
 	if err := opts.Validate(); err != nil {
 		return nil, err
@@ -175,334 +276,367 @@ func (r *Repo) detect(ctx context.Context, req Request) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("head %s: %w", headH, err)
 	}
-	projects, err := r.discover(headC.tree, opts)
-	if err != nil {
+	d := &detection{
+		ctx: ctx, r: r, req: req, opts: opts, rules: opts.Rules(), headH: headH, head: headC,
+		set:       r.projectSet(headC.tree, opts),
+		res:       &Result{Head: headH.String(), Projects: []ProjectChange{}},
+		projBase:  map[string]plumbing.Hash{},
+		projNotes: map[string][]string{},
+		msgs:      map[plumbing.Hash]Message{},
+		rendered:  map[plumbing.Hash]*Commit{},
+	}
+	if err := d.set.checkOptions(); err != nil {
 		return nil, err
 	}
-	res := &Result{Head: headH.String(), Projects: []ProjectChange{}}
-	for _, dir := range slices.Sorted(maps.Keys(opts.Names)) {
-		if !slices.ContainsFunc(projects, func(p Project) bool { return p.Path == displayDir(cleanDir(dir)) }) {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("names: %q is not a project directory at head", dir))
+	// Bases are keyed by name: every project's name is needed to place them.
+	if req.FullDiscovery || len(req.Bases) > 0 {
+		if err := d.set.readAll(); err != nil {
+			return nil, err
 		}
 	}
-	byName := map[string]*Project{}
-	for i := range projects {
-		byName[projects[i].Name] = &projects[i]
-	}
-	// Resolve bases, deduplicating by effective commit.
-	bases := map[plumbing.Hash]*baseInfo{}
-	var order []plumbing.Hash
-	effective := func(rev, who string) (plumbing.Hash, []string, error) {
-		if IsNone(rev) {
-			note := "first release: no base, every commit that touched it counts"
-			if strings.TrimSpace(rev) != "" {
-				note = "no base (the all-zero SHA: a new branch): every commit that touched it counts"
-			}
-			return plumbing.ZeroHash, []string{note}, nil
-		}
-		s, err := r.resolve(rev)
-		if err != nil {
-			var mc *MissingCommitError
-			if errors.As(err, &mc) {
-				mc.Role = "base of " + who
-			}
-			return plumbing.ZeroHash, nil, err
-		}
-		h := plumbing.NewHash(s)
-		anc, err := r.isAncestor(h, headH)
-		if err != nil {
-			return plumbing.ZeroHash, nil, err
-		}
-		if anc {
-			return h, nil, nil
-		}
-		mbs, err := r.mergeBases(h, headH)
-		if err != nil {
-			return plumbing.ZeroHash, nil, err
-		}
-		if len(mbs) == 0 {
-			return plumbing.ZeroHash, []string{fmt.Sprintf("base %s shares no history with head (force push?): treated as a first release", short(h))}, nil
-		}
-		return mbs[0], []string{fmt.Sprintf("force push: base %s is not an ancestor of head; used merge base %s", short(h), short(mbs[0]))}, nil
-	}
-	add := func(h plumbing.Hash) *baseInfo {
-		b := bases[h]
+	return d, nil
+}
+
+// resolveBases finds each project's effective base (a force-pushed base is
+// replaced by the merge base, with a note) and groups the projects by it.
+func (d *detection) resolveBases() error {
+	byHash := map[plumbing.Hash]*baseRange{}
+	add := func(h plumbing.Hash) *baseRange {
+		b := byHash[h]
 		if b == nil {
-			b = &baseInfo{hash: h}
-			bases[h] = b
-			order = append(order, h)
+			b = &baseRange{base: h, removed: map[string]*proj{}, files: map[*proj]int{}, perProject: map[*proj][]plumbing.Hash{}}
+			byHash[h] = b
+			d.ranges = append(d.ranges, b)
 		}
 		return b
 	}
-	defH, defNotes, err := effective(req.DefaultBase, "projects without their own base (the default base: --base, or the push event's before)")
+	defH, notes, err := d.effective(d.req.DefaultBase, "projects without their own base (the default base: --base, or the push event's before)")
 	if err != nil {
-		return nil, err
+		return err
 	}
+	d.defNotes = notes
 	add(defH).isDef = true
-	projBase := map[string]plumbing.Hash{}
-	projNotes := map[string][]string{}
-	for _, n := range slices.Sorted(maps.Keys(req.Bases)) {
-		h, notes, err := effective(req.Bases[n], fmt.Sprintf("project %q", n))
+	for _, n := range slices.Sorted(maps.Keys(d.req.Bases)) {
+		h, notes, err := d.effective(d.req.Bases[n], fmt.Sprintf("project %q", n))
+		if err != nil {
+			return err
+		}
+		b := add(h)
+		b.names = append(b.names, n)
+		d.projBase[n] = h
+		d.projNotes[n] = notes
+	}
+	return nil
+}
+
+// effective resolves one base revision for who: the commit itself when it
+// is an ancestor of head, the merge base when not (force push), none for a
+// first release; notes say which.
+func (d *detection) effective(rev, who string) (plumbing.Hash, []string, error) {
+	if IsNone(rev) {
+		note := "first release: no base, every commit that touched it counts"
+		if strings.TrimSpace(rev) != "" {
+			note = "no base (the all-zero SHA: a new branch): every commit that touched it counts"
+		}
+		return plumbing.ZeroHash, []string{note}, nil
+	}
+	s, err := d.r.resolve(rev)
+	if err != nil {
+		var mc *MissingCommitError
+		if errors.As(err, &mc) {
+			mc.Role = "base of " + who
+		}
+		return plumbing.ZeroHash, nil, err
+	}
+	h := plumbing.NewHash(s)
+	anc, err := d.r.isAncestor(h, d.headH)
+	if err != nil {
+		return plumbing.ZeroHash, nil, err
+	}
+	if anc {
+		return h, nil, nil
+	}
+	mbs, err := d.r.mergeBases(h, d.headH)
+	if err != nil {
+		return plumbing.ZeroHash, nil, err
+	}
+	if len(mbs) == 0 {
+		return plumbing.ZeroHash, []string{fmt.Sprintf("base %s shares no history with head (force push?): treated as a first release", short(h))}, nil
+	}
+	return mbs[0], []string{fmt.Sprintf("force push: base %s is not an ancestor of head; used merge base %s", short(h), short(mbs[0]))}, nil
+}
+
+// unused reports whether no project can measure its change from b: the
+// default base when it is none (a first release: the whole history) and
+// every project at head has a usable name and its own base. A first
+// release finds no removed projects, so nothing is lost.
+func (d *detection) unused(b *baseRange) bool {
+	if !b.isDef || !b.base.IsZero() || len(b.names) > 0 || !d.set.all {
+		return false
+	}
+	for _, p := range d.set.projs {
+		if _, ok := d.projBase[p.name]; !ok || !d.set.tool(p) {
+			return false
+		}
+	}
+	return true
+}
+
+// uses reports whether the project named name (a usable name; "" for a
+// project without one) measures its change from b.
+func (d *detection) uses(name string, b *baseRange) bool {
+	if h, ok := d.projBase[name]; ok && name != "" {
+		return h == b.base
+	}
+	return b.isDef
+}
+
+// notesFor returns the base notes of the project named name.
+func (d *detection) notesFor(name string) []string {
+	if _, ok := d.projBase[name]; ok && name != "" {
+		return d.projNotes[name]
+	}
+	return d.defNotes
+}
+
+// changedPaths diffs the base tree against head's (only the directories of
+// the projects that use b, when that is all b serves) and finds the
+// projects removed in range.
+func (d *detection) changedPaths(b *baseRange) error {
+	if !b.base.IsZero() {
+		bc, err := d.r.commit(b.base)
+		if err != nil {
+			return d.r.missingCommit(err, b.base, "base")
+		}
+		b.baseTree = bc.tree
+	}
+	// The default base needs the whole diff (any project, removals); a
+	// project's own base only needs that project's directories.
+	full := b.isDef || len(d.opts.Shared) > 0
+	var only []string
+	if !full {
+		for _, n := range b.names {
+			ps, err := d.set.named(n)
+			if err != nil {
+				return err
+			}
+			if len(ps) == 0 {
+				full = true // maybe a removed project: find it in the whole diff
+			}
+			for _, p := range ps {
+				only = append(only, p.path())
+			}
+		}
+	}
+	var err error
+	if full {
+		b.changed, err = d.r.diffTrees(b.baseTree, d.head.tree, "", nil)
+	} else {
+		b.changed, err = d.r.diffUnder(b.baseTree, d.head.tree, only)
+	}
+	if err != nil {
+		return err
+	}
+	// Learn who owns each changed directory now, while the diff's head
+	// trees are still in the cache: the commits of the range touch the
+	// same directories, and by the time they are attributed their own
+	// diffs have turned the cache over.
+	for _, p := range b.changed {
+		if _, err := d.set.info(dirOf(p)); err != nil {
+			return err
+		}
+	}
+	if b.base.IsZero() {
+		return nil
+	}
+	return d.findRemoved(b)
+}
+
+// findRemoved finds the projects whose pyproject.toml the range deleted and
+// whose name no project at head has (same name at head: the project moved).
+func (d *detection) findRemoved(b *baseRange) error {
+	for _, p := range b.changed {
+		dir, ok := pyprojectDir(p)
+		if !ok || !d.set.candidate(dir) {
+			continue
+		}
+		if hp, err := d.set.at(dir); err != nil || hp != nil {
+			if err != nil {
+				return err
+			}
+			continue // a project at head
+		}
+		rp, err := d.projectIn(b.baseTree, dir)
+		if err != nil {
+			return err
+		}
+		if rp == nil {
+			continue // not there at base either
+		}
+		if rp.problem != "" {
+			d.res.Warnings = append(d.res.Warnings, fmt.Sprintf("removed project at %s: %s", displayDir(dir), rp.problemText()))
+			continue
+		}
+		if ps, err := d.set.named(rp.name); err != nil || len(ps) > 0 {
+			if err != nil {
+				return err
+			}
+			continue // moved: the project is its name, wherever it went
+		}
+		if d.uses(rp.name, b) {
+			b.removed[rp.name] = rp
+		}
+	}
+	return nil
+}
+
+// pyprojectDir returns the directory of p when p is a pyproject.toml.
+func pyprojectDir(p string) (string, bool) {
+	if p == PyprojectFile {
+		return "", true
+	}
+	dir, ok := strings.CutSuffix(p, "/"+PyprojectFile)
+	return dir, ok
+}
+
+// walk lists the commits of base..head.
+func (d *detection) walk(b *baseRange) error {
+	commits, err := d.r.rangeCommits(d.headH, b.base)
+	var te *truncatedError
+	switch {
+	case err == nil:
+	case b.base.IsZero() && errors.As(err, &te):
+		d.res.truncated = true
+		d.res.Warnings = append(d.res.Warnings, fmt.Sprintf("shallow clone: history ends at %s, so first-release commit lists are incomplete (fetch-depth: 0 gives the full list)", short(te.at)))
+	case errors.As(err, &te):
+		return &MissingCommitError{SHA: b.base.String(), Role: "history between base and head (the clone is cut at " + short(te.at) + ")", Shallow: true}
+	default:
+		return err
+	}
+	b.commits = commits
+	return nil
+}
+
+// emit turns what was attributed to each project that uses b into its
+// ProjectChange (status, bump, reason).
+func (d *detection) emit(b *baseRange) error {
+	seen := map[*proj]bool{}
+	var targets []*proj
+	add := func(p *proj) {
+		if !seen[p] {
+			seen[p] = true
+			targets = append(targets, p)
+		}
+	}
+	for p := range b.files {
+		add(p)
+	}
+	for p := range b.perProject {
+		add(p)
+	}
+	for _, p := range b.removed {
+		add(p)
+	}
+	slices.SortFunc(targets, func(x, y *proj) int { return strings.Compare(x.dir, y.dir) })
+	for _, p := range targets {
+		removed := b.removed[p.name] == p
+		if !removed && !d.uses(p.name, b) {
+			continue
+		}
+		hs := b.perProject[p]
+		pc := ProjectChange{
+			Name: p.name, Path: p.path(), Head: d.headH.String(),
+			FirstRelease: b.base.IsZero(), Files: b.files[p],
+			Notes: append(append([]string(nil), d.notesFor(p.name)...), d.moveNotes(p)...),
+		}
+		if !b.base.IsZero() {
+			pc.Base = b.base.String()
+		}
+		pc.Commits = make([]Commit, 0, len(hs))
+		for _, h := range hs {
+			pc.Commits = append(pc.Commits, commitOf(h, d.msgs[h], d.rules, d.rendered))
+		}
+		who := p.name
+		if who == "" {
+			who = p.path()
+		}
+		for _, w := range inferBump(&pc, d.msgs) {
+			d.res.Warnings = append(d.res.Warnings, who+": "+w)
+		}
+		switch {
+		case removed:
+			pc.Status = StatusRemoved
+			pc.Bump = None
+			pc.Reason = fmt.Sprintf("%s was deleted: the project is removed and will not be published", p.pyproject)
+		case pc.Files == 0:
+			pc.Status = StatusUnchanged
+			pc.Bump = None
+			pc.Reason = fmt.Sprintf("%d commit(s) touched it but the net change between base and head is empty", len(pc.Commits))
+		case pc.Bump == None:
+			pc.Status = StatusNoRelease
+		default:
+			pc.Status = StatusChanged
+		}
+		d.out = append(d.out, emitted{p: p, removed: removed, pc: pc})
+	}
+	return nil
+}
+
+// finish files each change under Projects or, for a project that cannot be
+// a tool, under its Problem; and warns about options and bases that name
+// nothing at head.
+func (d *detection) finish() (*Result, error) {
+	res := d.res
+	problemChange := map[*proj]*ProjectChange{}
+	for i := range d.out {
+		e := &d.out[i]
+		if e.removed || d.set.tool(e.p) {
+			res.Projects = append(res.Projects, e.pc)
+			continue
+		}
+		problemChange[e.p] = &e.pc
+	}
+	for _, dir := range slices.Sorted(maps.Keys(d.opts.Names)) {
+		p, err := d.set.at(cleanDir(dir))
 		if err != nil {
 			return nil, err
 		}
-		add(h)
-		projBase[n] = h
-		projNotes[n] = notes
+		if p == nil {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("names: %q is not a project directory at head", dir))
+		}
 	}
-	notesFor := func(name string) []string {
-		if _, ok := projBase[name]; ok {
-			return projNotes[name]
+	for _, n := range slices.Sorted(maps.Keys(d.req.Bases)) {
+		if _, ok := res.Project(n); ok {
+			continue
 		}
-		return defNotes
-	}
-
-	headDirs := map[string]*Project{}
-	for i := range projects {
-		headDirs[projects[i].Path] = &projects[i]
-	}
-	rules := opts.Rules()
-	parsed := map[plumbing.Hash]*Commit{}
-	parsedMsg := map[plumbing.Hash]Message{}
-	var changes []ProjectChange
-
-	for _, bh := range order {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		b := bases[bh]
-		// Which projects use this base.
-		uses := func(name string) bool {
-			if h, ok := projBase[name]; ok {
-				return h == bh
-			}
-			return b.isDef
-		}
-		var baseTree plumbing.Hash
-		if !bh.IsZero() {
-			bc, err := r.commit(bh)
-			if err != nil {
-				return nil, r.missingCommit(err, bh, "base")
-			}
-			baseTree = bc.tree
-		}
-		// The default base needs the whole diff (any project, removals);
-		// a project's own base only needs that project's directories.
-		full := b.isDef || len(opts.Shared) > 0
-		var only []string
-		if !full {
-			for _, n := range slices.Sorted(maps.Keys(projBase)) {
-				if projBase[n] != bh {
-					continue
-				}
-				if p := byName[n]; p != nil {
-					only = append(only, p.Path)
-				} else {
-					full = true // maybe a removed project: find it in the whole diff
-				}
-			}
-		}
-		var changed []string
-		if full {
-			changed, err = r.diffTrees(baseTree, headC.tree, "", nil)
-		} else {
-			changed, err = r.diffUnder(baseTree, headC.tree, only)
-		}
+		ps, err := d.set.named(n)
 		if err != nil {
 			return nil, err
 		}
-		// Removed projects: a pyproject.toml deleted in range, in a
-		// directory that is not a project at head.
-		dirs := headDirs // copied before the first removed project is added
-		removed := map[string]*Project{}
-		if !bh.IsZero() {
-			for _, p := range changed {
-				if p != PyprojectFile && !strings.HasSuffix(p, "/"+PyprojectFile) {
-					continue
-				}
-				dir := strings.TrimSuffix(strings.TrimSuffix(p, PyprojectFile), "/")
-				if headDirs[displayDir(dir)] != nil || !included(dir, opts) || !underRoots(dir, opts.Roots) {
-					continue
-				}
-				if e, err := r.lookup(headC.tree, p); err != nil {
-					return nil, err
-				} else if e != nil {
-					continue
-				}
-				if e, err := r.lookup(baseTree, p); err != nil {
-					return nil, err
-				} else if e == nil {
-					continue
-				}
-				rp, err := projectAt(dir, opts, func(_, file string) ([]byte, error) { return r.readFileFollow(baseTree, file) })
-				if err != nil {
-					res.Warnings = append(res.Warnings, fmt.Sprintf("removed project at %s: %v", displayDir(dir), err))
-					continue
-				}
-				if byName[rp.Name] != nil || !uses(rp.Name) {
-					continue // moved (same name at head) or another base
-				}
-				if len(removed) == 0 {
-					dirs = maps.Clone(headDirs)
-				}
-				removed[rp.Path] = &rp
-				dirs[rp.Path] = &rp
-			}
+		if len(ps) == 0 {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("a base was given for %q, which is not a project at head (nor a removed one)", n))
 		}
-		owner := func(p string) *Project {
-			d := p
-			for {
-				i := strings.LastIndexByte(d, '/')
-				if i < 0 {
-					return dirs["."]
-				}
-				d = d[:i]
-				if pr := dirs[d]; pr != nil {
-					return pr
-				}
-			}
-		}
-		sharedFor := func(p string) []string {
-			var out []string
-			for _, g := range slices.Sorted(maps.Keys(opts.Shared)) {
-				if !matchGlob(g, p) {
-					continue
-				}
-				for _, n := range opts.Shared[g] {
-					if n == AllProjects {
-						out = append(out, slices.Sorted(maps.Keys(byName))...)
-					} else {
-						out = append(out, n)
-					}
-				}
-			}
-			return out
-		}
-		// attribute calls fn once per (path, project) for the projects that
-		// own each path or that a shared glob matching it triggers.
-		attribute := func(paths []string, fn func(name string)) {
-			for _, p := range paths {
-				pr := owner(p)
-				if pr != nil {
-					fn(pr.Name)
-				}
-				if len(opts.Shared) > 0 {
-					for _, n := range slices.Compact(slices.Sorted(slices.Values(sharedFor(p)))) {
-						if pr == nil || n != pr.Name {
-							fn(n)
-						}
-					}
-				}
-			}
-		}
-		files := map[string]int{}
-		attribute(changed, func(n string) { files[n]++ })
-
-		commits, werr := r.rangeCommits(headH, bh)
-		if werr != nil {
-			var te *truncatedError
-			if bh.IsZero() && errors.As(werr, &te) {
-				res.truncated = true
-				res.Warnings = append(res.Warnings, fmt.Sprintf("shallow clone: history ends at %s, so first-release commit lists are incomplete (fetch-depth: 0 gives the full list)", short(te.at)))
-			} else if errors.As(werr, &te) {
-				return nil, &MissingCommitError{SHA: bh.String(), Role: "history between base and head (the clone is cut at " + short(te.at) + ")", Shallow: true}
-			} else {
-				return nil, werr
-			}
-		}
-		perProject := map[string][]plumbing.Hash{}
-		for i, c := range commits {
-			if i%256 == 255 {
-				if err := ctx.Err(); err != nil {
-					return nil, err
-				}
-			}
-			if len(c.parents) > 1 && !r.shallowSet()[c.hash] {
-				continue // merges: the merged branch's commits are attributed instead
-			}
-			paths, err := r.commitPaths(c)
-			if err != nil {
-				return nil, err
-			}
-			seen := map[string]bool{}
-			attribute(paths, func(n string) {
-				if !seen[n] {
-					seen[n] = true
-					perProject[n] = append(perProject[n], c.hash)
-				}
-			})
-			if _, ok := parsedMsg[c.hash]; !ok {
-				parsedMsg[c.hash] = ParseMessage(c.message)
-			}
-		}
-
-		emit := func(pr *Project, isRemoved bool) {
-			if !uses(pr.Name) {
-				return
-			}
-			hs := perProject[pr.Name]
-			if files[pr.Name] == 0 && len(hs) == 0 && !isRemoved {
-				return
-			}
-			pc := ProjectChange{
-				Name: pr.Name, Path: pr.Path, Head: headH.String(),
-				FirstRelease: bh.IsZero(), Files: files[pr.Name],
-				Notes: append([]string(nil), notesFor(pr.Name)...),
-			}
-			if !bh.IsZero() {
-				pc.Base = bh.String()
-			}
-			pc.Commits = make([]Commit, 0, len(hs))
-			for _, h := range hs {
-				pc.Commits = append(pc.Commits, commitOf(h, parsedMsg[h], rules, parsed))
-			}
-			warn := inferBump(&pc, parsedMsg)
-			for _, w := range warn {
-				res.Warnings = append(res.Warnings, pr.Name+": "+w)
-			}
-			switch {
-			case isRemoved:
-				pc.Status = StatusRemoved
-				pc.Bump = None
-				pc.Reason = fmt.Sprintf("%s was deleted: the project is removed and will not be published", pr.Pyproject)
-			case pc.Files == 0:
-				pc.Status = StatusUnchanged
-				pc.Bump = None
-				pc.Reason = fmt.Sprintf("%d commit(s) touched it but the net change between base and head is empty", len(pc.Commits))
-			case pc.Bump == None:
-				pc.Status = StatusNoRelease
-			default:
-				pc.Status = StatusChanged
-			}
-			changes = append(changes, pc)
-		}
-		for i := range projects {
-			emit(&projects[i], false)
-		}
-		for _, d := range slices.Sorted(maps.Keys(removed)) {
-			emit(removed[d], true)
-		}
-		// Shared globs that name unknown projects.
-		for _, g := range slices.Sorted(maps.Keys(opts.Shared)) {
-			for _, n := range opts.Shared[g] {
-				if n != AllProjects && byName[n] == nil && b.isDef {
+	}
+	if d.set.all { // the names of every project are known
+		for _, g := range slices.Sorted(maps.Keys(d.opts.Shared)) {
+			for _, n := range d.opts.Shared[g] {
+				if n != AllProjects && len(d.set.byName[n]) == 0 {
 					res.Warnings = append(res.Warnings, fmt.Sprintf("shared path %q names %q, which is not a project at head", g, n))
 				}
 			}
 		}
 	}
-	sort.SliceStable(changes, func(i, j int) bool {
-		if changes[i].Name != changes[j].Name {
-			return changes[i].Name < changes[j].Name
-		}
-		return changes[i].Path < changes[j].Path
-	})
-	res.Projects = append(res.Projects, changes...)
-	for _, n := range slices.Sorted(maps.Keys(req.Bases)) {
-		if _, ok := res.Project(n); !ok && byName[n] == nil {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("a base was given for %q, which is not a project at head (nor a removed one)", n))
-		}
+	for _, p := range d.set.problemProjs() {
+		pr := d.set.problemOf(p)
+		pr.Change = problemChange[p]
+		res.Problems = append(res.Problems, pr)
 	}
+	sort.SliceStable(res.Projects, func(i, j int) bool {
+		if res.Projects[i].Name != res.Projects[j].Name {
+			return res.Projects[i].Name < res.Projects[j].Name
+		}
+		return res.Projects[i].Path < res.Projects[j].Path
+	})
 	res.Warnings = dedupe(res.Warnings)
 	return res, nil
 }
@@ -534,119 +668,6 @@ func commitOf(h plumbing.Hash, m Message, rules Rules, cache map[plumbing.Hash]*
 	}
 	cache[h] = c
 	return *c
-}
-
-// inferBump applies revert cancellation and Release-As to pc.Commits and
-// sets pc.Bump and pc.Reason. It returns warnings.
-func inferBump(pc *ProjectChange, msgs map[plumbing.Hash]Message) []string {
-	var warns []string
-	idx := map[string]int{}
-	for i, c := range pc.Commits {
-		idx[c.SHA] = i
-	}
-	find := func(sha string) int {
-		if i, ok := idx[sha]; ok {
-			return i
-		}
-		if len(sha) >= 7 {
-			for i, c := range pc.Commits {
-				if strings.HasPrefix(c.SHA, sha) {
-					return i
-				}
-			}
-		}
-		return -1
-	}
-	cancelled := make([]bool, len(pc.Commits))
-	// Newest first: a revert of a revert cancels that revert, and the
-	// original change stands.
-	for i, c := range pc.Commits {
-		if cancelled[i] {
-			continue
-		}
-		m := msgs[plumbing.NewHash(c.SHA)]
-		if m.Revert == nil || m.Revert.SHA == "" {
-			continue
-		}
-		j := find(m.Revert.SHA)
-		if j < 0 || j == i || cancelled[j] {
-			continue
-		}
-		cancelled[i], cancelled[j] = true, true
-		pc.Commits[i].Note = "reverts " + short(plumbing.NewHash(pc.Commits[j].SHA)) + " in the same range: both cancel out"
-		pc.Commits[j].Note = "reverted by " + short(plumbing.NewHash(c.SHA)) + " in the same range: both cancel out"
-		pc.Commits[i].Bump = None
-		pc.Commits[j].Bump = None
-	}
-	best := -1
-	for i, c := range pc.Commits {
-		if cancelled[i] {
-			continue
-		}
-		if best < 0 || c.Bump > pc.Commits[best].Bump {
-			best = i
-		}
-	}
-	// Release-As overrides: the highest one in range wins.
-	relAs, relAt := None, -1
-	for i, c := range pc.Commits {
-		if cancelled[i] {
-			continue
-		}
-		m := msgs[plumbing.NewHash(c.SHA)]
-		v, ok := m.Footer("Release-As")
-		if !ok {
-			continue
-		}
-		b, err := ParseBump(v)
-		if err != nil || b == None {
-			warns = append(warns, fmt.Sprintf("commit %s: ignoring Release-As: %q (want major, minor or patch)", short(plumbing.NewHash(c.SHA)), truncate(v, 40)))
-			continue
-		}
-		if relAt < 0 || b > relAs {
-			relAs, relAt = b, i
-		}
-	}
-	switch {
-	case relAt >= 0:
-		pc.Bump = relAs
-		c := pc.Commits[relAt]
-		pc.Reason = fmt.Sprintf("Release-As: %s in %s %q", relAs, short(plumbing.NewHash(c.SHA)), c.Subject)
-	case best >= 0 && pc.Commits[best].Bump != None:
-		c := pc.Commits[best]
-		pc.Bump = c.Bump
-		pc.Reason = fmt.Sprintf("%s → %s", c.Subject, c.Bump)
-		if c.Breaking {
-			pc.Reason = fmt.Sprintf("%s (breaking) → %s", c.Subject, c.Bump)
-		}
-	default:
-		pc.Bump = None
-		if len(pc.Commits) == 0 {
-			pc.Reason = "no commit in range touched it (the change comes from outside the range, e.g. a merge)"
-		} else {
-			pc.Reason = fmt.Sprintf("no commit warrants a release (%s)", describeTypes(pc.Commits))
-		}
-	}
-	return warns
-}
-
-func describeTypes(cs []Commit) string {
-	counts := map[string]int{}
-	for _, c := range cs {
-		t := c.Type
-		if t == "" {
-			t = "non-conventional"
-		}
-		if c.Note != "" {
-			t = "reverted"
-		}
-		counts[t]++
-	}
-	var parts []string
-	for _, t := range slices.Sorted(maps.Keys(counts)) {
-		parts = append(parts, fmt.Sprintf("%d %s", counts[t], t))
-	}
-	return strings.Join(parts, ", ")
 }
 
 func short(h plumbing.Hash) string { return h.String()[:12] }

@@ -1,13 +1,9 @@
 package changes
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"path"
-	"slices"
-	"sort"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -99,200 +95,36 @@ type Project struct {
 }
 
 // Discover lists the projects in the tree of commit head (a revision as
-// Resolve accepts), sorted by path. Nested projects are all listed; a file
-// belongs to the deepest one. Errors name the file: unparseable TOML (with
-// its line), a missing or invalid name, two projects with one name, and a
-// pyproject.toml symlink that loops or leaves the repository.
-func Discover(r *Repo, head string, opts Options) ([]Project, error) {
+// Resolve accepts), reading every pyproject.toml under the roots. projects
+// are the usable tool projects, sorted by path; problems the directories
+// whose pyproject.toml gives no valid name (unparseable TOML, with its line;
+// a missing or invalid name; a symlink that loops or leaves the repository)
+// and those whose name another project has, each naming the files and the
+// fix. Nested projects are all listed; a file belongs to the deepest one.
+// err is set for bad options (including a root, include or shared glob that
+// matches nothing in the tree: an *OptionError each) and unreadable objects.
+func Discover(r *Repo, head string, opts Options) (projects []Project, problems []Problem, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	h, err := r.resolveHash(head)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	c, err := r.commit(h)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return r.discover(c.tree, opts)
-}
-
-func (r *Repo) discover(root plumbing.Hash, opts Options) ([]Project, error) {
 	if err := opts.Validate(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	// Callers often Discover and then Detect the same head: reuse.
-	key, kerr := json.Marshal(struct {
-		Root plumbing.Hash
-		Opts Options
-	}{root, opts})
-	if kerr == nil {
-		if ps, ok := r.projects[string(key)]; ok {
-			return slices.Clone(ps), nil
-		}
+	s := r.projectSet(c.tree, opts)
+	if err := s.checkOptions(); err != nil {
+		return nil, nil, err
 	}
-	ps, err := r.discoverUncached(root, opts)
-	if err == nil && kerr == nil {
-		r.projects[string(key)] = slices.Clone(ps)
+	if err := s.readAll(); err != nil {
+		return nil, nil, err
 	}
-	return ps, err
-}
-
-func (r *Repo) discoverUncached(root plumbing.Hash, opts Options) ([]Project, error) {
-	var dirs []string
-	var walk func(tree plumbing.Hash, dir string) error
-	walk = func(tree plumbing.Hash, dir string) error {
-		ents, err := r.tree(tree)
-		if err != nil {
-			return err
-		}
-		for k := range ents {
-			e := &ents[k]
-			if e.name == PyprojectFile && !e.isTree() {
-				dirs = append(dirs, dir)
-			}
-		}
-		for k := range ents {
-			e := &ents[k]
-			if e.isTree() {
-				if err := walk(e.hash, joinPath(dir, e.name)); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	}
-	var known map[string]indexFile
-	if files, ok := r.indexPyprojects(root); ok {
-		dirs, known = indexDirs(files, opts.Roots)
-		r.discoveredFromIndex = true
-		return r.projectsIn(root, dirs, known, opts)
-	}
-	r.discoveredFromIndex = false
-	roots := opts.Roots
-	if len(roots) == 0 {
-		roots = []string{""}
-	}
-	seenRoot := map[string]bool{}
-	for _, rt := range roots {
-		rt = cleanDir(rt)
-		if seenRoot[rt] {
-			continue
-		}
-		seenRoot[rt] = true
-		th := root
-		if rt != "" {
-			e, err := r.lookup(root, rt)
-			if err != nil {
-				return nil, err
-			}
-			if e == nil || !e.isTree() {
-				continue
-			}
-			th = e.hash
-		}
-		if err := walk(th, rt); err != nil {
-			return nil, err
-		}
-	}
-	return r.projectsIn(root, dirs, nil, opts)
-}
-
-// projectsIn reads the projects in dirs (directories holding a
-// pyproject.toml); known gives the pyproject.toml entries when the index
-// supplied them.
-func (r *Repo) projectsIn(root plumbing.Hash, dirs []string, known map[string]indexFile, opts Options) ([]Project, error) {
-	ps, err := projectsFrom(dirs, opts, func(dir, file string) ([]byte, error) {
-		if f, ok := known[dir]; ok && f.mode.IsRegular() {
-			data, err := r.blob(f.hash)
-			if err != nil {
-				err = fmt.Errorf("%s: %w", file, err)
-			}
-			return data, err
-		}
-		return r.readFileFollow(root, file)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return ps, nil
-}
-
-// ProjectError is a problem with one project's pyproject.toml found by
-// discovery: File is the pyproject.toml path (slash-separated, relative to
-// the repository root), Line its line when known (0 otherwise).
-type ProjectError struct {
-	File string
-	Line int
-	Msg  string
-}
-
-// Error renders "file:line: msg" (or "file: msg").
-func (e *ProjectError) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
-	}
-	return e.File + ": " + e.Msg
-}
-
-// projectsFrom names the projects in dirs (sorted, deduplicated, filtered
-// by include and exclude), reading each pyproject.toml with read, and
-// checks that no two share a name. Every problem is collected: the error
-// joins one per project (a *ProjectError where it is about one file), and
-// the projects without a problem are returned with it.
-func projectsFrom(dirs []string, opts Options, read func(dir, file string) ([]byte, error)) ([]Project, error) {
-	sort.Strings(dirs)
-	var projects []Project
-	byName := map[string]string{}
-	var errs []error
-	for i, d := range dirs {
-		if i > 0 && dirs[i-1] == d {
-			continue
-		}
-		if !included(d, opts) {
-			continue
-		}
-		p, err := projectAt(d, opts, read)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if other, dup := byName[p.Name]; dup {
-			errs = append(errs, &ProjectError{File: p.Pyproject, Msg: fmt.Sprintf("two projects are named %q: %s and %s; rename one in its pyproject.toml [project].name or set a names override", p.Name, displayDir(other), displayDir(p.Path))})
-			continue
-		}
-		byName[p.Name] = p.Path
-		projects = append(projects, p)
-	}
-	return projects, errors.Join(errs...)
-}
-
-// projectAt names the project whose pyproject.toml is in dir: a names
-// override, else the file's [project].name read with read.
-func projectAt(dir string, opts Options, read func(dir, file string) ([]byte, error)) (Project, error) {
-	file := joinPath(dir, PyprojectFile)
-	p := Project{Path: displayDir(dir), Pyproject: file}
-	for _, k := range slices.Sorted(maps.Keys(opts.Names)) {
-		if displayDir(cleanDir(k)) != p.Path {
-			continue
-		}
-		name, err := NormalizeName(opts.Names[k])
-		if err != nil {
-			return p, fmt.Errorf("names.%q: %w", k, err)
-		}
-		p.Name = name
-		return p, nil
-	}
-	data, err := read(dir, file)
-	if err != nil {
-		return p, err
-	}
-	name, line, msg := projectName(data)
-	if msg != "" {
-		return p, &ProjectError{File: file, Line: line, Msg: fmt.Sprintf("%s (or set a names override for %q)", msg, p.Path)}
-	}
-	p.Name = name
-	return p, nil
+	return s.projects(), s.problems(), nil
 }
 
 // maxSymlinks bounds symlink resolution, as the kernel's ELOOP does.
@@ -322,14 +154,14 @@ func (r *Repo) readFileFollow(root plumbing.Hash, p string) ([]byte, error) {
 	orig := p
 	for hops := 0; ; hops++ {
 		if hops > maxSymlinks {
-			return nil, fmt.Errorf("%s: symlink loop (more than %d links)", orig, maxSymlinks)
+			return nil, &linkError{orig, fmt.Sprintf("symlink loop (more than %d links)", maxSymlinks)}
 		}
 		e, err := r.lookup(root, p)
 		if err != nil {
 			return nil, err
 		}
 		if e == nil {
-			return nil, fmt.Errorf("%s: dangling symlink (%s does not exist)", orig, p)
+			return nil, &linkError{orig, fmt.Sprintf("dangling symlink (%s does not exist)", p)}
 		}
 		b, err := r.blob(e.hash)
 		if err != nil {
@@ -340,15 +172,21 @@ func (r *Repo) readFileFollow(root plumbing.Hash, p string) ([]byte, error) {
 		}
 		target := string(b)
 		if strings.HasPrefix(target, "/") {
-			return nil, fmt.Errorf("%s: symlink to absolute path %q", orig, target)
+			return nil, &linkError{orig, fmt.Sprintf("symlink to absolute path %q", target)}
 		}
 		next := path.Join(path.Dir(p), target)
 		if next == ".." || strings.HasPrefix(next, "../") {
-			return nil, fmt.Errorf("%s: symlink points outside the repository (%q)", orig, target)
+			return nil, &linkError{orig, fmt.Sprintf("symlink points outside the repository (%q)", target)}
 		}
 		p = next
 	}
 }
+
+// linkError is a path that cannot be read as a file of the tree: a
+// symlink that loops, dangles or leaves the repository.
+type linkError struct{ path, msg string }
+
+func (e *linkError) Error() string { return e.path + ": " + e.msg }
 
 // ProjectName extracts the tool name from pyproject.toml content: the
 // [project].name (PEP 621), else [tool.poetry].name, normalised by
@@ -406,7 +244,9 @@ func projectName(data []byte) (name string, line int, msg string) {
 // NormalizeName turns a Python project name into a tool name matching
 // ^[a-z0-9_]+$: lower-case, each '-' and '.' becomes '_' (runs are not
 // collapsed: "a--b" is "a__b", as the tool name the API would see). Any
-// other character is an error that names it.
+// other character is an error that names it, and so is a name with no
+// letter or digit ("---" would be the tool "___": a template placeholder,
+// not a tool).
 func NormalizeName(s string) (string, error) {
 	t := strings.ToLower(strings.TrimSpace(s))
 	var b strings.Builder
@@ -422,6 +262,9 @@ func NormalizeName(s string) (string, error) {
 	}
 	if b.Len() == 0 {
 		return "", fmt.Errorf("name %q is empty", s)
+	}
+	if strings.Trim(b.String(), "_") == "" {
+		return "", fmt.Errorf("name %q gives the tool name %q, which has no letter or digit", s, b.String())
 	}
 	return b.String(), nil
 }

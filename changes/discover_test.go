@@ -39,16 +39,15 @@ func TestDiscover(t *testing.T) {
 			[]string{"tools/poetry=poetry_tool", "tools/weather=weather_tool", "tools/weather/plugins/radar=radar_plugin"}},
 		{"exclude with **", Options{Exclude: []string{"**/plugins/**", "tools/renamed", "."}},
 			[]string{"examples/demo=demo", "tools/poetry=poetry_tool", "tools/weather=weather_tool"}},
-		{"missing root", Options{Roots: []string{"nope"}}, nil},
 	}
 	for _, tt := range tests {
 		for _, useIndex := range []bool{true, false} {
 			t.Run(fmt.Sprintf("%s/index=%v", tt.name, useIndex), func(t *testing.T) {
 				repo.useIndex = useIndex
-				repo.projects = map[string][]Project{}
-				ps, err := Discover(repo, "HEAD", tt.opts)
-				if err != nil {
-					t.Fatalf("Discover: %v", err)
+				repo.sets = map[string]*projectSet{}
+				ps, problems, err := Discover(repo, "HEAD", tt.opts)
+				if err != nil || len(problems) > 0 {
+					t.Fatalf("Discover: %v, problems %+v", err, problems)
 				}
 				if repo.discoveredFromIndex != useIndex {
 					t.Errorf("discovered from index = %v, want %v", repo.discoveredFromIndex, useIndex)
@@ -68,7 +67,7 @@ func TestDiscover(t *testing.T) {
 				if len(ps) > 0 {
 					ps[0].Name = "mutated"
 				}
-				again, err := Discover(repo, "HEAD", tt.opts)
+				again, _, err := Discover(repo, "HEAD", tt.opts)
 				if err != nil || len(again) != len(got) || len(again) > 0 && again[0].Name == "mutated" {
 					t.Errorf("second Discover = %+v, %v", again, err)
 				}
@@ -117,7 +116,7 @@ func TestDiscover_indexFallback(t *testing.T) {
 	for _, tt := range tests {
 		tt.setup()
 		repo := r.open()
-		ps, err := Discover(repo, tt.rev, Options{})
+		ps, _, err := Discover(repo, tt.rev, Options{})
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
@@ -127,62 +126,156 @@ func TestDiscover_indexFallback(t *testing.T) {
 	}
 }
 
-func TestDiscover_errors(t *testing.T) {
+// TestDiscover_problems: a pyproject.toml that gives no usable tool name,
+// or a name two projects share, is a Problem naming the file(s) and the
+// fix, not an error: a template or a test fixture must not stop discovery.
+// The other projects are listed as usual.
+func TestDiscover_problems(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name  string
 		files []string
 		opts  Options
-		want  []string // substrings of the error
+		want  []string // per problem: "path: substrings|…"
 	}{
 		{"name clash names both paths",
 			[]string{"a/pyproject.toml", pyproject("same-name"), "b/pyproject.toml", pyproject("Same.Name")}, Options{},
-			[]string{`two projects are named "same_name"`, "a and b", "names override"}},
+			[]string{`a: two projects are named "same_name"|a and b|names override`, `b: two projects are named "same_name"|a and b`}},
+		{"three-way clash",
+			[]string{"a/pyproject.toml", pyproject("x"), "b/pyproject.toml", pyproject("x"), "c/pyproject.toml", pyproject("X")}, Options{},
+			[]string{`a: 3 projects are named "x": a, b, c`, `b: 3 projects`, `c: 3 projects`}},
 		{"bad TOML names file and line",
 			[]string{"tools/bad/pyproject.toml", "[project]\nname = \"ok\"\nversion = = 1\n"}, Options{},
-			[]string{"tools/bad/pyproject.toml:3: invalid TOML"}},
+			[]string{"tools/bad: tools/bad/pyproject.toml:3: invalid TOML"}},
 		{"name that cannot be valid",
 			[]string{"t/pyproject.toml", pyproject("héllo wörld")}, Options{},
-			[]string{"t/pyproject.toml: [project].name", "^[a-z0-9_]+$", `names override for "t"`}},
+			[]string{"t: t/pyproject.toml: [project].name|^[a-z0-9_]+$|" + `names override for "t"`}},
+		{"template placeholder",
+			[]string{"templates/pkg/pyproject.toml", pyproject("$pkg")}, Options{},
+			[]string{"templates/pkg: templates/pkg/pyproject.toml: [project].name|'$'"}},
+		{"a name of dashes only (item 5 of issue 14)",
+			[]string{"t/pyproject.toml", pyproject("---")}, Options{},
+			[]string{`t: t/pyproject.toml: [project].name: name "---" gives the tool name "___", which has no letter or digit`}},
 		{"missing name",
 			[]string{"t/pyproject.toml", "[build-system]\nrequires = []\n"}, Options{},
-			[]string{"t/pyproject.toml: no [project].name"}},
+			[]string{"t: t/pyproject.toml: no [project].name"}},
 		{"name not a string",
 			[]string{"t/pyproject.toml", "[project]\nname = 3\n"}, Options{},
-			[]string{"[project].name must be a string"}},
+			[]string{"t: [project].name must be a string"}},
 		{"binary pyproject",
 			[]string{"t/pyproject.toml", "\x00\x01\x02\xff"}, Options{},
-			[]string{"t/pyproject.toml:1: invalid TOML"}},
-		{"bad override",
-			[]string{"t/pyproject.toml", pyproject("t")}, Options{Names: map[string]string{"t": "no spaces allowed"}},
-			[]string{`names."t"`}},
-		{"bad glob",
-			[]string{"t/pyproject.toml", pyproject("t")}, Options{Include: []string{"[x"}},
-			[]string{`include: bad glob "[x"`}},
+			[]string{"t: t/pyproject.toml:1: invalid TOML"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			r := newTestRepo(t)
-			r.write(tt.files...)
+			r.write(append(tt.files, "ok/pyproject.toml", pyproject("fine"))...)
 			r.commit("chore: init")
-			repo := r.open()
-			_, err := Discover(repo, "HEAD", tt.opts)
-			if err == nil {
-				t.Fatal("Discover succeeded, want an error")
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not contain %q", err, w)
+			var first []Problem
+			for _, useIndex := range []bool{true, false} {
+				repo := r.open()
+				repo.useIndex = useIndex
+				ps, problems, err := Discover(repo, "HEAD", tt.opts)
+				if err != nil {
+					t.Fatalf("Discover: %v", err)
+				}
+				if len(ps) != 1 || ps[0].Name != "fine" {
+					t.Errorf("projects = %+v, want only ok=fine", ps)
+				}
+				if len(problems) != len(tt.want) {
+					t.Fatalf("problems = %+v, want %d", problems, len(tt.want))
+				}
+				for i, w := range tt.want {
+					path, subs, _ := strings.Cut(w, ": ")
+					if problems[i].Path != path {
+						t.Errorf("problem %d at %s, want %s", i, problems[i].Path, path)
+					}
+					for _, sub := range strings.Split(subs, "|") {
+						if !strings.Contains(problems[i].Error(), sub) {
+							t.Errorf("problem %q does not contain %q", problems[i].Error(), sub)
+						}
+					}
+				}
+				// The tree walk gives the same problems as the index.
+				if first == nil {
+					first = problems
+				} else if diff := cmp.Diff(first, problems); diff != "" {
+					t.Errorf("tree walk and index differ:\n%s", diff)
 				}
 			}
-			// The tree walk gives the same error as the index.
-			walker := r.open()
-			walker.useIndex = false
-			if _, err2 := Discover(walker, "HEAD", tt.opts); err2 == nil || err2.Error() != err.Error() {
-				t.Errorf("tree walk error %v, index error %v", err2, err)
+		})
+	}
+}
+
+// TestDiscover_errors: options that cannot be right are errors naming the
+// option: a bad override or glob, and (item 4 of issue 14) a root, include
+// or shared glob that matches nothing at head, which used to read as
+// "nothing changed" and release nothing with exit 0.
+func TestDiscover_errors(t *testing.T) {
+	t.Parallel()
+	r := newTestRepo(t)
+	r.write("tools/a/pyproject.toml", pyproject("a"), "tools/a/x.py", "1", "libs/common/c.py", "1",
+		"pkgs/p/pyproject.toml", pyproject("p"))
+	r.commit("chore: init")
+	tests := []struct {
+		name string
+		opts Options
+		want []string // substrings of the error
+	}{
+		{"bad override", Options{Names: map[string]string{"tools/a": "no spaces allowed"}}, []string{`names."tools/a"`}},
+		{"bad glob", Options{Include: []string{"[x"}}, []string{`include: bad glob "[x"`}},
+		{"root that is not a directory", Options{Roots: []string{"tool"}}, []string{`roots: "tool" is not a directory at head`, "fix:"}},
+		{"root that is a file", Options{Roots: []string{"tools/a/x.py"}}, []string{`roots: "tools/a/x.py" is not a directory`}},
+		{"include that matches no project", Options{Include: []string{"tool/*"}}, []string{`include: "tool/*" matches no project`}},
+		{"include matching projects outside the roots only", Options{Roots: []string{"tools"}, Include: []string{"pkgs/*"}},
+			[]string{`include: "pkgs/*" matches no project`, "under the roots tools"}},
+		{"shared glob that matches no file", Options{Shared: map[string][]string{"lib/common/**": {"a"}}}, []string{`shared: "lib/common/**" matches no file at head`}},
+		{"every typo at once", Options{Roots: []string{"nope"}, Include: []string{"x/*"}, Shared: map[string][]string{"y/**": {"a"}, "z": {"a"}}},
+			[]string{`roots: "nope"`, `include: "x/*"`, `shared: "y/**"`, `shared: "z"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, call := range []string{"Discover", "Detect"} {
+				var err error
+				if call == "Discover" {
+					_, _, err = Discover(r.open(), "HEAD", tt.opts)
+				} else {
+					o := DefaultOptions()
+					o.Roots, o.Include, o.Shared, o.Names = tt.opts.Roots, tt.opts.Include, tt.opts.Shared, tt.opts.Names
+					_, err = Detect(t.Context(), r.open(), Request{Head: "HEAD", Options: o})
+				}
+				if err == nil {
+					t.Fatalf("%s succeeded, want an error", call)
+				}
+				for _, w := range tt.want {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("%s error %q does not contain %q", call, err, w)
+					}
+				}
 			}
 		})
+	}
+	// Globs and roots that match something are fine, however they match.
+	for _, o := range []Options{
+		{Roots: []string{"tools", "./pkgs/"}},
+		{Include: []string{"tools/*", "**/p", "tools"}},
+		{Roots: []string{"tools"}, Include: []string{"**"}},
+		{Shared: map[string][]string{"libs/common/**": {"a"}, "libs": {"a"}, "**/c.py": {"a"}, "libs/common/c.py": {"a"}, "libs/*/c.py/**": {"a"}}},
+		{Exclude: []string{"nothing/here"}},
+	} {
+		if _, _, err := Discover(r.open(), "HEAD", o); err != nil {
+			t.Errorf("Discover(%+v): %v", o, err)
+		}
+	}
+	// One Repo asked with a good shared glob, then with a typo in it (the
+	// same roots, include, exclude and names): the typo is still found.
+	repo := r.open()
+	if _, _, err := Discover(repo, "HEAD", Options{Shared: map[string][]string{"libs/**": {"a"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Discover(repo, "HEAD", Options{Shared: map[string][]string{"lib/**": {"a"}}}); err == nil || !strings.Contains(err.Error(), `shared: "lib/**"`) {
+		t.Errorf("Discover with a shared typo on a Repo that checked another shared glob: %v", err)
 	}
 }
 
@@ -213,15 +306,15 @@ func TestDiscover_symlinks(t *testing.T) {
 				}
 			}
 			r.commit("chore: links")
-			ps, err := Discover(r.open(), "HEAD", Options{Exclude: []string{"shared"}})
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "t/pyproject.toml") {
-					t.Fatalf("Discover error = %v, want one naming t/pyproject.toml with %q", err, tt.wantErr)
-				}
-				return
-			}
+			ps, problems, err := Discover(r.open(), "HEAD", Options{Exclude: []string{"shared"}})
 			if err != nil {
 				t.Fatal(err)
+			}
+			if tt.wantErr != "" {
+				if len(ps) != 0 || len(problems) != 1 || !strings.Contains(problems[0].Error(), tt.wantErr) || !strings.HasPrefix(problems[0].Error(), "t/pyproject.toml: ") {
+					t.Fatalf("Discover = %+v, %+v, want a problem naming t/pyproject.toml with %q", ps, problems, tt.wantErr)
+				}
+				return
 			}
 			if len(ps) != 1 || ps[0].Path+"="+ps[0].Name != tt.want {
 				t.Errorf("Discover = %+v, want %s", ps, tt.want)
@@ -276,7 +369,7 @@ func FuzzProjectName(f *testing.F) {
 	for _, s := range []string{
 		"[project]\nname = \"Weather-Tool\"\n", "[tool.poetry]\nname = \"p.q\"\n", "[project]\nname = 3\n",
 		"[project\nname=", "\x00\xff", "", "[project]\nname = \"\"\n", "name = \"top\"\n",
-		"[project]\nname = '''multi\nline'''\n", "[[project]]\nname = \"x\"\n", "[project]\nname = \"a\"\nname = \"b\"\n",
+		"[project]\nname = '''multi\nline'''\n", "[project]\nname = \"-._\"\n", "[[project]]\nname = \"x\"\n", "[project]\nname = \"a\"\nname = \"b\"\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -288,7 +381,7 @@ func FuzzProjectName(f *testing.F) {
 			}
 			return
 		}
-		if !toolNameRE.MatchString(name) {
+		if !toolNameRE.MatchString(name) || strings.Trim(name, "_") == "" {
 			t.Fatalf("ProjectName = %q, not a valid tool name", name)
 		}
 		if n2, err := NormalizeName(name); err != nil || n2 != name {
@@ -319,4 +412,28 @@ func TestOpen_errors(t *testing.T) {
 		t.Fatalf("Open(subdir): %v", err)
 	}
 	repo.Close()
+}
+
+// TestDetect_nameWithoutLetters (item 5 of issue 14): a project whose name
+// normalises to underscores only ("---" would be the tool "___") is not a
+// tool, however its files change; it is a problem naming the file.
+func TestDetect_nameWithoutLetters(t *testing.T) {
+	t.Parallel()
+	r := newTestRepo(t)
+	r.write("tools/x/pyproject.toml", pyproject("---"), "tools/ok/pyproject.toml", pyproject("ok"))
+	base := r.commit("chore: init")
+	r.write("tools/x/main.py", "1", "tools/ok/main.py", "1")
+	r.commit("feat: both")
+	res := detect(t, r.open(), Request{Head: "HEAD", DefaultBase: base})
+	if _, ok := res.Project("___"); ok || len(res.Projects) != 1 {
+		t.Errorf("projects = %+v, want only ok", res.Projects)
+	}
+	if len(res.Problems) != 1 || !strings.Contains(res.Problems[0].Error(), `tools/x/pyproject.toml: [project].name: name "---" gives the tool name "___", which has no letter or digit`) {
+		t.Errorf("problems = %+v", res.Problems)
+	}
+	for _, bad := range []string{"---", "_", "...", "-._"} {
+		if n, err := NormalizeName(bad); err == nil {
+			t.Errorf("NormalizeName(%q) = %q, want an error", bad, n)
+		}
+	}
 }

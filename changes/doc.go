@@ -18,11 +18,14 @@
 //		Bases:       map[string]string{"weather": releasedCommit}, // per project name
 //		Options:     changes.DefaultOptions(),
 //		Deepen:      &changes.DeepenOptions{},   // optional: fetch history when shallow
+//		FullDiscovery: true,                     // optional: read every project (see Projects)
 //	})
 //	for _, p := range res.Projects { ... p.Name, p.Status, p.Bump, p.Reason, p.Commits ... }
+//	for _, p := range res.Problems { ... p.Path, p.Pyproject, p.Line, p.Message, p.Change ... } // not tools
 //	b, _ := res.JSON()
 //
-// Other entry points: Discover (projects at a commit), ParseMessage (the
+// Other entry points: Discover (projects and problems at a commit), DiscoverDir (the
+// same in a work tree on disk, for validate), ParseMessage (the
 // Conventional Commits parser), ProjectName and NormalizeName (the
 // pyproject.toml name rules), Rules.BumpOf, and on *Repo: Resolve, HasCommit
 // (is a released tool_commit_hash in local history?), IsAncestor, MergeBase,
@@ -31,12 +34,33 @@
 // # Projects
 //
 // A project is a directory holding pyproject.toml, under Options.Roots (all
-// of the repository by default), filtered by Include/Exclude globs. A file
-// belongs to the deepest project that contains it. The name is [project].name
-// (or [tool.poetry].name) normalised to ^[a-z0-9_]+$ (lower case, '-' and '.'
-// to '_'), or Options.Names[path]. Invalid names and duplicate names are
-// errors naming the files. Options.Shared maps globs of shared code to the
+// of the repository by default), filtered by Include/Exclude globs; an
+// excluded project's files belong to the enclosing project. A file belongs
+// to the deepest project that contains it. The name is [project].name (or
+// [tool.poetry].name) normalised to ^[a-z0-9_]+$ (lower case, '-' and '.'
+// to '_'; a name with no letter or digit, such as "---", is refused), or
+// Options.Names[path]. Options.Shared maps globs of shared code to the
 // projects a change there triggers.
+//
+// A project whose name is missing or invalid (or whose pyproject.toml is
+// not valid TOML), and every project whose name another project also has,
+// is a Problem, not an error: it keeps its files but is not a tool
+// (Discover returns problems beside the projects; Detect reports each with
+// what the range did to it, and the caller decides: the pipeline refuses
+// only those it would release). A Problem names its pyproject.toml and the
+// line a TOML syntax error is on; as an error it reads FILE:LINE: MESSAGE. A root that is not a directory at head, an
+// include glob that matches no project and a shared glob that matches no
+// file are errors (*OptionError): such a typo would otherwise release
+// nothing, silently, run after run.
+//
+// Detect reads the projects on demand: along each path the range touches
+// it looks down the head tree and reads only the pyproject.toml files on
+// the way (the owner and its enclosing projects), so its cost follows the
+// push, not the repository. It reads every project only where names of
+// projects the range did not touch decide the answer (Request.Bases, a
+// shared glob that fires, a project moved or removed in range) or when
+// Request.FullDiscovery asks, as the pipeline does so that no released
+// name is another project's.
 //
 // # Ranges
 //
@@ -56,16 +80,28 @@
 // projects it touched. Merge commits are not attributed (the merged
 // branch's commits are); a squash merge is a plain commit.
 //
+// A tool is its name wherever its directory goes: a file under a directory
+// whose project changes inside the range (a pyproject.toml added, deleted
+// or renamed there), or in a directory gone at head, counts for the project
+// that owned it in the commit's own tree, mapped to head by name (a moved
+// project keeps the commits made before the move, with a note), else by
+// directory (renamed in place), else to the removed project. A project
+// created in range keeps the commits made in its directory before.
+//
 // # Bumps
 //
 // Conventional Commits 1.0.0: "!" or a BREAKING CHANGE / BREAKING-CHANGE
 // footer → major; feat → minor; fix, perf → patch; other types none
 // (Options.Types); non-conventional messages get Options.NonConventional
-// (none by default, as in the plan file, or patch). A revert and the commit it reverts, both in
-// range, cancel out; a lone revert is a patch. A "Release-As: major|minor|
-// patch" footer overrides the project's bump (the highest one wins). A
-// project's bump is the highest over its commits; a project with changed
-// files but no bump has status "no-release" with the reason.
+// (none by default, as in the plan file, or patch). A revert and the commit
+// it reverts, both in the project's range, cancel out: the reverted commit
+// is the one "This reverts commit <sha>" names, or, without a SHA (GitHub's
+// revert button writes `Revert "<subject>"` and "Reverts owner/repo#12"),
+// the newest older commit with exactly the quoted subject. A lone revert is
+// a patch. A "Release-As: major|minor|patch" footer overrides the project's
+// bump (the highest one wins). A project's bump is the highest over its
+// commits; a project with changed files but no bump has status
+// "no-release" with the reason.
 //
 // # Performance
 //
@@ -75,8 +111,11 @@
 // differ; rename detection is off. Objects are read from the pack files
 // directly (memory-mapped, with a delta base cache; go-git's storage is the
 // fallback for loose objects), because go-git's reader re-resolves delta
-// chains. Every object read is hashed and compared with its name, so a
-// damaged pack or index is an error, never wrong content.
+// chains (BenchmarkObjectRead keeps that measured). Every object read is
+// hashed and compared with its name, so a damaged pack or index is an
+// error, never wrong content; a pack index's own checksum is checked before
+// any object is reported missing. Decoded trees live in a two-generation
+// cache bounded in bytes.
 //
 // # Repositories
 //
@@ -90,11 +129,12 @@
 // pack indexes other than version 2, and packs that do not match their index
 // (all wrap ErrUnsupportedRepo). Objects that exist but cannot be read
 // correctly give errors wrapping ErrDamaged.
-// Discovery reads .git/index instead of walking
-// every tree when the index's cache-tree says it is exactly the head tree
-// (a CI checkout). Decoded trees, commits, per-commit diffs and Discover
-// results are cached on the Repo, so reuse one Repo for a run.
-// scripts/bench-changes.sh compares Detect with the git CLI on a generated
-// monorepo (300 projects, 20k files, 3,000 commits); bench_test.go has the
-// `go test -bench` benchmarks.
+// Reading every project (Discover, FullDiscovery) uses .git/index instead
+// of walking every tree when the index's cache-tree says it is exactly the
+// head tree (a CI checkout); BenchmarkIndexRead and BenchmarkFullDiscovery
+// keep that measured. Decoded trees, commits, per-commit diffs, names and
+// the projects of each head are cached on the Repo, so reuse one Repo for
+// a run. scripts/bench-changes.sh compares Detect with the git CLI on two
+// generated monorepos (300 projects and 20,000 files; 2,000 projects and
+// 100,200 files; 3,000 commits each), side by side, against its goals.
 package changes

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"crypto/sha1"
 	"encoding/binary"
-	"os"
-	"path"
 	"path/filepath"
 	"strconv"
 
@@ -51,7 +49,12 @@ func (r *Repo) indexPyprojects(root plumbing.Hash) ([]indexFile, bool) {
 
 func readIndex(file string) *indexState {
 	bad := &indexState{}
-	b, err := os.ReadFile(file)
+	// Mapped, not read: the index of a large checkout is tens of
+	// megabytes, and only its pyproject.toml entries are kept (copied).
+	b, unmap, err := mapFile(file)
+	if unmap != nil {
+		defer unmap()
+	}
 	if err != nil || len(b) < 12+20 || string(b[:4]) != "DIRC" {
 		return bad
 	}
@@ -151,22 +154,4 @@ func readIndex(file string) *indexState {
 		pos += 8 + size
 	}
 	return st
-}
-
-// indexDirs returns the project directories (with their pyproject.toml
-// entries) from the index, filtered by roots.
-func indexDirs(files []indexFile, roots []string) (dirs []string, byDir map[string]indexFile) {
-	byDir = map[string]indexFile{}
-	for _, f := range files {
-		dir := path.Dir(f.path)
-		if dir == "." {
-			dir = ""
-		}
-		if !underRoots(dir, roots) {
-			continue
-		}
-		dirs = append(dirs, dir)
-		byDir[dir] = f
-	}
-	return dirs, byDir
 }

@@ -44,7 +44,11 @@ type Revert struct {
 	// SHA is the reverted commit from "This reverts commit <sha>" (or a
 	// "Refs: <sha>" footer of a "revert:" commit); empty if not given.
 	SHA string `json:"sha,omitempty"`
-	// Subject is the reverted commit's subject when quoted in the header.
+	// Subject is the reverted commit's subject when quoted in the header
+	// (`Revert "feat: x (#12)"`, also with the " (#13)" a squash merge of
+	// the revert adds), or the description of a "revert:" commit. Without
+	// a SHA (GitHub's revert button writes none), the reverted commit is
+	// the one in range with exactly this subject.
 	Subject string `json:"subject,omitempty"`
 }
 
@@ -225,8 +229,13 @@ func parseRevert(m Message) *Revert {
 	}
 	r := &Revert{}
 	if isGit {
+		// Up to the last quote: a squash merge of the revert's pull request
+		// appends " (#13)" after it.
 		s := strings.TrimPrefix(m.Subject, "Revert \"")
-		r.Subject = strings.TrimSuffix(s, "\"")
+		if q := strings.LastIndexByte(s, '"'); q >= 0 {
+			s = s[:q]
+		}
+		r.Subject = s
 	} else {
 		r.Subject = m.Description
 	}

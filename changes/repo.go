@@ -30,8 +30,12 @@ import (
 // keeps peak memory low (go-git's default is 96 MiB).
 const objectCacheSize = 16 * cache.MiByte
 
-// maxTreeCacheBytes bounds the decoded-tree cache (raw bytes plus entries).
-const maxTreeCacheBytes = 32 << 20
+// maxTreeCacheBytes bounds the decoded-tree cache (raw bytes plus entries,
+// both generations). A range walk needs each tree version once or twice in a
+// row, and lookups at head a few trees again and again: a small cache that
+// keeps what was used lately serves both; a larger one only raises peak
+// memory (each byte cached costs about two at the garbage collector's peak).
+const maxTreeCacheBytes = 8 << 20
 
 // Repo is a git repository opened for change detection. It caches decoded
 // trees, commits and per-commit diffs, so one Repo should serve a whole run.
@@ -46,15 +50,23 @@ type Repo struct {
 	st     *filesystem.Storage
 	git    *git.Repository
 
-	trees     map[plumbing.Hash][]treeEntry
+	// trees caches decoded trees in two generations: a tree read or used
+	// lands in trees; when trees outgrows half of treeLimit it becomes
+	// oldTrees (the previous old generation is dropped). Recently used
+	// trees survive a turn, and the cache stays under treeLimit.
+	trees     map[plumbing.Hash]cachedTree
+	oldTrees  map[plumbing.Hash]cachedTree
 	treeBytes int // approximate size of trees
-	treeLimit int // bound on treeBytes (maxTreeCacheBytes; tests lower it)
+	treeLimit int // bound on both generations (maxTreeCacheBytes; tests lower it)
 	commits   map[plumbing.Hash]*commitNode
 	diffs     map[plumbing.Hash][]string // changed paths of a commit vs its first parent
 	shallow   map[plumbing.Hash]bool     // nil until loaded
 	packs     *packSet                   // nil until first read
-	// projects caches Discover results by head tree and options.
-	projects map[string][]Project
+	// sets caches the project sets of trees by tree and discovery options
+	// (Discover and Detect of one head share one); names caches the tool
+	// name each pyproject.toml blob gives.
+	sets  map[string]*projectSet
+	names map[plumbing.Hash]nameResult
 	// index is what .git/index says (nil until read); useIndex lets
 	// discovery use it (tests turn it off to exercise the tree walk).
 	index               *indexState
@@ -124,11 +136,13 @@ func Open(path string) (*Repo, error) {
 }
 
 func (r *Repo) resetCaches() {
-	r.trees = map[plumbing.Hash][]treeEntry{}
+	r.trees = map[plumbing.Hash]cachedTree{}
+	r.oldTrees = nil
 	r.treeBytes = 0
 	r.commits = map[plumbing.Hash]*commitNode{}
 	r.diffs = map[plumbing.Hash][]string{}
-	r.projects = map[string][]Project{}
+	r.sets = map[string]*projectSet{}
+	r.names = map[plumbing.Hash]nameResult{}
 	r.index = nil
 	r.shallow = nil
 	if r.packs != nil {
@@ -522,7 +536,15 @@ func (r *Repo) raw(t plumbing.ObjectType, h plumbing.Hash) ([]byte, error) {
 		lt, lb, lerr := r.packs.readLoose(h)
 		switch {
 		case errors.Is(lerr, plumbing.ErrObjectNotFound):
-			return r.rawStorage(t, h)
+			b, err := r.rawStorage(t, h)
+			if errors.Is(err, plumbing.ErrObjectNotFound) {
+				// Missing, as far as the packs' name tables say: make sure
+				// they are not damaged before anyone is told so.
+				if verr := r.packs.verifyIndexes(); verr != nil {
+					return nil, fmt.Errorf("object %s: %w: %w", h, ErrDamaged, verr)
+				}
+			}
+			return b, err
 		case lerr != nil:
 			return nil, fmt.Errorf("object %s: %w: %w", h, ErrDamaged, lerr)
 		case objectHash(lt, lb) != h:
@@ -590,7 +612,11 @@ func (r *Repo) tree(h plumbing.Hash) ([]treeEntry, error) {
 		return nil, nil
 	}
 	if t, ok := r.trees[h]; ok {
-		return t, nil
+		return t.ents, nil
+	}
+	if t, ok := r.oldTrees[h]; ok {
+		r.keepTree(h, t)
+		return t.ents, nil
 	}
 	b, err := r.raw(plumbing.TreeObject, h)
 	if err != nil {
@@ -600,16 +626,26 @@ func (r *Repo) tree(h plumbing.Hash) ([]treeEntry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read tree %s: %w", h, err)
 	}
-	size := len(b) + len(ents)*int(unsafe.Sizeof(treeEntry{}))
-	if r.treeBytes+size > r.treeLimit {
-		// Bound memory on huge walks: start over (trees are re-read on
-		// demand; the delta base cache keeps that cheap).
-		r.trees = map[plumbing.Hash][]treeEntry{}
-		r.treeBytes = 0
-	}
-	r.trees[h] = ents
-	r.treeBytes += size
+	// Its memory: the raw bytes (the entry names point into them) and
+	// the entries.
+	r.keepTree(h, cachedTree{ents, len(b) + len(ents)*int(unsafe.Sizeof(treeEntry{}))})
 	return ents, nil
+}
+
+// cachedTree is a decoded tree and its approximate memory.
+type cachedTree struct {
+	ents []treeEntry
+	size int
+}
+
+// keepTree puts a tree in the young generation, turning generations over
+// first when it is full.
+func (r *Repo) keepTree(h plumbing.Hash, t cachedTree) {
+	if r.treeBytes+t.size > r.treeLimit/2 {
+		r.oldTrees, r.trees, r.treeBytes = r.trees, map[plumbing.Hash]cachedTree{}, 0
+	}
+	r.trees[h] = t
+	r.treeBytes += t.size
 }
 
 func parseTree(raw []byte) ([]treeEntry, error) {

@@ -513,7 +513,7 @@ func TestDiscover_damagedIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	repo := r.open()
-	ps, err := Discover(repo, "HEAD", Options{})
+	ps, _, err := Discover(repo, "HEAD", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
@@ -40,23 +42,28 @@ func WorkTree(dir string) (string, bool) {
 
 // DiscoverDir lists the projects in the directory root as it is on disk,
 // not in a commit: the same rules as Discover (discovery roots, include and
-// exclude, names overrides, one name per project) over the files as they
-// are now, so that edits not yet committed count. Like git it skips .git
-// and whatever .gitignore files and .git/info/exclude ignore (a virtual
-// environment, a build directory), and it does not follow symbolic links
-// to directories. Paths in Projects and errors are slash-separated and
-// relative to root. Every problem is reported: the error joins one per
-// project, each a *ProjectError where it is about one file, and the
-// projects without a problem are returned with it (a checker goes on with
-// them).
-func DiscoverDir(root string, opts Options) ([]Project, error) {
+// exclude, names overrides, a name two projects share, roots and globs that
+// match nothing) over the files as they are now, so that edits not yet
+// committed count. Like git it skips .git and whatever .gitignore files and
+// .git/info/exclude ignore (a virtual environment, a build directory), and
+// it does not follow symbolic links to directories. Paths are
+// slash-separated and relative to root.
+//
+// projects and problems are as Discover's (a pyproject.toml that cannot be
+// read, or is over MaxPyprojectSize, is a problem too). err is set for bad
+// options, a directory that cannot be walked, and a root, include or shared
+// glob that matches nothing in the work tree (an *OptionError each, joined);
+// unlike Discover, which refuses then, the projects and problems found are
+// returned with the latter, so that a checker lists everything at once.
+func DiscoverDir(root string, opts Options) (projects []Project, problems []Problem, err error) {
 	if err := opts.Validate(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ign := &ignorer{}
 	ign.load(filepath.Join(root, ".git", "info", "exclude"), nil)
 	var dirs []string
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	shared := map[string]bool{} // the shared globs that match a file
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -79,7 +86,15 @@ func DiscoverDir(root string, opts Options) ([]Project, error) {
 			ign.load(filepath.Join(p, ".gitignore"), segs)
 			return nil
 		}
-		if d.Name() != PyprojectFile || ign.match(segs, false) {
+		if ign.match(segs, false) {
+			return nil
+		}
+		for g := range opts.Shared {
+			if !shared[g] && matchGlob(g, rel) {
+				shared[g] = true
+			}
+		}
+		if d.Name() != PyprojectFile {
 			return nil
 		}
 		dir := path.Dir(rel)
@@ -92,29 +107,74 @@ func DiscoverDir(root string, opts Options) ([]Project, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list the projects under %s: %w", root, err)
+		return nil, nil, fmt.Errorf("list the projects under %s: %w", root, err)
 	}
-	return projectsFrom(dirs, opts, func(_, file string) ([]byte, error) {
-		return readBounded(filepath.Join(root, filepath.FromSlash(file)), file)
-	})
+	idx := newProjIndex()
+	for _, dir := range dirs {
+		if !included(dir, opts) {
+			continue
+		}
+		p, err := newProj(dir, opts, func() (nameResult, error) {
+			file := joinPath(dir, PyprojectFile)
+			data, problem := readBounded(filepath.Join(root, filepath.FromSlash(file)))
+			if problem != "" {
+				return nameResult{msg: problem, unreadable: true}, nil
+			}
+			return nameOf(data), nil
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		idx.add(p)
+	}
+	return idx.projects(), idx.problems(), checkDirOptions(root, opts, dirs, shared)
 }
 
-// readBounded reads a pyproject.toml of at most MaxPyprojectSize bytes;
-// name is how errors call it.
-func readBounded(p, name string) ([]byte, error) {
+// checkDirOptions is checkOptions for a work tree: every root that is not a
+// directory, every include glob that matches none of dirs (the project
+// directories under the roots) and every shared glob that matched no file
+// in the walk.
+func checkDirOptions(root string, opts Options, dirs []string, shared map[string]bool) error {
+	const where = "in the work tree"
+	var errs []error
+	for _, rt := range opts.Roots {
+		d := cleanDir(rt)
+		if d == "" {
+			continue
+		}
+		if fi, err := os.Stat(filepath.Join(root, filepath.FromSlash(d))); err != nil || !fi.IsDir() {
+			errs = append(errs, rootError(rt, where))
+		}
+	}
+	for _, g := range opts.Include {
+		if !slices.ContainsFunc(dirs, func(d string) bool { return matchGlob(g, displayDir(d)) }) {
+			errs = append(errs, includeError(g, opts.Roots, where))
+		}
+	}
+	for _, g := range slices.Sorted(maps.Keys(opts.Shared)) {
+		if !shared[g] {
+			errs = append(errs, sharedError(g, where))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// readBounded reads a pyproject.toml of at most MaxPyprojectSize bytes, or
+// says why it cannot.
+func readBounded(p string) (data []byte, problem string) {
 	f, err := os.Open(p)
 	if err != nil {
-		return nil, &ProjectError{File: name, Msg: unwrapPathError(err)}
+		return nil, unwrapPathError(err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxPyprojectSize+1))
+	data, err = io.ReadAll(io.LimitReader(f, MaxPyprojectSize+1))
 	if err != nil {
-		return nil, &ProjectError{File: name, Msg: unwrapPathError(err)}
+		return nil, unwrapPathError(err)
 	}
 	if len(data) > MaxPyprojectSize {
-		return nil, &ProjectError{File: name, Msg: fmt.Sprintf("larger than %d bytes: not a project file", MaxPyprojectSize)}
+		return nil, fmt.Sprintf("larger than %d bytes: not a project file", MaxPyprojectSize)
 	}
-	return data, nil
+	return data, ""
 }
 
 func unwrapPathError(err error) string {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -19,7 +20,8 @@ func projectNames(ps []Project) []string {
 }
 
 // TestDiscoverDir_sameAsDiscover: on a clean work tree DiscoverDir finds
-// what Discover finds in HEAD, for every option, and fails the same way.
+// what Discover finds in HEAD, projects and problems, for every option, and
+// refuses the same options.
 func TestDiscoverDir_sameAsDiscover(t *testing.T) {
 	t.Parallel()
 	r := newTestRepo(t)
@@ -38,18 +40,40 @@ func TestDiscoverDir_sameAsDiscover(t *testing.T) {
 		{Roots: []string{"tools/"}, Names: map[string]string{"tools/renamed": "r"}},
 		{Include: []string{"tools/*"}, Exclude: []string{"tools/renamed"}},
 		{Exclude: []string{"**/plugins/**", "tools/renamed", "."}},
-		{Roots: []string{"nope"}},
+		{Shared: map[string][]string{"tools/weather/*.toml": {"demo"}}},
 	} {
-		want, err := Discover(repo, "HEAD", opts)
+		want, wantProblems, err := Discover(repo, "HEAD", opts)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := DiscoverDir(r.dir, opts)
+		got, gotProblems, err := DiscoverDir(r.dir, opts)
 		if err != nil {
 			t.Fatalf("DiscoverDir(%+v): %v", opts, err)
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("DiscoverDir(%+v) differs from Discover (-Discover +DiscoverDir):\n%s", opts, diff)
+		}
+		if diff := cmp.Diff(wantProblems, gotProblems); diff != "" {
+			t.Errorf("DiscoverDir(%+v) problems differ from Discover's (-Discover +DiscoverDir):\n%s", opts, diff)
+		}
+	}
+
+	// Options that match nothing: both refuse each one, the same Repo
+	// checking each set of options afresh (DiscoverDir still lists the
+	// projects, for a checker).
+	for _, c := range []struct {
+		opts     Options
+		projects int
+	}{
+		{Options{Roots: []string{"nope", "tools/weather/pyproject.toml"}}, 0},
+		{Options{Include: []string{"tools/*", "tool/*"}}, 4},
+		{Options{Roots: []string{"tools"}, Include: []string{"examples/*"}}, 0},
+		{Options{Shared: map[string][]string{"lib/**": {"demo"}, "tools/weather": {"demo"}}}, 6},
+	} {
+		_, _, want := Discover(repo, "HEAD", c.opts)
+		got, _, err := DiscoverDir(r.dir, c.opts)
+		if diff := cmp.Diff(optionErrors(t, want), optionErrors(t, err)); diff != "" || want == nil || len(got) != c.projects {
+			t.Errorf("options %+v: option errors (-Discover +DiscoverDir):\n%s(%d projects, want %d)", c.opts, diff, len(got), c.projects)
 		}
 	}
 
@@ -58,21 +82,51 @@ func TestDiscoverDir_sameAsDiscover(t *testing.T) {
 		{"tools/bad/pyproject.toml", "[project]\nname = \"ok\"\nversion = = 1\n"},
 		{"t/pyproject.toml", pyproject("héllo wörld")},
 		{"t/pyproject.toml", "[build-system]\nrequires = []\n"},
+		{"t/pyproject.toml", pyproject("---")},
 	} {
 		r := newTestRepo(t)
 		r.write(files...)
 		r.commit("chore: init")
-		_, want := Discover(r.open(), "HEAD", Options{})
-		_, got := DiscoverDir(r.dir, Options{})
-		if want == nil || got == nil || got.Error() != want.Error() {
-			t.Errorf("files %q: DiscoverDir error %v, Discover error %v", files[0], got, want)
+		_, want, err := Discover(r.open(), "HEAD", Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, got, err := DiscoverDir(r.dir, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(want) == 0 || !cmp.Equal(want, got) {
+			t.Errorf("files %q: DiscoverDir problems %+v, Discover problems %+v", files[0], got, want)
 		}
 	}
 }
 
+// optionErrors lists the field and value of each *OptionError err joins
+// (the text differs: "at head", "in the work tree").
+func optionErrors(t *testing.T, err error) []string {
+	t.Helper()
+	if err == nil {
+		return nil
+	}
+	list := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		list = j.Unwrap()
+	}
+	var out []string
+	for _, e := range list {
+		var oe *OptionError
+		if !errors.As(e, &oe) {
+			t.Errorf("not an *OptionError: %v", e)
+			continue
+		}
+		out = append(out, oe.Field+"="+oe.Value)
+	}
+	return out
+}
+
 // TestDiscoverDir_workTree: uncommitted edits count; what git ignores
 // (.gitignore at any depth, with negation, and .git/info/exclude) does
-// not; every problem comes back, each a *ProjectError with file and line.
+// not; every problem comes back, each with its file and line.
 func TestDiscoverDir_workTree(t *testing.T) {
 	t.Parallel()
 	r := newTestRepo(t)
@@ -90,38 +144,40 @@ func TestDiscoverDir_workTree(t *testing.T) {
 		"tools/excluded/pyproject.toml", pyproject("x"),
 	)
 	r.write(".git/info/exclude", "tools/excluded/\n")
-	ps, err := DiscoverDir(r.dir, Options{})
-	if err != nil {
-		t.Fatal(err)
+	ps, problems, err := DiscoverDir(r.dir, Options{})
+	if err != nil || len(problems) > 0 {
+		t.Fatal(err, problems)
 	}
 	if diff := cmp.Diff([]string{"tools/a=a_renamed", "tools/keep.tmp.d=kept", "tools/new=new"}, projectNames(ps)); diff != "" {
 		t.Errorf("projects (-want +got):\n%s", diff)
 	}
+	// A shared glob that matches only what git ignores matches nothing.
+	if _, _, err := DiscoverDir(r.dir, Options{Shared: map[string][]string{".venv/**": {"new"}}}); !slices.Equal(optionErrors(t, err), []string{"shared=.venv/**"}) {
+		t.Errorf("shared glob over ignored files: %v", err)
+	}
 
 	r.write("tools/b/pyproject.toml", "[project]\nname = \"ok\"\nx = = 1\n", "tools/c/pyproject.toml", pyproject("new"),
 		"tools/d/pyproject.toml", "[project]\n")
-	_, err = DiscoverDir(r.dir, Options{})
-	var pes []*ProjectError
-	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
-		var pe *ProjectError
-		if !errors.As(e, &pe) {
-			t.Errorf("not a *ProjectError: %v", e)
-			continue
-		}
-		pes = append(pes, pe)
+	ps, problems, err = DiscoverDir(r.dir, Options{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	want := []ProjectError{
-		{File: "tools/b/pyproject.toml", Line: 3},
-		{File: "tools/d/pyproject.toml"},
-		{File: "tools/new/pyproject.toml"}, // the second one named "new"
+	want := []string{
+		"tools/b/pyproject.toml:3: invalid TOML: ",
+		`tools/c/pyproject.toml: two projects are named "new": tools/c and tools/new; `,
+		"tools/d/pyproject.toml: no [project].name",
+		`tools/new/pyproject.toml: two projects are named "new": tools/c and tools/new; `,
 	}
-	if len(pes) != len(want) {
-		t.Fatalf("problems %v, want %d", err, len(want))
+	if len(problems) != len(want) {
+		t.Fatalf("problems %+v, want %d", problems, len(want))
 	}
 	for i, w := range want {
-		if pes[i].File != w.File || pes[i].Line != w.Line {
-			t.Errorf("problem %d at %s:%d, want %s:%d (%v)", i, pes[i].File, pes[i].Line, w.File, w.Line, pes[i])
+		if got := problems[i].Error(); !strings.HasPrefix(got, w) {
+			t.Errorf("problem %d = %q, want it to start with %q", i, got, w)
 		}
+	}
+	if diff := cmp.Diff([]string{"tools/a=a_renamed", "tools/keep.tmp.d=kept"}, projectNames(ps)); diff != "" {
+		t.Errorf("projects beside the problems (-want +got):\n%s", diff)
 	}
 }
 
@@ -144,10 +200,9 @@ func TestDiscoverDir_bounds(t *testing.T) {
 	if err := os.Symlink(dir, filepath.Join(dir, "loop")); err != nil {
 		t.Fatal(err)
 	}
-	_, err := DiscoverDir(dir, Options{})
-	var pe *ProjectError
-	if !errors.As(err, &pe) || pe.File != "big/pyproject.toml" || !slices.Contains([]string{pe.Msg}, "larger than 1048576 bytes: not a project file") {
-		t.Errorf("err = %v", err)
+	_, problems, err := DiscoverDir(dir, Options{})
+	if err != nil || len(problems) != 1 || problems[0].Error() != "big/pyproject.toml: larger than 1048576 bytes: not a project file" {
+		t.Errorf("problems %+v, err %v", problems, err)
 	}
 	if root, ok := WorkTree(filepath.Join(dir, "big")); ok || root != filepath.Join(dir, "big") {
 		t.Errorf("WorkTree outside git = %s, %v", root, ok)

@@ -2,16 +2,22 @@ package cmd
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"maps"
+	"net"
 	"net/http"
+	"net/http/cgi"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"gopkg.in/yaml.v3"
@@ -82,7 +88,7 @@ func TestActionYAML(t *testing.T) {
 	if a.Runs.Using != "composite" {
 		t.Errorf("runs.using = %q, want composite (never a Docker build per run)", a.Runs.Using)
 	}
-	wantInputs := []string{"mode", "config", "github-token", "tools", "base", "dry-run", "fail-fast", "version", "go-version", "working-directory", "report-json", "deepen", "github-api-url", "tool", "to", "history", "fan-out-jobs", "slot"}
+	wantInputs := []string{"mode", "config", "github-token", "tools", "base", "dry-run", "fail-fast", "version", "go-version", "working-directory", "report-json", "deepen", "github-api-url", "tool", "to", "verify-attestation", "history", "fan-out-jobs", "slot"}
 	for _, in := range wantInputs {
 		if _, ok := a.Inputs[in]; !ok {
 			t.Errorf("input %q missing", in)
@@ -148,10 +154,7 @@ func actionScript(t *testing.T, id string) string {
 // its combined output, exit code and the GITHUB_OUTPUT key/values.
 func runScript(t *testing.T, script string, env map[string]string) (string, int, map[string]string) {
 	t.Helper()
-	bash, err := exec.LookPath("bash")
-	if err != nil {
-		t.Skip("bash not installed")
-	}
+	bash := needTool(t, "bash")
 	dir := t.TempDir()
 	outFile := filepath.Join(dir, "github_output")
 	if err := os.WriteFile(outFile, nil, 0o644); err != nil {
@@ -162,13 +165,7 @@ func runScript(t *testing.T, script string, env map[string]string) (string, int,
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	out, err := cmd.CombinedOutput()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
+	out, code := runExit(t, cmd)
 	b, err := os.ReadFile(outFile)
 	if err != nil {
 		t.Fatal(err)
@@ -179,59 +176,196 @@ func runScript(t *testing.T, script string, env map[string]string) (string, int,
 			outputs[k] = v
 		}
 	}
-	return string(out), code, outputs
+	return out, code, outputs
 }
 
-// TestActionFetchStep runs the action's download step against a fake
-// GitHub (releases and tags API): checksum verified, mismatch refused,
-// missing release and branch refs fall back to building from source.
-func TestActionFetchStep(t *testing.T) {
-	if _, err := exec.LookPath("curl"); err != nil {
-		t.Skip("curl not installed")
-	}
-	script := actionScript(t, "fetch")
-	binary := []byte("#!/bin/sh\necho fake amigo-release\n")
-	sum := sha256.Sum256(binary)
-	good := hex.EncodeToString(sum[:])
-	sha := "1111111111111111111111111111111111111111"
-	sums := map[string]string{ // tag -> SHA256SUMS
-		"v1.2.3": good + "  amigo-release-linux-amd64\n" + good + "  amigo-release-windows-arm64.exe\n",
-		"v6.6.6": strings.Repeat("0", 64) + "  amigo-release-linux-amd64\n",
-	}
+// fakeRelease is one release on the fake GitHub: its SHA256SUMS and the
+// assets it really has (a name listed in sums may be missing).
+type fakeRelease struct {
+	sums   string
+	assets map[string][]byte
+}
+
+// fakeActionServer is the GitHub the download step talks to: release
+// downloads (with injectable failures) and the action repository's tags over
+// git's smart HTTP protocol (the real `git http-backend`).
+type fakeActionServer struct {
+	*httptest.Server
+	mu       sync.Mutex
+	fail     map[string][]int // path -> statuses to answer before serving it
+	hits     map[string]int
+	gitAuths []string // Authorization headers the git endpoint got
+}
+
+func (f *fakeActionServer) failNext(path string, statuses ...int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fail[path] = append(f.fail[path], statuses...)
+}
+
+func (f *fakeActionServer) reset() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fail, f.hits, f.gitAuths = map[string][]int{}, map[string]int{}, nil
+}
+
+func newFakeActionServer(t *testing.T, releases map[string]fakeRelease, gitRoot string) *fakeActionServer {
+	t.Helper()
+	gitBin := needTool(t, "git")
+	f := &fakeActionServer{}
+	f.reset()
+	backend := &cgi.Handler{Path: gitBin, Args: []string{"http-backend"},
+		Env: []string{"GIT_PROJECT_ROOT=" + gitRoot, "GIT_HTTP_EXPORT_ALL=1", "GIT_CONFIG_NOSYSTEM=1"}}
 	mux := http.NewServeMux()
+	mux.HandleFunc("/amigo-release/amigo-release.git/", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		f.gitAuths = append(f.gitAuths, r.Header.Get("Authorization"))
+		f.mu.Unlock()
+		backend.ServeHTTP(w, r)
+	})
 	mux.HandleFunc("GET /amigo-release/amigo-release/releases/download/{tag}/{file}", func(w http.ResponseWriter, r *http.Request) {
-		s, ok := sums[r.PathValue("tag")]
+		f.mu.Lock()
+		f.hits[r.URL.Path]++
+		var status int
+		if q := f.fail[r.URL.Path]; len(q) > 0 {
+			status, f.fail[r.URL.Path] = q[0], q[1:]
+		}
+		f.mu.Unlock()
+		if status != 0 {
+			http.Error(w, http.StatusText(status), status)
+			return
+		}
+		rel, ok := releases[r.PathValue("tag")]
 		if !ok {
 			http.NotFound(w, r)
 			return
 		}
-		switch f := r.PathValue("file"); {
-		case f == "SHA256SUMS":
-			fmt.Fprint(w, s)
-		case strings.HasPrefix(f, "amigo-release-"):
-			w.Write(binary)
-		default:
+		if r.PathValue("file") == "SHA256SUMS" {
+			fmt.Fprint(w, rel.sums)
+			return
+		}
+		b, ok := rel.assets[r.PathValue("file")]
+		if !ok {
 			http.NotFound(w, r)
+			return
 		}
+		w.Write(b)
 	})
-	mux.HandleFunc("GET /api/repos/amigo-release/amigo-release/tags", func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "Bearer gh-token" {
-			t.Errorf("tags lookup without the token: %q", r.Header.Get("Authorization"))
+	f.Server = httptest.NewServer(mux)
+	t.Cleanup(f.Close)
+	return f
+}
+
+// actionRepo makes the action's repository as a bare repo under
+// root/amigo-release/amigo-release.git: commit A carries v1.2.3 (annotated),
+// v1.2.3-rc.1 and the moving v1; B carries the moving v2 and no release;
+// C carries v3.0.0 after 150 other release tags (no page limit); D carries
+// v2.9.0 and v2.10.0 (numeric order, not text). It returns the SHAs of A, C, D.
+func actionRepo(t *testing.T, root string) (a, c, d string) {
+	t.Helper()
+	work := t.TempDir()
+	git(t, work, "init", "-q", "-b", "main")
+	a = commit(t, work, "a", map[string]string{"f": "a"})
+	git(t, work, "tag", "-a", "-m", "release", "v1.2.3")
+	git(t, work, "tag", "v1.2.3-rc.1")
+	git(t, work, "tag", "v1")
+	git(t, work, "tag", "latest")
+	commit(t, work, "b", map[string]string{"f": "b"})
+	git(t, work, "tag", "v2")
+	old := commit(t, work, "old", map[string]string{"f": "old"})
+	var refs strings.Builder
+	for i := 1; i <= 150; i++ {
+		fmt.Fprintf(&refs, "create refs/tags/v0.%d.0 %s\n", i, old)
+	}
+	cmd := exec.Command("git", "update-ref", "--stdin")
+	cmd.Dir, cmd.Stdin = work, strings.NewReader(refs.String())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("update-ref: %v\n%s", err, out)
+	}
+	c = commit(t, work, "c", map[string]string{"f": "c"})
+	git(t, work, "tag", "v3.0.0")
+	d = commit(t, work, "d", map[string]string{"f": "d"})
+	git(t, work, "tag", "v2.9.0")
+	git(t, work, "tag", "v2.10.0")
+	bare := filepath.Join(root, "amigo-release", "amigo-release.git")
+	git(t, work, "clone", "-q", "--bare", work, bare)
+	return a, c, d
+}
+
+// pathWithout returns a PATH holding every program of this PATH but the
+// named ones (a runner without jq, without git, ...), plus extra dirs first.
+func pathWithout(t *testing.T, drop []string, extra ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	seen := map[string]bool{}
+	for _, d := range filepath.SplitList(os.Getenv("PATH")) {
+		entries, _ := os.ReadDir(d)
+		for _, e := range entries {
+			if seen[e.Name()] || slices.Contains(drop, e.Name()) {
+				continue
+			}
+			seen[e.Name()] = true
+			os.Symlink(filepath.Join(d, e.Name()), filepath.Join(dir, e.Name()))
 		}
-		fmt.Fprintf(w, `[{"name":"latest","commit":{"sha":%q}},{"name":"v1","commit":{"sha":%q}},{"name":"v1.2.3","commit":{"sha":%q}},{"name":"v2","commit":{"sha":"3333333333333333333333333333333333333333"}}]`, sha, sha, sha)
-	})
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
+	}
+	return strings.Join(append(extra, dir), string(os.PathListSeparator))
+}
+
+// fakeGH writes a stand-in GitHub CLI that logs its arguments and
+// GH_TOKEN/GH_HOST to log and answers `attestation verify` with exit code.
+func fakeGH(t *testing.T, code int, log string) string {
+	t.Helper()
+	dir := t.TempDir()
+	script := fmt.Sprintf("#!/usr/bin/env bash\nfor a in \"$@\"; do [ \"$a\" = --help ] && exit 0; done\n"+
+		"echo \"gh $* token=${GH_TOKEN:-} host=${GH_HOST:-}\" >>%q\n"+
+		"[ %d = 0 ] || { echo 'X failed to verify the attestation: no matching attestations found' >&2; exit %d; }\n", log, code, code)
+	if err := os.WriteFile(filepath.Join(dir, "gh"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestActionFetchStep runs the action's download step against a fake GitHub
+// (release downloads and the action repository's tags over git's HTTP
+// protocol): checksum and provenance verified, a mismatch refused, release
+// lookup for SHAs and moving tags through every tag, network faults retried
+// with backoff, and every way it can fail saying what happened and the fix:
+// an error when the version input cannot be honoured, a warning and a build
+// of the action's own ref (the same code) otherwise.
+func TestActionFetchStep(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("drives git http-backend as CGI and PATHs of symlinks; the ci workflow's action job runs the step on Windows runners")
+	}
+	needTool(t, "curl")
+	script := actionScript(t, "fetch")
+	binary := []byte("#!/bin/sh\necho fake amigo-release\n")
+	sum := sha256.Sum256(binary)
+	good := hex.EncodeToString(sum[:])
+	line := func(name string) string { return good + "  " + name + "\n" }
+	releases := map[string]fakeRelease{
+		"v1.2.3": {line("amigo-release-linux-amd64") + line("amigo-release-windows-arm64.exe"),
+			map[string][]byte{"amigo-release-linux-amd64": binary, "amigo-release-windows-arm64.exe": binary}},
+		"v1.3.0":  {line("amigo-release-linux-amd64"), map[string][]byte{}}, // listed, never uploaded
+		"v3.0.0":  {line("amigo-release-linux-amd64"), map[string][]byte{"amigo-release-linux-amd64": binary}},
+		"v2.10.0": {line("amigo-release-linux-amd64"), map[string][]byte{"amigo-release-linux-amd64": binary}},
+		"v6.6.6":  {strings.Repeat("0", 64) + "  amigo-release-linux-amd64\n", map[string][]byte{"amigo-release-linux-amd64": binary}},
+	}
+	gitRoot := t.TempDir()
+	shaA, shaC, shaD := actionRepo(t, gitRoot)
+	srv := newFakeActionServer(t, releases, gitRoot)
+	refused := refusedURL(t)
+	ghLog := filepath.Join(t.TempDir(), "gh.log")
+	ghOK, ghBad := fakeGH(t, 0, ghLog), fakeGH(t, 1, ghLog)
+	noGH := pathWithout(t, []string{"gh"})
+	sums := "/amigo-release/amigo-release/releases/download/v1.2.3/SHA256SUMS"
+	asset := "/amigo-release/amigo-release/releases/download/v1.2.3/amigo-release-linux-amd64"
 
 	base := map[string]string{
-		"RUNNER_OS": "Linux", "RUNNER_ARCH": "X64", "GITHUB_SERVER_URL": srv.URL,
-		"GITHUB_API_URL": srv.URL + "/api", "ACTION_REPOSITORY": "amigo-release/amigo-release", "LOOKUP_TOKEN": "gh-token",
+		"RUNNER_OS": "Linux", "RUNNER_ARCH": "X64", "GITHUB_SERVER_URL": srv.URL, "PATH": noGH,
+		"ACTION_REPOSITORY": "amigo-release/amigo-release", "LOOKUP_TOKEN": "gh-token", "AMIGO_FETCH_BACKOFF": "0",
 	}
 	with := func(kv ...string) map[string]string {
-		m := map[string]string{}
-		for k, v := range base {
-			m[k] = v
-		}
+		m := maps.Clone(base)
 		for i := 0; i < len(kv); i += 2 {
 			m[kv[i]] = kv[i+1]
 		}
@@ -240,37 +374,92 @@ func TestActionFetchStep(t *testing.T) {
 	tests := []struct {
 		name      string
 		env       map[string]string
+		setup     func()
 		wantCode  int
 		wantBuild string
-		wantOut   string
+		wantOut   []string
+		notOut    []string
 		wantBin   string
 	}{
-		{"release tag, checksum ok", with("ACTION_REF", "v1.2.3"), 0, "false", "using v1.2.3 amigo-release-linux-amd64", "amigo-release"},
-		{"version input beats the ref", with("ACTION_REF", "main", "WANT_VERSION", "v1.2.3"), 0, "false", "using v1.2.3", "amigo-release"},
-		{"windows arm64 gets the .exe", with("ACTION_REF", "v1.2.3", "RUNNER_OS", "Windows", "RUNNER_ARCH", "ARM64"), 0, "false", "amigo-release-windows-arm64.exe", "amigo-release.exe"},
-		{"SHA of a release tag downloads that release", with("ACTION_REF", sha), 0, "false", "is release v1.2.3", "amigo-release"},
-		{"moving major tag resolves to its release", with("ACTION_REF", "v1"), 0, "false", "ref v1 is release v1.2.3", "amigo-release"},
-		{"moving tag without a release builds", with("ACTION_REF", "v2"), 0, "true", "not a release tag", ""},
-		{"checksum mismatch fails", with("ACTION_REF", "v6.6.6"), 1, "", "checksum mismatch", ""},
-		{"tag without release builds", with("ACTION_REF", "v9.9.9"), 0, "true", "has no release v9.9.9", ""},
-		{"branch builds", with("ACTION_REF", "main"), 0, "true", "not a release tag", ""},
-		{"unknown SHA builds", with("ACTION_REF", strings.Repeat("2", 40)), 0, "true", "not a release tag", ""},
-		{"no ref at all builds", with(), 0, "true", "not a release tag", ""},
-		{"unsupported arch", with("ACTION_REF", "v1.2.3", "RUNNER_ARCH", "ARM"), 1, "", "unsupported runner architecture ARM", ""},
+		{name: "release tag, checksum ok", env: with("ACTION_REF", "v1.2.3"), wantBuild: "false", wantBin: "amigo-release",
+			wantOut: []string{"using v1.2.3 amigo-release-linux-amd64 (sha256 " + good + " matches SHA256SUMS; build provenance not checked (no gh"}},
+		{name: "version input beats the ref", env: with("ACTION_REF", "main", "WANT_VERSION", "v1.2.3"), wantBuild: "false", wantOut: []string{"using v1.2.3"}, wantBin: "amigo-release"},
+		{name: "version without v is taken with a warning", env: with("ACTION_REF", "main", "WANT_VERSION", "1.2.3"), wantBuild: "false", wantBin: "amigo-release",
+			wantOut: []string{"::warning::amigo-release: version '1.2.3' has no leading v: using release v1.2.3 (write version: v1.2.3)", "using v1.2.3"}},
+		{name: "version that does not exist is an error", env: with("ACTION_REF", "v1.2.3", "WANT_VERSION", "v9.9.9"), wantCode: 1,
+			wantOut: []string{"::error::amigo-release: amigo-release/amigo-release has no release v9.9.9 (" + srv.URL + "/amigo-release/amigo-release/releases/download/v9.9.9/SHA256SUMS: HTTP 404): check the version input against " + srv.URL + "/amigo-release/amigo-release/releases"},
+			notOut:  []string{"building"}},
+		{name: "version that is no release tag is an error", env: with("WANT_VERSION", "latest"), wantCode: 1,
+			wantOut: []string{"::error::amigo-release: input version 'latest' is not a release tag: use one such as v1.2.3"}},
+		{name: "windows arm64 gets the .exe", env: with("ACTION_REF", "v1.2.3", "RUNNER_OS", "Windows", "RUNNER_ARCH", "ARM64"), wantBuild: "false", wantOut: []string{"amigo-release-windows-arm64.exe"}, wantBin: "amigo-release.exe"},
+		{name: "SHA of a release tag downloads that release, stable over rc", env: with("ACTION_REF", shaA), wantBuild: "false", wantOut: []string{"ref " + shaA + " is release v1.2.3\n"}, wantBin: "amigo-release"},
+		{name: "moving major tag resolves to its release", env: with("ACTION_REF", "v1"), wantBuild: "false", wantOut: []string{"ref v1 is release v1.2.3\n", "using v1.2.3"}, wantBin: "amigo-release"},
+		{name: "release found among 150 tags (no page limit)", env: with("ACTION_REF", shaC), wantBuild: "false", wantOut: []string{"is release v3.0.0", "using v3.0.0"}, wantBin: "amigo-release"},
+		{name: "the highest release on a commit, in numeric order", env: with("ACTION_REF", shaD), wantBuild: "false", wantOut: []string{"is release v2.10.0\n", "using v2.10.0"}, wantBin: "amigo-release"},
+		{name: "no jq needed for a moving tag", env: with("ACTION_REF", "v1", "PATH", pathWithout(t, []string{"jq", "gh"})), wantBuild: "false", wantOut: []string{"ref v1 is release v1.2.3"}, wantBin: "amigo-release"},
+		{name: "moving tag without a release builds", env: with("ACTION_REF", "v2"), wantBuild: "true", wantOut: []string{"amigo-release: ref v2 is not a release (no vX.Y.Z tag on its commit"}, notOut: []string{"::warning::"}},
+		{name: "branch builds", env: with("ACTION_REF", "main"), wantBuild: "true", wantOut: []string{"ref main is not a release"}, notOut: []string{"::warning::"}},
+		{name: "unknown SHA builds", env: with("ACTION_REF", strings.Repeat("2", 40)), wantBuild: "true", wantOut: []string{"is not a release"}},
+		{name: "no ref at all builds", env: with(), wantBuild: "true", wantOut: []string{"no action ref (a local action, uses: ./): building from source"}},
+		{name: "without git a moving tag builds, with a warning", env: with("ACTION_REF", "v1", "PATH", pathWithout(t, []string{"git", "gh"})), wantBuild: "true",
+			wantOut: []string{"::warning::amigo-release: git is not installed, so ref v1 cannot be matched to its release: building from source (install git, or pin a release tag"}},
+		{name: "tag listing retried, then a warning and a build", env: with("ACTION_REF", "v1", "GITHUB_SERVER_URL", refused), wantBuild: "true",
+			wantOut: []string{"listing the tags of " + refused + "/amigo-release/amigo-release failed", "::warning::amigo-release: could not list the tags of " + refused + "/amigo-release/amigo-release after 4 tries"}},
+		{name: "checksum mismatch fails", env: with("ACTION_REF", "v6.6.6"), wantCode: 1, wantOut: []string{"::error::amigo-release: checksum mismatch for amigo-release-linux-amd64 of v6.6.6"}},
+		{name: "tag without release builds, with a warning", env: with("ACTION_REF", "v9.9.9"), wantBuild: "true",
+			wantOut: []string{"::warning::amigo-release: amigo-release/amigo-release has no release v9.9.9 (", "HTTP 404): building v9.9.9 from source instead"}},
+		{name: "unreachable server: retries, then the ref builds", env: with("ACTION_REF", "v1.2.3", "GITHUB_SERVER_URL", refused), wantBuild: "true",
+			wantOut: []string{"retrying in 0s (try 2 of 4)", "retrying in 0s (try 4 of 4)", "::warning::amigo-release: could not download " + refused + "/amigo-release/amigo-release/releases/download/v1.2.3/SHA256SUMS (curl: (7) ", ", after 4 tries): building v1.2.3 from source instead"},
+			notOut:  []string{"000", "try 5"}},
+		{name: "unreachable server with a version input is an error", env: with("WANT_VERSION", "v1.2.3", "GITHUB_SERVER_URL", refused), wantCode: 1,
+			wantOut: []string{"::error::amigo-release: could not download " + refused, "after 4 tries): the release server did not answer: rerun the job"},
+			notOut:  []string{"000"}},
+		{name: "SHA256SUMS 503s retried with doubling backoff", env: with("ACTION_REF", "v1.2.3", "AMIGO_FETCH_BACKOFF", "1"), setup: func() { srv.failNext(sums, 503, 503) },
+			wantBuild: "false", wantBin: "amigo-release", wantOut: []string{"SHA256SUMS: HTTP 503; retrying in 1s (try 2 of 4)", "SHA256SUMS: HTTP 503; retrying in 2s (try 3 of 4)", "using v1.2.3"}},
+		{name: "binary 502 and 429 retried", env: with("ACTION_REF", "v1.2.3"), setup: func() { srv.failNext(asset, 502, 429) },
+			wantBuild: "false", wantBin: "amigo-release", wantOut: []string{"amigo-release-linux-amd64: HTTP 502; retrying", "amigo-release-linux-amd64: HTTP 429; retrying", "using v1.2.3"}},
+		{name: "5xx past the retries with a version input is an error", env: with("WANT_VERSION", "v1.2.3", "AMIGO_FETCH_TRIES", "2"), setup: func() { srv.failNext(sums, 500, 500) }, wantCode: 1,
+			wantOut: []string{"::error::amigo-release: could not download " + srv.URL + sums + " (HTTP 500, after 2 tries)"}},
+		{name: "403 is not retried", env: with("WANT_VERSION", "v1.2.3"), setup: func() { srv.failNext(sums, 403) }, wantCode: 1,
+			wantOut: []string{"::error::amigo-release: downloading " + srv.URL + sums + " was refused (HTTP 403): check that"}, notOut: []string{"retrying"}},
+		{name: "no binary for this platform, version input: an error naming the platforms", env: with("WANT_VERSION", "v1.2.3", "RUNNER_ARCH", "ARM64"), wantCode: 1,
+			wantOut: []string{"::error::amigo-release: release v1.2.3 has no binary for this Linux ARM64 runner (amigo-release-linux-arm64 is not in its SHA256SUMS; it has linux-amd64, windows-arm64): use a runner of one of those platforms"},
+			notOut:  []string{"curl: (22)"}},
+		{name: "no binary for this platform, own ref: a warning and a build", env: with("ACTION_REF", "v1.2.3", "RUNNER_ARCH", "ARM64"), wantBuild: "true",
+			wantOut: []string{"::warning::amigo-release: release v1.2.3 has no binary for this Linux ARM64 runner", "building v1.2.3 from source instead"}},
+		{name: "asset listed but missing", env: with("WANT_VERSION", "v1.3.0"), wantCode: 1,
+			wantOut: []string{"::error::amigo-release: release v1.3.0 lists amigo-release-linux-amd64 in SHA256SUMS but has no such asset (", "HTTP 404): the release is incomplete"}},
+		{name: "attestation verified with gh", env: with("ACTION_REF", "v1.2.3", "PATH", ghOK+string(os.PathListSeparator)+noGH), wantBuild: "false", wantBin: "amigo-release",
+			wantOut: []string{"build provenance verified (gh attestation verify --repo amigo-release/amigo-release)"}},
+		{name: "attestation failure refuses the binary", env: with("ACTION_REF", "v1.2.3", "PATH", ghBad+string(os.PathListSeparator)+noGH), wantCode: 1,
+			wantOut: []string{"::error::amigo-release: gh attestation verify amigo-release-linux-amd64 --repo amigo-release/amigo-release failed: X failed to verify the attestation: no matching attestations found", "set verify-attestation: false to rely on the checksum alone"},
+			notOut:  []string{"using v1.2.3"}},
+		{name: "verify-attestation false skips gh", env: with("ACTION_REF", "v1.2.3", "VERIFY_ATTESTATION", "false", "PATH", ghBad+string(os.PathListSeparator)+noGH), wantBuild: "false", wantBin: "amigo-release",
+			wantOut: []string{"(sha256 " + good + " matches SHA256SUMS)"}},
+		{name: "verify-attestation true without gh is an error", env: with("ACTION_REF", "v1.2.3", "VERIFY_ATTESTATION", "true"), wantCode: 1,
+			wantOut: []string{"::error::amigo-release: verify-attestation: true needs the GitHub CLI with attestation support (gh 2.49 or later)"}},
+		{name: "bad verify-attestation", env: with("ACTION_REF", "v1.2.3", "VERIFY_ATTESTATION", "maybe"), wantCode: 1,
+			wantOut: []string{"::error::amigo-release: input verify-attestation must be auto, true or false, not 'maybe'"}},
+		{name: "unsupported arch", env: with("ACTION_REF", "v1.2.3", "RUNNER_ARCH", "ARM"), wantCode: 1, wantOut: []string{"unsupported runner architecture ARM"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if strings.Contains(tt.name, "SHA of") || strings.Contains(tt.name, "moving") {
-				if _, err := exec.LookPath("jq"); err != nil {
-					t.Skip("jq not installed")
-				}
+			srv.reset()
+			os.Remove(ghLog)
+			if tt.setup != nil {
+				tt.setup()
 			}
 			out, code, outputs := runScript(t, script, tt.env)
 			if code != tt.wantCode {
 				t.Fatalf("exit %d, want %d\n%s", code, tt.wantCode, out)
 			}
-			wantContains(t, "step log", out, tt.wantOut)
-			if outputs["build"] != tt.wantBuild {
+			wantContains(t, "step log", out, tt.wantOut...)
+			for _, n := range tt.notOut {
+				if strings.Contains(out, n) {
+					t.Errorf("step log contains %q:\n%s", n, out)
+				}
+			}
+			if outputs["build"] != map[int]string{0: tt.wantBuild, 1: ""}[code] {
 				t.Errorf("build=%q, want %q\n%s", outputs["build"], tt.wantBuild, out)
 			}
 			if tt.wantBin != "" {
@@ -284,6 +473,40 @@ func TestActionFetchStep(t *testing.T) {
 			}
 		})
 	}
+
+	// The tag lookup sends the token to the git server (private action
+	// repositories), as actions/checkout does; gh gets it and the host too.
+	t.Run("token reaches git and gh", func(t *testing.T) {
+		srv.reset()
+		os.Remove(ghLog)
+		out, code, _ := runScript(t, script, with("ACTION_REF", "v1", "PATH", ghOK+string(os.PathListSeparator)+noGH))
+		if code != 0 {
+			t.Fatalf("exit %d\n%s", code, out)
+		}
+		basic := "basic " + base64.StdEncoding.EncodeToString([]byte("x-access-token:gh-token"))
+		if len(srv.gitAuths) == 0 || !slices.ContainsFunc(srv.gitAuths, func(a string) bool { return strings.EqualFold(a, basic) }) {
+			t.Errorf("git requests' Authorization %q, want %q", srv.gitAuths, basic)
+		}
+		wantContains(t, "step log", out, "::add-mask::"+strings.TrimPrefix(basic, "basic "))
+		log, err := os.ReadFile(ghLog)
+		if err != nil {
+			t.Fatal(err)
+		}
+		host := strings.TrimPrefix(srv.URL, "http://")
+		wantContains(t, "gh call", string(log), "gh attestation verify ", "/amigo-release-bin/amigo-release-linux-amd64 --repo amigo-release/amigo-release token=gh-token host="+host)
+	})
+}
+
+// refusedURL is an http:// URL where nothing listens (connection refused).
+func refusedURL(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return "http://" + addr
 }
 
 // TestActionRunStep runs the action's final step with a stand-in binary

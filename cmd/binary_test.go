@@ -8,7 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -24,6 +26,9 @@ func TestMain(m *testing.M) {
 }
 
 func buildAndRun(m *testing.M) int {
+	if os.Getenv("AMIGO_NEEDTOOL_CHILD") == "1" { // TestNeedTool's child needs no binary
+		return m.Run()
+	}
 	dir, err := os.MkdirTemp("", "amigo-release-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -96,14 +101,7 @@ func TestBinary_emptyEnvironment(t *testing.T) {
 		cmd := exec.Command(binPath, args...)
 		cmd.Env = []string{} // empty, not inherited
 		cmd.Dir = t.TempDir()
-		out, err := cmd.CombinedOutput()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return string(out), code
+		return runExit(t, cmd)
 	}
 	out, code := run("version")
 	if code != 0 {
@@ -201,46 +199,76 @@ func parseDockerfile(t *testing.T, path string) map[string]dockerStage {
 	return stages
 }
 
-// TestDockerfile checks the two image targets without a Docker engine.
+// pinnedImage is an image reference pinned by digest.
+var pinnedImage = regexp.MustCompile(`^[\w./-]+(:[\w.-]+)?@sha256:[0-9a-f]{64}$`)
+
+// TestDockerfile checks the two image targets' text (TestImages, run by
+// scripts/images.sh --test, checks the built images): the goreleaser pattern
+// (the images copy the release binary), a builder-independent platform, the
+// layout of each target, every base and the syntax frontend pinned by digest.
 func TestDockerfile(t *testing.T) {
+	raw, err := os.ReadFile("../Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _, _ := strings.Cut(string(raw), "\n")
+	syntax, ok := strings.CutPrefix(first, "# syntax=")
+	if !ok || !pinnedImage.MatchString(syntax) || !strings.HasPrefix(syntax, "docker/dockerfile:1") {
+		t.Errorf("first line %q: want # syntax=docker/dockerfile:1.x@sha256:<digest>", first)
+	}
 	stages := parseDockerfile(t, "../Dockerfile")
-	build, ok := stages["build"]
+	bases := map[string]bool{}
+	for name, st := range stages {
+		if _, isStage := stages[st.base]; isStage || st.base == "scratch" {
+			continue
+		}
+		if !pinnedImage.MatchString(st.base) {
+			t.Errorf("stage %s: FROM %s is not pinned by digest (image@sha256:...)", name, st.base)
+		}
+		bases[st.base] = true
+	}
+	if len(bases) != 1 {
+		t.Errorf("base images %v: want one debian:bookworm-slim digest shared by every stage (Dependabot bumps them together)", bases)
+	}
+
+	rootfs, ok := stages["rootfs"]
 	if !ok {
-		t.Fatal("no build stage")
+		t.Fatal("no rootfs stage")
 	}
-	var goBuild string
-	for _, r := range build.has("RUN") {
-		if strings.Contains(r, "go build") {
-			goBuild = r
+	if !strings.Contains(string(raw), "FROM --platform=$BUILDPLATFORM "+rootfs.base+" AS rootfs") {
+		t.Error("the rootfs stage must run on the build platform (FROM --platform=$BUILDPLATFORM): no emulation for arm64")
+	}
+	run := strings.Join(rootfs.has("RUN"), "\n")
+	for _, want := range []string{
+		`os="${TARGETOS:-linux}"`, `arch="${TARGETARCH:-$(dpkg --print-architecture)}"`, // builders without BuildKit's automatic args
+		`/dist/amigo-release-${os}-${arch}`, "chmod 1777 /rootfs/tmp", "ca-certificates",
+		"install -m 0755", "/rootfs/usr/local/bin/amigo-release",
+	} {
+		if !strings.Contains(run, want) {
+			t.Errorf("rootfs stage's RUN lacks %q:\n%s", want, run)
 		}
 	}
-	for _, want := range []string{"CGO_ENABLED=0", "-trimpath", "buildinfo.version=${VERSION}", "buildinfo.commit=${COMMIT}", "buildinfo.date=${DATE}", "-buildid="} {
-		if !strings.Contains(goBuild, want) {
-			t.Errorf("build stage's go build lacks %q: %s", want, goBuild)
-		}
+	if strings.Contains(string(raw), "go build") {
+		t.Error("the Dockerfile builds Go itself: the images copy the release binary from dist/ (scripts/build.sh)")
 	}
 
 	action, ok := stages["action"]
 	if !ok {
 		t.Fatal("no action target")
 	}
-	if action.base != "scratch" && !strings.Contains(action.base, "distroless/static") {
-		t.Errorf("action target FROM %s, want scratch or distroless/static", action.base)
+	if action.base != "scratch" {
+		t.Errorf("action target FROM %s, want scratch", action.base)
 	}
-	if ep := action.has("ENTRYPOINT"); len(ep) != 1 || !strings.Contains(ep[0], "amigo-release") {
-		t.Errorf("action target ENTRYPOINT = %v, want one naming amigo-release", ep)
+	if ep := action.has("ENTRYPOINT"); len(ep) != 1 || !strings.Contains(ep[0], "/usr/local/bin/amigo-release") {
+		t.Errorf("action target ENTRYPOINT = %v, want one naming /usr/local/bin/amigo-release", ep)
 	}
-	users := action.has("USER")
-	if len(users) == 0 {
-		t.Error("action target has no USER: it would run as root")
+	// GitHub: "Docker actions must be run by the default Docker user (root)".
+	if u := action.has("USER"); len(u) != 0 {
+		t.Errorf("action target sets USER %v: GitHub Docker actions must run as root", u)
 	}
-	for _, u := range users {
-		if name := strings.Split(u, ":")[0]; name == "0" || name == "root" {
-			t.Errorf("action target USER %s is root", u)
-		}
-	}
-	if !strings.Contains(strings.Join(action.has("COPY"), "\n"), "ca-certificates.crt") {
-		t.Error("action target does not copy CA certificates")
+	// One COPY of the whole tree: copying a directory onto /tmp loses its 1777.
+	if c := action.has("COPY"); !slices.Equal(c, []string{"--from=rootfs /rootfs/ /"}) {
+		t.Errorf("action target COPY %q, want exactly [--from=rootfs /rootfs/ /]", c)
 	}
 
 	azure, ok := stages["azure"]
@@ -256,6 +284,9 @@ func TestDockerfile(t *testing.T) {
 	if u := azure.has("USER"); len(u) != 0 {
 		t.Errorf("azure target sets USER %v; Azure needs a user that can run groupadd/useradd", u)
 	}
+	if r := azure.has("RUN"); len(r) != 0 {
+		t.Errorf("azure target has RUN %v: arm64 builds would need emulation", r)
+	}
 	var onPath bool
 	for _, c := range azure.has("COPY") {
 		if strings.HasSuffix(c, " /usr/local/bin/amigo-release") {
@@ -264,6 +295,21 @@ func TestDockerfile(t *testing.T) {
 	}
 	if !onPath {
 		t.Error("azure target does not put amigo-release in /usr/local/bin (on PATH)")
+	}
+
+	// The build context is the Linux release binaries and nothing else.
+	ignore, err := os.ReadFile("../.dockerignore")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rules []string
+	for _, l := range strings.Split(string(ignore), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			rules = append(rules, l)
+		}
+	}
+	if !slices.Equal(rules, []string{"*", "!dist/amigo-release-linux-*"}) {
+		t.Errorf(".dockerignore rules %q, want [* !dist/amigo-release-linux-*]", rules)
 	}
 }
 
@@ -312,5 +358,76 @@ func TestBinary_emulatorStopsOnSIGINT(t *testing.T) {
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("emulator after SIGINT: %v, want exit 0", err)
+	}
+}
+
+// TestPinImages runs scripts/pin-images.sh, the documented way to move the
+// Dockerfile's digest pins, on a copy of the Dockerfile with a stand-in
+// registry (PIN_RESOLVER): --check finds the stale pin, a run rewrites every
+// use of it and nothing else, and an unresolvable image is an error.
+func TestPinImages(t *testing.T) {
+	bash := needTool(t, "bash")
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "scripts"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for src, dst := range map[string]string{"../scripts/pin-images.sh": "scripts/pin-images.sh", "../Dockerfile": "Dockerfile"} {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, dst), b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	orig, _ := os.ReadFile(filepath.Join(dir, "Dockerfile"))
+	pins := regexp.MustCompile(`([\w./-]+:[\w.-]+)@(sha256:[0-9a-f]{64})`).FindAllStringSubmatch(string(orig), -1)
+	current := map[string]string{}
+	for _, m := range pins {
+		current[m[1]] = m[2]
+	}
+	if len(current) != 2 {
+		t.Fatalf("pinned images %v: want the syntax frontend and debian:bookworm-slim", current)
+	}
+	newDebian := "sha256:" + strings.Repeat("ab", 32)
+	resolver := filepath.Join(dir, "resolve")
+	script := "#!/usr/bin/env bash\ncase \"$1\" in\n"
+	for ref, d := range current {
+		if strings.HasPrefix(ref, "debian:") {
+			d = newDebian
+		}
+		script += fmt.Sprintf("  %q) echo %s ;;\n", ref, d)
+	}
+	script += "  *) echo \"unknown $1\" >&2; exit 1 ;;\nesac\n"
+	if err := os.WriteFile(resolver, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run := func(resolver string, args ...string) (string, int) {
+		cmd := exec.Command(bash, append([]string{filepath.Join(dir, "scripts/pin-images.sh")}, args...)...)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "PIN_RESOLVER=" + resolver}
+		return runExit(t, cmd)
+	}
+	out, code := run(resolver, "--check")
+	if code != 1 || !strings.Contains(out, "debian:bookworm-slim: "+current["debian:bookworm-slim"]+" -> "+newDebian) {
+		t.Fatalf("--check: exit %d, want 1 naming the stale debian pin:\n%s", code, out)
+	}
+	if now, _ := os.ReadFile(filepath.Join(dir, "Dockerfile")); string(now) != string(orig) {
+		t.Error("--check changed the Dockerfile")
+	}
+	if out, code = run(resolver); code != 0 {
+		t.Fatalf("update: exit %d\n%s", code, out)
+	}
+	now, _ := os.ReadFile(filepath.Join(dir, "Dockerfile"))
+	if want := strings.ReplaceAll(string(orig), current["debian:bookworm-slim"], newDebian); string(now) != want {
+		t.Errorf("updated Dockerfile is not the original with the debian digest replaced everywhere:\n%s", now)
+	}
+	if strings.Count(string(now), newDebian) != 2 {
+		t.Errorf("new digest used %d times, want 2 (rootfs and azure stages)", strings.Count(string(now), newDebian))
+	}
+	if out, code = run(resolver, "--check"); code != 0 {
+		t.Errorf("--check after the update: exit %d\n%s", code, out)
+	}
+	if out, code = run(filepath.Join(dir, "missing-resolver")); code != 1 || !strings.Contains(out, "cannot resolve") {
+		t.Errorf("unresolvable: exit %d, want 1 with 'cannot resolve':\n%s", code, out)
 	}
 }

@@ -136,3 +136,19 @@ func TestRecords_inProcess(t *testing.T) {
 		t.Errorf("%d pull request lookups, want 3 (the notes' cache holds across tools)", pulls)
 	}
 }
+
+// TestNotes_toolWhoseProjectIsNoTool: notes for a name two projects share
+// says so, naming both, instead of "not a tool project"; the other tool's
+// notes still come.
+func TestNotes_toolWhoseProjectIsNoTool(t *testing.T) {
+	repo := toolRepo(t)
+	commit(t, repo, "feat: a copy", map[string]string{"tools/twin/pyproject.toml": "[project]\nname = \"Calendar\"\n"})
+	plan := writePlan(t, t.TempDir(), "http://127.0.0.1:1", "http://127.0.0.1:1")
+	r := runRelease(t, releaseEnv(), "notes", "calendar", "--repo", repo, "--config", plan)
+	r.wantCode(t, ExitUsage)
+	wantContains(t, "stderr", r.stderr, "the project of calendar is not a tool at ",
+		`tools/calendar/pyproject.toml: two projects are named "calendar": tools/calendar and tools/twin`)
+	r = runRelease(t, releaseEnv(), "notes", "weather_lookup", "--repo", repo, "--config", plan)
+	r.wantCode(t, ExitOK)
+	wantContains(t, "stdout", r.stdout, "handle rain")
+}

@@ -120,7 +120,9 @@
 //	                      unknown --head/--base revision, a commit being released that is not
 //	                      the tip of a stage's branch, a commit missing from the clone that
 //	                      --deepen could not fetch (the fix: fetch-depth: 0, or --base after a
-//	                      force push), an invalid or clashing tool name, invalid project
+//	                      force push), an invalid or clashing tool name of a project the run
+//	                      would release or the plan names, a discovery root, include or
+//	                      shared glob that matches nothing at head, invalid project
 //	                      metadata, an unset from_env variable, a runtime contract the
 //	                      configured envvars do not cover, credentials the server refuses
 //	                      (401), an unknown organization (404), a custom base_url where nothing

@@ -144,6 +144,19 @@ func (f *face) annotateConfigError(err error) {
 // file and line (the annotation lands on the file in the pull request),
 // anything else as one annotation of its own, saying text.
 func (f *face) annotateProblem(err error, text string) {
+	if pr, ok := errors.AsType[*changes.Problem](err); ok {
+		// A project that cannot be a tool: on its pyproject.toml (already
+		// relative to the repository), the text without the file again.
+		where := strings.TrimSuffix(pr.Error(), pr.Message)
+		f.p.Annotate(platform.Annotation{Level: platform.LevelError, File: pr.Pyproject, Line: pr.Line,
+			Title: "amigo-release: not a tool project", Message: strings.TrimPrefix(text, where)})
+		return
+	}
+	if _, ok := errors.AsType[*changes.OptionError](err); ok {
+		f.p.Annotate(platform.Annotation{Level: platform.LevelError, File: f.repoRelative(f.o.planPath()),
+			Title: "amigo-release: invalid configuration", Message: strings.TrimPrefix(text, f.o.planPath()+": ")})
+		return
+	}
 	var list []*promote.Error
 	if pe, ok := errors.AsType[*promote.Error](err); ok {
 		list = append(list, pe)

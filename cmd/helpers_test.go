@@ -3,6 +3,9 @@ package cmd
 import (
 	"bytes"
 	"context"
+	"os"
+	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -45,6 +48,64 @@ func wantContains(t *testing.T, what, got string, wants ...string) {
 	for _, w := range wants {
 		if !strings.Contains(got, w) {
 			t.Errorf("%s does not contain %q:\n%s", what, w, got)
+		}
+	}
+}
+
+// needTool returns the path of an external program a test drives (bash, curl,
+// jq, git, shellcheck, podman...). Where it is missing the test skips, except
+// under CI=true: CI installs every tool the tests need (.ci/run), so there a
+// missing tool is a failure, never a quiet skip.
+func needTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	if testsInCI() {
+		t.Fatalf("%s is not installed: under CI=true every tool a test needs must be there (.ci/run installs it)", name)
+	}
+	t.Skipf("%s not installed (under CI=true this fails)", name)
+	return ""
+}
+
+// testsInCI reports whether the tests run in CI (CI=true, as GitHub Actions, Azure
+// Pipelines and .ci/run's caller set it).
+func testsInCI() bool {
+	v, _ := strconv.ParseBool(os.Getenv("CI"))
+	return v
+}
+
+// runExit runs cmd and returns its combined output and exit code; a
+// failure to start it fails the test.
+func runExit(t *testing.T, cmd *exec.Cmd) (string, int) {
+	t.Helper()
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return string(out), ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return string(out), 0
+}
+
+// TestNeedTool runs itself in a child process: a missing tool fails the test
+// under CI=true and skips it, saying so, elsewhere.
+func TestNeedTool(t *testing.T) {
+	if os.Getenv("AMIGO_NEEDTOOL_CHILD") == "1" {
+		needTool(t, "amigo-release-no-such-tool")
+		return
+	}
+	for _, ci := range []string{"true", ""} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestNeedTool$", "-test.v")
+		cmd.Env = append(os.Environ(), "AMIGO_NEEDTOOL_CHILD=1", "CI="+ci)
+		out, code := runExit(t, cmd)
+		if ci == "true" {
+			if code == 0 || !strings.Contains(out, "amigo-release-no-such-tool is not installed: under CI=true") {
+				t.Errorf("CI=true: exit %d, want a failure naming the tool:\n%s", code, out)
+			}
+		} else if code != 0 || !strings.Contains(out, "--- SKIP: TestNeedTool") || !strings.Contains(out, "under CI=true this fails") {
+			t.Errorf("CI unset: exit %d, want a skip that says so:\n%s", code, out)
 		}
 	}
 }

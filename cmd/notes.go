@@ -64,7 +64,7 @@ func runNotes(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return usageErrorf("%s: %v", e.plan.File, err)
 	}
-	projects, err := changes.Discover(e.repo, e.head, copts)
+	projects, problems, err := changes.Discover(e.repo, e.head, copts)
 	if err != nil {
 		return usageErrorf("discover projects: %v", err)
 	}
@@ -73,6 +73,11 @@ func runNotes(ctx context.Context, env *Env, args []string) error {
 	for _, p := range projects {
 		names = append(names, p.Name)
 		found = found || p.Name == o.Tool
+	}
+	for i := range problems {
+		if !found && problems[i].Name == o.Tool {
+			return usageErrorf("the project of %s is not a tool at %s: %v", o.Tool, short(e.head), &problems[i])
+		}
 	}
 	if !found {
 		return usageErrorf("%q is not a tool project at %s; the tools are: %s", o.Tool, short(e.head), strings.Join(names, ", "))

@@ -424,6 +424,35 @@ func TestRun_failedToolAnnotatesItsPyproject(t *testing.T) {
 	wantContains(t, "stdout", r.stdout, "::error file=tools/weather/pyproject.toml", "::error file=tools/calendar/pyproject.toml")
 }
 
+// In a CI a project this run would release but that cannot be a tool (its
+// pyproject.toml is not valid TOML) is annotated on its file and line, and
+// a discovery root that is not there on the plan file; exit 2 both.
+func TestRelease_projectProblemAnnotatedOnItsLine(t *testing.T) {
+	repo := toolRepo(t)
+	commit(t, repo, "feat: a template", map[string]string{"templates/pkg/pyproject.toml": "[project]\nname = \"pkg\"\nversion = = 1\n"})
+	us, eu := emulators(t, repo)
+	dir := t.TempDir()
+	plan := writePlan(t, dir, us.URL(), eu.URL())
+	env := releaseEnv("GITHUB_ACTIONS", "true", "GITHUB_EVENT_NAME", "workflow_dispatch")
+	gh := runRelease(t, env, "run", "--repo", repo, "--config", plan)
+	gh.wantCode(t, ExitUsage)
+	wantContains(t, "stdout", gh.stdout, "::error file=templates/pkg/pyproject.toml,line=3,", "::invalid TOML: ", "this run would release it")
+	if m := append(mutating(us.Requests()), mutating(eu.Requests())...); len(m) != 0 {
+		t.Errorf("a run that could not start made mutating calls: %v", m)
+	}
+
+	b, err := os.ReadFile(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(plan, append(b, "discovery:\n  roots: [tool]\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gh = runRelease(t, env, "plan", "--offline", "--repo", repo, "--config", plan)
+	gh.wantCode(t, ExitUsage)
+	wantContains(t, "stdout", gh.stdout, "::error file="+plan+",", `::discovery.roots: "tool" is not a directory at head`)
+}
+
 // On a terminal a plan error is printed once (by Main, with file:line:col
 // and the fix), not again as an annotation; in a CI it is also annotated.
 func TestRelease_planErrorPrintedOnceOnATerminal(t *testing.T) {

@@ -24,9 +24,11 @@ are now in the work tree (edits not yet committed count), without any API call a
 without credentials: the plan's keys, types, stages, needs and regions; every
 project's pyproject.toml ([project].name, [tool.amigo-release], [tool.amigo]) and
 what it gives once merged with the plan (tag count, secrets with literal values,
-unknown stages in skip_stages); tool names and clashes; and plan entries for tools
-that no project has (a warning). Projects are found as run finds them (discovery
-roots, include, exclude, names), skipping what .gitignore ignores.
+unknown stages in skip_stages); tool names and clashes (a project that cannot be a
+tool is a problem here, though a run that does not release it only warns: exclude
+it if it is not a tool); discovery roots and globs that match nothing; and plan
+entries for tools that no project has (a warning). Projects are found as run finds
+them (discovery roots, include, exclude, names), skipping what .gitignore ignores.
 
 Every problem is listed, one per line as FILE:LINE:COLUMN: KEY: problem; fix: ...
 (the line where it is known), or as annotations on the files inside GitHub Actions
@@ -150,16 +152,19 @@ func (v *validator) run() {
 		v.add(problem{file: planFile, path: "discovery", msg: err.Error()})
 		return
 	}
-	projects, err := changes.DiscoverDir(root, opts)
+	projects, problems, err := changes.DiscoverDir(root, opts)
 	if err != nil {
 		v.addDiscoveryErr(err)
+	}
+	for _, pr := range problems {
+		v.addProjectProblem(plan, pr)
 	}
 	names := map[string]bool{}
 	for _, p := range projects {
 		names[p.Name] = true
 		v.checkProject(plan, p)
 	}
-	v.checkPlanNames(plan, names, err == nil)
+	v.checkPlanNames(plan, names, err == nil && len(problems) == 0)
 }
 
 // checkProject checks one project's metadata and its merge with the plan.
@@ -271,17 +276,28 @@ func (v *validator) addErr(err error) {
 	}
 }
 
-// addDiscoveryErr adds the problems of changes.DiscoverDir, one per
-// project.
+// addProjectProblem adds a project that cannot be a tool, on its
+// pyproject.toml. A run refuses it only when it would release it or the
+// plan names it; validate cannot know the first, so it is a problem here,
+// with both fixes.
+func (v *validator) addProjectProblem(plan *promote.Plan, pr changes.Problem) {
+	file := v.display(pr.Pyproject)
+	v.checked = append(v.checked, file)
+	v.add(problem{file: file, line: pr.Line, msg: pr.Message,
+		fix: fmt.Sprintf("if it is not a tool, add %q to discovery.exclude in %s (its files then count for the enclosing project)", pr.Path, plan.File)})
+}
+
+// addDiscoveryErr adds the discovery options that changes.DiscoverDir
+// refuses (a root, include or shared glob that matches nothing), each on
+// the plan's discovery key.
 func (v *validator) addDiscoveryErr(err error) {
 	errs := []error{err}
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		errs = j.Unwrap()
 	}
 	for _, e := range errs {
-		if pe, ok := errors.AsType[*changes.ProjectError](e); ok {
-			v.checked = append(v.checked, v.display(pe.File))
-			v.add(problem{file: v.display(pe.File), line: pe.Line, msg: pe.Msg})
+		if oe, ok := errors.AsType[*changes.OptionError](e); ok {
+			v.add(problem{file: v.planPath(), path: "discovery." + oe.Field, msg: fmt.Sprintf("%q %s", oe.Value, oe.Msg), fix: oe.Fix})
 			continue
 		}
 		v.add(problem{file: v.planPath(), path: "discovery", msg: e.Error()})

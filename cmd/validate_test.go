@@ -57,8 +57,11 @@ func TestValidate_problems(t *testing.T) {
 	})
 	r := runBinary(t, repo, nil, "validate")
 	r.wantCode(t, ExitUsage)
+	// A name two projects share is a problem on both files: neither is a
+	// tool then (as in a run).
 	want := []string{
 		"tools/broken/pyproject.toml:3: invalid TOML: ",
+		`tools/calendar/pyproject.toml: two projects are named "calendar": tools/calendar and tools/twin`,
 		`tools/twin/pyproject.toml: two projects are named "calendar": tools/calendar and tools/twin`,
 		`tools/weather/pyproject.toml:9: tool.amigo-release.envvars[0].name: invalid environment variable name "api-key"`,
 	}
@@ -71,7 +74,8 @@ func TestValidate_problems(t *testing.T) {
 			t.Errorf("problem %d = %q, want it to start with %q", i, lines[i], w)
 		}
 	}
-	wantContains(t, "stderr", r.stderr, "amigo-release validate: 3 problems in ")
+	wantContains(t, "stdout", r.stdout, `; fix: if it is not a tool, add "tools/twin" to discovery.exclude in .amigo/release.yaml (its files then count for the enclosing project)`)
+	wantContains(t, "stderr", r.stderr, "amigo-release validate: 4 problems in ")
 
 	// Fix the envvar: the next problem of that file (a stage the plan does
 	// not have) shows, at its line.
@@ -91,6 +95,35 @@ func TestValidate_problems(t *testing.T) {
 	}
 	if n := calls(); n != 0 {
 		t.Errorf("validate made %d API calls", n)
+	}
+}
+
+// TestValidate_discoveryTypos: a discovery root, include or shared glob
+// that matches nothing in the work tree is a problem on the plan (a run
+// refuses it too), listed with the projects' problems.
+func TestValidate_discoveryTypos(t *testing.T) {
+	repo, _ := validateRepo(t)
+	writeFiles(t, repo, map[string]string{
+		".amigo/release.yaml": "version: 1\ndefaults:\n  organization: acme\nstages:\n  - name: us\n    region: us\n" +
+			"discovery:\n  roots: [tools, tool]\n  include: [\"tools/*\", \"tols/*\"]\n  shared:\n    \".venv/**\": [calendar]\n",
+		"tools/broken/pyproject.toml": "[project]\n",
+	})
+	r := runBinary(t, repo, nil, "validate")
+	r.wantCode(t, ExitUsage)
+	want := []string{
+		`.amigo/release.yaml: discovery.roots: "tool" is not a directory in the work tree, so no project is found under it; fix: correct the path (relative to the repository root) or remove it`,
+		`.amigo/release.yaml: discovery.include: "tols/*" matches no project (a directory with a pyproject.toml under the roots tools, tool) in the work tree; fix: correct the glob or remove it`,
+		`.amigo/release.yaml: discovery.shared: ".venv/**" matches no file in the work tree, so a change there can never trigger its projects; fix: correct the glob or remove it`,
+		"tools/broken/pyproject.toml: no [project].name",
+	}
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != len(want) {
+		t.Fatalf("%d problems listed, want %d:\n%s", len(lines), len(want), r.stdout)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(lines[i], w) {
+			t.Errorf("problem %d = %q, want it to start with %q", i, lines[i], w)
+		}
 	}
 }
 

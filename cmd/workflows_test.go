@@ -1,10 +1,13 @@
 package cmd
 
 import (
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -49,10 +52,13 @@ type workflow struct {
 		CancelInProgress bool   `yaml:"cancel-in-progress"`
 	} `yaml:"concurrency"`
 	Jobs map[string]struct {
+		Needs       yaml.Node         `yaml:"needs"`
 		Permissions map[string]string `yaml:"permissions"`
 		Environment string            `yaml:"environment"`
 		Steps       []struct {
+			Name string            `yaml:"name"`
 			Uses string            `yaml:"uses"`
+			Run  string            `yaml:"run"`
 			With map[string]string `yaml:"with"`
 		} `yaml:"steps"`
 	} `yaml:"jobs"`
@@ -103,7 +109,9 @@ func TestWorkflows(t *testing.T) {
 			makesRecords := strings.Contains(string(b), "records.tags")
 			check := func(where string, perms map[string]string) {
 				for k, v := range perms {
-					if isRelease && ((k == "contents" && v == "write") || (k == "packages" && v == "write")) {
+					// The release publishes (contents, packages) and signs
+					// attestations (id-token for Sigstore, attestations to store them).
+					if isRelease && v == "write" && slices.Contains([]string{"contents", "packages", "id-token", "attestations"}, k) {
 						continue
 					}
 					if makesRecords && k == "contents" && v == "write" {
@@ -149,6 +157,76 @@ func TestWorkflows(t *testing.T) {
 	}
 }
 
+// TestReleaseWorkflow checks the supply chain release.yml builds: no Go
+// cache (a branch's CI run could have poisoned it), an SBOM, build provenance
+// and SBOM attestations for every binary and both images, signed by jobs that
+// hold exactly the permissions that takes, and images made from the
+// published binaries rather than a second build.
+func TestReleaseWorkflow(t *testing.T) {
+	b, err := os.ReadFile("../.github/workflows/release.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w workflow
+	if err := yaml.Unmarshal(b, &w); err != nil {
+		t.Fatal(err)
+	}
+	bin, img := w.Jobs["binaries"], w.Jobs["images"]
+	if len(bin.Steps) == 0 || len(img.Steps) == 0 {
+		t.Fatalf("release.yml needs a binaries and an images job: %v", slices.Collect(maps.Keys(w.Jobs)))
+	}
+	for name, j := range w.Jobs {
+		for _, s := range j.Steps {
+			if strings.HasPrefix(s.Uses, "actions/setup-go@") && s.With["cache"] != "false" {
+				t.Errorf("job %s: setup-go without cache: false; a release must not build from a cache CI runs can write", name)
+			}
+		}
+	}
+	type attest struct{ provenance, sbom map[string]string }
+	find := func(job string) (a attest, runs string) {
+		for _, s := range w.Jobs[job].Steps {
+			runs += s.Run + "\n"
+			switch {
+			case strings.HasPrefix(s.Uses, "actions/attest-build-provenance@"):
+				a.provenance = s.With
+			case strings.HasPrefix(s.Uses, "actions/attest-sbom@"):
+				a.sbom = s.With
+			}
+		}
+		return a, runs
+	}
+	ba, bruns := find("binaries")
+	if ba.provenance["subject-checksums"] != "dist/SHA256SUMS" {
+		t.Errorf("binaries: build provenance not attested for every binary in SHA256SUMS: %v", ba.provenance)
+	}
+	if ba.sbom["subject-checksums"] != "dist/SHA256SUMS" || ba.sbom["sbom-path"] != "dist/amigo-release.sbom.cdx.json" {
+		t.Errorf("binaries: SBOM not attested for every binary: %v", ba.sbom)
+	}
+	if !strings.Contains(bruns, "scripts/sbom.sh dist/amigo-release.sbom.cdx.json") {
+		t.Error("binaries: the SBOM is not made with scripts/sbom.sh")
+	}
+	ia, iruns := find("images")
+	for what, with := range map[string]map[string]string{"provenance": ia.provenance, "SBOM": ia.sbom} {
+		if with["subject-digest"] != "${{ steps.push.outputs.digest }}" || with["subject-name"] != "${{ steps.push.outputs.image }}" || with["push-to-registry"] != "true" {
+			t.Errorf("images: %s attestation not made for the pushed digest and pushed to the registry: %v", what, with)
+		}
+	}
+	if ia.sbom["sbom-path"] != "dist/amigo-release.sbom.cdx.json" {
+		t.Errorf("images: SBOM attestation uses %q", ia.sbom["sbom-path"])
+	}
+	if !strings.Contains(iruns, "gh release download") || !strings.Contains(iruns, "sha256sum --check --ignore-missing SHA256SUMS") || strings.Contains(iruns, "scripts/build.sh") {
+		t.Error("images: must build from the published, checksum-verified binaries (gh release download), not a second build")
+	}
+	if img.Needs.Value != "binaries" {
+		t.Errorf("images needs %q, want binaries (it downloads the published binaries)", img.Needs.Value)
+	}
+	for name, j := range map[string]struct{ perms map[string]string }{"binaries": {bin.Permissions}, "images": {img.Permissions}} {
+		if j.perms["id-token"] != "write" || j.perms["attestations"] != "write" {
+			t.Errorf("job %s attests without id-token: write and attestations: write: %v", name, j.perms)
+		}
+	}
+}
+
 // TestExamplePlans loads every example plan file with the real loader.
 func TestExamplePlans(t *testing.T) {
 	files, err := filepath.Glob("../examples/workflows/plans/*.yaml")
@@ -159,6 +237,51 @@ func TestExamplePlans(t *testing.T) {
 	for _, f := range files {
 		if _, err := promote.Load(f); err != nil {
 			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+// TestDependabot checks .github/dependabot.yml keeps every kind of pin this
+// repository has moving: Go modules, the SHA-pinned actions and the
+// digest-pinned base images, each from the directory that holds them.
+func TestDependabot(t *testing.T) {
+	b, err := os.ReadFile("../.github/dependabot.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		Version int `yaml:"version"`
+		Updates []struct {
+			Ecosystem string `yaml:"package-ecosystem"`
+			Directory string `yaml:"directory"`
+			Schedule  struct {
+				Interval string `yaml:"interval"`
+			} `yaml:"schedule"`
+		} `yaml:"updates"`
+	}
+	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	if err := dec.Decode(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Version != 2 {
+		t.Errorf("version %d, want 2", cfg.Version)
+	}
+	got := map[string]string{}
+	for _, u := range cfg.Updates {
+		if u.Schedule.Interval == "" {
+			t.Errorf("%s: no schedule interval", u.Ecosystem)
+		}
+		got[u.Ecosystem] = u.Directory
+	}
+	// Each directory must hold what the ecosystem reads.
+	for eco, file := range map[string]string{"gomod": "go.mod", "github-actions": ".github/workflows/release.yml", "docker": "Dockerfile"} {
+		dir, ok := got[eco]
+		if !ok {
+			t.Errorf("no %s updates", eco)
+			continue
+		}
+		if _, err := os.Stat(filepath.Join("..", dir, file)); err != nil {
+			t.Errorf("%s updates in %q, which does not hold %s: %v", eco, dir, file, err)
 		}
 	}
 }
@@ -312,12 +435,13 @@ func TestAzurePipelines(t *testing.T) {
 }
 
 // TestActionYAML_shellcheck runs shellcheck over the action's bash steps
-// (actionlint checks workflows' scripts, not an action's), when installed.
+// (actionlint checks workflows' scripts, not an action's). Without
+// shellcheck it skips, except under CI=true, where it fails. Linux only.
 func TestActionYAML_shellcheck(t *testing.T) {
-	sc, err := exec.LookPath("shellcheck")
-	if err != nil {
-		t.Skip("shellcheck not installed")
+	if runtime.GOOS != "linux" {
+		t.Skip("shellcheck's findings do not depend on the OS: the Linux job runs this")
 	}
+	sc := needTool(t, "shellcheck")
 	expr := regexp.MustCompile(`\$\{\{[^}]*\}\}`)
 	for _, s := range loadAction(t).Runs.Steps {
 		if s.Run == "" {

@@ -47,6 +47,11 @@ func TestBadInput(t *testing.T) {
 		{name: "tool name clash", code: 2,
 			files: project("weather2", "weather_lookup", ""),
 			want:  []string{"weather_lookup", "tools/weather", "tools/weather2"}},
+		// A typo in discovery used to read as "0 projects, nothing to
+		// release" with exit 0 (issue 14 item 4).
+		{name: "discovery root that is not there", code: 2,
+			files: map[string]string{".amigo/release.yaml": "{{plan:roottypo}}"},
+			want:  []string{"discovery.roots: \"tool\" is not a directory at head", "fix:"}},
 		{name: "missing credentials", code: 2,
 			env:  map[string]string{"AMIGO_API_KEY": ""},
 			want: []string{"AMIGO_API_KEY", "missing credential"}},
@@ -75,6 +80,7 @@ func TestBadInput(t *testing.T) {
 			files := map[string]string{}
 			for k, v := range tc.files {
 				v = strings.ReplaceAll(v, "{{plan:soka}}", strings.Replace(w.planYAML(nil, ""), "test: true", "test: true\n    soka: 10m", 1))
+				v = strings.ReplaceAll(v, "{{plan:roottypo}}", strings.Replace(w.planYAML(nil, ""), "roots: [tools]", "roots: [tool]", 1))
 				v = strings.ReplaceAll(v, "{{plan}}", w.planYAML(nil, ""))
 				v = strings.ReplaceAll(v, "{{unreachable}}", strings.Replace(w.planYAML(nil, ""), w.cluster.URL("us"), "http://127.0.0.1:9", 1))
 				files[k] = v

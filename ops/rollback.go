@@ -269,13 +269,20 @@ func (o *RollbackOptions) toolSettings() (promote.ToolSettings, error) {
 	if err != nil {
 		return promote.ToolSettings{}, fmt.Errorf("%s: %w", o.Plan.File, err)
 	}
-	projects, err := changes.Discover(o.Repo, o.Head, copts)
+	projects, problems, err := changes.Discover(o.Repo, o.Head, copts)
 	if err != nil {
 		return promote.ToolSettings{}, fmt.Errorf("discover projects: %w", err)
 	}
 	for _, p := range projects {
 		if p.Name == o.Tool {
 			return resolveTool(o.Plan, o.Repo, o.Head, p.Name, p.Path)
+		}
+	}
+	for i := range problems {
+		if problems[i].Name == o.Tool {
+			// Its project is there but is no tool now (another project has
+			// its name): its settings are unknown.
+			return promote.ToolSettings{}, fmt.Errorf("the project of %s cannot be read as a tool at %s: %w", o.Tool, short(o.Head), &problems[i])
 		}
 	}
 	// A tool removed from the repository can still be rolled back: its

@@ -132,6 +132,20 @@ func TestRollback_refused(t *testing.T) {
 			t.Fatalf("err %v", err)
 		}
 	})
+	t.Run("the tool's project is no tool now", func(t *testing.T) {
+		// A second project named weather: neither is a tool, so the smoke
+		// test's inputs are unknown; refused before any change.
+		w, _ := releasedWorld(t)
+		w.commit("chore: a copy", map[string]string{"tools/weather2/pyproject.toml": "[project]\nname = \"weather\"\n"})
+		_, err := rollback(t, w, map[string]string{"us": "smoke: true"}, "1.1.0", false)
+		if err == nil || !strings.Contains(err.Error(), "the project of weather cannot be read as a tool") ||
+			!strings.Contains(err.Error(), `tools/weather/pyproject.toml: two projects are named "weather": tools/weather and tools/weather2`) {
+			t.Fatalf("err %v, want the clash", err)
+		}
+		if m := w.mutations(); len(m) != 0 {
+			t.Errorf("a refused rollback changed %v", m)
+		}
+	})
 	t.Run("unknown version and commit", func(t *testing.T) {
 		w, _ := releasedWorld(t)
 		for _, to := range []string{"9.9.9", "not-a-ref", ""} {

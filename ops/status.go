@@ -106,11 +106,14 @@ func Status(ctx context.Context, o StatusOptions) (*StatusReport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", o.Plan.File, err)
 	}
-	projects, err := changes.Discover(o.Repo, o.Head, copts)
+	projects, problems, err := changes.Discover(o.Repo, o.Head, copts)
 	if err != nil {
 		return nil, fmt.Errorf("discover projects: %w", err)
 	}
 	rep := &StatusReport{Head: o.Head}
+	for i := range problems {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("not a tool project: %v", &problems[i]))
+	}
 	for _, st := range order {
 		rep.Stages = append(rep.Stages, StatusStage{Name: st.Name, Region: st.Region, BaseURL: st.BaseURL, ActiveCap: st.ActiveCap})
 	}

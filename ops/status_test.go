@@ -92,4 +92,15 @@ func TestStatus_driftedCappedPinned(t *testing.T) {
 	if len(st.Tools) != 2 || st.Tools[0].Name != "ghost" || st.Tools[0].Stages[0].State != ops.StateNoTool || len(st.Warnings) != 1 {
 		t.Errorf("filtered status: %+v %v", st.Tools, st.Warnings)
 	}
+
+	// A project that cannot be a tool (a template) is a warning naming its
+	// file; the tools' status is unchanged.
+	w.commit("chore: a template", map[string]string{"tools/template/pyproject.toml": "[project]\nname = \"$pkg\"\n"})
+	st, err = ops.Status(context.Background(), ops.StatusOptions{Plan: plan, Repo: w.repo(), Head: w.git("rev-parse", "HEAD"), Readers: w.readers(plan)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Tools) != 2 || len(st.Warnings) != 1 || !strings.HasPrefix(st.Warnings[0], "not a tool project: tools/template/pyproject.toml: [project].name: ") {
+		t.Errorf("status with a template: tools %+v, warnings %q", st.Tools, st.Warnings)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path"
 	"path/filepath"
 	"slices"
@@ -41,6 +42,88 @@ func changesOptions(d promote.Discovery) (changes.Options, error) {
 		o.NonConventional = b
 	}
 	return o, nil
+}
+
+// discoveryError names the plan file and the discovery key of each option
+// that matches nothing at head (changes.OptionError), one start problem
+// each; other errors get what.
+func discoveryError(file, what string, err error) error {
+	var oe *changes.OptionError
+	if !errors.As(err, &oe) {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	list := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		list = j.Unwrap()
+	}
+	var problems []Problem
+	for _, e := range list {
+		if errors.As(e, &oe) {
+			e = fmt.Errorf("%s: discovery.%w", file, oe)
+		}
+		problems = append(problems, Problem{Err: e})
+	}
+	return startError(problems)
+}
+
+// checkProblems turns the projects that cannot be tools (no or an invalid
+// name, a name two projects share) into start problems when this run would
+// release them or the plan or the tool filter names them, and into warnings
+// naming the paths otherwise: an example, a template or a test fixture must
+// not block every release. Each names its pyproject.toml and line.
+func (r *runner) checkProblems(rep *Report, res *changes.Result) error {
+	named := planNames(r.opts.Plan)
+	file := r.opts.Plan.File
+	var problems []Problem
+	for i := range res.Problems {
+		p := &res.Problems[i]
+		var why string
+		filtered := len(r.opts.Tools) > 0 && !slices.Contains(r.opts.Tools, p.Name)
+		switch {
+		case p.Change != nil && releases(*p.Change) && !filtered:
+			why = "this run would release it (" + p.Change.Reason + ")"
+		case p.Name != "" && named[p.Name] != "":
+			why = fmt.Sprintf("%s names %q", named[p.Name], p.Name)
+		case p.Name != "" && slices.Contains(r.opts.Tools, p.Name):
+			why = fmt.Sprintf("the tool filter names %q", p.Name)
+		}
+		if why == "" {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%v; nothing in this run releases it, so it is left out (if it is not a tool, add %q to discovery.exclude in %s: its files then count for the enclosing project)",
+				p, p.Path, file))
+			continue
+		}
+		problems = append(problems, Problem{Err: fmt.Errorf("%w; %s: fix it, or if it is not a tool add %q to discovery.exclude in %s (its files then count for the enclosing project)",
+			p, why, p.Path, file)})
+	}
+	return startError(problems)
+}
+
+// releases reports whether a project change goes out in this run: a bump,
+// or a first release (see toolRuns: a project never released goes out
+// even without a feat or fix).
+func releases(pc changes.ProjectChange) bool {
+	return pc.Status == changes.StatusChanged || pc.Status == changes.StatusNoRelease && pc.FirstRelease
+}
+
+// planNames maps each tool name the plan mentions to where it does.
+func planNames(p *promote.Plan) map[string]string {
+	named := map[string]string{}
+	for n := range p.Tools {
+		named[n] = "tools." + n + " in " + p.File
+	}
+	for _, g := range slices.Sorted(maps.Keys(p.Discovery.Shared)) {
+		for _, n := range p.Discovery.Shared[g] {
+			if named[n] == "" {
+				named[n] = fmt.Sprintf("discovery.shared %q in %s", g, p.File)
+			}
+		}
+	}
+	for _, dir := range slices.Sorted(maps.Keys(p.Discovery.Names)) {
+		if n := p.Discovery.Names[dir]; named[n] == "" {
+			named[n] = fmt.Sprintf("discovery.names %q in %s", dir, p.File)
+		}
+	}
+	return named
 }
 
 // remoteView is what the analysis learned from the servers: per stage, the

@@ -44,7 +44,9 @@
 //     sendable in a header), that the commit being released is the tip of
 //     every stage's branch (tips.go: the remote through Options.Remote when
 //     it can be read, else refs/remotes/origin/<branch> or
-//     refs/heads/<branch>), signs in to every stage, analyses, and checks
+//     refs/heads/<branch>), signs in to every stage, analyses (a discovery
+//     option that matches nothing, a project that cannot be a tool but
+//     would be released or is named by the plan: a problem each), and checks
 //     every tool's settings (metadata, every from_env variable) and runtime
 //     contract in every stage. Any problem: a *StartError with one Problem
 //     each, and nothing is created.

@@ -233,9 +233,11 @@ func (r *runner) analyze(ctx context.Context, rep *Report, repo *changes.Repo, h
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", r.opts.Plan.File, err)
 	}
-	projects, err := changes.Discover(repo, head, copts)
+	// The projects that cannot be tools come with Detect's result, with
+	// what the range did to them (checkProblems).
+	projects, _, err := changes.Discover(repo, head, copts)
 	if err != nil {
-		return nil, fmt.Errorf("discover projects: %w", err)
+		return nil, discoveryError(r.opts.Plan.File, "discover projects", err)
 	}
 	r.log.Infof("%s at %s; %s: %s", plural(len(projects), "project", "projects"), short(head), plural(len(r.order), "stage", "stages"), stageNames(r.order))
 	r.projects = make([]string, len(projects))
@@ -259,7 +261,9 @@ func (r *runner) analyze(ctx context.Context, rep *Report, repo *changes.Repo, h
 	}
 	feed := r.startFeed(tq, repo, head, copts, view, projects)
 	defer feed.finish()
-	req := changes.Request{Head: head, Options: copts, DefaultBase: r.opts.EventBefore, Bases: map[string]string{}, Deepen: r.opts.Deepen}
+	// FullDiscovery: a released name must be no other project's, touched
+	// by the range or not.
+	req := changes.Request{Head: head, Options: copts, DefaultBase: r.opts.EventBefore, Bases: map[string]string{}, Deepen: r.opts.Deepen, FullDiscovery: true}
 	why := map[string]string{}
 	switch {
 	case r.opts.Base != "":
@@ -275,9 +279,12 @@ func (r *runner) analyze(ctx context.Context, rep *Report, repo *changes.Repo, h
 	feed.finish() // the full detection takes over
 	res, err := changes.Detect(ctx, repo, req)
 	if err != nil {
-		return nil, fmt.Errorf("detect changes: %w", err)
+		return nil, discoveryError(r.opts.Plan.File, "detect changes", err)
 	}
 	rep.Warnings = append(rep.Warnings, res.Warnings...)
+	if err := r.checkProblems(rep, res); err != nil {
+		return nil, err
+	}
 	if view != nil {
 		var changed []string
 		for _, pc := range res.Projects {

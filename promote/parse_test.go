@@ -123,6 +123,11 @@ stages:
 			line: 6, msg: `invalid tool name "Weather-Lookup"`, fix: `e.g. "weather_lookup"`,
 		},
 		{
+			name: "tool name of underscores only",
+			src:  okStages + "discovery:\n  names:\n    tools/x: ___\n",
+			line: 7, msg: `invalid tool name "___": it has no letter or digit`, fix: `"my_tool"`,
+		},
+		{
 			name: "bad tool name in keep",
 			src:  okStages + "    keep:\n      weather.lookup: [\"1.0.0\"]\n",
 			line: 6, msg: `invalid tool name "weather.lookup"`, fix: `"weather_lookup"`,

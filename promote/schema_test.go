@@ -286,3 +286,25 @@ func TestReference_exampleIsTheTestedOne(t *testing.T) {
 		t.Errorf("the first toml block of REFERENCE.md differs from testdata/weather/pyproject.toml")
 	}
 }
+
+// TestSchema_versionedURL checks that the README and REFERENCE.md point
+// editors at the schema of a release (a vX.Y.Z tag), never a branch: a
+// branch's schema may accept keys the release a user runs rejects.
+func TestSchema_versionedURL(t *testing.T) {
+	url := regexp.MustCompile(`https://raw\.githubusercontent\.com/amigo-release/amigo-release/([^/\s]+)/promote/schema\.json`)
+	for _, f := range []string{"../README.md", "REFERENCE.md"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		refs := url.FindAllStringSubmatch(string(b), -1)
+		if len(refs) == 0 {
+			t.Errorf("%s gives no schema URL for the YAML language server", f)
+		}
+		for _, m := range refs {
+			if !regexp.MustCompile(`^v\d+\.\d+\.\d+$`).MatchString(m[1]) {
+				t.Errorf("%s: schema URL %s is under %q, want a release tag (vX.Y.Z)", f, m[0], m[1])
+			}
+		}
+	}
+}

@@ -271,8 +271,15 @@ var (
 )
 
 func (d *decoder) toolName(path string, n *yaml.Node, s string) bool {
-	if toolNameRE.MatchString(s) {
+	if toolNameRE.MatchString(s) && strings.Trim(s, "_") != "" {
 		return true
+	}
+	if toolNameRE.MatchString(s) {
+		// Discovery refuses such a name too ("---" in a pyproject.toml):
+		// no project could ever be this tool.
+		d.errAt(n, path, fmt.Sprintf("invalid tool name %q: it has no letter or digit", s),
+			"name the tool with lower-case letters, digits and underscores, e.g. \"my_tool\"")
+		return false
 	}
 	d.errAt(n, path, fmt.Sprintf("invalid tool name %q: the API accepts only ^[a-z0-9_]+$", s),
 		fmt.Sprintf("use lower-case letters, digits and underscores, e.g. %q", normalizeToolName(s)))
