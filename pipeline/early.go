@@ -173,8 +173,8 @@ const earlyAhead = 3
 // check before the first mutating call could still stop the run (see
 // earlyAllowed): then the tests wait for the full analysis, as a run that
 // does not start sends none.
-func (r *runner) startFeed(tq *testQueues, repo *changes.Repo, head string, copts changes.Options, view *remoteView, projects []changes.Project) *earlyFeed {
-	if tq == nil || !slices.ContainsFunc(r.order, func(st promote.Stage) bool { return st.Test }) || !r.earlyAllowed(view, projects) {
+func (r *runner) startFeed(tq *testQueues, repo *changes.Repo, head string, copts changes.Options, view *remoteView, projects []changes.Project, problems bool) *earlyFeed {
+	if tq == nil || !slices.ContainsFunc(r.order, func(st promote.Stage) bool { return st.Test }) || !r.earlyAllowed(view, projects, problems) {
 		return nil
 	}
 	f := &earlyFeed{r: r, tq: tq, repo: repo, head: head, copts: copts, view: view,
@@ -200,9 +200,12 @@ func (r *runner) startFeed(tq *testQueues, repo *changes.Repo, head string, copt
 // settings and at envvars its project requires that neither the
 // configuration nor (in a stage without a test gate) the tool provides.
 // Every project is checked here, releasing or not, so that an early test
-// never goes out in a run that then does not start.
-func (r *runner) earlyAllowed(view *remoteView, projects []changes.Project) bool {
-	if view == nil {
+// never goes out in a run that then does not start. A project at head that
+// cannot be a tool (problems) stops the run when the range releases it or
+// the configuration names it (checkProblems), which only the full
+// detection tells: then the tests wait for it.
+func (r *runner) earlyAllowed(view *remoteView, projects []changes.Project, problems bool) bool {
+	if view == nil || problems {
 		return false
 	}
 	for _, st := range r.order {

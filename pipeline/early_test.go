@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -122,3 +123,31 @@ func TestRun_callsPerToolForFourStages(t *testing.T) {
 }
 
 func short(sha string) string { return sha[:12] }
+
+// The early feed never sends a test in a run that then does not start: a
+// project at head that cannot be a tool stops the run when the range
+// releases it, which only the full detection tells, so with such a
+// project the tests wait for the analysis.
+func TestRun_noEarlyTestWhenAProjectCannotBeATool(t *testing.T) {
+	names := []string{"alpha", "bravo", "charlie", "delta"}
+	h := newSimRepo(t, "us", "eu")
+	files := map[string]string{"tools/template/pyproject.toml": "[project]\nname = \"$pkg\"\n", "tools/template/main.py": "x = 1\n"}
+	fixes := map[string]string{"tools/template/main.py": "x = 2\n"}
+	for _, n := range names {
+		files = merge(files, project(n, ""))
+		fixes = merge(fixes, touch(n, "fixed"))
+	}
+	first := h.commit("feat: tools", files)
+	h.commit("fix: every tool and the template", fixes)
+	simulate(t, func(t *testing.T) {
+		s := newSim(t, h, amigotest.Options{})
+		s.seed(first, names...)
+		_, err := s.runErr(s.plan(""), nil)
+		if err == nil || !strings.Contains(err.Error(), "tools/template/pyproject.toml") || !strings.Contains(err.Error(), "this run would release it") {
+			t.Fatalf("Run = %v, want the template's start problem\n%s", err, h.log)
+		}
+		if got := s.requests(amigotest.OpTestTool); got != 0 {
+			t.Errorf("%d test-tool calls in a run that did not start, want none", got)
+		}
+	})
+}

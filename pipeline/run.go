@@ -234,8 +234,9 @@ func (r *runner) analyze(ctx context.Context, rep *Report, repo *changes.Repo, h
 		return nil, fmt.Errorf("%s: %w", r.opts.Plan.File, err)
 	}
 	// The projects that cannot be tools come with Detect's result, with
-	// what the range did to them (checkProblems).
-	projects, _, err := changes.Discover(repo, head, copts)
+	// what the range did to them (checkProblems); until then, they keep
+	// the early feed from starting (earlyAllowed).
+	projects, problems, err := changes.Discover(repo, head, copts)
 	if err != nil {
 		return nil, discoveryError(r.opts.Plan.File, "discover projects", err)
 	}
@@ -259,7 +260,7 @@ func (r *runner) analyze(ctx context.Context, rep *Report, repo *changes.Repo, h
 			return nil, err
 		}
 	}
-	feed := r.startFeed(tq, repo, head, copts, view, projects)
+	feed := r.startFeed(tq, repo, head, copts, view, projects, len(problems) > 0)
 	defer feed.finish()
 	// FullDiscovery: a released name must be no other project's, touched
 	// by the range or not.

@@ -158,6 +158,16 @@ func (s *sim) plan(extra string) *promote.Plan {
 // run releases with the sim's emulators; mutate adjusts the options.
 func (s *sim) run(plan *promote.Plan, mutate func(*pipeline.Options)) *pipeline.Report {
 	s.t.Helper()
+	rep, err := s.runErr(plan, mutate)
+	if err != nil {
+		s.t.Fatalf("Run: %v\nlog:\n%s", err, s.h.log)
+	}
+	return rep
+}
+
+// runErr is run for a run that may fail.
+func (s *sim) runErr(plan *promote.Plan, mutate func(*pipeline.Options)) (*pipeline.Report, error) {
+	s.t.Helper()
 	getenv := func(k string) string { return s.h.env[k] }
 	opts := pipeline.Options{
 		Plan: plan, RepoPath: s.h.dir, Clock: clock.Real{}, Getenv: getenv,
@@ -169,11 +179,7 @@ func (s *sim) run(plan *promote.Plan, mutate func(*pipeline.Options)) *pipeline.
 	}
 	ctx, cancel := context.WithTimeout(s.t.Context(), 24*time.Hour)
 	defer cancel()
-	rep, err := pipeline.Run(ctx, opts)
-	if err != nil {
-		s.t.Fatalf("Run: %v\nlog:\n%s", err, s.h.log)
-	}
-	return rep
+	return pipeline.Run(ctx, opts)
 }
 
 // testOrder is the projects whose test passed, in the order they were
