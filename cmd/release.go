@@ -120,7 +120,7 @@ func parseReleaseFlags(name, help string, env *Env, args []string) (ReleaseOptio
 	} else {
 		f.Bool(&offline, "offline", "AMIGO_OFFLINE", "", false, "make no API call at all (versions unknown)")
 	}
-	f.String(&o.History, "history", "AMIGO_HISTORY", "history", "", "LIST", "the previous run's --report-json (comma-separated files, a directory for all its .json files, the later wins): test the longest expected publishes first, look tools up by id; a missing file is no history")
+	f.String(&o.History, "history", "AMIGO_HISTORY", "history", "", "FILE", "the previous run's --report-json (comma-separated files, a directory for all its .json files, the later wins): test the longest expected publishes first, look tools up by id; a missing file is no history")
 	f.describeDefault("history", "none: the tools with the most stages left first, then by name")
 	if name == "plan" {
 		f.Int(&o.FanOutJobs, "fan-out-jobs", "AMIGO_FAN_OUT_JOBS", "fan-out-jobs", 0, "N", fmt.Sprintf("schedule a fan-out on the same credentials: deal the tools to N lanes (1 to %d), one matrix entry each, with its slot for --slot (0: one entry per tool, no schedule)", pipeline.MaxFanOutJobs))
