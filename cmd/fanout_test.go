@@ -128,3 +128,66 @@ func TestHistory_mergedByAnOfflinePlan(t *testing.T) {
 	r.wantCode(t, ExitOK)
 	wantContains(t, "stderr", r.stderr, "bad.json: not a report JSON", "no history")
 }
+
+// run --history reorders the tests from the command line: with no history
+// the two new tools are tested by name (calendar first); a history in
+// which weather_lookup's publishes took an hour sends its test first. A
+// run without history says so.
+func TestRun_historyFromTheCommandLineOrdersTheTests(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		history map[string]time.Duration // us publish durations; nil: no file
+		first   string
+		says    string
+	}{
+		{"no history", nil, "calendar", "no history: the tests go out in the plan's order"},
+		{"history", map[string]time.Duration{"weather_lookup": time.Hour, "calendar": time.Minute}, "weather_lookup", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			repo := toolRepo(t)
+			us, eu := emulators(t, repo)
+			plan := writePlan(t, t.TempDir(), us.URL(), eu.URL())
+			hist := filepath.Join(t.TempDir(), "history.json")
+			if c.history != nil {
+				pub := map[string]map[string]time.Duration{}
+				for tool, d := range c.history {
+					pub[tool] = map[string]time.Duration{"us": d, "eu": d}
+				}
+				data, err := (&pipeline.Report{Mode: "run", Learned: &pipeline.Learned{Publish: pub}}).JSON()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(hist, data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := runRelease(t, releaseEnv(), "run", "--repo", repo, "--config", plan, "--history", hist)
+			r.wantCode(t, ExitOK)
+			if has := strings.Contains(r.stderr, "no history:"); has != (c.says != "") {
+				t.Errorf("stderr says %q: %v, want %v:\n%s", "no history:", has, c.says != "", r.stderr)
+			} else if c.says != "" {
+				wantContains(t, "stderr", r.stderr, c.says)
+			}
+			at := map[string]time.Duration{}
+			for _, line := range strings.Split(r.stderr, "\n") {
+				for _, tool := range []string{"calendar", "weather_lookup"} {
+					// "[mm:ss] TOOL us test: ..." (the elapsed time when the test passed)
+					if i := strings.Index(line, "] "+tool+" us test: "); i > 0 && at[tool] == 0 {
+						d, err := time.ParseDuration(strings.TrimPrefix(line[strings.LastIndex(line[:i], "[")+1:i], "+"))
+						if err != nil {
+							t.Fatalf("elapsed time in %q: %v", line, err)
+						}
+						at[tool] = d
+					}
+				}
+			}
+			if at["calendar"] == 0 || at["weather_lookup"] == 0 {
+				t.Fatalf("no test line for both tools in:\n%s", r.stderr)
+			}
+			other := map[string]string{"calendar": "weather_lookup", "weather_lookup": "calendar"}[c.first]
+			if at[c.first] >= at[other] {
+				t.Errorf("%s tested at %s, %s at %s: want %s first", c.first, at[c.first], other, at[other], c.first)
+			}
+		})
+	}
+}
