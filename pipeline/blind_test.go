@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/amigo-release/amigo-release/amigo"
@@ -87,11 +88,14 @@ func (m *movingPublish) PublishVersion(ctx context.Context, id string, req amigo
 	return m.API.PublishVersion(ctx, id, req)
 }
 
-// A publish whose answer is lost while the branch moved may have built the
-// new tip, which the versions cannot tell from those already there (they
-// were not listed first): the stage stops, its outcome unknown, and
-// nothing is published again.
-func TestRun_blindStageStopsAfterALostAnswerWhenTheBranchMoved(t *testing.T) {
+// A publish whose answer is lost while the branch moved built the new tip
+// (the API builds the tip), which was never tested: its version, of a
+// commit that did not exist when the run checked the tips, is found as the
+// attempt's and withdrawn at once, as where the versions were listed
+// first (beyond the first stage nothing untested serves); nothing is
+// published again. Before, the stage stopped with an unknown outcome and
+// the untested version kept serving (the fault campaign found it).
+func TestRun_blindStageWithdrawsTheMovedTipAfterALostAnswer(t *testing.T) {
 	h := newSimRepo(t, "us", "eu")
 	first := h.commit("feat: weather", project("weather", ""))
 	h.commit("fix: weather", touch("weather", "fixed"))
@@ -101,18 +105,24 @@ func TestRun_blindStageStopsAfterALostAnswerWhenTheBranchMoved(t *testing.T) {
 		s.servers["eu"].DropAfterWork(amigotest.OpPublishVersion, 1)
 		getenv := func(k string) string { return h.env[k] }
 		def := pipeline.DefaultClientFactory(pipeline.ClientConfig{Getenv: getenv, Clock: clock.Real{}, HTTPClient: &http.Client{Transport: s}})
+		mover := &movingPublish{h: h}
 		rep := s.run(s.plan(""), func(o *pipeline.Options) {
 			o.Clients = func(ctx context.Context, st promote.Stage) (pipeline.API, error) {
 				api, err := def(ctx, st)
 				if st.Name == "eu" {
-					api = &movingPublish{API: api, h: h}
+					mover.API = api
+					api = mover
 				}
 				return api, err
 			}
 		})
 		eu := stage(t, tool(t, rep, "weather"), "eu")
-		if eu.Status != pipeline.StatusUnknown {
-			t.Fatalf("eu: %s (%s), want unknown: the lost attempt may have built the moved tip\n%s", eu.Status, eu.Error, h.log)
+		if eu.Status != pipeline.StatusFailed || !strings.Contains(eu.Error, "untested commit") || len(eu.Withdrawn) != 1 {
+			t.Fatalf("eu: %s (%s), withdrawn %v; want failed as an untested commit, its version withdrawn\n%s", eu.Status, eu.Error, eu.Withdrawn, h.log)
+		}
+		tl, _ := s.servers["eu"].ToolByName(org, "weather")
+		if got := s.servers["eu"].ActiveVersions(org, tl.ID); !slices.Equal(got, []string{"1.0.0"}) {
+			t.Errorf("eu active %v, want [1.0.0]: nothing untested serves beyond the first stage", got)
 		}
 		if got := s.servers["eu"].Requests(); countOp(got, amigotest.OpPublishVersion) != 1 {
 			t.Errorf("eu got %d publishes, want 1: nothing is published again", countOp(got, amigotest.OpPublishVersion))

@@ -27,10 +27,7 @@ func (r *runner) publish(ctx context.Context, t *toolRun, s *stageRun) (string, 
 	}
 	if s.blind {
 		req.BeforeUnknown = true
-		req.TipIsCommit = func(ctx context.Context) (bool, error) {
-			tip, err := r.tips.tipNow(ctx, s.spec.Branch)
-			return err == nil && sameCommit(tip, t.commit), err
-		}
+		req.Tip = func(ctx context.Context) (string, error) { return r.tips.tipNow(ctx, s.spec.Branch) }
 	}
 	note := func(msg string) { r.log.step(levelWarning, t.name, s.spec.Name, "publish", msg, 0) }
 	out, err := publishWithRetries(ctx, r.haltCtx, s.api, r.policy, req, note)
@@ -49,7 +46,7 @@ func (r *runner) publish(ctx context.Context, t *toolRun, s *stageRun) (string, 
 			case amigo.BumpType(s.rep.Bump) != bump:
 				note(fmt.Sprintf("publish refused (%s); listed the versions (%s): publishing %s instead", shortErr(err), what, s.rep.Bump))
 				bump = amigo.BumpType(s.rep.Bump)
-				req.Body.BumpType, req.Before, req.BeforeUnknown, req.TipIsCommit = bump, s.active, false, nil
+				req.Body.BumpType, req.Before, req.BeforeUnknown, req.Tip = bump, s.active, false, nil
 				more, rerr := publishWithRetries(ctx, r.haltCtx, s.api, r.policy, req, note)
 				more.Attempts += out.Attempts
 				out, err = more, rerr
@@ -126,14 +123,18 @@ type publishRequest struct {
 	Caps   *capMemory
 	// BeforeUnknown: the versions were not listed before the publish
 	// (publishesBlind), so Before cannot tell a lost attempt's version of
-	// another commit from one that was there. After a lost answer,
-	// TipIsCommit then says whether the branch still points at Commit: if
-	// it does, the attempt (if it happened) built Commit and the versions
-	// show it; if not, it may have built the new tip, which nothing can
-	// tell apart, so the publish stops and reports an unknown outcome
-	// (a rerun lists first and reconciles).
+	// another commit from one that was there. After a lost answer, Tip
+	// then says where the branch points now: if at Commit, the attempt
+	// (if it happened) built Commit and the versions show it. If the branch
+	// moved, the attempt built the new tip (the API builds the tip): a
+	// version of that commit, which did not exist when the run checked
+	// the tips, is the attempt's, and it is returned as the publish's, so
+	// that verify finds it untested and withdraws it (beyond the first
+	// stage nothing untested serves). With no such version (yet), the
+	// publish stops and reports an unknown outcome (a rerun lists first
+	// and reconciles).
 	BeforeUnknown bool
-	TipIsCommit   func(ctx context.Context) (bool, error)
+	Tip           func(ctx context.Context) (string, error)
 }
 
 // publishOutcome is what publishing did.
@@ -211,9 +212,16 @@ func publishWithRetries(ctx, waitCtx context.Context, api API, pol retryPolicy, 
 					return nil
 				}
 				if lost && req.BeforeUnknown {
-					same, terr := req.TipIsCommit(ctx)
-					if !same {
-						why := "the branch moved"
+					tip, terr := req.Tip(ctx)
+					if terr == nil && !sameCommit(tip, req.Commit) {
+						if v := versionWithCommit(vs, tip); v != nil {
+							out.Version = v.Version.String()
+							out.Reconciled = true
+							return nil
+						}
+					}
+					if terr != nil || !sameCommit(tip, req.Commit) {
+						why := "the branch moved to " + short(tip) + ", of which no version is there yet"
 						if terr != nil {
 							why = "where the branch is cannot be read: " + terr.Error()
 						}
