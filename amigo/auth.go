@@ -57,7 +57,7 @@ func (c *Client) bearer(ctx context.Context) (string, error) {
 		return a.static, nil
 	}
 	if err := ctx.Err(); err != nil {
-		return "", fmt.Errorf("amigo: %s: %w", OpSignIn, err)
+		return "", fmt.Errorf("%s: %w", OpSignIn, err)
 	}
 	now := c.clk.Now()
 	a.mu.Lock()
@@ -90,7 +90,7 @@ var ErrStaticToken = errors.New("this Client uses a static Config.Token; set API
 // static Config.Token it returns an error matching ErrStaticToken.
 func (c *Client) SignIn(ctx context.Context) (SignInResponse, error) {
 	if !c.auth.canSignIn() {
-		return SignInResponse{}, fmt.Errorf("amigo: %s: %w", OpSignIn, ErrStaticToken)
+		return SignInResponse{}, fmt.Errorf("%s: %w", OpSignIn, ErrStaticToken)
 	}
 	c.auth.mu.Lock()
 	call := c.startSignIn(ctx)
@@ -136,7 +136,7 @@ func (c *Client) waitSignIn(ctx context.Context, call *signInCall) (SignInRespon
 	case <-call.done:
 		return call.resp, call.err
 	case <-ctx.Done():
-		return SignInResponse{}, fmt.Errorf("amigo: %s: waiting for sign-in: %w", OpSignIn, ctx.Err())
+		return SignInResponse{}, fmt.Errorf("%s: waiting for sign-in: %w", OpSignIn, ctx.Err())
 	}
 }
 
@@ -163,24 +163,23 @@ func (c *Client) signIn(ctx context.Context) (SignInResponse, error) {
 		return SignInResponse{}, err
 	}
 	if out.IDToken == "" {
-		return SignInResponse{}, fmt.Errorf("amigo: %s: the server returned an empty id_token", OpSignIn)
+		return SignInResponse{}, fmt.Errorf("%s: the server returned an empty id_token", OpSignIn)
 	}
 	exp, err := parseExpiry(out.ExpiresAt)
 	if err != nil {
-		return SignInResponse{}, fmt.Errorf("amigo: %s: %w", OpSignIn, err)
+		return SignInResponse{}, fmt.Errorf("%s: %w", OpSignIn, err)
 	}
 	return SignInResponse{IDToken: out.IDToken, ExpiresAt: exp}, nil
 }
 
-// parseExpiry reads expires_at leniently (see parseTimestamp); it is
-// required.
+// parseExpiry reads expires_at leniently (see Timestamp); it is required.
 func parseExpiry(raw json.RawMessage) (time.Time, error) {
-	t, err := parseTimestamp("expires_at", raw)
-	if err != nil {
-		return time.Time{}, err
-	}
-	if t == nil {
+	if len(raw) == 0 || string(raw) == "null" {
 		return time.Time{}, fmt.Errorf("expires_at is missing or null")
 	}
-	return *t, nil
+	t, err := parseTime(raw)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("expires_at %w", err)
+	}
+	return t, nil
 }

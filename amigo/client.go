@@ -179,23 +179,23 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	if strings.TrimSpace(cfg.Org) == "" {
-		return nil, errors.New("amigo: Config.Org is empty: set it to your organization id (AMIGO_ORGANIZATION_ID)")
+		return nil, errors.New("Config.Org is empty: set it to your organization id (AMIGO_ORGANIZATION_ID)")
 	}
 	if strings.ContainsAny(cfg.Org, "/?#") {
-		return nil, fmt.Errorf("amigo: Config.Org %q contains '/', '?' or '#': set it to the bare organization id", cfg.Org)
+		return nil, fmt.Errorf("Config.Org %q contains '/', '?' or '#': set it to the bare organization id", cfg.Org)
 	}
 	for _, f := range []struct{ name, value string }{{"APIKey", cfg.APIKey}, {"APIKeyID", cfg.APIKeyID}, {"UserID", cfg.UserID}, {"Token", cfg.Token}, {"OrgHeader", cfg.OrgHeader}} {
 		if what := Unsendable(f.value); what != "" {
 			// Go's HTTP client would refuse to send it, on every retry.
-			return nil, fmt.Errorf("amigo: Config.%s holds %s, which no HTTP header can carry: remove it (a trailing newline is the usual cause); the value is never shown", f.name, what)
+			return nil, fmt.Errorf("the value of Config.%s holds %s, which no HTTP header can carry: remove it (a trailing newline is the usual cause); the value is never shown", f.name, what)
 		}
 	}
 	keySet := cfg.APIKey != "" || cfg.APIKeyID != "" || cfg.UserID != ""
 	switch {
 	case cfg.Token != "" && keySet:
-		return nil, errors.New("amigo: both Config.Token and API key fields are set: use either a static Token or APIKey+APIKeyID+UserID")
+		return nil, errors.New("both Config.Token and API key fields are set: use either a static Token or APIKey+APIKeyID+UserID")
 	case cfg.Token == "" && !keySet:
-		return nil, errors.New("amigo: no credentials: set Config.APIKey, Config.APIKeyID and Config.UserID (AMIGO_API_KEY, AMIGO_API_KEY_ID, AMIGO_USER_ID) or Config.Token")
+		return nil, errors.New("no credentials: set Config.APIKey, Config.APIKeyID and Config.UserID (AMIGO_API_KEY, AMIGO_API_KEY_ID, AMIGO_USER_ID) or Config.Token")
 	case keySet:
 		var missing []string
 		if cfg.APIKey == "" {
@@ -208,18 +208,18 @@ func New(cfg Config) (*Client, error) {
 			missing = append(missing, "Config.UserID (AMIGO_USER_ID)")
 		}
 		if len(missing) > 0 {
-			return nil, fmt.Errorf("amigo: API key sign-in needs all three of APIKey, APIKeyID and UserID: set %s", strings.Join(missing, " and "))
+			return nil, fmt.Errorf("API key sign-in needs all three of APIKey, APIKeyID and UserID: set %s", strings.Join(missing, " and "))
 		}
 	}
 	if cfg.Timeout < 0 {
-		return nil, fmt.Errorf("amigo: Config.Timeout is %s: use a positive duration, or 0 for the default %s", cfg.Timeout, DefaultTimeout)
+		return nil, fmt.Errorf("Config.Timeout is %s: use a positive duration, or 0 for the default %s", cfg.Timeout, DefaultTimeout)
 	}
 	if cfg.PublishTimeout < 0 {
-		return nil, fmt.Errorf("amigo: Config.PublishTimeout is %s: use a positive duration, or 0 for the default %s", cfg.PublishTimeout, DefaultPublishTimeout)
+		return nil, fmt.Errorf("Config.PublishTimeout is %s: use a positive duration, or 0 for the default %s", cfg.PublishTimeout, DefaultPublishTimeout)
 	}
 	r := cfg.Retry
 	if r.MaxElapsed < 0 || r.InitialInterval < 0 || r.MaxInterval < 0 {
-		return nil, errors.New("amigo: Config.Retry has a negative duration: use positive durations, or 0 for the defaults")
+		return nil, errors.New("Config.Retry has a negative duration: use positive durations, or 0 for the defaults")
 	}
 	if r.MaxElapsed == 0 {
 		r.MaxElapsed = DefaultRetryMaxElapsed
@@ -231,7 +231,7 @@ func New(cfg Config) (*Client, error) {
 		r.MaxInterval = DefaultRetryMax
 	}
 	if r.MaxInterval < r.InitialInterval {
-		return nil, fmt.Errorf("amigo: Config.Retry.MaxInterval %s is below InitialInterval %s: raise MaxInterval", r.MaxInterval, r.InitialInterval)
+		return nil, fmt.Errorf("Config.Retry.MaxInterval %s is below InitialInterval %s: raise MaxInterval", r.MaxInterval, r.InitialInterval)
 	}
 
 	bu, _ := url.Parse(base)
@@ -279,17 +279,17 @@ func New(cfg Config) (*Client, error) {
 	switch {
 	case cfg.NoPacing:
 		if cfg.Pacer != nil {
-			return nil, errors.New("amigo: Config.NoPacing and Config.Pacer are both set: drop one")
+			return nil, errors.New("Config.NoPacing and Config.Pacer are both set: drop one")
 		}
 	case cfg.Pacer != nil:
 		if cfg.Limits != nil || cfg.PaceMargin != 0 {
-			return nil, errors.New("amigo: Config.Limits or Config.PaceMargin set together with a shared Config.Pacer: set them in PacerConfig when calling NewPacer")
+			return nil, errors.New("Config.Limits or Config.PaceMargin set together with a shared Config.Pacer: set them in PacerConfig when calling NewPacer")
 		}
 		c.pacer = cfg.Pacer
 	default:
 		p, err := NewPacer(PacerConfig{Clock: c.clk, Limits: cfg.Limits, Margin: cfg.PaceMargin})
 		if err != nil {
-			return nil, fmt.Errorf("amigo: Config.Limits/PaceMargin: %w", err)
+			return nil, fmt.Errorf("Config.Limits/PaceMargin: %w", err)
 		}
 		c.pacer = p
 	}
@@ -303,25 +303,25 @@ func resolveBase(baseURL, region string) (string, error) {
 	}
 	switch {
 	case baseURL != "" && region != "":
-		return "", fmt.Errorf("amigo: both Config.BaseURL (%s) and Config.Region (%s) are set: set only one", baseURL, region)
+		return "", fmt.Errorf("both Config.BaseURL (%s) and Config.Region (%s) are set: set only one", baseURL, region)
 	case baseURL == "" && region == "":
-		return "", fmt.Errorf("amigo: no server: set Config.BaseURL (AMIGO_BASE_URL) or Config.Region (one of %s)", strings.Join(names, ", "))
+		return "", fmt.Errorf("no server: set Config.BaseURL (AMIGO_BASE_URL) or Config.Region (one of %s)", strings.Join(names, ", "))
 	case region != "":
 		u, ok := RegionURL(region)
 		if !ok {
-			return "", fmt.Errorf("amigo: Config.Region %q is unknown: use one of %s, or set Config.BaseURL", region, strings.Join(names, ", "))
+			return "", fmt.Errorf("Config.Region %q is unknown: use one of %s, or set Config.BaseURL", region, strings.Join(names, ", "))
 		}
 		return u, nil
 	}
 	u, err := url.Parse(baseURL)
 	if err == nil && u.User != nil {
-		return "", errors.New("amigo: Config.BaseURL contains user info: put credentials in APIKey/APIKeyID/UserID or Token instead")
+		return "", errors.New("Config.BaseURL contains user info: put credentials in APIKey/APIKeyID/UserID or Token instead")
 	}
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("amigo: Config.BaseURL %q is not an http(s) URL: use e.g. https://api.amigo.ai", baseURL)
+		return "", fmt.Errorf("Config.BaseURL %q is not an http(s) URL: use e.g. https://api.amigo.ai", baseURL)
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return "", fmt.Errorf("amigo: Config.BaseURL %q has a query or fragment: drop everything after the path", baseURL)
+		return "", fmt.Errorf("Config.BaseURL %q has a query or fragment: drop everything after the path", baseURL)
 	}
 	return strings.TrimRight(strings.ToLower(u.Scheme+"://"+u.Host)+u.EscapedPath(), "/"), nil
 }
@@ -379,7 +379,7 @@ func (c *Client) do(ctx context.Context, r *request) error {
 	if r.body != nil {
 		var err error
 		if body, err = json.Marshal(r.body); err != nil {
-			return fmt.Errorf("amigo: %s: encoding request: %w", r.op, err)
+			return fmt.Errorf("%s: encoding request: %w", r.op, err)
 		}
 	}
 	path := c.fullPath(r)
@@ -424,7 +424,7 @@ func (c *Client) do(ctx context.Context, r *request) error {
 			start := c.clk.Now()
 			t, err := c.pacer.Acquire(ctx, c.base, c.identity, r.op)
 			if err != nil {
-				return fmt.Errorf("amigo: %s %s %s: waiting for the rate limit: %w", r.op, r.method, path, err)
+				return fmt.Errorf("%s %s %s: waiting for the rate limit: %w", r.op, r.method, path, err)
 			}
 			turn = t
 			if waited := c.clk.Now().Sub(start); waited > 0 {
@@ -432,7 +432,7 @@ func (c *Client) do(ctx context.Context, r *request) error {
 			}
 		}
 		if err := ctx.Err(); err != nil { // nothing has left yet
-			return fmt.Errorf("amigo: %s %s %s: %w", r.op, r.method, path, err)
+			return fmt.Errorf("%s %s %s: %w", r.op, r.method, path, err)
 		}
 		resp, err := c.send(ctx, r, target, body, token, turn)
 		unsent = false
@@ -448,18 +448,18 @@ func (c *Client) do(ctx context.Context, r *request) error {
 				c.emit(Event{Kind: EventUnknownOutcome, Op: r.op, Method: r.method, Path: path, Attempt: attempt, Err: uerr})
 				return uerr
 			case ctx.Err() != nil || c.retry.Disable:
-				return fmt.Errorf("amigo: %s %s %s: %w", r.op, r.method, path, err)
+				return fmt.Errorf("%s %s %s: %w", r.op, r.method, path, err)
 			case unsent && !c.answered.Load() && attempt >= FirstContactAttempts:
 				return &UnreachableError{Op: r.op, Method: r.method, Path: path, Base: c.base, Attempts: attempt, Err: err}
 			}
 			// An idempotent request, or one whose connection never opened.
 			wait := b.NextBackOff()
 			if wait == backoff.Stop {
-				return fmt.Errorf("amigo: %s %s %s: giving up after %d attempts: %w", r.op, r.method, path, attempt, err)
+				return fmt.Errorf("%s %s %s: giving up after %d attempts: %w", r.op, r.method, path, attempt, err)
 			}
 			c.emit(Event{Kind: EventRetry, Op: r.op, Method: r.method, Path: path, Attempt: attempt, Wait: wait, Err: err})
 			if err := c.clk.Sleep(ctx, wait); err != nil {
-				return fmt.Errorf("amigo: %s %s %s: %w", r.op, r.method, path, err)
+				return fmt.Errorf("%s %s %s: %w", r.op, r.method, path, err)
 			}
 			continue
 		}
@@ -583,7 +583,7 @@ func (c *Client) finish(r *request, resp *http.Response, path string) error {
 	switch {
 	case r.sink != nil:
 		if _, err := io.Copy(r.sink, resp.Body); err != nil {
-			return fmt.Errorf("amigo: %s %s %s: reading the download: %w", r.op, r.method, path, stripURL(err))
+			return fmt.Errorf("%s %s %s: reading the download: %w", r.op, r.method, path, stripURL(err))
 		}
 		return nil
 	case r.out != nil:
@@ -593,7 +593,7 @@ func (c *Client) finish(r *request, resp *http.Response, path string) error {
 			if r.class == mutating {
 				return &UnknownOutcomeError{Op: r.op, Method: r.method, Path: path, Err: stripURL(err)}
 			}
-			return fmt.Errorf("amigo: %s %s %s: reading the answer: %w", r.op, r.method, path, stripURL(err))
+			return fmt.Errorf("%s %s %s: reading the answer: %w", r.op, r.method, path, stripURL(err))
 		}
 		if err := json.Unmarshal(data, r.out); err != nil {
 			if r.class == mutating {
@@ -602,7 +602,7 @@ func (c *Client) finish(r *request, resp *http.Response, path string) error {
 				return &UnknownOutcomeError{Op: r.op, Method: r.method, Path: path,
 					Err: fmt.Errorf("%d answer is not the documented JSON: %w", resp.StatusCode, err)}
 			}
-			return fmt.Errorf("amigo: %s %s %s: %d answer is not the documented JSON: %w (body: %s)", r.op, r.method, path, resp.StatusCode, err, clip(oneLine(string(data)), maxBodyInError))
+			return fmt.Errorf("%s %s %s: %d answer is not the documented JSON: %w (body: %s)", r.op, r.method, path, resp.StatusCode, err, clip(oneLine(string(data)), maxBodyInError))
 		}
 		return nil
 	default:

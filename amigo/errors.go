@@ -28,10 +28,10 @@ type APIError struct {
 	Hint       string        // what the user can do about it; may be empty
 }
 
-// Error renders "amigo: OP METHOD PATH: STATUS TEXT: MESSAGE (HINT)".
+// Error renders "OP METHOD PATH: STATUS TEXT: MESSAGE (HINT)".
 func (e *APIError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "amigo: %s %s %s: %d %s", e.Op, e.Method, e.Path, e.StatusCode, http.StatusText(e.StatusCode))
+	fmt.Fprintf(&b, "%s %s %s: %d %s", e.Op, e.Method, e.Path, e.StatusCode, http.StatusText(e.StatusCode))
 	if e.Message != "" {
 		b.WriteString(": ")
 		b.WriteString(e.Message)
@@ -58,7 +58,7 @@ type UnknownOutcomeError struct {
 
 // Error explains the situation and what to do.
 func (e *UnknownOutcomeError) Error() string {
-	return fmt.Sprintf("amigo: %s %s %s: outcome unknown, the request may have been carried out (%v); check the server's state before trying again", e.Op, e.Method, e.Path, e.Err)
+	return fmt.Sprintf("%s %s %s: outcome unknown, the request may have been carried out (%v); check the server's state before trying again", e.Op, e.Method, e.Path, e.Err)
 }
 
 // Unwrap returns the cause.
@@ -85,9 +85,9 @@ type UnreachableError struct {
 // Error names the address and the fix.
 func (e *UnreachableError) Error() string {
 	if r, ok := e.Region(); ok {
-		return fmt.Sprintf("amigo: %s %s %s: the Amigo server of region %s does not answer at its documented address %s (%d attempts: %v): an outage, or this machine cannot reach it; retry later", e.Op, e.Method, e.Path, r, e.Base, e.Attempts, e.Err)
+		return fmt.Sprintf("%s %s %s: the Amigo server of region %s does not answer at its documented address %s (%d attempts: %v): an outage, or this machine cannot reach it; retry later", e.Op, e.Method, e.Path, r, e.Base, e.Attempts, e.Err)
 	}
-	return fmt.Sprintf("amigo: %s %s %s: no server answers at %s (%d attempts: %v); check the URL (a stage's region or base_url) and that the server is up", e.Op, e.Method, e.Path, e.Base, e.Attempts, e.Err)
+	return fmt.Sprintf("%s %s %s: no server answers at %s (%d attempts: %v); check the URL (a stage's region or base_url) and that the server is up", e.Op, e.Method, e.Path, e.Base, e.Attempts, e.Err)
 }
 
 // Region returns the region whose documented address (Regions) the
@@ -115,12 +115,12 @@ type ValidationError struct {
 	Rule  string // the rule it breaks, e.g. "must match ^[a-z0-9_]+$"
 }
 
-// Error renders "amigo: OP: invalid FIELD "VALUE": RULE".
+// Error renders "OP: invalid FIELD "VALUE": RULE".
 func (e *ValidationError) Error() string {
 	if e.Value != "" {
-		return fmt.Sprintf("amigo: %s: invalid %s %q: %s", e.Op, e.Field, e.Value, e.Rule)
+		return fmt.Sprintf("%s: invalid %s %q: %s", e.Op, e.Field, e.Value, e.Rule)
 	}
-	return fmt.Sprintf("amigo: %s: invalid %s: %s", e.Op, e.Field, e.Rule)
+	return fmt.Sprintf("%s: invalid %s: %s", e.Op, e.Field, e.Rule)
 }
 
 func asAPIError(err error) (*APIError, bool) {

@@ -71,5 +71,5 @@ func Example() {
 func ExampleNew_validation() {
 	_, err := amigo.New(amigo.Config{Region: "mars", Org: "acme", Token: "t"})
 	fmt.Println(err)
-	// Output: amigo: Config.Region "mars" is unknown: use one of us, eu-central-1, ap-southeast-2, ca-central-1, or set Config.BaseURL
+	// Output: Config.Region "mars" is unknown: use one of us, eu-central-1, ap-southeast-2, ca-central-1, or set Config.BaseURL
 }

@@ -46,7 +46,7 @@ func TestClient_ListTools(t *testing.T) {
 	f.handle("GET /v1/{org}/tool/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, amigo.ListToolsResponse{
 			Tools: []amigo.Tool{{
-				ID: testToolID, OrgID: testOrg, CreatedAt: &now, UpdatedAt: &now, Name: "weather", Description: "d",
+				ID: testToolID, OrgID: testOrg, CreatedAt: &amigo.Timestamp{Time: now}, UpdatedAt: &amigo.Timestamp{Time: now}, Name: "weather", Description: "d",
 				Envvars: []string{"A"}, SecretEnvvars: []string{}, Tags: []amigo.Tag{{Key: "team", Value: ptr("core")}, {Key: "beta"}},
 				Creator: amigo.UserInfo{OrgID: testOrg, UserID: testUser}, UpdatedBy: amigo.UserInfo{OrgID: testOrg, UserID: testUser},
 			}},

@@ -260,11 +260,11 @@ func NewPacer(cfg PacerConfig) (*Pacer, error) {
 	case cfg.Margin < 0:
 		p.margin = 0
 	case cfg.Margin > time.Minute:
-		return nil, fmt.Errorf("amigo: PacerConfig.Margin %s is out of range: use a fraction of a second such as %s", cfg.Margin, DefaultPaceMargin)
+		return nil, fmt.Errorf("PacerConfig.Margin %s is out of range: use a fraction of a second such as %s", cfg.Margin, DefaultPaceMargin)
 	}
 	for op, n := range cfg.Limits {
 		if n < 0 {
-			return nil, fmt.Errorf("amigo: PacerConfig.Limits[%s] is %d: use a per-minute count, or 0 to turn pacing off", op, n)
+			return nil, fmt.Errorf("PacerConfig.Limits[%s] is %d: use a per-minute count, or 0 to turn pacing off", op, n)
 		}
 		p.limits[op] = n
 	}
@@ -276,7 +276,7 @@ func NewPacer(cfg PacerConfig) (*Pacer, error) {
 			}
 		}
 		if err := cfg.Share.Check(p.margin, minLimit); err != nil {
-			return nil, fmt.Errorf("amigo: PacerConfig.Share: %w", err)
+			return nil, fmt.Errorf("PacerConfig.Share: %w", err)
 		}
 		sh := *cfg.Share
 		p.share = &sh

@@ -38,10 +38,10 @@ func paginate(op Op, token *int, fetch func() (hasMore bool, next *int, err erro
 			return nil
 		}
 		if next == nil {
-			return fmt.Errorf("amigo: %s: the server said has_more but sent no continuation_token", op)
+			return fmt.Errorf("%s: the server said has_more but sent no continuation_token", op)
 		}
 		if seen[*next] {
-			return fmt.Errorf("amigo: %s: the server repeated continuation_token %d; stopping to avoid a loop", op, *next)
+			return fmt.Errorf("%s: the server repeated continuation_token %d; stopping to avoid a loop", op, *next)
 		}
 		seen[*next] = true
 		*token = *next

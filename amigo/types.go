@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strings"
 	"time"
 
@@ -40,8 +41,8 @@ type VersionUserInfo struct {
 type Tool struct {
 	ID            string     `json:"id"`
 	OrgID         string     `json:"org_id"`
-	CreatedAt     *time.Time `json:"created_at,omitempty"`
-	UpdatedAt     *time.Time `json:"updated_at,omitempty"`
+	CreatedAt     *Timestamp `json:"created_at,omitempty"`
+	UpdatedAt     *Timestamp `json:"updated_at,omitempty"`
 	Name          string     `json:"name"`
 	Description   string     `json:"description"`
 	Deprecated    bool       `json:"deprecated"`
@@ -283,8 +284,8 @@ func (v Version) Bump(b BumpType) Version {
 type ToolVersion struct {
 	ID                      string          `json:"id"`
 	OrgID                   string          `json:"org_id"`
-	CreatedAt               *time.Time      `json:"created_at,omitempty"`
-	UpdatedAt               *time.Time      `json:"updated_at,omitempty"`
+	CreatedAt               *Timestamp      `json:"created_at,omitempty"`
+	UpdatedAt               *Timestamp      `json:"updated_at,omitempty"`
 	ToolID                  string          `json:"tool_id"`
 	Version                 Version         `json:"version"`
 	RequiredEnvvars         []string        `json:"required_envvars"`
@@ -507,8 +508,8 @@ func (s InvocationSource) MarshalJSON() ([]byte, error) {
 type Invocation struct {
 	ID               string           `json:"id"`
 	OrgID            string           `json:"org_id"`
-	CreatedAt        *time.Time       `json:"created_at,omitempty"`
-	UpdatedAt        *time.Time       `json:"updated_at,omitempty"`
+	CreatedAt        *Timestamp       `json:"created_at,omitempty"`
+	UpdatedAt        *Timestamp       `json:"updated_at,omitempty"`
 	InvocationStatus InvocationStatus `json:"invocation_status"`
 	InvocationSource InvocationSource `json:"invocation_source"`
 	DurationMS       int64            `json:"duration_ms"`
@@ -559,9 +560,40 @@ func RegionURL(name string) (string, bool) {
 	return "", false
 }
 
-// timestampLayouts are the date-time spellings the client reads: RFC 3339
-// as documented, and what a Python service writes for a naive datetime (no
-// offset; taken as UTC), with "T" or a space between date and time.
+// Timestamp is a date-time of the API, read leniently (go-github's
+// Timestamp is the model): a string in RFC 3339 as documented, or without
+// an offset as a Python service writes a naive datetime (taken as UTC, with
+// "T" or a space between date and time), or a number of Unix seconds. It is
+// written as RFC 3339. A null leaves a *Timestamp nil.
+type Timestamp struct{ time.Time }
+
+// GetTime returns the time t holds, or nil when t is nil.
+func (t *Timestamp) GetTime() *time.Time {
+	if t == nil {
+		return nil
+	}
+	return &t.Time
+}
+
+// UnmarshalJSON reads a date-time leniently (see Timestamp). A value that
+// is none is a *json.UnmarshalTypeError, which encoding/json completes
+// with the field's path, so the error names the field.
+func (t *Timestamp) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
+	v, err := parseTime(b)
+	if err != nil {
+		return &json.UnmarshalTypeError{
+			Value: clip(string(b), 60) + " (not a date-time: want RFC 3339, e.g. 2026-01-02T03:04:05Z, or Unix seconds)",
+			Type:  reflect.TypeFor[Timestamp](),
+		}
+	}
+	t.Time = v
+	return nil
+}
+
+// timestampLayouts are the date-time spellings Timestamp reads.
 var timestampLayouts = []string{
 	time.RFC3339Nano,
 	"2006-01-02T15:04:05.999999999",
@@ -569,94 +601,21 @@ var timestampLayouts = []string{
 	"2006-01-02 15:04:05.999999999",
 }
 
-// parseTimestamp reads a JSON date-time leniently: a string in one of
-// timestampLayouts, or a number of Unix seconds. Absent or null gives nil.
-// field names the JSON field in errors.
-func parseTimestamp(field string, raw json.RawMessage) (*time.Time, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
-	}
+// parseTime reads a JSON date-time leniently (see Timestamp). Its errors
+// start with the value, for the caller to name the field.
+func parseTime(raw json.RawMessage) (time.Time, error) {
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
 		var secs float64
 		if err := json.Unmarshal(raw, &secs); err != nil || secs <= 0 {
-			return nil, fmt.Errorf("%s %s is neither a date-time nor Unix seconds", field, clip(string(raw), 60))
+			return time.Time{}, fmt.Errorf("%s is neither a date-time nor Unix seconds", clip(string(raw), 60))
 		}
-		t := time.Unix(0, int64(secs*float64(time.Second))).UTC()
-		return &t, nil
+		return time.Unix(0, int64(secs*float64(time.Second))).UTC(), nil
 	}
 	for _, layout := range timestampLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
-			return &t, nil
+			return t, nil
 		}
 	}
-	return nil, fmt.Errorf("%s %q is not a date-time (want RFC 3339, e.g. 2026-01-02T03:04:05Z)", field, clip(s, 60))
-}
-
-// decodeTimestamps sets *created and *updated from the raw created_at and
-// updated_at (leaving a field that was absent as it is).
-func decodeTimestamps(rawCreated, rawUpdated json.RawMessage, created, updated **time.Time) error {
-	for _, f := range []struct {
-		name string
-		raw  json.RawMessage
-		dst  **time.Time
-	}{{"created_at", rawCreated, created}, {"updated_at", rawUpdated, updated}} {
-		if f.raw == nil {
-			continue
-		}
-		t, err := parseTimestamp(f.name, f.raw)
-		if err != nil {
-			return err
-		}
-		*f.dst = t
-	}
-	return nil
-}
-
-// UnmarshalJSON decodes a Tool, reading created_at and updated_at
-// leniently (RFC 3339, or without offset, taken as UTC).
-func (t *Tool) UnmarshalJSON(b []byte) error {
-	type plain Tool
-	// The outer fields shadow the embedded ones of the same JSON name.
-	raw := struct {
-		*plain
-		CreatedAt json.RawMessage `json:"created_at"`
-		UpdatedAt json.RawMessage `json:"updated_at"`
-	}{plain: (*plain)(t)}
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return err
-	}
-	return decodeTimestamps(raw.CreatedAt, raw.UpdatedAt, &t.CreatedAt, &t.UpdatedAt)
-}
-
-// UnmarshalJSON decodes a ToolVersion, reading created_at and updated_at
-// leniently (RFC 3339, or without offset).
-func (v *ToolVersion) UnmarshalJSON(b []byte) error {
-	type plain ToolVersion
-	// The outer fields shadow the embedded ones of the same JSON name.
-	raw := struct {
-		*plain
-		CreatedAt json.RawMessage `json:"created_at"`
-		UpdatedAt json.RawMessage `json:"updated_at"`
-	}{plain: (*plain)(v)}
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return err
-	}
-	return decodeTimestamps(raw.CreatedAt, raw.UpdatedAt, &v.CreatedAt, &v.UpdatedAt)
-}
-
-// UnmarshalJSON decodes an Invocation, reading created_at and updated_at
-// leniently (RFC 3339, or without offset).
-func (inv *Invocation) UnmarshalJSON(b []byte) error {
-	type plain Invocation
-	// The outer fields shadow the embedded ones of the same JSON name.
-	raw := struct {
-		*plain
-		CreatedAt json.RawMessage `json:"created_at"`
-		UpdatedAt json.RawMessage `json:"updated_at"`
-	}{plain: (*plain)(inv)}
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return err
-	}
-	return decodeTimestamps(raw.CreatedAt, raw.UpdatedAt, &inv.CreatedAt, &inv.UpdatedAt)
+	return time.Time{}, fmt.Errorf("%q is not a date-time (want RFC 3339, e.g. 2026-01-02T03:04:05Z)", clip(s, 60))
 }

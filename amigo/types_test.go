@@ -2,6 +2,7 @@ package amigo_test
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -72,9 +73,9 @@ func mustJSON(v any) string {
 }
 
 // TestTimestampsDecodeLeniently: created_at and updated_at of tools,
-// versions and invocations are read as RFC 3339 and also without an offset
-// (a Python naive datetime, taken as UTC), and the emulator's encoding
-// round-trips exactly.
+// versions and invocations (one type, amigo.Timestamp) are read as RFC 3339
+// and also without an offset (a Python naive datetime, taken as UTC), and
+// the emulator's encoding round-trips exactly.
 func TestTimestampsDecodeLeniently(t *testing.T) {
 	want := time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC)
 	for _, spelling := range []string{
@@ -94,7 +95,7 @@ func TestTimestampsDecodeLeniently(t *testing.T) {
 				t.Fatalf("%s with %s: %v", name, spelling, err)
 			}
 		}
-		for name, got := range map[string][2]*time.Time{
+		for name, got := range map[string][2]*amigo.Timestamp{
 			"tool": {tool.CreatedAt, tool.UpdatedAt}, "version": {ver.CreatedAt, ver.UpdatedAt}, "invocation": {inv.CreatedAt, inv.UpdatedAt},
 		} {
 			for i, g := range got {
@@ -115,13 +116,31 @@ func TestTimestampsDecodeLeniently(t *testing.T) {
 	if err := json.Unmarshal([]byte(`{"id":"x","created_at":null}`), &tool); err != nil || tool.CreatedAt != nil || tool.UpdatedAt != nil {
 		t.Errorf("null/absent timestamps: %+v, %v", tool, err)
 	}
-	err := json.Unmarshal([]byte(`{"tool_versions":[{"id":"x","updated_at":"yesterday"}]}`), &amigo.ListVersionsResponse{})
-	if err == nil || !strings.Contains(err.Error(), `updated_at "yesterday" is not a date-time`) {
-		t.Errorf("bad timestamp error = %v", err)
+	if tool.CreatedAt.GetTime() != nil {
+		t.Errorf("GetTime of a nil Timestamp = %v, want nil", tool.CreatedAt.GetTime())
+	}
+	for body, field := range map[string]string{
+		`{"tool_versions":[{"id":"x","updated_at":"yesterday"}]}`:    "ToolVersion.tool_versions.updated_at",
+		`{"tools":[{"id":"x","created_at":"2026-13-01T00:00:00Z"}]}`: "Tool.tools.created_at",
+		`{"tool_invocations":[{"id":"x","created_at":true}]}`:        "Invocation.tool_invocations.created_at",
+		`{"tools":[{"id":"x","updated_at":-5}]}`:                     "Tool.tools.updated_at",
+	} {
+		var dst any = &amigo.ListVersionsResponse{}
+		switch {
+		case strings.Contains(body, `"tools"`):
+			dst = &amigo.ListToolsResponse{}
+		case strings.Contains(body, `"tool_invocations"`):
+			dst = &amigo.ListInvocationsResponse{}
+		}
+		err := json.Unmarshal([]byte(body), dst)
+		var te *json.UnmarshalTypeError
+		if !errors.As(err, &te) || !strings.Contains(err.Error(), field) || !strings.Contains(err.Error(), "date-time") {
+			t.Errorf("%s: error = %v, want one naming %s and saying date-time", body, err, field)
+		}
 	}
 
 	// What the emulator writes (time.Time's RFC 3339) reads back equal.
-	enc, err := json.Marshal(amigo.Tool{ID: "x", CreatedAt: &want, UpdatedAt: &want})
+	enc, err := json.Marshal(amigo.Tool{ID: "x", CreatedAt: &amigo.Timestamp{Time: want}, UpdatedAt: &amigo.Timestamp{Time: want}})
 	if err != nil {
 		t.Fatal(err)
 	}

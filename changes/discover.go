@@ -190,18 +190,35 @@ func (e *linkError) Error() string { return e.path + ": " + e.msg }
 
 // ProjectName extracts the tool name from pyproject.toml content: the
 // [project].name (PEP 621), else [tool.poetry].name, normalised by
-// NormalizeName. Errors start with ":LINE: " for TOML syntax errors (so a
-// caller can prefix the file name) or ": " otherwise.
+// NormalizeName. When the content gives no name the error is a *NameError,
+// whose In method names the file (and the line of a TOML syntax error).
 func ProjectName(data []byte) (string, error) {
 	name, line, msg := projectName(data)
-	switch {
-	case msg == "":
-		return name, nil
-	case line > 0:
-		return "", fmt.Errorf(":%d: %s", line, msg)
+	if msg != "" {
+		return "", &NameError{Line: line, Msg: msg}
 	}
-	return "", errors.New(": " + msg)
+	return name, nil
 }
+
+// NameError is why pyproject.toml content gives no tool name. Line is the
+// line of a TOML syntax error, 0 for a problem without one.
+type NameError struct {
+	Line int
+	Msg  string
+}
+
+// Error is the problem with its line, if any ("line 3: invalid TOML: ...").
+func (e *NameError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
+	}
+	return e.Msg
+}
+
+// In is the problem located in file, as editors and CI annotations read
+// it: "tools/x/pyproject.toml:3: invalid TOML: ..." or
+// "tools/x/pyproject.toml: no [project].name".
+func (e *NameError) In(file string) string { return fileLine(file, e.Line) + ": " + e.Msg }
 
 // projectName is ProjectName with the problem as a message and the line
 // of a TOML syntax error (0 otherwise).

@@ -12,18 +12,23 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
+// discoverSample is the tree TestDiscover and TestDiscoverDir_sameAsDiscover
+// read (path, content pairs): nested, root, poetry, renamed and example
+// projects.
+var discoverSample = []string{
+	"tools/weather/pyproject.toml", pyproject("Weather-Tool"),
+	"tools/weather/plugins/radar/pyproject.toml", pyproject("radar.plugin"),
+	"tools/poetry/pyproject.toml", "[tool.poetry]\nname = \"poetry-tool\"\n",
+	"tools/renamed/pyproject.toml", pyproject("whatever"),
+	"examples/demo/pyproject.toml", pyproject("demo"),
+	"pyproject.toml", pyproject("root-tool"),
+}
+
 func TestDiscover(t *testing.T) {
 	t.Parallel()
 	r := newTestRepo(t)
-	r.write(
-		"tools/weather/pyproject.toml", pyproject("Weather-Tool"),
-		"tools/weather/plugins/radar/pyproject.toml", pyproject("radar.plugin"),
-		"tools/poetry/pyproject.toml", "[tool.poetry]\nname = \"poetry-tool\"\n",
-		"tools/renamed/pyproject.toml", pyproject("whatever"),
-		"examples/demo/pyproject.toml", pyproject("demo"),
-		"pyproject.toml", pyproject("root-tool"),
-		"libs/x.py", "x",
-	)
+	r.write(discoverSample...)
+	r.write("libs/x.py", "x")
 	r.commit("chore: init")
 	repo := r.open()
 	tests := []struct {
@@ -107,7 +112,7 @@ func TestDiscover_indexFallback(t *testing.T) {
 			r.git("add", "e")
 		}, "HEAD", "a,c,d", false},
 		{"detached at the first commit", func() { r.git("reset", "-q", "--hard"); r.git("checkout", "-q", "--detach", first) }, "HEAD", "a,c", true},
-		{"corrupt index", func() {
+		{"damaged index", func() {
 			if err := os.WriteFile(filepath.Join(r.dir, ".git", "index"), []byte("DIRC\x00\x00\x00\x02garbage that is long enough to look like something"), 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -365,6 +370,29 @@ func TestMatchGlob(t *testing.T) {
 
 var toolNameRE = regexp.MustCompile(`^[a-z0-9_]+$`)
 
+// TestProjectName_nameError: content that gives no name is a *NameError
+// carrying the line of a TOML syntax error, which In places after the file
+// name as editors read it; other problems have no line.
+func TestProjectName_nameError(t *testing.T) {
+	for _, tt := range []struct {
+		data, err, in string
+		line          int
+	}{
+		{"[project]\nname = \"ok\"\nname = \"twice\"\n", "line 3: invalid TOML: ", "t/pyproject.toml:3: invalid TOML: ", 3},
+		{"[project]\nversion = \"1\"\n", "no [project].name", "t/pyproject.toml: no [project].name", 0},
+		{"[project]\nname = 3\n", "[project].name must be a string, not int64", "t/pyproject.toml: [project].name must be a string, not int64", 0},
+	} {
+		name, err := ProjectName([]byte(tt.data))
+		var ne *NameError
+		if name != "" || !errors.As(err, &ne) {
+			t.Fatalf("ProjectName(%q) = %q, %v; want a *NameError", tt.data, name, err)
+		}
+		if ne.Line != tt.line || !strings.HasPrefix(ne.Error(), tt.err) || !strings.HasPrefix(ne.In("t/pyproject.toml"), tt.in) {
+			t.Errorf("ProjectName(%q): line %d, Error %q, In %q; want line %d, %q..., %q...", tt.data, ne.Line, ne.Error(), ne.In("t/pyproject.toml"), tt.line, tt.err, tt.in)
+		}
+	}
+}
+
 func FuzzProjectName(f *testing.F) {
 	for _, s := range []string{
 		"[project]\nname = \"Weather-Tool\"\n", "[tool.poetry]\nname = \"p.q\"\n", "[project]\nname = 3\n",
@@ -376,8 +404,9 @@ func FuzzProjectName(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		name, err := ProjectName(data)
 		if err != nil {
-			if name != "" || !strings.HasPrefix(err.Error(), ":") {
-				t.Fatalf("ProjectName error %q with name %q", err, name)
+			var ne *NameError
+			if name != "" || !errors.As(err, &ne) || ne.Msg == "" || ne.Line < 0 || !strings.HasPrefix(ne.In("f"), "f:") {
+				t.Fatalf("ProjectName error %#v (%q) with name %q", err, err, name)
 			}
 			return
 		}

@@ -47,6 +47,16 @@ func (r *Repo) indexPyprojects(root plumbing.Hash) ([]indexFile, bool) {
 	return r.index.files, true
 }
 
+// readIndex reads file by hand rather than with go-git's
+// plumbing/format/index, which decodes every entry into its own allocation
+// (names, times, hashes) to use a few thousand of them. BenchmarkIndexRead
+// (index_bench_test.go) does the same job both ways on the 2,000-project
+// monorepo's index (100,200 entries, 10 MB) and checks that they agree:
+// median of 6 runs, 2 cores at load average 9.5-10 (2026-12-06),
+// this reader 55.5 ms, 0.31 MB and 2,021 allocations; go-git 337 ms,
+// 39 MB and 1,683,762 allocations (6 times slower, 126 times the memory).
+// Discovery reads the index once per run where every project is read (run,
+// plan, validate), so go-git's decoder would cost a CI job that much more.
 func readIndex(file string) *indexState {
 	bad := &indexState{}
 	// Mapped, not read: the index of a large checkout is tens of

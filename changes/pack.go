@@ -71,7 +71,7 @@ const baseCacheSize = 8 << 20
 const inflateChunk = 1 << 20
 
 // maxDeltaChain bounds delta resolution (git's default depth is 50; repacks
-// with --depth 4095 exist), so a corrupt pack cannot loop forever.
+// with --depth 4095 exist), so a damaged pack cannot loop forever.
 const maxDeltaChain = 10000
 
 // openPacks maps every pack with a version-2 index in dir/objects/pack and
@@ -151,11 +151,11 @@ func openPack(idxPath string) (*pack, error) {
 		p.fanout[i] = binary.BigEndian.Uint32(idx[8+4*i:])
 		// A damaged fan-out table would send lookups out of the tables.
 		if i > 0 && p.fanout[i] < p.fanout[i-1] {
-			return fail(errors.New("corrupt pack index (fan-out table not sorted)"))
+			return fail(errors.New("damaged pack index (fan-out table not sorted)"))
 		}
 	}
 	if p.fanout[255] > uint32(len(idx)/28) {
-		return fail(errors.New("corrupt pack index (more objects than it has room for)"))
+		return fail(errors.New("damaged pack index (more objects than it has room for)"))
 	}
 	n := int(p.fanout[255])
 	pos := 8 + 256*4
@@ -170,7 +170,7 @@ func openPack(idxPath string) (*pack, error) {
 	pos += n * 4
 	p.large = idx[pos : len(idx)-40]
 	if len(p.large)%8 != 0 {
-		return fail(errors.New("corrupt pack index (bad size)"))
+		return fail(errors.New("damaged pack index (bad size)"))
 	}
 	// The index's own checksum is checked only when a lookup misses
 	// (verifyIndexes): what is found is safe without it, since every object
@@ -219,7 +219,7 @@ func (ps *packSet) verifyIndexes() error {
 		var errs []error
 		for _, p := range ps.packs {
 			if sum := sha1.Sum(p.idx[:len(p.idx)-20]); !bytes.Equal(sum[:], p.idx[len(p.idx)-20:]) {
-				errs = append(errs, fmt.Errorf("%s: corrupt pack index (checksum mismatch): run `git index-pack` on its pack or re-clone", strings.TrimSuffix(p.name, ".idx")+".idx"))
+				errs = append(errs, fmt.Errorf("%s: damaged pack index (checksum mismatch): run `git index-pack` on its pack or re-clone", strings.TrimSuffix(p.name, ".idx")+".idx"))
 			}
 		}
 		ps.verifyErr, ps.verified = errors.Join(errs...), true
@@ -406,7 +406,7 @@ func (p *pack) header(off int64) (typ int, size int64, next int64, err error) {
 	off++
 	for c&0x80 != 0 {
 		if off >= int64(len(d)) || shift > 60 {
-			return 0, 0, 0, fmt.Errorf("%s: corrupt object header", p.name)
+			return 0, 0, 0, fmt.Errorf("%s: damaged object header", p.name)
 		}
 		c = d[off]
 		size |= int64(c&0x7f) << shift
@@ -439,7 +439,7 @@ func ofsDeltaOffset(d []byte, off int64) (int64, int64) {
 // not wrong content.
 func (ps *packSet) inflate(p *pack, off int64, size int64) ([]byte, error) {
 	if off+2 > int64(len(p.data)) || size < 0 || size > 1<<40 {
-		return nil, fmt.Errorf("%s: corrupt object at %d", p.name, off)
+		return nil, fmt.Errorf("%s: damaged object at %d", p.name, off)
 	}
 	ps.src.Reset(p.data[off:])
 	if ps.inf == nil {
@@ -494,7 +494,7 @@ func deltaVarint(d []byte) (int64, []byte, error) {
 			break
 		}
 	}
-	return 0, nil, errors.New("corrupt delta header")
+	return 0, nil, errors.New("damaged delta header")
 }
 
 // applyDelta applies a git delta to base.
@@ -511,7 +511,7 @@ func applyDelta(base, delta []byte) ([]byte, error) {
 		return nil, err
 	}
 	if dstSize < 0 {
-		return nil, errors.New("corrupt delta size")
+		return nil, errors.New("damaged delta size")
 	}
 	// A damaged header may claim any size: start small and let the copy
 	// and insert instructions (checked against dstSize) grow the result.

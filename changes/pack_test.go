@@ -94,9 +94,9 @@ func TestPackReader(t *testing.T) {
 	}
 }
 
-// TestPackReader_corrupt: damaged pack bytes give errors, never a panic or
+// TestPackReader_damaged: damaged pack bytes give errors, never a panic or
 // wrong content.
-func TestPackReader_corrupt(t *testing.T) {
+func TestPackReader_damaged(t *testing.T) {
 	t.Parallel()
 	r := newTestRepo(t)
 	for v := 0; v < 12; v++ {
@@ -207,7 +207,7 @@ func TestPackReader_corrupt(t *testing.T) {
 		if repo, err := Open(r.dir); err == nil {
 			repo.Close()
 			t.Errorf("Open with fan-out[%d] damaged succeeded", k)
-		} else if !strings.Contains(err.Error(), "corrupt pack index") {
+		} else if !strings.Contains(err.Error(), "damaged pack index") {
 			t.Errorf("Open with fan-out[%d] damaged: %v", k, err)
 		}
 	}

@@ -661,20 +661,20 @@ func parseTree(raw []byte) ([]treeEntry, error) {
 	for len(b) > 0 {
 		sp := strings.IndexByte(b, ' ')
 		if sp <= 0 || sp > 7 {
-			return nil, errors.New("corrupt tree: no mode")
+			return nil, errors.New("damaged tree: no mode")
 		}
 		var mode uint32
 		for i := 0; i < sp; i++ {
 			c := b[i]
 			if c < '0' || c > '7' {
-				return nil, fmt.Errorf("corrupt tree: mode %q", b[:sp])
+				return nil, fmt.Errorf("damaged tree: mode %q", b[:sp])
 			}
 			mode = mode<<3 | uint32(c-'0')
 		}
 		b = b[sp+1:]
 		nul := strings.IndexByte(b, 0)
 		if nul < 0 || len(b) < nul+1+20 {
-			return nil, errors.New("corrupt tree: truncated entry")
+			return nil, errors.New("damaged tree: truncated entry")
 		}
 		var e treeEntry
 		e.name = b[:nul]
@@ -731,7 +731,7 @@ func parseCommit(h plumbing.Hash, b []byte) (*commitNode, error) {
 		}
 	}
 	if c.tree.IsZero() {
-		return nil, fmt.Errorf("corrupt commit %s: no tree", h)
+		return nil, fmt.Errorf("damaged commit %s: no tree", h)
 	}
 	return c, nil
 }

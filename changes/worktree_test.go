@@ -25,14 +25,7 @@ func projectNames(ps []Project) []string {
 func TestDiscoverDir_sameAsDiscover(t *testing.T) {
 	t.Parallel()
 	r := newTestRepo(t)
-	r.write(
-		"tools/weather/pyproject.toml", pyproject("Weather-Tool"),
-		"tools/weather/plugins/radar/pyproject.toml", pyproject("radar.plugin"),
-		"tools/poetry/pyproject.toml", "[tool.poetry]\nname = \"poetry-tool\"\n",
-		"tools/renamed/pyproject.toml", pyproject("whatever"),
-		"examples/demo/pyproject.toml", pyproject("demo"),
-		"pyproject.toml", pyproject("root-tool"),
-	)
+	r.write(discoverSample...)
 	r.commit("chore: init")
 	repo := r.open()
 	for _, opts := range []Options{

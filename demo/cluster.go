@@ -22,6 +22,10 @@ var Regions = []string{"us", "eu-central-1", "ap-southeast-2", "ca-central-1"}
 type ClusterOptions struct {
 	// Addr is where to listen (default "127.0.0.1:0": a free port).
 	Addr string
+	// Listener, when set, is listened on instead of Addr (for example an
+	// amigotest.PipeNet listener, to run the cluster in a testing/synctest
+	// bubble); BaseURL is then "http://" + its address. Close closes it.
+	Listener net.Listener
 	// Regions are the region names, each served under /NAME (default
 	// Regions).
 	Regions []string
@@ -82,10 +86,13 @@ func StartCluster(o ClusterOptions) (*Cluster, error) {
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		http.Error(w, "no region at this path; regions: /"+strings.Join(names, ", /"), http.StatusNotFound)
 	})
-	ln, err := net.Listen("tcp", o.Addr)
-	if err != nil {
-		c.closeServers()
-		return nil, fmt.Errorf("demo: listen on %s: %w", o.Addr, err)
+	ln := o.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", o.Addr); err != nil {
+			c.closeServers()
+			return nil, fmt.Errorf("demo: listen on %s: %w", o.Addr, err)
+		}
 	}
 	c.BaseURL = "http://" + ln.Addr().String()
 	c.fresh = map[net.Conn]bool{}

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/amigo-release/amigo-release/amigo"
@@ -27,10 +28,6 @@ import (
 	"github.com/amigo-release/amigo-release/pipeline"
 	"github.com/amigo-release/amigo-release/promote"
 )
-
-// campaignScale compresses time in the campaign: a simulated minute takes
-// 10 real milliseconds.
-const campaignScale = 6000
 
 // chaos is a seed's fault mix, per request and per region, drawn from rng:
 // 409 (where documented) 10–60%, 429 5–20%, 503 5–20%, 30 s of latency
@@ -79,6 +76,8 @@ type tally struct {
 	unsetRefused    int // runs with an unset from_env variable, refused before any call
 	branchMoves     int // branches moved between a test and a publish
 	interrupts      int // runs interrupted at a random point (then rerun)
+	interruptsLate  int // ... of them, runs that had finished when the interrupt came
+	leftInFlight    int // versions a publish in flight at the end of the grace built from an untested commit (the rerun withdraws them)
 	late429s        int // 429s sent at the wire once the retry budget was spent
 	lastChanceWaits int // of them (and others) waited out once more
 	withdrawn       int // untested versions deprecated at once
@@ -142,7 +141,7 @@ func TestFaultCampaign(t *testing.T) {
 			seed := int64(i)
 			t.Run(fmt.Sprintf("seed-%d", seed), func(t *testing.T) {
 				t.Parallel()
-				runSeed(t, seed, ta)
+				synctest.Test(t, func(t *testing.T) { runSeed(t, seed, ta) })
 			})
 		}
 	})
@@ -166,8 +165,8 @@ func TestFaultCampaign(t *testing.T) {
 		ta.publishAttempts, ta.publishRetries, ta.reconciled, ta.capPrunes, ta.pruned)
 	t.Logf("fault campaign: faulty runs released %d tools fully and left %d for the rerun; reruns that did not complete=%d; invariant violations=%d",
 		ta.toolsReleased, ta.toolsFailed, ta.rerunsShort, ta.violations)
-	t.Logf("fault campaign: refused starts: HEAD off the branch tip=%d unset from_env=%d; branches moved between test and publish=%d; interrupted runs=%d (stages left pending=%d, unknown=%d); untested versions withdrawn=%d",
-		ta.offTipRefused, ta.unsetRefused, ta.branchMoves, ta.interrupts, ta.pending, ta.unknown, ta.withdrawn)
+	t.Logf("fault campaign: refused starts: HEAD off the branch tip=%d unset from_env=%d; branches moved between test and publish=%d; interrupted runs=%d (landed mid-run=%d, after the run had finished=%d; stages left pending=%d, unknown=%d); untested versions withdrawn=%d; versions of an untested commit a publish in flight at the end of the grace left for the rerun=%d",
+		ta.offTipRefused, ta.unsetRefused, ta.branchMoves, ta.interrupts, ta.interrupts-ta.interruptsLate, ta.interruptsLate, ta.pending, ta.unknown, ta.withdrawn, ta.leftInFlight)
 	t.Logf("fault campaign: test-tool 429s beyond the client's budget (Retry-After 400s)=%d; 429s at the end of a retry budget waited out once more=%d",
 		ta.late429s, ta.lastChanceWaits)
 	t.Logf("fault campaign: invariant 'no version of an untested commit serves beyond the first stage': %d versions checked, %d violations",
@@ -183,12 +182,26 @@ type campaignTool struct {
 	envvar    bool     // requires API_URL (value from the project's metadata)
 }
 
-// runSeed is one seed: a fresh repository and four fresh emulators.
+// runSeed is one seed: a fresh repository and four fresh emulators. It runs
+// in a testing/synctest bubble: the emulators serve real HTTP on an
+// in-memory network (amigotest.PipeNet) and everything reads clock.Real,
+// which in the bubble is the bubble's clock. Simulated time moves only
+// while every goroutine of the seed waits, so what happens in a seed never
+// depends on how loaded the machine is. (On a clock scaled 6000 times, a
+// 30 s retry budget was 5 ms of real time and a client's 5-minute budget
+// 50 ms: at a high load average a descheduled goroutine spent them, and a
+// fault-free rerun gave up on a 429 or a 409.)
 func runSeed(t *testing.T, seed int64, ta *tally) {
 	rng := rand.New(rand.NewSource(seed))
 	dir := t.TempDir()
-	clk := clock.NewScaled(campaignScale)
-	cluster, err := demo.StartCluster(demo.ClusterOptions{Emulator: amigotest.Options{
+	var clk clock.Clock = clock.Real{}
+	pipes := amigotest.NewPipeNet()
+	defer pipes.Close()
+	ln, err := pipes.Listen("amigo.campaign.test:80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cluster, err := demo.StartCluster(demo.ClusterOptions{Listener: ln, Emulator: amigotest.Options{
 		Clock:          clk,
 		RepoPath:       dir,
 		Seed:           seed,
@@ -273,12 +286,25 @@ func runSeed(t *testing.T, seed int64, ta *tally) {
 		moveStage: []string{"us", "us", "eu"}[rng.Intn(3)],
 		moveAfter: rng.Intn(3),
 		interrupt: rng.Intn(4) == 0,
-		stopAfter: time.Duration(rng.Intn(300)) * time.Millisecond,
+		// Within the first 15 simulated minutes: a faulty run takes 10–30.
+		stopAfter: time.Duration(rng.Intn(300)) * 3 * time.Second,
 		// No grace at all (a SIGKILL-like stop), a little, or enough for
-		// most publishes (10–30 ms at this scale) to finish.
-		grace:     time.Duration(rng.Intn(80)) * time.Millisecond / time.Duration(1+rng.Intn(3)*20),
+		// most publishes (1–3 minutes) to finish.
+		grace:     time.Duration(rng.Intn(80)) * 6 * time.Second / time.Duration(1+rng.Intn(3)*20),
 		late429:   rng.Intn(3) == 0,
 		deprecate: rng.Intn(2) == 0,
+	}
+	// Half the interrupts come right as a publish goes out, so that a
+	// publish is in flight for sure (the grace decides whether it
+	// finishes); half of those in the stage where the branch moves, at the
+	// publish that builds the moved tip or the next. The other half come at
+	// stopAfter. (Drawn from their own source: the draws above and below
+	// stay what they were.)
+	if ev := rand.New(rand.NewSource(seed*131 + 7)); sc.interrupt && ev.Intn(2) == 0 {
+		sc.stopOn, sc.stopOnN = []string{"us", "eu", "ap", "ca"}[ev.Intn(4)], ev.Intn(3)
+		if sc.move && ev.Intn(2) == 0 {
+			sc.stopOn, sc.stopOnN = sc.moveStage, sc.moveAfter+ev.Intn(2)
+		}
 	}
 	var pb strings.Builder
 	pb.WriteString("version: 1\ndiscovery:\n  roots: [tools]\n")
@@ -375,8 +401,15 @@ func runSeed(t *testing.T, seed int64, ta *tally) {
 		interrupt bool
 	}
 	getenv := func(k string) string { return env[k] }
+	transport := pipes.Client().Transport
 	run := func(rc runCfg) (*pipeline.Report, error) {
-		hc := &http.Client{Transport: &wireFaults{w: w, late429: rc.faults && sc.late429}}
+		var stop chan struct{}
+		var stopOnce sync.Once
+		stopNow := func() { stopOnce.Do(func() { close(stop) }) }
+		if rc.interrupt {
+			stop = make(chan struct{})
+		}
+		hc := &http.Client{Transport: &wireFaults{w: w, late429: rc.faults && sc.late429, next: transport}}
 		clients := pipeline.DefaultClientFactory(pipeline.ClientConfig{Getenv: rc.getenv, Clock: clk, HTTPClient: hc, OnEvent: func(_ string, e amigo.Event) {
 			evMu.Lock()
 			events[e.Kind]++
@@ -390,9 +423,9 @@ func runSeed(t *testing.T, seed int64, ta *tally) {
 				if err != nil {
 					return nil, err
 				}
-				rec := &recordTests{API: api, w: w, stage: st.Name}
+				var out pipeline.API = &recordTests{API: api, w: w, stage: st.Name}
 				if rc.faults && sc.move && st.Name == sc.moveStage {
-					return &moveBranch{API: rec, after: sc.moveAfter, move: func() {
+					out = &moveBranch{API: out, after: sc.moveAfter, move: func() {
 						// The git CLI moves the branch atomically (a lock
 						// file renamed into place), as a push does: the
 						// emulator reading the tip meanwhile sees the old
@@ -403,20 +436,34 @@ func runSeed(t *testing.T, seed int64, ta *tally) {
 							return
 						}
 						w.moved(sha)
-					}}, nil
+					}}
 				}
-				return rec, nil
+				if rc.interrupt && st.Name == sc.stopOn {
+					out = &stopAtPublish{API: out, after: sc.stopOnN, stop: stopNow}
+				}
+				return out, nil
 			},
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		// A day of simulated time: a run takes well under an hour.
+		ctx, cancel := context.WithTimeout(context.Background(), 24*time.Hour)
 		defer cancel()
 		if rc.interrupt {
-			stop := make(chan struct{})
 			opts.Stop = stop
 			go func() {
-				time.Sleep(sc.stopAfter)
-				close(stop)
-				time.Sleep(sc.grace)
+				// Ends with the run (the deferred cancel) when the run
+				// ends first. With stopOn, the interrupt comes as that
+				// publish goes out, or at stopAfter when the stage has
+				// not got that far by then.
+				at := clk.NewTimer(sc.stopAfter)
+				defer at.Stop()
+				select {
+				case <-stop:
+				case <-at.C():
+				case <-ctx.Done():
+					return
+				}
+				stopNow()
+				_ = clk.Sleep(ctx, sc.grace)
 				cancel()
 			}()
 		}
@@ -431,15 +478,32 @@ func runSeed(t *testing.T, seed int64, ta *tally) {
 		ta.add(func(ta *tally) { ta.violations++ })
 	}
 	var reports []*pipeline.Report
-	check := func(label string, rep *pipeline.Report, before map[string]string) {
+	// check checks the invariants after a run. inFlight, for a run that
+	// was stopped, exempts from 6 and 7 a version that the report says a
+	// publish left building when the run's time ran out (unknown, or
+	// pending with that version after it): nothing in a stopped process
+	// can check or withdraw what the server builds after it, so the
+	// version is counted and the next run must withdraw it (the rerun is
+	// checked without exemption).
+	check := func(label string, rep *pipeline.Report, before map[string]string, inFlight bool) {
 		reports = append(reports, rep)
 		checkInvariants(cluster, tools, caps, pins, rep, reports, before, func(format string, args ...any) {
 			fail(label+": "+format, args...)
 		})
-		u, ub, n, nb := checkPromotion(cluster, tools, seededCommits, w.testedCopy(), reports, func(format string, args ...any) {
+		exempt := func(string, string, string) bool { return false }
+		if inFlight {
+			exempt = func(tool, stage, version string) bool { return leftBuilding(rep, tool, stage, version) }
+		}
+		u, ub, n, nb, left := checkPromotion(cluster, tools, seededCommits, w.testedCopy(), exempt, func(format string, args ...any) {
 			fail(label+": "+format, args...)
 		})
-		ta.add(func(ta *tally) { ta.untestedChecks += u; ta.untestedBad += ub; ta.needsChecks += n; ta.needsBad += nb })
+		ta.add(func(ta *tally) {
+			ta.untestedChecks += u
+			ta.untestedBad += ub
+			ta.needsChecks += n
+			ta.needsBad += nb
+			ta.leftInFlight += left
+		})
 	}
 	// refused runs a run that must not start, and checks that it made no
 	// mutating call and no test.
@@ -491,10 +555,21 @@ func runSeed(t *testing.T, seed int64, ta *tally) {
 	for _, srv := range cluster.Servers {
 		srv.ClearFaults()
 	}
-	check("faulty run", rep1, before)
+	// An interrupted (or cancelled) run leaves the publishes it sent
+	// building on the servers, as a killed CI job does. Let them end: the
+	// checks then see what the run left for good, and the rerun starts as a
+	// rerun would, later. (Checked at once, a version that appeared during
+	// the rerun looked like the rerun's change to a tool it did not
+	// release; and a rerun with a 30 s retry budget met the 409 of a
+	// 3-minute build it could not outwait.)
+	if err := settle(clk, cluster, tools); err != nil {
+		fail("%v", err)
+	}
+	check("faulty run", rep1, before, sc.interrupt)
 	if sc.interrupt && !rep1.Interrupted && rep1.Error == "" {
 		// The run ended before the interrupt came: nothing to check.
-		t.Logf("seed %d: the run finished before its interrupt", seed)
+		t.Logf("seed %d: the run finished before its interrupt (after %s; interrupt at %s, or at publish %d in %q)", seed, rep1.FinishedAt.Sub(rep1.StartedAt), sc.stopAfter, sc.stopOnN+1, sc.stopOn)
+		ta.add(func(ta *tally) { ta.interruptsLate++ })
 	}
 
 	// The rerun, without faults, from the branch tip (moved or not).
@@ -504,7 +579,7 @@ func runSeed(t *testing.T, seed int64, ta *tally) {
 	}
 	before = liveAtHead(cluster, tools, tip)
 	rep2, _ := run(runCfg{getenv: getenv})
-	check("rerun", rep2, before)
+	check("rerun", rep2, before, false)
 	if !rep2.OK() {
 		fail("the rerun without faults did not complete: %s", statuses(rep2))
 		ta.add(func(ta *tally) { ta.rerunsShort++ })
@@ -569,7 +644,9 @@ type scenario struct {
 	moveStage string        // ... in this stage
 	moveAfter int           // ... after this many of its publishes
 	interrupt bool          // the faulty run is interrupted (Options.Stop) ...
-	stopAfter time.Duration // ... this long after it starts (wall clock)
+	stopAfter time.Duration // ... this long (simulated) after it starts
+	stopOn    string        // ... or, when set, as this stage's publish number stopOnN+1 goes out, if that is sooner
+	stopOnN   int
 	grace     time.Duration // ... and its calls cancelled this long after that
 	late429   bool          // test-tool answers 429 twice at the wire, after the budget
 	deprecate bool          // publish.deprecate_untested
@@ -671,14 +748,36 @@ func (m *moveBranch) PublishVersion(ctx context.Context, id string, req amigo.Pu
 	return m.API.PublishVersion(ctx, id, req)
 }
 
+// stopAtPublish interrupts the run (stop) as its stage's publish number
+// after+1 goes out: that publish is in flight at the interrupt.
+type stopAtPublish struct {
+	pipeline.API
+	after int
+	stop  func()
+	mu    sync.Mutex
+	n     int
+}
+
+func (s *stopAtPublish) PublishVersion(ctx context.Context, id string, req amigo.PublishRequest) (*amigo.PublishResponse, error) {
+	s.mu.Lock()
+	s.n++
+	if s.n == s.after+1 {
+		s.stop()
+	}
+	s.mu.Unlock()
+	return s.API.PublishVersion(ctx, id, req)
+}
+
 // wireFaults answers, when late429 is set, the first two test-tool
 // requests of one project with a 429 whose Retry-After (400 s) is beyond
 // the client's own budget: the client hands each on at once, and the
 // second comes when the pipeline's budget is spent (every seed's budget
-// but 30m is below 400 s), so it is waited out once more.
+// but 30m is below 400 s), so it is waited out once more. Everything else
+// goes to next.
 type wireFaults struct {
 	w       *wire
 	late429 bool
+	next    http.RoundTripper
 }
 
 func (f *wireFaults) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -711,7 +810,32 @@ func (f *wireFaults) RoundTrip(r *http.Request) (*http.Response, error) {
 				Body: io.NopCloser(strings.NewReader(`{"detail":"The user has exceeded the rate limit for this endpoint."}`))}, nil
 		}
 	}
-	return http.DefaultTransport.RoundTrip(r)
+	return f.next.RoundTrip(r)
+}
+
+// settle waits, on clk, until no emulator of c builds a publish of the
+// tools any more (at most a simulated hour: a publish takes minutes).
+func settle(clk clock.Clock, c *demo.Cluster, tools []campaignTool) error {
+	for waited := time.Duration(0); ; waited += time.Second {
+		var busy []string
+		for _, region := range c.Names {
+			srv := c.Servers[region]
+			for _, ct := range tools {
+				if tl, ok := srv.ToolByName(org, ct.name); ok && srv.Busy(org, tl.ID) {
+					busy = append(busy, region+"/"+ct.name)
+				}
+			}
+		}
+		if len(busy) == 0 {
+			return nil
+		}
+		if waited >= time.Hour {
+			return fmt.Errorf("publishes still building an hour after the run: %s", strings.Join(busy, ", "))
+		}
+		if err := clk.Sleep(context.Background(), time.Second); err != nil {
+			return err
+		}
+	}
 }
 
 // gitMove commits an empty commit to the repository's branch with the git
@@ -911,8 +1035,9 @@ var stageNeeds = map[string][]string{"eu": {"us"}, "ap": {"eu"}, "ca": {"eu"}}
 //  7. no stage serves a version that a stage it needs does not: each stage
 //     it needs serves the same commit.
 //
-// It returns how many versions each checked and how many failed.
-func checkPromotion(c *demo.Cluster, tools []campaignTool, seeded map[string]bool, tested map[string]map[string]bool, reports []*pipeline.Report, fail func(string, ...any)) (untested, untestedBad, needs, needsBad int) {
+// It returns how many versions each checked and how many failed, and how
+// many exempt versions broke them (left is for the tally: see check).
+func checkPromotion(c *demo.Cluster, tools []campaignTool, seeded map[string]bool, tested map[string]map[string]bool, exempt func(tool, stage, version string) bool, fail func(string, ...any)) (untested, untestedBad, needs, needsBad, left int) {
 	liveCommits := func(stage, tool string) map[string]string {
 		srv := c.Servers[stageRegion[stage]]
 		out := map[string]string{}
@@ -931,6 +1056,12 @@ func checkPromotion(c *demo.Cluster, tools []campaignTool, seeded map[string]boo
 				if seeded[commit] {
 					continue
 				}
+				if exempt(ct.name, stage, v) {
+					if !tested[ct.dir][commit] {
+						left++
+					}
+					continue
+				}
 				untested++
 				if !tested[ct.dir][commit] {
 					untestedBad++
@@ -946,7 +1077,24 @@ func checkPromotion(c *demo.Cluster, tools []campaignTool, seeded map[string]boo
 			}
 		}
 	}
-	return untested, untestedBad, needs, needsBad
+	return untested, untestedBad, needs, needsBad, left
+}
+
+// leftBuilding reports whether rep says that a publish of tool in stage was
+// still building when the run's time ran out: the stage is unknown (the
+// answer never came), or pending with version published but not checked.
+func leftBuilding(rep *pipeline.Report, tool, stage, version string) bool {
+	for _, tr := range rep.Tools {
+		if tr.Name != tool {
+			continue
+		}
+		for _, st := range tr.Stages {
+			if st.Stage == stage && (st.Status == pipeline.StatusUnknown || st.Status == pipeline.StatusPending && st.VersionAfter == version) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // stateDump lists every tool's versions in every region, for a failing

@@ -8,7 +8,6 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
-	"sort"
 	"sync"
 
 	"github.com/amigo-release/amigo-release/amigo"
@@ -183,13 +182,13 @@ func (v *remoteView) snapshot() map[string]map[string]remoteState {
 }
 
 // load asks the given stages' servers, in parallel, for the tools (once per
-// stage) and, for each name not yet known there, its active versions. Only
-// the first stage is asked about every project (it gives the bases); the
-// other stages only about the tools that resume or release, so a large
-// monorepo costs one list-versions call per project, not one per project
-// and stage. Names are asked about in the order given, several at a time;
-// known, when set, is told of each one as soon as its state is in the view
-// (the early test feed, early.go).
+// stage) and, for each name not yet known there, its active versions. A run
+// asks every stage about every project once (chooseBases, findStrays): the
+// first stage gives the bases, the later ones show versions an earlier run
+// left untested; each name is asked once per stage and run. Names are
+// asked about in the order given, several at a time; known, when set, is
+// told of each one as soon as its state is in the view (the early test
+// feed, early.go).
 func (v *remoteView) load(ctx context.Context, r *runner, stages []promote.Stage, names []string, known func(stage, name string)) error {
 	var wg sync.WaitGroup
 	errs := make([]error, len(stages))
@@ -347,19 +346,6 @@ func (r *runner) listTools(ctx context.Context, api API, st promote.Stage) ([]am
 		return api.ListTools(ctx)
 	}
 	return tools, nil
-}
-
-// resumeCandidates are the names whose newest version in the first stage
-// already pins head: their base depends on the later stages.
-func resumeCandidates(first map[string]remoteState, head string) []string {
-	var out []string
-	for name, rs := range first {
-		if n := newest(rs.versions); n != nil && sameCommit(n.ToolCommitHash, head) {
-			out = append(out, name)
-		}
-	}
-	sort.Strings(out)
-	return out
 }
 
 // baseChoice is the base of one tool and why it was chosen.

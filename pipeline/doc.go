@@ -59,13 +59,21 @@
 //     adopted, never published again, but only after this run's gates: in
 //     a test-gated stage the test runs again on it and verify checks that
 //     the branch tip is still that commit.
+//   - A run stopped while a publish builds cannot check what the server
+//     builds after it. Every run therefore asks every stage about every
+//     project and withdraws, before anything else changes, a version
+//     serving beyond a stage it needs whose commit is newer than anything
+//     that stage served (strays.go); its tool is then released again from
+//     head through every gate, so the stages it lagged in catch up.
 //   - on_failure: continue lets the stages that need a failed stage go on
 //     only when it serves the tested commit (a failed smoke).
 //
 // Interrupts (Options.Stop): nothing new starts, waits end, calls in flight
-// go on until ctx is cancelled (the caller's grace period); a stage not
-// started is pending, one whose publish was in flight when ctx ended is
-// unknown, and Report.Interrupted is set.
+// go on until ctx is cancelled (the caller's grace period), and a publish
+// that finishes is still verified (a halt does the same): a version built
+// from another commit is withdrawn beyond the first stage even then. A
+// stage not started is pending, one whose publish was in flight when ctx
+// ended is unknown, and Report.Interrupted is set.
 //
 // # Base commit (DESIGN §5)
 //

@@ -31,11 +31,16 @@ const testScale = 6000
 type harness struct {
 	t       testing.TB
 	dir     string
-	clk     *clock.Scaled
+	clk     clock.Clock
 	servers map[string]*amigotest.Server
 	stages  []string
 	env     map[string]string
 	log     *bytes.Buffer
+	// net is the in-memory network of a harness in a synctest bubble
+	// (newBubbleHarness), nil over TCP.
+	net *amigotest.PipeNet
+	// runTimeout bounds each run (in the bubble, of simulated time).
+	runTimeout time.Duration
 }
 
 func newHarness(t testing.TB, emu amigotest.Options, stages ...string) *harness {
@@ -43,9 +48,51 @@ func newHarness(t testing.TB, emu amigotest.Options, stages ...string) *harness 
 	if len(stages) == 0 {
 		stages = []string{"us"}
 	}
-	h := &harness{t: t, dir: t.TempDir(), stages: stages, log: &bytes.Buffer{},
+	h := &harness{t: t, dir: t.TempDir(), stages: stages, log: &bytes.Buffer{}, runTimeout: 2 * time.Minute,
 		env: map[string]string{"AMIGO_API_KEY": "ak-SECRET-4242", "AMIGO_API_KEY_ID": "kid-1", "AMIGO_USER_ID": "releaser"}}
 	h.clk = clock.NewScaled(testScale)
+	h.servers = amigotest.NewTestRegions(t, h.emulatorOptions(emu), stages...)
+	h.git("init", "-q", "-b", "main")
+	return h
+}
+
+// newBubbleHarness is newHarness for a test that runs inside a
+// testing/synctest bubble (synctest.Test): the emulators serve on an
+// in-memory network (amigotest.PipeNet) and everything runs on
+// clock.Real, which in the bubble is the bubble's fake clock: it moves only
+// while every goroutine of the bubble waits. Simulated time then owes
+// nothing to real time, so a retry budget or a window of simulated minutes
+// means the same however loaded the machine is (on the scaled clock, 5
+// simulated minutes are 50 ms of real time, which a loaded machine can
+// spend between two lines of code). Runs made with h.run, h.runErr and
+// h.runAsync use the in-memory network; a test that builds its own
+// ClientFactory uses h.clientConfig.
+func newBubbleHarness(t *testing.T, emu amigotest.Options, stages ...string) *harness {
+	t.Helper()
+	if len(stages) == 0 {
+		stages = []string{"us"}
+	}
+	h := &harness{t: t, dir: t.TempDir(), stages: stages, log: &bytes.Buffer{}, runTimeout: 24 * time.Hour,
+		env: map[string]string{"AMIGO_API_KEY": "ak-SECRET-4242", "AMIGO_API_KEY_ID": "kid-1", "AMIGO_USER_ID": "releaser"}}
+	h.clk = clock.Real{}
+	h.net = amigotest.NewPipeNet()
+	t.Cleanup(h.net.Close)
+	h.servers = map[string]*amigotest.Server{}
+	for i, name := range stages {
+		o := h.emulatorOptions(emu)
+		if o.Seed == 0 {
+			o.Seed = 1
+		}
+		o.Seed += int64(i) * 7919 // as NewTestRegions: IDs differ per region
+		h.servers[name] = amigotest.NewPipeTestServer(t, h.net, name+".amigo.test:80", o)
+	}
+	h.git("init", "-q", "-b", "main")
+	return h
+}
+
+// emulatorOptions fills in the harness' defaults: its clock and repository,
+// publishes of 1–2 minutes, tests of 10 seconds.
+func (h *harness) emulatorOptions(emu amigotest.Options) amigotest.Options {
 	emu.Clock = h.clk
 	emu.RepoPath = h.dir
 	if emu.PublishLatency.Func == nil && emu.PublishLatency.Max == 0 {
@@ -54,9 +101,17 @@ func newHarness(t testing.TB, emu amigotest.Options, stages ...string) *harness 
 	if emu.TestLatency.Func == nil && emu.TestLatency.Max == 0 {
 		emu.TestLatency = amigotest.Fixed(10 * time.Second)
 	}
-	h.servers = amigotest.NewTestRegions(t, emu, stages...)
-	h.git("init", "-q", "-b", "main")
-	return h
+	return emu
+}
+
+// clientConfig is the ClientConfig of a run's clients: the harness'
+// environment and clock, and its in-memory network in a bubble.
+func (h *harness) clientConfig() pipeline.ClientConfig {
+	cfg := pipeline.ClientConfig{Getenv: func(k string) string { return h.env[k] }, Clock: h.clk}
+	if h.net != nil {
+		cfg.HTTPClient = h.net.Client()
+	}
+	return cfg
 }
 
 // git runs git in the repository with a fixed identity.
@@ -193,16 +248,20 @@ func (h *harness) run(plan *promote.Plan, mutate func(*pipeline.Options)) *pipel
 // while it runs); its report arrives on the channel.
 func (h *harness) runAsync(ctx context.Context, plan *promote.Plan) <-chan *pipeline.Report {
 	done := make(chan *pipeline.Report, 1)
+	opts := pipeline.Options{Plan: plan, RepoPath: h.dir, Clock: h.clk, Getenv: func(k string) string { return h.env[k] }}
+	if h.net != nil {
+		opts.Clients = pipeline.DefaultClientFactory(h.clientConfig())
+	}
 	go func() {
-		rep, _ := pipeline.Run(ctx, pipeline.Options{Plan: plan, RepoPath: h.dir, Clock: h.clk,
-			Getenv: func(k string) string { return h.env[k] }})
+		rep, _ := pipeline.Run(ctx, opts)
 		done <- rep
 	}()
 	return done
 }
 
-// waitFor polls cond every millisecond for up to 30 s of wall time and
-// fails the test with what if it never holds.
+// waitFor polls cond every millisecond for up to 30 s (of wall time; in a
+// bubble, of the bubble's clock) and fails the test with what if it never
+// holds.
 func (h *harness) waitFor(what string, cond func() bool) {
 	h.t.Helper()
 	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(time.Millisecond) {
@@ -230,10 +289,13 @@ func (h *harness) runErr(plan *promote.Plan, mutate func(*pipeline.Options)) (*p
 		Getenv:   func(k string) string { return h.env[k] },
 		Logger:   pipeline.NewTextLogger(h.log),
 	}
+	if h.net != nil {
+		opts.Clients = pipeline.DefaultClientFactory(h.clientConfig())
+	}
 	if mutate != nil {
 		mutate(&opts)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), h.runTimeout)
 	defer cancel()
 	return pipeline.Run(ctx, opts)
 }

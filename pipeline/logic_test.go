@@ -511,7 +511,9 @@ func TestToolStatus(t *testing.T) {
 
 func TestRunLogGroupsAndMasks(t *testing.T) {
 	var buf bytes.Buffer
-	clk := clock.NewScaled(1)
+	// A manual clock: the elapsed times are +0s however long the lines
+	// take to write (on the real clock a slow machine printed +1ms).
+	clk := clock.NewManual(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
 	l := newRunLog(NewTextLogger(&buf), []string{"hunter2"}, clk.Now)
 	l.step(levelInfo, "weather", "us", "publish", "token hunter2 100% done", time.Second)
 	l.addSecrets([]string{"sk-new"})

@@ -149,7 +149,20 @@ func retry(waitCtx context.Context, clk clock.Clock, b *retryAfterBackOff, op fu
 // (GETs, 429 within its own budget); this is the pipeline's policy for the
 // mutating calls of a stage besides publish. Waits end when the run halts.
 func (r *runner) retryCall(ctx context.Context, retryable func(error) bool, fn func() error) error {
-	return retry(r.haltCtx, r.clk, r.policy.newBackOff(), func() error {
+	return r.retryWaiting(r.haltCtx, ctx, retryable, fn)
+}
+
+// finishCall is retryCall for the calls that complete what the run has
+// already changed (verify's listing after a publish, the withdrawal of an
+// untested version): a halt or an interrupt does not cut their waits short,
+// only ctx (the caller's grace period) does.
+func (r *runner) finishCall(ctx context.Context, retryable func(error) bool, fn func() error) error {
+	return r.retryWaiting(ctx, ctx, retryable, fn)
+}
+
+// retryWaiting is retryCall with its waits bounded by waitCtx.
+func (r *runner) retryWaiting(waitCtx, ctx context.Context, retryable func(error) bool, fn func() error) error {
+	return retry(waitCtx, r.clk, r.policy.newBackOff(), func() error {
 		err := fn()
 		if err == nil {
 			return nil

@@ -189,9 +189,9 @@ func (r *runner) run(ctx context.Context, rep *Report) error {
 		tq.abort()
 		return err
 	}
-	tools := r.toolRuns(rep, an.res, an.why, an.remote, an.view)
+	tools := r.toolRuns(rep, an)
 	r.checkFilter(rep, an.projects)
-	if len(tools) == 0 {
+	if len(tools) == 0 && len(an.strays) == 0 {
 		tq.abort()
 		r.log.Infof("nothing to release")
 		return nil
@@ -200,6 +200,14 @@ func (r *runner) run(ctx context.Context, rep *Report) error {
 		tq.abort()
 		r.notStartedTools(tools, "not started: the release could not start")
 		return err
+	}
+	// The first change a run makes: versions an earlier run left serving
+	// beyond a stage that never served their commit are withdrawn.
+	r.withdrawStrays(ctx, rep, tools, an.strays)
+	if len(tools) == 0 {
+		tq.abort()
+		r.log.Infof("nothing to release")
+		return nil
 	}
 	if r.opts.readOnly() {
 		for _, t := range tools {
@@ -224,6 +232,10 @@ type analysis struct {
 	why      map[string]string // base choice per tool
 	remote   map[string]map[string]remoteState
 	view     *remoteView // nil offline
+	// strays are the versions serving beyond a stage that never served
+	// their commit, per tool (strays.go).
+	strays map[string][]stray
+	bases  map[string]string // the base chosen per tool, when one was
 }
 
 // analyze discovers the projects, asks the servers what they serve (not
@@ -278,6 +290,12 @@ func (r *runner) analyze(ctx context.Context, rep *Report, repo *changes.Repo, h
 		}
 	}
 	feed.finish() // the full detection takes over
+	var strays map[string][]stray
+	if view != nil {
+		if strays, err = r.findStrays(ctx, view, projects, repo, head); err != nil {
+			return nil, err
+		}
+	}
 	res, err := changes.Detect(ctx, repo, req)
 	if err != nil {
 		return nil, discoveryError(r.opts.Plan.File, "detect changes", err)
@@ -297,7 +315,7 @@ func (r *runner) analyze(ctx context.Context, rep *Report, repo *changes.Repo, h
 			return nil, err
 		}
 	}
-	an := &analysis{projects: projects, res: res, why: why, view: view}
+	an := &analysis{projects: projects, res: res, why: why, view: view, strays: strays, bases: req.Bases}
 	if view != nil {
 		an.remote = view.snapshot()
 	}
@@ -333,25 +351,23 @@ func (r *runner) loadForStages(ctx context.Context, view *remoteView, changed []
 	return errors.Join(<-errs, <-errs)
 }
 
-// chooseBases asks the first stage about every project and, for the tools it
-// already serves at head, the later stages too; then picks each base.
+// chooseBases asks every stage about every project, the later stages in
+// parallel with the first (each stage is its own server and rate limit, so
+// this costs no time where they differ): the first stage gives the bases
+// (and tells the early test feed, early.go, of each tool as it learns it),
+// the later ones the bases of the tools the first already serves at head
+// and the versions an earlier run left untested there (findStrays). A tool
+// filter (a fan-out job) does not narrow this: the strays of every project
+// are found and withdrawn (strays.go). Then it picks each base.
 func (r *runner) chooseBases(ctx context.Context, view *remoteView, projects []changes.Project, head string, repo *changes.Repo, bases, why map[string]string, feed *earlyFeed) error {
-	// With a tool filter (a fan-out job), only the filtered tools are
-	// asked about: the others are reported skipped from the event's
-	// before, with no API call spent on them.
-	var names []string
-	for _, p := range projects {
-		if len(r.opts.Tools) == 0 || slices.Contains(r.opts.Tools, p.Name) {
-			names = append(names, p.Name)
-		}
+	names := make([]string, len(projects))
+	for i, p := range projects {
+		names[i] = p.Name
 	}
-	if err := view.load(ctx, r, r.order[:1], names, feed.offer); err != nil {
+	later := make(chan error, 1)
+	go func() { later <- view.load(ctx, r, r.order[1:], names, nil) }()
+	if err := errors.Join(view.load(ctx, r, r.order[:1], names, feed.offer), <-later); err != nil {
 		return err
-	}
-	if resume := resumeCandidates(view.snapshot()[r.order[0].Name], head); len(resume) > 0 && len(r.order) > 1 {
-		if err := view.load(ctx, r, r.order[1:], resume, nil); err != nil {
-			return err
-		}
 	}
 	remote := view.snapshot()
 	shallow := repo.IsShallow()
@@ -377,11 +393,22 @@ func stageNames(order []promote.Stage) string {
 }
 
 // toolRuns builds the report entries of the projects that changed and the
-// runs of those that should release.
-func (r *runner) toolRuns(rep *Report, res *changes.Result, why map[string]string, remote map[string]map[string]remoteState, view *remoteView) []*toolRun {
+// runs of those that should release. A tool whose strays the run withdraws
+// is released even when it has not changed (strays.go): the stages they
+// were in lag behind.
+func (r *runner) toolRuns(rep *Report, an *analysis) []*toolRun {
+	res, why, remote, view := an.res, an.why, an.remote, an.view
+	projects := slices.Clone(res.Projects)
+	for _, p := range an.projects {
+		if len(an.strays[p.Name]) > 0 && !slices.ContainsFunc(projects, func(pc changes.ProjectChange) bool { return pc.Name == p.Name }) {
+			// No commit touched it since its base.
+			projects = append(projects, changes.ProjectChange{Name: p.Name, Path: p.Path, Status: changes.StatusUnchanged, Head: res.Head, Base: an.bases[p.Name]})
+		}
+	}
 	var runs []*toolRun
-	for _, pc := range res.Projects {
-		if pc.Status == changes.StatusUnchanged {
+	for _, pc := range projects {
+		strays := an.strays[pc.Name]
+		if pc.Status == changes.StatusUnchanged && len(strays) == 0 {
 			continue
 		}
 		tr := ToolReport{Name: pc.Name, Path: pc.Path, Bump: pc.Bump.String(), Reason: pc.Reason, Base: pc.Base, Head: pc.Head,
@@ -391,6 +418,8 @@ func (r *runner) toolRuns(rep *Report, res *changes.Result, why map[string]strin
 			tr.Reason = strings.TrimSpace(tr.Reason + " (" + w + ")")
 		}
 		switch {
+		case len(strays) > 0 && pc.Status != changes.StatusRemoved:
+			tr.Reason = strings.TrimSpace(strayReason(res.Head, strays) + "; " + tr.Reason)
 		case pc.Status == changes.StatusNoRelease && pc.FirstRelease:
 			// A project never released before goes out as 1.0.0 even when
 			// none of its commits is a feat or fix: otherwise a tool added
@@ -419,13 +448,13 @@ func (r *runner) toolRuns(rep *Report, res *changes.Result, why map[string]strin
 				t.rep = &rep.Tools[i]
 			}
 		}
-		r.prepareTool(t, remote, view)
+		r.prepareTool(t, remote, view, an.strays[t.name])
 	}
 	return runs
 }
 
 // prepareTool resolves the tool's settings and lays out its stages.
-func (r *runner) prepareTool(t *toolRun, remote map[string]map[string]remoteState, view *remoteView) {
+func (r *runner) prepareTool(t *toolRun, remote map[string]map[string]remoteState, view *remoteView, strays []stray) {
 	t.rep.Stages = make([]StageReport, len(r.order))
 	for i, st := range r.order {
 		s := &stageRun{spec: st, first: i == 0, api: r.apis[st.Name], rep: &t.rep.Stages[i], done: make(chan struct{})}
@@ -434,6 +463,8 @@ func (r *runner) prepareTool(t *toolRun, remote map[string]map[string]remoteStat
 		s.rep.Status = StatusPending
 		if remote != nil {
 			s.remote = remote[st.Name][t.name]
+			// The strays are withdrawn before the stage starts.
+			s.remote.versions = withoutStrays(s.remote.versions, strays, st.Name)
 		}
 		if view != nil && s.remote.tool == nil {
 			s.remote.tool = view.tool(st.Name, t.name)

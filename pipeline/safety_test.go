@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -308,11 +309,13 @@ func TestRun_interruptLetsThePublishInFlightFinish(t *testing.T) {
 	if !rep.Interrupted || rep.OK() {
 		t.Fatalf("interrupted %v OK %v, want an interrupted, unfinished report", rep.Interrupted, rep.OK())
 	}
-	if us.Status != pipeline.StatusPending || us.VersionAfter != "1.0.0" || eu.Status != pipeline.StatusPending {
-		t.Fatalf("us %s %q, eu %s: want us pending with 1.0.0 published (the call in flight finished), eu pending", us.Status, us.VersionAfter, eu.Status)
+	// The publish in flight finished and was verified (us has no gate
+	// after verify): us is released; eu never started.
+	if us.Status != pipeline.StatusReleased || us.VersionAfter != "1.0.0" || eu.Status != pipeline.StatusPending {
+		t.Fatalf("us %s %q, eu %s: want us released with 1.0.0 (the call in flight finished and was verified), eu pending", us.Status, us.VersionAfter, eu.Status)
 	}
-	if !strings.Contains(strings.Join(us.Warnings, "\n"), "1.0.0 is live in us") {
-		t.Errorf("us warnings %q do not say 1.0.0 is live", us.Warnings)
+	if steps := stepNames(us); !slices.Contains(steps, "verify") {
+		t.Errorf("us steps %v: the publish that finished after the interrupt was not verified", steps)
 	}
 	if vs := h.versions("us", "weather"); len(vs) != 1 || vs[0].ToolCommitHash != head {
 		t.Errorf("us versions %v", vs)
@@ -367,4 +370,161 @@ func TestRun_firstReleaseFailingBeforePublishReportsMajor(t *testing.T) {
 	if w.Bump != "major" || stage(t, w, "us").Bump != "major" || stage(t, w, "eu").Bump != "major" {
 		t.Errorf("bump %q (us %q, eu %q), want major everywhere: a first release publishes major", w.Bump, stage(t, w, "us").Bump, stage(t, w, "eu").Bump)
 	}
+}
+
+// logWatch is a Logger's writer that keeps every line and closes a channel
+// the first time a line contains a watched text: a synchronisation point on
+// what the run says it did (an interrupt, a halt).
+type logWatch struct {
+	mu    sync.Mutex
+	buf   strings.Builder
+	watch map[string]chan struct{}
+}
+
+func newLogWatch(texts ...string) *logWatch {
+	w := &logWatch{watch: map[string]chan struct{}{}}
+	for _, s := range texts {
+		w.watch[s] = make(chan struct{})
+	}
+	return w
+}
+
+func (w *logWatch) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	for s, c := range w.watch {
+		if c != nil && strings.Contains(w.buf.String(), s) {
+			close(c)
+			w.watch[s] = nil
+		}
+	}
+	return len(p), nil
+}
+
+func (w *logWatch) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// seen returns the channel closed once text has been logged.
+func (w *logWatch) seen(text string) <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if c := w.watch[text]; c != nil {
+		return c
+	}
+	c := make(chan struct{})
+	close(c)
+	return c
+}
+
+// publishHook calls before with each publish request before it goes to the
+// server; an error from before is the publish's answer.
+type publishHook struct {
+	pipeline.API
+	before func(amigo.PublishRequest) error
+}
+
+func (p *publishHook) PublishVersion(ctx context.Context, id string, req amigo.PublishRequest) (*amigo.PublishResponse, error) {
+	if err := p.before(req); err != nil {
+		return nil, err
+	}
+	return p.API.PublishVersion(ctx, id, req)
+}
+
+// A publish that was in flight when the run was stopped (an interrupt, or a
+// halt for another tool's failure) is still verified once its answer
+// comes: the run lets it finish, so it must also check what it built. Here
+// the branch moves right before weather's publish in eu, beyond the first
+// stage, and the stop comes while that publish builds: the version pins an
+// untested commit and is deprecated at once. (Before, the stop skipped the
+// verify step: eu kept serving the untested version, reported only as
+// "pending", and a rerun from the moved tip, where weather had not changed
+// since us's version, never looked at it.)
+func TestRun_stopStillVerifiesThePublishInFlight(t *testing.T) {
+	for _, how := range []string{"interrupt", "halt"} {
+		t.Run(how, func(t *testing.T) {
+			h := newHarness(t, amigotest.Options{}, "us", "eu")
+			h.commit("feat: tools", merge(project("weather", ""), project("flights", "")))
+			plan := h.chain("")
+			stopped := "interrupted: nothing new starts"
+			if how == "halt" {
+				stopped = "halting the run: flights failed in eu (--fail-fast)"
+			}
+			logs := newLogWatch(stopped)
+			stop := make(chan struct{})
+			weatherUnderWay := make(chan struct{})
+			var moved string
+			rep, err := h.runErr(plan, func(o *pipeline.Options) {
+				o.Logger = pipeline.NewTextLogger(logs)
+				o.FailFast = how == "halt"
+				if how == "interrupt" {
+					o.Stop = stop
+				}
+				def := pipeline.DefaultClientFactory(pipeline.ClientConfig{Getenv: o.Getenv, Clock: o.Clock})
+				o.Clients = func(ctx context.Context, st promote.Stage) (pipeline.API, error) {
+					api, err := def(ctx, st)
+					if err != nil || st.Name != "eu" {
+						return api, err
+					}
+					return &publishHook{API: api, before: func(req amigo.PublishRequest) error {
+						switch {
+						case req.ProjectPath == "tools/flights" && how == "halt":
+							// Fails (halting the run) once weather's
+							// publish is under way.
+							select {
+							case <-weatherUnderWay:
+							case <-time.After(30 * time.Second):
+								t.Errorf("weather's eu publish never started")
+							}
+							return &amigo.APIError{Op: amigo.OpPublishVersion, Method: "POST", Path: "/v1/acme/tool/x/version", StatusCode: 400, Message: "Tool build has failed: injected"}
+						case req.ProjectPath == "tools/weather":
+							// The push lands, then the stop comes; the
+							// publish goes out (it was already under way).
+							moved = h.commit("chore: pushed while weather's eu publish was under way", map[string]string{"README.md": "moved\n"})
+							close(weatherUnderWay)
+							if how == "interrupt" {
+								close(stop)
+							}
+							select {
+							case <-logs.seen(stopped):
+							case <-time.After(30 * time.Second):
+								t.Errorf("the run never said %q", stopped)
+							}
+						}
+						return nil
+					}}, nil
+				}
+			})
+			if err != nil {
+				t.Fatalf("Run: %v\n%s", err, logs)
+			}
+			eu := stage(t, tool(t, rep, "weather"), "eu")
+			if moved == "" {
+				t.Fatalf("weather's eu publish never went out (eu %s): the test proves nothing\n%s", eu.Status, logs)
+			}
+			for _, v := range h.versions("eu", "weather") {
+				if v.ToolCommitHash == moved && !v.Deprecated {
+					t.Errorf("eu serves %s of %s, a commit never tested (report: eu %s %q)\n%s", v.Version, moved[:12], eu.Status, eu.Error, logs)
+				}
+			}
+			if eu.Status != pipeline.StatusFailed || len(eu.Withdrawn) != 1 || eu.Withdrawn[0] != eu.VersionAfter || !strings.Contains(eu.Error, "was deprecated at once") {
+				t.Errorf("eu %s %q withdrawn %v: want failed, the untested version withdrawn", eu.Status, eu.Error, eu.Withdrawn)
+			}
+			if how == "interrupt" && !rep.Interrupted {
+				t.Errorf("the report does not say the run was interrupted")
+			}
+		})
+	}
+}
+
+// stepNames lists the steps a stage recorded.
+func stepNames(s pipeline.StageReport) []string {
+	var out []string
+	for _, st := range s.Steps {
+		out = append(out, st.Name)
+	}
+	return out
 }

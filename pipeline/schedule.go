@@ -160,7 +160,10 @@ func (r *runner) runToolStage(ctx context.Context, t *toolRun, s *stageRun) {
 	}
 	if t.rep.Error != "" {
 		s.rep.Status = StatusFailed
-		s.rep.Error = "tool settings: " + t.rep.Error
+		s.rep.Error = t.rep.Error
+		if t.settingsErr != nil {
+			s.rep.Error = "tool settings: " + t.rep.Error
+		}
 		s.closeNotNeeded(false)
 		return
 	}

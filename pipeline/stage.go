@@ -103,6 +103,14 @@ type stageStep struct {
 	// prune): once the run is halted or interrupted they are left out, not
 	// failed.
 	optional bool
+	// completes, when it holds, makes the step part of what an earlier step
+	// did rather than new work: it runs even once the run is halted or
+	// interrupted, for as long as the caller's ctx lasts. A halt lets the
+	// calls in flight finish; a publish that finishes must also be
+	// verified, or a version built from another commit (the branch moved)
+	// would stay live unchecked, beyond the first stage too, and a rerun
+	// from a tip where the tool has not changed would never look at it.
+	completes func(r *runner, t *toolRun, s *stageRun) bool
 }
 
 // stageSteps is the one ordered list of what a stage does for a tool. A
@@ -114,7 +122,7 @@ var stageSteps = []stageStep{
 	{name: "envvars", runs: syncsEnvvars, do: (*runner).syncEnvvars, plan: (*runner).planEnvvars},
 	{name: "test", runs: tests, do: (*runner).testGate, plan: (*runner).planTest},
 	{name: "publish", runs: publishes, do: (*runner).publish, plan: (*runner).planPublish},
-	{name: "verify", runs: verifies, do: (*runner).verify, plan: (*runner).planVerify},
+	{name: "verify", runs: verifies, do: (*runner).verify, plan: (*runner).planVerify, completes: publishedHere},
 	{name: "smoke", runs: smokes, do: (*runner).smoke, plan: (*runner).planSmoke},
 	{name: "record", runs: records, do: (*runner).recordVersion, phase: slotFree, optional: true},
 	{name: "soak", runs: soaks, do: (*runner).soak, plan: (*runner).planSoak, phase: slotFree},
@@ -133,6 +141,9 @@ func publishes(_ *runner, _ *toolRun, s *stageRun) bool { return !s.adopting() }
 // on.
 func verifies(_ *runner, _ *toolRun, s *stageRun) bool { return !s.adopting() || s.spec.Test }
 func smokes(_ *runner, _ *toolRun, s *stageRun) bool   { return s.spec.Smoke }
+
+// publishedHere: the publish step made a version in this run.
+func publishedHere(_ *runner, _ *toolRun, s *stageRun) bool { return s.published }
 func soaks(r *runner, _ *toolRun, s *stageRun) bool {
 	d, _ := r.soakLeft(s)
 	return d > 0
@@ -197,13 +208,17 @@ func (r *runner) runStage(ctx context.Context, t *toolRun, s *stageRun, unlock f
 // step runs one step of a stage, timing it, recording a StepReport and
 // logging one line. No new step starts once the run is halted or
 // interrupted (an optional step, housekeeping such as a prune or a record,
-// is left out).
+// is left out), except one that completes an earlier step's work (verify
+// after a publish that finished): only ctx stops that.
 func (r *runner) step(ctx context.Context, t *toolRun, s *stageRun, st stageStep) error {
 	if err := r.haltErr(ctx); err != nil {
-		if st.optional {
+		switch {
+		case st.optional:
 			return nil
+		case ctx.Err() == nil && st.completes != nil && st.completes(r, t, s) && (st.runs == nil || st.runs(r, t, s)):
+		default:
+			return err
 		}
-		return err
 	}
 	start := r.clk.Now()
 	what, err := st.do(r, ctx, t, s)
@@ -249,7 +264,13 @@ func (r *runner) step(ctx context.Context, t *toolRun, s *stageRun, st stageStep
 // neither is this stage's failure.
 func (r *runner) failStage(ctx context.Context, t *toolRun, s *stageRun, err error) {
 	live := func() {
-		if s.rep.VersionAfter != "" && s.rep.Status != StatusUnknown {
+		switch {
+		case s.rep.VersionAfter == "" || s.rep.Status == StatusUnknown:
+		case s.published && !s.confirmed:
+			// Verify could not run to its end (ctx ended first).
+			s.rep.Warnings = append(s.rep.Warnings, fmt.Sprintf("%s is live in %s, but the run stopped before checking that it was built from the tested commit %s: if the branch moved meanwhile it was not, so check its tool_commit_hash and deprecate it if it differs (DELETE .../version/==%s)",
+				s.rep.VersionAfter, s.spec.Name, short(t.commit), s.rep.VersionAfter))
+		default:
 			s.rep.Warnings = append(s.rep.Warnings, fmt.Sprintf("%s is live in %s, but the run stopped before the stage finished: a rerun finds it (nothing is published again) and finishes the stage's gates", s.rep.VersionAfter, s.spec.Name))
 		}
 	}

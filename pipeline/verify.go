@@ -26,6 +26,11 @@ var errUntested = errors.New("untested commit")
 //   - a version adopted in a test-gated stage (an earlier run published it)
 //     is adopted only if the branch tip is still its commit after this
 //     run's test, so the test ran on that very commit.
+//
+// After a publish of this run, verify runs even when the run has been
+// halted or interrupted meanwhile (stageStep.completes), and its calls
+// retry until ctx ends (finishCall): the publish was let finish, and so is
+// its check.
 func (r *runner) verify(ctx context.Context, t *toolRun, s *stageRun) (string, error) {
 	if s.adopting() {
 		tip, err := r.tips.tipNow(ctx, s.spec.Branch)
@@ -39,8 +44,10 @@ func (r *runner) verify(ctx context.Context, t *toolRun, s *stageRun) (string, e
 		s.confirmed = true
 		return fmt.Sprintf("%s pins %s, the commit the test passed on (%s's tip): adopted", s.rep.VersionAfter, short(t.commit), s.spec.Branch), nil
 	}
+	// The publish may have finished after a halt or an interrupt: its
+	// check is part of it, so only ctx ends the retries (finishCall).
 	var vs []amigo.ToolVersion
-	if err := r.read(ctx, func() (err error) { vs, err = s.api.Versions(ctx, s.tool.ID); return err }); err != nil {
+	if err := r.finishCall(ctx, transient, func() (err error) { vs, err = s.api.Versions(ctx, s.tool.ID); return err }); err != nil {
 		return "", fmt.Errorf("list versions to verify %s: %w", s.rep.VersionAfter, err)
 	}
 	s.after = vs // prune works from this list
@@ -127,7 +134,7 @@ func (r *runner) untested(ctx context.Context, t *toolRun, s *stageRun) error {
 	if s.first {
 		why = "publish.deprecate_untested: true"
 	}
-	err := r.retryCall(ctx, idempotentRetry, func() error { return s.api.DeprecateVersions(ctx, s.tool.ID, exactConstraint(v)) })
+	err := r.finishCall(ctx, idempotentRetry, func() error { return s.api.DeprecateVersions(ctx, s.tool.ID, exactConstraint(v)) })
 	if err != nil {
 		return fmt.Errorf("%w: %s; deprecating %s at once (%s) failed: %v: deprecate it by hand (DELETE .../version/==%s) before anything resolves to it",
 			errUntested, what, v, why, shortErr(err), v)

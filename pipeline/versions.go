@@ -68,7 +68,7 @@ func (r *runner) learnVersions(t *toolRun, s *stageRun, vs []amigo.ToolVersion) 
 	s.rep.Bump = "" // nothing is published here
 	s.rep.VersionAfter = v.Version.String()
 	s.rep.CommitHash = v.ToolCommitHash
-	s.liveSince = v.CreatedAt
+	s.liveSince = v.CreatedAt.GetTime()
 	what += fmt.Sprintf("; up to date: %s already serves %s", s.rep.VersionAfter, short(t.commit))
 	if s.spec.Test {
 		what += " (adopted once the test gate passes on it in this run)"

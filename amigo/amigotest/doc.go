@@ -141,9 +141,10 @@
 //     405; GET /v1/{org}/tool to /v1/{org}/tool/. The Location is absolute,
 //     on the request's Host, and keeps a path prefix stripped in front of
 //     the emulator (the regions of `amigo-release emulator`). Anything else
-//     is 404 {"detail":"Not Found"}. Of two routes that match, the one with
-//     fewer parameters wins (POST /tool/test is test-tool, not modify-tool of
-//     a tool "test"), as OpenAPI matches concrete paths first.
+//     is 404 {"detail":"Not Found"}. Of two routes that match, the more
+//     specific wins (net/http.ServeMux's rule: POST /tool/test is test-tool,
+//     not modify-tool of a tool "test"), as OpenAPI matches concrete paths
+//     first.
 //   - Patterns are pydantic-core's (internal/pattern): a search, so an
 //     unanchored pattern may match anywhere, with Unicode \w, \d and \s. A
 //     tag key or value (^[\w\s]+$) may hold letters, combining marks,

@@ -112,6 +112,66 @@ func TestMethodNotAllowed(t *testing.T) {
 	}
 }
 
+// TestRoutingTakesThePathAsSent: the emulator routes the path as Starlette
+// does, not as net/http.ServeMux would by itself (route.go matches with
+// ServeMux): no path is cleaned or redirected to its cleaned form, "." and
+// ".." are parameter values, an empty segment matches nothing, escaped
+// slashes stay in their segment, and 404/405 bodies are the framework's
+// JSON.
+func TestRoutingTakesThePathAsSent(t *testing.T) {
+	f := newFixture(t, nil)
+	id := f.createTool("plain")
+	for _, c := range []struct {
+		method, path string
+		status       int
+		detail       string // a substring of the detail
+		op           string // the operation logged, "" for none
+	}{
+		// A "." or ".." segment is the parameter's value (a bad tool_id).
+		{"GET", "tool/./version", 422, "string_pattern_mismatch", OpListVersions},
+		{"GET", "tool/../version", 422, "string_pattern_mismatch", OpListVersions},
+		{"GET", "/v1/acme/tool/%2e%2e/version", 422, "string_pattern_mismatch", OpListVersions},
+		{"DELETE", "tool/" + id + "/version/..", 422, "versions", OpDeprecateVersions},
+		// An escaped slash stays in the tool_id.
+		{"GET", "tool/a%2Fb/version", 422, "tool_id", OpListVersions},
+		// Empty segments match nothing and are not cleaned away.
+		{"GET", "/v1/acme//tool/", 404, "Not Found", ""},
+		{"GET", "/v1//tool/", 404, "Not Found", ""},
+		{"GET", "/v1/acme/tool//", 404, "Not Found", ""},
+		{"GET", "/v1/acme/tool/invocation/../", 404, "Not Found", ""},
+		{"GET", "/v1/acme/", 404, "Not Found", ""},
+		{"GET", "/", 404, "Not Found", ""},
+		// Another method on a concrete path.
+		{"PUT", "tool/invocation", 405, "Method Not Allowed", ""},
+		{"PUT", "tool/invocation/search", 405, "Method Not Allowed", ""},
+		{"CONNECT", "/v1/acme/tool/", 405, "Method Not Allowed", ""},
+		{"OPTIONS", "/v1/acme/tool/", 405, "Method Not Allowed", ""},
+	} {
+		f.s.ResetRequests()
+		r := f.raw(f.tok, c.method, c.path, "")
+		if r.status != c.status || !strings.Contains(string(r.body), c.detail) || r.header.Get("Location") != "" {
+			t.Errorf("%s %s: %d Location %q %s; want %d with %q", c.method, c.path, r.status, r.header.Get("Location"), r.body, c.status, c.detail)
+		}
+		if lr := f.s.Requests(); len(lr) != 1 || lr[0].OperationID != c.op {
+			t.Errorf("%s %s: logged %+v, want one request of operation %q", c.method, c.path, lr, c.op)
+		}
+	}
+	// Slashes toggle into a route for any method, HEAD too, with the
+	// emulator's absolute Location (ServeMux's own is relative, GET only).
+	for _, c := range []struct{ method, path, location string }{
+		{"POST", "/v1/acme/tool/" + id + "//", "/v1/acme/tool/" + id},
+		{"GET", "/v1/acme/tool/invocation/", "/v1/acme/tool/invocation"},
+		{"POST", "tool/test/", "/v1/acme/tool/test"},
+		{"HEAD", "tool", "/v1/acme/tool/"},
+		{"GET", "tool/" + id + "/version/1.0.0/invoke/", "/v1/acme/tool/" + id + "/version/1.0.0/invoke"},
+	} {
+		r := f.raw(f.tok, c.method, c.path, "")
+		if r.status != http.StatusTemporaryRedirect || r.header.Get("Location") != f.s.URL()+c.location {
+			t.Errorf("%s %s: %d Location %q, want 307 to %s%s", c.method, c.path, r.status, r.header.Get("Location"), f.s.URL(), c.location)
+		}
+	}
+}
+
 // TestRoutesAreTheContractsInOrder: the route table lists every operation
 // of the contract with its method and path, in the contract's order (which
 // decides the Allow header of a 405).
@@ -149,7 +209,7 @@ func TestRoutesAreTheContractsInOrder(t *testing.T) {
 	}
 	var got []string
 	for _, rt := range routes {
-		got = append(got, fmt.Sprintf("%s /v1/{organization}/%s %s", rt.method, strings.Join(rt.path, "/"), rt.op))
+		got = append(got, fmt.Sprintf("%s /v1/{organization}%s %s", rt.method, rt.path, rt.op))
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("routes:\n%s\ncontract:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

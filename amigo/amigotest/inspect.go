@@ -219,8 +219,7 @@ func (s *Server) AddVersion(org, toolID string, sv SeedVersion) (amigo.ToolVersi
 	}
 	created := s.now()
 	if !sv.CreatedAt.IsZero() {
-		c := sv.CreatedAt.UTC()
-		created = &c
+		created = &amigo.Timestamp{Time: sv.CreatedAt.UTC()}
 	}
 	schema := sv.InputSchema
 	if schema == nil {

@@ -1,10 +1,8 @@
 package amigotest
 
 import (
-	"cmp"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 )
 
@@ -27,137 +25,179 @@ import (
 //     goes to /v1/{org}/tool/.
 //   - Otherwise 404 {"detail": "Not Found"}.
 //
-// Routes are matched in the contract's order (the order FastAPI generated
-// it from, so the order the server registered its routes), except that a
-// route with fewer path parameters wins when two match: POST /tool/test is
-// test-tool, not modify-tool with tool_id "test". OpenAPI says concrete
-// paths match before templated ones, and the contract's operations need it
-// to be reachable at all.
+// Matching is net/http.ServeMux's: one "METHOD /v1/{org}/path" pattern per
+// operation, and one pattern without a method per path, whose handler is
+// the 405. Of two patterns that match, ServeMux takes the more specific, so
+// POST /tool/test is test-tool, not modify-tool with tool_id "test"
+// (OpenAPI matches concrete paths before templated ones too, and the
+// contract's operations need it to be reachable at all); among the routes
+// of one path the contract's order decides the Allow header.
+//
+// What ServeMux does by itself and Starlette does not is kept away from the
+// client (see muxRequest and ServeHTTP): it cleans a path ("//", "." and
+// ".." segments) and redirects to the clean one, redirects /tree to /tree/
+// with a relative Location, lets GET patterns take HEAD, names every
+// allowed method in Allow, and answers 404 and 405 in plain text.
 
-type routeDef struct {
+// route is one operation of the contract.
+type route struct {
 	method string
-	path   []string // segments after /v1/{organization}/; "{x}" is a parameter
+	path   string // after /v1/{organization}, as in the contract
 	op     string
 	handle func(*Server, *call) reply
-	params int
-}
-
-func newRoute(method, path, op string, h func(*Server, *call) reply) routeDef {
-	segs := strings.Split(strings.TrimPrefix(path, "/"), "/")
-	n := 0
-	for _, sg := range segs {
-		if strings.HasPrefix(sg, "{") {
-			n++
-		}
-	}
-	return routeDef{method: method, path: segs, op: op, handle: h, params: n}
 }
 
 // routes are the operations in the contract's order.
-var routes = []routeDef{
-	newRoute(http.MethodGet, "/tool/amigo_tool_scaffold.tar.gz", OpGetScaffold, (*Server).handleScaffold),
-	newRoute(http.MethodGet, "/tool/", OpListTools, (*Server).handleListTools),
-	newRoute(http.MethodPost, "/tool/", OpCreateTool, (*Server).handleCreateTool),
-	newRoute(http.MethodDelete, "/tool/{tool_id}/version/{versions}", OpDeprecateVersions, (*Server).handleDeprecateVersions),
-	newRoute(http.MethodPost, "/tool/{tool_id}", OpModifyTool, (*Server).handleModifyTool),
-	newRoute(http.MethodDelete, "/tool/{tool_id}", OpDeprecateTool, (*Server).handleDeprecateTool),
-	newRoute(http.MethodPost, "/tool/test", OpTestTool, (*Server).handleTestTool),
-	newRoute(http.MethodPost, "/tool/{tool_id}/envvar", OpModifyEnvvars, (*Server).handleEnvvars),
-	newRoute(http.MethodGet, "/tool/{tool_id}/version", OpListVersions, (*Server).handleListVersions),
-	newRoute(http.MethodPost, "/tool/{tool_id}/version", OpPublishVersion, (*Server).handlePublish),
-	newRoute(http.MethodGet, "/tool/invocation", OpListInvocations, (*Server).handleListInvocations),
-	newRoute(http.MethodPost, "/tool/{tool_id}/version/{version}/invoke", OpInvokeVersion, (*Server).handleInvoke),
-	newRoute(http.MethodGet, "/tool/invocation/search", OpSearchInvocations, (*Server).handleSearchInvocations),
-	newRoute(http.MethodPost, "/user/signin_with_api_key", OpSignIn, (*Server).handleSignIn),
+var routes = []route{
+	{http.MethodGet, "/tool/amigo_tool_scaffold.tar.gz", OpGetScaffold, (*Server).handleScaffold},
+	{http.MethodGet, "/tool/", OpListTools, (*Server).handleListTools},
+	{http.MethodPost, "/tool/", OpCreateTool, (*Server).handleCreateTool},
+	{http.MethodDelete, "/tool/{tool_id}/version/{versions}", OpDeprecateVersions, (*Server).handleDeprecateVersions},
+	{http.MethodPost, "/tool/{tool_id}", OpModifyTool, (*Server).handleModifyTool},
+	{http.MethodDelete, "/tool/{tool_id}", OpDeprecateTool, (*Server).handleDeprecateTool},
+	{http.MethodPost, "/tool/test", OpTestTool, (*Server).handleTestTool},
+	{http.MethodPost, "/tool/{tool_id}/envvar", OpModifyEnvvars, (*Server).handleEnvvars},
+	{http.MethodGet, "/tool/{tool_id}/version", OpListVersions, (*Server).handleListVersions},
+	{http.MethodPost, "/tool/{tool_id}/version", OpPublishVersion, (*Server).handlePublish},
+	{http.MethodGet, "/tool/invocation", OpListInvocations, (*Server).handleListInvocations},
+	{http.MethodPost, "/tool/{tool_id}/version/{version}/invoke", OpInvokeVersion, (*Server).handleInvoke},
+	{http.MethodGet, "/tool/invocation/search", OpSearchInvocations, (*Server).handleSearchInvocations},
+	{http.MethodPost, "/user/signin_with_api_key", OpSignIn, (*Server).handleSignIn},
 }
 
-// byPrecedence is routes with the most concrete first, in contract order
-// among equals.
-var byPrecedence = func() []routeDef {
-	out := slices.Clone(routes)
-	slices.SortStableFunc(out, func(a, b routeDef) int { return cmp.Compare(a.params, b.params) })
-	return out
-}()
-
-// splitPath splits an escaped request path into the organization and the
-// unescaped segments after /v1/{organization}/ ("/v1/o/tool/" gives "o",
-// ["tool", ""]); ok is false for a path outside /v1/{organization}/.
-// Segments are unescaped one by one, so an escaped "/" stays in its segment.
-func splitPath(raw string) (org string, rest []string, ok bool) {
-	segs := strings.Split(strings.TrimPrefix(raw, "/"), "/")
-	if !strings.HasPrefix(raw, "/") || len(segs) < 3 || segs[0] != "v1" || segs[1] == "" {
-		return "", nil, false
+// muxPattern is the ServeMux path of a route's path: under /v1/{org}, and a
+// trailing slash ends it ("{$}") instead of starting a subtree.
+func muxPattern(path string) string {
+	p := "/v1/{org}" + path
+	if strings.HasSuffix(p, "/") {
+		p += "{$}"
 	}
-	for i, sg := range segs {
-		if u, err := url.PathUnescape(sg); err == nil {
-			segs[i] = u
+	return p
+}
+
+// operation is the handler of a route on one Server.
+type operation struct {
+	s  *Server
+	rt *route
+}
+
+func (o operation) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c := &call{r: r, op: o.rt.op, org: r.PathValue("org"), params: map[string]string{}}
+	for _, seg := range strings.Split(o.rt.path, "/") {
+		if name, ok := strings.CutPrefix(seg, "{"); ok {
+			name = strings.TrimSuffix(name, "}")
+			c.params[name] = r.PathValue(name)
 		}
 	}
-	return segs[1], segs[2:], true
+	o.s.respond(w, c, func(c *call) reply { return o.rt.handle(o.s, c) }, reply{})
 }
 
-// match reports whether segs fit rt's path, filling params when they do.
-// A parameter takes one non-empty segment (Starlette's [^/]+).
-func (rt routeDef) match(segs []string, params map[string]string) bool {
-	if len(segs) != len(rt.path) {
+// methodNotAllowed is the handler of a route's path, whatever the method:
+// the 405 naming the method of the first route of that path.
+type methodNotAllowed struct {
+	s     *Server
+	allow string
+}
+
+func (m methodNotAllowed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rep := detailReply(http.StatusMethodNotAllowed, "Method Not Allowed")
+	rep.header.Set("Allow", m.allow)
+	m.s.respond(w, &call{r: r, org: r.PathValue("org")}, nil, rep)
+}
+
+// newMuxes returns s's two ServeMuxes: ops, with a "METHOD path" pattern
+// per operation, and paths, with a pattern per path (no method) whose
+// handler is the 405. They are two because a pattern without a method
+// would conflict with a more specific path of another method: "/tool/test"
+// (any method) and "POST /tool/{tool_id}" both take POST /tool/test.
+func (s *Server) newMuxes() (ops, paths *http.ServeMux) {
+	ops, paths = http.NewServeMux(), http.NewServeMux()
+	seen := map[string]bool{}
+	for i := range routes {
+		rt := &routes[i]
+		ops.Handle(rt.method+" "+muxPattern(rt.path), operation{s, rt})
+		if !seen[rt.path] {
+			seen[rt.path] = true
+			paths.Handle(muxPattern(rt.path), methodNotAllowed{s, rt.method})
+		}
+	}
+	return ops, paths
+}
+
+// takes reports whether one of mux's patterns takes m: ServeMux's Handler
+// also returns its own redirects and 404, which must never answer.
+func takes(mux *http.ServeMux, m *http.Request) bool {
+	switch h, _ := mux.Handler(m); h.(type) {
+	case operation, methodNotAllowed:
+		return true
+	}
+	return false
+}
+
+// serveRouted serves m with mux when mux takes it.
+func serveRouted(mux *http.ServeMux, w http.ResponseWriter, m *http.Request) bool {
+	if !takes(mux, m) {
 		return false
 	}
-	for i, p := range rt.path {
-		switch {
-		case strings.HasPrefix(p, "{"):
-			if segs[i] == "" {
-				return false
-			}
-		case p != segs[i]:
-			return false
-		}
-	}
-	if params != nil {
-		for i, p := range rt.path {
-			if strings.HasPrefix(p, "{") {
-				params[strings.Trim(p, "{}")] = segs[i]
-			}
-		}
-	}
+	mux.ServeHTTP(w, m)
 	return true
 }
 
-// route finds the operation for r, filling c.op, c.org and c.params. When
-// no operation takes r it returns the framework's answer instead (405, 307
-// or 404), which no fault, authentication or rate limit precedes.
-func (s *Server) route(r *http.Request, c *call) (func(*call) reply, reply) {
-	raw := r.URL.EscapedPath()
-	org, segs, ok := splitPath(raw)
-	if ok {
-		c.org = org
-		var partial *routeDef
-		for i := range byPrecedence {
-			rt := &byPrecedence[i]
-			if !rt.match(segs, nil) {
-				continue
-			}
-			if rt.method == r.Method {
-				c.op = rt.op
-				c.params = map[string]string{}
-				rt.match(segs, c.params)
-				return func(c *call) reply { return rt.handle(s, c) }, reply{}
-			}
-			if partial == nil {
-				partial = rt
-			}
-		}
-		if partial != nil {
-			rep := detailReply(http.StatusMethodNotAllowed, "Method Not Allowed")
-			rep.header.Set("Allow", partial.method)
-			return nil, rep
+// muxRequest returns r with the escaped path p, as ServeMux should see it,
+// or false when p can be no route's. Starlette matches the path as sent,
+// where an empty segment matches nothing (not even a parameter) and "."
+// and ".." are a parameter's values, while ServeMux first cleans a path
+// (and redirects to the cleaned one). So a path with an empty segment
+// before its end is no route, and "." and ".." segments are escaped
+// ("%2E"), which ServeMux leaves as they are and unescapes for
+// PathValue.
+func muxRequest(r *http.Request, p string) (*http.Request, bool) {
+	if !strings.HasPrefix(p, "/") {
+		return nil, false
+	}
+	segs := strings.Split(p[1:], "/")
+	for i, sg := range segs {
+		switch {
+		case sg == "" && i < len(segs)-1:
+			return nil, false
+		case sg == "." || sg == "..":
+			segs[i] = strings.Repeat("%2E", len(sg))
 		}
 	}
-	if loc, ok := slashRedirect(r, raw); ok {
+	raw := "/" + strings.Join(segs, "/")
+	unescaped, err := url.PathUnescape(raw)
+	if err != nil {
+		return nil, false
+	}
+	m := new(http.Request)
+	*m = *r
+	u := *r.URL
+	u.Path, u.RawPath = unescaped, raw
+	m.URL = &u
+	return m, true
+}
+
+// route serves r when a route's path takes it (an operation or a 405),
+// else reports false. HEAD is never an operation: ServeMux gives it to a
+// GET pattern, FastAPI does not.
+func (s *Server) route(w http.ResponseWriter, r *http.Request) bool {
+	m, ok := muxRequest(r, r.URL.EscapedPath())
+	if !ok {
+		return false
+	}
+	return r.Method != http.MethodHead && serveRouted(s.ops, w, m) || serveRouted(s.paths, w, m)
+}
+
+// unrouted is the framework's answer to r when no route's path takes it:
+// a 307 to the path with its trailing slash toggled when that is a route's
+// path, else a 404.
+func (s *Server) unrouted(r *http.Request) reply {
+	if loc, ok := s.slashRedirect(r); ok {
 		rep := emptyReply(http.StatusTemporaryRedirect)
 		rep.header.Set("Location", loc)
-		return nil, rep
+		return rep
 	}
-	return nil, detailReply(http.StatusNotFound, "Not Found")
+	return detailReply(http.StatusNotFound, "Not Found")
 }
 
 // slashRedirect is Starlette's redirect_slashes: when the path with its
@@ -165,7 +205,8 @@ func (s *Server) route(r *http.Request, c *call) (func(*call) reply, reply) {
 // route's path for any method, the Location of the 307. The path is taken
 // from the request line, so a prefix stripped before the emulator (the
 // regions of `amigo-release emulator`) stays in it.
-func slashRedirect(r *http.Request, raw string) (string, bool) {
+func (s *Server) slashRedirect(r *http.Request) (string, bool) {
+	raw := r.URL.EscapedPath()
 	if raw == "/" {
 		return "", false
 	}
@@ -175,8 +216,7 @@ func slashRedirect(r *http.Request, raw string) (string, bool) {
 		}
 		return p + "/"
 	}
-	_, segs, ok := splitPath(toggle(raw))
-	if !ok || !slices.ContainsFunc(routes, func(rt routeDef) bool { return rt.match(segs, nil) }) {
+	if m, ok := muxRequest(r, toggle(raw)); !ok || !takes(s.paths, m) {
 		return "", false
 	}
 	full := raw
@@ -192,4 +232,18 @@ func slashRedirect(r *http.Request, raw string) (string, bool) {
 		loc += "?" + r.URL.RawQuery
 	}
 	return loc, true
+}
+
+// orgOf is the organization of an escaped path under /v1/{organization}/,
+// unescaped, for the request log ("" for another path).
+func orgOf(p string) string {
+	rest, ok := strings.CutPrefix(p, "/v1/")
+	org, _, slash := strings.Cut(rest, "/")
+	if !ok || !slash || org == "" {
+		return ""
+	}
+	if u, err := url.PathUnescape(org); err == nil {
+		return u
+	}
+	return org
 }

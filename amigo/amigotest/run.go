@@ -331,12 +331,10 @@ func (s *Server) handleListInvocations(c *call) reply {
 	}
 	all := s.invocations(c.org, f)
 	sortByKeys(all, sorts, func(a, b amigo.Invocation, field string) int {
-		if cmp, ok := versionCmp(a.ToolVersion, b.ToolVersion, field); ok {
+		if cmp, ok := releaseCmp(a.ToolVersion, b.ToolVersion, a.CreatedAt, b.CreatedAt, field); ok {
 			return cmp
 		}
 		switch field {
-		case "created_at":
-			return a.CreatedAt.Compare(*b.CreatedAt)
 		case "tool_id":
 			return strings.Compare(a.ToolID, b.ToolID)
 		case "invocation_source.type":

@@ -261,6 +261,8 @@ type Server struct {
 	flt   faults
 	srv   *httptest.Server
 	repo  *repoReader
+	// ops and paths route requests (route.go).
+	ops, paths *http.ServeMux
 }
 
 type token struct {
@@ -333,6 +335,7 @@ func New(opts Options) *Server {
 		s.repo = &repoReader{path: opts.RepoPath}
 	}
 	s.flt.init()
+	s.ops, s.paths = s.newMuxes()
 	return s
 }
 
@@ -511,13 +514,22 @@ type call struct {
 	value  any // the parsed JSON body (numbers as json.Number), or nil
 }
 
+// ServeHTTP routes r (route.go) and answers it.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	c := &call{r: r}
-	route, routed := s.route(r, c)
+	if !s.route(w, r) {
+		s.respond(w, &call{r: r, org: orgOf(r.URL.EscapedPath())}, nil, s.unrouted(r))
+	}
+}
+
+// respond runs the operation op for c, or, when op is nil, answers with
+// the framework's reply fw (which no fault, authentication or rate limit
+// precedes); then it logs the request and writes the reply.
+func (s *Server) respond(w http.ResponseWriter, c *call, op func(*call) reply, fw reply) {
+	r := c.r
 	entry := LoggedRequest{Method: r.Method, Path: r.URL.Path, OperationID: c.op, Org: c.org, Time: s.clk.Now()}
-	rep, drop := routed, false
-	if route != nil {
-		rep, drop = s.serve(c, route, &entry)
+	rep, drop := fw, false
+	if op != nil {
+		rep, drop = s.serve(c, op, &entry)
 	}
 	entry.User = c.user
 	entry.Status = rep.status

@@ -64,9 +64,8 @@ func (s *Server) newID() string {
 	return hex.EncodeToString(b[:])
 }
 
-func (s *Server) now() *time.Time {
-	t := s.clk.Now().UTC().Truncate(time.Millisecond)
-	return &t
+func (s *Server) now() *amigo.Timestamp {
+	return &amigo.Timestamp{Time: s.clk.Now().UTC().Truncate(time.Millisecond)}
 }
 
 // snapshot returns the wire form of t with envvar lists filled.
@@ -392,10 +391,13 @@ func sortByKeys[T any](items []T, keys []sortKey, cmp func(a, b T, field string)
 	})
 }
 
-// versionCmp compares a and b on a "version.major|minor|patch" field; ok is
-// false for other fields.
-func versionCmp(a, b amigo.Version, field string) (cmp int, ok bool) {
+// releaseCmp compares two versions or invocations on the sort fields
+// they share: "created_at" and "version.major|minor|patch" (of the version
+// released or invoked); ok is false for another field.
+func releaseCmp(a, b amigo.Version, aCreated, bCreated *amigo.Timestamp, field string) (cmp int, ok bool) {
 	switch field {
+	case "created_at":
+		return aCreated.Compare(bCreated.Time), true
 	case "version.major":
 		return a.Major - b.Major, true
 	case "version.minor":

@@ -42,8 +42,6 @@ func (e errs) reply() reply {
 	return jsonReply(http.StatusUnprocessableEntity, map[string]any{"detail": e})
 }
 
-func pathUnescape(s string) (string, error) { return url.PathUnescape(s) }
-
 func at(loc []any, more ...any) []any {
 	out := make([]any, 0, len(loc)+len(more))
 	return append(append(out, loc...), more...)

@@ -244,13 +244,10 @@ func (s *Server) handleListVersions(c *call) reply {
 		matched = append(matched, v)
 	}
 	sortByKeys(matched, sorts, func(a, b amigo.ToolVersion, field string) int {
-		if cmp, ok := versionCmp(a.Version, b.Version, field); ok {
+		if cmp, ok := releaseCmp(a.Version, b.Version, a.CreatedAt, b.CreatedAt, field); ok {
 			return cmp
 		}
-		switch field {
-		case "created_at":
-			return a.CreatedAt.Compare(*b.CreatedAt)
-		case "deprecated":
+		if field == "deprecated" {
 			return boolCmp(a.Deprecated, b.Deprecated)
 		}
 		return 0

@@ -1,6 +1,13 @@
 // Package clock is the one source of time for amigo-release. Nothing else
 // calls time.Now or time.Sleep: retries, pacing, soaks and the emulator's
 // publish latency all take a Clock, so tests and the demo can compress time.
+//
+// Real is wall-clock time; Scaled runs it faster (the demo, benchmarks);
+// Manual moves only when a test moves it. Inside a testing/synctest bubble
+// Real reads the bubble's fake clock, which moves only while every goroutine
+// of the bubble waits: the tests whose outcome depends on simulated windows
+// (retry budgets, rate limits, a publish still building) run there, so a
+// loaded machine cannot stretch simulated time (see Manual).
 package clock
 
 import (

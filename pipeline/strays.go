@@ -1,0 +1,190 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/amigo-release/amigo-release/amigo"
+	"github.com/amigo-release/amigo-release/changes"
+)
+
+// A stray is a version that serves in a stage beyond the first although a
+// stage it needs never served its commit: the branch moved while a publish
+// of an earlier run was building, and that run stopped (killed, or its
+// grace ended) before verify could check what the server built. Verify
+// withdraws such a version at once when it can run; nothing else in a
+// later run would ever look at it, because the tool has not changed since
+// the commit its first stage serves, so the run that follows would not
+// release it. Every run therefore looks for strays first (findStrays, in
+// the analysis, for every project and stage), withdraws them before
+// anything else changes (withdrawStrays) and releases their tools again
+// from head, through every gate, so the stages they lag in catch up with a
+// tested commit.
+type stray struct {
+	stage   string
+	toolID  string
+	version string
+	commit  string
+	// need is the stage it needs that never served commit, and serves
+	// (newest) version needVersion of needCommit.
+	need, needVersion, needCommit string
+}
+
+func (s stray) String() string {
+	return fmt.Sprintf("%s served %s, built from %s, which %s (needed by %s) never served (it serves %s of %s) and no test is known to have passed on",
+		s.stage, s.version, short(s.commit), s.need, s.stage, s.needVersion, short(s.needCommit))
+}
+
+// findStrays asks every stage about every project (the first stage was
+// asked already, for the bases) and returns, per tool name, the strays. A
+// live version in a stage is a stray when its commit is in head's history
+// (it was built from this branch), some stage it needs has no live version
+// of that commit, and that commit is not in the history of the newest
+// version that needed stage serves either: the stage is ahead of a stage
+// it needs, which no release does. A stage that lags behind (its commit is
+// older than what it needs serves, the usual state after a failed
+// promotion) and versions from other histories (another branch, history
+// rewritten) are left alone, as is a tool a needed stage does not serve at
+// all (the tool skips that stage).
+func (r *runner) findStrays(ctx context.Context, view *remoteView, projects []changes.Project, repo *changes.Repo, head string) (map[string][]stray, error) {
+	if len(r.order) < 2 || len(projects) == 0 {
+		return nil, nil
+	}
+	names := make([]string, len(projects))
+	for i, p := range projects {
+		names[i] = p.Name
+	}
+	if err := view.load(ctx, r, r.order, names, nil); err != nil {
+		return nil, err
+	}
+	remote := view.snapshot()
+	inHistory := func(a, b string) bool {
+		if !repo.HasCommit(a) || !repo.HasCommit(b) {
+			return false
+		}
+		ok, err := repo.IsAncestor(a, b)
+		return err == nil && ok
+	}
+	out := map[string][]stray{}
+	for _, name := range names {
+		for _, st := range r.order[1:] {
+			rs := remote[st.Name][name]
+			if rs.tool == nil {
+				continue
+			}
+			for _, v := range rs.versions {
+				if v.Deprecated || !inHistory(v.ToolCommitHash, head) {
+					continue
+				}
+				for _, need := range st.Needs {
+					ns := remote[need][name]
+					n := newest(ns.versions)
+					if n == nil || versionWithCommit(ns.versions, v.ToolCommitHash) != nil || inHistory(v.ToolCommitHash, n.ToolCommitHash) {
+						continue
+					}
+					out[name] = append(out[name], stray{stage: st.Name, toolID: rs.tool.ID, version: v.Version.String(), commit: v.ToolCommitHash,
+						need: need, needVersion: n.Version.String(), needCommit: n.ToolCommitHash})
+					break
+				}
+			}
+		}
+		sort.SliceStable(out[name], func(i, j int) bool { return out[name][i].stage < out[name][j].stage })
+	}
+	return out, nil
+}
+
+// withoutStrays is vs without the versions strays names in stage.
+func withoutStrays(vs []amigo.ToolVersion, strays []stray, stage string) []amigo.ToolVersion {
+	var out []amigo.ToolVersion
+	for _, v := range vs {
+		gone := false
+		for _, s := range strays {
+			if s.stage == stage && s.version == v.Version.String() {
+				gone = true
+			}
+		}
+		if !gone {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// withdrawStrays deprecates every stray before anything else changes
+// (after the checks of the start, so a run that cannot start changes
+// nothing). Each withdrawal is recorded on its tool's stage (Withdrawn, a
+// warning) and counted; a tool whose stray could not be withdrawn is not
+// released (its stages would otherwise build on a stage that serves an
+// untested commit), and its error says how to withdraw it by hand. Strays
+// of a tool this run does not release (the tool filter leaves it out) are
+// withdrawn too, and reported in the run's warnings. In plan mode and dry
+// runs the stage says what a run would withdraw.
+func (r *runner) withdrawStrays(ctx context.Context, rep *Report, tools []*toolRun, strays map[string][]stray) {
+	runs := map[string]*toolRun{}
+	for _, t := range tools {
+		runs[t.name] = t
+	}
+	names := make([]string, 0, len(strays))
+	for name := range strays {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		t := runs[name]
+		for _, s := range strays[name] {
+			var sr *stageRun
+			if t != nil {
+				sr = t.byName[s.stage]
+			}
+			if r.opts.readOnly() {
+				msg := fmt.Sprintf("%s: a run withdraws it (deprecates %s there) before releasing", s, s.version)
+				if sr != nil {
+					sr.rep.Warnings = append(sr.rep.Warnings, msg)
+				} else {
+					rep.Warnings = append(rep.Warnings, name+": "+msg)
+				}
+				continue
+			}
+			api := r.apis[s.stage]
+			err := r.retryCall(ctx, idempotentRetry, func() error { return api.DeprecateVersions(ctx, s.toolID, exactConstraint(s.version)) })
+			if err != nil {
+				msg := r.log.mask(fmt.Sprintf("%s; withdrawing it failed: %v: deprecate it by hand (DELETE .../version/==%s in %s), then release again", s, shortErr(err), s.version, s.stage))
+				if t != nil {
+					r.log.step(levelError, name, s.stage, "withdraw", msg, 0)
+					if t.rep.Error == "" {
+						t.rep.Error = msg
+					}
+				} else {
+					r.log.emit(levelError, name+" "+s.stage+": "+msg)
+					rep.Warnings = append(rep.Warnings, name+": "+msg)
+				}
+				continue
+			}
+			r.count(func(st *Stats) { st.Withdrawn++ })
+			msg := fmt.Sprintf("%s: deprecated at once (beyond the first stage nothing untested serves)", s)
+			if sr != nil {
+				r.log.step(levelWarning, name, s.stage, "withdraw", msg, 0)
+				sr.rep.Withdrawn = append(sr.rep.Withdrawn, s.version)
+				sr.rep.Warnings = append(sr.rep.Warnings, msg)
+			} else {
+				r.log.Warningf("%s %s: %s", name, s.stage, msg)
+				rep.Warnings = append(rep.Warnings, name+": "+msg)
+			}
+		}
+	}
+}
+
+// strayReason is the report's reason for releasing a tool that has not
+// changed since its first stage's version: its strays were withdrawn and
+// the stages they were in lag behind.
+func strayReason(head string, ss []stray) string {
+	stages := ""
+	for i, s := range ss {
+		if i > 0 {
+			stages += ", "
+		}
+		stages += s.stage + " " + s.version
+	}
+	return fmt.Sprintf("released again from %s to finish an earlier promotion: untested versions withdrawn (%s), built from a commit pushed while an earlier run's publish was building", short(head), stages)
+}
