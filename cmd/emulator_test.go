@@ -4,12 +4,11 @@ import (
 	"context"
 	"errors"
 	"io"
-	"math"
 	"net/http"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/amigo-release/amigo-release/amigo"
@@ -224,46 +223,36 @@ func TestEmulator_regionRedirectKeepsThePrefix(t *testing.T) {
 // to come back at the next minute, and the banner says which limiter runs;
 // a kind it does not know is a usage error.
 func TestEmulator_rateLimitWindow(t *testing.T) {
-	base, out := startEmulator(t, "--repo", toolRepo(t), "--time-scale", "1", "--token", "tok", "--rate-limit", "window")
-	wantContains(t, "banner", out.String(), "rate limits as a fixed one-minute window")
-	test := func() *http.Response {
-		req, _ := http.NewRequest("POST", base+"/v1/acme/tool/test", strings.NewReader(`{"inputs":[{"input_parameters":{}}],"commit_branch":"main","project_path":"tools/none","required_envvars":{},"required_secret_envvars":{}}`))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer tok")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp
-	}
-	prev := time.Now()
-	if resp := test(); resp.StatusCode == 429 {
-		t.Fatalf("first test-tool call refused: %d", resp.StatusCode)
-	}
-	// The second call is refused until the next minute of the clock; on a
-	// loaded machine the two calls may straddle a minute, and then the
-	// third is refused. Retry-After is bounded by when the refused call
-	// was sent and when its answer came.
-	for i := 2; ; i++ {
-		before := time.Now()
-		resp := test()
-		after := time.Now()
-		if resp.StatusCode != 429 {
-			if i < 3 && !prev.Truncate(time.Minute).Equal(after.Truncate(time.Minute)) {
-				prev = before // a new minute began: this call was its first
-				continue
+	// In a bubble the emulator's clock is the bubble's: it starts on a
+	// whole minute (2000-01-01 00:00:00 UTC) and does not move while the
+	// calls go over loopback (nothing here sleeps), so Retry-After is
+	// exact, whatever the machine's load.
+	synctest.Test(t, func(t *testing.T) {
+		base, out := startEmulator(t, "--repo", toolRepo(t), "--time-scale", "1", "--token", "tok", "--rate-limit", "window")
+		wantContains(t, "banner", out.String(), "rate limits as a fixed one-minute window")
+		client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+		test := func() *http.Response {
+			req, _ := http.NewRequest("POST", base+"/v1/acme/tool/test", strings.NewReader(`{"inputs":[{"input_parameters":{}}],"commit_branch":"main","project_path":"tools/none","required_envvars":{},"required_secret_envvars":{}}`))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer tok")
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
 			}
-			t.Fatalf("test-tool call %d: %d, want 429 (one a minute)", i, resp.StatusCode)
+			resp.Body.Close()
+			return resp
 		}
-		next := func(at time.Time) time.Time { return at.Truncate(time.Minute).Add(time.Minute) }
-		lo := int(math.Floor(next(before).Sub(after).Seconds()))
-		hi := int(math.Ceil(next(after).Sub(before).Seconds()))
-		if ra, _ := strconv.Atoi(resp.Header.Get("Retry-After")); ra < max(lo, 1) || ra > hi {
-			t.Errorf("test-tool call %d: Retry-After %d, want the %d to %d s left in the minute it was refused in", i, ra, lo, hi)
+		if !time.Now().Truncate(time.Minute).Equal(time.Now()) {
+			t.Fatalf("the bubble's clock %s is not on a whole minute", time.Now())
 		}
-		break
-	}
+		if resp := test(); resp.StatusCode == 429 {
+			t.Fatalf("first test-tool call refused: %d", resp.StatusCode)
+		}
+		resp := test()
+		if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "60" {
+			t.Fatalf("second test-tool call in the same minute: %d, Retry-After %q; want 429, 60 (the whole minute left)", resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
+	})
 	r := runMainEnv(t, nil, "emulator", "--addr", "127.0.0.1:0", "--rate-limit", "leaky")
 	r.wantCode(t, ExitUsage)
 	wantContains(t, "stderr", r.stderr, `--rate-limit "leaky": want bucket`, "or window")
