@@ -148,11 +148,11 @@
 // with the ids the analysis looks tools up 20 a call instead of paging
 // through the organization.
 //
-// Calls: a stage uses the analysis' list of versions where it has one
-// (without a version of the commit), prune uses verify's list, a tool
-// created in this run lists nothing, and a stage after the first that
-// cannot serve the commit yet publishes without listing first
-// (publishesBlind, versions.go): about 10 calls per tool for 4 stages.
+// Calls: every run lists every stage's versions of every project in the
+// analysis (the bases, and the stray check of strays.go); a stage uses
+// that list where it has no version of the commit, so no stage lists
+// before publishing; prune uses verify's list, and a tool created in this
+// run lists nothing: 13 calls per tool for 4 stages.
 //
 // Fan-out (fanout.go): plan with Options.FanOut deals the tools to lanes
 // with test slots of their own; a lane's run keeps to its Share
