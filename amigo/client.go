@@ -19,6 +19,7 @@ import (
 
 	"github.com/cenkalti/backoff/v4"
 
+	"github.com/amigo-release/amigo-release/internal/bounds"
 	"github.com/amigo-release/amigo-release/internal/clock"
 )
 
@@ -171,6 +172,17 @@ type Client struct {
 	sources   Sources
 }
 
+// CheckOrganization is the one rule for an organization id, which goes
+// into every request's path: it may not hold '/', '?' or '#'. The plan's
+// parser (promote) and New both apply it, so validate refuses what a run
+// would.
+func CheckOrganization(org string) error {
+	if strings.ContainsAny(org, "/?#") {
+		return errors.New("contains '/', '?' or '#'")
+	}
+	return nil
+}
+
 // New checks cfg and returns a Client. Errors name the Config field and the
 // fix. New sends no request: the first call signs in.
 func New(cfg Config) (*Client, error) {
@@ -181,8 +193,8 @@ func New(cfg Config) (*Client, error) {
 	if strings.TrimSpace(cfg.Org) == "" {
 		return nil, errors.New("Config.Org is empty: set it to your organization id (AMIGO_ORGANIZATION_ID)")
 	}
-	if strings.ContainsAny(cfg.Org, "/?#") {
-		return nil, fmt.Errorf("Config.Org %q contains '/', '?' or '#': set it to the bare organization id", cfg.Org)
+	if err := CheckOrganization(cfg.Org); err != nil {
+		return nil, fmt.Errorf("Config.Org %q %v: set it to the bare organization id", cfg.Org, err)
 	}
 	for _, f := range []struct{ name, value string }{{"APIKey", cfg.APIKey}, {"APIKeyID", cfg.APIKeyID}, {"UserID", cfg.UserID}, {"Token", cfg.Token}, {"OrgHeader", cfg.OrgHeader}} {
 		if what := Unsendable(f.value); what != "" {
@@ -587,7 +599,7 @@ func (c *Client) finish(r *request, resp *http.Response, path string) error {
 		}
 		return nil
 	case r.out != nil:
-		data, err := io.ReadAll(resp.Body)
+		data, err := bounds.ReadAll(resp.Body, bounds.MaxResponseSize, "the answer")
 		if err != nil {
 			// A mutating call whose answer broke off may have happened.
 			if r.class == mutating {

@@ -25,11 +25,17 @@ func addPage(op Op, q url.Values, limit, lo, hi, token int) error {
 	return nil
 }
 
+// maxPages bounds a listing: 1,000 pages hold 20,000 tools or 50,000
+// versions; a server that keeps sending new tokens past that is refused
+// rather than followed until memory runs out.
+const maxPages = 1000
+
 // paginate calls fetch until a page says has_more false, moving *token on.
-// A page that has more but no new token is an error, not an endless loop.
+// A page that has more but no new token is an error, not an endless loop,
+// and so are more than maxPages pages.
 func paginate(op Op, token *int, fetch func() (hasMore bool, next *int, err error)) error {
 	seen := map[int]bool{*token: true}
-	for {
+	for pages := 1; ; pages++ {
 		more, next, err := fetch()
 		if err != nil {
 			return err
@@ -42,6 +48,9 @@ func paginate(op Op, token *int, fetch func() (hasMore bool, next *int, err erro
 		}
 		if seen[*next] {
 			return fmt.Errorf("%s: the server repeated continuation_token %d; stopping to avoid a loop", op, *next)
+		}
+		if pages >= maxPages {
+			return fmt.Errorf("%s: the server has more than %d pages (the limit); stopping", op, maxPages)
 		}
 		seen[*next] = true
 		*token = *next

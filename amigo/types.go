@@ -230,9 +230,17 @@ func (v Version) Compare(o Version) int {
 // Less orders versions by semver precedence.
 func (v Version) Less(o Version) bool { return v.Compare(o) < 0 }
 
-// Valid reports whether every part is >= 0: a version the API can have
-// given (a server that sent a negative part is not one to order or prune by).
-func (v Version) Valid() bool { return v.Major >= 0 && v.Minor >= 0 && v.Patch >= 0 }
+// Valid reports whether every part is between 0 and MaxVersionPart: a
+// version the API can have given, and ParseVersion takes (a server that
+// sent a negative or a huge part is not one to order, prune or number
+// by: the next version after MaxInt would wrap around).
+func (v Version) Valid() bool {
+	ok := func(n int) bool { return n >= 0 && n <= MaxVersionPart }
+	return ok(v.Major) && ok(v.Minor) && ok(v.Patch)
+}
+
+// MaxVersionPart bounds each part of a version (ParseVersion, Valid).
+const MaxVersionPart = math.MaxInt32
 
 // ParseVersion is the one parser of a tool version in the codebase: exactly
 // MAJOR.MINOR.PATCH as Semantic Versioning 2.0.0 spells it
@@ -260,8 +268,8 @@ func ParseVersion(s string) (Version, error) {
 	if sv.Prerelease() != "" || sv.Metadata() != "" {
 		return bad("no pre-release or build part: Amigo tool versions are MAJOR.MINOR.PATCH only")
 	}
-	if sv.Major() > math.MaxInt32 || sv.Minor() > math.MaxInt32 || sv.Patch() > math.MaxInt32 {
-		return bad(fmt.Sprintf("a part is larger than %d", math.MaxInt32))
+	if sv.Major() > MaxVersionPart || sv.Minor() > MaxVersionPart || sv.Patch() > MaxVersionPart {
+		return bad(fmt.Sprintf("a part is larger than %d", MaxVersionPart))
 	}
 	return Version{Major: int(sv.Major()), Minor: int(sv.Minor()), Patch: int(sv.Patch())}, nil
 }

@@ -7,12 +7,24 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+	"github.com/amigo-release/amigo-release/internal/bounds"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 )
 
 // PyprojectFile is the file that makes a directory a tool project.
 const PyprojectFile = "pyproject.toml"
+
+// MaxProjects bounds discovery: a tree with more directories holding a
+// pyproject.toml under the roots is refused (each one is read and
+// parsed); discovery.include filters after the count.
+const MaxProjects = 10000
+
+// tooManyProjects is the error for a tree (or work tree) with n > MaxProjects
+// directories holding a pyproject.toml.
+func tooManyProjects(n int) error {
+	return fmt.Errorf("%d directories hold a %s: more than %d projects (the limit); narrow discovery.roots to the directories that hold tools", n, PyprojectFile, MaxProjects)
+}
 
 // Options configure discovery and bump inference.
 type Options struct {
@@ -163,7 +175,7 @@ func (r *Repo) readFileFollow(root plumbing.Hash, p string) ([]byte, error) {
 		if e == nil {
 			return nil, &linkError{orig, fmt.Sprintf("dangling symlink (%s does not exist)", p)}
 		}
-		b, err := r.blob(e.hash)
+		b, err := r.blobBounded(e.hash)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p, err)
 		}
@@ -232,6 +244,13 @@ func projectName(data []byte) (name string, line int, msg string) {
 				Name any `toml:"name"`
 			} `toml:"poetry"`
 		} `toml:"tool"`
+	}
+	if err := bounds.TOML(data); err != nil {
+		line := 0
+		if le, ok := err.(*bounds.LimitError); ok {
+			line = le.Line
+		}
+		return "", line, "not read: " + err.Error()
 	}
 	if _, err := toml.Decode(string(data), &doc); err != nil {
 		var pe toml.ParseError

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -287,6 +288,82 @@ func (ps *packSet) readLoose(h plumbing.Hash) (plumbing.ObjectType, []byte, erro
 		return t, b[nul+1:], nil
 	}
 	return 0, nil, plumbing.ErrObjectNotFound
+}
+
+// size returns the size object h has once inflated, as the pack that
+// holds it records it (for a delta, the result size at the head of the
+// delta data), inflating at most a few bytes; errNotInPacks when no pack
+// holds it.
+func (ps *packSet) size(h plumbing.Hash) (int64, error) {
+	for _, p := range ps.packs {
+		off := p.find(h)
+		if off < 0 {
+			continue
+		}
+		t, size, hdr, err := p.header(off)
+		if err != nil {
+			return 0, err
+		}
+		switch t {
+		case objOfsDelta:
+			_, n := ofsDeltaOffset(p.data, hdr)
+			if n == 0 {
+				return 0, fmt.Errorf("%s: bad delta offset at %d", p.name, off)
+			}
+			hdr += n
+		case objRefDelta:
+			hdr += 20
+		default:
+			return size, nil
+		}
+		if hdr >= int64(len(p.data)) {
+			return 0, fmt.Errorf("%s: truncated object at %d", p.name, off)
+		}
+		zr, err := zlib.NewReader(bytes.NewReader(p.data[hdr:]))
+		if err != nil {
+			return 0, fmt.Errorf("%s: inflate object at %d: %w", p.name, off, err)
+		}
+		head, _ := io.ReadAll(io.LimitReader(zr, 20)) // two varints: base and result size
+		_, rest, err := deltaVarint(head)
+		if err != nil {
+			return 0, fmt.Errorf("%s: object at %d: %w", p.name, off, err)
+		}
+		res, _, err := deltaVarint(rest)
+		if err != nil {
+			return 0, fmt.Errorf("%s: object at %d: %w", p.name, off, err)
+		}
+		return res, nil
+	}
+	return 0, errNotInPacks
+}
+
+// looseSize returns the size a loose object's header records, inflating
+// only the header; plumbing.ErrObjectNotFound when there is no such file.
+func (ps *packSet) looseSize(h plumbing.Hash) (int64, error) {
+	hex := h.String()
+	for _, dir := range ps.dirs {
+		f, err := os.Open(filepath.Join(dir, hex[:2], hex[2:]))
+		if err != nil {
+			continue
+		}
+		defer f.Close()
+		zr, err := zlib.NewReader(f)
+		if err != nil {
+			return 0, fmt.Errorf("loose object %s: %w", h, err)
+		}
+		head, _ := io.ReadAll(io.LimitReader(zr, 32))
+		nul := bytes.IndexByte(head, 0)
+		if nul < 0 {
+			return 0, fmt.Errorf("loose object %s: no header", h)
+		}
+		_, size, _ := strings.Cut(string(head[:nul]), " ")
+		n, err := strconv.ParseInt(size, 10, 64)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("loose object %s: bad header %q", h, head[:nul])
+		}
+		return n, nil
+	}
+	return 0, plumbing.ErrObjectNotFound
 }
 
 // maxLooseObject bounds what readLoose inflates (it is a fallback for

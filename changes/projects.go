@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/amigo-release/amigo-release/internal/bounds"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 )
@@ -209,6 +210,9 @@ func (s *projectSet) readAll() error {
 	found, err := s.r.pyprojects(s.root, s.opts.Roots)
 	if err != nil {
 		return err
+	}
+	if len(found) > MaxProjects {
+		return tooManyProjects(len(found))
 	}
 	for _, f := range found {
 		if !s.candidate(f.dir) {
@@ -487,6 +491,9 @@ func (r *Repo) projAt(root plumbing.Hash, dir string, e treeEntry, opts Options)
 			if errors.As(err, &le) {
 				return nameResult{msg: fmt.Sprintf("%s; fix the link, or set a names override for %q", le.msg, displayDir(dir)), unreadable: true}, nil
 			}
+			if le, ok := errors.AsType[*bounds.LimitError](err); ok {
+				return nameResult{msg: "not read: " + le.Error()}, nil
+			}
 			if err != nil {
 				return nameResult{}, err
 			}
@@ -494,7 +501,10 @@ func (r *Repo) projAt(root plumbing.Hash, dir string, e treeEntry, opts Options)
 		}
 		res, ok := r.names[e.hash]
 		if !ok {
-			data, err := r.blob(e.hash)
+			data, err := r.blobBounded(e.hash)
+			if le, ok := errors.AsType[*bounds.LimitError](err); ok {
+				return nameResult{msg: "not read: " + le.Error()}, nil
+			}
 			if err != nil {
 				return nameResult{}, fmt.Errorf("%s: %w", file, err)
 			}

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/amigo-release/amigo-release/internal/bounds"
 	"github.com/go-git/go-billy/v5"
 	"github.com/go-git/go-billy/v5/osfs"
 	git "github.com/go-git/go-git/v5"
@@ -739,4 +740,33 @@ func parseCommit(h plumbing.Hash, b []byte) (*commitNode, error) {
 // blob reads a blob's content.
 func (r *Repo) blob(h plumbing.Hash) ([]byte, error) {
 	return r.raw(plumbing.BlobObject, h)
+}
+
+// MaxFileSize bounds the files read from a commit's tree (ReadFile, the
+// pyproject.toml files discovery reads): a larger blob is refused from
+// the size its pack or loose header records, before it is inflated (a
+// small pack can hold a gigabyte of one repeated byte).
+const MaxFileSize = bounds.MaxFileSize
+
+// blobBounded is blob for a file that must be at most MaxFileSize bytes:
+// a larger one is a *bounds.LimitError, found without inflating it.
+func (r *Repo) blobBounded(h plumbing.Hash) ([]byte, error) {
+	if r.packs == nil {
+		r.packs = openPacks(r.common)
+	}
+	size, err := r.packs.size(h)
+	if errors.Is(err, errNotInPacks) {
+		size, err = r.packs.looseSize(h)
+		if errors.Is(err, plumbing.ErrObjectNotFound) {
+			if o, serr := r.st.EncodedObject(plumbing.BlobObject, h); serr == nil {
+				size, err = o.Size(), nil
+			}
+		}
+	}
+	// An error here is left to blob, which reads the object the careful
+	// way and says what is damaged or missing.
+	if err == nil && size > MaxFileSize {
+		return nil, &bounds.LimitError{What: fmt.Sprintf("the file holds %d bytes,", size), Limit: MaxFileSize, Unit: "bytes"}
+	}
+	return r.blob(h)
 }

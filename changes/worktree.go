@@ -109,6 +109,9 @@ func DiscoverDir(root string, opts Options) (projects []Project, problems []Prob
 	if err != nil {
 		return nil, nil, fmt.Errorf("list the projects under %s: %w", root, err)
 	}
+	if len(dirs) > MaxProjects {
+		return nil, nil, tooManyProjects(len(dirs))
+	}
 	idx := newProjIndex()
 	for _, dir := range dirs {
 		if !included(dir, opts) {

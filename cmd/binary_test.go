@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/amigo-release/amigo-release/internal/peakrss"
 )
 
 // binPath is the amigo-release binary TestMain builds once for this
@@ -22,6 +24,7 @@ var binPath string
 const testVersion = "v0.0.0-cmdtest"
 
 func TestMain(m *testing.M) {
+	peakrss.Spawn()
 	os.Exit(buildAndRun(m))
 }
 

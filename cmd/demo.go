@@ -15,6 +15,7 @@ import (
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
 	"github.com/amigo-release/amigo-release/demo"
 	"github.com/amigo-release/amigo-release/internal/clock"
+	"github.com/amigo-release/amigo-release/internal/egress"
 	"github.com/amigo-release/amigo-release/pipeline"
 	"github.com/amigo-release/amigo-release/report"
 )
@@ -72,6 +73,7 @@ func demoRun(ctx context.Context, env *Env, o DemoOptions) (err error) {
 	out := env.Stdout
 	if toStdout {
 		out = env.Stderr // stdout carries the JSON report only
+		env.exit.DataOnStdout()
 	}
 	parent := o.Dir
 	if parent == "" {
@@ -100,12 +102,11 @@ func demoRun(ctx context.Context, env *Env, o DemoOptions) (err error) {
 		if o.Keep || toStdout {
 			jsonPath = filepath.Join(work, "report.json")
 		} else {
-			jf, ferr := os.CreateTemp(parent, "amigo-release-demo-*.json")
+			name, ferr := env.exit.TempFile(parent, "amigo-release-demo-*.json", nil, egress.Data)
 			if ferr != nil {
 				return unavailableErrorf("create the JSON report file: %v (set --report-json)", ferr)
 			}
-			jsonPath = jf.Name()
-			jf.Close()
+			jsonPath = name
 		}
 	}
 	jsonPath, _ = filepath.Abs(jsonPath)
@@ -141,7 +142,14 @@ func demoRun(ctx context.Context, env *Env, o DemoOptions) (err error) {
 	fmt.Fprintf(out, "== Release: the run command's own path (log on stderr) ==\n\n")
 	denv := *env
 	denv.Clock = clk
-	denv.Stdout = out
+	// The release's credentials are the demo's public placeholders, which
+	// the instructions below print on purpose: a scope of the exit masks
+	// them in what the release writes, not in the demo's own lines.
+	denv.exit = env.exit.Scope()
+	denv.Stdout, denv.Stderr = denv.exit.Stdout(), denv.exit.Stderr()
+	if toStdout {
+		denv.Stdout = denv.exit.Stderr() // stdout carries the JSON report only
+	}
 	vars := demo.Env()
 	denv.Getenv = func(k string) string { return vars[k] } // nothing from this process's environment: no CI face, no real credentials
 	relErr := release(ctx, &denv, ReleaseOptions{
@@ -178,7 +186,7 @@ func demoRun(ctx context.Context, env *Env, o DemoOptions) (err error) {
 		if err != nil {
 			return fmt.Errorf("read back the JSON report: %w", err)
 		}
-		if _, err := env.Stdout.Write(b); err != nil {
+		if err := env.exit.Emit(b, egress.JSON); err != nil {
 			return fmt.Errorf("write the JSON report to standard output: %w", err)
 		}
 		fmt.Fprintf(out, "JSON report   written to standard output\n")

@@ -38,11 +38,13 @@ type face struct {
 // everywhere (GitHub's runner and Azure's agent read workflow commands on
 // both streams) and so does the report text.
 func newFace(env *Env, o ReleaseOptions) *face {
-	logTo := env.Stdout
-	if !inCI(env.Getenv) || o.reportToStdout() {
-		logTo = env.Stderr
+	if env.exit == nil {
+		env.fill()
 	}
-	p := platform.Detect(env.Getenv, platform.WithWriter(logTo), platform.WithHTTPClient(env.HTTPClient))
+	if o.reportToStdout() {
+		env.exit.DataOnStdout()
+	}
+	p := platform.Detect(env.Getenv, platform.WithExit(env.exit), platform.WithHTTPClient(env.HTTPClient))
 	f := &face{env: env, p: p, o: o}
 	// The CI tokens are secrets too: mask them before anything prints.
 	f.mask(p.Input("github-token"), env.Getenv("GITHUB_TOKEN"), env.Getenv("SYSTEM_ACCESSTOKEN"))

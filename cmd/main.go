@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"os"
 	"runtime/debug"
@@ -14,17 +15,33 @@ import (
 	"sync"
 	"text/tabwriter"
 
+	"github.com/amigo-release/amigo-release/internal/bounds"
 	"github.com/amigo-release/amigo-release/internal/clock"
+	"github.com/amigo-release/amigo-release/internal/egress"
+	"github.com/amigo-release/amigo-release/report"
 )
 
 // Env is everything a command takes from its process. main passes the real
 // one; tests pass their own, so no command reads os.Getenv, writes os.Stdout
 // or exits by itself.
+//
+// Every byte a command writes leaves through the process's one exit
+// (internal/egress): Main puts it around Stdout and Stderr before anything
+// runs, so what a command writes to env.Stdout and env.Stderr is masked
+// (every secret registered with the exit, in every form), made visible
+// (control characters, bidi overrides) and defused (no line runs as a
+// workflow command). A command writes files with env.exit (WriteFile,
+// AppendFile, TempFile; JSON through egress.JSON), a document on stdout
+// with env.exit.Emit (after env.exit.DataOnStdout, which moves the
+// runner's commands to stderr), and registers secrets with
+// env.exit.Secret; nothing in cmd opens an output or writes os.Stdout
+// itself (TestOneExit in internal/egress fails if anything does).
 type Env struct {
 	// Getenv reads the environment (os.Getenv in main). Required.
 	Getenv func(string) string
 	// Stdout receives results (reports, help, version); Stderr receives
-	// errors and progress. Nil means io.Discard.
+	// errors and progress. Nil means io.Discard. Main replaces both by the
+	// exit's writers over them.
 	Stdout, Stderr io.Writer
 	// Clock is the time source; nil means clock.Real{}.
 	Clock clock.Clock
@@ -47,6 +64,9 @@ type Env struct {
 	// stop is closed at the first signal (set by Main for graceful
 	// commands).
 	stop <-chan struct{}
+
+	// exit is the process's one exit; Stdout and Stderr are its writers.
+	exit *egress.Exit
 }
 
 func (e *Env) fill() {
@@ -62,9 +82,34 @@ func (e *Env) fill() {
 	if e.Clock == nil {
 		e.Clock = clock.Real{}
 	}
+	if e.exit == nil {
+		e.exit = egress.New(e.Stdout, e.Stderr, egress.Options{Dialect: egress.DialectOf(e.Getenv), Rendered: report.RenderedForms})
+		e.Stdout, e.Stderr = e.exit.Stdout(), e.exit.Stderr()
+	}
 	if e.HTTPClient == nil {
 		e.HTTPClient = &http.Client{}
 	}
+	if _, capped := e.HTTPClient.Transport.(bodyCapped); !capped {
+		// Every answer read (Amigo, GitHub, Azure DevOps) is bounded.
+		hc := *e.HTTPClient
+		hc.Transport = bodyCapped{bounds.Body(hc.Transport, bounds.MaxResponseSize)}
+		e.HTTPClient = &hc
+	}
+}
+
+// bodyCapped marks a transport that bounds.Body already wraps.
+type bodyCapped struct{ http.RoundTripper }
+
+// processSecrets are the variables that hold credentials whatever the
+// plan says: the default Amigo credentials and the CI tokens. Main masks
+// their values before any command runs (without telling the runner: a
+// command's standard output may be data a step captures); run and plan
+// register them with the runner, and the plan's own credential and secret
+// variables once it is read.
+var processSecrets = []string{
+	"AMIGO_API_KEY", "AMIGO_API_KEY_ID", "AMIGO_USER_ID", "AMIGO_EMULATOR_TOKEN",
+	"GITHUB_TOKEN", "INPUT_GITHUB-TOKEN", "INPUT_GITHUB_TOKEN", "ACTIONS_RUNTIME_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+	"SYSTEM_ACCESSTOKEN",
 }
 
 // command is one subcommand.
@@ -145,6 +190,15 @@ var actionModes = []string{"run", "plan", "rollback", "status"}
 // status; default run).
 func Main(ctx context.Context, args []string, env Env) (code int) {
 	env.fill()
+	defer env.exit.Close()
+	for _, name := range processSecrets {
+		env.exit.Hide(env.Getenv(name))
+	}
+	// What the standard library logs (net/http's server errors) leaves
+	// through the exit too.
+	prevLog := log.Writer()
+	log.SetOutput(env.Stderr)
+	defer log.SetOutput(prevLog)
 	defer func() {
 		if r := recover(); r != nil {
 			fmt.Fprintf(env.Stderr, "amigo-release: internal error (please report it): %v\n%s", r, debug.Stack())

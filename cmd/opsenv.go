@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/amigo-release/amigo-release/changes"
 	"github.com/amigo-release/amigo-release/internal/clock"
+	"github.com/amigo-release/amigo-release/internal/egress"
 	"github.com/amigo-release/amigo-release/ops"
 	"github.com/amigo-release/amigo-release/pipeline"
 	"github.com/amigo-release/amigo-release/promote"
@@ -69,6 +69,11 @@ func openOps(ctx context.Context, env *Env, o opsFlags, api bool) (*opsEnv, erro
 		env = &scaled
 	}
 	ro := ReleaseOptions{Config: o.Config, Repo: o.Repo}
+	if o.JSON {
+		// Standard output carries the JSON alone: the runner's commands
+		// (the masks first) and the log go to standard error.
+		env.exit.DataOnStdout()
+	}
 	f := newFace(env, ro)
 	plan, err := promote.Load(ro.planPath())
 	if err != nil {
@@ -139,18 +144,16 @@ func (e *opsEnv) show(asJSON bool, v any, text, markdown string) error {
 	return err
 }
 
-// writeInertJSON writes v as indented JSON on stdout. Every '#' is written
-// as \u0023 (the same JSON value), so no line can hold an Azure logging
-// command ("##vso["), and no line of indented JSON starts with "::": the
-// output is inert in any CI log, and still valid JSON for jq.
+// writeInertJSON writes v as indented JSON on stdout through the exit's
+// JSON kind: every string masked, made visible and defused, so neither the
+// document in a CI log nor `jq -r` of it runs a workflow command; it stays
+// valid JSON.
 func writeInertJSON(env *Env, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	b = bytes.ReplaceAll(b, []byte("#"), []byte(`\u0023`))
-	_, err = env.Stdout.Write(append(b, '\n'))
-	return err
+	return env.exit.Emit(append(b, '\n'), egress.JSON)
 }
 
 // opsError maps an error of status or rollback to its exit code: a

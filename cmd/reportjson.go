@@ -1,10 +1,10 @@
 package cmd
 
 import (
-	"bytes"
 	"fmt"
 	"path/filepath"
 
+	"github.com/amigo-release/amigo-release/internal/egress"
 	"github.com/amigo-release/amigo-release/pipeline"
 )
 
@@ -18,24 +18,19 @@ const stdoutPath = "-"
 // report text and errors go to standard error.
 func (o ReleaseOptions) reportToStdout() bool { return o.ReportJSON == stdoutPath }
 
-// emitReportJSON writes rep where --report-json says: to env.Stdout for
-// "-", else to the file. It returns the file's absolute path ("" for
-// standard output), which becomes the report-json step output.
-//
-// On standard output inside a CI every '#' is written as the JSON escape
-// \u0023 (the same string to any JSON reader): Azure runs a "##vso[" found
-// anywhere in a line of the log, and a commit subject in the report may
-// hold one. GitHub's commands cannot start an indented JSON line.
+// emitReportJSON writes rep where --report-json says: to standard output
+// for "-", else to the file, both through the process's exit as a JSON
+// document (egress.JSON: every string masked, made visible and defused,
+// so neither the document in a CI log nor `jq -r` of it runs a workflow
+// command; it stays valid JSON). It returns the file's absolute path (""
+// for standard output), which becomes the report-json step output.
 func emitReportJSON(env *Env, path string, rep *pipeline.Report) (string, error) {
 	b, err := rep.JSON()
 	if err != nil {
 		return "", err
 	}
 	if path == stdoutPath {
-		if inCI(env.Getenv) {
-			b = bytes.ReplaceAll(b, []byte("#"), []byte(`\u0023`))
-		}
-		if _, err := env.Stdout.Write(b); err != nil {
+		if err := env.exit.Emit(b, egress.JSON); err != nil {
 			return "", fmt.Errorf("standard output: %w", err)
 		}
 		return "", nil
@@ -44,7 +39,7 @@ func emitReportJSON(env *Env, path string, rep *pipeline.Report) (string, error)
 	if err != nil {
 		return "", err
 	}
-	if err := rep.WriteJSON(abs); err != nil {
+	if err := env.exit.WriteFile(abs, b, egress.JSON); err != nil {
 		return "", err
 	}
 	return abs, nil

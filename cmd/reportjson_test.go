@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/amigo-release/amigo-release/internal/cilog"
+	"github.com/amigo-release/amigo-release/internal/egress"
 	"github.com/amigo-release/amigo-release/pipeline"
 )
 
@@ -26,6 +28,33 @@ func decodeOneReport(t *testing.T, out string) pipeline.Report {
 		t.Fatalf("stdout holds more than the JSON report (%v):\n%s", err, out)
 	}
 	return rep
+}
+
+// wantInertReport checks a JSON report on standard output made safe by the
+// exit's JSON kind, with hostileSubject as its first tool's first commit:
+// no line of the document runs as a command on either runner, none of its
+// strings does when printed (`jq -r`), and the subject is the commit's own
+// text, only defused (zero-width spaces put where a runner would read a
+// command).
+func wantInertReport(t *testing.T, stdout string, rep pipeline.Report) {
+	t.Helper()
+	for _, d := range []egress.Dialect{egress.GitHub, egress.Azure} {
+		if cmds := cilog.Parse(d, stdout); len(cmds) > 0 {
+			t.Errorf("dialect %d: the report on stdout runs %q", d, cmds[0].Text)
+		}
+	}
+	if len(rep.Tools) != 1 || len(rep.Tools[0].Commits) == 0 {
+		t.Fatalf("report on stdout: %+v", rep.Tools)
+	}
+	subject := rep.Tools[0].Commits[0].Subject
+	for _, d := range []egress.Dialect{egress.GitHub, egress.Azure} {
+		if cmds := cilog.Parse(d, subject+"\n"+rep.Tools[0].Reason); len(cmds) > 0 {
+			t.Errorf("dialect %d: the report's subject, printed, runs %q", d, cmds[0].Text)
+		}
+	}
+	if strings.ReplaceAll(subject, "\u200b", "") != hostileSubject || subject == hostileSubject {
+		t.Errorf("subject %q: want the commit's subject %q, defused", subject, hostileSubject)
+	}
 }
 
 // TestReportJSON_dashIsStdout: `--report-json -` on the built binary puts

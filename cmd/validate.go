@@ -141,6 +141,10 @@ func (v *validator) run() {
 		v.addErr(err)
 		return // projects are found and merged through the plan
 	}
+	// The plan's credential and secret variables are masked (and, in a
+	// CI, registered with the runner) before anything else is written:
+	// --check-env and the tools' settings read their values.
+	v.env.exit.Secret(pipeline.SecretValues(plan, v.env.Getenv)...)
 	v.verbosef("plan: %d stage(s) in order %s", len(plan.Stages), strings.Join(stageNamesOf(plan.Order()), " → "))
 	if v.o.CheckEnv {
 		if err := plan.CheckCredentials(v.env.Getenv); err != nil {
@@ -318,7 +322,7 @@ func (v *validator) finish() error {
 	ci := inCI(v.env.Getenv)
 	var p platform.Platform
 	if ci {
-		p = platform.Detect(v.env.Getenv, platform.WithWriter(v.env.Stdout), platform.WithHTTPClient(v.env.HTTPClient))
+		p = platform.Detect(v.env.Getenv, platform.WithExit(v.env.exit), platform.WithHTTPClient(v.env.HTTPClient))
 	}
 	for _, pr := range v.problems {
 		if pr.warning && !v.o.Strict {

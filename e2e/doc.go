@@ -1,14 +1,17 @@
 // Package e2e is the end-to-end suite of amigo-release: scenario tests that
 // drive the built binary against Amigo emulators over HTTP, a fake GitHub
-// API and real git repositories; a table of hostile and broken inputs; and a
+// API and real git repositories; a table of hostile and broken inputs; a
 // seeded fault campaign that runs the pipeline under random faults and
-// checks invariants against the emulators' own state. Everything is in the
-// tests; this file only documents them.
+// checks invariants against the emulators' own state; and a hostile-input
+// campaign that judges everything the binary writes by the runners' rules
+// (internal/cilog). Everything is in the tests; this file only documents
+// them.
 //
-//	go test ./e2e                        # everything, 12 campaign seeds (about 30 s)
-//	go test -short ./e2e                 # the same with 5 campaign seeds
+//	go test ./e2e                        # everything, 12 fault seeds and 8 hostile cases (about 60 s)
+//	go test -short ./e2e                 # the same with 5 fault seeds and 4 hostile cases
 //	AMIGO_FAULT_SEEDS=200 go test ./e2e -run '^TestFaultCampaign$' -v   # the full campaign
 //	scripts/fault-campaign.sh [SEEDS]    # the full campaign, printing its counts
+//	scripts/hostile-campaign.sh [CASES]  # the hostile-input campaign (default 40 cases), printing its counts
 //
 // TestMain builds the binary once (go build into a temporary directory).
 // Each scenario has its own origin repository (which the emulators build
@@ -44,4 +47,8 @@
 //	TestFirstReleaseFailingBeforePublishReportsMajor, TestHintsNameTheStageSettings
 //	TestFaultCampaign                        seeded chaos (409/429/503/latency/drops), moving branches, interrupts,
 //	                                         refused starts, and invariants (see its doc)
+//	TestHostileCampaign                      generated hostile text in every field that reaches the output, through the
+//	                                         binary as GitHub Actions and as Azure Pipelines; every sink read as the runner
+//	                                         reads it: no command but its own, no secret in any encoding, no live markup,
+//	                                         bounded RSS, bad input exits 2 with nothing published (see its doc)
 package e2e

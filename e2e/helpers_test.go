@@ -18,6 +18,7 @@ import (
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
 	"github.com/amigo-release/amigo-release/demo"
 	"github.com/amigo-release/amigo-release/internal/clock"
+	"github.com/amigo-release/amigo-release/internal/peakrss"
 	"github.com/amigo-release/amigo-release/pipeline"
 )
 
@@ -25,6 +26,7 @@ import (
 var bin string
 
 func TestMain(m *testing.M) {
+	peakrss.Spawn()
 	dir, err := os.MkdirTemp("", "amigo-release-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -226,6 +228,7 @@ type result struct {
 	code           int
 	stdout, stderr string
 	report         *pipeline.Report
+	rss            int64 // peak resident memory in bytes (0 where the system does not say)
 }
 
 // run runs the binary in dir with exactly env (plus PATH and HOME) and
@@ -250,8 +253,9 @@ func (w *world) run(dir string, env map[string]string, args ...string) result {
 	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
+	peak := peakrss.Measure(cmd, w.t.TempDir())
 	err := cmd.Run()
-	r := result{stdout: out.String(), stderr: errb.String()}
+	r := result{stdout: out.String(), stderr: errb.String(), rss: peak()}
 	if ee, ok := err.(*exec.ExitError); ok {
 		r.code = ee.ExitCode()
 	} else if err != nil {

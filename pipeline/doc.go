@@ -22,7 +22,7 @@
 //		Logger: pipeline.NewTextLogger(os.Stdout), OnSecrets: mask,
 //	})
 //	rep.OK()                  // everything that should release did
-//	rep.WriteJSON("report.json")
+//	b, err := rep.JSON()      // --report-json; the CLI writes it through its exit
 //	pipeline.SecretValues(plan, os.Getenv) // mask these before printing anything
 //
 // Run's error is set only when nothing could be done: bad options, an

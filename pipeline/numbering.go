@@ -56,6 +56,13 @@ func (v *remoteView) loadHighest(ctx context.Context, r *runner, stages []promot
 				if hv == nil {
 					continue
 				}
+				if !hv.Version.Valid() {
+					// The next number would be wrong (a negative part) or
+					// wrap around (a part at MaxInt): say so, predict nothing.
+					errs[i] = fmt.Errorf("stage %s (%s): highest version of %s: the server answered %s, which no tool version can be (each part from 0 to %d): the server's data is damaged; nothing was published",
+						st.Name, st.BaseURL, name, hv.Version, amigo.MaxVersionPart)
+					return
+				}
 				v.mu.Lock()
 				rs = v.states[st.Name][name]
 				rs.highest = &hv.Version

@@ -1,7 +1,11 @@
 package pipeline_test
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/amigo-release/amigo-release/amigo"
@@ -50,5 +54,65 @@ func TestPlan_predictsAfterAHandDeprecatedNewestVersion(t *testing.T) {
 	}
 	if d := tool(t, ran, "weather").Drift; d != "" {
 		t.Errorf("drift after the run: %s", d)
+	}
+}
+
+// rewriteTransport answers through the real transport and lets edit change
+// an answer's body.
+type rewriteTransport struct {
+	edit func(r *http.Request, body []byte) []byte
+}
+
+func (rt rewriteTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	b = rt.edit(r, b)
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	resp.ContentLength = int64(len(b))
+	resp.Header.Del("Content-Length")
+	return resp, nil
+}
+
+// TestPlan_refusesAHighestVersionNoToolCanHave: plan numbers the next
+// version from the highest one a server reports. A server that answers a
+// part at the top of an int (or a negative one) would make the prediction
+// wrap around to a negative version: plan refuses it, naming the stage,
+// the tool and the version, and predicts nothing.
+func TestPlan_refusesAHighestVersionNoToolCanHave(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us")
+	h.commit("feat: weather", project("weather", ""))
+	plan := h.chain("")
+	h.run(plan, nil)
+	h.commit("feat(weather): rain", touch("weather", "rain"))
+	for _, bad := range []string{`"major":9223372036854775807`, `"major":-3`} {
+		edit := func(r *http.Request, body []byte) []byte {
+			if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/version") && strings.Contains(r.URL.RawQuery, "sort_by") {
+				return bytes.ReplaceAll(body, []byte(`"major":1`), []byte(bad))
+			}
+			return body
+		}
+		rep, err := h.runErr(plan, func(o *pipeline.Options) {
+			o.Mode = pipeline.ModePlan
+			o.Clients = pipeline.DefaultClientFactory(pipeline.ClientConfig{Getenv: o.Getenv, Clock: o.Clock, HTTPClient: &http.Client{Transport: rewriteTransport{edit}}})
+		})
+		if err == nil || !strings.Contains(err.Error(), "stage us") || !strings.Contains(err.Error(), "highest version of weather") || !strings.Contains(err.Error(), "which no tool version can be") {
+			t.Errorf("%s: error %v, want the stage, the tool and the version refused", bad, err)
+		}
+		if rep != nil {
+			for _, tr := range rep.Tools {
+				for _, s := range tr.Stages {
+					if strings.HasPrefix(s.VersionAfter, "-") {
+						t.Errorf("%s: planned %s", bad, s.VersionAfter)
+					}
+				}
+			}
+		}
 	}
 }

@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"encoding/json"
-	"os"
 	"time"
 )
 
@@ -204,21 +203,13 @@ func (r *Report) OK() bool {
 	return true
 }
 
-// JSON is the report as --report-json writes it: indented, with a final
-// newline.
+// JSON is the report as --report-json writes it: indented, ending with a
+// newline. The CLI writes it through the process's exit (internal/egress),
+// which masks secrets in every string; no package writes it elsewhere.
 func (r *Report) JSON() ([]byte, error) {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return nil, err
 	}
 	return append(b, '\n'), nil
-}
-
-// WriteJSON writes the report, indented, to path.
-func (r *Report) WriteJSON(path string) error {
-	b, err := r.JSON()
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, b, 0o644)
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -881,11 +880,11 @@ func TestPlan_makesNoMutatingCall(t *testing.T) {
 			}
 		}
 	}
-	out := filepath.Join(t.TempDir(), "plan.json")
-	if err := rep.WriteJSON(out); err != nil {
+	b, err := rep.JSON()
+	if err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := os.ReadFile(out); !strings.Contains(string(b), `"status": "planned"`) {
+	if !strings.Contains(string(b), `"status": "planned"`) {
 		t.Errorf("plan JSON lacks planned stages:\n%s", b)
 	}
 }

@@ -78,7 +78,7 @@ func newest(active []amigo.ToolVersion) *amigo.ToolVersion {
 	var best *amigo.ToolVersion
 	for i := range active {
 		tv := &active[i]
-		if tv.Deprecated {
+		if tv.Deprecated || !tv.Version.Valid() {
 			continue
 		}
 		if best == nil || best.Version.Less(tv.Version) {

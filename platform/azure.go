@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/amigo-release/amigo-release/report"
+	"github.com/amigo-release/amigo-release/internal/egress"
 )
 
 // Azure is Azure Pipelines: ##vso[...] logging commands on stdout, values
@@ -29,7 +29,7 @@ var _ Platform = (*Azure)(nil)
 // through getenv.
 func NewAzure(getenv func(string) string, opts ...Option) *Azure {
 	cfg := newConfig(opts)
-	return &Azure{getenv: getenv, cfg: cfg, log: NewSafeWriter(cfg.stdout, AzurePipelines, cfg.token)}
+	return &Azure{getenv: getenv, cfg: cfg, log: cfg.safeWriter(AzurePipelines)}
 }
 
 // Name returns "azure".
@@ -39,14 +39,9 @@ func (*Azure) Name() string { return "azure" }
 // AMIGO_GITHUB_TOKEN), trimmed.
 func (a *Azure) Input(name string) string { return strings.TrimSpace(a.getenv(envName(name))) }
 
-// Mask prints ##vso[task.setsecret] for the secret (and each line of a
-// multi-line one) and redacts it from everything this platform prints.
-func (a *Azure) Mask(secret string) {
-	for _, v := range secretParts(secret) {
-		a.log.unredacted("##vso[task.setsecret]" + EscapeAzureData(v))
-	}
-	a.log.Redact(secret)
-}
+// Mask prints ##vso[task.setsecret] for the secret (for a multi-line one,
+// for each line) and masks it in everything that leaves the process.
+func (a *Azure) Mask(secret string) { a.log.Redact(secret) }
 
 // Infof prints a log line (defused, redacted).
 func (a *Azure) Infof(format string, args ...any) { a.log.Println(fmt.Sprintf(format, args...)) }
@@ -63,7 +58,7 @@ func (a *Azure) Errorf(format string, args ...any) {
 
 // Group prints ##[group]title.
 func (a *Azure) Group(title string) {
-	a.log.command("##[group]" + Defuse(a.log.redacted(foldLine(title))))
+	a.log.command("##[group]" + EscapeAzureData(foldLine(title)))
 }
 
 // EndGroup prints ##[endgroup].
@@ -74,14 +69,13 @@ func (a *Azure) Print(text string) { a.log.Block(text) }
 
 // Annotate prints ##vso[task.logissue type=…;sourcepath=…;linenumber=…;
 // columnnumber=…]title: message. Azure shows notices as plain lines.
-// Secrets are redacted before escaping, and "##" in the message and file
-// is broken like in any other line (see azureData).
+// The exit masks secrets in the message and file and defuses their
+// "##[" and "##vso[".
 func (a *Azure) Annotate(an Annotation) {
 	msg := an.Message
 	if an.Title != "" {
 		msg = foldLine(an.Title) + ": " + msg
 	}
-	msg = a.log.redacted(msg)
 	if an.Level == LevelNotice {
 		a.log.Println(msg)
 		return
@@ -92,7 +86,7 @@ func (a *Azure) Annotate(an Annotation) {
 	}
 	props := "type=" + typ
 	if an.File != "" {
-		props += ";sourcepath=" + report.BreakHashes(EscapeAzureProperty(a.log.redacted(an.File)))
+		props += ";sourcepath=" + EscapeAzureProperty(an.File)
 	}
 	if an.Line > 0 {
 		props += ";linenumber=" + strconv.Itoa(an.Line)
@@ -100,7 +94,7 @@ func (a *Azure) Annotate(an Annotation) {
 	if an.Col > 0 {
 		props += ";columnnumber=" + strconv.Itoa(an.Col)
 	}
-	a.log.command("##vso[task.logissue " + props + "]" + azureData(msg))
+	a.log.command("##vso[task.logissue " + props + "]" + EscapeAzureData(msg))
 }
 
 var azureVarName = regexp.MustCompile(`^[A-Za-z0-9_.]+$`)
@@ -115,7 +109,8 @@ func (a *Azure) SetOutput(name, value string) error {
 		return fmt.Errorf("set output %q: Azure variable names use letters, digits, '.' and '_'", name)
 	}
 	if a.log.holdsSecret(value) {
-		a.log.unredacted("##vso[task.setvariable variable=" + name + ";isOutput=true;issecret=true]" + EscapeAzureData(value))
+		// The exit leaves a secret variable's value to the agent.
+		a.log.command("##vso[task.setvariable variable=" + name + ";isOutput=true;issecret=true]" + EscapeAzureData(value))
 		return nil
 	}
 	a.log.command("##vso[task.setvariable variable=" + name + ";isOutput=true]" + EscapeAzureData(value))
@@ -126,7 +121,6 @@ func (a *Azure) SetOutput(name, value string) error {
 // with its path; Azure shows it on the run's Extensions tab. Each call adds
 // a file (amigo-release-summary-N.md).
 func (a *Azure) Summary(markdown string) error {
-	markdown = a.log.redactedBody(markdown)
 	dir := a.cfg.tempDir
 	if dir == "" {
 		dir = a.getenv("AGENT_TEMPDIRECTORY")
@@ -134,18 +128,11 @@ func (a *Azure) Summary(markdown string) error {
 	if dir == "" {
 		dir = os.TempDir()
 	}
-	f, err := os.CreateTemp(dir, "amigo-release-summary-*.md")
+	name, err := a.log.x.TempFile(dir, "amigo-release-summary-*.md", []byte(markdown), egress.Markdown)
 	if err != nil {
 		return fmt.Errorf("write job summary: %w", err)
 	}
-	if _, err := f.WriteString(markdown); err != nil {
-		f.Close()
-		return fmt.Errorf("write job summary %s: %w", f.Name(), err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write job summary %s: %w", f.Name(), err)
-	}
-	a.log.command("##vso[task.uploadsummary]" + EscapeAzureData(filepath.Clean(f.Name())))
+	a.log.command("##vso[task.uploadsummary]" + EscapeAzureData(filepath.Clean(name)))
 	return nil
 }
 
@@ -156,13 +143,8 @@ func (a *Azure) Complete(result Result, message string) {
 	default:
 		result = Failed
 	}
-	a.log.command("##vso[task.complete result=" + string(result) + ";]" + azureData(a.log.redacted(message)))
+	a.log.command("##vso[task.complete result=" + string(result) + ";]" + EscapeAzureData(message))
 }
-
-// azureData escapes an untrusted logging command message and breaks every
-// "##" in it: the agent runs only the first command of a line, but a
-// second "##vso[" in a message must not even look like one.
-func azureData(s string) string { return report.BreakHashes(EscapeAzureData(s)) }
 
 // CommentLimit is Azure DevOps' 150,000 characters per comment.
 func (*Azure) CommentLimit() int { return 150000 }

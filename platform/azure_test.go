@@ -77,12 +77,12 @@ func TestAzure_likeTheAgent(t *testing.T) {
 		t.Errorf("summary file differs from report.Summary")
 	}
 	want := "##vso[task.setsecret]s3cr3t-api-key\n" +
-		"##[group]weather_lookup #\u200b#vso[task.complete result=Failed]\n" +
-		"#\u200b#vso[task.setvariable variable=released;isOutput=true]forged\n" +
+		"##[group]weather_lookup ##\u200bvso[task.complete result=Failed]\n" +
+		"##\u200bvso[task.setvariable variable=released;isOutput=true]forged\n" +
 		"key is ***\n" +
 		"##vso[task.logissue type=warning]100%AZP25 sure; see ]here[%0Anext\n" +
 		"output\n" +
-		"#\u200b#[error]fake\n" +
+		"##\u200b[error]fake\n" +
 		"##[endgroup]\n" +
 		"##vso[task.logissue type=error;sourcepath=plans/x%3By%5D.yaml;linenumber=12;columnnumber=3]stage: unknown stage \"eu\"\n" +
 		`##vso[task.setvariable variable=released;isOutput=true][{"tool":"weather_lookup","stage":"us","version":"1.3.0"},{"tool":"weather_lookup","stage":"eu-central-1","version":"1.3.0"}]` + "\n" +
@@ -92,7 +92,7 @@ func TestAzure_likeTheAgent(t *testing.T) {
 		"##vso[task.setvariable variable=report_json;isOutput=true]\n" +
 		`##vso[task.setvariable variable=azure_matrix;isOutput=true]{"geo_coder":{"tool":"geo_coder","project_path":"tools/geo_coder"},"weather_lookup":{"tool":"weather_lookup","project_path":"tools/weather_lookup"}}` + "\n" +
 		"##vso[task.uploadsummary]" + summaries[0] + "\n" +
-		"##vso[task.complete result=Failed;]1 of 3 tools failed%0A#\u200b#vso[task.complete result=Succeeded]\n"
+		"##vso[task.complete result=Failed;]1 of 3 tools failed%0A##\u200bvso[task.complete result=Succeeded]\n"
 	if diff := cmp.Diff(want, out.String()); diff != "" {
 		t.Errorf("stdout (-want +got):\n%s", diff)
 	}

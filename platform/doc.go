@@ -36,23 +36,27 @@
 //	PostComment     go-github: PR of the event, or the   azure-devops-go-api git threads: the PR of a      nothing
 //	                merged PRs of the pushed commit      PullRequest build, or "Merged PR N:" on CI builds
 //
-// Every secret passed to Mask is also redacted ("***") from everything the
-// platform prints, as a second line of defence: log lines, the untrusted
-// parts of workflow commands (before they are escaped, so an escaped form
-// cannot slip through, and never the command words), and the PR comment
-// and job summary bodies ("•••"), in every form the report renders it
-// (report.RenderedForms), because no CI masks what goes through the API. An
-// Azure output that holds a secret is set with issecret=true instead.
+// Every platform writes through the process's exit (internal/egress; the
+// CLI passes it with WithExit): Mask registers a secret with it, and from
+// then on it is masked ("***") in everything that leaves the process, in
+// every form (each line, JSON, URL, base64), in log lines, in the values
+// and messages of workflow commands (never the command words), in step
+// output files, and ("•••", in every form the report renders it:
+// report.RenderedForms) in the PR comment and job summary bodies, which no
+// CI masks because they go through an API. An Azure output that holds a
+// secret is set with issecret=true instead.
 //
 // # Untrusted text
 //
 // Commit subjects, tool names and server messages must never run as
-// workflow commands. Infof and Print go through a SafeWriter (a line never
-// starts with "::", "##" is broken by a zero-width space, and on GitHub
-// Print wraps the block in ::stop-commands::<random token>); Warningf,
-// Errorf, Group and Annotate escape their text by each runner's rules
+// workflow commands. Infof and Print write log lines through the exit (a
+// line never starts with "::", "##[" and "##vso[" get a zero-width space,
+// control characters are made visible; on GitHub Print also wraps the
+// block in ::stop-commands::<random token>); Warningf, Errorf, Group and
+// Annotate escape their text by each runner's rules
 // (EscapeGitHubData/Property: % \r \n , :; EscapeAzureData/Property:
-// %AZP25 %0D %0A ; ]).
+// %AZP25 %0D %0A ; ]) and the exit rebuilds the command with its values
+// made safe.
 //
 // # Outputs
 //

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/amigo-release/amigo-release/internal/bounds"
+	"github.com/amigo-release/amigo-release/internal/egress"
 	"github.com/sethvargo/go-githubactions"
 )
 
@@ -31,7 +33,7 @@ var _ Platform = (*GitHub)(nil)
 // through getenv.
 func NewGitHub(getenv func(string) string, opts ...Option) *GitHub {
 	cfg := newConfig(opts)
-	log := NewSafeWriter(cfg.stdout, GitHubActions, cfg.token)
+	log := cfg.safeWriter(GitHubActions)
 	return &GitHub{
 		getenv: getenv,
 		cfg:    cfg,
@@ -63,30 +65,25 @@ func (g *GitHub) Input(name string) string {
 	return strings.TrimSpace(g.getenv(envName(name)))
 }
 
-// Mask prints ::add-mask:: for the secret and, for a multi-line secret,
-// for each line, and redacts it from everything this platform prints.
-func (g *GitHub) Mask(secret string) {
-	for _, v := range secretParts(secret) {
-		g.log.unredacted("::add-mask::" + EscapeGitHubData(v))
-	}
-	g.log.Redact(secret)
-}
+// Mask prints ::add-mask:: for the secret (for a multi-line secret, for
+// each line) and masks it in everything that leaves the process.
+func (g *GitHub) Mask(secret string) { g.log.Redact(secret) }
 
 // Infof prints a log line (defused, redacted).
 func (g *GitHub) Infof(format string, args ...any) { g.log.Println(fmt.Sprintf(format, args...)) }
 
 // Warningf prints a ::warning:: annotation.
 func (g *GitHub) Warningf(format string, args ...any) {
-	g.action.Warningf("%s", g.log.redacted(fmt.Sprintf(format, args...)))
+	g.action.Warningf("%s", fmt.Sprintf(format, args...))
 }
 
 // Errorf prints an ::error:: annotation.
 func (g *GitHub) Errorf(format string, args ...any) {
-	g.action.Errorf("%s", g.log.redacted(fmt.Sprintf(format, args...)))
+	g.action.Errorf("%s", fmt.Sprintf(format, args...))
 }
 
 // Group starts a collapsible ::group:: (the title is escaped).
-func (g *GitHub) Group(title string) { g.action.Group(g.log.redacted(foldLine(title))) }
+func (g *GitHub) Group(title string) { g.action.Group(foldLine(title)) }
 
 // EndGroup ends the group.
 func (g *GitHub) EndGroup() { g.action.EndGroup() }
@@ -95,9 +92,8 @@ func (g *GitHub) EndGroup() { g.action.EndGroup() }
 func (g *GitHub) Print(text string) { g.log.Block(text) }
 
 // Annotate prints ::error file=…,line=…,col=…,title=…::message (or
-// ::warning / ::notice). Secrets are redacted before escaping.
+// ::warning / ::notice). The exit masks secrets in every part.
 func (g *GitHub) Annotate(a Annotation) {
-	a.File, a.Title, a.Message = g.log.redacted(a.File), g.log.redacted(a.Title), g.log.redacted(a.Message)
 	fields := map[string]string{}
 	if a.File != "" {
 		fields["file"] = a.File
@@ -137,15 +133,15 @@ func (g *GitHub) SetOutput(name, value string) error {
 	for strings.Contains(value, delim) || strings.Contains(name, delim) {
 		delim = "ghadelimiter_" + RandomToken()
 	}
-	return appendFile(path, name+"<<"+delim+eol+value+eol+delim+eol)
+	return g.log.x.AppendFile(path, []byte(name+"<<"+delim+eol+value+eol+delim+eol), egress.Data)
 }
 
 // eol ends lines in the runner's files as the Actions toolkit does (os.EOL).
 var eol = map[bool]string{true: "\r\n", false: "\n"}[runtime.GOOS == "windows"]
 
-// Summary appends markdown to $GITHUB_STEP_SUMMARY.
+// Summary appends markdown to $GITHUB_STEP_SUMMARY (masked: see
+// egress.Markdown).
 func (g *GitHub) Summary(markdown string) error {
-	markdown = g.log.redactedBody(markdown)
 	path := g.getenv("GITHUB_STEP_SUMMARY")
 	if path == "" {
 		return errors.New("write job summary: GITHUB_STEP_SUMMARY is not set")
@@ -153,7 +149,7 @@ func (g *GitHub) Summary(markdown string) error {
 	if !strings.HasSuffix(markdown, "\n") {
 		markdown += "\n"
 	}
-	return appendFile(path, markdown)
+	return g.log.x.AppendFile(path, []byte(markdown), egress.Markdown)
 }
 
 // Complete does nothing on GitHub: the exit code is the step's result.
@@ -214,7 +210,7 @@ func (g *GitHub) Event() (Event, error) {
 	ev.Branch = branchName(g.getenv("GITHUB_REF"))
 	var p ghPayload
 	if path := g.getenv("GITHUB_EVENT_PATH"); path != "" {
-		b, err := os.ReadFile(path)
+		b, err := readEvent(path)
 		if err != nil {
 			return ev, fmt.Errorf("read the event payload (GITHUB_EVENT_PATH): %w", err)
 		}
@@ -254,15 +250,16 @@ func (g *GitHub) Event() (Event, error) {
 	return ev, nil
 }
 
-// appendFile appends text to the file at path.
-func appendFile(path, text string) error {
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+// MaxEventSize bounds the event payload read from GITHUB_EVENT_PATH:
+// GitHub caps webhook payloads at 25 MB.
+const MaxEventSize = 25 << 20
+
+// readEvent reads the event payload, refusing one over MaxEventSize.
+func readEvent(path string) ([]byte, error) {
+	f, err := os.Open(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if _, err := f.WriteString(text); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	defer f.Close()
+	return bounds.ReadAll(f, MaxEventSize, path)
 }

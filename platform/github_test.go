@@ -93,7 +93,7 @@ func TestGitHub_likeTheRunner(t *testing.T) {
 		"::stop-commands::tok1\n" +
 		"pytest output\n" +
 		"\u200b::add-mask::x\n" +
-		"#\u200b#vso[task.setvariable variable=a]b\n" +
+		"##\u200bvso[task.setvariable variable=a]b\n" +
 		"::tok1::\n" +
 		"::endgroup::\n" +
 		"::error file=tools/geo_coder/pyproject.toml,line=3,title=bad version%3A x::version \"x\" is not semver\n" +

@@ -3,6 +3,7 @@ package platform
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -108,4 +109,32 @@ func sampleReport() *pipeline.Report {
 			{Name: "docs_only", Path: "tools/docs_only", Status: pipeline.StatusNoRelease, Reason: "only chore commits"},
 		},
 	}
+}
+
+// secretParts is what the exit masks of a secret: the value and, when it
+// spans lines, each line (trimmed; shorter than 4 characters left out).
+func secretParts(secret string) []string {
+	secret = strings.TrimSpace(secret)
+	var parts []string
+	if len(secret) >= 4 {
+		parts = append(parts, secret)
+	}
+	if strings.ContainsAny(secret, "\r\n") {
+		for _, l := range strings.FieldsFunc(secret, func(r rune) bool { return r == '\r' || r == '\n' }) {
+			if l = strings.TrimSpace(l); len(l) >= 4 && !slices.Contains(parts, l) {
+				parts = append(parts, l)
+			}
+		}
+	}
+	return parts
+}
+
+// maskedLines is what the runner is told of a secret: each line of a
+// multi-line one, or the value.
+func maskedLines(secret string) []string {
+	parts := secretParts(secret)
+	if strings.ContainsAny(strings.TrimSpace(secret), "\r\n") && len(parts) > 0 && parts[0] == strings.TrimSpace(secret) {
+		return parts[1:]
+	}
+	return parts
 }

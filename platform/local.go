@@ -3,9 +3,10 @@ package platform
 import (
 	"context"
 	"fmt"
-
 	"strings"
 	"sync"
+
+	"github.com/amigo-release/amigo-release/internal/egress"
 )
 
 // Local is a terminal, a cron job or a CI this package does not know:
@@ -28,7 +29,7 @@ var _ Platform = (*Local)(nil)
 // getenv.
 func NewLocal(getenv func(string) string, opts ...Option) *Local {
 	cfg := newConfig(opts)
-	return &Local{getenv: getenv, cfg: cfg, log: NewSafeWriter(cfg.stdout, Plain, cfg.token)}
+	return &Local{getenv: getenv, cfg: cfg, log: cfg.safeWriter(Plain)}
 }
 
 // Name returns "local".
@@ -41,7 +42,7 @@ func (*Local) Event() (Event, error) { return Event{Kind: Manual, Name: "manual"
 // Input returns the AMIGO_<NAME> variable, trimmed.
 func (l *Local) Input(name string) string { return strings.TrimSpace(l.getenv(envName(name))) }
 
-// Mask redacts the secret from everything this platform prints.
+// Mask masks the secret in everything that leaves the process.
 func (l *Local) Mask(secret string) { l.log.Redact(secret) }
 
 func (l *Local) line(prefix, msg string) {
@@ -118,18 +119,17 @@ func (l *Local) SetOutput(name, value string) error {
 		return fmt.Errorf("set output %q: an output name cannot be empty or contain newlines, '=' or '<'", name)
 	}
 	if !strings.ContainsAny(value, "\r\n") {
-		return appendFile(path, name+"="+value+"\n")
+		return l.log.x.AppendFile(path, []byte(name+"="+value+"\n"), egress.Data)
 	}
 	delim := "EOF_" + l.cfg.token()
 	for strings.Contains(value, delim) {
 		delim = "EOF_" + RandomToken()
 	}
-	return appendFile(path, name+"<<"+delim+"\n"+value+"\n"+delim+"\n")
+	return l.log.x.AppendFile(path, []byte(name+"<<"+delim+"\n"+value+"\n"+delim+"\n"), egress.Data)
 }
 
 // Summary appends markdown to the AMIGO_SUMMARY file, if set.
 func (l *Local) Summary(markdown string) error {
-	markdown = l.log.redactedBody(markdown)
 	path := l.getenv("AMIGO_SUMMARY")
 	if path == "" {
 		return nil
@@ -137,7 +137,7 @@ func (l *Local) Summary(markdown string) error {
 	if !strings.HasSuffix(markdown, "\n") {
 		markdown += "\n"
 	}
-	if err := appendFile(path, markdown); err != nil {
+	if err := l.log.x.AppendFile(path, []byte(markdown), egress.Markdown); err != nil {
 		return fmt.Errorf("write summary (AMIGO_SUMMARY): %w", err)
 	}
 	return nil

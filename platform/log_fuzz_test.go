@@ -103,7 +103,7 @@ func FuzzPlatformLog(f *testing.F) {
 				p = NewAzure(getenv, WithWriter(&out), WithTokenSource(fixedTokens()))
 			}
 			p.Mask(secret)
-			masks := len(secretParts(secret))
+			masks := len(maskedLines(secret))
 			p.Infof("%s", text)
 			p.Warningf("w: %s", text)
 			p.Errorf("e: %s", text)

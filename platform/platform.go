@@ -4,10 +4,11 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 
+	"github.com/amigo-release/amigo-release/internal/egress"
 	"github.com/amigo-release/amigo-release/pipeline"
+	"github.com/amigo-release/amigo-release/report"
 )
 
 // Every Platform is a pipeline.Logger.
@@ -155,13 +156,23 @@ type Option func(*config)
 
 type config struct {
 	stdout  io.Writer
+	exit    *egress.Exit
 	http    *http.Client
 	token   func() string
 	tempDir string
 }
 
-// WithWriter sends the log (and workflow commands) to w instead of
-// os.Stdout.
+// WithExit makes the platform write through the process's exit x (see
+// internal/egress): its log and workflow commands to x's standard output
+// on GitHub and Azure, its log to x's standard error elsewhere (so a
+// terminal's standard output keeps only the report) and when standard
+// output carries a document (egress.Exit.DataOnStdout), its files through
+// x, and its masks become x's secrets. This is how the CLI runs.
+func WithExit(x *egress.Exit) Option { return func(c *config) { c.exit = x } }
+
+// WithWriter sends the log and workflow commands to w, through an exit
+// of the platform's own (when WithExit is not given). Without either, the
+// platform has nowhere to write and discards its log.
 func WithWriter(w io.Writer) Option { return func(c *config) { c.stdout = w } }
 
 // WithHTTPClient sets the HTTP client for the GitHub and Azure DevOps APIs.
@@ -176,11 +187,26 @@ func WithTokenSource(f func() string) Option { return func(c *config) { c.token 
 func WithTempDir(dir string) Option { return func(c *config) { c.tempDir = dir } }
 
 func newConfig(opts []Option) config {
-	c := config{stdout: os.Stdout, http: http.DefaultClient, token: RandomToken}
+	c := config{stdout: io.Discard, http: http.DefaultClient, token: RandomToken}
 	for _, o := range opts {
 		o(&c)
 	}
 	return c
+}
+
+// safeWriter is the platform's log: through the exit it was given (log
+// lines on standard output in a CI, standard error on a terminal), else
+// through one of its own on the configured writer.
+func (c config) safeWriter(d Dialect) *SafeWriter {
+	if c.exit == nil {
+		x := egress.New(c.stdout, c.stdout, egress.Options{Dialect: d, Rendered: report.RenderedForms})
+		return newSafeWriter(x, x.Stdout(), d, c.token)
+	}
+	log := c.exit.Stdout()
+	if d == Plain || c.exit.StdoutHoldsData() {
+		log = c.exit.Stderr()
+	}
+	return newSafeWriter(c.exit, log, d, c.token)
 }
 
 // Detect returns the platform the process runs on: GitHub Actions when

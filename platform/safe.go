@@ -4,62 +4,61 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"io"
-	"slices"
-	"sort"
 	"strings"
-	"sync"
 
-	"github.com/amigo-release/amigo-release/pipeline"
+	"github.com/amigo-release/amigo-release/internal/egress"
 	"github.com/amigo-release/amigo-release/report"
 )
 
 // Dialect is the workflow-command syntax of the log a SafeWriter writes to.
-type Dialect int
+type Dialect = egress.Dialect
 
 const (
 	// Plain is a terminal or an unknown CI: no command syntax of its own,
 	// but lines are still defused in case the log ends up in a runner.
-	Plain Dialect = iota
+	Plain = egress.Plain
 	// GitHubActions understands ::stop-commands::, so untrusted blocks are
 	// also wrapped in a stop-commands token.
-	GitHubActions
+	GitHubActions = egress.GitHub
 	// AzurePipelines has no stop-commands; lines are defused.
-	AzurePipelines
+	AzurePipelines = egress.Azure
 )
 
-// SafeWriter writes log lines so that text from commits, tools and servers
-// never runs as a workflow command and registered secrets never appear:
-//
-//   - a line whose first non-space characters are "::" (a GitHub Actions
-//     command) gets a zero-width space in front, which the runner does not
-//     trim, so it is printed instead of run;
-//   - "##" anywhere becomes "#\u200b#", which defuses Azure's "##vso[...]"
-//     (matched anywhere in a line) and the "##[...]" syntax of both runners;
-//   - carriage returns end lines, like newlines (a bare \r could otherwise
-//     start a fresh line on a terminal);
-//   - every secret passed to Redact (4 characters or longer) is replaced by
-//     "***", on every platform, as a second line of defence behind the
-//     runner's own masking.
+// SafeWriter is a platform's log on top of the process's exit
+// (internal/egress), which does the work: every secret registered with
+// Redact is masked in every form on every line, control characters are
+// made visible, a line never starts a GitHub command ("::" after leading
+// whitespace gets a zero-width space in front) and "##[" and "##vso["
+// get one after their "##" anywhere in a line (Azure runs them there);
+// carriage returns end lines. Workflow commands the platform builds go through
+// the exit's Command, which masks and makes visible their property values
+// and message. On top of that, Block wraps an untrusted block in GitHub's
+// ::stop-commands::.
 //
 // It never returns write errors to callers (a log that cannot be written
 // must not stop a release); Err reports the first one. It is safe for
 // concurrent use.
 type SafeWriter struct {
-	mu      sync.Mutex
-	w       io.Writer
+	x       *egress.Exit
+	log     io.Writer
 	dialect Dialect
 	token   func() string
-	secrets []string
-	err     error
 }
 
-// NewSafeWriter returns a SafeWriter on w. token returns a fresh random
-// token for ::stop-commands:: blocks; nil uses crypto/rand.
+// NewSafeWriter returns a SafeWriter on w with an exit of its own (for a
+// platform used without the CLI's exit: tests, other programs). token
+// returns a fresh random token for ::stop-commands:: blocks; nil uses
+// crypto/rand.
 func NewSafeWriter(w io.Writer, d Dialect, token func() string) *SafeWriter {
+	x := egress.New(w, w, egress.Options{Dialect: d, Rendered: report.RenderedForms})
+	return newSafeWriter(x, x.Stdout(), d, token)
+}
+
+func newSafeWriter(x *egress.Exit, log io.Writer, d Dialect, token func() string) *SafeWriter {
 	if token == nil {
 		token = RandomToken
 	}
-	return &SafeWriter{w: w, dialect: d, token: token}
+	return &SafeWriter{x: x, log: log, dialect: d, token: token}
 }
 
 // RandomToken returns 32 random hex digits.
@@ -71,43 +70,15 @@ func RandomToken() string {
 	return hex.EncodeToString(b[:])
 }
 
-// Redact registers a secret: from now on it is written as "***". Secrets
-// shorter than 4 characters are not redacted (they would mangle the log).
-func (s *SafeWriter) Redact(secret string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, v := range secretParts(secret) {
-		if len(v) >= pipeline.MinSecretLength && !slices.Contains(s.secrets, v) {
-			s.secrets = append(s.secrets, v)
-		}
-	}
-	// Longest first, so a secret that contains another is replaced whole.
-	sort.Slice(s.secrets, func(i, j int) bool { return len(s.secrets[i]) > len(s.secrets[j]) })
-}
+// Redact registers a secret with the exit: from now on it is masked
+// ("***"), and on GitHub and Azure the runner is told (::add-mask::,
+// task.setsecret), line by line. Secrets shorter than 4 characters are not
+// masked (they would mangle the log).
+func (s *SafeWriter) Redact(secret string) { s.x.Secret(secret) }
 
-// secretParts is the secret and, for a multi-line secret, each line.
-func secretParts(secret string) []string {
-	secret = strings.TrimSpace(secret)
-	if secret == "" {
-		return nil
-	}
-	parts := []string{secret}
-	if strings.ContainsAny(secret, "\r\n") {
-		for _, l := range strings.FieldsFunc(secret, func(r rune) bool { return r == '\r' || r == '\n' }) {
-			if l = strings.TrimSpace(l); l != "" {
-				parts = append(parts, l)
-			}
-		}
-	}
-	return parts
-}
-
-// Println writes untrusted text, one log line per line of text, each
-// defused and redacted.
+// Println writes untrusted text, one log line per line of text.
 func (s *SafeWriter) Println(text string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.write(s.lines(text))
+	_, _ = io.WriteString(s.log, strings.TrimSuffix(text, "\n")+"\n")
 }
 
 // Block writes an untrusted multi-line block (a test output, a stack trace).
@@ -115,60 +86,29 @@ func (s *SafeWriter) Println(text string) {
 // ::<token>:: with a fresh random token that the text does not contain, so
 // the runner processes no command at all until the block ends.
 func (s *SafeWriter) Block(text string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	lines := s.lines(text)
 	if s.dialect != GitHubActions {
-		s.write(lines)
+		s.Println(text)
 		return
 	}
 	tok := s.token()
 	for strings.Contains(text, tok) || tok == "" {
 		tok = RandomToken()
 	}
-	s.write("::stop-commands::" + tok + "\n" + lines + "::" + tok + "::\n")
+	s.x.Command("::stop-commands::" + tok)
+	s.Println(text)
+	s.x.Command("::" + tok + "::")
 }
 
-// command writes a line built by this package: a workflow command whose
-// untrusted parts are already redacted (with redacted, before they were
-// escaped) and escaped. The line as a whole is neither redacted nor
-// defused, so a secret that happens to equal a command word ("task",
-// "warning") cannot break the command.
-func (s *SafeWriter) command(line string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.write(line + "\n")
-}
-
-// unredacted writes a line as it is: only for mask commands, which must
-// carry the secret to the runner.
-func (s *SafeWriter) unredacted(line string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.write(line + "\n")
-}
+// command writes a workflow command built by this package; the exit masks
+// and makes visible its values and message (see egress.Exit.Command).
+func (s *SafeWriter) command(line string) { s.x.Command(line) }
 
 // Err returns the first error the underlying writer returned.
-func (s *SafeWriter) Err() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.err
-}
+func (s *SafeWriter) Err() error { return s.x.Err() }
 
-func (s *SafeWriter) write(text string) {
-	if _, err := io.WriteString(s.w, text); err != nil && s.err == nil {
-		s.err = err
-	}
-}
-
-// redacted returns text with every registered secret replaced by "***".
-// Commands redact their untrusted parts with it before escaping them, so a
-// secret is found whatever the escaping would make of it.
-func (s *SafeWriter) redacted(text string) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.redact(text)
-}
+// redacted returns text with every registered secret replaced by "***",
+// for text that is escaped afterwards.
+func (s *SafeWriter) redacted(text string) string { return s.x.Mask(text) }
 
 // redactedBody returns a markdown body (PR comment, job summary) with
 // every form in which the report renders a registered secret
@@ -176,7 +116,7 @@ func (s *SafeWriter) redacted(text string) string {
 // longer in characters than a secret (4 or more), so a body the report
 // trimmed to the platform's limit stays within it.
 func (s *SafeWriter) redactedBody(body string) string {
-	return s.redactedComment("", body)
+	return string(s.x.Safe([]byte(body), egress.Markdown))
 }
 
 // redactedComment is redactedBody for a comment that starts with marker:
@@ -184,58 +124,22 @@ func (s *SafeWriter) redactedBody(body string) string {
 // cannot keep the comment from being found again.
 func (s *SafeWriter) redactedComment(marker, body string) string {
 	if marker != "" && strings.HasPrefix(body, marker) {
-		return marker + s.redactedComment("", body[len(marker):])
+		return marker + s.redactedBody(body[len(marker):])
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, v := range s.secrets {
-		for _, f := range report.RenderedForms(v) {
-			body = strings.ReplaceAll(body, f, "•••")
-		}
-	}
-	return body
+	return s.redactedBody(body)
 }
 
 // holdsSecret reports whether text contains a registered secret.
-func (s *SafeWriter) holdsSecret(text string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, v := range s.secrets {
-		if strings.Contains(text, v) {
-			return true
-		}
-	}
-	return false
-}
-
-func (s *SafeWriter) redact(text string) string {
-	for _, v := range s.secrets {
-		text = strings.ReplaceAll(text, v, "***")
-	}
-	return text
-}
-
-// lines splits, defuses and redacts text; the result ends with "\n".
-func (s *SafeWriter) lines(text string) string {
-	text = strings.ReplaceAll(text, "\r\n", "\n")
-	text = strings.ReplaceAll(text, "\r", "\n")
-	text = strings.TrimSuffix(text, "\n")
-	var b strings.Builder
-	for _, line := range strings.Split(text, "\n") {
-		b.WriteString(Defuse(s.redact(line)))
-		b.WriteByte('\n')
-	}
-	return b.String()
-}
+func (s *SafeWriter) holdsSecret(text string) bool { return s.x.Mask(text) != text }
 
 // Defuse makes one line inert as a workflow command on GitHub Actions and
 // Azure Pipelines (see SafeWriter). It does not handle newlines: split
 // first.
-func Defuse(line string) string { return report.DefuseLine(line) }
+func Defuse(line string) string { return egress.DefuseLine(line) }
 
 // lineWriter adapts a SafeWriter to the io.Writer that go-githubactions
-// writes its commands to: whole lines (the GitHub methods redact the
-// untrusted parts before go-githubactions escapes them), never an error.
+// writes its commands to: whole lines, each a command (whose values the
+// exit makes safe), never an error.
 type lineWriter struct{ s *SafeWriter }
 
 func (l lineWriter) Write(p []byte) (int, error) {
@@ -246,24 +150,16 @@ func (l lineWriter) Write(p []byte) (int, error) {
 // EscapeGitHubData escapes a workflow command's message the way the
 // Actions toolkit does: % → %25, \r → %0D, \n → %0A, so the message cannot
 // end the line.
-func EscapeGitHubData(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
-}
+func EscapeGitHubData(s string) string { return egress.EscapeGitHubData(s) }
 
 // EscapeGitHubProperty escapes a workflow command property: the data
 // escapes plus : → %3A and , → %2C.
-func EscapeGitHubProperty(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
-}
+func EscapeGitHubProperty(s string) string { return egress.EscapeGitHubProperty(s) }
 
 // EscapeAzureData escapes a logging command's message the way
 // azure-pipelines-task-lib does: % → %AZP25, \r → %0D, \n → %0A.
-func EscapeAzureData(s string) string {
-	return strings.NewReplacer("%", "%AZP25", "\r", "%0D", "\n", "%0A").Replace(s)
-}
+func EscapeAzureData(s string) string { return egress.EscapeAzureData(s) }
 
 // EscapeAzureProperty escapes a logging command property value: the data
 // escapes plus ; → %3B and ] → %5D, so it cannot end the property list.
-func EscapeAzureProperty(s string) string {
-	return strings.NewReplacer("%", "%AZP25", "\r", "%0D", "\n", "%0A", ";", "%3B", "]", "%5D").Replace(s)
-}
+func EscapeAzureProperty(s string) string { return egress.EscapeAzureProperty(s) }

@@ -15,9 +15,9 @@ func TestDefuse(t *testing.T) {
 		"   \t::error::x":                    "   \t\u200b::error::x",
 		"\u00a0::warning::nbsp is trimmed":   "\u00a0\u200b::warning::nbsp is trimmed",
 		"a ::not-at-start:: b":               "a ::not-at-start:: b",
-		"##vso[task.setvariable variable=x]": "#\u200b#vso[task.setvariable variable=x]",
-		"text ##vso[task.complete]":          "text #\u200b#vso[task.complete]",
-		"##[group]x":                         "#\u200b#[group]x",
+		"##vso[task.setvariable variable=x]": "##\u200bvso[task.setvariable variable=x]",
+		"text ##vso[task.complete]":          "text ##\u200bvso[task.complete]",
+		"##[group]x":                         "##\u200b[group]x",
 		"::":                                 "\u200b::",
 	} {
 		if got := Defuse(in); got != want {
@@ -32,7 +32,8 @@ func TestSafeWriter_Println(t *testing.T) {
 	s.Redact("hunter22\nline-two-secret")
 	s.Redact("ab") // too short to redact
 	s.Println("a\r::add-mask::x\r\npass hunter22 and line-two-secret, ab\n")
-	want := "a\n\u200b::add-mask::x\npass *** and ***, ab\n"
+	// Redact tells the runner each line of a multi-line secret, first.
+	want := "::add-mask::hunter22\n::add-mask::line-two-secret\na\n\u200b::add-mask::x\npass *** and ***, ab\n"
 	if b.String() != want {
 		t.Errorf("got %q, want %q", b.String(), want)
 	}
@@ -61,7 +62,7 @@ func TestSafeWriter_Block(t *testing.T) {
 
 	b.Reset()
 	NewSafeWriter(&b, AzurePipelines, nil).Block("x\n##vso[task.complete]")
-	if got, want := b.String(), "x\n#\u200b#vso[task.complete]\n"; got != want {
+	if got, want := b.String(), "x\n##\u200bvso[task.complete]\n"; got != want {
 		t.Errorf("Azure block = %q, want %q (no stop-commands there)", got, want)
 	}
 }
@@ -113,6 +114,7 @@ func FuzzSafeWriter(f *testing.F) {
 			s.Println(text)
 			s.Block(text)
 			lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+			lines = lines[map[Dialect]int{Plain: 0, GitHubActions: len(maskedLines(secret)), AzurePipelines: len(maskedLines(secret))}[d]:]
 			for i, l := range lines {
 				trimmed := strings.TrimLeftFunc(l, unicode.IsSpace)
 				if strings.HasPrefix(trimmed, "::") && !strings.HasPrefix(l, "::stop-commands::") && !(strings.HasSuffix(l, "::") && i == len(lines)-1) {
@@ -183,5 +185,42 @@ func TestRedactedBody_neverLonger(t *testing.T) {
 	got := s.redactedBody(body)
 	if strings.Contains(got, "a") || utf8.RuneCountInString(got) > utf8.RuneCountInString(body) {
 		t.Errorf("redacted body has %d characters, the body %d; or a form was missed", utf8.RuneCountInString(got), utf8.RuneCountInString(body))
+	}
+}
+
+// TestAnnotations_controlCharactersVisible (issue 12, finding 5): ANSI
+// escape sequences, C1 controls, NUL and bidi overrides from commit and
+// server text never reach an annotation, a group title or a log line
+// raw: they come out as visible pictures or U+FFFD.
+func TestAnnotations_controlCharactersVisible(t *testing.T) {
+	text := "red \x1b[31mALERT\x1b[0m \u202eevil\u202c nul\x00 csi\u009b2J iso\u2066x\u2069 bell\a"
+	for _, tc := range []struct {
+		name string
+		new  func(getenv func(string) string, opts ...Option) Platform
+	}{
+		{"github", func(g func(string) string, o ...Option) Platform { return NewGitHub(g, o...) }},
+		{"azure", func(g func(string) string, o ...Option) Platform { return NewAzure(g, o...) }},
+		{"local", func(g func(string) string, o ...Option) Platform { return NewLocal(g, o...) }},
+	} {
+		var out lockedBuffer
+		p := tc.new(func(string) string { return "" }, WithWriter(&out))
+		p.Errorf("test gate failed: %s", text)
+		p.Warningf("%s", text)
+		p.Annotate(Annotation{Level: LevelError, File: "tools/" + text + "/pyproject.toml", Line: 1, Title: text, Message: text})
+		p.Group(text)
+		p.Infof("%s", text)
+		p.EndGroup()
+		p.Print(text)
+		p.Complete(Failed, text)
+		got := out.String()
+		for _, r := range got {
+			if (r < 0x20 && r != '\n') || (r >= 0x7f && r < 0xa0) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) {
+				t.Errorf("%s: %U reached the log raw:\n%q", tc.name, r, got)
+				break
+			}
+		}
+		if !strings.Contains(got, "\u241b[31mALERT") {
+			t.Errorf("%s: the escape is not shown as a picture:\n%q", tc.name, got)
+		}
 	}
 }

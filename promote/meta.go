@@ -11,6 +11,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/amigo-release/amigo-release/amigo"
+	"github.com/amigo-release/amigo-release/internal/bounds"
 )
 
 // MetaTable is the pyproject.toml table that holds a project's release
@@ -72,6 +73,9 @@ func ParseProjectMeta(file string, data []byte) (ProjectMeta, error) {
 		return m, tooLarge(file)
 	}
 	m.src = data
+	if err := bounds.TOML(data); err != nil {
+		return m, tomlLimit(file, err)
+	}
 	var doc map[string]any
 	if _, err := toml.Decode(string(data), &doc); err != nil {
 		e := &Error{File: file, Msg: "not valid TOML: " + err.Error(), Fix: "fix the TOML syntax on that line"}
@@ -110,6 +114,17 @@ func ParseProjectMeta(file string, data []byte) (ProjectMeta, error) {
 		t.release(rel, &m)
 	}
 	return m, t.err()
+}
+
+// tomlLimit is the error for a pyproject.toml that bounds.TOML refuses:
+// the file, the line and the limit.
+func tomlLimit(file string, err error) *Error {
+	e := &Error{File: file, Msg: "not read: " + err.Error(),
+		Fix: "flatten the nesting and shorten the keys (a tool's input_schema and test inputs are JSON values of at most 32 levels)"}
+	if le, ok := err.(*bounds.LimitError); ok {
+		e.Line = le.Line
+	}
+	return e
 }
 
 // tomlDecoder checks a decoded TOML document by key path. The TOML library

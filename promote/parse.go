@@ -27,6 +27,10 @@ func Parse(filename string, data []byte) (*Plan, error) {
 	if len(data) > MaxFileSize {
 		return nil, tooLarge(filename)
 	}
+	if n := yamlNodeBound(data); n > MaxPlanNodes {
+		return nil, &Error{File: filename, Msg: fmt.Sprintf("more than %d YAML values and separators (the limit)", MaxPlanNodes),
+			Fix: "a release plan is a few kilobytes: check that the path names the plan file, and move per-tool settings into each project's pyproject.toml"}
+	}
 	root, err := parseYAML(filename, data)
 	if err != nil {
 		return nil, err
@@ -40,6 +44,31 @@ func Parse(filename string, data []byte) (*Plan, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// MaxPlanNodes bounds yamlNodeBound: the YAML decoder keeps a node of
+// about 200 bytes for every value of a plan, so a megabyte of "[1,1,1,…"
+// would take it past 100 MB.
+const MaxPlanNodes = 250_000
+
+// yamlNodeBound is an upper bound on the nodes the YAML decoder makes of
+// data: every value starts a line, follows a ',' or a ': ', is a
+// sequence item ("- ") or opens a flow collection. It counts those
+// anywhere, quoted text and comments included (which only makes the bound
+// higher), so nothing can hide values from it.
+func yamlNodeBound(data []byte) int {
+	n := 1
+	for i, c := range data {
+		switch c {
+		case '\n', ',', '[', '{':
+			n++
+		case ':', '-', '?':
+			if i+1 == len(data) || data[i+1] == ' ' || data[i+1] == '\n' || data[i+1] == '\t' || data[i+1] == '\r' {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -325,7 +354,7 @@ func (d *decoder) onFailure(path string, v *yaml.Node) (string, bool) {
 func (d *decoder) defaultsFields(x *Defaults, r *rawPlan) fieldMap {
 	return fieldMap{
 		"branch":       d.setNonEmpty(&x.Branch, fixBranch),
-		"organization": d.setNonEmpty(&x.Organization, fixOrganization),
+		"organization": d.organization(&x.Organization),
 		"credentials": func(path string, v *yaml.Node) {
 			r.defCredsSet = d.object(v, path, "credentials", d.credentialsFields(&x.Credentials))
 		},
@@ -352,6 +381,22 @@ const (
 	fixOrganization = "give the Amigo organization id"
 	fixBranch       = "name the team branch that test-tool builds, e.g. main"
 )
+
+// organization decodes an organization id: non-empty, and one the client
+// can put in a request's path (amigo.CheckOrganization).
+func (d *decoder) organization(dst *string) func(string, *yaml.Node) {
+	return func(path string, v *yaml.Node) {
+		s, ok := d.nonEmpty(path, v, fixOrganization)
+		if !ok {
+			return
+		}
+		if err := amigo.CheckOrganization(s); err != nil {
+			d.errAt(v, path, fmt.Sprintf("organization %q %v", s, err), "give the bare Amigo organization id: it goes into every request's path")
+			return
+		}
+		*dst = s
+	}
+}
 
 // setNonEmpty returns a field decoder that stores a non-empty string in
 // *dst; anything else is reported with fix and leaves *dst as it was.
@@ -412,7 +457,7 @@ func (d *decoder) stageFields(rs *rawStage) fieldMap {
 				x.BaseURL = strings.TrimSuffix(s, "/")
 			}
 		},
-		"organization": d.setNonEmpty(&x.Organization, fixOrganization),
+		"organization": d.organization(&x.Organization),
 		"branch":       d.setNonEmpty(&x.Branch, fixBranch),
 		"credentials": func(path string, v *yaml.Node) {
 			rs.credsSet = d.object(v, path, "credentials", d.credentialsFields(&x.Credentials))

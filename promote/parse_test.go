@@ -48,6 +48,20 @@ func TestParse_badInput(t *testing.T) {
 			line: 4, msg: "expected a string, got the integer 1234", fix: `quote it: "1234"`,
 		},
 		{
+			// The client refuses it at every run (it goes into every
+			// request's path); the plan's parser, and so validate, refuse
+			// it first (the hostile-input campaign found validate saying
+			// "no problem" to a plan no run could start with).
+			name: "organization that cannot be a path segment",
+			src:  "stages:\n  - name: us\n    region: us\n    organization: \"acme#x\"\n",
+			line: 4, msg: `organization "acme#x" contains '/', '?' or '#'`, fix: "bare Amigo organization id",
+		},
+		{
+			name: "defaults organization that cannot be a path segment",
+			src:  "defaults:\n  organization: a/b\nstages:\n  - name: us\n    region: us\n",
+			line: 2, msg: `organization "a/b" contains`, fix: "bare Amigo organization id",
+		},
+		{
 			name: "wrong type: stages is a mapping",
 			src:  "stages:\n  us: {region: us}\n",
 			line: 2, msg: "expected stages (a list), got a mapping", fix: "lines starting with `- `",

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/amigo-release/amigo-release/amigo"
+	"github.com/amigo-release/amigo-release/internal/bounds"
 )
 
 // DefaultPath is where Load looks when given an empty path, relative to the
@@ -17,7 +18,7 @@ const DefaultPath = ".amigo/release.yaml"
 
 // MaxFileSize bounds a plan file (and a pyproject.toml): anything larger is
 // rejected before parsing.
-const MaxFileSize = 1 << 20
+const MaxFileSize = bounds.MaxFileSize
 
 // Failure policies of a stage (on_failure).
 const (

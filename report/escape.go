@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/amigo-release/amigo-release/internal/egress"
 )
 
 const (
@@ -12,30 +14,10 @@ const (
 	zwsp = "\u200b" // zero-width space: breaks workflow commands in plain text
 )
 
-// sanitize returns s as valid UTF-8 with line endings normalised to \n,
-// every other control character (ESC of ANSI colours, NUL, \v, \f, …)
-// replaced by its visible Unicode control picture, and bidirectional
-// overrides replaced by U+FFFD.
-func sanitize(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.ReplaceAll(s, "\r\n", "\n")
-	s = strings.ReplaceAll(s, "\r", "\n")
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r == '\n' || r == '\t':
-			return r
-		case r < 0x20:
-			return 0x2400 + r
-		case r == 0x7f:
-			return 0x2421
-		case r >= 0x80 && r < 0xa0, r == '\u2028', r == '\u2029':
-			return ' '
-		case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
-			return '\uFFFD' // bidi overrides could make text read differently than it is
-		}
-		return r
-	}, s)
-}
+// sanitize returns s as valid UTF-8 with line endings normalised to \n and
+// control characters and bidirectional overrides made visible: the exit's
+// egress.Visible, so that the report and the exit agree on what is shown.
+func sanitize(s string) string { return egress.Visible(s) }
 
 // truncate cuts s to at most max runes, ending with "…" when it cuts.
 func truncate(s string, max int) string {
@@ -183,16 +165,8 @@ func defuseText(s string) string {
 }
 
 // DefuseLine makes one line inert as a workflow command on GitHub Actions
-// and Azure Pipelines: a zero-width space goes before a leading "::" and
-// between every two adjacent '#' (see BreakHashes). It does not handle
-// newlines: split first.
-func DefuseLine(line string) string {
-	line = BreakHashes(line)
-	if rest := strings.TrimLeftFunc(line, unicode.IsSpace); strings.HasPrefix(rest, "::") {
-		line = line[:len(line)-len(rest)] + zwsp + rest
-	}
-	return line
-}
+// and Azure Pipelines: egress.DefuseLine.
+func DefuseLine(line string) string { return egress.DefuseLine(line) }
 
 var safeCode = regexp.MustCompile(`^[A-Za-z0-9_.\-/+]{1,100}$`)
 
@@ -220,22 +194,9 @@ func short(sha string) string {
 	return sha
 }
 
-// BreakHashes puts a zero-width space between every two adjacent '#', so
-// no "##" (hence no "##vso[" or "##[") survives, even in "###[".
-func BreakHashes(s string) string {
-	if !strings.Contains(s, "##") {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s) + 8)
-	for i := 0; i < len(s); i++ {
-		b.WriteByte(s[i])
-		if s[i] == '#' && i+1 < len(s) && s[i+1] == '#' {
-			b.WriteString(zwsp)
-		}
-	}
-	return b.String()
-}
+// BreakHashes puts a zero-width space between every two adjacent '#':
+// egress.BreakHashes.
+func BreakHashes(s string) string { return egress.BreakHashes(s) }
 
 // RenderedForms returns the ways s can appear in a rendered body: as it
 // is, escaped as markdown text (at the start of a text and inside one),

@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/BurntSushi/toml"
+	"github.com/amigo-release/amigo-release/internal/bounds"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	gitobj "github.com/go-git/go-git/v5/plumbing/object"
@@ -145,6 +146,9 @@ func (p *project) parse(text string) error {
 		Tool struct {
 			Amigo map[string]any `toml:"amigo"`
 		} `toml:"tool"`
+	}
+	if err := bounds.TOML([]byte(text)); err != nil {
+		return err
 	}
 	if _, err := toml.Decode(text, &doc); err != nil {
 		var pe toml.ParseError
