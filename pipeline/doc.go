@@ -100,7 +100,7 @@
 //
 //	ensure    find the tool (the analysis' listing) or create it; update description and tags
 //	versions  the active versions (the analysis' list where it has one, none for a tool just
-//	          created, not listed where the stage cannot serve the commit yet: see Calls);
+//	          created; listed again only where a version serves the commit: see Calls);
 //	          decide the bump (stageBump, bump.go), or find a version that already serves
 //	          the commit (adopted after the gates below, only from a list read now)
 //	envvars   insert missing, update existing; never delete; secret values only to the API
