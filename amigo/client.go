@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -82,8 +83,8 @@ type Config struct {
 	// Limits overrides DefaultLimits (requests per minute) for this
 	// Client's own Pacer.
 	Limits map[Op]int
-	// PaceMargin stretches pacing intervals (see PacerConfig.Margin).
-	PaceMargin float64
+	// PaceMargin lengthens the pacer's minute (see PacerConfig.Margin).
+	PaceMargin time.Duration
 	// NoPacing turns client-side pacing off (429s are still retried).
 	NoPacing bool
 
@@ -407,8 +408,20 @@ func (c *Client) do(ctx context.Context, r *request) error {
 		backoff.WithClockProvider(c.clk),
 	)
 	reauthed := false
-	// unsent: the last attempt's connection never opened, so the server did
-	// not see it and its pacing slot is still ours to use.
+	// turn is this attempt's admission by the pacer. After a connection
+	// that never opened, the server did not see the request and the turn
+	// is still ours to use.
+	var turn *Turn
+	if t := turnFrom(ctx); t != nil && t.p != nil {
+		if t.p == c.pacer && t.key == (paceKey{c.base, c.identity, r.op}) {
+			if t.claim() {
+				turn = t // taken by the caller (TakeTurn) for this call
+			}
+		} else if t.claim() {
+			t.unsent() // another operation or client: not this call's
+		}
+	}
+	defer func() { turn.unsent() }() // not sent after all (nil once it went out)
 	unsent := false
 	for attempt := 1; ; attempt++ {
 		// Sign in first, then pace: the slot is taken right before the
@@ -420,23 +433,28 @@ func (c *Client) do(ctx context.Context, r *request) error {
 				return err
 			}
 		}
-		if c.pacer != nil && !unsent {
-			waited, err := c.pacer.Wait(ctx, c.base, c.identity, r.op)
+		if c.pacer != nil && !unsent && (turn == nil || attempt > 1) {
+			start := c.clk.Now()
+			t, err := c.pacer.Acquire(ctx, c.base, c.identity, r.op)
 			if err != nil {
 				return fmt.Errorf("%s %s %s: waiting for the rate limit: %w", r.op, r.method, path, err)
 			}
-			if waited > 0 {
+			turn = t
+			if waited := c.clk.Now().Sub(start); waited > 0 {
 				c.emit(ClientEvent{Kind: EventPaceWait, Op: r.op, Method: r.method, Path: path, Attempt: attempt, Wait: waited})
 			}
 		}
 		if err := ctx.Err(); err != nil { // nothing has left yet
 			return fmt.Errorf("%s %s %s: %w", r.op, r.method, path, err)
 		}
-		resp, err := c.send(ctx, r, target, body, token)
+		resp, err := c.send(ctx, r, target, body, token, turn)
 		unsent = false
 		if err != nil {
 			err = stripURL(err)
 			unsent = !maybeSent(err)
+			if !unsent {
+				turn = nil // it may have arrived: it counts
+			}
 			switch {
 			case r.class == mutating && !unsent:
 				uerr := &UnknownOutcomeError{Op: r.op, Method: r.method, Path: path, Err: err}
@@ -459,6 +477,8 @@ func (c *Client) do(ctx context.Context, r *request) error {
 			continue
 		}
 		c.answered.Store(true)
+		sent := turn
+		turn = nil // it arrived: it counts, unless refused below
 
 		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 			return c.finish(r, resp, path)
@@ -475,6 +495,11 @@ func (c *Client) do(ctx context.Context, r *request) error {
 			(r.class == idempotent && apiErr.StatusCode >= 500)
 		if apiErr.StatusCode == http.StatusTooManyRequests {
 			c.emit(ClientEvent{Kind: EventRateLimited, Op: r.op, Method: r.method, Path: path, Attempt: attempt, StatusCode: 429, Wait: apiErr.RetryAfter, Err: apiErr})
+			if apiErr.RetryAfter > 0 {
+				// Whether or not this call retries, the server said when
+				// the endpoint takes requests again.
+				sent.Refused(apiErr.RetryAfter)
+			}
 		}
 		if !retryable || c.retry.Disable {
 			return apiErr
@@ -491,6 +516,11 @@ func (c *Client) do(ctx context.Context, r *request) error {
 				return apiErr
 			}
 		}
+		if apiErr.StatusCode == http.StatusTooManyRequests {
+			// Not counted by the server; nothing of this endpoint goes out
+			// before the wait is over, and the retry goes out right then.
+			sent.Refused(wait)
+		}
 		c.emit(ClientEvent{Kind: EventRetry, Op: r.op, Method: r.method, Path: path, Attempt: attempt, StatusCode: apiErr.StatusCode, Wait: wait, Err: apiErr})
 		if err := c.clk.Sleep(ctx, wait); err != nil {
 			return fmt.Errorf("%w (stopped retrying: %v)", apiErr, err)
@@ -501,12 +531,17 @@ func (c *Client) do(ctx context.Context, r *request) error {
 // send performs one HTTP exchange. On success the caller owns resp.Body,
 // which stays readable until the per-request timeout (the cancel runs on
 // Close).
-func (c *Client) send(ctx context.Context, r *request, target string, body []byte, token string) (*http.Response, error) {
+func (c *Client) send(ctx context.Context, r *request, target string, body []byte, token string, turn *Turn) (*http.Response, error) {
 	to := c.timeout
 	if r.long {
 		to = c.pubTO
 	}
 	actx, cancel := context.WithTimeout(ctx, to)
+	if turn != nil {
+		// The pacer counts the request from when it left, which is later
+		// than its turn when a connection had to be opened first.
+		actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { turn.Sent(c.clk.Now()) }})
+	}
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)

@@ -18,9 +18,16 @@
 //     signs in again 5 minutes before expires_at (by the Config.Clock), shares
 //     one sign-in among concurrent callers, and after a 401 signs in once more
 //     and repeats the request once. A static bearer Token works too.
-//   - Pacing: a token bucket per server, user and endpoint at the documented
-//     per-minute limits (DefaultLimits), evenly spaced, so a healthy run gets
-//     no 429. Share one Pacer (NewPacer) between Clients for the same server.
+//   - Pacing: a rolling window per server, user and endpoint at the
+//     documented per-minute limits (DefaultLimits): at most N requests in
+//     any minute and a half second, which keeps to a server counting N per
+//     clock minute and to a token bucket of burst N alike, and lets a burst
+//     of reads go at once. After a 429 the endpoint waits exactly the
+//     Retry-After, then is spaced evenly. Share one Pacer (NewPacer) between
+//     Clients for the same server; PacerConfig.Share divides the limits
+//     between processes that use the same credentials (a CI fan-out).
+//     TakeTurn and WithTurn let a caller choose what to send when its turn
+//     comes.
 //   - Retries by idempotency class, with jittered exponential backoff on the
 //     Config.Clock: reads, sign-in and exact-version deletes retry on 429,
 //     503, other 5xx and network errors; every request retries on 429

@@ -88,7 +88,7 @@ func TestActionYAML(t *testing.T) {
 	if a.Runs.Using != "composite" {
 		t.Errorf("runs.using = %q, want composite (never a Docker build per run)", a.Runs.Using)
 	}
-	wantInputs := []string{"mode", "config", "github-token", "tools", "base", "dry-run", "fail-fast", "version", "go-version", "working-directory", "report-json", "deepen", "github-api-url", "tool", "to", "verify-attestation"}
+	wantInputs := []string{"mode", "config", "github-token", "tools", "base", "dry-run", "fail-fast", "version", "go-version", "working-directory", "report-json", "deepen", "github-api-url", "tool", "to", "verify-attestation", "history", "fan-out-jobs", "slot"}
 	for _, in := range wantInputs {
 		if _, ok := a.Inputs[in]; !ok {
 			t.Errorf("input %q missing", in)
@@ -520,7 +520,7 @@ func TestActionRunStep(t *testing.T) {
 	}
 	inputs := func(kv ...string) map[string]string {
 		m := map[string]string{"BIN": fake, "GITHUB_TOKEN": "tok", "MODE": "run", "CONFIG": "", "REPO_PATH": "", "TOOLS": "",
-			"BASE": "", "DRY_RUN": "", "FAIL_FAST": "", "REPORT_JSON": "", "DEEPEN": "", "TOOL": "", "TO": ""}
+			"BASE": "", "DRY_RUN": "", "FAIL_FAST": "", "REPORT_JSON": "", "DEEPEN": "", "TOOL": "", "TO": "", "HISTORY": "", "FAN_OUT_JOBS": "", "SLOT": ""}
 		for i := 0; i < len(kv); i += 2 {
 			m[kv[i]] = kv[i+1]
 		}
@@ -544,6 +544,10 @@ func TestActionRunStep(t *testing.T) {
 		{"rollback without its target", inputs("MODE", "rollback", "TOOL", "weather_lookup"), 2, "mode rollback needs the tool and to inputs"},
 		{"status", inputs("MODE", "status", "TOOLS", "a,b", "DRY_RUN", "true", "REPORT_JSON", "r.json"), 0, "[status][--tools][a,b]\n"},
 		{"token reaches the binary", inputs(), 0, "token=tok"},
+		{"a fan-out's plan", inputs("MODE", "plan", "HISTORY", "h.json", "FAN_OUT_JOBS", "4", "SLOT", "x", "REPORT_JSON", "r.json"),
+			0, "[plan][--report-json][r.json][--history][h.json][--fan-out-jobs][4]\n"},
+		{"a fan-out's job", inputs("TOOLS", "a", "HISTORY", "h.json", "FAN_OUT_JOBS", "4", "SLOT", "test=2026-06-01T12:03:00Z,entry=0/2,every=3m,jobs=2", "REPORT_JSON", "r.json"),
+			0, "[run][--tools][a][--report-json][r.json][--history][h.json][--slot][test=2026-06-01T12:03:00Z,entry=0/2,every=3m,jobs=2]\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

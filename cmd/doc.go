@@ -83,6 +83,7 @@
 //	--orgs        AMIGO_EMULATOR_ORGS         any organization
 //	--regions     AMIGO_EMULATOR_REGIONS      one region at / (else one per name, at /NAME)
 //	--active-cap  AMIGO_EMULATOR_ACTIVE_CAP   3
+//	--rate-limit  AMIGO_EMULATOR_RATE_LIMIT   bucket (a token bucket per limit; window: fixed one-minute windows)
 //	--token       AMIGO_EMULATOR_TOKEN        none (a static bearer token to accept; set the variable: argv shows in ps)
 //	--seed        AMIGO_EMULATOR_SEED         1
 //

@@ -32,6 +32,7 @@ type EmulatorOptions struct {
 	Lax       bool
 	Token     string
 	Seed      int
+	RateLimit string
 }
 
 const emulatorHelp = `Serves an in-memory emulator of the Amigo Tool API over HTTP until interrupted
@@ -49,6 +50,11 @@ Time runs --time-scale times faster than real time: at the default 60, a publish
 that takes 1-5 simulated minutes takes 1-5 seconds.
 
 Where only the real server can settle what the contract means, a flag picks:
+--rate-limit bucket (the default) counts each documented limit of N requests a
+minute as a token bucket (a burst of N, then refilled N a minute); --rate-limit
+window as fixed one-minute windows of the clock (N in each minute, counted again
+from the minute's start). The contract says only "N requests per minute": test
+your own clients against both.
 --cap-rule literal (the default) refuses a publish when MORE than --active-cap
 versions are active, so a tool may reach cap+1; --cap-rule strict refuses when
 the new version would make more than --active-cap. --lax validates request
@@ -69,6 +75,7 @@ func runEmulator(ctx context.Context, env *Env, args []string) error {
 	f.Bool(&o.Lax, "lax", "AMIGO_EMULATOR_LAX", "", false, "validate request bodies in pydantic's lax mode (a boolean also takes \"true\", \"yes\", 1, ...)")
 	f.String(&o.Token, "token", "AMIGO_EMULATOR_TOKEN", "", "", "TOKEN", "also accept this static bearer token (user \"emulator\"); prefer the variable: a command line shows in ps")
 	f.Secret("token")
+	f.String(&o.RateLimit, "rate-limit", "AMIGO_EMULATOR_RATE_LIMIT", "", string(amigotest.LimiterBucket), "KIND", "how the per-minute limits are counted: bucket (burst N, refilled N a minute) or window (N in each clock minute)")
 	f.Int(&o.Seed, "seed", "AMIGO_EMULATOR_SEED", "", 1, "N", "seed for IDs, tokens and latency draws")
 	if err := f.parse(args, env.Stdout); err != nil {
 		return err
@@ -83,6 +90,11 @@ func runEmulator(ctx context.Context, env *Env, args []string) error {
 	case amigotest.CapLiteral, amigotest.CapStrict:
 	default:
 		return usageErrorf("--cap-rule %q: want %s (refuse when more than --active-cap versions are active) or %s (refuse when the new one would make more)", o.CapRule, amigotest.CapLiteral, amigotest.CapStrict)
+	}
+	switch amigotest.RateLimiter(o.RateLimit) {
+	case amigotest.LimiterBucket, amigotest.LimiterWindow:
+	default:
+		return usageErrorf("--rate-limit %q: want %s (a token bucket: a burst of N, refilled N a minute) or %s (N in each minute of the clock)", o.RateLimit, amigotest.LimiterBucket, amigotest.LimiterWindow)
 	}
 	repoNote, err := checkEmulatorRepo(&o)
 	if err != nil {
@@ -117,14 +129,15 @@ func emulatorHandler(o EmulatorOptions, env *Env) (http.Handler, []string, error
 		clk = clock.NewScaled(o.TimeScale)
 	}
 	opts := amigotest.Options{
-		Clock:     clk,
-		RepoPath:  o.Repo,
-		Branch:    o.Branch,
-		ActiveCap: o.ActiveCap,
-		CapRule:   amigotest.CapRule(o.CapRule),
-		Lax:       o.Lax,
-		Orgs:      splitList(o.Orgs),
-		Seed:      int64(o.Seed),
+		Clock:       clk,
+		RepoPath:    o.Repo,
+		Branch:      o.Branch,
+		ActiveCap:   o.ActiveCap,
+		CapRule:     amigotest.CapRule(o.CapRule),
+		RateLimiter: amigotest.RateLimiter(o.RateLimit),
+		Lax:         o.Lax,
+		Orgs:        splitList(o.Orgs),
+		Seed:        int64(o.Seed),
 	}
 	if o.Token != "" {
 		opts.StaticTokens = map[string]string{o.Token: "emulator"}
@@ -177,7 +190,7 @@ func printEmulatorBanner(env *Env, base string, regions []string, o EmulatorOpti
 	if o.Lax {
 		validation = "lax"
 	}
-	fmt.Fprintf(w, "repository %s, branch %s, time x%g, active cap %d (%s rule), %s validation\n", o.Repo, o.Branch, o.TimeScale, o.ActiveCap, o.CapRule, validation)
+	fmt.Fprintf(w, "repository %s, branch %s, time x%g, active cap %d (%s rule), %s validation, rate limits as a %s\n", o.Repo, o.Branch, o.TimeScale, o.ActiveCap, o.CapRule, validation, limiterWords(o.RateLimit))
 	if o.Token != "" {
 		fmt.Fprintf(w, "a static bearer token is accepted too (the value of --token / AMIGO_EMULATOR_TOKEN, user \"emulator\")\n")
 	}
@@ -186,6 +199,14 @@ func printEmulatorBanner(env *Env, base string, regions []string, o EmulatorOpti
 	fmt.Fprintf(w, "  ID_TOKEN=$(curl -s -X POST %s/v1/%s/user/signin_with_api_key -H 'x-api-key: key' -H 'x-api-key-id: key-id' -H 'x-user-id: me' | sed 's/.*\"id_token\":\"\\([^\"]*\\)\".*/\\1/')\n", first, org)
 	fmt.Fprintf(w, "  curl -s %s/v1/%s/tool/ -H \"Authorization: Bearer $ID_TOKEN\"\n", first, org)
 	fmt.Fprintf(w, "\nStop with Ctrl-C.\n")
+}
+
+// limiterWords names a --rate-limit value for the banner.
+func limiterWords(kind string) string {
+	if amigotest.RateLimiter(kind) == amigotest.LimiterWindow {
+		return "fixed one-minute window"
+	}
+	return "token bucket"
 }
 
 // serveUntilDone serves h on ln until ctx is done, then shuts down gracefully.

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/amigo-release/amigo-release/amigo"
@@ -215,4 +216,44 @@ func TestEmulator_regionRedirectKeepsThePrefix(t *testing.T) {
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("GET /us/v1/demo/tool//: %d, want 404", resp.StatusCode)
 	}
+}
+
+// TestEmulator_rateLimitWindow: --rate-limit window counts the documented
+// limits in fixed minutes of the clock: a refused test-tool call is told
+// to come back at the next minute, and the banner says which limiter runs;
+// a kind it does not know is a usage error.
+func TestEmulator_rateLimitWindow(t *testing.T) {
+	// In a bubble the emulator's clock is the bubble's: it starts on a
+	// whole minute (2000-01-01 00:00:00 UTC) and does not move while the
+	// calls go over loopback (nothing here sleeps), so Retry-After is
+	// exact, whatever the machine's load.
+	synctest.Test(t, func(t *testing.T) {
+		base, out := startEmulator(t, "--repo", toolRepo(t), "--time-scale", "1", "--token", "tok", "--rate-limit", "window")
+		wantContains(t, "banner", out.String(), "rate limits as a fixed one-minute window")
+		client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+		test := func() *http.Response {
+			req, _ := http.NewRequest("POST", base+"/v1/acme/tool/test", strings.NewReader(`{"inputs":[{"input_parameters":{}}],"commit_branch":"main","project_path":"tools/none","required_envvars":{},"required_secret_envvars":{}}`))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer tok")
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp
+		}
+		if !time.Now().Truncate(time.Minute).Equal(time.Now()) {
+			t.Fatalf("the bubble's clock %s is not on a whole minute", time.Now())
+		}
+		if resp := test(); resp.StatusCode == 429 {
+			t.Fatalf("first test-tool call refused: %d", resp.StatusCode)
+		}
+		resp := test()
+		if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "60" {
+			t.Fatalf("second test-tool call in the same minute: %d, Retry-After %q; want 429, 60 (the whole minute left)", resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
+	})
+	r := runMainEnv(t, nil, "emulator", "--addr", "127.0.0.1:0", "--rate-limit", "leaky")
+	r.wantCode(t, ExitUsage)
+	wantContains(t, "stderr", r.stderr, `--rate-limit "leaky": want bucket`, "or window")
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -49,6 +51,14 @@ type ReleaseOptions struct {
 	Deepen bool
 	// Verbose also logs each HTTP call, the settings and the CI event.
 	Verbose bool
+	// History is an earlier run's report JSON: its publish durations order
+	// the test queue, its tool ids spare listing the organization's tools.
+	History string
+	// FanOutJobs (plan): schedule a fan-out in this many lanes, one matrix
+	// entry each with its slot. 0: none.
+	FanOutJobs int
+	// Slot (run): this job's slot in a fan-out (the matrix entry's slot).
+	Slot string
 
 	settings []string // each flag's value and source, for Verbose
 }
@@ -110,6 +120,14 @@ func parseReleaseFlags(name, help string, env *Env, args []string) (ReleaseOptio
 	} else {
 		f.Bool(&offline, "offline", "AMIGO_OFFLINE", "", false, "make no API call at all (versions unknown)")
 	}
+	f.String(&o.History, "history", "AMIGO_HISTORY", "history", "", "FILE", "the previous run's --report-json (comma-separated files, a directory for all its .json files, the later wins): test the longest expected publishes first, look tools up by id; a missing file is no history")
+	f.describeDefault("history", "none: the tools with the most stages left first, then by name")
+	if name == "plan" {
+		f.Int(&o.FanOutJobs, "fan-out-jobs", "AMIGO_FAN_OUT_JOBS", "fan-out-jobs", 0, "N", fmt.Sprintf("schedule a fan-out on the same credentials: deal the tools to N lanes (1 to %d), one matrix entry each, with its slot for --slot (0: one entry per tool, no schedule)", pipeline.MaxFanOutJobs))
+	} else {
+		f.String(&o.Slot, "slot", "AMIGO_SLOT", "slot", "", "SLOT", "this job's slot in a fan-out: its matrix entry's slot (its tests go out in its lane's slots; the other limits are shared)")
+		f.describeDefault("slot", "no fan-out: the whole limits")
+	}
 	f.Bool(&o.Deepen, "deepen", "AMIGO_DEEPEN", "deepen", true, "fetch missing history from the origin remote (shallow clone, force push); with the CI's token on its own host")
 	f.Float(&o.TimeScale, "time-scale", "AMIGO_TIME_SCALE", "", 1, "N", "run the clock N times faster; only for an emulator started with the same --time-scale")
 	f.Verbose(&o.Verbose, verboseHelp)
@@ -122,6 +140,14 @@ func parseReleaseFlags(name, help string, env *Env, args []string) (ReleaseOptio
 	}
 	if offline {
 		o.Mode = pipeline.ModeOffline
+	}
+	if o.FanOutJobs < 0 || o.FanOutJobs > pipeline.MaxFanOutJobs {
+		return o, usageErrorf("--fan-out-jobs %d: want 1 to %d lanes (jobs at once): one user's limits cannot be shared by more (sign-in allows 5 a minute); give more jobs credentials of their own", o.FanOutJobs, pipeline.MaxFanOutJobs)
+	}
+	if o.Slot != "" {
+		if _, err := amigo.ParseShare(o.Slot); err != nil {
+			return o, usageErrorf("--slot %q: %v; pass the slot of the job's matrix entry as plan --fan-out-jobs wrote it", o.Slot, err)
+		}
 	}
 	return o, nil
 }
@@ -212,8 +238,11 @@ func release(ctx context.Context, env *Env, o ReleaseOptions) error {
 	}
 	env, logVerbose := verbose(env, o)
 	f := newFace(env, o)
+	// Read first: a report written before the run starts (below) still
+	// hands the history on, for --history and --report-json may be one file.
+	history, historyNotes := readHistory(o.History)
 	if err := f.checkEvent(); err != nil {
-		rep := &pipeline.Report{Mode: reportMode(o.Mode), Error: err.Error()}
+		rep := &pipeline.Report{Mode: reportMode(o.Mode), Error: err.Error(), Learned: history.Learned()}
 		writeReportJSON(f, o, rep)
 		f.publishError(ctx, rep)
 		return err
@@ -222,7 +251,7 @@ func release(ctx context.Context, env *Env, o ReleaseOptions) error {
 	if err != nil {
 		f.annotateConfigError(err)
 		err = fmt.Errorf("load plan: %w", err)
-		rep := &pipeline.Report{Mode: reportMode(o.Mode), Error: err.Error()}
+		rep := &pipeline.Report{Mode: reportMode(o.Mode), Error: err.Error(), Learned: history.Learned()}
 		writeReportJSON(f, o, rep)
 		f.publishError(ctx, rep)
 		return startError(err)
@@ -234,6 +263,9 @@ func release(ctx context.Context, env *Env, o ReleaseOptions) error {
 		}
 	}
 	logVerbose(f) // after the masks: nothing prints before them
+	for _, n := range historyNotes {
+		n(f.logger())
+	}
 	if o.Mode == pipeline.ModeRun && f.isPullRequest() {
 		f.logger().Infof("pull request event: planning only (nothing is published on pull requests)")
 		o.Mode = pipeline.ModePlan
@@ -246,7 +278,18 @@ func release(ctx context.Context, env *Env, o ReleaseOptions) error {
 			o.Mode = pipeline.ModeOffline
 		}
 	}
+	var share *amigo.Share
+	if o.Slot != "" {
+		share, _ = amigo.ParseShare(o.Slot) // checked by parseReleaseFlags
+	}
+	var fanOut *pipeline.FanOut
+	if o.FanOutJobs > 0 && o.Mode != pipeline.ModeRun {
+		fanOut = &pipeline.FanOut{Jobs: o.FanOutJobs}
+	}
 	opts := pipeline.Options{
+		History:     history,
+		Share:       share,
+		FanOut:      fanOut,
 		Plan:        plan,
 		RepoPath:    o.Repo,
 		Head:        o.Head,
@@ -258,7 +301,7 @@ func release(ctx context.Context, env *Env, o ReleaseOptions) error {
 		DryRun:      o.DryRun,
 		Clock:       env.Clock,
 		Getenv:      env.Getenv,
-		Clients:     pipeline.DefaultClientFactory(pipeline.ClientConfig{Getenv: env.Getenv, Clock: env.Clock, HTTPClient: env.HTTPClient, PublishTimeout: plan.Publish.Timeout}),
+		Clients:     pipeline.DefaultClientFactory(pipeline.ClientConfig{Getenv: env.Getenv, Clock: env.Clock, HTTPClient: env.HTTPClient, PublishTimeout: plan.Publish.Timeout, Share: share}),
 		Logger:      f.logger(),
 		OnSecrets:   func(v []string) { f.mask(v...) },
 		Records:     f.recorder(plan), // records.go: tags and GitHub Releases (plan key records)
@@ -303,6 +346,93 @@ func release(ctx context.Context, env *Env, o ReleaseOptions) error {
 		return withCode(ExitFailed, errors.New(failureSummary(rep)))
 	}
 	return nil
+}
+
+// Bounds of --history: how many report files (a directory's count) and
+// how many bytes in all it reads (each file at most
+// pipeline.MaxHistorySize).
+const (
+	maxHistoryFiles = 2000
+	maxHistoryBytes = 4 * pipeline.MaxHistorySize
+)
+
+// readHistory reads --history: earlier runs' report JSON files,
+// comma-separated, a directory meaning every .json file below it (the
+// reports of a fan-out's jobs); what a later one says wins. History only
+// speeds a release up, so a path that is not there (the first run, a
+// cache not restored) is no history, and a file that cannot be read is a
+// warning, not a failed release.
+//
+// It logs nothing itself (it runs before the secrets are masked): the
+// returned notes log what it found.
+func readHistory(list string) (*pipeline.History, []func(pipeline.Logger)) {
+	var notes []func(pipeline.Logger)
+	info := func(format string, args ...any) {
+		notes = append(notes, func(l pipeline.Logger) { l.Infof(format, args...) })
+	}
+	warn := func(format string, args ...any) {
+		notes = append(notes, func(l pipeline.Logger) { l.Warningf(format, args...) })
+	}
+	if list == "" {
+		return nil, nil
+	}
+	var files []string
+	for _, path := range splitList(list) {
+		fi, err := os.Stat(path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			info("--history %s: no such file (the first run, or the cache was not restored)", path)
+		case err != nil:
+			warn("--history %s: %v; going on without it", path, err)
+		case fi.IsDir():
+			_ = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+				if err == nil && !d.IsDir() && strings.HasSuffix(p, ".json") {
+					files = append(files, p)
+				}
+				if len(files) > maxHistoryFiles {
+					return filepath.SkipAll
+				}
+				return nil
+			})
+		default:
+			files = append(files, path)
+		}
+	}
+	if len(files) > maxHistoryFiles {
+		warn("--history %s: more than %d report files; going on without history (point it at the previous run's reports only)", list, maxHistoryFiles)
+		return nil, notes
+	}
+	var h *pipeline.History
+	total := int64(0)
+	for _, path := range files {
+		file, err := os.Open(path)
+		if err != nil {
+			warn("--history %s: %v; going on without it", path, err)
+			continue
+		}
+		if fi, err := file.Stat(); err == nil {
+			total += fi.Size()
+		}
+		if total > maxHistoryBytes {
+			file.Close()
+			warn("--history %s: more than %d MiB of reports in all; going on with the files before %s", list, maxHistoryBytes>>20, path)
+			break
+		}
+		one, err := pipeline.ReadHistory(path, file)
+		file.Close()
+		if err != nil {
+			warn("%v; going on without it", err)
+			continue
+		}
+		if h == nil {
+			h = pipeline.NewHistory()
+		}
+		h.Merge(one)
+	}
+	if h == nil {
+		info("no history: the tests go out in the plan's order (the most stages left first, then by name)")
+	}
+	return h, notes
 }
 
 // writeReportJSON writes --report-json, also for runs that could not

@@ -381,6 +381,13 @@ func TestAzurePipelines(t *testing.T) {
 				if s.Name != "amigo" {
 					t.Errorf("job %s: the amigo-release step is named %q; outputs are read as amigo.<name>", j.Job, s.Name)
 				}
+				if strings.Contains(s.Script, "--offline") {
+					// No API call: no credential belongs in its env.
+					if len(s.Env) != 0 {
+						t.Errorf("job %s: an offline step gets env %v, which it does not need", j.Job, s.Env)
+					}
+					continue
+				}
 				if s.Env["SYSTEM_ACCESSTOKEN"] != "$(System.AccessToken)" {
 					t.Errorf("job %s: SYSTEM_ACCESSTOKEN not mapped explicitly", j.Job)
 				}
@@ -408,8 +415,22 @@ func TestAzurePipelines(t *testing.T) {
 			t.Errorf("release condition lacks %s: %s", want, release.Condition)
 		}
 	}
-	if !strings.Contains(release.Steps[len(release.Steps)-1].Script, `--tools "$(tool)"`) {
-		t.Error("release job does not pass its matrix tool to --tools")
+	amigoStep := func(j job) string {
+		for _, s := range j.Steps {
+			if s.Name == "amigo" {
+				return s.Script
+			}
+		}
+		return ""
+	}
+	if !strings.Contains(amigoStep(release), `--tools "$(tool)"`) || !strings.Contains(amigoStep(release), `--slot "$(slot)"`) {
+		t.Error("release job does not pass its matrix tool to --tools and its slot to --slot")
+	}
+	if !strings.Contains(amigoStep(plan), "--fan-out-jobs 4") || release.Strategy.MaxParallel != 4 {
+		t.Errorf("the plan's --fan-out-jobs and the release job's maxParallel (%d) must be the same (4)", release.Strategy.MaxParallel)
+	}
+	if h := jobs["history"]; !strings.Contains(amigoStep(h), "--offline") || !strings.Contains(amigoStep(h), "--history") || h.DependsOn != "release" {
+		t.Error("the history job does not merge the jobs' reports with an offline plan after the release job")
 	}
 }
 

@@ -185,8 +185,11 @@ func (v *remoteView) snapshot() map[string]map[string]remoteState {
 // stage) and, for each name not yet known there, its active versions. A run
 // asks every stage about every project once (chooseBases, findStrays): the
 // first stage gives the bases, the later ones show versions an earlier run
-// left untested; each name is asked once per stage and run.
-func (v *remoteView) load(ctx context.Context, r *runner, stages []promote.Stage, names []string) error {
+// left untested; each name is asked once per stage and run. Names are
+// asked about in the order given, several at a time; known, when set, is
+// told of each one as soon as its state is in the view (the early test
+// feed, early.go).
+func (v *remoteView) load(ctx context.Context, r *runner, stages []promote.Stage, names []string, known func(stage, name string)) error {
 	var wg sync.WaitGroup
 	errs := make([]error, len(stages))
 	for i, st := range stages {
@@ -201,7 +204,7 @@ func (v *remoteView) load(ctx context.Context, r *runner, stages []promote.Stage
 		wg.Add(1)
 		go func(i int, st promote.Stage) {
 			defer wg.Done()
-			if err := v.loadStage(ctx, r.apis[st.Name], st.Name, names); err != nil {
+			if err := v.loadStage(ctx, r, st, names, known); err != nil {
 				errs[i] = fmt.Errorf("stage %s (%s): %w", st.Name, st.BaseURL, err)
 			}
 		}(i, st)
@@ -210,12 +213,18 @@ func (v *remoteView) load(ctx context.Context, r *runner, stages []promote.Stage
 	return errors.Join(errs...)
 }
 
-func (v *remoteView) loadStage(ctx context.Context, api API, stage string, names []string) error {
+// loadWorkers is how many list-versions calls the analysis has in flight
+// per stage: the pacer keeps them within the limit (a burst of 50 reads
+// goes at once), the workers keep the network's latency from adding up.
+const loadWorkers = 8
+
+func (v *remoteView) loadStage(ctx context.Context, r *runner, st promote.Stage, names []string, known func(stage, name string)) error {
+	api, stage := r.apis[st.Name], st.Name
 	v.mu.Lock()
 	byName, listed := v.tools[stage]
 	v.mu.Unlock()
 	if !listed {
-		tools, err := api.ListTools(ctx)
+		tools, err := r.listTools(ctx, api, st)
 		if err != nil {
 			return fmt.Errorf("list tools: %w", err)
 		}
@@ -225,29 +234,118 @@ func (v *remoteView) loadStage(ctx context.Context, api API, stage string, names
 				byName[tools[i].Name] = &tools[i]
 			}
 		}
+		for _, p := range r.projects {
+			if t := byName[p]; t != nil {
+				r.sawTool(st, p, t.ID)
+			}
+		}
 		v.mu.Lock()
 		v.tools[stage] = byName
 		v.states[stage] = map[string]remoteState{}
 		v.mu.Unlock()
 	}
-	for _, name := range names {
-		if v.state(stage, name).known {
-			continue
-		}
-		t := byName[name]
-		st := remoteState{known: true, tool: t}
-		if t != nil {
-			vs, err := api.Versions(ctx, t.ID)
-			if err != nil {
-				return fmt.Errorf("list versions of %s: %w", name, err)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	work := make(chan string)
+	var mu sync.Mutex
+	var errs []error
+	var wg sync.WaitGroup
+	for range min(loadWorkers, len(names)) {
+		wg.Go(func() {
+			for name := range work {
+				if err := v.loadName(ctx, api, stage, byName, name, known); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+					cancel()
+				}
 			}
-			st.versions = vs
+		})
+	}
+feed:
+	for _, name := range names {
+		select {
+		case work <- name:
+		case <-ctx.Done():
+			break feed
 		}
-		v.mu.Lock()
-		v.states[stage][name] = st
-		v.mu.Unlock()
+	}
+	close(work)
+	wg.Wait()
+	if len(errs) > 0 {
+		return errs[0]
+	}
+	return ctx.Err()
+}
+
+// loadName learns name's versions in stage (once).
+func (v *remoteView) loadName(ctx context.Context, api API, stage string, byName map[string]*amigo.Tool, name string, known func(stage, name string)) error {
+	if v.state(stage, name).known {
+		return nil
+	}
+	t := byName[name]
+	st := remoteState{known: true, tool: t}
+	if t != nil {
+		vs, err := api.Versions(ctx, t.ID)
+		if err != nil {
+			return fmt.Errorf("list versions of %s: %w", name, err)
+		}
+		st.versions = vs
+	}
+	v.mu.Lock()
+	v.states[stage][name] = st
+	v.mu.Unlock()
+	if known != nil {
+		known(stage, name)
 	}
 	return nil
+}
+
+// toolsByID is what an API offers when it can list tools by id
+// (FromClient): 20 a call, where the whole list of a large organization is
+// many pages.
+type toolsByID interface {
+	ToolsByID(ctx context.Context, ids []string) ([]amigo.Tool, error)
+}
+
+// listTools returns the stage's tools as the analysis needs them: every
+// project's tool, or knowledge that it has none. When the history knows
+// every project's id on this server, they are looked up by id (a call per
+// 20 projects, not a page per 20 tools of the organization); only when
+// each comes back under its project's name is that the answer. Anything
+// else (a project the history does not know, a tool deprecated or renamed
+// since) takes the whole list.
+func (r *runner) listTools(ctx context.Context, api API, st promote.Stage) ([]amigo.Tool, error) {
+	byID, ok := api.(toolsByID)
+	server := serverOrg(st)
+	var ids []string
+	want := map[string]string{} // id → project
+	for _, p := range r.projects {
+		id, known := r.opts.History.ToolID(server, p)
+		if !known || !ok {
+			return api.ListTools(ctx)
+		}
+		ids = append(ids, id)
+		want[id] = p
+	}
+	if len(ids) == 0 {
+		return api.ListTools(ctx)
+	}
+	tools, err := byID.ToolsByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	found := 0
+	for _, t := range tools {
+		if p, ok := want[t.ID]; ok && p == t.Name && !t.Deprecated {
+			found++
+		}
+	}
+	if found != len(ids) {
+		r.log.Infof("stage %s: %d of %d tools found by the ids the history knows; listing every tool", st.Name, found, len(ids))
+		return api.ListTools(ctx)
+	}
+	return tools, nil
 }
 
 // baseChoice is the base of one tool and why it was chosen.

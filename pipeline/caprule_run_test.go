@@ -22,10 +22,11 @@ func TestRun_capScenarioUnderBothRules(t *testing.T) {
 		publishes, refused, deprec int
 		listVersions               int
 	}{
-		// Per tool: analysis, versions step, verify, prune = 4 lists.
-		{amigotest.CapLiteral, 3, 0, 3, 12},
+		// Per tool: the analysis' (which the versions step uses) and
+		// verify's (which prune uses) = 2 lists.
+		{amigotest.CapLiteral, 3, 0, 3, 6},
 		// Plus one list after the refusal, for the first tool only.
-		{amigotest.CapStrict, 4, 1, 3, 13},
+		{amigotest.CapStrict, 4, 1, 3, 7},
 	} {
 		t.Run(string(c.rule), func(t *testing.T) {
 			h := newHarness(t, amigotest.Options{CapRule: c.rule}, "us")

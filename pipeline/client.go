@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -38,6 +39,21 @@ func (a clientAPI) ListTools(ctx context.Context) ([]amigo.Tool, error) {
 	return a.c.AllTools(ctx, amigo.ListToolsOptions{Deprecated: &notDeprecated})
 }
 
+// ToolsByID returns the non-deprecated tools with these ids (toolsByID),
+// asking for 20 at a time.
+func (a clientAPI) ToolsByID(ctx context.Context, ids []string) ([]amigo.Tool, error) {
+	notDeprecated := false
+	var out []amigo.Tool
+	for chunk := range slices.Chunk(ids, amigo.MaxToolsPage) {
+		tools, err := a.c.AllTools(ctx, amigo.ListToolsOptions{IDs: chunk, Deprecated: &notDeprecated})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, tools...)
+	}
+	return out, nil
+}
+
 func (a clientAPI) CreateTool(ctx context.Context, req amigo.CreateToolRequest) (string, error) {
 	resp, err := a.c.CreateTool(ctx, req)
 	if err != nil {
@@ -56,6 +72,15 @@ func (a clientAPI) ModifyEnvvars(ctx context.Context, toolID string, req amigo.M
 
 func (a clientAPI) TestTool(ctx context.Context, req amigo.TestToolRequest) (*amigo.TestToolResponse, error) {
 	return a.c.TestTool(ctx, req)
+}
+
+// TakeTestTurn waits for the client's next test-tool turn (testTurns).
+func (a clientAPI) TakeTestTurn(ctx context.Context) (func(context.Context) context.Context, func(), error) {
+	t, err := a.c.TakeTurn(ctx, amigo.OpTestTool)
+	if err != nil {
+		return nil, nil, err
+	}
+	return func(c context.Context) context.Context { return amigo.WithTurn(c, t) }, t.Release, nil
 }
 
 func (a clientAPI) PublishVersion(ctx context.Context, toolID string, req amigo.PublishRequest) (*amigo.PublishResponse, error) {
@@ -99,6 +124,9 @@ type ClientConfig struct {
 	// PublishTimeout bounds one publish or test-tool exchange in wall-clock
 	// time (the plan's publish.timeout); 0 keeps the client's default.
 	PublishTimeout time.Duration
+	// Share, in a job of a fan-out, is its part of the limits it shares
+	// with the other jobs (amigo.PacerConfig.Share).
+	Share *amigo.Share
 }
 
 // DefaultClientFactory returns a ClientFactory that builds an *amigo.Client
@@ -131,7 +159,7 @@ func DefaultClients(cfg ClientConfig) func(ctx context.Context, st promote.Stage
 	var pacer *amigo.Pacer
 	var pacerErr error
 	return func(ctx context.Context, st promote.Stage) (*amigo.Client, error) {
-		once.Do(func() { pacer, pacerErr = amigo.NewPacer(amigo.PacerConfig{Clock: clk}) })
+		once.Do(func() { pacer, pacerErr = amigo.NewPacer(amigo.PacerConfig{Clock: clk, Share: cfg.Share}) })
 		if pacerErr != nil {
 			return nil, pacerErr
 		}

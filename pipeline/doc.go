@@ -99,8 +99,10 @@
 // runs and what plan mode says of it:
 //
 //	ensure    find the tool (the analysis' listing) or create it; update description and tags
-//	versions  list the active versions; decide the bump (stageBump, bump.go), or find a
-//	          version that already serves the commit (adopted after the gates below)
+//	versions  the active versions (the analysis' list where it has one, none for a tool just
+//	          created; listed again only where a version serves the commit: see Calls);
+//	          decide the bump (stageBump, bump.go), or find a version that already serves
+//	          the commit (adopted after the gates below, only from a list read now)
 //	envvars   insert missing, update existing; never delete; secret values only to the API
 //	test      the test gate (queued at the start, see Scheduling)
 //	publish   with jittered exponential backoff on 409/429/503 within publish.retry_budget,
@@ -112,7 +114,8 @@
 //	smoke     invoke with the test inputs (again for an adopted version)
 //	soak      without the concurrency slot; for an adopted version what is left of it
 //	prune     beyond active_cap (newest by semver kept, exact ==X.Y.Z, never the
-//	          version served or a pinned one); after dependents may start; failures are warnings
+//	          version served or a pinned one), from verify's list; after dependents may
+//	          start; failures are warnings
 //
 // Every retry of the run follows the plan's publish policy (retry.go), and
 // a 429 that arrives when the budget is spent is waited out once more.
@@ -128,14 +131,35 @@
 // flight finish so no outcome is left unknown; a failing stage halts the
 // run before it gives its slot back). Each stage holds one of its
 // concurrency slots while it works and gives it back before soaking.
-// test-tool is limited to one call a minute per server and user, so every
-// test-gated stage's test (also where the stage already serves the commit:
-// see Release safety) is queued at the start, per server, the tools
-// with the most work left after the test first (longest path of stages
-// through the DAG, each a typical 3-minute publish plus its soak, none for
-// skipped or already-served stages): the queue never idles, and publishes
-// overlap with the remaining tests. bench_test.go measures the makespan of
-// 12 tools × 4 stages against the critical-path bound (see
+// test-tool is limited to one call a minute per server and user, so the
+// test queues (one per server and user, testqueue.go) start before the
+// analysis, and an early feed (early.go) gives them each tool as soon as
+// its first stage's versions show it releases: the first test goes out
+// within seconds for any number of tools, while the analysis reads on (the
+// feed runs only when no check before the first mutating call can fail any
+// more). The queue takes its pacing turn first and then picks the job with
+// the most work left after its test: the longest path of stages through
+// the DAG, each its expected publish (Options.History: the durations an
+// earlier run measured, history.go; else a typical 3 minutes) plus its
+// soak, none for skipped or already-served stages. Every test-gated
+// stage's test is queued, also where the stage already serves the commit
+// (see Release safety). The report keeps what the run learned (publish
+// durations, each tool's id on each server) for the next run's history;
+// with the ids the analysis looks tools up 20 a call instead of paging
+// through the organization.
+//
+// Calls: every run lists every stage's versions of every project in the
+// analysis (the bases, and the stray check of strays.go); a stage uses
+// that list where it has no version of the commit, so no stage lists
+// before publishing; prune uses verify's list, and a tool created in this
+// run lists nothing: 13 calls per tool for 4 stages.
+//
+// Fan-out (fanout.go): plan with Options.FanOut deals the tools to lanes
+// with test slots of their own; a lane's run keeps to its Share
+// (Options.Share, amigo.Share), so jobs on one key never exceed its limits
+// together.
+//
+// internal/simbench measures all this on simulated time (see
 // scripts/bench-pipeline.sh).
 //
 // # Logs and secrets

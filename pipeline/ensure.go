@@ -57,6 +57,8 @@ func (r *runner) ensure(ctx context.Context, t *toolRun, s *stageRun) (string, e
 		return "", fmt.Errorf("create tool %s: %w", t.name, err)
 	}
 	s.tool = &amigo.Tool{ID: id, Name: t.name, Description: t.settings.Description, Tags: tagList(t.settings.Tags)}
+	s.created = true
+	r.sawTool(s.spec, t.name, id)
 	return "created " + id, nil
 }
 

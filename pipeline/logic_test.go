@@ -579,14 +579,14 @@ func TestRemainingWorkOrdersTheTestQueue(t *testing.T) {
 		served: 3*time.Minute + 3*time.Minute,                  // us, eu already serves the commit, then ap or ca
 	}
 	for tr, w := range want {
-		if got := remainingWork(order, tr, "us"); got != w {
+		if got := remainingWork(order, estimator{}, tr, "us"); got != w {
 			t.Errorf("%s: remaining work %v, want %v", tr.name, got, w)
 		}
 	}
-	if got := remainingWork(order, full, "eu"); got != 36*time.Minute {
+	if got := remainingWork(order, estimator{}, full, "eu"); got != 36*time.Minute {
 		t.Errorf("from eu: %v, want 36m (eu with its soak, then ap or ca; not us)", got)
 	}
-	got := sortTools([]*toolRun{skips, served, full}, func(tr *toolRun) time.Duration { return remainingWork(order, tr, "us") })
+	got := sortTools([]*toolRun{skips, served, full}, func(tr *toolRun) time.Duration { return remainingWork(order, estimator{}, tr, "us") })
 	var names []string
 	for _, tr := range got {
 		names = append(names, tr.name)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/amigo-release/amigo-release/amigo"
 	"github.com/amigo-release/amigo-release/changes"
 	"github.com/amigo-release/amigo-release/internal/clock"
 	"github.com/amigo-release/amigo-release/promote"
@@ -86,6 +87,21 @@ type Options struct {
 	// Records, when set, records each tool version once it serves in the
 	// first stage (a tag, a release); see Recorder.
 	Records Recorder
+	// History, when set, is what an earlier run measured (ReadHistory of
+	// its report JSON): the test queue takes the tools with the longest
+	// expected remaining chain of publishes first. Without it, the tools
+	// with the most stages left go first, then by name.
+	History *History
+	// FanOut, in plan mode, asks for the schedule of a CI matrix that runs
+	// one job per tool on the same credentials: each tool that would
+	// release gets a slot (ToolReport.Slot) for its job's Share.
+	FanOut *FanOut
+	// Share, in a job of such a matrix, is the job's part of the shared
+	// limits (amigo.ParseShare of its slot): its test goes out in its own
+	// slot, and it keeps to its part of every other limit. The client
+	// factory must pace with it too (ClientConfig.Share); Run says when
+	// the slot comes.
+	Share *amigo.Share
 	// TestDispatchSpacing is the least time between two test-tool calls
 	// dispatched to one server (they are rate limited to one a minute there);
 	// default one minute. It only orders the queue: the client's pacer
@@ -135,8 +151,11 @@ func (o *Options) normalize() error {
 	if o.Getenv == nil {
 		o.Getenv = os.Getenv
 	}
+	if fo := o.FanOut; fo != nil && (fo.Jobs < 1 || fo.Jobs > MaxFanOutJobs) {
+		return fmt.Errorf("pipeline: Options.FanOut.Jobs %d: want 1 to %d (the jobs at once that one user's limits can be shared between)", fo.Jobs, MaxFanOutJobs)
+	}
 	if o.Clients == nil {
-		o.Clients = DefaultClientFactory(ClientConfig{Getenv: o.Getenv, Clock: o.Clock, PublishTimeout: o.Plan.Publish.Timeout})
+		o.Clients = DefaultClientFactory(ClientConfig{Getenv: o.Getenv, Clock: o.Clock, PublishTimeout: o.Plan.Publish.Timeout, Share: o.Share})
 	}
 	if o.Logger == nil {
 		o.Logger = discardLogger{}

@@ -80,9 +80,19 @@ func (r *runner) prune(ctx context.Context, t *toolRun, s *stageRun) (string, er
 	if s.tool == nil {
 		return "", errSkip
 	}
-	var vs []amigo.ToolVersion
-	if err := r.read(ctx, func() (err error) { vs, err = s.api.Versions(ctx, s.tool.ID); return err }); err != nil {
-		return "", &stepWarning{fmt.Sprintf("prune: list versions: %v", err)}
+	// The list verify read once the stage served its version, or, for an
+	// adopted one, the versions step's (nothing was published since): no
+	// list of its own. A stale list errs on the safe side: a version it
+	// lacks was published since and only pushes more out of the cap, one
+	// deprecated since is deprecated again (a no-op).
+	vs := s.after
+	if vs == nil && s.adopting() {
+		vs = s.active
+	}
+	if vs == nil {
+		if err := r.read(ctx, func() (err error) { vs, err = s.api.Versions(ctx, s.tool.ID); return err }); err != nil {
+			return "", &stepWarning{fmt.Sprintf("prune: list versions: %v", err)}
+		}
 	}
 	sel := pruneSelection(vs, s.spec.ActiveCap, s.rep.VersionAfter, func(v amigo.Version) bool { return s.spec.Pinned(t.name, v) })
 	if len(sel) == 0 {

@@ -26,10 +26,12 @@ func (r *runner) publish(ctx context.Context, t *toolRun, s *stageRun) (string, 
 		Server: serverKey(s.spec.BaseURL),
 		Caps:   &r.caps,
 	}
-	out, err := publishWithRetries(ctx, r.haltCtx, s.api, r.policy, req, func(msg string) {
-		r.log.step(levelWarning, t.name, s.spec.Name, "publish", msg, 0)
-	})
+	note := func(msg string) { r.log.step(levelWarning, t.name, s.spec.Name, "publish", msg, 0) }
+	out, err := publishWithRetries(ctx, r.haltCtx, s.api, r.policy, req, note)
 	s.rep.Attempts = out.Attempts
+	if out.Took > 0 {
+		r.measure(t.name, s.spec.Name, out.Took)
+	}
 	r.count(func(st *Stats) {
 		st.PublishAttempts += out.Attempts
 		st.PublishRetries += out.Retries
@@ -109,6 +111,9 @@ type publishOutcome struct {
 	Duplicate string
 	// DuplicateErr says why deprecating Duplicate failed.
 	DuplicateErr error
+	// Took is how long the publish call that made Version took (the
+	// build), 0 when its answer was lost.
+	Took time.Duration
 }
 
 // errOutcomeUnknown marks a publish error after which a version of the
@@ -172,10 +177,12 @@ func publishWithRetries(ctx, waitCtx context.Context, api API, pol retryPolicy, 
 				return backoff.Permanent(ctx.Err())
 			}
 			out.Attempts++
+			sent := pol.Clock.Now()
 			resp, err := api.PublishVersion(ctx, req.ToolID, req.Body)
 			switch {
 			case err == nil:
 				out.Version = resp.NewVersion
+				out.Took = pol.Clock.Now().Sub(sent)
 				return nil
 			case errors.Is(err, amigo.ErrUnknownOutcome):
 				reconcile, lost = true, true
@@ -295,6 +302,14 @@ func reconciled(vs []amigo.ToolVersion, req publishRequest, lost bool) *amigo.To
 		}
 	}
 	return found
+}
+
+// refusedAs400 reports a publish refused with 400 (the server checked the
+// request and said no: a first version not published as major, an older
+// commit, missing envvars, a failed build).
+func refusedAs400(err error) bool {
+	ae, ok := errors.AsType[*amigo.APIError](err)
+	return ok && ae.StatusCode == 400
 }
 
 // withUnknown makes err match amigo.ErrUnknownOutcome.

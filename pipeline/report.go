@@ -64,6 +64,11 @@ type Report struct {
 	// Interrupted is set when SIGINT or SIGTERM stopped the run: the
 	// statuses say what is done, pending and unknown.
 	Interrupted bool `json:"interrupted,omitempty"`
+	// Learned is what this run (and, for what it did not touch, the
+	// history it was given) learned that makes the next run faster: each
+	// tool's publish durations and its id on each server. The next run's
+	// --history reads it.
+	Learned *Learned `json:"learned,omitempty"`
 }
 
 // Stats counts the run's API work and how it recovered from faults.
@@ -113,6 +118,11 @@ type ToolReport struct {
 	// Drift is set when stages serve different version numbers for the same
 	// commit (each server numbers its own versions).
 	Drift string `json:"drift,omitempty"`
+	// Slot and Lane are the tool's place in a fan-out (a plan with
+	// Options.FanOut): its lane (from 1; one matrix job each) and that
+	// lane's --slot, amigo.Share's text.
+	Slot string `json:"slot,omitempty"`
+	Lane int    `json:"lane,omitempty"`
 	// Record is what the run left in the repository for the version the
 	// first stage serves (tag, release); nil when nothing was asked.
 	Record   *RecordReport `json:"record,omitempty"`

@@ -45,6 +45,18 @@ type runner struct {
 	tips *tipChecker
 	// stopped is set by an interrupt (Options.Stop).
 	stopped atomic.Bool
+
+	// projects are the names of the tool projects at head (nil until the
+	// analysis has discovered them), for the report's timings.
+	projects []string
+	// measured is how long each publish of the run took, by tool and
+	// stage (history.go).
+	measuredMu sync.Mutex
+	measured   map[string]map[string]time.Duration
+	// seenIDs is each tool's id on each server, as the run saw them.
+	seenIDs map[string]map[string]string
+	// est expects each tool's publish durations (history.go).
+	est estimator
 }
 
 // toolRun is one changed tool during the run.
@@ -81,6 +93,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	// The plan's publish section is the policy of every retry of the run
 	// (promote owns the defaults; an explicit 0s budget means no retry).
+	r.est = newEstimator(opts.History, r.order)
 	r.policy = retryPolicy{
 		Budget:       opts.Plan.Publish.RetryBudget,
 		Initial:      opts.Plan.Publish.InitialInterval,
@@ -106,6 +119,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if !r.opts.readOnly() {
 		rep.Stats = r.stats
 	}
+	rep.Learned = r.learned(r.projects)
 	if err != nil {
 		// Returned, not logged: the caller prints it once (the CLI also
 		// annotates it in CI).
@@ -165,17 +179,26 @@ func (r *runner) run(ctx context.Context, rep *Report) error {
 	if err := r.connect(ctx); err != nil {
 		return err
 	}
-	an, err := r.analyze(ctx, rep, repo, head)
+	var tq *testQueues
+	if !r.opts.readOnly() {
+		// The test queues start before the analysis (early.go): the first
+		// test goes out as soon as one tool is known to release.
+		tq = r.startTests(ctx)
+	}
+	an, err := r.analyze(ctx, rep, repo, head, tq)
 	if err != nil {
+		tq.abort()
 		return err
 	}
 	tools := r.toolRuns(rep, an)
 	r.checkFilter(rep, an.projects)
 	if len(tools) == 0 && len(an.strays) == 0 {
+		tq.abort()
 		r.log.Infof("nothing to release")
 		return nil
 	}
 	if err := r.checkTools(tools); err != nil {
+		tq.abort()
 		r.notStartedTools(tools, "not started: the release could not start")
 		return err
 	}
@@ -183,17 +206,23 @@ func (r *runner) run(ctx context.Context, rep *Report) error {
 	// beyond a stage that never served their commit are withdrawn.
 	r.withdrawStrays(ctx, rep, tools, an.strays)
 	if len(tools) == 0 {
+		tq.abort()
 		r.log.Infof("nothing to release")
 		return nil
 	}
 	if r.opts.readOnly() {
 		for _, t := range tools {
 			r.planTool(t)
+		}
+		r.assignSlots(rep, tools)
+		for _, t := range tools {
 			r.finishTool(t)
 		}
 		return nil
 	}
-	r.schedule(ctx, tools)
+	r.log.Infof("test order: %s", r.est.describe(r.projects))
+	r.slotNote()
+	r.schedule(ctx, tools, tq)
 	return nil
 }
 
@@ -212,22 +241,40 @@ type analysis struct {
 
 // analyze discovers the projects, asks the servers what they serve (not
 // offline), picks each tool's base and detects the changes.
-func (r *runner) analyze(ctx context.Context, rep *Report, repo *changes.Repo, head string) (*analysis, error) {
+func (r *runner) analyze(ctx context.Context, rep *Report, repo *changes.Repo, head string, tq *testQueues) (*analysis, error) {
 	copts, err := changesOptions(r.opts.Plan.Discovery)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", r.opts.Plan.File, err)
 	}
 	// The projects that cannot be tools come with Detect's result, with
-	// what the range did to them (checkProblems).
-	projects, _, err := changes.Discover(repo, head, copts)
+	// what the range did to them (checkProblems); until then, they keep
+	// the early feed from starting (earlyAllowed).
+	projects, problems, err := changes.Discover(repo, head, copts)
 	if err != nil {
 		return nil, discoveryError(r.opts.Plan.File, "discover projects", err)
 	}
 	r.log.Infof("%s at %s; %s: %s", words.Plural(len(projects), "project", "projects"), changes.ShortSHA(head), words.Plural(len(r.order), "stage", "stages"), stageNames(r.order))
+	r.projects = make([]string, len(projects))
+	for i, p := range projects {
+		r.projects[i] = p.Name
+	}
 	var view *remoteView
 	if r.opts.Mode != ModeOffline {
 		view = newRemoteView()
 	}
+	// The projects in the order the test queue will take them, so that
+	// the early feed (early.go) learns the most urgent first.
+	projects = r.expectedOrder(projects)
+	if view != nil {
+		// Every stage's tools, once, before any version: the checks
+		// before the first mutating call need them, and the early feed
+		// starts only when none of those can fail any more.
+		if err := view.load(ctx, r, r.order, nil, nil); err != nil {
+			return nil, err
+		}
+	}
+	feed := r.startFeed(tq, repo, head, copts, view, projects, len(problems) > 0)
+	defer feed.finish()
 	// FullDiscovery: a released name must be no other project's, touched
 	// by the range or not.
 	req := changes.Request{Head: head, Options: copts, DefaultBase: r.opts.EventBefore, Bases: map[string]string{}, Deepen: r.opts.Deepen, FullDiscovery: true}
@@ -235,11 +282,15 @@ func (r *runner) analyze(ctx context.Context, rep *Report, repo *changes.Repo, h
 	switch {
 	case r.opts.Base != "":
 		req.DefaultBase = r.opts.Base
+		for _, p := range projects {
+			feed.offer(r.order[0].Name, p.Name)
+		}
 	case view != nil:
-		if err := r.chooseBases(ctx, view, projects, head, repo, req.Bases, why); err != nil {
+		if err := r.chooseBases(ctx, view, projects, head, repo, req.Bases, why, feed); err != nil {
 			return nil, err
 		}
 	}
+	feed.finish() // the full detection takes over
 	var strays map[string][]stray
 	if view != nil {
 		if strays, err = r.findStrays(ctx, view, projects, repo, head); err != nil {
@@ -282,7 +333,7 @@ func (r *runner) loadForStages(ctx context.Context, view *remoteView, changed []
 		return nil
 	}
 	if r.opts.readOnly() {
-		if err := view.load(ctx, r, r.order, changed); err != nil {
+		if err := view.load(ctx, r, r.order, changed, nil); err != nil {
 			return err
 		}
 		return view.loadHighest(ctx, r, r.order, changed)
@@ -296,30 +347,35 @@ func (r *runner) loadForStages(ctx context.Context, view *remoteView, changed []
 		}
 	}
 	errs := make(chan error, 2)
-	go func() { errs <- view.load(ctx, r, gated, changed) }()
-	go func() { errs <- view.load(ctx, r, other, nil) }()
+	go func() { errs <- view.load(ctx, r, gated, changed, nil) }()
+	go func() { errs <- view.load(ctx, r, other, nil, nil) }()
 	return errors.Join(<-errs, <-errs)
 }
 
 // chooseBases asks every stage about every project, the later stages in
 // parallel with the first (each stage is its own server and rate limit, so
-// this costs no time where they differ): the first stage gives the bases,
+// this costs no time where they differ): the first stage gives the bases
+// (and tells the early test feed, early.go, of each tool as it learns it),
 // the later ones the bases of the tools the first already serves at head
-// and the versions an earlier run left untested there (findStrays). Then
-// it picks each base.
-func (r *runner) chooseBases(ctx context.Context, view *remoteView, projects []changes.Project, head string, repo *changes.Repo, bases, why map[string]string) error {
+// and the versions an earlier run left untested there (findStrays). A tool
+// filter (a fan-out job) does not narrow this: the strays of every project
+// are found and withdrawn (strays.go). Then it picks each base.
+func (r *runner) chooseBases(ctx context.Context, view *remoteView, projects []changes.Project, head string, repo *changes.Repo, bases, why map[string]string, feed *earlyFeed) error {
 	names := make([]string, len(projects))
 	for i, p := range projects {
 		names[i] = p.Name
 	}
 	later := make(chan error, 1)
-	go func() { later <- view.load(ctx, r, r.order[1:], names) }()
-	if err := errors.Join(view.load(ctx, r, r.order[:1], names), <-later); err != nil {
+	go func() { later <- view.load(ctx, r, r.order[1:], names, nil) }()
+	if err := errors.Join(view.load(ctx, r, r.order[:1], names, feed.offer), <-later); err != nil {
 		return err
 	}
 	remote := view.snapshot()
 	shallow := repo.IsShallow()
 	for _, p := range projects {
+		if !slices.Contains(names, p.Name) {
+			continue
+		}
 		bc := chooseBase(p.Name, head, r.order, remote, repo.HasCommit, shallow)
 		why[p.Name] = bc.why
 		if bc.set {

@@ -15,10 +15,10 @@ import (
 // when the stages it needs are done for that tool, holds one of its stage's
 // concurrency slots while it works, and releases it before soaking. The
 // test-tool calls of all tools are queued up front per server, most work
-// left first, so the one-a-minute test queue never idles while publishes
-// overlap.
-func (r *runner) schedule(ctx context.Context, tools []*toolRun) {
-	waitTests := r.queueTests(ctx, tools)
+// left first (the early feed has queued some already), so the one-a-minute
+// test queue never idles while publishes overlap.
+func (r *runner) schedule(ctx context.Context, tools []*toolRun, tq *testQueues) {
+	r.queueTests(tools, tq)
 	var all sync.WaitGroup
 	for _, t := range tools {
 		all.Add(1)
@@ -44,7 +44,7 @@ func (r *runner) schedule(ctx context.Context, tools []*toolRun) {
 			}
 		}
 	}
-	waitTests()
+	tq.wait()
 }
 
 // queueKey identifies one test queue: a server and the user it is paced
@@ -57,43 +57,37 @@ func (r *runner) queueKey(st promote.Stage) string {
 	return st.BaseURL + "\x00" + user
 }
 
-// queueTests builds the test jobs of every test-gated stage (in DAG order;
+// queueTests gives every test-gated stage its test job (in DAG order;
 // within a stage, the tools with the most work left after that test first,
-// see remainingWork) and starts one queue per server. A stage that already
+// see remainingWork): the one the early feed queued, now with what the
+// analysis knows of the later stages, or a new one. A stage that already
 // serves the commit is tested too: its version is adopted only once the
-// test has passed on that commit in this run. The returned func waits for
-// the queues.
-func (r *runner) queueTests(ctx context.Context, tools []*toolRun) func() {
-	queues := map[string]*testQueue{}
-	var keys []string
-	for _, st := range r.order {
+// test has passed on that commit in this run. Then the queues are closed:
+// the feed's tests of tools that do not release after all are cancelled.
+func (r *runner) queueTests(tools []*toolRun, tq *testQueues) {
+	names := slices.Sorted(slices.Values(r.projects))
+	for i, st := range r.order {
 		if !st.Test {
 			continue
 		}
-		ordered := sortTools(tools, func(t *toolRun) time.Duration { return remainingWork(r.order, t, st.Name) })
-		for _, t := range ordered {
+		for _, t := range sortTools(tools, func(t *toolRun) time.Duration { return remainingWork(r.order, r.est, t, st.Name) }) {
 			s := t.byName[st.Name]
 			if t.rep.Error != "" || slices.Contains(t.settings.SkipStages, st.Name) {
 				continue
 			}
-			s.test = r.newTest(t, s)
-			k := r.queueKey(st)
-			if queues[k] == nil {
-				queues[k] = &testQueue{}
-				keys = append(keys, k)
+			prio := remainingWork(r.order, r.est, t, st.Name)
+			if j := tq.takeEarly(t.name, st.Name); j != nil {
+				tq.reprioritize(st, j, prio)
+				s.test = j
+				continue
 			}
-			queues[k].add(s.test)
+			rank, _ := slices.BinarySearch(names, t.name)
+			s.test = r.testJobFor(t, st, i, rank, len(names))
+			s.test.prio = prio
+			tq.queue(st).add(s.test)
 		}
 	}
-	var wg sync.WaitGroup
-	for _, k := range keys {
-		wg.Add(1)
-		go func(q *testQueue) {
-			defer wg.Done()
-			q.run(ctx, r.haltCtx, r.policy, r.opts.TestDispatchSpacing)
-		}(queues[k])
-	}
-	return wg.Wait
+	tq.closeAll()
 }
 
 // typicalPublish is what the scheduler expects a publish to take before
@@ -102,13 +96,14 @@ const typicalPublish = 3 * time.Minute
 
 // remainingWork is how long tool t has still to go once its test in stage
 // from has passed, by what is known before the run: the longest path of
-// stages from there through the DAG, each stage a typical publish plus its
-// soak, or nothing when the tool skips it or (as the analysis saw) already
-// serves the commit there. The test queue takes the tools with the most
-// work left first, so that the last tests belong to the tools that finish
-// soonest after them (the order that minimises the critical path when the
+// stages from there through the DAG, each stage its expected publish (est:
+// the history's duration, else a typical publish) plus its soak, or
+// nothing when the tool skips it or (as the analysis saw) already serves
+// the commit there. The test queue takes the tools with the most work left
+// first, so that the last tests belong to the tools that finish soonest
+// after them (the order that minimises the critical path when the
 // estimates hold).
-func remainingWork(order []promote.Stage, t *toolRun, from string) time.Duration {
+func remainingWork(order []promote.Stage, est estimator, t *toolRun, from string) time.Duration {
 	rem := map[string]time.Duration{}
 	reach := map[string]bool{from: true}
 	for _, st := range order {
@@ -126,7 +121,7 @@ func remainingWork(order []promote.Stage, t *toolRun, from string) time.Duration
 		var w time.Duration
 		s := t.byName[st.Name]
 		if !slices.Contains(t.settings.SkipStages, st.Name) && (s == nil || versionWithCommit(s.remote.versions, t.commit) == nil) {
-			w = typicalPublish + st.Soak
+			w = est.publish(t.name, st.Name) + st.Soak
 		}
 		var after time.Duration
 		for _, c := range order[i+1:] {

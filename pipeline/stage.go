@@ -40,6 +40,13 @@ type stageRun struct {
 	// failure (a smoke): they never get a version this stage does not
 	// serve.
 	confirmed bool
+	// created: ensure created the tool in this run (it has no version).
+	created bool
+	// reused: the versions step used the analysis' list.
+	reused bool
+	// after is verify's list of the versions once the stage serves its
+	// version; prune works from it.
+	after []amigo.ToolVersion
 	// liveSince is when the adopted version was created (nil when the
 	// server did not say), for what is left of the soak.
 	liveSince *time.Time

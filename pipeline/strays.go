@@ -55,7 +55,7 @@ func (r *runner) findStrays(ctx context.Context, view *remoteView, projects []ch
 	for i, p := range projects {
 		names[i] = p.Name
 	}
-	if err := view.load(ctx, r, r.order, names); err != nil {
+	if err := view.load(ctx, r, r.order, names, nil); err != nil {
 		return nil, err
 	}
 	remote := view.snapshot()

@@ -6,6 +6,7 @@ import (
 
 	"github.com/amigo-release/amigo-release/amigo"
 	"github.com/amigo-release/amigo-release/changes"
+	"github.com/amigo-release/amigo-release/promote"
 )
 
 // testGate is the test step: it waits for the stage's queued test-tool
@@ -18,7 +19,9 @@ func (r *runner) testGate(ctx context.Context, t *toolRun, s *stageRun) (string,
 		// Not queued at the start: test now, never publish or adopt
 		// untested.
 		s.test = r.newTest(t, s)
-		q := &testQueue{jobs: []*testJob{s.test}}
+		q := newTestQueue(s.api)
+		q.add(s.test)
+		q.close()
 		q.run(ctx, r.haltCtx, r.policy, r.opts.TestDispatchSpacing)
 	}
 	resp, err := s.test.wait(r.haltCtx)
@@ -59,9 +62,16 @@ func (r *runner) planTest(t *toolRun, s *stageRun) (string, bool) {
 // newTest builds the test-tool job of tool t in stage s.
 func (r *runner) newTest(t *toolRun, s *stageRun) *testJob {
 	plain, secret := envvarMaps(t.settings.Envvars)
-	req := amigo.TestToolRequest{Inputs: t.settings.TestInputs, CommitBranch: s.spec.Branch, ProjectPath: t.path,
+	j := newTestJob(s.api, testRequest(t, s.spec, plain, secret))
+	j.tool, j.stage = t.name, s.spec.Name
+	return j
+}
+
+// testRequest is the test-tool call of tool t in stage st: the branch tip
+// and project, the tool's test inputs and its envvars.
+func testRequest(t *toolRun, st promote.Stage, plain, secret map[string]string) amigo.TestToolRequest {
+	return amigo.TestToolRequest{Inputs: t.settings.TestInputs, CommitBranch: st.Branch, ProjectPath: t.path,
 		RequiredEnvvars: plain, RequiredSecretEnvvars: secret}
-	return newTestJob(s.api, req)
 }
 
 // testResults converts per-input results, masking any secret value a tool

@@ -51,6 +51,7 @@ func (r *runner) verify(ctx context.Context, t *toolRun, s *stageRun) (string, e
 	if err := r.finishCall(ctx, transient, func() (err error) { vs, err = s.api.Versions(ctx, s.tool.ID); return err }); err != nil {
 		return "", fmt.Errorf("list versions to verify %s: %w", s.rep.VersionAfter, err)
 	}
+	s.after = vs // prune works from this list
 	for _, v := range vs {
 		if v.Version.String() != s.rep.VersionAfter {
 			continue
@@ -60,9 +61,58 @@ func (r *runner) verify(ctx context.Context, t *toolRun, s *stageRun) (string, e
 			return "", r.untested(ctx, t, s)
 		}
 		s.confirmed = true
-		return fmt.Sprintf("%s pins %s", s.rep.VersionAfter, changes.ShortSHA(v.ToolCommitHash)), nil
+		what := fmt.Sprintf("%s pins %s", s.rep.VersionAfter, changes.ShortSHA(v.ToolCommitHash))
+		if s.reused {
+			what += r.dedupeAfter(ctx, t, s, vs)
+		}
+		return what, nil
 	}
 	return "", fmt.Errorf("version %s is not among the tool's active versions", s.rep.VersionAfter)
+}
+
+// dedupeAfter withdraws the version just published in a stage whose
+// versions were not listed right before (the analysis'
+// list was used) when an older version of the same commit is there too (a
+// publish an earlier run left building finished meanwhile, or one made by
+// hand): the older one serves, as the versions step would have adopted
+// it. It says what it did.
+func (r *runner) dedupeAfter(ctx context.Context, t *toolRun, s *stageRun, vs []amigo.ToolVersion) string {
+	var older *amigo.ToolVersion
+	for i := range vs {
+		v := &vs[i]
+		if v.Deprecated || v.Version.String() == s.rep.VersionAfter || !sameCommit(v.ToolCommitHash, t.commit) {
+			continue
+		}
+		if older == nil || v.Version.Less(older.Version) {
+			older = v
+		}
+	}
+	if older == nil {
+		return ""
+	}
+	dup := s.rep.VersionAfter
+	if err := r.retryCall(ctx, idempotentRetry, func() error { return s.api.DeprecateVersions(ctx, s.tool.ID, exactConstraint(dup)) }); err != nil {
+		w := fmt.Sprintf("%s already served %s, and deprecating the second version %s failed (%v): deprecate it by hand", older.Version, changes.ShortSHA(t.commit), dup, err)
+		s.rep.Warnings = append(s.rep.Warnings, r.log.mask(w))
+		return "; " + w
+	}
+	s.rep.Withdrawn = append(s.rep.Withdrawn, dup)
+	r.count(func(st *Stats) { st.Withdrawn++ })
+	s.rep.VersionAfter = older.Version.String()
+	w := fmt.Sprintf("%s already served %s (an earlier run's publish that finished meanwhile, or one made by hand): %s, a second version of it, was deprecated at once", older.Version, changes.ShortSHA(t.commit), dup)
+	s.rep.Warnings = append(s.rep.Warnings, w)
+	return "; " + w
+}
+
+// newestExcept is the newest non-deprecated version other than v.
+func newestExcept(vs []amigo.ToolVersion, v string) *amigo.ToolVersion {
+	var rest []amigo.ToolVersion
+	for _, x := range vs {
+		if x.Version.String() != v {
+			rest = append(rest, x)
+		}
+	}
+	return newest(rest)
 }
 
 // untested handles a version the server built from another commit than the

@@ -8,9 +8,26 @@ import (
 	"github.com/amigo-release/amigo-release/changes"
 )
 
-// versions is the versions step: it lists the stage's active versions and
-// learns from them what the stage does (learnVersions).
+// versions is the versions step: it learns the stage's active versions and
+// from them what the stage does (learnVersions). It lists them only when
+// nothing else says what they are:
+//
+//   - a tool ensure created in this run has none;
+//   - where the analysis listed them (every stage of every project: the
+//     stray check, strays.go) and no version served the commit, its list is
+//     used: nothing else changes the tool meanwhile (one release of a
+//     branch at a time), except a publish an earlier run left building,
+//     whose version verify then finds beside the new one, which is
+//     withdrawn at once (dedupeAfter). A version that serves the commit
+//     is only adopted from a list read now.
 func (r *runner) versions(ctx context.Context, t *toolRun, s *stageRun) (string, error) {
+	switch {
+	case s.created:
+		return r.learnVersions(t, s, nil) + " (the tool was created in this run)", nil
+	case s.remote.known && s.remote.tool != nil && s.tool != nil && s.tool.ID == s.remote.tool.ID && versionWithCommit(s.remote.versions, t.commit) == nil:
+		s.reused = true
+		return r.learnVersions(t, s, s.remote.versions) + " (as the analysis listed them)", nil
+	}
 	var vs []amigo.ToolVersion
 	if err := r.read(ctx, func() (err error) { vs, err = s.api.Versions(ctx, s.tool.ID); return err }); err != nil {
 		return "", fmt.Errorf("list versions: %w", err)

@@ -62,7 +62,8 @@
 //
 // OutputsOf(report) computes released ([{"tool","stage","version"}]),
 // changed (["tool", …]), matrix ({"include":[{"tool","project_path"}]},
-// the same on both systems, for a GitHub strategy.matrix via fromJSON) and
+// each entry with a "slot" when the plan scheduled a fan-out; the same on
+// both systems, for a GitHub strategy.matrix via fromJSON) and
 // failed (true/false); the caller adds report-json, the absolute path of
 // the JSON report file it wrote ("" for none). Write sets every output,
 // empty ones too (Azure leaves an unset output's $(step.name) as literal

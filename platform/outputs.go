@@ -34,7 +34,8 @@ type Released struct {
 }
 
 // Matrix is the value of a GitHub strategy.matrix:
-// {"include":[{"tool","project_path"}]}.
+// {"include":[{"tool","project_path"}]}; with a fan-out schedule, one
+// entry per lane, with its "slot".
 type Matrix struct {
 	Include []MatrixEntry `json:"include"`
 }
@@ -44,19 +45,36 @@ type Matrix struct {
 // not "path": Azure exports every matrix variable to the job's steps as an
 // environment variable with an upper-cased name, and a "path" variable
 // would replace PATH, so no step could find bash or amigo-release.
+//
+// With a fan-out schedule (plan --fan-out-jobs) an entry is a lane: Tool
+// and Path list its tools and their projects, comma-separated (the tools
+// input takes the list), and Slot is the lane's slot, for the job's
+// --slot (the action's slot input), so that the jobs that share
+// credentials share their rate limits.
 type MatrixEntry struct {
 	Tool string `json:"tool"`
 	Path string `json:"project_path"`
+	Slot string `json:"slot,omitempty"`
 }
 
 // OutputsOf computes the outputs of r. Slices are never nil, so they
 // encode as [] rather than null.
 func OutputsOf(r *pipeline.Report) Outputs {
 	o := Outputs{Released: []Released{}, Changed: []string{}, Matrix: Matrix{Include: []MatrixEntry{}}, Failed: !r.OK()}
+	lanes := map[int]int{} // lane → its entry in Include
 	for _, t := range r.Tools {
 		o.Changed = append(o.Changed, t.Name)
-		switch t.Status {
-		case pipeline.StatusNoRelease, pipeline.StatusRemoved, pipeline.StatusSkipped:
+		switch {
+		case t.Status == pipeline.StatusNoRelease || t.Status == pipeline.StatusRemoved || t.Status == pipeline.StatusSkipped:
+		case t.Lane > 0:
+			if i, ok := lanes[t.Lane]; ok {
+				e := &o.Matrix.Include[i]
+				e.Tool += "," + t.Name
+				e.Path += "," + t.Path
+				break
+			}
+			lanes[t.Lane] = len(o.Matrix.Include)
+			o.Matrix.Include = append(o.Matrix.Include, MatrixEntry{Tool: t.Name, Path: t.Path, Slot: t.Slot})
 		default:
 			o.Matrix.Include = append(o.Matrix.Include, MatrixEntry{Tool: t.Name, Path: t.Path})
 		}

@@ -2,6 +2,7 @@ package platform
 
 import (
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -17,7 +18,7 @@ func TestOutputsOf(t *testing.T) {
 	want := Outputs{
 		Released: []Released{{"weather_lookup", "us", "1.3.0"}, {"weather_lookup", "eu-central-1", "1.3.0"}},
 		Changed:  []string{"weather_lookup", "geo_coder", "docs_only"},
-		Matrix:   Matrix{Include: []MatrixEntry{{"weather_lookup", "tools/weather_lookup"}, {"geo_coder", "tools/geo_coder"}}},
+		Matrix:   Matrix{Include: []MatrixEntry{{Tool: "weather_lookup", Path: "tools/weather_lookup"}, {Tool: "geo_coder", Path: "tools/geo_coder"}}},
 		Failed:   true,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -165,5 +166,37 @@ func TestAzureMatrix_sameEntriesAsMatrix(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// A plan that scheduled a fan-out makes one matrix entry per lane: its
+// tools and projects, comma-separated, and its slot (on Azure too).
+// Without one the entries are one per tool, as before.
+func TestOutputsOf_fanOutLanes(t *testing.T) {
+	rep := sampleReport()
+	rep.Tools = append(rep.Tools, pipeline.ToolReport{Name: "calendar", Path: "tools/calendar", Status: pipeline.StatusPlanned})
+	lanes := map[string]int{"weather_lookup": 1, "geo_coder": 2, "calendar": 1}
+	for i := range rep.Tools {
+		if l := lanes[rep.Tools[i].Name]; l > 0 {
+			rep.Tools[i].Lane = l
+			rep.Tools[i].Slot = fmt.Sprintf("test=2026-06-01T12:0%d:00Z,entry=%d/2,every=2m2s,jobs=2", l, l-1)
+		}
+	}
+	o := OutputsOf(rep)
+	want := []MatrixEntry{
+		{Tool: "weather_lookup,calendar", Path: "tools/weather_lookup,tools/calendar", Slot: "test=2026-06-01T12:01:00Z,entry=0/2,every=2m2s,jobs=2"},
+		{Tool: "geo_coder", Path: "tools/geo_coder", Slot: "test=2026-06-01T12:02:00Z,entry=1/2,every=2m2s,jobs=2"},
+	}
+	if diff := cmp.Diff(want, o.Matrix.Include); diff != "" {
+		t.Errorf("lanes (-want +got):\n%s", diff)
+	}
+	for name, e := range o.AzureMatrix() {
+		if e.Slot == "" || !regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`).MatchString(name) {
+			t.Errorf("azure_matrix job %q: %+v, want a valid job name and the lane's slot", name, e)
+		}
+	}
+	b, err := json.Marshal(OutputsOf(sampleReport()).Matrix)
+	if err != nil || strings.Contains(string(b), "slot") {
+		t.Errorf("a plan without a fan-out: matrix %s, want no slot", b)
 	}
 }

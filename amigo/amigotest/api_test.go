@@ -637,3 +637,49 @@ func TestListsSortByEveryKeyInOrder(t *testing.T) {
 		}
 	}
 }
+
+// The fixed-window limiter (Options.RateLimiter = LimiterWindow) admits N
+// requests in each minute of the clock, counted from the minute's start,
+// and says in Retry-After when the next minute begins; a burst at the end
+// of one minute and another at the start of the next both pass, where the
+// token bucket refuses the second.
+func TestRateLimitFixedWindow(t *testing.T) {
+	for _, lim := range []RateLimiter{LimiterWindow, LimiterBucket} {
+		t.Run(string(lim), func(t *testing.T) {
+			f := newFixture(t, func(o *Options) { o.RateLimits = map[string]int{OpListTools: 3}; o.RateLimiter = lim })
+			// The fixture's clock starts 5 s into a minute (03:04:05).
+			for i := 0; i < 3; i++ {
+				f.want(f.do("GET", "tool/", nil), 200)
+			}
+			r := f.want(f.do("GET", "tool/", nil), 429)
+			want := map[RateLimiter]string{LimiterWindow: "55", LimiterBucket: "20"}[lim]
+			if got := r.header.Get("Retry-After"); got != want {
+				t.Fatalf("Retry-After %q, want %s", got, want)
+			}
+			// Refused requests are not counted: at 03:04:59 the window
+			// still refuses, the bucket has refilled two.
+			f.clk.Advance(54 * time.Second)
+			if lim == LimiterWindow {
+				f.want(f.do("GET", "tool/", nil), 429)
+				f.clk.Advance(time.Second) // 03:05:00: a new minute
+				for i := 0; i < 3; i++ {
+					f.want(f.do("GET", "tool/", nil), 200)
+				}
+				f.want(f.do("GET", "tool/", nil), 429)
+				// The last second of this minute and the first of the
+				// next: six requests in two seconds, all admitted.
+				f.clk.Advance(59 * time.Second)
+				f.want(f.do("GET", "tool/", nil), 429) // 03:05:59, still this minute's three
+				f.clk.Advance(time.Second)
+				for i := 0; i < 3; i++ {
+					f.want(f.do("GET", "tool/", nil), 200)
+				}
+				return
+			}
+			for i := 0; i < 2; i++ {
+				f.want(f.do("GET", "tool/", nil), 200)
+			}
+			f.want(f.do("GET", "tool/", nil), 429)
+		})
+	}
+}

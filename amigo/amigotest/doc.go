@@ -16,9 +16,10 @@
 //	NewTestRegions(t, Options, names...)        the same, each on httptest
 //	(*Server).Handler, ListenAndServe(ctx, addr), Serve(ctx, ln), Close
 //	Options{Clock, RepoPath, Branch, PublishLatency, TestLatency, ActiveCap,
-//	        CapRule, Lax, RateLimits, DisableRateLimits, APIKeys, StaticTokens,
+//	        CapRule, Lax, RateLimits, DisableRateLimits, RateLimiter, APIKeys, StaticTokens,
 //	        TokenTTL, Orgs, Seed, EnvvarTombstone, ReadOnlyUsers, Logf}
 //	CapLiteral, CapStrict                       the two readings of the active cap
+//	LimiterBucket, LimiterWindow                the two readings of "N requests per minute"
 //	Fixed(d), Uniform(min, max)                 Latency values
 //	Op* constants, Operations, DefaultRateLimits
 //	Faults:     FailNext(op, n, status, body), SetLatency(op, d),
@@ -55,11 +56,26 @@
 // signed-in user, so a read's 403 only comes from FailNext (whose default
 // body is the contract's "Missing required permissions.").
 //
-// Rate limits are token buckets per (user, operation): burst N, refilled N
-// per simulated minute, counted at arrival after authentication (sign-in
-// counts per x-user-id). An empty bucket gives 429 with Retry-After in whole
-// seconds, rounded up. N defaults to the documented limits
-// (DefaultRateLimits; test-tool is 1/min).
+// Rate limits are counted per (user, operation) at arrival, after
+// authentication (sign-in counts per x-user-id); a refused request is not
+// counted. N defaults to the documented limits (DefaultRateLimits;
+// test-tool is 1/min). The contract says only "N requests per minute", so
+// Options.RateLimiter (--rate-limit) picks how they are counted:
+//
+//   - LimiterBucket (the default): a token bucket of burst N, refilled
+//     continuously at N per simulated minute. An empty bucket gives 429
+//     with Retry-After, the whole seconds (rounded up) until a token is
+//     back.
+//   - LimiterWindow: fixed one-minute windows aligned to the clock's
+//     minutes, each admitting N; the count starts again at the minute. A
+//     full window gives 429 with Retry-After, the whole seconds (rounded
+//     up) until the next minute.
+//
+// Both admit a burst of N after a quiet minute. They differ after it: the
+// bucket admits the next request 60/N seconds after the burst, the window
+// only at the next minute, but then a whole new burst even one second
+// after the last (2N within two seconds across a minute boundary). A client
+// that never sends more than N in any 60 seconds keeps to both.
 //
 // # Semantics
 //

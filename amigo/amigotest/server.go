@@ -139,6 +139,17 @@ func (r CapRule) refuses(active, limit int) bool {
 	return active > limit
 }
 
+// RateLimiter is a way of counting a per-minute limit (Options.RateLimiter).
+type RateLimiter string
+
+// The two limiters: "N requests per minute" as a token bucket (burst N,
+// refilled continuously at N a minute) or as fixed one-minute windows (N in
+// each minute of the clock; the count starts again at the minute).
+const (
+	LimiterBucket RateLimiter = "bucket"
+	LimiterWindow RateLimiter = "window"
+)
+
 // APIKey is one accepted sign-in credential triple.
 type APIKey struct {
 	Key, KeyID, UserID string
@@ -182,6 +193,13 @@ type Options struct {
 	RateLimits map[string]int
 	// DisableRateLimits turns all rate limiting off.
 	DisableRateLimits bool
+	// RateLimiter says how a limit of N requests a minute is counted:
+	// LimiterBucket (the default), a token bucket of burst N refilled N a
+	// minute, or LimiterWindow, fixed one-minute windows aligned to the
+	// clock's minutes, each admitting N. The contract says only "N requests
+	// per minute"; both readings admit a burst of N, they differ in when
+	// the next request is admitted. A client must keep to both.
+	RateLimiter RateLimiter
 	// APIKeys, when non-empty, are the only accepted sign-in triples (else
 	// 401). When empty, any triple of non-empty headers is accepted.
 	APIKeys []APIKey
@@ -275,6 +293,13 @@ func New(opts Options) *Server {
 	case CapLiteral, CapStrict:
 	default:
 		panic(fmt.Sprintf("amigotest.New: unknown CapRule %q (use CapLiteral or CapStrict)", opts.CapRule))
+	}
+	switch opts.RateLimiter {
+	case "":
+		opts.RateLimiter = LimiterBucket
+	case LimiterBucket, LimiterWindow:
+	default:
+		panic(fmt.Sprintf("amigotest.New: unknown RateLimiter %q (use LimiterBucket or LimiterWindow)", opts.RateLimiter))
 	}
 	if opts.TokenTTL <= 0 {
 		opts.TokenTTL = time.Hour
@@ -655,10 +680,14 @@ func (s *Server) authenticate(c *call) (reply, bool) {
 
 // ---- rate limiting ----
 
-// bucket is a token bucket: burst n, refilled n per simulated minute.
+// bucket is the state of one (user, operation) limit: a token bucket
+// (burst n, refilled n per simulated minute) or, with LimiterWindow, the
+// count of requests admitted in the current clock minute.
 type bucket struct {
 	tokens float64
 	last   time.Time
+	window time.Time // LimiterWindow: the start of the minute counted
+	used   int       // LimiterWindow: requests admitted in it
 }
 
 func (s *Server) rateFor(op string) int {
@@ -672,8 +701,9 @@ func (s *Server) rateFor(op string) int {
 }
 
 // limit counts a request at arrival against (user, op) and refuses it with
-// 429 and Retry-After (whole simulated seconds, rounded up) when the bucket
-// is empty.
+// 429 and Retry-After (whole simulated seconds, rounded up) when the limit
+// is used up: the bucket is empty, or (LimiterWindow) the current minute
+// has admitted n already. A refused request is not counted.
 func (s *Server) limit(user, op string) (reply, bool) {
 	n := s.rateFor(op)
 	if n <= 0 {
@@ -688,15 +718,27 @@ func (s *Server) limit(user, op string) (reply, bool) {
 		b = &bucket{tokens: float64(n), last: now}
 		s.rates[key] = b
 	}
-	if el := now.Sub(b.last); el > 0 {
-		b.tokens = math.Min(float64(n), b.tokens+el.Minutes()*float64(n))
-		b.last = now
+	var wait float64 // seconds until the next request is admitted
+	if s.opts.RateLimiter == LimiterWindow {
+		if w := now.Truncate(time.Minute); !w.Equal(b.window) {
+			b.window, b.used = w, 0
+		}
+		if b.used < n {
+			b.used++
+			return reply{}, true
+		}
+		wait = b.window.Add(time.Minute).Sub(now).Seconds()
+	} else {
+		if el := now.Sub(b.last); el > 0 {
+			b.tokens = math.Min(float64(n), b.tokens+el.Minutes()*float64(n))
+			b.last = now
+		}
+		if b.tokens >= 1 {
+			b.tokens--
+			return reply{}, true
+		}
+		wait = (1 - b.tokens) / float64(n) * 60
 	}
-	if b.tokens >= 1 {
-		b.tokens--
-		return reply{}, true
-	}
-	wait := (1 - b.tokens) / float64(n) * 60 // seconds
 	secs := int(math.Ceil(wait - 1e-9))
 	if secs < 1 {
 		secs = 1

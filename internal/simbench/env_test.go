@@ -1,0 +1,322 @@
+package simbench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/amigo-release/amigo-release/amigo/amigotest"
+	"github.com/amigo-release/amigo-release/internal/clock"
+	"github.com/amigo-release/amigo-release/promote"
+)
+
+// The workload (issue 15): changed tools that already exist on every
+// stage's server with a released version, four stages in a chain
+// (us → eu → ap → ca), a test gate on the first, the documented rate
+// limits, a test that takes 10 s and a publish that takes 1–5 minutes. A
+// publish's duration is a property of the tool and the stage (its build),
+// drawn once from a seeded uniform distribution, so that every schedule
+// faces the same work; the pipeline does not know them (unless a history
+// of an earlier run tells it).
+const (
+	org         = "acme"
+	testTime    = 10 * time.Second
+	testEvery   = time.Minute // documented: test-tool, 1 request a minute
+	concurrency = 16          // per stage: no stage slot is what a tool waits for
+)
+
+var stages = []string{"us", "eu", "ap", "ca"}
+
+// work is the drawn publish durations: work[tool][stage].
+type work map[string]map[string]time.Duration
+
+func toolName(i int) string { return fmt.Sprintf("tool_%03d", i) }
+
+func newWork(tools int, seed int64) work {
+	rng := rand.New(rand.NewSource(seed))
+	w := work{}
+	for i := 1; i <= tools; i++ {
+		name := toolName(i)
+		w[name] = map[string]time.Duration{}
+		for _, st := range stages {
+			w[name][st] = (time.Minute + time.Duration(rng.Int63n(int64(4*time.Minute)))).Round(time.Second)
+		}
+	}
+	return w
+}
+
+func (w work) names() []string {
+	var out []string
+	for n := range w {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// chain is a tool's publish time over all stages, one after the other.
+func (w work) chain(tool string) time.Duration {
+	var d time.Duration
+	for _, st := range stages {
+		d += w[tool][st]
+	}
+	return d
+}
+
+// bound is the critical path for tools tested in order: the k-th test
+// (from 0) cannot start before k minutes into the run (one test-tool call
+// a minute on the first stage's server), takes testTime, and the tool's
+// publishes then run one after the other. Any schedule that tests in this
+// order takes at least the largest of these sums; everything else a run
+// does (analysis, HTTP, the pacer's margin) is left out, so it is a true
+// lower bound.
+func (w work) bound(order []string) time.Duration {
+	var lb time.Duration
+	for k, tool := range order {
+		if d := time.Duration(k)*testEvery + testTime + w.chain(tool); d > lb {
+			lb = d
+		}
+	}
+	return lb
+}
+
+// bestBound is the lowest bound over every test order: longest chain
+// first (swapping an adjacent pair out of that order never lowers the
+// maximum). No schedule, even one that knew every build time in advance,
+// finishes earlier.
+func (w work) bestBound() time.Duration {
+	names := w.names()
+	sort.SliceStable(names, func(i, j int) bool { return w.chain(names[i]) > w.chain(names[j]) })
+	return w.bound(names)
+}
+
+// repo is a git repository holding the workload's tool projects, with
+// three commits: the one the seeded versions pin, then two releases, each
+// touching every tool.
+type repo struct {
+	dir             string
+	seeded, c1, c2  string
+	tools           []string
+	planFile, token string
+}
+
+func git(t testing.TB, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=Dev", "GIT_AUTHOR_EMAIL=dev@example.com",
+		"GIT_COMMITTER_NAME=Dev", "GIT_COMMITTER_EMAIL=dev@example.com", "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_SYSTEM=/dev/null")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func newRepo(t testing.TB, tools []string) *repo {
+	t.Helper()
+	r := &repo{dir: t.TempDir(), tools: tools}
+	git(t, r.dir, "init", "-q", "-b", "main")
+	write := func(msg, body string) string {
+		for _, n := range tools {
+			p := filepath.Join(r.dir, "tools", n)
+			if err := os.MkdirAll(p, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			py := fmt.Sprintf("[project]\nname = %q\ndescription = \"The %s tool.\"\n", n, n)
+			if err := os.WriteFile(filepath.Join(p, "pyproject.toml"), []byte(py), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(p, "main.py"), []byte("def run(**kw):\n    return "+body+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		git(t, r.dir, "add", "-A")
+		git(t, r.dir, "commit", "-q", "-m", msg)
+		return git(t, r.dir, "rev-parse", "HEAD")
+	}
+	r.seeded = write("feat: the tools", "kw")
+	r.c1 = write("fix: first release of the run", "dict(kw)")
+	r.c2 = write("fix: second release", "dict(kw, v=2)")
+	git(t, r.dir, "update-ref", "refs/heads/main", r.c1)
+	git(t, r.dir, "checkout", "-q", r.c1)
+	return r
+}
+
+// moveTo points the team branch (and the work tree) at commit.
+func (r *repo) moveTo(t testing.TB, commit string) {
+	t.Helper()
+	git(t, r.dir, "update-ref", "refs/heads/main", commit)
+	git(t, r.dir, "checkout", "-q", commit)
+}
+
+// testCall is one test-tool request as a server received it.
+type testCall struct {
+	At      time.Time
+	Project string
+	Status  int
+}
+
+// servers is one emulator per stage, reached through an in-memory
+// transport (no sockets: a goroutine waiting on a socket would keep a
+// synctest bubble's clock from moving) at http://<stage>.sim.
+type servers struct {
+	byStage map[string]*amigotest.Server
+	work    work
+	mu      sync.Mutex
+	tests   []testCall
+}
+
+// newServers makes the emulators on clk (clock.Real{} in a bubble: the
+// bubble's fake time) and seeds them: every workload tool with version
+// 1.0.0 of seeded, and others unrelated tools.
+func newServers(t testing.TB, clk clock.Clock, r *repo, w work, others int, limiter amigotest.RateLimiter) *servers {
+	t.Helper()
+	s := &servers{byStage: map[string]*amigotest.Server{}, work: w}
+	for i, st := range stages {
+		srv := amigotest.New(amigotest.Options{Clock: clk, RepoPath: r.dir, Seed: int64(i + 1), RateLimiter: limiter,
+			PublishLatency: amigotest.Fixed(0), TestLatency: amigotest.Fixed(testTime)})
+		t.Cleanup(srv.Close)
+		for _, n := range r.tools {
+			id, err := srv.AddTool(org, amigotest.SeedTool{Name: n, Description: "The " + n + " tool."})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := srv.AddVersion(org, id, amigotest.SeedVersion{Version: "1.0.0", Commit: r.seeded, ProjectDirectory: "tools/" + n}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for k := 0; k < others; k++ {
+			if _, err := srv.AddTool(org, amigotest.SeedTool{Name: fmt.Sprintf("other_%03d", k)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.byStage[st] = srv
+	}
+	return s
+}
+
+// HTTPClient is a client that reaches the stages' emulators in memory.
+func (s *servers) HTTPClient() *http.Client { return &http.Client{Transport: s} }
+
+// URL is the base URL of a stage.
+func URL(stage string) string { return "http://" + stage + ".sim" }
+
+// RoundTrip serves req on its stage's emulator, holding a publish for its
+// build time in that stage first (the emulator itself publishes at once),
+// and records test-tool calls.
+func (s *servers) RoundTrip(req *http.Request) (*http.Response, error) {
+	st := strings.TrimSuffix(req.URL.Host, ".sim")
+	srv := s.byStage[st]
+	if srv == nil {
+		return nil, fmt.Errorf("no stage at %s", req.URL.Host)
+	}
+	path := req.URL.Path
+	var project string
+	isTest := req.Method == http.MethodPost && strings.HasSuffix(path, "/tool/test")
+	if isTest {
+		body, _ := io.ReadAll(req.Body)
+		var in struct {
+			ProjectPath string `json:"project_path"`
+		}
+		_ = json.Unmarshal(body, &in)
+		project = in.ProjectPath
+		req.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	at := time.Now()
+	if req.Method == http.MethodPost && strings.HasSuffix(path, "/version") {
+		parts := strings.Split(path, "/") // /v1/{org}/tool/{id}/version
+		if len(parts) == 6 {
+			for _, tl := range srv.Tools(parts[2]) {
+				if tl.ID == parts[4] {
+					select {
+					case <-time.After(s.work[tl.Name][st]):
+					case <-req.Context().Done():
+						return nil, req.Context().Err()
+					}
+				}
+			}
+		}
+	}
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, req)
+	if isTest {
+		s.mu.Lock()
+		s.tests = append(s.tests, testCall{At: at, Project: project, Status: rec.Code})
+		s.mu.Unlock()
+	}
+	return rec.Result(), nil
+}
+
+// counts sums the request logs: every request, the 429s among them, and
+// the requests per operation.
+func (s *servers) counts() (all, n429 int, byOp map[string]int) {
+	byOp = map[string]int{}
+	for _, srv := range s.byStage {
+		for _, r := range srv.Requests() {
+			all++
+			byOp[r.OperationID]++
+			if r.Status == http.StatusTooManyRequests {
+				n429++
+			}
+		}
+	}
+	return all, n429, byOp
+}
+
+// testsOK is the test-tool calls that were answered 200, in order.
+func (s *servers) testsOK() []testCall {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []testCall
+	for _, c := range s.tests {
+		if c.Status == http.StatusOK {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// planYAML is the release plan of the workload.
+func planYAML() string {
+	var y strings.Builder
+	fmt.Fprintf(&y, "version: 1\ndiscovery:\n  roots: [tools]\ndefaults:\n  organization: %s\n  concurrency: %d\nstages:\n", org, concurrency)
+	for i, st := range stages {
+		fmt.Fprintf(&y, "  - name: %s\n    base_url: %s\n", st, URL(st))
+		if i == 0 {
+			y.WriteString("    test: true\n")
+		}
+	}
+	return y.String()
+}
+
+func parsePlan(t testing.TB) *promote.Plan {
+	t.Helper()
+	p, err := promote.Parse("release.yaml", []byte(planYAML()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+var creds = map[string]string{"AMIGO_API_KEY": "ak-simbench-0123456789", "AMIGO_API_KEY_ID": "kid", "AMIGO_USER_ID": "releaser"}
+
+func getenv(k string) string { return creds[k] }
+
+// ctxFor is a context for one simulated run: generous, in simulated time.
+func ctxFor(t testing.TB) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(t.Context(), 48*time.Hour)
+}
