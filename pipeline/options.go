@@ -152,7 +152,7 @@ func (o *Options) normalize() error {
 		o.Getenv = os.Getenv
 	}
 	if fo := o.FanOut; fo != nil && (fo.Jobs < 1 || fo.Jobs > MaxFanOutJobs) {
-		return fmt.Errorf("pipeline: Options.FanOut.Jobs %d: want 1 to %d (the jobs at once that one user's limits can be shared between)", fo.Jobs, MaxFanOutJobs)
+		return fmt.Errorf("Options.FanOut.Jobs %d: want 1 to %d (the jobs at once that one user's limits can be shared between)", fo.Jobs, MaxFanOutJobs)
 	}
 	if o.Clients == nil {
 		o.Clients = DefaultClientFactory(ClientConfig{Getenv: o.Getenv, Clock: o.Clock, PublishTimeout: o.Plan.Publish.Timeout, Share: o.Share})
