@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,6 +17,7 @@ import (
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
 	"github.com/amigo-release/amigo-release/changes"
 	"github.com/amigo-release/amigo-release/internal/clock"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 	"github.com/amigo-release/amigo-release/pipeline"
 )
 
@@ -36,49 +36,21 @@ var testCreds = map[string]string{
 // git runs the git CLI in dir (tests only; the product reads git with go-git).
 func git(t *testing.T, dir string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t",
-		"GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_GLOBAL="+emptyGitConfig(t), "GIT_CONFIG_NOSYSTEM=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
-
-// emptyGitConfig is an empty file to use as the global git config, so the
-// developer's own settings (signing, hooks) stay out of the tests.
-func emptyGitConfig(t *testing.T) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "gitconfig")
-	if err := os.WriteFile(p, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return testkit.Git(t, dir, args...)
 }
 
 // writeFiles writes path → content under dir.
 func writeFiles(t *testing.T, dir string, files map[string]string) {
 	t.Helper()
-	for p, c := range files {
-		full := filepath.Join(dir, p)
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if err := testkit.WriteFiles(dir, files); err != nil {
+		t.Fatal(err)
 	}
 }
 
 // commit writes files and commits them with msg; it returns the SHA.
 func commit(t *testing.T, dir, msg string, files map[string]string) string {
 	t.Helper()
-	writeFiles(t, dir, files)
-	git(t, dir, "add", "-A")
-	git(t, dir, "commit", "-q", "-m", msg)
-	return git(t, dir, "rev-parse", "HEAD")
+	return testkit.OpenRepo(t, dir).Commit(msg, files)
 }
 
 // toolRepo makes a repository with two tool projects, weather_lookup and

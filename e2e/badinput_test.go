@@ -9,6 +9,7 @@ import (
 
 	"github.com/amigo-release/amigo-release/changes"
 	"github.com/amigo-release/amigo-release/internal/fakeci"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 )
 
 // TestBadInput: broken and hostile configuration through the binary. Each
@@ -46,7 +47,7 @@ func TestBadInput(t *testing.T) {
 			files: map[string]string{"tools/currency/pyproject.toml": "[project]\nname = \"currency convert!\"\n"},
 			want:  []string{"tools/currency/pyproject.toml", "currency convert!"}},
 		{name: "tool name clash", code: 2,
-			files: project("weather2", "weather_lookup", ""),
+			files: testkit.Project("weather2", "weather_lookup", ""),
 			want:  []string{"weather_lookup", "tools/weather", "tools/weather2"}},
 		// A typo in discovery used to read as "0 projects, nothing to
 		// release" with exit 0 (issue 14 item 4).
@@ -145,12 +146,12 @@ func TestHostileCommitMessages(t *testing.T) {
 	w.checkout(0)
 	w.release(nil).wantCode(t, 0)
 
-	w.commit("feat(weather): ::set-output name=pwned::yes", touch("weather", "1"))
-	w.commit("fix(currency): ##vso[task.setvariable variable=pwned]yes", touch("currency", "2"))
-	w.commit("feat(flight): <script>alert(1)</script><img src=x onerror=alert(2)>", touch("flight", "3"))
-	w.commit("fix(weather): thanks @org/team and @alice", touch("weather", "4"))
-	w.commit("fix(currency): a | b | c", touch("currency", "5"))
-	w.commit("fix(weather): multi-line\n\n::error::pwned\n##vso[task.complete result=Failed]\n<script>x</script>", touch("weather", "6"))
+	w.commit("feat(weather): ::set-output name=pwned::yes", testkit.Touch("weather", "1"))
+	w.commit("fix(currency): ##vso[task.setvariable variable=pwned]yes", testkit.Touch("currency", "2"))
+	w.commit("feat(flight): <script>alert(1)</script><img src=x onerror=alert(2)>", testkit.Touch("flight", "3"))
+	w.commit("fix(weather): thanks @org/team and @alice", testkit.Touch("weather", "4"))
+	w.commit("fix(currency): a | b | c", testkit.Touch("currency", "5"))
+	w.commit("fix(weather): multi-line\n\n::error::pwned\n##vso[task.complete result=Failed]\n<script>x</script>", testkit.Touch("weather", "6"))
 	body := filepath.Join(t.TempDir(), "msg")
 	if err := os.WriteFile(body, []byte("fix(flight): a 1 MB body\n\n"+strings.Repeat("line of a very long body ", 1<<20/25)+"\n"), 0o644); err != nil {
 		t.Fatal(err)

@@ -26,6 +26,7 @@ import (
 	"github.com/amigo-release/amigo-release/changes"
 	"github.com/amigo-release/amigo-release/demo"
 	"github.com/amigo-release/amigo-release/internal/clock"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 	"github.com/amigo-release/amigo-release/pipeline"
 	"github.com/amigo-release/amigo-release/promote"
 )
@@ -844,7 +845,7 @@ func settle(clk clock.Clock, c *demo.Cluster, tools []campaignTool) error {
 func gitMove(dir, msg string) (string, error) {
 	for _, args := range [][]string{{"commit", "-q", "--allow-empty", "-m", msg}, {"rev-parse", "HEAD"}} {
 		cmd := exec.Command("git", args...)
-		cmd.Dir, cmd.Env = dir, gitEnv()
+		cmd.Dir, cmd.Env = dir, testkit.GitEnv()
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			return "", fmt.Errorf("git %s: %v: %s", args[0], err, out)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
 	"github.com/amigo-release/amigo-release/changes"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 	"github.com/amigo-release/amigo-release/pipeline"
 )
 
@@ -22,9 +23,9 @@ import (
 func TestCapRefusalPrunesAndRetriesOnce(t *testing.T) {
 	w := newWorld(t)
 	w.stages = []string{"us"}
-	first := w.commit("feat: one tool", merge(
+	first := w.commit("feat: one tool", testkit.Files(
 		map[string]string{".amigo/release.yaml": strings.Replace(w.planYAML(nil, ""), "retry_budget: 2h", "retry_budget: 1s", 1)},
-		project("weather", "weather_lookup", ""),
+		testkit.Project("weather", "weather_lookup", ""),
 	))
 	srv := w.server("us")
 	id, err := srv.AddTool(org, amigotest.SeedTool{Name: "weather_lookup"})
@@ -40,7 +41,7 @@ func TestCapRefusalPrunesAndRetriesOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	head := w.commit("feat(weather): radar", touch("weather", "radar"))
+	head := w.commit("feat(weather): radar", testkit.Touch("weather", "radar"))
 	w.checkout(0)
 	r := w.release(nil)
 	tr := toolReport(t, r.report, "weather_lookup")

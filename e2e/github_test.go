@@ -10,6 +10,7 @@ import (
 
 	"github.com/amigo-release/amigo-release/changes"
 	"github.com/amigo-release/amigo-release/internal/fakeci"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 )
 
 // The repository the fake GitHub serves, and the github-token input it
@@ -80,7 +81,7 @@ func TestPRPreviewThenMergeUpdatesComment(t *testing.T) {
 
 	// A pull request from feature/radar with a feat to weather.
 	w.gitIn(w.origin, "checkout", "-q", "-b", "feature/radar")
-	prHead := w.commit("feat(weather): radar images", touch("weather", "radar"))
+	prHead := w.commit("feat(weather): radar images", testkit.Touch("weather", "radar"))
 	w.gitIn(w.origin, "checkout", "-q", "main")
 	w.gitIn(w.work, "fetch", "-q", "origin")
 	w.gitIn(w.work, "checkout", "-q", "--detach", prHead)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +18,7 @@ import (
 	"github.com/amigo-release/amigo-release/demo"
 	"github.com/amigo-release/amigo-release/internal/clock"
 	"github.com/amigo-release/amigo-release/internal/peakrss"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 	"github.com/amigo-release/amigo-release/pipeline"
 )
 
@@ -103,23 +103,10 @@ func newWorldWith(t *testing.T, tune func(*amigotest.Options)) *world {
 // server is the emulator of a stage.
 func (w *world) server(stage string) *amigotest.Server { return w.cluster.Servers[stageRegion[stage]] }
 
-func gitEnv() []string {
-	return append(os.Environ(), "GIT_AUTHOR_NAME=Dev", "GIT_AUTHOR_EMAIL=dev@example.com",
-		"GIT_COMMITTER_NAME=Dev", "GIT_COMMITTER_EMAIL=dev@example.com", "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_SYSTEM=/dev/null",
-		"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=protocol.file.allow", "GIT_CONFIG_VALUE_0=always")
-}
-
 // gitIn runs git in dir.
 func (w *world) gitIn(dir string, args ...string) string {
 	w.t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = gitEnv()
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		w.t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return strings.TrimSpace(string(out))
+	return testkit.Git(w.t, dir, args...)
 }
 
 // commit writes files in origin (a "" content deletes) and commits them.
@@ -130,24 +117,7 @@ func (w *world) commit(msg string, files map[string]string) string {
 
 func (w *world) commitIn(dir, msg string, files map[string]string) string {
 	w.t.Helper()
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if content == "" {
-			if err := os.RemoveAll(p); err != nil {
-				w.t.Fatal(err)
-			}
-			continue
-		}
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			w.t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			w.t.Fatal(err)
-		}
-	}
-	w.gitIn(dir, "add", "-A")
-	w.gitIn(dir, "commit", "-q", "--allow-empty", "-m", msg)
-	return w.gitIn(dir, "rev-parse", "HEAD")
+	return testkit.OpenRepo(w.t, dir).Commit(msg, files)
 }
 
 // checkout makes the CI checkout: a full clone of origin (depth 0 means
@@ -170,28 +140,6 @@ func (w *world) pull() {
 	w.t.Helper()
 	w.gitIn(w.work, "fetch", "-q", "origin")
 	w.gitIn(w.work, "reset", "-q", "--hard", "origin/main")
-}
-
-// project returns a tool project's files: pyproject.toml (with extra TOML)
-// and a source file.
-func project(dir, name, extra string) map[string]string {
-	return map[string]string{
-		"tools/" + dir + "/pyproject.toml": fmt.Sprintf("[project]\nname = %q\ndescription = \"The %s tool.\"\n%s", name, name, extra),
-		"tools/" + dir + "/main.py":        "def run(**kw):\n    return kw\n",
-	}
-}
-
-// touch changes a project's source.
-func touch(dir, content string) map[string]string {
-	return map[string]string{"tools/" + dir + "/main.py": "def run(**kw):\n    return " + fmt.Sprintf("%q", content) + "\n"}
-}
-
-func merge(ms ...map[string]string) map[string]string {
-	out := map[string]string{}
-	for _, m := range ms {
-		maps.Copy(out, m)
-	}
-	return out
 }
 
 // planYAML is a four-stage plan on the world's emulators: us (test gate)

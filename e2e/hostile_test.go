@@ -27,6 +27,7 @@ import (
 	"github.com/amigo-release/amigo-release/internal/cilog"
 	"github.com/amigo-release/amigo-release/internal/egress"
 	"github.com/amigo-release/amigo-release/internal/fakeci"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 	"github.com/amigo-release/amigo-release/report"
 )
 
@@ -328,7 +329,7 @@ func runHostile(t *testing.T, seed int64, d egress.Dialect, ta *hostileTally) {
 		weatherDir = "tools/" + clip(clean(text(2), "/\x00\\"), 100)
 	}
 	w := hw.world
-	first := w.commit("feat: tools", merge(
+	first := w.commit("feat: tools", testkit.Files(
 		map[string]string{".amigo/release.yaml": hw.plan("")},
 		project(weatherDir, "weather-lookup", "Weather "+text(3)),
 		project("tools/currency", "currency_convert", "Currency"),

@@ -6,6 +6,7 @@ import (
 
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
 	"github.com/amigo-release/amigo-release/changes"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 	"github.com/amigo-release/amigo-release/pipeline"
 )
 
@@ -20,9 +21,9 @@ import (
 func TestLostPublishAnswerAtTheEndOfTheBudget(t *testing.T) {
 	w := newWorld(t)
 	w.stages = []string{"us"}
-	head := w.commit("feat: one tool", merge(
+	head := w.commit("feat: one tool", testkit.Files(
 		map[string]string{".amigo/release.yaml": strings.Replace(w.planYAML(nil, ""), "retry_budget: 2h", "retry_budget: 30s", 1)},
-		project("weather", "weather_lookup", ""),
+		testkit.Project("weather", "weather_lookup", ""),
 	))
 	w.checkout(0)
 	w.server("us").DropAfterWork(amigotest.OpPublishVersion, 1)

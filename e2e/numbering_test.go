@@ -7,6 +7,7 @@ import (
 
 	"github.com/amigo-release/amigo-release/amigo"
 	"github.com/amigo-release/amigo-release/changes"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 )
 
 // TestPlanPredictsTheNumberAfterAHandDeprecation: after someone deprecates
@@ -18,7 +19,7 @@ func TestPlanPredictsTheNumberAfterAHandDeprecation(t *testing.T) {
 	w.monorepo()
 	w.checkout(0)
 	w.release(nil).wantCode(t, 0)
-	w.commit("fix(weather): rain", touch("weather", "rain"))
+	w.commit("fix(weather): rain", testkit.Touch("weather", "rain"))
 	w.pull()
 	w.release(nil).wantCode(t, 0)
 
@@ -30,7 +31,7 @@ func TestPlanPredictsTheNumberAfterAHandDeprecation(t *testing.T) {
 	if err := eu.DeprecateVersions(context.Background(), id, "==1.0.1"); err != nil {
 		t.Fatal(err)
 	}
-	head := w.commit("fix(weather): snow", touch("weather", "snow"))
+	head := w.commit("fix(weather): snow", testkit.Touch("weather", "snow"))
 	w.pull()
 
 	env := map[string]string{"AMIGO_TIME_SCALE": fmt.Sprint(scale)}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
 	"github.com/amigo-release/amigo-release/internal/fakeci"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 	"github.com/amigo-release/amigo-release/ops"
 )
 
@@ -81,11 +82,11 @@ func (w *world) deprecations() []string {
 // mutating call.
 func TestStatusDriftedCappedPinned(t *testing.T) {
 	w := newWorld(t)
-	c1 := w.commit("feat: tools", merge(w.plan(map[string]string{"eu": "active_cap: 2", "ap": "keep:\n  weather_lookup: [\"1.0.0\"]"}, ""),
-		project("weather", "weather_lookup", ""), project("currency", "currency_convert", "")))
-	c2 := w.commit("fix(weather): rain", touch("weather", "rain"))
-	c3 := w.commit("feat(weather): wind", touch("weather", "wind"))
-	w.commit("fix(weather): gusts", touch("weather", "gusts"))
+	c1 := w.commit("feat: tools", testkit.Files(w.plan(map[string]string{"eu": "active_cap: 2", "ap": "keep:\n  weather_lookup: [\"1.0.0\"]"}, ""),
+		testkit.Project("weather", "weather_lookup", ""), testkit.Project("currency", "currency_convert", "")))
+	c2 := w.commit("fix(weather): rain", testkit.Touch("weather", "rain"))
+	c3 := w.commit("feat(weather): wind", testkit.Touch("weather", "wind"))
+	w.commit("fix(weather): gusts", testkit.Touch("weather", "gusts"))
 	w.checkout(0)
 	w.seed("us", "weather_lookup", "-0.9.0@"+c1, "1.0.0@"+c1, "1.1.0@"+c2, "1.2.0@"+c3)
 	w.seed("eu", "weather_lookup", "1.0.0@"+c1, "1.1.0@"+c3)
@@ -133,9 +134,9 @@ func TestStatusDriftedCappedPinned(t *testing.T) {
 func rolloutWorld(t *testing.T, extra map[string]string, deprecated map[string]string) (*world, []string) {
 	w := newWorld(t)
 	inputs := "\n[[tool.amigo-release.test_inputs]]\ninput_parameters = { city = \"Oslo\" }\n"
-	c1 := w.commit("feat: weather", merge(w.plan(extra, ""), project("weather", "weather_lookup", inputs)))
-	c2 := w.commit("fix(weather): rain", touch("weather", "rain"))
-	c3 := w.commit("feat(weather): wind", touch("weather", "wind"))
+	c1 := w.commit("feat: weather", testkit.Files(w.plan(extra, ""), testkit.Project("weather", "weather_lookup", inputs)))
+	c2 := w.commit("fix(weather): rain", testkit.Touch("weather", "rain"))
+	c3 := w.commit("feat(weather): wind", testkit.Touch("weather", "wind"))
 	w.checkout(0)
 	dep := func(s, v string) string {
 		if deprecated[s] == v {
@@ -247,13 +248,13 @@ func (w *world) wantLiveIn(want map[string][]string) {
 // repository the origin remote names.
 func TestNotesCommand(t *testing.T) {
 	w := newWorld(t)
-	c1 := w.commit("feat: tools", merge(w.plan(nil, ""), project("weather", "weather_lookup", ""), project("currency", "currency_convert", "")))
-	w.commit("fix(weather)!: drop the v1 units", touch("weather", "units"))
-	w.commit("perf(weather): cache", touch("weather", "cache"))
-	w.commit(hostileFeat, touch("weather", "radar"))
+	c1 := w.commit("feat: tools", testkit.Files(w.plan(nil, ""), testkit.Project("weather", "weather_lookup", ""), testkit.Project("currency", "currency_convert", "")))
+	w.commit("fix(weather)!: drop the v1 units", testkit.Touch("weather", "units"))
+	w.commit("perf(weather): cache", testkit.Touch("weather", "cache"))
+	w.commit(hostileFeat, testkit.Touch("weather", "radar"))
 	w.commit("docs(weather): readme", map[string]string{"tools/weather/README.md": "# weather\n"})
-	w.commit("fix(currency): rounding", touch("currency", "rounding"))
-	w.commit("feat(weather): beta", touch("weather", "beta"))
+	w.commit("fix(currency): rounding", testkit.Touch("currency", "rounding"))
+	w.commit("feat(weather): beta", testkit.Touch("weather", "beta"))
 	beta := w.gitIn(w.origin, "rev-parse", "HEAD")
 	w.gitIn(w.origin, "revert", "--no-edit", beta)
 	w.checkout(0)

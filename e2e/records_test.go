@@ -11,6 +11,7 @@ import (
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
 	"github.com/amigo-release/amigo-release/changes"
 	"github.com/amigo-release/amigo-release/internal/fakeci"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 	"github.com/amigo-release/amigo-release/pipeline"
 )
 
@@ -39,10 +40,10 @@ func refCreations(gh *fakeci.GitHub) int {
 // summary.
 func TestTagsAndReleasesOnGitHub(t *testing.T) {
 	w := newWorld(t)
-	first := w.commit("feat: three tools", merge(
+	first := w.commit("feat: three tools", testkit.Files(
 		w.plan(nil, recordsTail),
-		project("weather", "weather_lookup", ""),
-		project("currency", "currency_convert", ""),
+		testkit.Project("weather", "weather_lookup", ""),
+		testkit.Project("currency", "currency_convert", ""),
 	))
 	w.checkout(0)
 	gh := fakeci.NewGitHub(t, ghToken)
@@ -67,9 +68,9 @@ func TestTagsAndReleasesOnGitHub(t *testing.T) {
 	// Someone tagged currency 1.0.1 by hand on the old commit; the next
 	// release of currency will be 1.0.1.
 	gh.SeedTag("currency_convert/v1.0.1", first)
-	w.commit("fix(weather)!: drop the v1 units", touch("weather", "units"))
-	radar := w.commit(hostileFeat, merge(touch("weather", "radar"), map[string]string{"tools/weather/radar.py": "r = 1\n"}))
-	head := w.commit("fix(currency): rounding", touch("currency", "rounding"))
+	w.commit("fix(weather)!: drop the v1 units", testkit.Touch("weather", "units"))
+	radar := w.commit(hostileFeat, testkit.Files(testkit.Touch("weather", "radar"), map[string]string{"tools/weather/radar.py": "r = 1\n"}))
+	head := w.commit("fix(currency): rounding", testkit.Touch("currency", "rounding"))
 	w.pull()
 	gh.SetPRsOf(head, fakeci.PR{Number: 7, Base: "main"})
 	gh.SetPRsOf(radar, fakeci.PR{Number: 7, Base: "main"})
@@ -130,7 +131,7 @@ func TestTagsAndReleasesOnGitHub(t *testing.T) {
 // another commit left as it is, and releases (which Azure lacks) a warning.
 func TestTagsOnAzure(t *testing.T) {
 	w := newWorld(t)
-	first := w.commit("feat: tools", merge(w.plan(nil, recordsTail), project("weather", "weather_lookup", ""), project("currency", "currency_convert", "")))
+	first := w.commit("feat: tools", testkit.Files(w.plan(nil, recordsTail), testkit.Project("weather", "weather_lookup", ""), testkit.Project("currency", "currency_convert", "")))
 	w.checkout(0)
 	ado := fakeci.NewAzure(t, "ado-token-0123456789")
 	ado.NoResourceAreas()
@@ -171,7 +172,7 @@ func TestTagsOnAzure(t *testing.T) {
 // hand and still succeeds.
 func TestTagsOffByDefaultAndLocal(t *testing.T) {
 	w := newWorld(t)
-	head := w.commit("feat: tools", merge(w.plan(nil, recordsTail), project("weather", "weather_lookup", "")))
+	head := w.commit("feat: tools", testkit.Files(w.plan(nil, recordsTail), testkit.Project("weather", "weather_lookup", "")))
 	w.checkout(0)
 	r := w.release(nil)
 	r.wantCode(t, 0)
@@ -181,7 +182,7 @@ func TestTagsOffByDefaultAndLocal(t *testing.T) {
 	}
 
 	w2 := newWorld(t)
-	h2 := w2.commit("feat: tools", merge(w2.plan(nil, ""), project("weather", "weather_lookup", "")))
+	h2 := w2.commit("feat: tools", testkit.Files(w2.plan(nil, ""), testkit.Project("weather", "weather_lookup", "")))
 	w2.checkout(0)
 	gh := fakeci.NewGitHub(t, ghToken)
 	env, _, _ := w2.actionEnv(gh, "push", map[string]any{"ref": "refs/heads/main", "after": h2, "repository": map[string]any{"full_name": ghRepo}}, h2, "refs/heads/main")

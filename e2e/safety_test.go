@@ -21,6 +21,7 @@ import (
 
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
 	"github.com/amigo-release/amigo-release/changes"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 	"github.com/amigo-release/amigo-release/pipeline"
 )
 
@@ -58,10 +59,10 @@ func TestHeadOffTheBranchTip(t *testing.T) {
 	w.monorepo()
 	w.checkout(0)
 	w.release(nil).wantCode(t, 0)
-	tip := w.commit("fix(weather): on main", touch("weather", "main"))
+	tip := w.commit("fix(weather): on main", testkit.Touch("weather", "main"))
 	w.pull()
 	w.gitIn(w.work, "checkout", "-q", "-b", "jokes", "HEAD~1")
-	head := w.commitIn(w.work, "fix(currency): on another branch", touch("currency", "jokes"))
+	head := w.commitIn(w.work, "fix(currency): on another branch", testkit.Touch("currency", "jokes"))
 	w.gitIn(w.work, "checkout", "-q", "--detach")
 	before := w.mutations()
 	r := w.release(nil)
@@ -110,7 +111,7 @@ func TestBranchMovesDuringTheRelease(t *testing.T) {
 	tested := w.monorepo()
 	var moved string
 	hook := newPublishHook(t, w.cluster.URL("us"), func() {
-		moved = w.commit("feat(weather): pushed during the release", touch("weather", "pushed"))
+		moved = w.commit("feat(weather): pushed during the release", testkit.Touch("weather", "pushed"))
 	})
 	plan := strings.ReplaceAll(w.planYAML(nil, ""), w.cluster.URL("us"), hook.srv.URL)
 	w.commit("chore: the plan through the proxy", map[string]string{".amigo/release.yaml": plan})
@@ -172,7 +173,7 @@ func TestBranchMovesDuringTheRelease(t *testing.T) {
 // out once more (its Retry-After) instead of failing the tool.
 func Test429AtTheEndOfTheBudget(t *testing.T) {
 	w := newWorld(t)
-	w.commit("feat: weather", merge(project("weather", "weather_lookup", ""),
+	w.commit("feat: weather", testkit.Files(testkit.Project("weather", "weather_lookup", ""),
 		map[string]string{".amigo/release.yaml": strings.Replace(w.planYAML(nil, ""), "retry_budget: 2h", "retry_budget: 0s", 1)}))
 	w.checkout(0)
 	// Every test-tool call gets a 429 whose Retry-After (10 simulated
@@ -290,7 +291,7 @@ func TestInterrupts(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorldWith(t, func(o *amigotest.Options) { o.PublishLatency = tt.latency })
-			head := w.commit("feat: weather", merge(project("weather", "weather_lookup", ""), w.plan(nil, "")))
+			head := w.commit("feat: weather", testkit.Files(testkit.Project("weather", "weather_lookup", ""), w.plan(nil, "")))
 			w.checkout(0)
 			b := w.start(nil)
 			w.waitBusy("us", "weather_lookup")
@@ -344,7 +345,7 @@ func TestInterrupts(t *testing.T) {
 func TestRegionDownIsAnOutage(t *testing.T) {
 	w := newWorld(t)
 	plan := strings.Replace(w.planYAML(nil, ""), "base_url: "+w.cluster.URL("us"), "region: us", 1)
-	w.commit("feat: weather", merge(project("weather", "weather_lookup", ""), map[string]string{".amigo/release.yaml": plan}))
+	w.commit("feat: weather", testkit.Files(testkit.Project("weather", "weather_lookup", ""), map[string]string{".amigo/release.yaml": plan}))
 	w.checkout(0)
 	// The way to https://api.amigo.ai goes through a proxy that refuses
 	// every connection: to this runner the region is down. (Nothing leaves
@@ -367,7 +368,7 @@ func TestRegionDownIsAnOutage(t *testing.T) {
 // reports the bump it would have published, major, not the commits' minor.
 func TestFirstReleaseFailingBeforePublishReportsMajor(t *testing.T) {
 	w := newWorld(t)
-	w.commit("feat: weather", merge(project("weather", "weather_lookup", "\n[tool.amigo-release]\ntest_inputs = [ { input_parameters = { raise = \"ValueError: no\" } } ]\n"), w.plan(nil, "")))
+	w.commit("feat: weather", testkit.Files(testkit.Project("weather", "weather_lookup", "\n[tool.amigo-release]\ntest_inputs = [ { input_parameters = { raise = \"ValueError: no\" } } ]\n"), w.plan(nil, "")))
 	w.checkout(0)
 	r := w.release(nil)
 	r.wantCode(t, 1)
@@ -392,7 +393,7 @@ func TestHintsNameTheStageSettings(t *testing.T) {
 	})
 	eu := "credentials:\n  api_key_env: EU_KEY\n  api_key_id_env: EU_KEY_ID\n  user_id_env: EU_USER\n"
 	ap := "organization: no-such-org"
-	w.commit("feat: weather", merge(project("weather", "weather_lookup", ""), w.plan(map[string]string{"eu": eu, "ap": ap}, "")))
+	w.commit("feat: weather", testkit.Files(testkit.Project("weather", "weather_lookup", ""), w.plan(map[string]string{"eu": eu, "ap": ap}, "")))
 	w.checkout(0)
 	r := w.release(map[string]string{"EU_KEY": "ek-wrong-9911", "EU_KEY_ID": "ekid", "EU_USER": "releaser"})
 	r.wantCode(t, 2)

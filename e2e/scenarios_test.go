@@ -10,6 +10,7 @@ import (
 
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
 	"github.com/amigo-release/amigo-release/changes"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 	"github.com/amigo-release/amigo-release/pipeline"
 )
 
@@ -19,11 +20,11 @@ func (w *world) monorepo() string {
 	w.t.Helper()
 	weatherExtra := "\n[tool.amigo]\nrequired_envvars = [\"WEATHER_API_URL\"]\n\n[tool.amigo-release]\n" +
 		"[[tool.amigo-release.envvars]]\nname = \"WEATHER_API_URL\"\nvalue = \"https://weather.example\"\n"
-	return w.commit("feat: three tools", merge(
+	return w.commit("feat: three tools", testkit.Files(
 		w.plan(nil, ""),
-		project("weather", "weather_lookup", weatherExtra),
-		project("currency", "currency_convert", ""),
-		project("flight", "flight_status", ""),
+		testkit.Project("weather", "weather_lookup", weatherExtra),
+		testkit.Project("currency", "currency_convert", ""),
+		testkit.Project("flight", "flight_status", ""),
 		map[string]string{"README.md": "# tools\n"},
 	))
 }
@@ -85,8 +86,8 @@ func TestSecondPush(t *testing.T) {
 	w.checkout(0)
 	w.release(nil).wantCode(t, 0)
 
-	w.commit("feat(weather): hourly forecasts", touch("weather", "hourly"))
-	head := w.commit("fix(currency): round to cents", touch("currency", "cents"))
+	w.commit("feat(weather): hourly forecasts", testkit.Touch("weather", "hourly"))
+	head := w.commit("fix(currency): round to cents", testkit.Touch("currency", "cents"))
 	w.pull()
 	r := w.release(nil)
 	r.wantCode(t, 0)
@@ -115,8 +116,8 @@ func TestBreakingChange(t *testing.T) {
 	w.checkout(0)
 	w.release(nil).wantCode(t, 0)
 
-	w.commit("refactor(weather)!: drop the units parameter", touch("weather", "no units"))
-	head := w.commit("fix(currency): new rates source\n\nBREAKING CHANGE: rates are now strings.", touch("currency", "strings"))
+	w.commit("refactor(weather)!: drop the units parameter", testkit.Touch("weather", "no units"))
+	head := w.commit("fix(currency): new rates source\n\nBREAKING CHANGE: rates are now strings.", testkit.Touch("currency", "strings"))
 	w.pull()
 	r := w.release(nil)
 	r.wantCode(t, 0)
@@ -138,7 +139,7 @@ func TestForcePush(t *testing.T) {
 	w.checkout(0)
 	w.release(nil).wantCode(t, 0)
 
-	base := w.commit("fix(weather): a fix that will be rewritten", touch("weather", "v1"))
+	base := w.commit("fix(weather): a fix that will be rewritten", testkit.Touch("weather", "v1"))
 	w.pull()
 	w.release(nil).wantCode(t, 0)
 	if got := w.live("us", "weather_lookup"); len(got) != 2 || got[1] != "1.0.1@"+changes.DisplaySHA(base) {
@@ -147,7 +148,7 @@ func TestForcePush(t *testing.T) {
 
 	// Rewrite: drop the fix, commit a feat instead, force-push origin.
 	w.gitIn(w.origin, "reset", "-q", "--hard", "HEAD~1")
-	head := w.commit("feat(weather): the fix done right, as a feature", touch("weather", "v2"))
+	head := w.commit("feat(weather): the fix done right, as a feature", testkit.Touch("weather", "v2"))
 	w.gitIn(w.work, "fetch", "-q", "--force", "origin")
 	w.gitIn(w.work, "reset", "-q", "--hard", "origin/main")
 	r := w.release(nil)
@@ -177,9 +178,9 @@ func TestShallowClone(t *testing.T) {
 	w.release(nil).wantCode(t, 0)
 	w.wantLive("weather_lookup", "1.0.0@"+changes.DisplaySHA(first))
 
-	w.commit("feat(weather): radar", touch("weather", "radar"))
+	w.commit("feat(weather): radar", testkit.Touch("weather", "radar"))
 	w.commit("docs: readme", map[string]string{"README.md": "# tools, documented\n"})
-	head := w.commit("fix(currency): cents", touch("currency", "cents"))
+	head := w.commit("fix(currency): cents", testkit.Touch("currency", "cents"))
 	w.checkout(1)
 	if got := w.gitIn(w.work, "rev-parse", "--is-shallow-repository"); got != "true" {
 		t.Fatalf("the checkout is not shallow: %s", got)
@@ -211,7 +212,7 @@ func TestShallowClone(t *testing.T) {
 func TestShallowFirstRelease(t *testing.T) {
 	w := newWorld(t)
 	w.monorepo()
-	w.commit("feat(weather): radar", touch("weather", "radar"))
+	w.commit("feat(weather): radar", testkit.Touch("weather", "radar"))
 	w.checkout(1)
 	dry := w.release(map[string]string{"AMIGO_DEEPEN": "false", "AMIGO_DRY_RUN": "true"})
 	dry.wantCode(t, 0)
@@ -239,8 +240,8 @@ func TestRerunAfterThirdStageFailure(t *testing.T) {
 	w.checkout(0)
 	w.release(nil).wantCode(t, 0)
 
-	w.commit("feat(weather): radar", touch("weather", "radar"))
-	head := w.commit("fix(currency): cents", touch("currency", "cents"))
+	w.commit("feat(weather): radar", testkit.Touch("weather", "radar"))
+	head := w.commit("fix(currency): cents", testkit.Touch("currency", "cents"))
 	w.pull()
 	// Stage 3 (ap) fails every publish: its build service is down.
 	w.server("ap").FailNext(amigotest.OpPublishVersion, 100, http.StatusBadRequest, `{"detail":"Build failed: the build service is down"}`)
@@ -323,12 +324,12 @@ func TestForcePushedAwayBase(t *testing.T) {
 	first := w.monorepo()
 	w.checkout(0)
 	w.release(nil).wantCode(t, 0)
-	gone := w.commit("fix(weather): a fix that will be rewritten", touch("weather", "v1"))
+	gone := w.commit("fix(weather): a fix that will be rewritten", testkit.Touch("weather", "v1"))
 	w.pull()
 	w.release(nil).wantCode(t, 0)
 
 	w.gitIn(w.origin, "reset", "-q", "--hard", "HEAD~1")
-	head := w.commit("feat(weather): the fix done right, as a feature", touch("weather", "v2"))
+	head := w.commit("feat(weather): the fix done right, as a feature", testkit.Touch("weather", "v2"))
 	w.gitIn(w.origin, "reflog", "expire", "--expire=now", "--all")
 	w.gitIn(w.origin, "gc", "-q", "--prune=now")
 	w.checkout(0)

@@ -3,9 +3,6 @@ package ops_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -14,6 +11,7 @@ import (
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
 	"github.com/amigo-release/amigo-release/changes"
 	"github.com/amigo-release/amigo-release/internal/clock"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 	"github.com/amigo-release/amigo-release/ops"
 	"github.com/amigo-release/amigo-release/pipeline"
 	"github.com/amigo-release/amigo-release/promote"
@@ -41,39 +39,12 @@ func newWorld(t *testing.T) *world {
 
 func (w *world) git(args ...string) string {
 	w.t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = w.dir
-	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=Dev", "GIT_AUTHOR_EMAIL=dev@example.com",
-		"GIT_COMMITTER_NAME=Dev", "GIT_COMMITTER_EMAIL=dev@example.com", "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_SYSTEM=/dev/null")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		w.t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return strings.TrimSpace(string(out))
+	return testkit.Git(w.t, w.dir, args...)
 }
 
 func (w *world) commit(msg string, files map[string]string) string {
 	w.t.Helper()
-	for name, content := range files {
-		p := filepath.Join(w.dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			w.t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			w.t.Fatal(err)
-		}
-	}
-	w.git("add", "-A")
-	w.git("commit", "-q", "--allow-empty", "-m", msg)
-	return w.git("rev-parse", "HEAD")
-}
-
-func project(name, extra string) map[string]string {
-	return map[string]string{"tools/" + name + "/pyproject.toml": fmt.Sprintf("[project]\nname = %q\n%s", name, extra)}
-}
-
-func touch(name, s string) map[string]string {
-	return map[string]string{"tools/" + name + "/main.py": s + "\n"}
+	return testkit.OpenRepo(w.t, w.dir).Commit(msg, files)
 }
 
 // plan is a four-stage plan on the world's emulators with extra YAML per

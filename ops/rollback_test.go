@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 	"github.com/amigo-release/amigo-release/ops"
 )
 
@@ -16,9 +17,9 @@ import (
 func releasedWorld(t *testing.T) (*world, map[string]string) {
 	w := newWorld(t)
 	c := map[string]string{}
-	c["c1"] = w.commit("feat: weather", project("weather", "[[tool.amigo-release.test_inputs]]\ninput_parameters = { city = \"Oslo\" }\n"))
-	c["c2"] = w.commit("fix: rain", touch("weather", "rain"))
-	c["c3"] = w.commit("feat: wind", touch("weather", "wind"))
+	c["c1"] = w.commit("feat: weather", testkit.Project("weather", "weather", "[[tool.amigo-release.test_inputs]]\ninput_parameters = { city = \"Oslo\" }\n"))
+	c["c2"] = w.commit("fix: rain", testkit.Touch("weather", "rain"))
+	c["c3"] = w.commit("feat: wind", testkit.Touch("weather", "wind"))
 	for _, s := range []string{"us", "eu", "ap"} {
 		w.seed(s, "weather", "1.0.0@"+c["c1"], "1.1.0@"+c["c2"], "1.2.0@"+c["c3"])
 	}

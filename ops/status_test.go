@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/amigo-release/amigo-release/internal/testkit"
 	"github.com/amigo-release/amigo-release/ops"
 )
 
@@ -15,26 +16,16 @@ import (
 func driftedWorld(t *testing.T) (*world, map[string]string) {
 	w := newWorld(t)
 	c := map[string]string{}
-	c["c1"] = w.commit("feat: weather", merge(project("weather", ""), project("calendar", "")))
-	c["c2"] = w.commit("fix: rain", touch("weather", "rain"))
-	c["c3"] = w.commit("feat: wind", touch("weather", "wind"))
-	c["c4"] = w.commit("fix: gusts", touch("weather", "gusts"))
-	c["c5"] = w.commit("feat: holidays", touch("calendar", "holidays"))
+	c["c1"] = w.commit("feat: weather", testkit.Files(testkit.Project("weather", "weather", ""), testkit.Project("calendar", "calendar", "")))
+	c["c2"] = w.commit("fix: rain", testkit.Touch("weather", "rain"))
+	c["c3"] = w.commit("feat: wind", testkit.Touch("weather", "wind"))
+	c["c4"] = w.commit("fix: gusts", testkit.Touch("weather", "gusts"))
+	c["c5"] = w.commit("feat: holidays", testkit.Touch("calendar", "holidays"))
 	w.seed("us", "weather", "-0.9.0@"+c["c1"], "1.0.0@"+c["c1"], "1.1.0@"+c["c2"], "1.2.0@"+c["c3"])
 	w.seed("eu", "weather", "1.0.0@"+c["c1"], "1.1.0@"+c["c3"])
 	w.seed("ap", "weather", "1.0.0@"+c["c1"])
 	w.seed("us", "calendar", "1.0.0@"+c["c1"])
 	return w, c
-}
-
-func merge(ms ...map[string]string) map[string]string {
-	out := map[string]string{}
-	for _, m := range ms {
-		for k, v := range m {
-			out[k] = v
-		}
-	}
-	return out
 }
 
 // TestStatus_driftedCappedPinned: per tool and stage, the serving version

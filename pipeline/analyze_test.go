@@ -8,20 +8,21 @@ import (
 
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
 	"github.com/amigo-release/amigo-release/changes"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 	"github.com/amigo-release/amigo-release/pipeline"
 )
 
 func TestRun_minorAndMajorBumps(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us")
-	h.commit("feat: weather tool", project("weather", ""))
-	h.commit("feat: flights tool", project("flights", ""))
+	h.commit("feat: weather tool", testkit.Project("weather", "weather", ""))
+	h.commit("feat: flights tool", testkit.Project("flights", "flights", ""))
 	plan := h.chain("")
 	if rep := h.run(plan, nil); !rep.OK() {
 		t.Fatalf("first run failed: %v\n%s", toolNames(rep), h.log)
 	}
 
-	h.commit("feat(weather): add forecast days", touch("weather", "v2"))
-	h.commit("fix(flights): handle delays", touch("flights", "v2"))
+	h.commit("feat(weather): add forecast days", testkit.Touch("weather", "v2"))
+	h.commit("fix(flights): handle delays", testkit.Touch("flights", "v2"))
 	rep := h.run(plan, nil)
 	if got := stage(t, tool(t, rep, "weather"), "us"); got.VersionBefore != "1.0.0" || got.VersionAfter != "1.1.0" || got.Bump != "minor" {
 		t.Errorf("weather after feat: %s → %s (%s), want 1.0.0 → 1.1.0 (minor)", got.VersionBefore, got.VersionAfter, got.Bump)
@@ -33,7 +34,7 @@ func TestRun_minorAndMajorBumps(t *testing.T) {
 		t.Errorf("weather bump %q with %d commits, want minor from the one commit since 1.0.0's", tr.Bump, len(tr.Commits))
 	}
 
-	h.commit("feat(weather)!: cities by id only\n\nBREAKING CHANGE: the city parameter is gone", touch("weather", "v3"))
+	h.commit("feat(weather)!: cities by id only\n\nBREAKING CHANGE: the city parameter is gone", testkit.Touch("weather", "v3"))
 	h.commit("docs: readme", map[string]string{"README.md": "hello\n"})
 	rep = h.run(plan, nil)
 	if got := stage(t, tool(t, rep, "weather"), "us"); got.VersionAfter != "2.0.0" {
@@ -51,7 +52,7 @@ func TestRun_minorAndMajorBumps(t *testing.T) {
 
 func TestRun_skipStagesAndToolFilter(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us", "eu", "ap")
-	h.commit("feat: tools", merge(project("weather", "[tool.amigo-release]\nskip_stages = [\"eu\"]\n"), project("flights", ""), project("hotels", "")))
+	h.commit("feat: tools", testkit.Files(testkit.Project("weather", "weather", "[tool.amigo-release]\nskip_stages = [\"eu\"]\n"), testkit.Project("flights", "flights", ""), testkit.Project("hotels", "hotels", "")))
 	plan := h.chain("")
 	rep := h.run(plan, func(o *pipeline.Options) { o.Tools = []string{"weather", "flights", "trains"} })
 	if !rep.OK() {
@@ -77,12 +78,12 @@ func TestRun_skipStagesAndToolFilter(t *testing.T) {
 
 func TestRun_noReleaseAndRemoved(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us")
-	before := h.commit("feat: tools", merge(project("weather", ""), project("flights", "")))
+	before := h.commit("feat: tools", testkit.Files(testkit.Project("weather", "weather", ""), testkit.Project("flights", "flights", "")))
 	plan := h.chain("")
 	if rep := h.run(plan, nil); !rep.OK() {
 		t.Fatalf("first run: %v", toolNames(rep))
 	}
-	h.commit("chore(weather): tidy imports", touch("weather", "tidy"))
+	h.commit("chore(weather): tidy imports", testkit.Touch("weather", "tidy"))
 	h.commit("feat!: drop flights", map[string]string{"tools/flights": ""})
 	for _, srv := range h.servers {
 		srv.ResetRequests()
@@ -108,13 +109,13 @@ func TestRun_noReleaseAndRemoved(t *testing.T) {
 
 func TestRun_shallowClone(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us")
-	h.commit("feat: weather", project("weather", ""))
+	h.commit("feat: weather", testkit.Project("weather", "weather", ""))
 	plan := h.chain("")
 	if rep := h.run(plan, nil); !rep.OK() {
 		t.Fatalf("first release: %v", toolNames(rep))
 	}
 	h.commit("chore: unrelated", map[string]string{"README.md": "hi\n"})
-	h.commit("fix(weather): units", touch("weather", "v2"))
+	h.commit("fix(weather): units", testkit.Touch("weather", "v2"))
 	clone := filepath.Join(t.TempDir(), "clone")
 	h.git("clone", "-q", "--depth", "1", "file://"+h.dir, clone)
 
@@ -136,7 +137,7 @@ func TestRun_shallowClone(t *testing.T) {
 
 func TestRun_firstReleaseWithoutFeatOrFix(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us")
-	h.commit("chore: add the weather tool", project("weather", ""))
+	h.commit("chore: add the weather tool", testkit.Project("weather", "weather", ""))
 	rep := h.run(h.chain(""), nil)
 	if !rep.OK() {
 		t.Fatalf("run not OK: %v\n%s", toolNames(rep), h.log)
@@ -152,7 +153,7 @@ func TestRun_firstReleaseWithoutFeatOrFix(t *testing.T) {
 
 func TestRun_firstReleaseReportsMajor(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us")
-	h.commit("feat: add the weather tool", project("weather", ""))
+	h.commit("feat: add the weather tool", testkit.Project("weather", "weather", ""))
 	rep := h.run(h.chain(""), nil)
 	got := tool(t, rep, "weather")
 	if got.Status != pipeline.StatusReleased || got.Bump != "major" || got.Stages[0].VersionAfter != "1.0.0" {

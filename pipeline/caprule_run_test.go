@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 )
 
 // TestRun_capScenarioUnderBothRules releases three tools that each have
@@ -32,9 +33,9 @@ func TestRun_capScenarioUnderBothRules(t *testing.T) {
 			h := newHarness(t, amigotest.Options{CapRule: c.rule}, "us")
 			var files []map[string]string
 			for _, n := range tools {
-				files = append(files, project(n, ""))
+				files = append(files, testkit.Project(n, n, ""))
 			}
-			first := h.commit("feat: tools", merge(files...))
+			first := h.commit("feat: tools", testkit.Files(files...))
 			srv := h.servers["us"]
 			for _, n := range tools {
 				id, err := srv.AddTool(org, amigotest.SeedTool{Name: n, Description: fmt.Sprintf("The %s tool.", n)})
@@ -49,9 +50,9 @@ func TestRun_capScenarioUnderBothRules(t *testing.T) {
 			}
 			var fixes []map[string]string
 			for _, n := range tools {
-				fixes = append(fixes, touch(n, "fixed"))
+				fixes = append(fixes, testkit.Touch(n, "fixed"))
 			}
-			h.commit("fix: all tools", merge(fixes...))
+			h.commit("fix: all tools", testkit.Files(fixes...))
 			srv.ResetRequests()
 
 			// One tool at a time, so that the order of learning is fixed.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
 	"github.com/amigo-release/amigo-release/changes"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 	"github.com/amigo-release/amigo-release/pipeline"
 	"github.com/amigo-release/amigo-release/promote"
 )
@@ -33,7 +34,7 @@ func discoveryPlan(t *testing.T, h *harness, discovery, tail string) *promote.Pl
 // name; and nothing is published then.
 func TestRun_nonToolProjects(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us")
-	init := h.commit("chore: init", merge(project("weather", ""), map[string]string{
+	init := h.commit("chore: init", testkit.Files(testkit.Project("weather", "weather", ""), map[string]string{
 		"examples/one/pyproject.toml":  "[project]\nname = \"example\"\n",
 		"examples/two/pyproject.toml":  "[project]\nname = \"example\"\n",
 		"templates/pkg/pyproject.toml": "[project]\nname = \"$pkg\"\n",
@@ -41,7 +42,7 @@ func TestRun_nonToolProjects(t *testing.T) {
 		"tests/fixture/pyproject.toml": "[project]\nversion = \"0.1\"\n",
 		"placeholder/pyproject.toml":   "[project]\nname = \"---\"\n",
 	}))
-	feat := h.commit("feat(weather): units", touch("weather", "1"))
+	feat := h.commit("feat(weather): units", testkit.Touch("weather", "1"))
 	plan := discoveryPlan(t, h, "  roots: [.]", "")
 	withBefore := func(before string) func(*pipeline.Options) {
 		return func(o *pipeline.Options) { o.EventBefore = before }
@@ -113,7 +114,7 @@ func TestRun_nonToolProjects(t *testing.T) {
 // release".
 func TestRun_discoveryTypos(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us")
-	h.commit("feat: weather", merge(project("weather", ""), map[string]string{"libs/common/c.py": "1"}))
+	h.commit("feat: weather", testkit.Files(testkit.Project("weather", "weather", ""), map[string]string{"libs/common/c.py": "1"}))
 	for _, tc := range []struct{ discovery, want string }{
 		{"  roots: [tool]", `release.yaml: discovery.roots: "tool" is not a directory at head`},
 		{"  roots: [tools]\n  include: [\"tool/*\"]", `release.yaml: discovery.include: "tool/*" matches no project`},

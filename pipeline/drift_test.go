@@ -5,11 +5,12 @@ import (
 	"testing"
 
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 )
 
 func TestRun_driftBetweenRegions(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us", "eu")
-	first := h.commit("feat: weather", project("weather", ""))
+	first := h.commit("feat: weather", testkit.Project("weather", "weather", ""))
 	// eu already has an older 1.0.0 (numbered on its own): the same commit
 	// becomes 1.0.0 in us and 1.1.0 in eu.
 	id, err := h.servers["eu"].AddTool(org, amigotest.SeedTool{Name: "weather", Description: "The weather tool."})
@@ -19,7 +20,7 @@ func TestRun_driftBetweenRegions(t *testing.T) {
 	if _, err := h.servers["eu"].AddVersion(org, id, amigotest.SeedVersion{Version: "1.0.0", Commit: first, ProjectDirectory: "tools/weather"}); err != nil {
 		t.Fatal(err)
 	}
-	head := h.commit("feat(weather): more", touch("weather", "v2"))
+	head := h.commit("feat(weather): more", testkit.Touch("weather", "v2"))
 	rep := h.run(h.chain(""), nil)
 	w := tool(t, rep, "weather")
 	if !rep.OK() {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
 	"github.com/amigo-release/amigo-release/changes"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 	"github.com/amigo-release/amigo-release/pipeline"
 )
 
@@ -24,12 +25,12 @@ func TestRun_firstTestDoesNotWaitForTheAnalysis(t *testing.T) {
 	for i := range n {
 		name := fmt.Sprintf("tool_%03d", i)
 		names = append(names, name)
-		files = merge(files, project(name, ""))
+		files = testkit.Files(files, testkit.Project(name, name, ""))
 	}
 	first := h.commit("feat: the tools", files)
 	changed := map[string]string{}
 	for _, name := range names {
-		changed = merge(changed, touch(name, "v2"))
+		changed = testkit.Files(changed, testkit.Touch(name, "v2"))
 	}
 	h.commit("fix: every tool", changed)
 	simulate(t, func(t *testing.T) {
@@ -83,8 +84,8 @@ func TestRun_callsPerToolForFourStages(t *testing.T) {
 	h := newSimRepo(t, "us", "eu", "ap", "ca")
 	files, fixes := map[string]string{}, map[string]string{}
 	for _, n := range names {
-		files = merge(files, project(n, ""))
-		fixes = merge(fixes, touch(n, "fixed"))
+		files = testkit.Files(files, testkit.Project(n, n, ""))
+		fixes = testkit.Files(fixes, testkit.Touch(n, "fixed"))
 	}
 	first := h.commit("feat: tools", files)
 	head := h.commit("fix: every tool", fixes)
@@ -119,7 +120,7 @@ func TestRun_callsPerToolForFourStages(t *testing.T) {
 			for _, st := range tr.Stages {
 				verified := false
 				for _, step := range st.Steps {
-					verified = verified || step.Name == "verify" && step.Status == pipeline.StatusReleased
+					verified = verified || step.Name == "verify" && step.Status == pipeline.StatusDone
 				}
 				if st.Status != pipeline.StatusReleased || st.CommitHash != head || !verified || st.VersionBefore != "1.0.0" {
 					t.Errorf("%s in %s: %s, commit %s, verified %v, before %q; want released, %s verified, before 1.0.0", tr.Name, st.Stage, st.Status, st.CommitHash, verified, st.VersionBefore, changes.ShortSHA(head))
@@ -139,8 +140,8 @@ func TestRun_noEarlyTestWhenAProjectCannotBeATool(t *testing.T) {
 	files := map[string]string{"tools/template/pyproject.toml": "[project]\nname = \"$pkg\"\n", "tools/template/main.py": "x = 1\n"}
 	fixes := map[string]string{"tools/template/main.py": "x = 2\n"}
 	for _, n := range names {
-		files = merge(files, project(n, ""))
-		fixes = merge(fixes, touch(n, "fixed"))
+		files = testkit.Files(files, testkit.Project(n, n, ""))
+		fixes = testkit.Files(fixes, testkit.Touch(n, "fixed"))
 	}
 	first := h.commit("feat: tools", files)
 	h.commit("fix: every tool and the template", fixes)

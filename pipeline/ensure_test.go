@@ -10,6 +10,7 @@ import (
 
 	"github.com/amigo-release/amigo-release/amigo"
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 	"github.com/amigo-release/amigo-release/pipeline"
 	"github.com/amigo-release/amigo-release/promote"
 )
@@ -29,7 +30,7 @@ func TestRun_findsToolBeyondFirstPageAndUpdatesIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.commit("feat: weather", project("weather", ""))
+	h.commit("feat: weather", testkit.Project("weather", "weather", ""))
 	plan := h.chain(`tools:
   weather:
     tags:
@@ -95,7 +96,7 @@ func TestRun_newToolCreatedWithoutSecondListing(t *testing.T) {
 			}
 		}
 	}
-	h.commit("feat: weather", project("weather", ""))
+	h.commit("feat: weather", testkit.Project("weather", "weather", ""))
 	rep := h.run(h.chain(""), func(o *pipeline.Options) {
 		def := pipeline.DefaultClientFactory(pipeline.ClientConfig{Getenv: o.Getenv, Clock: o.Clock})
 		o.Clients = func(ctx context.Context, st promote.Stage) (pipeline.API, error) {
@@ -135,7 +136,7 @@ func TestRun_newToolCreatedWithoutSecondListing(t *testing.T) {
 // any tool: the run does not start, and says which variable, where.
 func TestRun_badToolSettingsStopTheStart(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us", "eu")
-	h.commit("feat: tools", merge(project("weather", ""), project("flights", ""), project("hotels", "")))
+	h.commit("feat: tools", testkit.Files(testkit.Project("weather", "weather", ""), testkit.Project("flights", "flights", ""), testkit.Project("hotels", "hotels", "")))
 	plan := h.chain(`tools:
   weather:
     envvars:
@@ -185,12 +186,12 @@ func TestRun_badToolSettingsStopTheStart(t *testing.T) {
 // twice.
 func TestRun_asksEachStageAboutEachToolOnce(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us", "eu")
-	h.commit("feat: tools", merge(project("weather", ""), project("flights", ""), project("hotels", "")))
+	h.commit("feat: tools", testkit.Files(testkit.Project("weather", "weather", ""), testkit.Project("flights", "flights", ""), testkit.Project("hotels", "hotels", "")))
 	plan := h.chain("")
 	if rep := h.run(plan, nil); !rep.OK() {
 		t.Fatalf("first release: %v", toolNames(rep))
 	}
-	h.commit("fix(weather): units", touch("weather", "v2"))
+	h.commit("fix(weather): units", testkit.Touch("weather", "v2"))
 	for _, srv := range h.servers {
 		srv.ResetRequests()
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 	"github.com/amigo-release/amigo-release/pipeline"
 	"github.com/amigo-release/amigo-release/promote"
 )
@@ -16,7 +17,7 @@ import (
 func TestRun_envvarSyncWithSecret(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us")
 	h.env["WEATHER_KEY_PROD"] = "sk-live-TOPSECRET-99"
-	h.commit("feat: weather", project("weather", "[tool.amigo]\nrequired_envvars = [\"WEATHER_API_BASE\"]\nrequired_secret_envvars = [\"WEATHER_API_KEY\"]\n"))
+	h.commit("feat: weather", testkit.Project("weather", "weather", "[tool.amigo]\nrequired_envvars = [\"WEATHER_API_BASE\"]\nrequired_secret_envvars = [\"WEATHER_API_KEY\"]\n"))
 	plan := h.chain(`tools:
   weather:
     envvars:
@@ -54,7 +55,7 @@ func TestRun_envvarSyncWithSecret(t *testing.T) {
 
 	// Rotate the secret: the next release updates it in place.
 	h.env["WEATHER_KEY_PROD"] = "sk-live-ROTATED-77"
-	h.commit("fix(weather): retry", touch("weather", "v2"))
+	h.commit("fix(weather): retry", testkit.Touch("weather", "v2"))
 	if rep := h.run(plan, nil); !rep.OK() {
 		t.Fatalf("second run not OK: %v", toolNames(rep))
 	}
@@ -78,7 +79,7 @@ func TestRun_envvarSyncWithSecret(t *testing.T) {
 // does not cover is found for every stage before anything is created.
 func TestRun_refusesMissingEnvvars(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us", "eu")
-	h.commit("feat: weather", project("weather", "[tool.amigo]\nrequired_secret_envvars = [\"WEATHER_API_KEY\"]\n"))
+	h.commit("feat: weather", testkit.Project("weather", "weather", "[tool.amigo]\nrequired_secret_envvars = [\"WEATHER_API_KEY\"]\n"))
 	rep, err := h.runErr(h.chain(""), nil)
 	se, ok := errors.AsType[*pipeline.StartError](err)
 	if !ok || len(se.Problems) != 2 {
@@ -109,7 +110,7 @@ func TestRun_refusesMissingEnvvars(t *testing.T) {
 // retried, later stages are blocked, and nothing is published.
 func TestRun_serverRefusesMissingEnvvars(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us", "eu")
-	h.commit("feat: weather", project("weather", ""))
+	h.commit("feat: weather", testkit.Project("weather", "weather", ""))
 	// No test gate: the publish meets the refusal (with one, test-tool
 	// refuses first, for the same reason).
 	plan := h.plan("", []stageSpec{{name: "us"}, {name: "eu"}}, "")
@@ -119,7 +120,7 @@ func TestRun_serverRefusesMissingEnvvars(t *testing.T) {
 			api, err := def(ctx, st)
 			if st.Name == "us" {
 				api = &movingBranch{API: api, moved: make(chan string, 1), h: h,
-					files: project("weather", "[tool.amigo]\nrequired_secret_envvars = [\"WEATHER_API_KEY\"]\n")}
+					files: testkit.Project("weather", "weather", "[tool.amigo]\nrequired_secret_envvars = [\"WEATHER_API_KEY\"]\n")}
 			}
 			return api, err
 		}

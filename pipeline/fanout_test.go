@@ -11,6 +11,7 @@ import (
 	"github.com/amigo-release/amigo-release/amigo"
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
 	"github.com/amigo-release/amigo-release/internal/clock"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 	"github.com/amigo-release/amigo-release/pipeline"
 )
 
@@ -25,7 +26,7 @@ func TestPlan_fanOutDealsTheToolsToLanes(t *testing.T) {
 	names := []string{"alpha", "bravo", "charlie"}
 	files := map[string]string{}
 	for _, n := range names {
-		files = merge(files, project(n, ""))
+		files = testkit.Files(files, testkit.Project(n, n, ""))
 	}
 	h.commit("feat: three tools", files)
 	hist := historyJSON(t, map[string]time.Duration{"alpha": time.Minute, "bravo": 4 * time.Minute, "charlie": 2 * time.Minute}, "us", "eu")
@@ -81,8 +82,8 @@ func TestPlan_fanOutDealsTheToolsToLanes(t *testing.T) {
 // first slot takes the next one, a round later.
 func TestRun_jobWaitsForItsSlot(t *testing.T) {
 	h := newSimRepo(t, "us", "eu")
-	first := h.commit("feat: tools", merge(project("weather", ""), project("flights", "")))
-	h.commit("fix: both", merge(touch("weather", "v2"), touch("flights", "v2")))
+	first := h.commit("feat: tools", testkit.Files(testkit.Project("weather", "weather", ""), testkit.Project("flights", "flights", "")))
+	h.commit("fix: both", testkit.Files(testkit.Touch("weather", "v2"), testkit.Touch("flights", "v2")))
 	round := 2 * (time.Minute + time.Second)
 	for _, c := range []struct {
 		name   string

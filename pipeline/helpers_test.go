@@ -4,10 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"maps"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -16,6 +12,7 @@ import (
 	"github.com/amigo-release/amigo-release/amigo"
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
 	"github.com/amigo-release/amigo-release/internal/clock"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 	"github.com/amigo-release/amigo-release/pipeline"
 	"github.com/amigo-release/amigo-release/promote"
 )
@@ -117,61 +114,13 @@ func (h *harness) clientConfig() pipeline.ClientConfig {
 // git runs git in the repository with a fixed identity.
 func (h *harness) git(args ...string) string {
 	h.t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = h.dir
-	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=Dev", "GIT_AUTHOR_EMAIL=dev@example.com",
-		"GIT_COMMITTER_NAME=Dev", "GIT_COMMITTER_EMAIL=dev@example.com", "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_SYSTEM=/dev/null")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		h.t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return strings.TrimSpace(string(out))
+	return testkit.Git(h.t, h.dir, args...)
 }
 
 // commit writes files (a "" content deletes) and commits them with msg.
 func (h *harness) commit(msg string, files map[string]string) string {
 	h.t.Helper()
-	for name, content := range files {
-		p := filepath.Join(h.dir, filepath.FromSlash(name))
-		if content == "" {
-			if err := os.RemoveAll(p); err != nil {
-				h.t.Fatal(err)
-			}
-			continue
-		}
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			h.t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			h.t.Fatal(err)
-		}
-	}
-	h.git("add", "-A")
-	h.git("commit", "-q", "--allow-empty", "-m", msg)
-	return h.git("rev-parse", "HEAD")
-}
-
-// project returns the files of a tool project tools/<name>: pyproject.toml
-// with extra TOML appended, and a source file.
-func project(name, extra string) map[string]string {
-	return map[string]string{
-		"tools/" + name + "/pyproject.toml": fmt.Sprintf("[project]\nname = %q\ndescription = \"The %s tool.\"\n%s", name, name, extra),
-		"tools/" + name + "/main.py":        "def run(**kw):\n    return kw\n",
-	}
-}
-
-// touch returns a change to a tool's source file.
-func touch(name, content string) map[string]string {
-	return map[string]string{"tools/" + name + "/main.py": "def run(**kw):\n    return " + fmt.Sprintf("%q", content) + "\n"}
-}
-
-// merge merges file maps.
-func merge(ms ...map[string]string) map[string]string {
-	out := map[string]string{}
-	for _, m := range ms {
-		maps.Copy(out, m)
-	}
-	return out
+	return testkit.OpenRepo(h.t, h.dir).Commit(msg, files)
 }
 
 // stageSpec is one stage of a generated plan.

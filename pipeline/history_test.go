@@ -12,6 +12,7 @@ import (
 
 	"github.com/amigo-release/amigo-release/amigo"
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 	"github.com/amigo-release/amigo-release/pipeline"
 )
 
@@ -41,10 +42,10 @@ func TestRun_historyOrdersTheTests(t *testing.T) {
 	h := newSimRepo(t, "us", "eu")
 	files := map[string]string{}
 	for _, n := range []string{"alpha", "bravo", "charlie", "delta"} {
-		files = merge(files, project(n, ""))
+		files = testkit.Files(files, testkit.Project(n, n, ""))
 	}
 	first := h.commit("feat: four tools", files)
-	h.commit("fix: three change", merge(touch("alpha", "a"), touch("bravo", "b"), touch("charlie", "c")))
+	h.commit("fix: three change", testkit.Files(testkit.Touch("alpha", "a"), testkit.Touch("bravo", "b"), testkit.Touch("charlie", "c")))
 	build := map[string]time.Duration{"alpha": time.Minute, "bravo": 4 * time.Minute, "charlie": 2 * time.Minute}
 	hist := historyJSON(t, map[string]time.Duration{"alpha": time.Minute, "bravo": 4 * time.Minute, "charlie": 2 * time.Minute, "delta": 3 * time.Minute, "gone": time.Hour}, "us", "eu")
 	for _, c := range []struct {
@@ -138,7 +139,7 @@ func TestRun_historyFindsToolsByID(t *testing.T) {
 	names := []string{"alpha", "bravo", "charlie", "delta"}
 	files := map[string]string{}
 	for _, n := range names {
-		files = merge(files, project(n, ""))
+		files = testkit.Files(files, testkit.Project(n, n, ""))
 	}
 	first := h.commit("feat: four tools", files)
 	simulate(t, func(t *testing.T) {
@@ -154,7 +155,7 @@ func TestRun_historyFindsToolsByID(t *testing.T) {
 		release := func(msg string, history []byte) (*pipeline.Report, int) {
 			changed := map[string]string{}
 			for _, n := range names {
-				changed = merge(changed, touch(n, msg))
+				changed = testkit.Files(changed, testkit.Touch(n, msg))
 			}
 			h.commit("fix: "+msg, changed)
 			before := s.requests(amigotest.OpListTools)

@@ -10,6 +10,7 @@ import (
 	"github.com/amigo-release/amigo-release/amigo"
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
 	"github.com/amigo-release/amigo-release/internal/clock"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 	"github.com/amigo-release/amigo-release/pipeline"
 	"github.com/amigo-release/amigo-release/promote"
 )
@@ -24,8 +25,8 @@ import (
 // and the stage publishes as major at once.
 func TestRun_laterStageWithoutVersionsPublishesMajor(t *testing.T) {
 	h := newSimRepo(t, "us", "eu")
-	first := h.commit("feat: weather", project("weather", ""))
-	h.commit("fix: weather", touch("weather", "fixed"))
+	first := h.commit("feat: weather", testkit.Project("weather", "weather", ""))
+	h.commit("fix: weather", testkit.Touch("weather", "fixed"))
 	simulate(t, func(t *testing.T) {
 		s := newSim(t, h, amigotest.Options{})
 		id, err := s.servers["us"].AddTool(org, amigotest.SeedTool{Name: "weather"})
@@ -56,8 +57,8 @@ func TestRun_laterStageWithoutVersionsPublishesMajor(t *testing.T) {
 // (Before the stray check, that hand-made version was adopted.)
 func TestRun_laterStageVersionOfAnUntestedCommitIsWithdrawn(t *testing.T) {
 	h := newSimRepo(t, "us", "eu")
-	first := h.commit("feat: weather", project("weather", ""))
-	head := h.commit("fix: weather", touch("weather", "fixed"))
+	first := h.commit("feat: weather", testkit.Project("weather", "weather", ""))
+	head := h.commit("fix: weather", testkit.Touch("weather", "fixed"))
 	simulate(t, func(t *testing.T) {
 		s := newSim(t, h, amigotest.Options{})
 		s.seed(first, "weather")
@@ -90,7 +91,7 @@ type movingPublish struct {
 func (m *movingPublish) PublishVersion(ctx context.Context, id string, req amigo.PublishRequest) (*amigo.PublishResponse, error) {
 	if !m.done {
 		m.done = true
-		m.h.commit("feat(weather): pushed during the release", touch("weather", "moved"))
+		m.h.commit("feat(weather): pushed during the release", testkit.Touch("weather", "moved"))
 	}
 	return m.API.PublishVersion(ctx, id, req)
 }
@@ -104,8 +105,8 @@ func (m *movingPublish) PublishVersion(ctx context.Context, id string, req amigo
 // the untested version kept serving (the fault campaign found it).
 func TestRun_laterStageWithdrawsTheMovedTipAfterALostAnswer(t *testing.T) {
 	h := newSimRepo(t, "us", "eu")
-	first := h.commit("feat: weather", project("weather", ""))
-	h.commit("fix: weather", touch("weather", "fixed"))
+	first := h.commit("feat: weather", testkit.Project("weather", "weather", ""))
+	h.commit("fix: weather", testkit.Touch("weather", "fixed"))
 	simulate(t, func(t *testing.T) {
 		s := newSim(t, h, amigotest.Options{})
 		s.seed(first, "weather")

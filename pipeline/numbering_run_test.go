@@ -10,6 +10,7 @@ import (
 
 	"github.com/amigo-release/amigo-release/amigo"
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 	"github.com/amigo-release/amigo-release/pipeline"
 )
 
@@ -20,10 +21,10 @@ import (
 // and the run then gets exactly what plan said, in every stage.
 func TestPlan_predictsAfterAHandDeprecatedNewestVersion(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us", "eu")
-	h.commit("feat: weather", project("weather", ""))
+	h.commit("feat: weather", testkit.Project("weather", "weather", ""))
 	plan := h.chain("")
 	h.run(plan, nil)
-	h.commit("fix(weather): rain", touch("weather", "rain"))
+	h.commit("fix(weather): rain", testkit.Touch("weather", "rain"))
 	if rep := h.run(plan, nil); !rep.OK() {
 		t.Fatalf("second release: %v\n%s", toolNames(rep), h.log)
 	}
@@ -36,7 +37,7 @@ func TestPlan_predictsAfterAHandDeprecatedNewestVersion(t *testing.T) {
 	if err := c.DeprecateVersions(context.Background(), tl.ID, "==1.0.1"); err != nil {
 		t.Fatal(err)
 	}
-	h.commit("fix(weather): snow", touch("weather", "snow"))
+	h.commit("fix(weather): snow", testkit.Touch("weather", "snow"))
 
 	planned := h.run(plan, func(o *pipeline.Options) { o.Mode = pipeline.ModePlan })
 	ran := h.run(plan, nil)
@@ -87,10 +88,10 @@ func (rt rewriteTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // the tool and the version, and predicts nothing.
 func TestPlan_refusesAHighestVersionNoToolCanHave(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us")
-	h.commit("feat: weather", project("weather", ""))
+	h.commit("feat: weather", testkit.Project("weather", "weather", ""))
 	plan := h.chain("")
 	h.run(plan, nil)
-	h.commit("feat(weather): rain", touch("weather", "rain"))
+	h.commit("feat(weather): rain", testkit.Touch("weather", "rain"))
 	for _, bad := range []string{`"major":9223372036854775807`, `"major":-3`} {
 		edit := func(r *http.Request, body []byte) []byte {
 			if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/version") && strings.Contains(r.URL.RawQuery, "sort_by") {

@@ -7,18 +7,19 @@ import (
 	"testing"
 
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 	"github.com/amigo-release/amigo-release/pipeline"
 )
 
 func TestPlan_makesNoMutatingCall(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us", "eu")
-	h.commit("feat: weather", project("weather", ""))
+	h.commit("feat: weather", testkit.Project("weather", "weather", ""))
 	plan := h.chain("")
 	if rep := h.run(plan, nil); !rep.OK() {
 		t.Fatalf("release failed: %v", toolNames(rep))
 	}
-	h.commit("feat(weather): forecast", touch("weather", "v2"))
-	h.commit("feat: flights", project("flights", ""))
+	h.commit("feat(weather): forecast", testkit.Touch("weather", "v2"))
+	h.commit("feat: flights", testkit.Project("flights", "flights", ""))
 	for _, srv := range h.servers {
 		srv.ResetRequests()
 	}
@@ -96,7 +97,7 @@ func TestPlan_makesNoMutatingCall(t *testing.T) {
 // while a dry run (and a run) needs the variable.
 func TestPlan_missingSecretIsAWarning(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us")
-	h.commit("feat: weather", project("weather", ""))
+	h.commit("feat: weather", testkit.Project("weather", "weather", ""))
 	plan := h.chain(`tools:
   weather:
     envvars:

@@ -6,11 +6,12 @@ import (
 	"testing"
 
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 )
 
 func TestRun_capPruningWithPinnedVersion(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us")
-	first := h.commit("feat: weather", project("weather", ""))
+	first := h.commit("feat: weather", testkit.Project("weather", "weather", ""))
 	srv := h.servers["us"]
 	id, err := srv.AddTool(org, amigotest.SeedTool{Name: "weather", Description: "The weather tool."})
 	if err != nil {
@@ -21,7 +22,7 @@ func TestRun_capPruningWithPinnedVersion(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	h.commit("feat(weather): forecast", touch("weather", "v2"))
+	h.commit("feat(weather): forecast", testkit.Touch("weather", "v2"))
 	plan := h.plan("", []stageSpec{{name: "us", extra: "active_cap: 2\nkeep:\n  weather: [\"1.0.0\"]"}}, "")
 	rep := h.run(plan, nil)
 	st := stage(t, tool(t, rep, "weather"), "us")

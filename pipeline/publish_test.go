@@ -11,12 +11,13 @@ import (
 	"time"
 
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 	"github.com/amigo-release/amigo-release/pipeline"
 )
 
 func TestRun_conflictStormDuringPublish(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us")
-	h.commit("feat: weather", project("weather", ""))
+	h.commit("feat: weather", testkit.Project("weather", "weather", ""))
 	h.servers["us"].FailNext(amigotest.OpPublishVersion, 6, http.StatusConflict, "")
 	rep := h.run(h.chain(""), nil)
 	st := stage(t, tool(t, rep, "weather"), "us")
@@ -39,7 +40,7 @@ func TestRun_conflictStormDuringPublish(t *testing.T) {
 
 func TestRun_conflictStormExhaustsBudget(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us")
-	h.commit("feat: weather", project("weather", ""))
+	h.commit("feat: weather", testkit.Project("weather", "weather", ""))
 	h.servers["us"].FailNext(amigotest.OpPublishVersion, 1000, http.StatusConflict, "")
 	plan := h.chain("")
 	plan.Publish.RetryBudget = 20 * time.Minute
@@ -60,7 +61,7 @@ func TestRun_conflictStormExhaustsBudget(t *testing.T) {
 
 func TestRun_droppedConnectionAfterPublish(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us")
-	head := h.commit("feat: weather", project("weather", ""))
+	head := h.commit("feat: weather", testkit.Project("weather", "weather", ""))
 	h.servers["us"].DropAfterWork(amigotest.OpPublishVersion, 1)
 	rep := h.run(h.chain(""), nil)
 	st := stage(t, tool(t, rep, "weather"), "us")
@@ -89,7 +90,7 @@ func TestRun_publishTimeoutIsReconciled(t *testing.T) {
 	// A build of 10 simulated minutes is 100 real ms; every publish call
 	// gives up after 20 real ms, so only reconciliation can find it.
 	h := newHarness(t, amigotest.Options{PublishLatency: amigotest.Fixed(10 * time.Minute)}, "us")
-	head := h.commit("feat: weather", project("weather", ""))
+	head := h.commit("feat: weather", testkit.Project("weather", "weather", ""))
 	plan := h.chain("")
 	plan.Publish.Timeout = 20 * time.Millisecond
 	rep := h.run(plan, nil)
@@ -117,7 +118,7 @@ func TestRun_rerunWhileEarlierPublishStillBuilds(t *testing.T) {
 
 func testRerunWhileEarlierPublishStillBuilds(t *testing.T) {
 	h := newBubbleHarness(t, amigotest.Options{PublishLatency: amigotest.Fixed(time.Hour)}, "us")
-	head := h.commit("feat: weather", project("weather", ""))
+	head := h.commit("feat: weather", testkit.Project("weather", "weather", ""))
 	plan := h.chain("")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -164,7 +165,7 @@ func testRerunWhileEarlierPublishStillBuilds(t *testing.T) {
 
 func TestRun_rerunAfterPartialFailure(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us", "eu", "ap", "ca")
-	head := h.commit("feat: weather", project("weather", ""))
+	head := h.commit("feat: weather", testkit.Project("weather", "weather", ""))
 	plan := h.chain("")
 	h.servers["ap"].FailNext(amigotest.OpPublishVersion, 1, http.StatusBadRequest, `{"detail":"Tool build has failed."}`)
 	rep := h.run(plan, nil)
@@ -228,7 +229,7 @@ func TestRun_chaosNeverPublishesTwice(t *testing.T) {
 		t.Run(fmt.Sprintf("seed %d", seed), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				h := newBubbleHarness(t, amigotest.Options{}, "us", "eu")
-				head := h.commit("feat: tools", merge(project("weather", ""), project("flights", ""), project("hotels", "")))
+				head := h.commit("feat: tools", testkit.Files(testkit.Project("weather", "weather", ""), testkit.Project("flights", "flights", ""), testkit.Project("hotels", "hotels", "")))
 				for i, srv := range h.servers {
 					// Every operation the pipeline calls, sign-in included.
 					srv.SetChaos(&amigotest.Chaos{Seed: seed*31 + int64(len(i)), Conflict: 0.2, RateLimit: 0.15, Unavailable: 0.15, Drop: 0.2, Latency: 0.1,

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 	"github.com/amigo-release/amigo-release/pipeline"
 )
 
@@ -41,7 +42,7 @@ func (f *fakeRecorder) Record(_ context.Context, v pipeline.VersionRecord) pipel
 // (the recorder is idempotent), and a failed first stage never does.
 func TestRecord_onceWhenTheFirstStageServes(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us", "eu")
-	h.commit("feat: weather", project("weather", ""))
+	h.commit("feat: weather", testkit.Project("weather", "weather", ""))
 	plan := h.plan("", []stageSpec{{name: "us", extra: "smoke: true"}, {name: "eu"}}, "")
 	rec := &fakeRecorder{h: h, reply: pipeline.RecordReport{Tag: "weather/v1.0.0", TagStatus: pipeline.TagCreated,
 		Warnings: []string{"key ak-SECRET-4242 leaked into a warning"}}}
@@ -93,7 +94,7 @@ func TestRecord_onceWhenTheFirstStageServes(t *testing.T) {
 	}
 
 	// A failed smoke in the first stage records nothing.
-	h.commit("fix: rain", touch("weather", "rain"))
+	h.commit("fix: rain", testkit.Touch("weather", "rain"))
 	h.servers["us"].FailNext(amigotest.OpInvokeVersion, 5, http.StatusBadRequest, `{"detail":"boom"}`)
 	rep = h.run(plan, with)
 	if st := stage(t, tool(t, rep, "weather"), "us").Status; st != pipeline.StatusFailed {
@@ -109,7 +110,7 @@ func TestRecord_onceWhenTheFirstStageServes(t *testing.T) {
 // number.
 func TestRecord_firstStageTheToolDoesNotSkip(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us", "eu")
-	h.commit("feat: weather", project("weather", "[tool.amigo-release]\nskip_stages = [\"us\"]\n"))
+	h.commit("feat: weather", testkit.Project("weather", "weather", "[tool.amigo-release]\nskip_stages = [\"us\"]\n"))
 	rec := &fakeRecorder{h: h}
 	h.run(h.plan("", []stageSpec{{name: "us"}, {name: "eu"}}, ""), func(o *pipeline.Options) { o.Records = rec })
 	if len(rec.calls) != 1 || rec.calls[0].v.Stage != "eu" || rec.calls[0].v.Version != "1.0.0" {

@@ -10,12 +10,13 @@ import (
 	"time"
 
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 	"github.com/amigo-release/amigo-release/pipeline"
 )
 
 func TestRun_firstRelease(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us")
-	head := h.commit("feat: weather tool", project("weather", ""))
+	head := h.commit("feat: weather tool", testkit.Project("weather", "weather", ""))
 	rep := h.run(h.chain(""), nil)
 	if !rep.OK() {
 		t.Fatalf("report not OK: %+v\nlog:\n%s", rep, h.log)
@@ -86,7 +87,7 @@ func TestRun_firstRelease(t *testing.T) {
 
 func TestRun_promotionAcrossFourStages(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us", "eu", "ap", "ca")
-	head := h.commit("feat: two tools", merge(project("weather", ""), project("flights", "")))
+	head := h.commit("feat: two tools", testkit.Files(testkit.Project("weather", "weather", ""), testkit.Project("flights", "flights", "")))
 	plan := h.plan("", []stageSpec{
 		{name: "us", extra: "test: true\nsmoke: true\nsoak: 10m"},
 		{name: "eu", extra: "smoke: true"},
@@ -150,7 +151,7 @@ func TestRun_secretEchoedInAnErrorIsMasked(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us")
 	const secret = "sk-live-ECHOED-31337"
 	h.env["WEATHER_KEY_PROD"] = secret
-	h.commit("feat: weather", project("weather", ""))
+	h.commit("feat: weather", testkit.Project("weather", "weather", ""))
 	h.servers["us"].FailNext(amigotest.OpModifyEnvvars, 1, http.StatusBadRequest, `{"detail":"envvar WEATHER_API_KEY: value `+secret+` is not accepted"}`)
 	plan := h.chain(`tools:
   weather:

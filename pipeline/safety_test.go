@@ -13,6 +13,7 @@ import (
 	"github.com/amigo-release/amigo-release/amigo"
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
 	"github.com/amigo-release/amigo-release/changes"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 	"github.com/amigo-release/amigo-release/pipeline"
 	"github.com/amigo-release/amigo-release/promote"
 )
@@ -50,10 +51,10 @@ func startProblems(t *testing.T, err error) []pipeline.Problem {
 // does not start, and says why and what to do.
 func TestRun_headOffTheBranchTipDoesNotStart(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us", "eu")
-	h.commit("feat: weather", project("weather", ""))
-	tip := h.commit("fix(weather): on main", touch("weather", "main"))
+	h.commit("feat: weather", testkit.Project("weather", "weather", ""))
+	tip := h.commit("fix(weather): on main", testkit.Touch("weather", "main"))
 	h.git("checkout", "-q", "-b", "feature", "HEAD~1")
-	head := h.commit("fix(weather): on a feature branch", touch("weather", "feature"))
+	head := h.commit("fix(weather): on a feature branch", testkit.Touch("weather", "feature"))
 	h.git("checkout", "-q", "--detach")
 	plan := h.chain("")
 	rep, err := h.runErr(plan, nil)
@@ -92,10 +93,10 @@ func TestRun_headOffTheBranchTipDoesNotStart(t *testing.T) {
 // its HEAD but whose origin has moved on does not start.
 func TestRun_remoteBranchTipIsChecked(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us")
-	h.commit("feat: weather", project("weather", ""))
+	h.commit("feat: weather", testkit.Project("weather", "weather", ""))
 	clone := filepath.Join(t.TempDir(), "checkout")
 	h.git("clone", "-q", "file://"+h.dir, clone)
-	moved := h.commit("fix(weather): pushed after the checkout", touch("weather", "later"))
+	moved := h.commit("fix(weather): pushed after the checkout", testkit.Touch("weather", "later"))
 	remote := func(o *pipeline.Options) { o.RepoPath = clone; o.Remote = &changes.DeepenOptions{} }
 	_, err := h.runErr(h.chain(""), remote)
 	problems := startProblems(t, err)
@@ -117,7 +118,7 @@ func TestRun_remoteBranchTipIsChecked(t *testing.T) {
 // and promoting it, without publishing it again.
 func TestRun_untestedVersionIsNeverPromoted(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us", "eu")
-	tested := h.commit("feat: weather", project("weather", ""))
+	tested := h.commit("feat: weather", testkit.Project("weather", "weather", ""))
 	plan := h.chain("")
 	moved := make(chan string, 1)
 	rep := h.run(plan, func(o *pipeline.Options) { o.Clients = movingIn(o, h, "us", moved) })
@@ -169,7 +170,7 @@ func TestRun_untestedVersionIsWithdrawn(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, amigotest.Options{}, "us", "eu", "ap")
-			h.commit("feat: weather", project("weather", ""))
+			h.commit("feat: weather", testkit.Project("weather", "weather", ""))
 			text := h.planText("", []stageSpec{{name: "us", extra: "test: true"}, {name: "eu"}, {name: "ap"}}, "")
 			if tt.deprecate {
 				text = strings.Replace(text, "publish:\n", "publish:\n  deprecate_untested: true\n", 1)
@@ -264,7 +265,7 @@ func TestRun_429AtTheEndOfTheBudgetIsWaitedOnce(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, amigotest.Options{}, "us")
-			h.commit("feat: weather", project("weather", ""))
+			h.commit("feat: weather", testkit.Project("weather", "weather", ""))
 			text := strings.Replace(h.planText("", []stageSpec{{name: "us", extra: "test: true"}}, ""), "retry_budget: 6h", "retry_budget: 1m", 1)
 			rep := h.run(h.parse(text), func(o *pipeline.Options) {
 				def := pipeline.DefaultClientFactory(pipeline.ClientConfig{Getenv: o.Getenv, Clock: o.Clock})
@@ -292,7 +293,7 @@ func TestRun_429AtTheEndOfTheBudgetIsWaitedOnce(t *testing.T) {
 // without publishing anything twice.
 func TestRun_interruptLetsThePublishInFlightFinish(t *testing.T) {
 	h := newHarness(t, amigotest.Options{PublishLatency: amigotest.Fixed(20 * time.Minute)}, "us", "eu")
-	head := h.commit("feat: weather", project("weather", ""))
+	head := h.commit("feat: weather", testkit.Project("weather", "weather", ""))
 	plan := h.chain("")
 	stop := make(chan struct{})
 	done := make(chan *pipeline.Report, 1)
@@ -333,7 +334,7 @@ func TestRun_interruptLetsThePublishInFlightFinish(t *testing.T) {
 // caller cancels ctx), its outcome is unknown, and the report says so.
 func TestRun_interruptThenCancelLeavesTheOutcomeUnknown(t *testing.T) {
 	h := newHarness(t, amigotest.Options{PublishLatency: amigotest.Fixed(10 * time.Hour)}, "us", "eu")
-	h.commit("feat: weather", project("weather", ""))
+	h.commit("feat: weather", testkit.Project("weather", "weather", ""))
 	stop := make(chan struct{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -361,7 +362,7 @@ func TestRun_interruptThenCancelLeavesTheOutcomeUnknown(t *testing.T) {
 // would have published: major, not the commits' minor.
 func TestRun_firstReleaseFailingBeforePublishReportsMajor(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us", "eu")
-	h.commit("feat: weather", project("weather", ""))
+	h.commit("feat: weather", testkit.Project("weather", "weather", ""))
 	rep := h.run(h.chain("tools:\n  weather:\n    test_inputs:\n      - input_parameters: {raise: \"ValueError: no\"}\n"), nil)
 	w := tool(t, rep, "weather")
 	if w.Status != pipeline.StatusFailed || len(h.versions("us", "weather")) != 0 {
@@ -447,7 +448,7 @@ func TestRun_stopStillVerifiesThePublishInFlight(t *testing.T) {
 	for _, how := range []string{"interrupt", "halt"} {
 		t.Run(how, func(t *testing.T) {
 			h := newHarness(t, amigotest.Options{}, "us", "eu")
-			h.commit("feat: tools", merge(project("weather", ""), project("flights", "")))
+			h.commit("feat: tools", testkit.Files(testkit.Project("weather", "weather", ""), testkit.Project("flights", "flights", "")))
 			plan := h.chain("")
 			stopped := "interrupted: nothing new starts"
 			if how == "halt" {

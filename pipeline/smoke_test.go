@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 	"github.com/amigo-release/amigo-release/pipeline"
 )
 
@@ -12,7 +13,7 @@ import (
 // published) and blocks the stages after it.
 func TestRun_failingSmokeBlocksPromotion(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us", "eu")
-	h.commit("feat: weather", project("weather", ""))
+	h.commit("feat: weather", testkit.Project("weather", "weather", ""))
 	plan := h.plan("", []stageSpec{{name: "us", extra: "smoke: true"}, {name: "eu"}}, `tools:
   weather:
     test_inputs:

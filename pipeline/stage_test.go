@@ -12,6 +12,7 @@ import (
 
 	"github.com/amigo-release/amigo-release/amigo"
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 	"github.com/amigo-release/amigo-release/pipeline"
 	"github.com/amigo-release/amigo-release/promote"
 )
@@ -49,7 +50,7 @@ func TestRun_failurePolicies(t *testing.T) {
 			// fail-fast, halted the run): on a scaled clock the minute
 			// between the two tests is a few real milliseconds, which a
 			// loaded machine can lose.
-			h.commit("feat: tools", merge(project("weather", ""), project("zflights", "")))
+			h.commit("feat: tools", testkit.Files(testkit.Project("weather", "weather", ""), testkit.Project("zflights", "zflights", "")))
 			plan := h.plan("", []stageSpec{{name: "us", extra: tt.usExtra}, {name: "eu"}}, tail)
 			failed := make(chan struct{})
 			rep := h.run(plan, func(o *pipeline.Options) {
@@ -141,7 +142,7 @@ func (a *signalAfter) Versions(ctx context.Context, id string) ([]amigo.ToolVers
 // live) is blocked, not failed, and the stages after it do not start.
 func TestRun_haltDuringSoakBlocks(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us", "eu")
-	h.commit("feat: tools", merge(project("weather", ""), project("zflights", "")))
+	h.commit("feat: tools", testkit.Files(testkit.Project("weather", "weather", ""), testkit.Project("zflights", "zflights", "")))
 	plan := h.plan("", []stageSpec{{name: "us", extra: "test: true\nsoak: 2h\non_failure: halt"}, {name: "eu"}}, `tools:
   zflights:
     test_inputs:
@@ -181,7 +182,7 @@ func TestRun_haltDuringSoakBlocks(t *testing.T) {
 
 func TestRun_cancelledRunIsPending(t *testing.T) {
 	h := newHarness(t, amigotest.Options{PublishLatency: amigotest.Fixed(time.Hour)}, "us", "eu")
-	h.commit("feat: weather", project("weather", ""))
+	h.commit("feat: weather", testkit.Project("weather", "weather", ""))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	plan := h.chain("")

@@ -12,6 +12,7 @@ import (
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
 	"github.com/amigo-release/amigo-release/changes"
 	"github.com/amigo-release/amigo-release/internal/clock"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 	"github.com/amigo-release/amigo-release/pipeline"
 )
 
@@ -37,7 +38,7 @@ func TestRun_straysFoundOnEveryPath(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			h := newSimRepo(t, "us", "eu", "ap")
-			tested := h.commit("feat: tools", merge(project("weather", ""), project("flights", "")))
+			tested := h.commit("feat: tools", testkit.Files(testkit.Project("weather", "weather", ""), testkit.Project("flights", "flights", "")))
 			simulate(t, func(t *testing.T) {
 				s := newSim(t, h, amigotest.Options{})
 				plan := s.plan("")
@@ -58,7 +59,7 @@ func TestRun_straysFoundOnEveryPath(t *testing.T) {
 				if _, err := s.servers["eu"].AddVersion(org, eu.ID, amigotest.SeedVersion{Version: "1.0.1", Commit: untested, ProjectDirectory: "tools/weather"}); err != nil {
 					t.Fatal(err)
 				}
-				h.commit("fix(flights): retry", touch("flights", "retry"))
+				h.commit("fix(flights): retry", testkit.Touch("flights", "retry"))
 				h.log.Reset()
 				for _, srv := range s.servers {
 					srv.ResetRequests()

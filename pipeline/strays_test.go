@@ -11,6 +11,7 @@ import (
 
 	"github.com/amigo-release/amigo-release/amigo"
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 	"github.com/amigo-release/amigo-release/pipeline"
 	"github.com/amigo-release/amigo-release/promote"
 )
@@ -29,7 +30,7 @@ import (
 func TestRun_rerunWithdrawsAVersionAStoppedRunLeftUntested(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newBubbleHarness(t, amigotest.Options{}, "us", "eu")
-		tested := h.commit("feat: weather", project("weather", ""))
+		tested := h.commit("feat: weather", testkit.Project("weather", "weather", ""))
 		plan := h.chain("")
 		stop := make(chan struct{})
 		ctx, cancel := context.WithCancel(context.Background())
@@ -129,7 +130,7 @@ func TestRun_rerunWithdrawsAVersionAStoppedRunLeftUntested(t *testing.T) {
 // nothing for them leaves them serving.
 func TestRun_laggingStagesAndOtherHistoriesAreNotWithdrawn(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us", "eu")
-	h.commit("feat: tools", merge(project("weather", ""), project("flights", "")))
+	h.commit("feat: tools", testkit.Files(testkit.Project("weather", "weather", ""), testkit.Project("flights", "flights", "")))
 	// us keeps one version: the commit eu lags at is no longer live there.
 	plan := h.plan("", []stageSpec{{name: "us", extra: "test: true\nactive_cap: 1"}, {name: "eu"}}, "")
 	if rep := h.run(plan, nil); !rep.OK() {
@@ -137,14 +138,14 @@ func TestRun_laggingStagesAndOtherHistoriesAreNotWithdrawn(t *testing.T) {
 	}
 	// weather's next release fails in eu: eu lags at 1.0.0, us serves 1.1.0
 	// only.
-	h.commit("feat(weather): more", touch("weather", "v2"))
+	h.commit("feat(weather): more", testkit.Touch("weather", "v2"))
 	h.servers["eu"].FailNext(amigotest.OpPublishVersion, 1, http.StatusBadRequest, `{"detail":"Tool build has failed."}`)
 	if rep := h.run(plan, nil); stage(t, tool(t, rep, "weather"), "eu").Status != pipeline.StatusFailed {
 		t.Fatalf("second release: eu %s, want failed\n%s", stage(t, tool(t, rep, "weather"), "eu").Status, h.log)
 	}
 	// flights in eu also serves a version built on another branch.
 	h.git("checkout", "-q", "-b", "hotfix")
-	other := h.commit("fix(flights): hotfix on another branch", touch("flights", "hotfix"))
+	other := h.commit("fix(flights): hotfix on another branch", testkit.Touch("flights", "hotfix"))
 	h.git("checkout", "-q", "main")
 	fl, _ := h.servers["eu"].ToolByName(org, "flights")
 	if _, err := h.servers["eu"].AddVersion(org, fl.ID, amigotest.SeedVersion{Version: "1.0.1", Commit: other, ProjectDirectory: "tools/flights"}); err != nil {

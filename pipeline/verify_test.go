@@ -8,6 +8,7 @@ import (
 
 	"github.com/amigo-release/amigo-release/amigo"
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 	"github.com/amigo-release/amigo-release/pipeline"
 	"github.com/amigo-release/amigo-release/promote"
 )
@@ -35,7 +36,7 @@ func (s *staleVersions) Versions(ctx context.Context, id string) ([]amigo.ToolVe
 
 func TestRun_neverPublishesUntested(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us", "eu")
-	head := h.commit("feat: weather", project("weather", ""))
+	head := h.commit("feat: weather", testkit.Project("weather", "weather", ""))
 	if _, err := h.servers["eu"].AddTool(org, amigotest.SeedTool{Name: "weather", Description: "The weather tool."}); err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +74,7 @@ func (m *movingBranch) PublishVersion(ctx context.Context, id string, req amigo.
 	m.once.Do(func() {
 		files := m.files
 		if files == nil {
-			files = touch("weather", "moved")
+			files = testkit.Touch("weather", "moved")
 		}
 		m.moved <- m.h.commit("feat(weather): pushed during the release", files)
 	})
@@ -82,7 +83,7 @@ func (m *movingBranch) PublishVersion(ctx context.Context, id string, req amigo.
 
 func TestRun_verifyReportsUntestedPublishedCommit(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us", "eu")
-	head := h.commit("feat: weather", project("weather", ""))
+	head := h.commit("feat: weather", testkit.Project("weather", "weather", ""))
 	plan := h.chain("")
 	moved := make(chan string, 1)
 	rep := h.run(plan, func(o *pipeline.Options) {

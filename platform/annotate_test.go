@@ -11,7 +11,7 @@ func TestAnnotateFailures(t *testing.T) {
 	r := sampleReport()
 	r.Tools = append(r.Tools, pipeline.ToolReport{Name: "calendar", Path: "tools/cal", Status: pipeline.StatusFailed,
 		Stages: []pipeline.StageReport{{Stage: "us", Status: pipeline.StatusFailed, Error: "409 after 5 attempts\nretry later",
-			Steps: []pipeline.StepReport{{Name: "ensure", Status: pipeline.StatusReleased}, {Name: "publish", Status: pipeline.StatusFailed}}}}})
+			Steps: []pipeline.StepReport{{Name: "ensure", Status: pipeline.StatusDone}, {Name: "publish", Status: pipeline.StatusFailed}}}}})
 	var gh, az lockedBuffer
 	getenv := func(string) string { return "" }
 	AnnotateFailures(NewGitHub(getenv, WithWriter(&gh)), r)

@@ -37,6 +37,7 @@ var testOnly = map[string]string{
 	"internal/fakeci":      "tests only: the fake GitHub and Azure DevOps servers",
 	"internal/golden":      "tests write golden files with -update",
 	"internal/peakrss":     "tests run the binary under it to measure its peak RSS",
+	"internal/testkit":     "tests build their git repositories with it",
 	"internal/simbench":    "the scaling benchmark of scripts/bench-pipeline.sh (its one non-test file is the package doc)",
 }
 

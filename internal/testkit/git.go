@@ -20,11 +20,13 @@ import (
 
 // GitEnv is the environment git runs with in tests: a fixed author and
 // committer, and neither the developer's nor the system's configuration
-// (signing, hooks, default branch).
+// (signing, hooks, default branch); clones and submodules from local paths
+// are allowed (protocol.file.allow).
 func GitEnv() []string {
 	return append(os.Environ(), "GIT_AUTHOR_NAME=Dev", "GIT_AUTHOR_EMAIL=dev@example.com",
 		"GIT_COMMITTER_NAME=Dev", "GIT_COMMITTER_EMAIL=dev@example.com",
-		"GIT_CONFIG_GLOBAL="+os.DevNull, "GIT_CONFIG_SYSTEM="+os.DevNull, "GIT_CONFIG_NOSYSTEM=1")
+		"GIT_CONFIG_GLOBAL="+os.DevNull, "GIT_CONFIG_SYSTEM="+os.DevNull, "GIT_CONFIG_NOSYSTEM=1",
+		"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=protocol.file.allow", "GIT_CONFIG_VALUE_0=always")
 }
 
 // Git runs the git CLI in dir with GitEnv and returns its trimmed output;
