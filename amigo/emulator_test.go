@@ -7,21 +7,16 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/plumbing"
-	gitobj "github.com/go-git/go-git/v5/plumbing/object"
-
 	"github.com/amigo-release/amigo-release/amigo"
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
 	"github.com/amigo-release/amigo-release/internal/clock"
 	"github.com/amigo-release/amigo-release/internal/contract"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 )
 
 const weatherProject = `[project]
@@ -37,36 +32,12 @@ input_schema = { type = "object", required = ["city"], properties = { city = { t
 // returns its directory and the tip commit.
 func toolsRepo(t *testing.T) (string, string) {
 	t.Helper()
-	dir := t.TempDir()
-	r, err := git.PlainInitWithOptions(dir, &git.PlainInitOptions{InitOptions: git.InitOptions{DefaultBranch: plumbing.NewBranchReferenceName("main")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := map[string]string{
+	r := testkit.NewRepo(t)
+	h := r.Commit("feat: weather tool", map[string]string{
 		"tools/weather/pyproject.toml": weatherProject,
 		"tools/weather/src/main.py":    "def run(city):\n    return city\n",
-	}
-	wt, err := r.Worktree()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, body := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := wt.Add(name); err != nil {
-			t.Fatal(err)
-		}
-	}
-	h, err := wt.Commit("feat: weather tool", &git.CommitOptions{Author: &gitobj.Signature{Name: "T", Email: "t@example.com", When: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dir, h.String()
+	})
+	return r.Dir, h
 }
 
 // emulated is the emulator behind the contract-checking middleware, with a

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/amigo-release/amigo-release/internal/testkit"
 )
 
 // testRepo is a real git repository in a temp dir, driven by the git CLI
@@ -17,14 +19,9 @@ type testRepo struct {
 	n   int // commits made, for deterministic dates
 }
 
-func gitEnv() []string {
-	return append(os.Environ(),
-		"GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1",
-		"GIT_AUTHOR_NAME=Test", "GIT_AUTHOR_EMAIL=test@example.com",
-		"GIT_COMMITTER_NAME=Test", "GIT_COMMITTER_EMAIL=test@example.com",
-		"LC_ALL=C",
-	)
-}
+// gitEnv is testkit.GitEnv with git's messages in English (tests read
+// some of them).
+func gitEnv() []string { return append(testkit.GitEnv(), "LC_ALL=C") }
 
 func runGit(t testing.TB, dir string, env []string, args ...string) string {
 	t.Helper()

@@ -9,18 +9,14 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/plumbing"
-	gitobj "github.com/go-git/go-git/v5/plumbing/object"
-
 	"github.com/amigo-release/amigo-release/internal/clock"
 	"github.com/amigo-release/amigo-release/internal/contract"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 )
 
 // testClock is a manual clock: Now moves only by Advance and by Sleep
@@ -88,79 +84,28 @@ func (c *testClock) hold() (started <-chan struct{}, release func()) {
 	}
 }
 
-// gitRepo is a real git repository in a temp dir, committed with go-git.
+// gitRepo is a real git repository in a temp dir (testkit.Repo).
 type gitRepo struct {
-	t    testing.TB
-	dir  string
-	repo *git.Repository
+	*testkit.Repo
+	dir string
 }
 
 func newRepo(t testing.TB, files map[string]string) (*gitRepo, string) {
 	t.Helper()
-	dir := t.TempDir()
-	r, err := git.PlainInitWithOptions(dir, &git.PlainInitOptions{InitOptions: git.InitOptions{DefaultBranch: plumbing.NewBranchReferenceName("main")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := &gitRepo{t: t, dir: dir, repo: r}
+	r := testkit.NewRepo(t)
+	g := &gitRepo{Repo: r, dir: r.Dir}
 	return g, g.commit("initial", files)
 }
 
 // commit writes files (an empty content deletes the file) and commits them
 // on the current branch, returning the commit hash.
-func (g *gitRepo) commit(msg string, files map[string]string) string {
-	g.t.Helper()
-	wt, err := g.repo.Worktree()
-	if err != nil {
-		g.t.Fatal(err)
-	}
-	for name, body := range files {
-		p := filepath.Join(g.dir, name)
-		if body == "" {
-			if err := os.Remove(p); err != nil {
-				g.t.Fatal(err)
-			}
-			if _, err := wt.Remove(name); err != nil {
-				g.t.Fatal(err)
-			}
-			continue
-		}
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			g.t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			g.t.Fatal(err)
-		}
-		if _, err := wt.Add(name); err != nil {
-			g.t.Fatal(err)
-		}
-	}
-	h, err := wt.Commit(msg, &git.CommitOptions{AllowEmptyCommits: true, Author: &gitobj.Signature{Name: "T", Email: "t@example.com", When: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}})
-	if err != nil {
-		g.t.Fatal(err)
-	}
-	return h.String()
-}
+func (g *gitRepo) commit(msg string, files map[string]string) string { return g.Commit(msg, files) }
 
 // branch creates branch name at the current HEAD (without switching).
-func (g *gitRepo) branch(name string) {
-	g.t.Helper()
-	head, err := g.repo.Head()
-	if err != nil {
-		g.t.Fatal(err)
-	}
-	if err := g.repo.Storer.SetReference(plumbing.NewHashReference(plumbing.NewBranchReferenceName(name), head.Hash())); err != nil {
-		g.t.Fatal(err)
-	}
-}
+func (g *gitRepo) branch(name string) { g.Git("branch", name) }
 
 // setBranch points branch name at commit hash.
-func (g *gitRepo) setBranch(name, hash string) {
-	g.t.Helper()
-	if err := g.repo.Storer.SetReference(plumbing.NewHashReference(plumbing.NewBranchReferenceName(name), plumbing.NewHash(hash))); err != nil {
-		g.t.Fatal(err)
-	}
-}
+func (g *gitRepo) setBranch(name, hash string) { g.Git("update-ref", "refs/heads/"+name, hash) }
 
 const weatherPyproject = `[project]
 name = "weather"

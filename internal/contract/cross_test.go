@@ -9,22 +9,17 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/object"
-
 	"github.com/amigo-release/amigo-release/amigo"
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
 	"github.com/amigo-release/amigo-release/internal/clock"
 	"github.com/amigo-release/amigo-release/internal/contract"
+	"github.com/amigo-release/amigo-release/internal/testkit"
 )
 
 // The cross contract tests drive the real amigo client against the real
@@ -50,13 +45,6 @@ const (
 // tools/broken (a declared build error).
 func makeRepo(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
-	repo, err := git.PlainInitWithOptions(dir, &git.PlainInitOptions{
-		InitOptions: git.InitOptions{DefaultBranch: plumbing.NewBranchReferenceName("main")},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	files := map[string]string{
 		weather + "/pyproject.toml": `[project]
 name = "weather"
@@ -73,27 +61,9 @@ name = "broken"
 build_error = "mypy: 3 errors"
 `,
 	}
-	wt, err := repo.Worktree()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, text := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := wt.Add(name); err != nil {
-			t.Fatal(err)
-		}
-	}
-	sig := &object.Signature{Name: "t", Email: "t@example.com", When: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-	if _, err := wt.Commit("feat: tools", &git.CommitOptions{Author: sig}); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+	r := testkit.NewRepo(t)
+	r.Commit("feat: tools", files)
+	return r.Dir
 }
 
 // env is one emulator behind contract.Middleware, with the coverage of the
