@@ -109,6 +109,17 @@ func (s *Server) Busy(org, toolID string) bool {
 	return t != nil && t.busy != ""
 }
 
+// Serving is how many requests the server has received and not answered
+// yet: those in an injected latency (SetLatency, Chaos.Latency) before any
+// work, and those doing their work (a publish for its whole build). A
+// request in its latency has not made the tool Busy yet, but it will: a
+// client that gave up on it cannot tell, and neither can Busy.
+func (s *Server) Serving() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.serving
+}
+
 // lookupLocked finds a tool of org for the inspection methods, without
 // creating the org's state as s.org does (nil when either is unknown).
 func (s *Server) lookupLocked(org, toolID string) *tool {

@@ -258,9 +258,11 @@ type Server struct {
 	toks  map[string]token
 	rates map[string]*bucket
 	log   []LoggedRequest
-	flt   faults
-	srv   *httptest.Server
-	repo  *repoReader
+	// serving counts the requests received and not yet answered (Serving).
+	serving int
+	flt     faults
+	srv     *httptest.Server
+	repo    *repoReader
 	// ops and paths route requests (route.go).
 	ops, paths *http.ServeMux
 }
@@ -529,7 +531,11 @@ func (s *Server) respond(w http.ResponseWriter, c *call, op func(*call) reply, f
 	entry := LoggedRequest{Method: r.Method, Path: r.URL.Path, OperationID: c.op, Org: c.org, Time: s.clk.Now()}
 	rep, drop := fw, false
 	if op != nil {
-		rep, drop = s.serve(c, op, &entry)
+		s.locked(func() { s.serving++ })
+		func() {
+			defer s.locked(func() { s.serving-- }) // a handler that panics is answered too
+			rep, drop = s.serve(c, op, &entry)
+		}()
 	}
 	entry.User = c.user
 	entry.Status = rep.status
