@@ -816,12 +816,22 @@ func (f *wireFaults) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // settle waits, on clk, until no emulator of c builds a publish of the
-// tools any more (at most a simulated hour: a publish takes minutes).
+// tools any more and none still serves a request the stopped run sent (at
+// most a simulated hour: a publish takes minutes). A request still in its
+// injected latency has not made its tool busy yet: its publish starts after
+// the run has given up on it, and reads the branch's tip then. Checked on
+// busy tools alone, the rerun could start (and list the stages) before
+// that publish did, and the version it builds (of the moved tip, never
+// tested) would land after the rerun had looked for strays: it is the next
+// run's to withdraw, and the rerun's check would flag it.
 func settle(clk clock.Clock, c *demo.Cluster, tools []campaignTool) error {
 	for waited := time.Duration(0); ; waited += time.Second {
 		var busy []string
 		for _, region := range c.Names {
 			srv := c.Servers[region]
+			if n := srv.Serving(); n > 0 {
+				busy = append(busy, fmt.Sprintf("%s (%d requests unanswered)", region, n))
+			}
 			for _, ct := range tools {
 				if tl, ok := srv.ToolByName(org, ct.name); ok && srv.Busy(org, tl.ID) {
 					busy = append(busy, region+"/"+ct.name)
