@@ -19,21 +19,8 @@ import (
 // makes one deprecated), as earlier releases would have left them.
 func (w *world) seed(stage, tool string, versions ...string) {
 	w.t.Helper()
-	srv := w.server(stage)
-	id := ""
-	if tl, ok := srv.ToolByName(org, tool); ok {
-		id = tl.ID
-	} else {
-		var err error
-		if id, err = srv.AddTool(org, amigotest.SeedTool{Name: tool}); err != nil {
-			w.t.Fatal(err)
-		}
-	}
-	for _, v := range versions {
-		ver, commit, _ := strings.Cut(strings.TrimPrefix(v, "-"), "@")
-		if _, err := srv.AddVersion(org, id, amigotest.SeedVersion{Version: ver, Commit: commit, Deprecated: strings.HasPrefix(v, "-")}); err != nil {
-			w.t.Fatal(err)
-		}
+	if _, err := w.server(stage).Seed(org, tool, "", versions...); err != nil {
+		w.t.Fatal(err)
 	}
 }
 

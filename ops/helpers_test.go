@@ -72,22 +72,8 @@ func (w *world) plan(extra map[string]string) *promote.Plan {
 // makes it deprecated).
 func (w *world) seed(stage, tool string, versions ...string) {
 	w.t.Helper()
-	srv := w.servers[stage]
-	id := ""
-	if tl, ok := srv.ToolByName(org, tool); ok {
-		id = tl.ID
-	} else {
-		var err error
-		if id, err = srv.AddTool(org, amigotest.SeedTool{Name: tool}); err != nil {
-			w.t.Fatal(err)
-		}
-	}
-	for _, v := range versions {
-		dep := strings.HasPrefix(v, "-")
-		ver, commit, _ := strings.Cut(strings.TrimPrefix(v, "-"), "@")
-		if _, err := srv.AddVersion(org, id, amigotest.SeedVersion{Version: ver, Commit: commit, Deprecated: dep, ProjectDirectory: "tools/" + tool}); err != nil {
-			w.t.Fatal(err)
-		}
+	if _, err := w.servers[stage].Seed(org, tool, "tools/"+tool, versions...); err != nil {
+		w.t.Fatal(err)
 	}
 }
 

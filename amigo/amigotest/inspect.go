@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/amigo-release/amigo-release/amigo"
@@ -201,6 +202,30 @@ type SeedVersion struct {
 	Deprecated            bool
 	User                  string    // creator (default "seed")
 	CreatedAt             time.Time // default: the clock's now
+}
+
+// Seed leaves tool in org as earlier releases would have: the tool
+// (created unless a live one of that name exists) and versions written
+// "X.Y.Z@commit", a leading "-" for a deprecated one, each from
+// projectDir. It returns the tool ID.
+func (s *Server) Seed(org, tool, projectDir string, versions ...string) (string, error) {
+	id := ""
+	if tl, ok := s.ToolByName(org, tool); ok {
+		id = tl.ID
+	} else {
+		var err error
+		if id, err = s.AddTool(org, SeedTool{Name: tool}); err != nil {
+			return "", err
+		}
+	}
+	for _, v := range versions {
+		ver, commit, _ := strings.Cut(strings.TrimPrefix(v, "-"), "@")
+		sv := SeedVersion{Version: ver, Commit: commit, Deprecated: strings.HasPrefix(v, "-"), ProjectDirectory: projectDir}
+		if _, err := s.AddVersion(org, id, sv); err != nil {
+			return "", err
+		}
+	}
+	return id, nil
 }
 
 // AddVersion adds a version to a tool directly (no latency, no checks other
