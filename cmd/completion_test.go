@@ -12,19 +12,11 @@ import (
 	"testing"
 )
 
-// completionShell returns the path of a shell the completion tests run.
-// Under CI (CI set, as .ci/run runs, which installs them) a missing shell
-// fails the test; elsewhere it skips.
+// completionShell returns the path of a shell the completion tests run
+// (needTool: under CI=true, as .ci/run sets, a missing shell fails).
 func completionShell(t *testing.T, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not installed; .ci/run installs it (apt-get install %s)", name, name)
-		}
-		t.Skipf("%s not installed (CI installs it and fails without it)", name)
-	}
-	return p
+	return needTool(t, name)
 }
 
 // completionScript runs `amigo-release completion SHELL` and writes the
