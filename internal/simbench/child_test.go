@@ -67,20 +67,7 @@ func childRun(t *testing.T, bin string, tools, others int) childResult {
 		srv := amigotest.New(amigotest.Options{Clock: clk, RepoPath: r.dir, Seed: int64(i + 1),
 			PublishLatency: amigotest.Fixed(0), TestLatency: amigotest.Fixed(testTime)})
 		t.Cleanup(srv.Close)
-		for _, n := range r.tools {
-			id, err := srv.AddTool(org, amigotest.SeedTool{Name: n, Description: "The " + n + " tool."})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := srv.AddVersion(org, id, amigotest.SeedVersion{Version: "1.0.0", Commit: r.seeded, ProjectDirectory: "tools/" + n}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for k := 0; k < others; k++ {
-			if _, err := srv.AddTool(org, amigotest.SeedTool{Name: fmt.Sprintf("other_%03d", k)}); err != nil {
-				t.Fatal(err)
-			}
-		}
+		seedServer(t, srv, r, others)
 		hs := httptest.NewServer(delayHandler{srv: srv, clk: clk, stage: st, work: w})
 		t.Cleanup(hs.Close)
 		fmt.Fprintf(&y, "  - name: %s\n    base_url: %s\n", st, hs.URL)

@@ -180,6 +180,26 @@ type servers struct {
 	tests   []testCall
 }
 
+// seedServer leaves srv as the releases before the benchmark did: every
+// tool of r at 1.0.0 of r.seeded, and others unrelated tools.
+func seedServer(t testing.TB, srv *amigotest.Server, r *repo, others int) {
+	t.Helper()
+	for _, n := range r.tools {
+		id, err := srv.AddTool(org, amigotest.SeedTool{Name: n, Description: "The " + n + " tool."})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := srv.AddVersion(org, id, amigotest.SeedVersion{Version: "1.0.0", Commit: r.seeded, ProjectDirectory: "tools/" + n}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for k := 0; k < others; k++ {
+		if _, err := srv.AddTool(org, amigotest.SeedTool{Name: fmt.Sprintf("other_%03d", k)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // newServers makes the emulators on clk (clock.Real{} in a bubble: the
 // bubble's fake time) and seeds them: every workload tool with version
 // 1.0.0 of seeded, and others unrelated tools.
@@ -190,20 +210,7 @@ func newServers(t testing.TB, clk clock.Clock, r *repo, w work, others int, limi
 		srv := amigotest.New(amigotest.Options{Clock: clk, RepoPath: r.dir, Seed: int64(i + 1), RateLimiter: limiter,
 			PublishLatency: amigotest.Fixed(0), TestLatency: amigotest.Fixed(testTime)})
 		t.Cleanup(srv.Close)
-		for _, n := range r.tools {
-			id, err := srv.AddTool(org, amigotest.SeedTool{Name: n, Description: "The " + n + " tool."})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := srv.AddVersion(org, id, amigotest.SeedVersion{Version: "1.0.0", Commit: r.seeded, ProjectDirectory: "tools/" + n}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for k := 0; k < others; k++ {
-			if _, err := srv.AddTool(org, amigotest.SeedTool{Name: fmt.Sprintf("other_%03d", k)}); err != nil {
-				t.Fatal(err)
-			}
-		}
+		seedServer(t, srv, r, others)
 		s.byStage[st] = srv
 	}
 	return s
