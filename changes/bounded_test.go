@@ -1,7 +1,10 @@
 package changes
 
 import (
+	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -18,10 +21,25 @@ import (
 func TestReadFile_refusesALargeBlobWithoutInflatingIt(t *testing.T) {
 	r := newTestRepo(t)
 	r.write("tools/ok/pyproject.toml", pyproject("ok"))
-	big := "[project]\nname = \"big\"\n# " + strings.Repeat("a", 64<<20)
-	r.write("tools/big/pyproject.toml", big+"\n")
+	// The 64 MB are written from one buffer: strings and their copies
+	// would cost more time than the test itself.
+	const prefix = "[project]\nname = \"big\"\n# "
+	big := bytes.Repeat([]byte("a"), len(prefix)+64<<20+2)
+	copy(big, prefix)
+	bigFile := filepath.Join(r.dir, "tools", "big", "pyproject.toml")
+	if err := os.MkdirAll(filepath.Dir(bigFile), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	big[len(big)-2] = '\n'
+	if err := os.WriteFile(bigFile, big[:len(big)-1], 0o644); err != nil {
+		t.Fatal(err)
+	}
 	r.commit("feat: big")
-	r.write("tools/big/pyproject.toml", big+"b\n")
+	big[len(big)-2], big[len(big)-1] = 'b', '\n'
+	if err := os.WriteFile(bigFile, big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	big = nil
 	head := r.commit("feat: bigger")
 	for _, layout := range []string{"loose", "packed", "packed as deltas"} {
 		switch layout {
