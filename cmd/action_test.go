@@ -203,17 +203,10 @@ func (f *fakeActionServer) failNext(path string, statuses ...int) {
 	f.fail[path] = append(f.fail[path], statuses...)
 }
 
-func (f *fakeActionServer) reset() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.fail, f.hits, f.gitAuths = map[string][]int{}, map[string]int{}, nil
-}
-
 func newFakeActionServer(t *testing.T, releases map[string]fakeRelease, gitRoot string) *fakeActionServer {
 	t.Helper()
 	gitBin := needTool(t, "git")
-	f := &fakeActionServer{}
-	f.reset()
+	f := &fakeActionServer{fail: map[string][]int{}, hits: map[string]int{}}
 	backend := &cgi.Handler{Path: gitBin, Args: []string{"http-backend"},
 		Env: []string{"GIT_PROJECT_ROOT=" + gitRoot, "GIT_HTTP_EXPORT_ALL=1", "GIT_CONFIG_NOSYSTEM=1"}}
 	mux := http.NewServeMux()
@@ -352,16 +345,21 @@ func TestActionFetchStep(t *testing.T) {
 	}
 	gitRoot := t.TempDir()
 	shaA, shaC, shaD := actionRepo(t, gitRoot)
-	srv := newFakeActionServer(t, releases, gitRoot)
-	refused := refusedURL(t)
-	ghLog := filepath.Join(t.TempDir(), "gh.log")
+	// Each case has a fake GitHub of its own (its injected failures and
+	// the requests it saw are the case's alone), so the cases run in
+	// parallel. The table names it fakeGitHub and the URL where nothing
+	// listens refused; a case's env and wanted output get the real URLs in
+	// their place. All the servers start before refused is chosen, so none
+	// of them can take its port.
+	const fakeGitHub, refused = "http://fake-github.test", "http://refused.test"
+	ghLog := filepath.Join(t.TempDir(), "gh.log") // the table's cases do not read it
 	ghOK, ghBad := fakeGH(t, 0, ghLog), fakeGH(t, 1, ghLog)
 	noGH := pathWithout(t, []string{"gh"})
 	sums := "/amigo-release/amigo-release/releases/download/v1.2.3/SHA256SUMS"
 	asset := "/amigo-release/amigo-release/releases/download/v1.2.3/amigo-release-linux-amd64"
 
 	base := map[string]string{
-		"RUNNER_OS": "Linux", "RUNNER_ARCH": "X64", "GITHUB_SERVER_URL": srv.URL, "PATH": noGH,
+		"RUNNER_OS": "Linux", "RUNNER_ARCH": "X64", "GITHUB_SERVER_URL": fakeGitHub, "PATH": noGH,
 		"ACTION_REPOSITORY": "amigo-release/amigo-release", "LOOKUP_TOKEN": "gh-token", "AMIGO_FETCH_BACKOFF": "0",
 	}
 	with := func(kv ...string) map[string]string {
@@ -374,7 +372,7 @@ func TestActionFetchStep(t *testing.T) {
 	tests := []struct {
 		name      string
 		env       map[string]string
-		setup     func()
+		fail      map[string][]int // path -> statuses the server answers first
 		wantCode  int
 		wantBuild string
 		wantOut   []string
@@ -387,7 +385,7 @@ func TestActionFetchStep(t *testing.T) {
 		{name: "version without v is taken with a warning", env: with("ACTION_REF", "main", "WANT_VERSION", "1.2.3"), wantBuild: "false", wantBin: "amigo-release",
 			wantOut: []string{"::warning::amigo-release: version '1.2.3' has no leading v: using release v1.2.3 (write version: v1.2.3)", "using v1.2.3"}},
 		{name: "version that does not exist is an error", env: with("ACTION_REF", "v1.2.3", "WANT_VERSION", "v9.9.9"), wantCode: 1,
-			wantOut: []string{"::error::amigo-release: amigo-release/amigo-release has no release v9.9.9 (" + srv.URL + "/amigo-release/amigo-release/releases/download/v9.9.9/SHA256SUMS: HTTP 404): check the version input against " + srv.URL + "/amigo-release/amigo-release/releases"},
+			wantOut: []string{"::error::amigo-release: amigo-release/amigo-release has no release v9.9.9 (" + fakeGitHub + "/amigo-release/amigo-release/releases/download/v9.9.9/SHA256SUMS: HTTP 404): check the version input against " + fakeGitHub + "/amigo-release/amigo-release/releases"},
 			notOut:  []string{"building"}},
 		{name: "version that is no release tag is an error", env: with("WANT_VERSION", "latest"), wantCode: 1,
 			wantOut: []string{"::error::amigo-release: input version 'latest' is not a release tag: use one such as v1.2.3"}},
@@ -414,14 +412,14 @@ func TestActionFetchStep(t *testing.T) {
 		{name: "unreachable server with a version input is an error", env: with("WANT_VERSION", "v1.2.3", "GITHUB_SERVER_URL", refused), wantCode: 1,
 			wantOut: []string{"::error::amigo-release: could not download " + refused, "after 4 tries): the release server did not answer: rerun the job"},
 			notOut:  []string{"000"}},
-		{name: "SHA256SUMS 503s retried with doubling backoff", env: with("ACTION_REF", "v1.2.3", "AMIGO_FETCH_BACKOFF", "1"), setup: func() { srv.failNext(sums, 503, 503) },
+		{name: "SHA256SUMS 503s retried with doubling backoff", env: with("ACTION_REF", "v1.2.3", "AMIGO_FETCH_BACKOFF", "1"), fail: map[string][]int{sums: {503, 503}},
 			wantBuild: "false", wantBin: "amigo-release", wantOut: []string{"SHA256SUMS: HTTP 503; retrying in 1s (try 2 of 4)", "SHA256SUMS: HTTP 503; retrying in 2s (try 3 of 4)", "using v1.2.3"}},
-		{name: "binary 502 and 429 retried", env: with("ACTION_REF", "v1.2.3"), setup: func() { srv.failNext(asset, 502, 429) },
+		{name: "binary 502 and 429 retried", env: with("ACTION_REF", "v1.2.3"), fail: map[string][]int{asset: {502, 429}},
 			wantBuild: "false", wantBin: "amigo-release", wantOut: []string{"amigo-release-linux-amd64: HTTP 502; retrying", "amigo-release-linux-amd64: HTTP 429; retrying", "using v1.2.3"}},
-		{name: "5xx past the retries with a version input is an error", env: with("WANT_VERSION", "v1.2.3", "AMIGO_FETCH_TRIES", "2"), setup: func() { srv.failNext(sums, 500, 500) }, wantCode: 1,
-			wantOut: []string{"::error::amigo-release: could not download " + srv.URL + sums + " (HTTP 500, after 2 tries)"}},
-		{name: "403 is not retried", env: with("WANT_VERSION", "v1.2.3"), setup: func() { srv.failNext(sums, 403) }, wantCode: 1,
-			wantOut: []string{"::error::amigo-release: downloading " + srv.URL + sums + " was refused (HTTP 403): check that"}, notOut: []string{"retrying"}},
+		{name: "5xx past the retries with a version input is an error", env: with("WANT_VERSION", "v1.2.3", "AMIGO_FETCH_TRIES", "2"), fail: map[string][]int{sums: {500, 500}}, wantCode: 1,
+			wantOut: []string{"::error::amigo-release: could not download " + fakeGitHub + sums + " (HTTP 500, after 2 tries)"}},
+		{name: "403 is not retried", env: with("WANT_VERSION", "v1.2.3"), fail: map[string][]int{sums: {403}}, wantCode: 1,
+			wantOut: []string{"::error::amigo-release: downloading " + fakeGitHub + sums + " was refused (HTTP 403): check that"}, notOut: []string{"retrying"}},
 		{name: "no binary for this platform, version input: an error naming the platforms", env: with("WANT_VERSION", "v1.2.3", "RUNNER_ARCH", "ARM64"), wantCode: 1,
 			wantOut: []string{"::error::amigo-release: release v1.2.3 has no binary for this Linux ARM64 runner (amigo-release-linux-arm64 is not in its SHA256SUMS; it has linux-amd64, windows-arm64): use a runner of one of those platforms"},
 			notOut:  []string{"curl: (22)"}},
@@ -442,18 +440,35 @@ func TestActionFetchStep(t *testing.T) {
 			wantOut: []string{"::error::amigo-release: input verify-attestation must be auto, true or false, not 'maybe'"}},
 		{name: "unsupported arch", env: with("ACTION_REF", "v1.2.3", "RUNNER_ARCH", "ARM"), wantCode: 1, wantOut: []string{"unsupported runner architecture ARM"}},
 	}
-	for _, tt := range tests {
+	servers := make([]*fakeActionServer, len(tests)+1) // the last for "token reaches git and gh"
+	for i := range servers {
+		servers[i] = newFakeActionServer(t, releases, gitRoot)
+	}
+	refusedAt := refusedURL(t)
+	// ours gives case i its fake GitHub, and env with the real URLs.
+	ours := func(i int, env map[string]string) (*fakeActionServer, map[string]string, *strings.Replacer) {
+		srv := servers[i]
+		urls := strings.NewReplacer(fakeGitHub, srv.URL, refused, refusedAt)
+		env = maps.Clone(env)
+		for k, v := range env {
+			env[k] = urls.Replace(v)
+		}
+		return srv, env, urls
+	}
+	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv.reset()
-			os.Remove(ghLog)
-			if tt.setup != nil {
-				tt.setup()
+			t.Parallel()
+			srv, env, urls := ours(i, tt.env)
+			for path, statuses := range tt.fail {
+				srv.failNext(path, statuses...)
 			}
-			out, code, outputs := runScript(t, script, tt.env)
+			out, code, outputs := runScript(t, script, env)
 			if code != tt.wantCode {
 				t.Fatalf("exit %d, want %d\n%s", code, tt.wantCode, out)
 			}
-			wantContains(t, "step log", out, tt.wantOut...)
+			for _, w := range tt.wantOut {
+				wantContains(t, "step log", out, urls.Replace(w))
+			}
 			for _, n := range tt.notOut {
 				if strings.Contains(out, n) {
 					t.Errorf("step log contains %q:\n%s", n, out)
@@ -477,9 +492,10 @@ func TestActionFetchStep(t *testing.T) {
 	// The tag lookup sends the token to the git server (private action
 	// repositories), as actions/checkout does; gh gets it and the host too.
 	t.Run("token reaches git and gh", func(t *testing.T) {
-		srv.reset()
-		os.Remove(ghLog)
-		out, code, _ := runScript(t, script, with("ACTION_REF", "v1", "PATH", ghOK+string(os.PathListSeparator)+noGH))
+		t.Parallel()
+		ghLog := filepath.Join(t.TempDir(), "gh.log")
+		srv, env, _ := ours(len(tests), with("ACTION_REF", "v1", "PATH", fakeGH(t, 0, ghLog)+string(os.PathListSeparator)+noGH))
+		out, code, _ := runScript(t, script, env)
 		if code != 0 {
 			t.Fatalf("exit %d\n%s", code, out)
 		}
