@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 
 	"github.com/amigo-release/amigo-release/amigo"
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
@@ -317,8 +318,6 @@ func TestRelease_serverAnswers(t *testing.T) {
 	clk := clock.NewScaled(timeScale)
 	strict := amigotest.NewTestServer(t, amigotest.Options{Clock: clk, RepoPath: repo,
 		APIKeys: []amigotest.APIKey{{Key: "the-right-key", KeyID: "kid", UserID: "uid"}}})
-	down := amigotest.NewTestServer(t, amigotest.Options{Clock: clk, RepoPath: repo})
-	down.SetMaintenance(true)
 
 	t.Run("401 on sign-in is bad input", func(t *testing.T) {
 		plan := writePlan(t, t.TempDir(), strict.URL(), strict.URL())
@@ -329,17 +328,26 @@ func TestRelease_serverAnswers(t *testing.T) {
 			t.Errorf("mutating calls after a refused sign-in: %v", m)
 		}
 	})
+	// The run retries the 503s for minutes of simulated time: in a
+	// bubble, over an in-memory network, those minutes cost no wall time.
 	t.Run("503 maintenance could not start", func(t *testing.T) {
-		plan := writePlan(t, t.TempDir(), down.URL(), down.URL())
-		reportPath := filepath.Join(t.TempDir(), "r.json")
-		r := runRelease(t, releaseEnv(), "run", "--repo", repo, "--config", plan, "--report-json", reportPath)
-		r.wantCode(t, ExitUnavailable)
-		wantContains(t, "stderr", r.stderr, "503")
-		b, err := os.ReadFile(reportPath)
-		if err != nil {
-			t.Fatalf("no JSON report for a run that could not start: %v", err)
-		}
-		wantContains(t, "JSON report", string(b), `"error":`, "503")
+		synctest.Test(t, func(t *testing.T) {
+			pn := amigotest.NewPipeNet()
+			t.Cleanup(pn.Close)
+			down := amigotest.NewPipeTestServer(t, pn, "down.amigo.test:80", amigotest.Options{Clock: clock.Real{}, RepoPath: repo})
+			down.SetMaintenance(true)
+			plan := writePlan(t, t.TempDir(), down.URL(), down.URL())
+			reportPath := filepath.Join(t.TempDir(), "r.json")
+			r := runMainCtx(t, t.Context(), Env{Getenv: mapEnv(releaseEnv()), Clock: clock.Real{}, HTTPClient: pn.Client()},
+				"run", "--repo", repo, "--config", plan, "--report-json", reportPath)
+			r.wantCode(t, ExitUnavailable)
+			wantContains(t, "stderr", r.stderr, "503")
+			b, err := os.ReadFile(reportPath)
+			if err != nil {
+				t.Fatalf("no JSON report for a run that could not start: %v", err)
+			}
+			wantContains(t, "JSON report", string(b), `"error":`, "503")
+		})
 	})
 }
 
