@@ -161,26 +161,16 @@ func TestStorageLayouts(t *testing.T) {
 			return r.dir
 		}, true, ""},
 		{"large-offsets", func(t *testing.T, r *testRepo) string {
-			r.git("repack", "-a", "-d", "-q")
-			packs, _ := filepath.Glob(filepath.Join(r.dir, ".git/objects/pack/*.pack"))
-			idx := strings.TrimSuffix(packs[0], ".pack") + ".idx"
-			os.Chmod(idx, 0o644)
-			os.Remove(idx)
 			// Every offset but the first object's goes to the 64-bit
 			// table (git refuses an index with only large offsets).
-			r.git("index-pack", "--index-version=2,12", "-o", idx, packs[0])
+			idx := r.packWithIndex("--index-version=2,12")
 			if b, _ := os.ReadFile(idx); len(b) < 8+1024+36*100 {
 				t.Fatalf("index has no 64-bit offsets (%d bytes)", len(b))
 			}
 			return r.dir
 		}, true, ""},
 		{"index-v1", func(t *testing.T, r *testRepo) string {
-			r.git("repack", "-a", "-d", "-q")
-			packs, _ := filepath.Glob(filepath.Join(r.dir, ".git/objects/pack/*.pack"))
-			idx := strings.TrimSuffix(packs[0], ".pack") + ".idx"
-			os.Chmod(idx, 0o644)
-			os.Remove(idx)
-			r.git("index-pack", "--index-version=1", "-o", idx, packs[0])
+			r.packWithIndex("--index-version=1")
 			return r.dir
 		}, false, "unsupported pack index version"},
 		{"worktree", func(t *testing.T, r *testRepo) string {
@@ -577,4 +567,21 @@ func TestPackReader_damagedWithLooseCopy(t *testing.T) {
 	if err != nil || string(got) != want {
 		t.Fatalf("with a loose copy: %v (content equal: %v)", err, string(got) == want)
 	}
+}
+
+// packWithIndex packs the repository into one pack and writes that pack's
+// index again with git index-pack and the given version flag; it returns
+// the index's path.
+func (r *testRepo) packWithIndex(version string) string {
+	r.t.Helper()
+	r.git("repack", "-a", "-d", "-q")
+	packs, _ := filepath.Glob(filepath.Join(r.dir, ".git/objects/pack/*.pack"))
+	if len(packs) != 1 {
+		r.t.Fatalf("want one pack after repack -a, have %d", len(packs))
+	}
+	idx := strings.TrimSuffix(packs[0], ".pack") + ".idx"
+	os.Chmod(idx, 0o644)
+	os.Remove(idx)
+	r.git("index-pack", version, "-o", idx, packs[0])
+	return idx
 }
