@@ -261,34 +261,54 @@ func (p *pack) find(h plumbing.Hash) int64 {
 // readLoose reads loose object h from the object directories: its type
 // and content (the caller checks the hash).
 func (ps *packSet) readLoose(h plumbing.Hash) (plumbing.ObjectType, []byte, error) {
+	zr, err := ps.openLoose(h)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer zr.Close()
+	b, err := io.ReadAll(io.LimitReader(zr, maxLooseObject))
+	if err != nil {
+		return 0, nil, fmt.Errorf("loose object %s: %w", h, err)
+	}
+	nul := bytes.IndexByte(b, 0)
+	if nul < 0 {
+		return 0, nil, fmt.Errorf("loose object %s: no header", h)
+	}
+	typ, size, ok := strings.Cut(string(b[:nul]), " ")
+	t, err := plumbing.ParseObjectType(typ)
+	if !ok || err != nil || size != fmt.Sprint(len(b)-nul-1) {
+		return 0, nil, fmt.Errorf("loose object %s: bad header %q", h, b[:min(nul, 40)])
+	}
+	return t, b[nul+1:], nil
+}
+
+// openLoose opens loose object h in the first object directory that
+// holds it and returns a reader of its inflated bytes (header first);
+// plumbing.ErrObjectNotFound when no directory holds it.
+func (ps *packSet) openLoose(h plumbing.Hash) (io.ReadCloser, error) {
 	hex := h.String()
 	for _, dir := range ps.dirs {
 		f, err := os.Open(filepath.Join(dir, hex[:2], hex[2:]))
 		if err != nil {
 			continue
 		}
-		defer f.Close()
 		zr, err := zlib.NewReader(f)
 		if err != nil {
-			return 0, nil, fmt.Errorf("loose object %s: %w", h, err)
+			f.Close()
+			return nil, fmt.Errorf("loose object %s: %w", h, err)
 		}
-		b, err := io.ReadAll(io.LimitReader(zr, maxLooseObject))
-		if err != nil {
-			return 0, nil, fmt.Errorf("loose object %s: %w", h, err)
-		}
-		nul := bytes.IndexByte(b, 0)
-		if nul < 0 {
-			return 0, nil, fmt.Errorf("loose object %s: no header", h)
-		}
-		typ, size, ok := strings.Cut(string(b[:nul]), " ")
-		t, err := plumbing.ParseObjectType(typ)
-		if !ok || err != nil || size != fmt.Sprint(len(b)-nul-1) {
-			return 0, nil, fmt.Errorf("loose object %s: bad header %q", h, b[:min(nul, 40)])
-		}
-		return t, b[nul+1:], nil
+		return looseObject{zr, f}, nil
 	}
-	return 0, nil, plumbing.ErrObjectNotFound
+	return nil, plumbing.ErrObjectNotFound
 }
+
+// looseObject reads an inflated loose object; Close closes its file.
+type looseObject struct {
+	io.Reader
+	f *os.File
+}
+
+func (o looseObject) Close() error { return o.f.Close() }
 
 // size returns the size object h has once inflated, as the pack that
 // holds it records it (for a delta, the result size at the head of the
@@ -340,30 +360,22 @@ func (ps *packSet) size(h plumbing.Hash) (int64, error) {
 // looseSize returns the size a loose object's header records, inflating
 // only the header; plumbing.ErrObjectNotFound when there is no such file.
 func (ps *packSet) looseSize(h plumbing.Hash) (int64, error) {
-	hex := h.String()
-	for _, dir := range ps.dirs {
-		f, err := os.Open(filepath.Join(dir, hex[:2], hex[2:]))
-		if err != nil {
-			continue
-		}
-		defer f.Close()
-		zr, err := zlib.NewReader(f)
-		if err != nil {
-			return 0, fmt.Errorf("loose object %s: %w", h, err)
-		}
-		head, _ := io.ReadAll(io.LimitReader(zr, 32))
-		nul := bytes.IndexByte(head, 0)
-		if nul < 0 {
-			return 0, fmt.Errorf("loose object %s: no header", h)
-		}
-		_, size, _ := strings.Cut(string(head[:nul]), " ")
-		n, err := strconv.ParseInt(size, 10, 64)
-		if err != nil || n < 0 {
-			return 0, fmt.Errorf("loose object %s: bad header %q", h, head[:nul])
-		}
-		return n, nil
+	zr, err := ps.openLoose(h)
+	if err != nil {
+		return 0, err
 	}
-	return 0, plumbing.ErrObjectNotFound
+	defer zr.Close()
+	head, _ := io.ReadAll(io.LimitReader(zr, 32))
+	nul := bytes.IndexByte(head, 0)
+	if nul < 0 {
+		return 0, fmt.Errorf("loose object %s: no header", h)
+	}
+	_, size, _ := strings.Cut(string(head[:nul]), " ")
+	n, err := strconv.ParseInt(size, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("loose object %s: bad header %q", h, head[:nul])
+	}
+	return n, nil
 }
 
 // maxLooseObject bounds what readLoose inflates (it is a fallback for

@@ -104,15 +104,7 @@ func FuzzPlatformLog(f *testing.F) {
 			}
 			p.Mask(secret)
 			masks := len(maskedLines(secret))
-			p.Infof("%s", text)
-			p.Warningf("w: %s", text)
-			p.Errorf("e: %s", text)
-			p.Group(text)
-			p.EndGroup()
-			p.Print(text)
-			p.Annotate(Annotation{Level: LevelError, File: text, Line: 1, Col: 2, Title: text, Message: text})
-			p.Annotate(Annotation{Level: LevelWarning, File: "a.yaml", Message: text})
-			p.Annotate(Annotation{Level: LevelNotice, Message: text})
+			logEach(p, text)
 			if tc.dialect == GitHubActions {
 				// Azure prints outputs as setvariable commands whose value
 				// is kept intact (the agent runs only a line's first
@@ -157,16 +149,22 @@ func logAll(text, _ string) string {
 	var out lockedBuffer
 	getenv := func(string) string { return "" }
 	for _, p := range []Platform{NewGitHub(getenv, WithWriter(&out), WithTokenSource(fixedTokens())), NewAzure(getenv, WithWriter(&out), WithTokenSource(fixedTokens()))} {
-		p.Infof("%s", text)
-		p.Warningf("w: %s", text)
-		p.Errorf("e: %s", text)
-		p.Group(text)
-		p.EndGroup()
-		p.Print(text)
-		p.Annotate(Annotation{Level: LevelError, File: text, Line: 1, Col: 2, Title: text, Message: text})
-		p.Annotate(Annotation{Level: LevelWarning, File: "a.yaml", Message: text})
-		p.Annotate(Annotation{Level: LevelNotice, Message: text})
+		logEach(p, text)
 		p.Complete(Failed, text)
 	}
 	return out.String()
+}
+
+// logEach gives text to each of p's log calls, as a message, a group's
+// name and every field of an annotation.
+func logEach(p Platform, text string) {
+	p.Infof("%s", text)
+	p.Warningf("w: %s", text)
+	p.Errorf("e: %s", text)
+	p.Group(text)
+	p.EndGroup()
+	p.Print(text)
+	p.Annotate(Annotation{Level: LevelError, File: text, Line: 1, Col: 2, Title: text, Message: text})
+	p.Annotate(Annotation{Level: LevelWarning, File: "a.yaml", Message: text})
+	p.Annotate(Annotation{Level: LevelNotice, Message: text})
 }
