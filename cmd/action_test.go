@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
-	"net"
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
@@ -444,7 +443,7 @@ func TestActionFetchStep(t *testing.T) {
 	for i := range servers {
 		servers[i] = newFakeActionServer(t, releases, gitRoot)
 	}
-	refusedAt := refusedURL(t)
+	refusedAt := closedPort(t)
 	// ours gives case i its fake GitHub, and env with the real URLs.
 	ours := func(i int, env map[string]string) (*fakeActionServer, map[string]string, *strings.Replacer) {
 		srv := servers[i]
@@ -511,18 +510,6 @@ func TestActionFetchStep(t *testing.T) {
 		host := strings.TrimPrefix(srv.URL, "http://")
 		wantContains(t, "gh call", string(log), "gh attestation verify ", "/amigo-release-bin/amigo-release-linux-amd64 --repo amigo-release/amigo-release token=gh-token host="+host)
 	})
-}
-
-// refusedURL is an http:// URL where nothing listens (connection refused).
-func refusedURL(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return "http://" + addr
 }
 
 // TestActionRunStep runs the action's final step with a stand-in binary

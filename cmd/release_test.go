@@ -237,7 +237,8 @@ func TestPlan_offlineNeedsNoServerOrCredentials(t *testing.T) {
 	wantContains(t, "stdout", r.stdout, "weather_lookup", "calendar")
 }
 
-// closedPort returns a local address nothing listens on.
+// closedPort returns the http:// URL of a local address nothing listens
+// on (a connection is refused).
 func closedPort(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -65,15 +65,7 @@ func TestValidate_problems(t *testing.T) {
 		`tools/twin/pyproject.toml: two projects are named "calendar": tools/calendar and tools/twin`,
 		`tools/weather/pyproject.toml:9: tool.amigo-release.envvars[0].name: invalid environment variable name "api-key"`,
 	}
-	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-	if len(lines) != len(want) {
-		t.Fatalf("%d problems listed, want %d:\n%s", len(lines), len(want), r.stdout)
-	}
-	for i, w := range want {
-		if !strings.HasPrefix(lines[i], w) {
-			t.Errorf("problem %d = %q, want it to start with %q", i, lines[i], w)
-		}
-	}
+	wantProblems(t, r.stdout, want...)
 	wantContains(t, "stdout", r.stdout, `; fix: if it is not a tool, add "tools/twin" to discovery.exclude in .amigo/release.yaml (its files then count for the enclosing project)`)
 	wantContains(t, "stderr", r.stderr, "amigo-release validate: 4 problems in ")
 
@@ -116,15 +108,7 @@ func TestValidate_discoveryTypos(t *testing.T) {
 		`.amigo/release.yaml: discovery.shared: ".venv/**" matches no file in the work tree, so a change there can never trigger its projects; fix: correct the glob or remove it`,
 		"tools/broken/pyproject.toml: no [project].name",
 	}
-	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-	if len(lines) != len(want) {
-		t.Fatalf("%d problems listed, want %d:\n%s", len(lines), len(want), r.stdout)
-	}
-	for i, w := range want {
-		if !strings.HasPrefix(lines[i], w) {
-			t.Errorf("problem %d = %q, want it to start with %q", i, lines[i], w)
-		}
-	}
+	wantProblems(t, r.stdout, want...)
 }
 
 // TestValidate_warningsAndStrict: a plan entry for a tool no project has
@@ -169,5 +153,20 @@ func TestValidate_annotationsInCI(t *testing.T) {
 	r.wantCode(t, ExitUsage)
 	if !regexp.MustCompile(`(?m)^::error file=tools/calendar/pyproject\.toml,line=4,title=amigo-release validate::tool\.amigo-release\.descripton: unknown key "descripton"`).MatchString(r.stdout) {
 		t.Errorf("no annotation on tools/calendar/pyproject.toml line 4:\n%s", r.stdout)
+	}
+}
+
+// wantProblems checks that validate listed exactly len(want) problems, the
+// i-th starting with want[i].
+func wantProblems(t *testing.T, stdout string, want ...string) {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if len(lines) != len(want) {
+		t.Fatalf("%d problems listed, want %d:\n%s", len(lines), len(want), stdout)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(lines[i], w) {
+			t.Errorf("problem %d = %q, want it to start with %q", i, lines[i], w)
+		}
 	}
 }
