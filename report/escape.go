@@ -28,6 +28,30 @@ func fold(s string) string {
 	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\t' }), " ")
 }
 
+// entity is the HTML entity of &, <, > or ".
+func entity(r rune) string {
+	switch r {
+	case '&':
+		return "&amp;"
+	case '<':
+		return "&lt;"
+	case '>':
+		return "&gt;"
+	case '"':
+		return "&quot;"
+	}
+	return string(r)
+}
+
+// writeAt writes an '@' followed by rest, breaking the mention it would
+// start with a zero-width joiner.
+func writeAt(b *strings.Builder, rest string) {
+	b.WriteByte('@')
+	if next, _ := utf8.DecodeRuneInString(rest); isMentionStart(next) {
+		b.WriteString(zwj)
+	}
+}
+
 // isMentionStart reports whether r can start a GitHub user or team name.
 func isMentionStart(r rune) bool {
 	return r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r))
@@ -43,12 +67,8 @@ func md(s string, max int) string {
 	prev := rune(-1)
 	for i, r := range s {
 		switch r {
-		case '&':
-			b.WriteString("&amp;")
-		case '<':
-			b.WriteString("&lt;")
-		case '>':
-			b.WriteString("&gt;")
+		case '&', '<', '>':
+			b.WriteString(entity(r))
 		case '|', '\\', '`', '*', '_', '[', ']', '~', '$':
 			b.WriteByte('\\')
 			b.WriteRune(r)
@@ -58,10 +78,7 @@ func md(s string, max int) string {
 			}
 			b.WriteRune(r)
 		case '@':
-			b.WriteRune(r)
-			if next, _ := utf8.DecodeRuneInString(s[i+1:]); isMentionStart(next) {
-				b.WriteString(zwj)
-			}
+			writeAt(&b, s[i+1:])
 		default:
 			b.WriteRune(r)
 		}
@@ -92,19 +109,10 @@ func htmlLines(s string) string {
 		b.Grow(len(line) + 8)
 		for j, r := range line {
 			switch r {
-			case '&':
-				b.WriteString("&amp;")
-			case '<':
-				b.WriteString("&lt;")
-			case '>':
-				b.WriteString("&gt;")
-			case '"':
-				b.WriteString("&quot;")
+			case '&', '<', '>', '"':
+				b.WriteString(entity(r))
 			case '@':
-				b.WriteRune(r)
-				if next, _ := utf8.DecodeRuneInString(line[j+1:]); isMentionStart(next) {
-					b.WriteString(zwj)
-				}
+				writeAt(&b, line[j+1:])
 			default:
 				b.WriteRune(r)
 			}

@@ -298,19 +298,26 @@ func trimOutput(s string, max int) string {
 	return sanitize(s[:head]) + fmt.Sprintf("\n… %d characters omitted …\n", n-max) + sanitize(s[j:])
 }
 
-// allWarnings gathers run, tool and stage warnings, prefixed with where.
+// allWarnings gathers run, tool and stage warnings as markdown, prefixed
+// with where.
 func allWarnings(r *pipeline.Report) []string {
+	return warningLines(r, code, func(s string) string { return md(s, 60) }, func(s string) string { return md(s, 300) })
+}
+
+// warningLines gathers run, tool and stage warnings, each prefixed with
+// where it was raised; tool, stage and text render each part.
+func warningLines(r *pipeline.Report, tool, stage, text func(string) string) []string {
 	var ws []string
 	for _, w := range r.Warnings {
-		ws = append(ws, md(w, 300))
+		ws = append(ws, text(w))
 	}
 	for _, t := range r.Tools {
 		for _, w := range t.Warnings {
-			ws = append(ws, code(t.Name)+": "+md(w, 300))
+			ws = append(ws, tool(t.Name)+": "+text(w))
 		}
 		for _, s := range t.Stages {
 			for _, w := range s.Warnings {
-				ws = append(ws, code(t.Name)+" in "+md(s.Stage, 60)+": "+md(w, 300))
+				ws = append(ws, tool(t.Name)+" in "+stage(s.Stage)+": "+text(w))
 			}
 		}
 	}

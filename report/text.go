@@ -143,22 +143,10 @@ func failureText(r *pipeline.Report, t *pipeline.ToolReport) string {
 	return b.String()
 }
 
+// plainWarnings is allWarnings as plain text.
 func plainWarnings(r *pipeline.Report) []string {
-	var ws []string
-	for _, w := range r.Warnings {
-		ws = append(ws, plain(w, 300))
-	}
-	for _, t := range r.Tools {
-		for _, w := range t.Warnings {
-			ws = append(ws, plain(t.Name, 40)+": "+plain(w, 300))
-		}
-		for _, s := range t.Stages {
-			for _, w := range s.Warnings {
-				ws = append(ws, plain(t.Name, 40)+" in "+plain(s.Stage, 40)+": "+plain(w, 300))
-			}
-		}
-	}
-	return ws
+	name := func(s string) string { return plain(s, 40) }
+	return warningLines(r, name, name, func(s string) string { return plain(s, 300) })
 }
 
 // PlanText renders a plan for the terminal: per tool the sentence

@@ -94,27 +94,25 @@ func DefuseLine(line string) string {
 // defuseHashes puts a zero-width space after every "##" followed by "[" or
 // by "vso[" in any case.
 func defuseHashes(s string) string {
-	if !strings.Contains(s, "##") {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s) + 8)
-	for i := 0; i < len(s); i++ {
-		b.WriteByte(s[i])
-		if s[i] != '#' || i == 0 || s[i-1] != '#' {
-			continue
+	return zwspAfterHash(s, func(i int) bool {
+		if i == 0 || s[i-1] != '#' {
+			return false
 		}
 		rest := s[i+1:]
-		if strings.HasPrefix(rest, "[") || len(rest) >= 4 && strings.EqualFold(rest[:3], "vso") && rest[3] == '[' {
-			b.WriteString(zwsp)
-		}
-	}
-	return b.String()
+		return strings.HasPrefix(rest, "[") || len(rest) >= 4 && strings.EqualFold(rest[:3], "vso") && rest[3] == '['
+	})
 }
 
 // BreakHashes puts a zero-width space between every two adjacent '#', so
 // no "##" (hence no "##vso[" or "##[") survives, even in "###[".
 func BreakHashes(s string) string {
+	return zwspAfterHash(s, func(i int) bool { return i+1 < len(s) && s[i+1] == '#' })
+}
+
+// zwspAfterHash copies s with a zero-width space after each '#' for whose
+// index after is true. Only a "##" needs one, so s without "##" is
+// returned as it is.
+func zwspAfterHash(s string, after func(i int) bool) string {
 	if !strings.Contains(s, "##") {
 		return s
 	}
@@ -122,7 +120,7 @@ func BreakHashes(s string) string {
 	b.Grow(len(s) + 8)
 	for i := 0; i < len(s); i++ {
 		b.WriteByte(s[i])
-		if s[i] == '#' && i+1 < len(s) && s[i+1] == '#' {
+		if s[i] == '#' && after(i) {
 			b.WriteString(zwsp)
 		}
 	}
