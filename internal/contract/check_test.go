@@ -1,35 +1,12 @@
 package contract
 
 import (
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 )
-
-// spyTB records Errorf calls instead of failing the test.
-type spyTB struct {
-	testing.TB
-	mu   sync.Mutex
-	errs []string
-}
-
-func (s *spyTB) Helper() {}
-
-func (s *spyTB) Errorf(format string, args ...any) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.errs = append(s.errs, fmt.Sprintf(format, args...))
-}
-
-func (s *spyTB) errors() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.errs...)
-}
 
 // fakeAPI answers a few routes, correctly or not depending on the path.
 func fakeAPI(w http.ResponseWriter, r *http.Request) {
@@ -86,8 +63,8 @@ func do(t *testing.T, c *http.Client, method, url, auth, body string) *http.Resp
 func TestTransportAndMiddleware(t *testing.T) {
 	v := MustLoad(t)
 	cov := NewCoverage()
-	server := &spyTB{TB: t}
-	client := &spyTB{TB: t}
+	server := &SpyTB{TB: t}
+	client := &SpyTB{TB: t}
 	srv := httptest.NewServer(Middleware(server, http.HandlerFunc(fakeAPI), WithCoverage(cov)))
 	defer srv.Close()
 	rt := Transport(client, nil, WithCoverage(cov))
@@ -99,29 +76,29 @@ func TestTransportAndMiddleware(t *testing.T) {
 		t.Fatalf("client saw %d %s", resp.StatusCode, got)
 	}
 	do(t, c, "DELETE", srv.URL+"/v1/org/tool/"+toolID, "Bearer tok", "")
-	if e := append(server.errors(), client.errors()...); len(e) != 0 {
+	if e := append(server.Errors(), client.Errors()...); len(e) != 0 {
 		t.Fatalf("correct exchanges reported: %v", e)
 	}
 
 	// The client sends an off-contract request (no description), the server
 	// refuses it: only the client is at fault.
 	do(t, c, "POST", srv.URL+"/v1/org/tool/", "Bearer tok", `{"name":"a","tags":{}}`)
-	if e := client.errors(); len(e) != 1 || !strings.Contains(e[0], "off-contract request") || !strings.Contains(e[0], "create-tool") {
+	if e := client.Errors(); len(e) != 1 || !strings.Contains(e[0], "off-contract request") || !strings.Contains(e[0], "create-tool") {
 		t.Errorf("client errors: %v", e)
 	}
-	if e := server.errors(); len(e) != 0 {
+	if e := server.Errors(); len(e) != 0 {
 		t.Errorf("server refused correctly, yet: %v", e)
 	}
 
 	// The server answers 200 with a body where the contract says 204.
 	do(t, http.DefaultClient, "DELETE", srv.URL+"/v1/org/tool/"+toolID2, "Bearer tok", "")
-	if e := server.errors(); len(e) != 1 || !strings.Contains(e[0], "200 is not documented for deprecate-tool") {
+	if e := server.Errors(); len(e) != 1 || !strings.Contains(e[0], "200 is not documented for deprecate-tool") {
 		t.Errorf("server errors: %v", e)
 	}
 
 	// The server accepts an off-contract request.
 	do(t, http.DefaultClient, "POST", srv.URL+"/v1/org/tool/"+toolID2+"/envvar", "Bearer tok", `{"inserts":[{"name":"X"}]}`)
-	if e := server.errors(); len(e) != 2 || !strings.Contains(e[1], "accepted an off-contract request with status 204") {
+	if e := server.Errors(); len(e) != 2 || !strings.Contains(e[1], "accepted an off-contract request with status 204") {
 		t.Errorf("server errors: %v", e)
 	}
 
@@ -130,8 +107,8 @@ func TestTransportAndMiddleware(t *testing.T) {
 	if resp := do(t, http.DefaultClient, "DELETE", srv.URL+"/v1/org/tool/"+toolID+"/drop", "Bearer tok", ""); resp != nil {
 		t.Errorf("connection not dropped: %d", resp.StatusCode)
 	}
-	if len(server.errors()) != 2 {
-		t.Errorf("hijacked response reported: %v", server.errors())
+	if len(server.Errors()) != 2 {
+		t.Errorf("hijacked response reported: %v", server.Errors())
 	}
 
 	// Coverage: both sides recorded into one Coverage.

@@ -130,24 +130,7 @@ func (e *env) client(edit func(*amigo.Config)) *amigo.Client {
 // send makes a raw request and returns the status (the body is drained).
 func (e *env) send(c *http.Client, method, path, token, body string, header map[string]string) int {
 	e.t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, e.url+path, rd)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := c.Do(req)
+	resp, err := c.Do(mustRequest(e.t, e.url, method, path, token, body, header))
 	if err != nil {
 		e.t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -718,9 +701,11 @@ func TestCrossContract(t *testing.T) {
 	assertCoverage(t, e)
 }
 
-func mustRequest(t *testing.T, base, method, path, token, body string, header map[string]string) *http.Request {
+// mustRequest makes a request with body (JSON when not empty), the token
+// as its bearer and the extra headers.
+func mustRequest(t testing.TB, base, method, path, token, body string, header map[string]string) *http.Request {
 	t.Helper()
-	req, err := http.NewRequest(method, base+path, nil)
+	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -810,21 +795,6 @@ func TestCrossContractRateLimit(t *testing.T) {
 	}
 }
 
-// spyTB records Errorf calls instead of failing the test.
-type spyTB struct {
-	testing.TB
-	mu   sync.Mutex
-	errs []string
-}
-
-func (s *spyTB) Helper() {}
-
-func (s *spyTB) Errorf(format string, args ...any) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.errs = append(s.errs, fmt.Sprintf(format, args...))
-}
-
 // tamper rewrites the bodies of the responses it passes on.
 type tamper struct {
 	base    http.RoundTripper
@@ -854,14 +824,14 @@ func (tp tamper) RoundTrip(r *http.Request) (*http.Response, error) {
 func TestCrossContractDetectsDeviations(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, 60000, amigotest.Options{DisableRateLimits: true})
-	spy := &spyTB{TB: t}
+	spy := &contract.SpyTB{TB: t}
 	c := e.client(func(cfg *amigo.Config) {
 		cfg.HTTPClient = &http.Client{Transport: contract.Transport(spy, tamper{http.DefaultTransport, `"has_more":`, `"more":`})}
 	})
 	if _, err := c.ListTools(ctx, amigo.ListToolsOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if len(spy.errs) != 1 || !strings.Contains(spy.errs[0], "get-tools response") || !strings.Contains(spy.errs[0], "has_more") {
-		t.Errorf("want one get-tools violation naming has_more, got %q", spy.errs)
+	if errs := spy.Errors(); len(errs) != 1 || !strings.Contains(errs[0], "get-tools response") || !strings.Contains(errs[0], "has_more") {
+		t.Errorf("want one get-tools violation naming has_more, got %q", errs)
 	}
 }
