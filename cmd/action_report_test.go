@@ -12,9 +12,7 @@ import (
 // report-json output is the absolute path of the report it wrote, by
 // default under RUNNER_TEMP, and the action's report-json output reads it.
 func TestActionRunStep_reportJSONOutput(t *testing.T) {
-	repo := toolRepo(t)
-	us, eu := emulators(t, repo)
-	plan := writePlan(t, t.TempDir(), us.URL(), eu.URL())
+	repo, _, _, plan := twoRegions(t)
 	script := actionScript(t, "release")
 	dir := t.TempDir()
 	for _, tt := range []struct{ input, want string }{

@@ -88,9 +88,7 @@ func TestDayTwo_usageErrors(t *testing.T) {
 // recorded concurrently (tags, releases, the notes' pull request links
 // shared through one cache); the comment links the notes.
 func TestRecords_inProcess(t *testing.T) {
-	repo := toolRepo(t)
-	us, eu := emulators(t, repo)
-	plan := writePlan(t, t.TempDir(), us.URL(), eu.URL())
+	repo, _, _, plan := twoRegions(t)
 	b, err := os.ReadFile(plan)
 	if err != nil {
 		t.Fatal(err)

@@ -17,9 +17,7 @@ import (
 // jobs, one period; run --slot takes it and says when its tests go out; a
 // bad value of either is a usage error.
 func TestFanOut_slotsInTheMatrixOutputAndTheJobs(t *testing.T) {
-	repo := toolRepo(t)
-	us, eu := emulators(t, repo)
-	plan := writePlan(t, t.TempDir(), us.URL(), eu.URL())
+	repo, _, _, plan := twoRegions(t)
 	outFile := filepath.Join(t.TempDir(), "outputs")
 	r := runRelease(t, releaseEnv("AMIGO_OUTPUT", outFile), "plan", "--repo", repo, "--config", plan, "--fan-out-jobs", "2")
 	r.wantCode(t, ExitOK)
@@ -144,9 +142,7 @@ func TestRun_historyFromTheCommandLineOrdersTheTests(t *testing.T) {
 		{"history", map[string]time.Duration{"weather_lookup": time.Hour, "calendar": time.Minute}, "weather_lookup", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			repo := toolRepo(t)
-			us, eu := emulators(t, repo)
-			plan := writePlan(t, t.TempDir(), us.URL(), eu.URL())
+			repo, _, _, plan := twoRegions(t)
 			hist := filepath.Join(t.TempDir(), "history.json")
 			if c.history != nil {
 				pub := map[string]map[string]time.Duration{}

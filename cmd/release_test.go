@@ -97,6 +97,15 @@ func emulators(t *testing.T, repo string) (us, eu *amigotest.Server) {
 	return r["us"], r["eu"]
 }
 
+// twoRegions is toolRepo, its two emulated regions and a plan (in a temp
+// dir) naming them.
+func twoRegions(t *testing.T) (repo string, us, eu *amigotest.Server, plan string) {
+	t.Helper()
+	repo = toolRepo(t)
+	us, eu = emulators(t, repo)
+	return repo, us, eu, writePlan(t, t.TempDir(), us.URL(), eu.URL())
+}
+
 // releaseEnv is testCreds plus extra.
 func releaseEnv(extra ...string) map[string]string {
 	m := map[string]string{}
@@ -149,9 +158,7 @@ func activeVersions(t *testing.T, s *amigotest.Server, tool string) []string {
 }
 
 func TestRun_releasesThenRerunIsANoop(t *testing.T) {
-	repo := toolRepo(t)
-	us, eu := emulators(t, repo)
-	plan := writePlan(t, t.TempDir(), us.URL(), eu.URL())
+	repo, us, eu, plan := twoRegions(t)
 	reportPath := filepath.Join(t.TempDir(), "report.json")
 
 	r := runRelease(t, releaseEnv(), "run", "--repo", repo, "--config", plan, "--report-json", reportPath)
@@ -200,9 +207,7 @@ func TestRun_releasesThenRerunIsANoop(t *testing.T) {
 }
 
 func TestPlan_makesNoMutatingCall(t *testing.T) {
-	repo := toolRepo(t)
-	us, eu := emulators(t, repo)
-	plan := writePlan(t, t.TempDir(), us.URL(), eu.URL())
+	repo, us, eu, plan := twoRegions(t)
 	reportPath := filepath.Join(t.TempDir(), "plan.json")
 
 	r := runRelease(t, releaseEnv(), "plan", "--repo", repo, "--config", plan, "--report-json", reportPath)
@@ -297,9 +302,7 @@ func TestRelease_exitCodes(t *testing.T) {
 }
 
 func TestRun_failedToolExits1(t *testing.T) {
-	repo := toolRepo(t)
-	us, eu := emulators(t, repo)
-	plan := writePlan(t, t.TempDir(), us.URL(), eu.URL())
+	repo, us, eu, plan := twoRegions(t)
 	// Every publish in eu fails with a build error: both tools fail there.
 	eu.FailNext(amigotest.OpPublishVersion, 100, 400, "build failed: syntax error in main.py")
 	r := runRelease(t, releaseEnv(), "run", "--repo", repo, "--config", plan)
@@ -376,9 +379,7 @@ func TestRelease_badPlanStillWritesTheJSONReport(t *testing.T) {
 }
 
 func TestRun_interruptedExits130(t *testing.T) {
-	repo := toolRepo(t)
-	us, eu := emulators(t, repo)
-	plan := writePlan(t, t.TempDir(), us.URL(), eu.URL())
+	repo, us, eu, plan := twoRegions(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel() // SIGINT before the run could do anything
 	r := runMainCtx(t, ctx, Env{Getenv: mapEnv(releaseEnv()), Clock: clock.NewScaled(timeScale)}, "run", "--repo", repo, "--config", plan)
@@ -391,9 +392,7 @@ func TestRun_interruptedExits130(t *testing.T) {
 // TestRun_failedToolAnnotatesItsPyproject: inside GitHub Actions a failed
 // tool gets an error annotation on its project's pyproject.toml.
 func TestRun_failedToolAnnotatesItsPyproject(t *testing.T) {
-	repo := toolRepo(t)
-	us, eu := emulators(t, repo)
-	plan := writePlan(t, t.TempDir(), us.URL(), eu.URL())
+	repo, _, eu, plan := twoRegions(t)
 	eu.FailNext(amigotest.OpPublishVersion, 100, 400, "build failed: syntax error in main.py")
 	out := filepath.Join(t.TempDir(), "output")
 	if err := os.WriteFile(out, nil, 0o644); err != nil {
@@ -469,9 +468,7 @@ func (c *cancelOnPublish) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // Ctrl-C mid-release: exit 130 and a message that says what to do.
 func TestRun_interruptedMidRunSaysRerun(t *testing.T) {
-	repo := toolRepo(t)
-	us, eu := emulators(t, repo)
-	plan := writePlan(t, t.TempDir(), us.URL(), eu.URL())
+	repo, _, _, plan := twoRegions(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	hc := &http.Client{Transport: &cancelOnPublish{cancel: cancel}}
@@ -499,9 +496,7 @@ func TestRelease_startErrorPrintedOnceAnnotatedInCI(t *testing.T) {
 // A credential of 1-3 characters cannot be masked without garbling the log:
 // the run says so by the variable's name, and the log stays readable.
 func TestRelease_tooShortSecretWarnsByName(t *testing.T) {
-	repo := toolRepo(t)
-	us, eu := emulators(t, repo)
-	plan := writePlan(t, t.TempDir(), us.URL(), eu.URL())
+	repo, _, _, plan := twoRegions(t)
 	r := runRelease(t, releaseEnv("AMIGO_USER_ID", "u"), "plan", "--repo", repo, "--config", plan)
 	r.wantCode(t, ExitOK)
 	wantContains(t, "output", r.stdout+r.stderr, "AMIGO_USER_ID is shorter than 4 characters, too short to mask")
@@ -571,9 +566,7 @@ func TestRelease_regionDownIsAnOutage(t *testing.T) {
 // In a CI a run that cannot start annotates each problem once: a from_env
 // variable unset for two tools gives two annotations on the plan's lines.
 func TestRelease_startProblemsAnnotatedEach(t *testing.T) {
-	repo := toolRepo(t)
-	us, eu := emulators(t, repo)
-	plan := writePlan(t, t.TempDir(), us.URL(), eu.URL())
+	repo, us, eu, plan := twoRegions(t)
 	b, err := os.ReadFile(plan)
 	if err != nil {
 		t.Fatal(err)

@@ -12,9 +12,7 @@ import (
 // never a credential, a header or a query string. The CI debug switches
 // turn it on; an explicit --verbose=false or AMIGO_VERBOSE=false wins.
 func TestVerbose(t *testing.T) {
-	repo := toolRepo(t)
-	us, eu := emulators(t, repo)
-	plan := writePlan(t, t.TempDir(), us.URL(), eu.URL())
+	repo, _, _, plan := twoRegions(t)
 	args := []string{"plan", "--repo", repo, "--config", plan}
 	httpLine := regexp.MustCompile(`(?m)^http (GET|POST) 127\.0\.0\.1:\d+/v1/acme/\S+ → \d{3} \((<1ms|[0-9.]+m?s)\)$`)
 	for _, tt := range []struct {
@@ -66,9 +64,7 @@ func TestVerbose(t *testing.T) {
 // with the runner's debug logging (RUNNER_DEBUG=1) logs each call after
 // the masks, in the step log.
 func TestVerbose_binaryGitHubDebug(t *testing.T) {
-	repo := toolRepo(t)
-	us, eu := emulators(t, repo)
-	plan := writePlan(t, t.TempDir(), us.URL(), eu.URL())
+	repo, _, _, plan := twoRegions(t)
 	dir := t.TempDir()
 	env := releaseEnv("AMIGO_TIME_SCALE", strconv.Itoa(timeScale), "GITHUB_ACTIONS", "true", "GITHUB_EVENT_NAME", "workflow_dispatch",
 		"GITHUB_OUTPUT", dir+"/out", "RUNNER_DEBUG", "1", "INPUT_CONFIG", plan, "INPUT_WORKING-DIRECTORY", repo, "INPUT_GITHUB-TOKEN", ghToken)
