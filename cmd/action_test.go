@@ -361,13 +361,7 @@ func TestActionFetchStep(t *testing.T) {
 		"RUNNER_OS": "Linux", "RUNNER_ARCH": "X64", "GITHUB_SERVER_URL": fakeGitHub, "PATH": noGH,
 		"ACTION_REPOSITORY": "amigo-release/amigo-release", "LOOKUP_TOKEN": "gh-token", "AMIGO_FETCH_BACKOFF": "0",
 	}
-	with := func(kv ...string) map[string]string {
-		m := maps.Clone(base)
-		for i := 0; i < len(kv); i += 2 {
-			m[kv[i]] = kv[i+1]
-		}
-		return m
-	}
+	with := func(kv ...string) map[string]string { return copyEnv(base, kv...) }
 	tests := []struct {
 		name      string
 		env       map[string]string
@@ -522,12 +516,8 @@ func TestActionRunStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	inputs := func(kv ...string) map[string]string {
-		m := map[string]string{"BIN": fake, "GITHUB_TOKEN": "tok", "MODE": "run", "CONFIG": "", "REPO_PATH": "", "TOOLS": "",
-			"BASE": "", "DRY_RUN": "", "FAIL_FAST": "", "REPORT_JSON": "", "DEEPEN": "", "TOOL": "", "TO": "", "HISTORY": "", "FAN_OUT_JOBS": "", "SLOT": ""}
-		for i := 0; i < len(kv); i += 2 {
-			m[kv[i]] = kv[i+1]
-		}
-		return m
+		return copyEnv(map[string]string{"BIN": fake, "GITHUB_TOKEN": "tok", "MODE": "run", "CONFIG": "", "REPO_PATH": "", "TOOLS": "",
+			"BASE": "", "DRY_RUN": "", "FAIL_FAST": "", "REPORT_JSON": "", "DEEPEN": "", "TOOL": "", "TO": "", "HISTORY": "", "FAN_OUT_JOBS": "", "SLOT": ""}, kv...)
 	}
 	tests := []struct {
 		name     string
@@ -571,12 +561,7 @@ func TestActionRunStep(t *testing.T) {
 // runScriptIn is runScript with RUNNER_TEMP set to dir.
 func runScriptIn(t *testing.T, script string, env map[string]string, dir string) (string, int, map[string]string) {
 	t.Helper()
-	m := map[string]string{}
-	for k, v := range env {
-		m[k] = v
-	}
-	m["RUNNER_TEMP"] = dir
-	return runScript(t, script, m)
+	return runScript(t, script, copyEnv(env, "RUNNER_TEMP", dir))
 }
 
 // TestActionBuildStep runs the action's build-from-source fallback in this

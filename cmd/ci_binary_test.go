@@ -80,17 +80,6 @@ func newCIScenario(t *testing.T) *ciScenario {
 	return s
 }
 
-func copyEnv(m map[string]string, kv ...string) map[string]string {
-	out := map[string]string{}
-	for k, v := range m {
-		out[k] = v
-	}
-	for i := 0; i+1 < len(kv); i += 2 {
-		out[kv[i]] = kv[i+1]
-	}
-	return out
-}
-
 // secrets are the values no log may show.
 func (s *ciScenario) secrets(extra ...string) []string {
 	return append([]string{testCreds["AMIGO_API_KEY"], testCreds["AMIGO_API_KEY_ID"], testCreds["AMIGO_USER_ID"]}, extra...)

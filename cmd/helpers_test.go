@@ -3,6 +3,7 @@ package cmd
 import (
 	"bytes"
 	"context"
+	"maps"
 	"os"
 	"os/exec"
 	"strconv"
@@ -108,4 +109,16 @@ func TestNeedTool(t *testing.T) {
 			t.Errorf("CI unset: exit %d, want a skip that says so:\n%s", code, out)
 		}
 	}
+}
+
+// copyEnv returns a copy of m with the pairs of kv (name, value, ...) set.
+func copyEnv(m map[string]string, kv ...string) map[string]string {
+	out := maps.Clone(m)
+	if out == nil {
+		out = map[string]string{}
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		out[kv[i]] = kv[i+1]
+	}
+	return out
 }

@@ -107,16 +107,7 @@ func twoRegions(t *testing.T) (repo string, us, eu *amigotest.Server, plan strin
 }
 
 // releaseEnv is testCreds plus extra.
-func releaseEnv(extra ...string) map[string]string {
-	m := map[string]string{}
-	for k, v := range testCreds {
-		m[k] = v
-	}
-	for i := 0; i+1 < len(extra); i += 2 {
-		m[extra[i]] = extra[i+1]
-	}
-	return m
-}
+func releaseEnv(extra ...string) map[string]string { return copyEnv(testCreds, extra...) }
 
 func runRelease(t *testing.T, env map[string]string, args ...string) result {
 	t.Helper()
