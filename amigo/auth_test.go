@@ -103,25 +103,10 @@ func TestConcurrentCallersSignInOnce(t *testing.T) {
 	f.handle("GET /v1/{org}/tool/", okTools)
 	c := f.client(func(cfg *amigo.Config) { cfg.NoPacing = true })
 	const n = 40
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := c.ListTools(context.Background(), amigo.ListToolsOptions{})
-			errs <- err
-		}()
-	}
-	<-arrived
-	close(release)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	listConcurrently(t, c, n, func() {
+		<-arrived
+		close(release)
+	})
 	if got := f.signIns.Load(); got != 1 {
 		t.Errorf("sign-ins for %d concurrent callers = %d, want 1", n, got)
 	}

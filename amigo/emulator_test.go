@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -347,23 +346,7 @@ func TestEmulatorConcurrentCallersPaced(t *testing.T) {
 		t.Fatal(err)
 	}
 	const n = 60 // more than the 50/min burst of get-tools
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := c.ListTools(context.Background(), amigo.ListToolsOptions{})
-			errs <- err
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	listConcurrently(t, c, n, nil)
 	var lists, signIns, limited int
 	for _, r := range emu.Requests() {
 		switch {

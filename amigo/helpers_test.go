@@ -247,3 +247,29 @@ func readAll(r *http.Request) []byte {
 }
 
 func newBody(b []byte) io.ReadCloser { return io.NopCloser(bytes.NewReader(b)) }
+
+// listConcurrently makes n ListTools calls on c at once, runs meanwhile (if
+// not nil) while they are under way, and fails t if any call failed.
+func listConcurrently(t *testing.T, c *amigo.Client, n int, meanwhile func()) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := c.ListTools(context.Background(), amigo.ListToolsOptions{})
+			errs <- err
+		}()
+	}
+	if meanwhile != nil {
+		meanwhile()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}

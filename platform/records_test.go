@@ -17,12 +17,34 @@ const (
 	tagObj  = "1111111111111111111111111111111111111111"
 )
 
+// tagServer is a fake CI server's side of the tag story: tags seeded as
+// another party would have pushed them, the tags it holds, the calls it got.
+type tagServer interface {
+	SeedAnnotatedTag(name, object, commit string)
+	SeedTag(name, commit string)
+	Tags() map[string]string
+	Calls() []string
+}
+
 // checkTags runs the same tag story against any Repository: created once,
 // found on a second call without a second creation, an annotated tag on the
 // commit is the same commit, and a tag on another commit is reported as a
-// conflict naming that commit and is left as it was.
-func checkTags(t *testing.T, repo Repository, seedAnnotated, seedOther func(), tags func() map[string]string, creates func() int) {
+// conflict naming that commit and is left as it was. isCreate tells the
+// server's calls that create a ref.
+func checkTags(t *testing.T, repo Repository, fake tagServer, isCreate func(call string) bool) {
 	t.Helper()
+	seedAnnotated := func() { fake.SeedAnnotatedTag("calendar/v2.0.0", tagObj, commitA) }
+	seedOther := func() { fake.SeedTag("geo/v1.0.0", commitB) }
+	tags := fake.Tags
+	creates := func() int {
+		n := 0
+		for _, c := range fake.Calls() {
+			if isCreate(c) {
+				n++
+			}
+		}
+		return n
+	}
 	ctx := context.Background()
 	res, err := repo.EnsureTag(ctx, "weather_lookup/v1.3.0", commitA)
 	if err != nil || res.Status != pipeline.TagCreated || res.Existing != commitA {
@@ -60,19 +82,7 @@ func TestGitHubRepository_tagsReleasesPRs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	creates := func() int {
-		n := 0
-		for _, c := range fake.Calls() {
-			if c == "POST /api/v3/repos/acme/tools/git/refs" {
-				n++
-			}
-		}
-		return n
-	}
-	checkTags(t, repo,
-		func() { fake.SeedAnnotatedTag("calendar/v2.0.0", tagObj, commitA) },
-		func() { fake.SeedTag("geo/v1.0.0", commitB) },
-		fake.Tags, creates)
+	checkTags(t, repo, fake, func(c string) bool { return c == "POST /api/v3/repos/acme/tools/git/refs" })
 
 	ctx := context.Background()
 	rel, err := repo.EnsureRelease(ctx, "weather_lookup/v1.3.0", commitA, "weather_lookup 1.3.0", "## notes")
@@ -121,19 +131,7 @@ func TestAzureRepository_tagsAndPRs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	creates := func() int {
-		n := 0
-		for _, c := range fake.Calls() {
-			if strings.HasPrefix(c, "POST ") && strings.HasSuffix(c, "/refs") {
-				n++
-			}
-		}
-		return n
-	}
-	checkTags(t, repo,
-		func() { fake.SeedAnnotatedTag("calendar/v2.0.0", tagObj, commitA) },
-		func() { fake.SeedTag("geo/v1.0.0", commitB) },
-		fake.Tags, creates)
+	checkTags(t, repo, fake, func(c string) bool { return strings.HasPrefix(c, "POST ") && strings.HasSuffix(c, "/refs") })
 	ctx := context.Background()
 	if _, err := repo.EnsureRelease(ctx, "weather_lookup/v1.3.0", commitA, "t", "b"); !errors.Is(err, ErrNoReleases) {
 		t.Errorf("Azure EnsureRelease: %v, want ErrNoReleases", err)
