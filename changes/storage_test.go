@@ -302,29 +302,8 @@ func TestPackReader_wrongOffset(t *testing.T) {
 			}
 			a, b := plumbing.NewHash(objs[0]), plumbing.NewHash(objs[1])
 			packs, _ := filepath.Glob(filepath.Join(r.dir, ".git/objects/pack/*.pack"))
-			idxPath := strings.TrimSuffix(packs[0], ".pack") + ".idx"
-			idx, _ := os.ReadFile(idxPath)
-			n := int(binary.BigEndian.Uint32(idx[8+255*4:]))
-			names := idx[8+1024 : 8+1024+20*n]
-			offs := idx[8+1024+24*n : 8+1024+28*n]
-			pos := func(h plumbing.Hash) int {
-				for i := 0; i < n; i++ {
-					if bytes.Equal(names[20*i:20*i+20], h[:]) {
-						return i
-					}
-				}
-				t.Fatalf("%s not in index", h)
-				return -1
-			}
 			first := r.git("rev-list", "--max-parents=0", "HEAD")
-			ia, ib := pos(a), pos(b)
-			copy(offs[4*ia:4*ia+4], offs[4*ib:4*ib+4]) // a now points at b's data
-			sum := sha1.Sum(idx[:len(idx)-20])
-			copy(idx[len(idx)-20:], sum[:])
-			os.Chmod(idxPath, 0o644)
-			if err := os.WriteFile(idxPath, idx, 0o644); err != nil {
-				t.Fatal(err)
-			}
+			pointIndexAt(t, strings.TrimSuffix(packs[0], ".pack")+".idx", a, b) // a now points at b's data
 			repo := r.open()
 			typ, _ := plumbing.ParseObjectType(kind)
 			_, err := repo.raw(typ, a)
@@ -534,27 +513,7 @@ func TestPackReader_damagedWithLooseCopy(t *testing.T) {
 		t.Fatal("repack kept the loose object")
 	}
 	// Damage the packed copy of a (its index entry points at b's data).
-	idxPath := mustGlob(t, r.dir, ".git/objects/pack/*.idx")
-	idx, _ := os.ReadFile(idxPath)
-	n := int(binary.BigEndian.Uint32(idx[8+255*4:]))
-	names := idx[8+1024 : 8+1024+20*n]
-	offs := idx[8+1024+24*n : 8+1024+28*n]
-	var ia, ib int
-	for i := 0; i < n; i++ {
-		switch {
-		case bytes.Equal(names[20*i:20*i+20], a[:]):
-			ia = i
-		case bytes.Equal(names[20*i:20*i+20], b[:]):
-			ib = i
-		}
-	}
-	copy(offs[4*ia:4*ia+4], offs[4*ib:4*ib+4])
-	sum := sha1.Sum(idx[:len(idx)-20])
-	copy(idx[len(idx)-20:], sum[:])
-	os.Chmod(idxPath, 0o644)
-	if err := os.WriteFile(idxPath, idx, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	pointIndexAt(t, mustGlob(t, r.dir, ".git/objects/pack/*.idx"), a, b)
 	repo := r.open()
 	if _, err := repo.raw(plumbing.TreeObject, a); !errors.Is(err, ErrDamaged) {
 		t.Fatalf("without a loose copy: %v, want ErrDamaged", err)
@@ -584,4 +543,35 @@ func (r *testRepo) packWithIndex(version string) string {
 	os.Remove(idx)
 	r.git("index-pack", version, "-o", idx, packs[0])
 	return idx
+}
+
+// pointIndexAt rewrites the version 2 pack index at idxPath so that object
+// a's entry holds object b's offset (a's packed copy then reads as b's
+// data, as in a damaged pack), with the index's checksum made right again.
+func pointIndexAt(t *testing.T, idxPath string, a, b plumbing.Hash) {
+	t.Helper()
+	idx, err := os.ReadFile(idxPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := int(binary.BigEndian.Uint32(idx[8+255*4:]))
+	names := idx[8+1024 : 8+1024+20*n]
+	offs := idx[8+1024+24*n : 8+1024+28*n]
+	pos := func(h plumbing.Hash) int {
+		for i := 0; i < n; i++ {
+			if bytes.Equal(names[20*i:20*i+20], h[:]) {
+				return i
+			}
+		}
+		t.Fatalf("%s not in index", h)
+		return -1
+	}
+	ia, ib := pos(a), pos(b)
+	copy(offs[4*ia:4*ia+4], offs[4*ib:4*ib+4])
+	sum := sha1.Sum(idx[:len(idx)-20])
+	copy(idx[len(idx)-20:], sum[:])
+	os.Chmod(idxPath, 0o644)
+	if err := os.WriteFile(idxPath, idx, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
