@@ -173,8 +173,7 @@ func TestRangeCommits_clockSkew(t *testing.T) {
 	r := newTestRepo(t)
 	twoTools(r)
 	r.n = 100
-	r.write("a", "1")
-	r.commit("x")
+	r.change("a", "1", "x")
 	r.git("checkout", "-q", "-b", "side")
 	r.n = 10 // far in the past
 	for i := 0; i < 8; i++ {
@@ -184,8 +183,7 @@ func TestRangeCommits_clockSkew(t *testing.T) {
 	}
 	r.git("checkout", "-q", "main")
 	r.n = 200
-	r.write("c", "1")
-	base := r.commit("main")
+	base := r.change("c", "1", "main")
 	r.n = 5
 	r.git("merge", "-q", "--no-ff", "-m", "merge", "side")
 	r.write("d", "1")

@@ -30,12 +30,9 @@ func TestDetect(t *testing.T) {
 			name: "plain push: feat and fix in two tools, README ignored",
 			build: func(r *testRepo, s map[string]string) Request {
 				base := twoTools(r)
-				r.write("tools/a/x.py", "1")
-				s["feat"] = r.commit("feat(a): add units")
-				r.write("tools/b/y.py", "1")
-				s["fix"] = r.commit("fix: y")
-				r.write("README.md", "changed")
-				r.commit("docs: readme")
+				s["feat"] = r.change("tools/a/x.py", "1", "feat(a): add units")
+				s["fix"] = r.change("tools/b/y.py", "1", "fix: y")
+				r.change("README.md", "changed", "docs: readme")
 				return Request{Head: "HEAD", DefaultBase: base}
 			},
 			want: []string{"tool_a:changed:minor[feat]", "tool_b:changed:patch[fix]"},
@@ -50,10 +47,8 @@ func TestDetect(t *testing.T) {
 			name: "first release: no base, every commit that touched it",
 			build: func(r *testRepo, s map[string]string) Request {
 				s["init"] = twoTools(r)
-				r.write("tools/a/x.py", "1")
-				s["fix"] = r.commit("fix(a): x")
-				r.write("README.md", "2")
-				r.commit("docs: only readme")
+				s["fix"] = r.change("tools/a/x.py", "1", "fix(a): x")
+				r.change("README.md", "2", "docs: only readme")
 				return Request{Head: "main", Bases: map[string]string{"tool_b": ""}, DefaultBase: s["init"]}
 			},
 			want: []string{"tool_a:changed:patch[fix]", "tool_b:no-release:none[init]"},
@@ -71,8 +66,7 @@ func TestDetect(t *testing.T) {
 			name: "all-zero before of a new branch: whole history, with a note",
 			build: func(r *testRepo, s map[string]string) Request {
 				s["init"] = twoTools(r)
-				r.write("tools/a/x.py", "1")
-				s["feat"] = r.commit("feat: x")
+				s["feat"] = r.change("tools/a/x.py", "1", "feat: x")
 				return Request{Head: "HEAD", DefaultBase: ZeroSHA}
 			},
 			want: []string{"tool_a:changed:minor[feat,init]", "tool_b:no-release:none[init]"},
@@ -87,13 +81,10 @@ func TestDetect(t *testing.T) {
 			name: "force push: base not an ancestor, merge base used",
 			build: func(r *testRepo, s map[string]string) Request {
 				twoTools(r)
-				r.write("tools/a/x.py", "1")
-				s["mb"] = r.commit("fix: shared history")
-				r.write("tools/a/y.py", "old")
-				s["old"] = r.commit("feat: rewritten away")
+				s["mb"] = r.change("tools/a/x.py", "1", "fix: shared history")
+				s["old"] = r.change("tools/a/y.py", "old", "feat: rewritten away")
 				r.git("reset", "-q", "--hard", s["mb"])
-				r.write("tools/b/z.py", "new")
-				s["new"] = r.commit("fix: after force push")
+				s["new"] = r.change("tools/b/z.py", "new", "fix: after force push")
 				return Request{Head: "HEAD", DefaultBase: s["old"]}
 			},
 			// tool_a: the file y.py existed at old but not at head: the
@@ -111,13 +102,10 @@ func TestDetect(t *testing.T) {
 			build: func(r *testRepo, s map[string]string) Request {
 				base := twoTools(r)
 				r.git("checkout", "-q", "-b", "topic")
-				r.write("tools/a/t.py", "1")
-				s["t1"] = r.commit("feat(a): topic work")
-				r.write("tools/b/t.py", "1")
-				s["t2"] = r.commit("fix(b): topic fix")
+				s["t1"] = r.change("tools/a/t.py", "1", "feat(a): topic work")
+				s["t2"] = r.change("tools/b/t.py", "1", "fix(b): topic fix")
 				r.git("checkout", "-q", "main")
-				r.write("README.md", "main moved")
-				r.commit("docs: main work")
+				r.change("README.md", "main moved", "docs: main work")
 				r.n++
 				r.git("merge", "-q", "--no-ff", "-m", "feat!: merge message must not count", "topic")
 				return Request{Head: "HEAD", DefaultBase: base}
@@ -129,10 +117,8 @@ func TestDetect(t *testing.T) {
 			build: func(r *testRepo, s map[string]string) Request {
 				base := twoTools(r)
 				r.git("checkout", "-q", "-b", "topic")
-				r.write("tools/a/t.py", "1")
-				r.commit("wip")
-				r.write("tools/a/t.py", "2")
-				r.commit("wip 2")
+				r.change("tools/a/t.py", "1", "wip")
+				r.change("tools/a/t.py", "2", "wip 2")
 				r.git("checkout", "-q", "main")
 				r.git("merge", "-q", "--squash", "topic")
 				s["sq"] = r.commit("feat(a): squashed topic (#12)")
@@ -180,10 +166,8 @@ func TestDetect(t *testing.T) {
 			name: "shared paths trigger their projects",
 			build: func(r *testRepo, s map[string]string) Request {
 				base := twoTools(r)
-				r.write("libs/common/util.py", "1")
-				s["lib"] = r.commit("fix(common): util")
-				r.write("tools/a/vendored/util.py", "1")
-				s["vend"] = r.commit("chore: vendor util into a")
+				s["lib"] = r.change("libs/common/util.py", "1", "fix(common): util")
+				s["vend"] = r.change("tools/a/vendored/util.py", "1", "chore: vendor util into a")
 				return Request{Head: "HEAD", DefaultBase: base, Options: Options{Shared: map[string][]string{
 					"libs/common/**": {"tool_a", "tool_b", "ghost"}, "libs/common/*.py": {"tool_b"}, "**/vendored/**": {"tool_a"}}}}
 			},
@@ -203,8 +187,7 @@ func TestDetect(t *testing.T) {
 			name: `shared "*" triggers every project`,
 			build: func(r *testRepo, s map[string]string) Request {
 				base := twoTools(r)
-				r.write("libs/amigo_utils/retry.py", "1")
-				s["lib"] = r.commit("fix(utils): retry")
+				s["lib"] = r.change("libs/amigo_utils/retry.py", "1", "fix(utils): retry")
 				return Request{Head: "HEAD", DefaultBase: base, Options: Options{Shared: map[string][]string{"libs/amigo_utils/**": {AllProjects}}}}
 			},
 			want: []string{"tool_a:changed:patch[lib]", "tool_b:changed:patch[lib]"},
@@ -221,10 +204,8 @@ func TestDetect(t *testing.T) {
 				r.write("tools/a/plugins/p/pyproject.toml", pyproject("plug"))
 				s["add"] = r.commit("feat: add plugin")
 				base2 := r.head()
-				r.write("tools/a/plugins/p/x.py", "1")
-				s["inner"] = r.commit("fix: inner")
-				r.write("tools/a/plugins/other.py", "1")
-				s["outer"] = r.commit("perf: outer")
+				s["inner"] = r.change("tools/a/plugins/p/x.py", "1", "fix: inner")
+				s["outer"] = r.change("tools/a/plugins/other.py", "1", "perf: outer")
 				_ = base
 				return Request{Head: "HEAD", DefaultBase: base2}
 			},
@@ -250,12 +231,9 @@ func TestDetect(t *testing.T) {
 			name: "Release-As overrides the computed bump",
 			build: func(r *testRepo, s map[string]string) Request {
 				base := twoTools(r)
-				r.write("tools/a/x.py", "1")
-				s["feat"] = r.commit("feat: x")
-				r.write("tools/a/y.py", "1")
-				s["rel"] = r.commit("chore: release\n\nRelease-As: major\n")
-				r.write("tools/b/y.py", "1")
-				s["bad"] = r.commit("feat: b\n\nRelease-As: 2.0.0\n")
+				s["feat"] = r.change("tools/a/x.py", "1", "feat: x")
+				s["rel"] = r.change("tools/a/y.py", "1", "chore: release\n\nRelease-As: major\n")
+				s["bad"] = r.change("tools/b/y.py", "1", "feat: b\n\nRelease-As: 2.0.0\n")
 				return Request{Head: "HEAD", DefaultBase: base}
 			},
 			want: []string{"tool_a:changed:major[rel,feat]", "tool_b:changed:minor[bad]"},
@@ -274,13 +252,10 @@ func TestDetect(t *testing.T) {
 			build: func(r *testRepo, s map[string]string) Request {
 				r.write("tools/a/pyproject.toml", pyproject("tool-a"), "tools/b/pyproject.toml", pyproject("tool-b"), "tools/b/old.py", "0")
 				base := r.commit("chore: init")
-				r.write("tools/a/x.py", "1")
-				s["feat"] = r.commit("feat!: breaking x")
-				r.write("tools/a/z.py", "1")
-				s["fix"] = r.commit("fix: z")
+				s["feat"] = r.change("tools/a/x.py", "1", "feat!: breaking x")
+				s["fix"] = r.change("tools/a/z.py", "1", "fix: z")
 				s["rev"] = r.revert(s["feat"])
-				r.write("tools/b/old.py", "1")
-				s["old"] = r.commit("feat: before base")
+				s["old"] = r.change("tools/b/old.py", "1", "feat: before base")
 				base = r.head()
 				s["lone"] = r.revert(s["old"])
 				return Request{Head: "HEAD", Bases: map[string]string{"tool_a": s["feat"] + "~1", "tool_b": base}}
@@ -297,8 +272,7 @@ func TestDetect(t *testing.T) {
 			name: "revert of a revert: the original stands",
 			build: func(r *testRepo, s map[string]string) Request {
 				base := twoTools(r)
-				r.write("tools/a/x.py", "1")
-				s["feat"] = r.commit("feat: x")
+				s["feat"] = r.change("tools/a/x.py", "1", "feat: x")
 				s["r1"] = r.revert("HEAD")
 				s["r2"] = r.revert("HEAD")
 				return Request{Head: "HEAD", DefaultBase: base}
@@ -309,8 +283,7 @@ func TestDetect(t *testing.T) {
 			name: "change and its revert: commits but no net change",
 			build: func(r *testRepo, s map[string]string) Request {
 				base := twoTools(r)
-				r.write("tools/a/x.py", "1")
-				s["feat"] = r.commit("feat: x")
+				s["feat"] = r.change("tools/a/x.py", "1", "feat: x")
 				s["rev"] = r.revert("HEAD")
 				return Request{Head: "HEAD", DefaultBase: base}
 			},
@@ -320,10 +293,8 @@ func TestDetect(t *testing.T) {
 			name: "breaking footer is major; bang is major",
 			build: func(r *testRepo, s map[string]string) Request {
 				base := twoTools(r)
-				r.write("tools/a/x.py", "1")
-				s["foot"] = r.commit("fix: x\n\nBREAKING-CHANGE: inputs renamed\n")
-				r.write("tools/b/x.py", "1")
-				s["bang"] = r.commit("chore(b)!: drop python 3.8")
+				s["foot"] = r.change("tools/a/x.py", "1", "fix: x\n\nBREAKING-CHANGE: inputs renamed\n")
+				s["bang"] = r.change("tools/b/x.py", "1", "chore(b)!: drop python 3.8")
 				return Request{Head: "HEAD", DefaultBase: base}
 			},
 			want: []string{"tool_a:changed:major[foot]", "tool_b:changed:major[bang]"},
@@ -339,8 +310,7 @@ func TestDetect(t *testing.T) {
 			build: func(r *testRepo, s map[string]string) Request {
 				r.write("tools/a/pyproject.toml", pyproject("tool-a"), "tools/a/model.bin", "\x00\x01\x02\xff\xfe")
 				base := r.commit("chore: init")
-				r.write("tools/a/model.bin", "\x00\x01\x02\xff\xfd")
-				s["bin"] = r.commit("fix: retrain model")
+				s["bin"] = r.change("tools/a/model.bin", "\x00\x01\x02\xff\xfd", "fix: retrain model")
 				return Request{Head: "HEAD", DefaultBase: base}
 			},
 			want: []string{"tool_a:changed:patch[bin]"},
@@ -361,8 +331,7 @@ func TestDetect(t *testing.T) {
 			name: "huge and invalid UTF-8 messages",
 			build: func(r *testRepo, s map[string]string) Request {
 				base := twoTools(r)
-				r.write("tools/a/x.py", "1")
-				s["huge"] = r.commit("feat(a): " + strings.Repeat("very long subject ", 20) + "\n\n" + strings.Repeat("body line\n", 200_000))
+				s["huge"] = r.change("tools/a/x.py", "1", "feat(a): "+strings.Repeat("very long subject ", 20)+"\n\n"+strings.Repeat("body line\n", 200_000))
 				r.write("tools/b/x.py", "1")
 				s["utf"] = r.rawCommit("fix(b): caf\xe9 \xff\xfe\n")
 				return Request{Head: "HEAD", DefaultBase: base}
@@ -421,8 +390,7 @@ func TestDetect(t *testing.T) {
 			build: func(r *testRepo, s map[string]string) Request {
 				twoTools(r)
 				r.git("tag", "-a", "-m", "release", "v1")
-				r.write("tools/a/x.py", "1")
-				s["fix"] = r.commit("fix: x")
+				s["fix"] = r.change("tools/a/x.py", "1", "fix: x")
 				r.git("checkout", "-q", "--detach", "HEAD")
 				return Request{Head: "HEAD", DefaultBase: "v1"}
 			},
@@ -432,8 +400,7 @@ func TestDetect(t *testing.T) {
 			name: "removed project with its own base",
 			build: func(r *testRepo, s map[string]string) Request {
 				base := twoTools(r)
-				r.write("tools/a/x.py", "1")
-				rel := r.commit("fix: a")
+				rel := r.change("tools/a/x.py", "1", "fix: a")
 				r.rm("tools/b")
 				s["del"] = r.commit("chore: drop b")
 				return Request{Head: "HEAD", DefaultBase: rel, Bases: map[string]string{"tool_b": base}}
@@ -479,8 +446,7 @@ func TestResult_JSON(t *testing.T) {
 	t.Parallel()
 	r := newTestRepo(t)
 	base := twoTools(r)
-	r.write("tools/a/x.py", "1")
-	sha := r.commit("feat(api)!: drop v0\n\nBREAKING CHANGE: inputs renamed\n")
+	sha := r.change("tools/a/x.py", "1", "feat(api)!: drop v0\n\nBREAKING CHANGE: inputs renamed\n")
 	res := detect(t, r.open(), Request{Head: "HEAD", DefaultBase: base})
 	b, err := res.JSON()
 	if err != nil {

@@ -28,8 +28,7 @@ func TestDiscover(t *testing.T) {
 	t.Parallel()
 	r := newTestRepo(t)
 	r.write(discoverSample...)
-	r.write("libs/x.py", "x")
-	r.commit("chore: init")
+	r.change("libs/x.py", "x", "chore: init")
 	repo := r.open()
 	tests := []struct {
 		name string
@@ -434,8 +433,7 @@ func TestOpen_errors(t *testing.T) {
 	}
 	// A subdirectory of a repository opens the repository.
 	r := newTestRepo(t)
-	r.write("a/b/c.txt", "x")
-	r.commit("chore: x")
+	r.change("a/b/c.txt", "x", "chore: x")
 	repo, err := Open(filepath.Join(r.dir, "a", "b"))
 	if err != nil {
 		t.Fatalf("Open(subdir): %v", err)

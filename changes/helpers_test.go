@@ -73,6 +73,14 @@ func (r *testRepo) rm(paths ...string) {
 }
 
 // commit stages everything and commits with msg; it returns the new SHA.
+// change writes content to the file at path and commits it with msg,
+// returning the commit's hash.
+func (r *testRepo) change(path, content, msg string) string {
+	r.t.Helper()
+	r.write(path, content)
+	return r.commit(msg)
+}
+
 func (r *testRepo) commit(msg string) string {
 	r.t.Helper()
 	r.n++

@@ -36,8 +36,7 @@ func TestPackReader(t *testing.T) {
 			}
 			r.git("config", "repack.useDeltaBaseOffset", fmt.Sprint(ofs))
 			r.git("repack", "-a", "-d", "-f", "-q", "--depth=20", "--window=50")
-			r.write("loose.txt", "a loose object")
-			r.commit("chore: loose")
+			r.change("loose.txt", "a loose object", "chore: loose")
 			repo := r.open()
 			iter, err := repo.st.IterEncodedObjects(plumbing.AnyObject)
 			if err != nil {

@@ -16,8 +16,7 @@ func TestRepo_Resolve(t *testing.T) {
 	first := twoTools(r)
 	r.git("tag", "-a", "-m", "annotated", "v1")
 	r.git("tag", "light")
-	r.write("tools/a/x.py", "1")
-	second := r.commit("fix: x")
+	second := r.change("tools/a/x.py", "1", "fix: x")
 	r.git("update-ref", "refs/remotes/origin/main", first)
 	repo := r.open()
 	tests := []struct {
@@ -63,21 +62,17 @@ func TestRepo_IsAncestorMergeBase(t *testing.T) {
 	t.Parallel()
 	r := newTestRepo(t)
 	root := twoTools(r)
-	r.write("a", "1")
-	fork := r.commit("x")
+	fork := r.change("a", "1", "x")
 	r.git("checkout", "-q", "-b", "side")
-	r.write("b", "1")
-	side := r.commit("side")
+	side := r.change("b", "1", "side")
 	r.git("checkout", "-q", "main")
-	r.write("c", "1")
-	mainTip := r.commit("main")
+	mainTip := r.change("c", "1", "main")
 	r.n++
 	r.git("merge", "-q", "--no-ff", "-m", "merge", "side")
 	merge := r.head()
 	// An unrelated root.
 	r.git("checkout", "-q", "--orphan", "lonely")
-	r.write("z", "1")
-	lonely := r.commit("lonely")
+	lonely := r.change("z", "1", "lonely")
 	repo := r.open()
 	anc := []struct {
 		a, b string
@@ -317,16 +312,14 @@ func TestDeepen_credentialsOnlyForTheirHost(t *testing.T) {
 		"/srv/git/tools.git":                    false,
 	} {
 		r := newTestRepo(t)
-		r.write("a.txt", "a")
-		r.commit("one")
+		r.change("a.txt", "a", "one")
 		r.git("remote", "add", "origin", url)
 		if got := r.open().auth(opts) != nil; got != want {
 			t.Errorf("remote %s: credentials sent = %v, want %v", url, got, want)
 		}
 	}
 	r := newTestRepo(t)
-	r.write("a.txt", "a")
-	r.commit("one")
+	r.change("a.txt", "a", "one")
 	r.git("remote", "add", "origin", "https://example.com/x.git")
 	if r.open().auth(DeepenOptions{Username: "u", Password: "p"}) == nil {
 		t.Error("no Host: the credentials should go to any remote")

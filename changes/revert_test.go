@@ -22,18 +22,14 @@ func TestDetect_githubReverts(t *testing.T) {
 		want  []string
 	}{
 		{"a feat and its revert cancel: the chore left releases nothing", func(r *testRepo, s map[string]string) {
-			r.write("tools/a/y.py", "1")
-			s["chore"] = r.commit("chore: tidy (#11)")
-			r.write("tools/a/x.py", "1")
-			s["feat"] = r.commit("feat: x (#12)")
+			s["chore"] = r.change("tools/a/y.py", "1", "chore: tidy (#11)")
+			s["feat"] = r.change("tools/a/x.py", "1", "feat: x (#12)")
 			r.rm("tools/a/x.py")
 			s["revert"] = ghRevert(r, "feat: x (#12)", "")
 		}, []string{"tool_a:no-release:none[revert,feat,chore]"}},
 		{"a chore and its revert cancel: no patch of nothing", func(r *testRepo, s map[string]string) {
-			r.write("tools/a/y.py", "1")
-			s["docs"] = r.commit("docs: a (#10)")
-			r.write("tools/a/z.py", "1")
-			s["chore"] = r.commit("chore: z (#13)")
+			s["docs"] = r.change("tools/a/y.py", "1", "docs: a (#10)")
+			s["chore"] = r.change("tools/a/z.py", "1", "chore: z (#13)")
 			r.rm("tools/a/z.py")
 			s["revert"] = ghRevert(r, "chore: z (#13)", " (#14)")
 		}, []string{"tool_a:no-release:none[revert,chore,docs]"}},
@@ -42,26 +38,21 @@ func TestDetect_githubReverts(t *testing.T) {
 			s["revert"] = ghRevert(r, "feat: shipped last week (#9)", "")
 		}, []string{"tool_a:changed:patch[revert]"}},
 		{"the revert of a revert cancels it: the feat stands", func(r *testRepo, s map[string]string) {
-			r.write("tools/a/x.py", "1")
-			s["feat"] = r.commit("feat: x (#12)")
+			s["feat"] = r.change("tools/a/x.py", "1", "feat: x (#12)")
 			r.rm("tools/a/x.py")
 			s["revert"] = ghRevert(r, "feat: x (#12)", "")
 			r.write("tools/a/x.py", "1")
 			s["reapply"] = ghRevert(r, `Revert "feat: x (#12)"`, "")
 		}, []string{"tool_a:changed:minor[reapply,revert,feat]"}},
 		{"the newest older commit with the subject is the one reverted", func(r *testRepo, s map[string]string) {
-			r.write("tools/a/x.py", "1")
-			s["feat1"] = r.commit("feat: x")
-			r.write("tools/a/x.py", "2")
-			s["feat2"] = r.commit("feat: x")
+			s["feat1"] = r.change("tools/a/x.py", "1", "feat: x")
+			s["feat2"] = r.change("tools/a/x.py", "2", "feat: x")
 			r.write("tools/a/x.py", "1")
 			s["revert"] = ghRevert(r, "feat: x", "")
 		}, []string{"tool_a:changed:minor[revert,feat2,feat1]"}},
 		{"a SHA outside the range wins over a subject in it", func(r *testRepo, s map[string]string) {
-			r.write("tools/a/x.py", "1")
-			s["feat"] = r.commit("feat: x")
-			r.write("tools/a/y.py", "1")
-			s["revert"] = r.commit("Revert \"feat: x\"\n\nThis reverts commit 1234567890abcdef1234567890abcdef12345678.\n")
+			s["feat"] = r.change("tools/a/x.py", "1", "feat: x")
+			s["revert"] = r.change("tools/a/y.py", "1", "Revert \"feat: x\"\n\nThis reverts commit 1234567890abcdef1234567890abcdef12345678.\n")
 		}, []string{"tool_a:changed:minor[revert,feat]"}},
 	}
 	for _, tt := range tests {

@@ -155,8 +155,7 @@ func TestStorageLayouts(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			r.write("p0/src/main.py", "after keep\n")
-			r.commit("feat(p0): after keep")
+			r.change("p0/src/main.py", "after keep\n", "feat(p0): after keep")
 			r.git("repack", "-a", "-d", "-q") // the kept pack stays, a new one is made
 			return r.dir
 		}, true, ""},
@@ -204,8 +203,7 @@ func TestStorageLayouts(t *testing.T) {
 				t.Fatal(err)
 			}
 			// Loose objects in the alternate too.
-			r.write("p0/src/main.py", "loose in the alternate\n")
-			r.commit("fix(p0): loose in the alternate")
+			r.change("p0/src/main.py", "loose in the alternate\n", "fix(p0): loose in the alternate")
 			runGit(t, clone, nil, "fetch", "-q", "origin")
 			runGit(t, clone, nil, "checkout", "-q", "--detach", "origin/main")
 			return clone
@@ -276,8 +274,7 @@ func TestOpen_sha256(t *testing.T) {
 	}
 	// reftable refs (git 2.45+) would make the repository look empty.
 	r := newTestRepo(t)
-	r.write("f", "x")
-	r.commit("x")
+	r.change("f", "x", "x")
 	r.git("config", "extensions.refStorage", "reftable")
 	if _, err := Open(r.dir); !errors.Is(err, ErrUnsupportedRepo) || !strings.Contains(err.Error(), "reftable") || !strings.Contains(err.Error(), "--ref-format=files") {
 		t.Fatalf("Open(reftable repo) = %v, want an error naming reftable and the fix", err)
