@@ -40,23 +40,11 @@ func commandsIn(t *testing.T, dialect Dialect, out string) []string {
 				cmds = append(cmds, "v1:"+line)
 			}
 		case AzurePipelines:
-			for rest := line; ; {
-				i := strings.Index(rest, "##vso[")
-				if i < 0 {
-					break
-				}
-				rest = rest[i+len("##vso["):]
-				name, _, _ := strings.Cut(rest, "]")
+			for _, name := range bracketed(line, "##vso[") {
 				name, _, _ = strings.Cut(name, " ")
 				cmds = append(cmds, name)
 			}
-			for rest := line; ; {
-				i := strings.Index(rest, "##[")
-				if i < 0 {
-					break
-				}
-				rest = rest[i+len("##["):]
-				name, _, _ := strings.Cut(rest, "]")
+			for _, name := range bracketed(line, "##[") {
 				cmds = append(cmds, "["+name+"]")
 			}
 		}
@@ -167,4 +155,19 @@ func logEach(p Platform, text string) {
 	p.Annotate(Annotation{Level: LevelError, File: text, Line: 1, Col: 2, Title: text, Message: text})
 	p.Annotate(Annotation{Level: LevelWarning, File: "a.yaml", Message: text})
 	p.Annotate(Annotation{Level: LevelNotice, Message: text})
+}
+
+// bracketed returns what follows each open (which ends in "[") in line, up
+// to the next "]".
+func bracketed(line, open string) []string {
+	var out []string
+	for rest := line; ; {
+		i := strings.Index(rest, open)
+		if i < 0 {
+			return out
+		}
+		rest = rest[i+len(open):]
+		name, _, _ := strings.Cut(rest, "]")
+		out = append(out, name)
+	}
 }
