@@ -31,6 +31,18 @@ func hangUp(t *testing.T, w http.ResponseWriter) {
 	conn.Close()
 }
 
+// publishFailingFirst publishes through a client of a fake API whose
+// first n publish requests are answered with status (and Retry-After
+// retryAfter, if not empty); it returns the request count and the error.
+func publishFailingFirst(t *testing.T, n int32, status int, retryAfter string) (*atomic.Int32, error) {
+	t.Helper()
+	f := newFakeAPI(t)
+	h, count := failFirst(n, status, retryAfter, okPublish)
+	f.handle("POST /v1/{org}/tool/{id}/version", h)
+	_, err := f.client().PublishVersion(context.Background(), testToolID, publishReq)
+	return count, err
+}
+
 // failFirst answers the first n requests with status (and optional
 // Retry-After), then with ok.
 func failFirst(n int32, status int, retryAfter string, ok http.HandlerFunc) (http.HandlerFunc, *atomic.Int32) {
@@ -293,11 +305,7 @@ func TestPost429RetriedHonouringRetryAfterDate(t *testing.T) {
 }
 
 func Test429BeyondMaxElapsedReturned(t *testing.T) {
-	f := newFakeAPI(t)
-	h, count := failFirst(5, http.StatusTooManyRequests, "3600", okPublish)
-	f.handle("POST /v1/{org}/tool/{id}/version", h)
-	c := f.client()
-	_, err := c.PublishVersion(context.Background(), testToolID, publishReq)
+	count, err := publishFailingFirst(t, 5, http.StatusTooManyRequests, "3600")
 	if !amigo.IsRateLimited(err) {
 		t.Fatalf("err = %v, want the 429", err)
 	}
@@ -311,11 +319,7 @@ func Test429BeyondMaxElapsedReturned(t *testing.T) {
 }
 
 func TestConflictNotRetried(t *testing.T) {
-	f := newFakeAPI(t)
-	h, count := failFirst(100, http.StatusConflict, "", okPublish)
-	f.handle("POST /v1/{org}/tool/{id}/version", h)
-	c := f.client()
-	_, err := c.PublishVersion(context.Background(), testToolID, publishReq)
+	count, err := publishFailingFirst(t, 100, http.StatusConflict, "")
 	if !amigo.IsConflict(err) {
 		t.Fatalf("err = %v, want 409", err)
 	}
@@ -328,11 +332,7 @@ func TestConflictNotRetried(t *testing.T) {
 }
 
 func TestPublish503NotRetried(t *testing.T) {
-	f := newFakeAPI(t)
-	h, count := failFirst(100, http.StatusServiceUnavailable, "", okPublish)
-	f.handle("POST /v1/{org}/tool/{id}/version", h)
-	c := f.client()
-	_, err := c.PublishVersion(context.Background(), testToolID, publishReq)
+	count, err := publishFailingFirst(t, 100, http.StatusServiceUnavailable, "")
 	if !amigo.IsMaintenance(err) || errors.Is(err, amigo.ErrUnknownOutcome) {
 		t.Fatalf("err = %v, want a plain 503 APIError", err)
 	}
