@@ -348,11 +348,12 @@ func TestBinary_emulatorStopsOnSIGINT(t *testing.T) {
 		for sc.Scan() { // keep draining so the process never blocks on stdout
 		}
 	}()
-	resp, err := http.Post(base+"/v1/demo/user/signin_with_api_key", "application/json", nil)
+	req, err := http.NewRequest("POST", base+"/v1/demo/user/signin_with_api_key", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	req.Header.Set("Content-Type", "application/json")
+	resp := doReq(t, http.DefaultClient, req)
 	if resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusUnprocessableEntity {
 		t.Errorf("sign-in without key headers: status %d, want 401 or 422", resp.StatusCode)
 	}

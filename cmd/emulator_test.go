@@ -99,11 +99,7 @@ func TestEmulator_regions(t *testing.T) {
 	if len(usTools) != 1 || len(euTools) != 0 {
 		t.Errorf("regions share state: us has %d tools, eu %d; want 1 and 0", len(usTools), len(euTools))
 	}
-	resp, err := http.Get(base + "/ap-southeast-2/v1/demo/tool/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp := do(t, http.DefaultClient, "GET", base+"/ap-southeast-2/v1/demo/tool/", nil)
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown region path: status %d, want 404", resp.StatusCode)
 	}
@@ -178,11 +174,7 @@ func TestEmulator_capRuleAndLax(t *testing.T) {
 			req, _ := http.NewRequest("POST", base+"/v1/acme/tool/"+tl.ID+"/envvar", strings.NewReader(`{"inserts":[{"name":"K","value":"v","is_secret":"true"}]}`))
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Authorization", "Bearer tok")
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
+			resp := doReq(t, http.DefaultClient, req)
 			if want := map[string]int{"literal": 422, "strict": 204}[c.rule]; resp.StatusCode != want {
 				t.Errorf(`is_secret "true": %d, want %d`, resp.StatusCode, want)
 			}
@@ -198,21 +190,13 @@ func TestEmulator_capRuleAndLax(t *testing.T) {
 func TestEmulator_regionRedirectKeepsThePrefix(t *testing.T) {
 	base, _ := startEmulator(t, "--regions", "us,eu-central-1", "--token", "tok")
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noFollow.Get(base + "/eu-central-1/v1/demo/tool?limit=2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp := do(t, noFollow, "GET", base+"/eu-central-1/v1/demo/tool?limit=2", nil)
 	if want := base + "/eu-central-1/v1/demo/tool/?limit=2"; resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != want {
 		t.Errorf("%d Location %q, want 307 to %s", resp.StatusCode, resp.Header.Get("Location"), want)
 	}
 	// The path reaches the emulator as sent (no path cleaning in front of
 	// it): a doubled slash is the emulator's 404, not a 301 of net/http.
-	resp, err = noFollow.Get(base + "/us/v1/demo/tool//")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp = do(t, noFollow, "GET", base+"/us/v1/demo/tool//", nil)
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("GET /us/v1/demo/tool//: %d, want 404", resp.StatusCode)
 	}
@@ -235,12 +219,7 @@ func TestEmulator_rateLimitWindow(t *testing.T) {
 			req, _ := http.NewRequest("POST", base+"/v1/acme/tool/test", strings.NewReader(`{"inputs":[{"input_parameters":{}}],"commit_branch":"main","project_path":"tools/none","required_envvars":{},"required_secret_envvars":{}}`))
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Authorization", "Bearer tok")
-			resp, err := client.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			return resp
+			return doReq(t, client, req)
 		}
 		if !time.Now().Truncate(time.Minute).Equal(time.Now()) {
 			t.Fatalf("the bubble's clock %s is not on a whole minute", time.Now())
@@ -256,4 +235,25 @@ func TestEmulator_rateLimitWindow(t *testing.T) {
 	r := runMainEnv(t, nil, "emulator", "--addr", "127.0.0.1:0", "--rate-limit", "leaky")
 	r.wantCode(t, ExitUsage)
 	wantContains(t, "stderr", r.stderr, `--rate-limit "leaky": want bucket`, "or window")
+}
+
+// do sends a request on c and returns the response, its body closed.
+func do(t *testing.T, c *http.Client, method, url string, body io.Reader) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doReq(t, c, req)
+}
+
+// doReq sends req on c and returns the response, its body closed.
+func doReq(t *testing.T, c *http.Client, req *http.Request) *http.Response {
+	t.Helper()
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
 }

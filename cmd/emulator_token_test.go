@@ -64,12 +64,7 @@ func listToolsWith(t *testing.T, base, token string) int {
 		t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
+	return doReq(t, http.DefaultClient, req).StatusCode
 }
 
 // TestBinary_emulatorTokenFromEnvironment: the emulator's static token
