@@ -346,20 +346,14 @@ func TestGitHub_PostComment_pushCommentsOnAssociatedPRs(t *testing.T) {
 	// #11 is an open pull request from main into a release branch that
 	// also contains the commit: not what this push to main released.
 	fake.SetPRsOf("9f2c1e7d5b3a4c6e8f0a1b2c3d4e5f6a7b8c9d0e", fakeci.PR{Number: 7, Base: "main"}, fakeci.PR{Number: 11, Base: "release/1.x"}, fakeci.PR{Number: 9, Base: "main"})
-	marker := report.Marker("")
-	fake.Seed(9, marker+"\nthe preview")
-	p := newCommentPlatform(t, fake, "push", "push.json")
-	res, err := p.PostComment(context.Background(), marker, marker+"\nreleased")
-	if err != nil || len(res.Warnings) > 0 {
-		t.Fatalf("PostComment = %+v, %v", res, err)
-	}
+	res, released := postReleased(t, fake, 9, "push.json")
 	if len(res.Comments) != 2 || !res.Comments[0].Created || res.Comments[1].Created {
 		t.Errorf("comments = %+v, want created on #7 and edited on #9", res.Comments)
 	}
-	if got := fake.Bodies(7); len(got) != 1 || got[0] != marker+"\nreleased" {
+	if got := fake.Bodies(7); len(got) != 1 || got[0] != released {
 		t.Errorf("#7 = %q", got)
 	}
-	if got := fake.Bodies(9); len(got) != 1 || got[0] != marker+"\nreleased" {
+	if got := fake.Bodies(9); len(got) != 1 || got[0] != released {
 		t.Errorf("#9 = %q, want the preview replaced by the results", got)
 	}
 	if got := fake.Bodies(11); len(got) != 0 {
@@ -423,17 +417,11 @@ func TestGitHub_PostComment_pushToReleaseBranch(t *testing.T) {
 		fakeci.ClosedPR{Number: 17, Base: "release/2026-11", MergeSHA: sha, Merged: true},
 		fakeci.ClosedPR{Number: 16, Base: "main", MergeSHA: sha, Merged: true},
 	)
-	marker := report.Marker("")
-	fake.Seed(17, marker+"\nthe preview")
-	p := newCommentPlatform(t, fake, "push", "push_new_branch.json")
-	res, err := p.PostComment(context.Background(), marker, marker+"\nreleased")
-	if err != nil || len(res.Warnings) > 0 {
-		t.Fatalf("PostComment = %+v, %v", res, err)
-	}
+	res, released := postReleased(t, fake, 17, "push_new_branch.json")
 	if len(res.Comments) != 1 || res.Comments[0].PR != 17 || res.Comments[0].Created {
 		t.Fatalf("comments = %+v, want the preview on merged #17 edited", res.Comments)
 	}
-	if got := fake.Bodies(17); len(got) != 1 || got[0] != marker+"\nreleased" {
+	if got := fake.Bodies(17); len(got) != 1 || got[0] != released {
 		t.Errorf("#17 = %q", got)
 	}
 	for _, n := range []int{16, 18, 19, 20} {
@@ -525,4 +513,20 @@ func TestGitHub_PostComment_secretInMarker(t *testing.T) {
 	if diff := cmp.Diff([]string{marker + "\nsecond •••"}, fake.Bodies(7)); diff != "" {
 		t.Errorf("comments (-want +got):\n%s", diff)
 	}
+}
+
+// postReleased posts the comment of a released push (event file event)
+// over the preview seeded on pull request preview; it fails t on an error
+// or a warning and returns the result and the body it posted.
+func postReleased(t *testing.T, fake *fakeci.GitHub, preview int, event string) (CommentResult, string) {
+	t.Helper()
+	marker := report.Marker("")
+	fake.Seed(preview, marker+"\nthe preview")
+	p := newCommentPlatform(t, fake, "push", event)
+	body := marker + "\nreleased"
+	res, err := p.PostComment(context.Background(), marker, body)
+	if err != nil || len(res.Warnings) > 0 {
+		t.Fatalf("PostComment = %+v, %v", res, err)
+	}
+	return res, body
 }
