@@ -42,12 +42,7 @@ func azureEnv(t *testing.T, reason string) map[string]string {
 // Pipelines step and checks every ##vso line byte for byte.
 func TestAzure_likeTheAgent(t *testing.T) {
 	vars := azureEnv(t, "IndividualCI")
-	env := newStrictEnv(t, vars)
-	var out lockedBuffer
-	p := DetectCI(env.Getenv, WithWriter(&out), WithTokenSource(fixedTokens()))
-	if p.Name() != "azure" {
-		t.Fatalf("Detect = %s, want azure", p.Name())
-	}
+	p, out := detectAs(t, vars, "azure")
 	key := p.Input("api-key")
 	p.Mask(key)
 	if got := p.Input("config"); got != "amigo-release.yaml" {

@@ -45,12 +45,7 @@ func githubEnv(t *testing.T, event, payload string) map[string]string {
 // $GITHUB_STEP_SUMMARY byte for byte.
 func TestGitHub_likeTheRunner(t *testing.T) {
 	vars := githubEnv(t, "push", "push.json")
-	env := newStrictEnv(t, vars)
-	var out lockedBuffer
-	p := DetectCI(env.Getenv, WithWriter(&out), WithTokenSource(fixedTokens()))
-	if p.Name() != "github" {
-		t.Fatalf("Detect = %s, want github", p.Name())
-	}
+	p, out := detectAs(t, vars, "github")
 
 	apiKey := p.Input("amigo-api-key")
 	p.Mask(apiKey)

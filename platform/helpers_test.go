@@ -138,3 +138,16 @@ func maskedLines(secret string) []string {
 	}
 	return parts
 }
+
+// detectAs detects the CI of the environment vars (every variable read must
+// be in it), writing to the buffer it returns, and fails t unless the CI
+// is the one named.
+func detectAs(t *testing.T, vars map[string]string, name string) (Platform, *lockedBuffer) {
+	t.Helper()
+	var out lockedBuffer
+	p := DetectCI(newStrictEnv(t, vars).Getenv, WithWriter(&out), WithTokenSource(fixedTokens()))
+	if p.Name() != name {
+		t.Fatalf("Detect = %s, want %s", p.Name(), name)
+	}
+	return p, &out
+}
