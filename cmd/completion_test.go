@@ -65,12 +65,7 @@ func completionFixture(t *testing.T) string {
 // commands, flags, file and directory values and positional arguments,
 // including a command registered after completion.go was written.
 func TestCompletion_bash(t *testing.T) {
-	bash := completionShell(t, "bash")
-	registerTestCommand(t)
-	script, _ := completionScript(t, "bash")
-	if out, err := exec.Command(bash, "-n", script).CombinedOutput(); err != nil {
-		t.Fatalf("bash -n: %v\n%s", err, out)
-	}
+	bash, script, _ := checkedCompletion(t, "bash", "-n")
 	sc := completionShell(t, "shellcheck")
 	if out, err := exec.Command(sc, "-s", "bash", script).CombinedOutput(); err != nil {
 		t.Errorf("shellcheck: %v\n%s", err, out)
@@ -142,12 +137,7 @@ func TestCompletion_bash(t *testing.T) {
 // _amigo-release for amigo-release with compinit, and lists every command
 // and every flag, with FILE and DIR flags completing files and directories.
 func TestCompletion_zsh(t *testing.T) {
-	zsh := completionShell(t, "zsh")
-	registerTestCommand(t)
-	script, text := completionScript(t, "zsh")
-	if out, err := exec.Command(zsh, "-n", script).CombinedOutput(); err != nil {
-		t.Fatalf("zsh -n: %v\n%s", err, out)
-	}
+	zsh, script, text := checkedCompletion(t, "zsh", "-n")
 	prog := "autoload -U compinit && compinit -u -d " + shQuote(filepath.Join(t.TempDir(), "zcompdump")) + "\nsource " + shQuote(script) +
 		"\nprint -r -- \"$_comps[amigo-release]\"\n"
 	out, err := exec.Command(zsh, "-f", "-c", prog).CombinedOutput()
@@ -179,12 +169,7 @@ func TestCompletion_zsh(t *testing.T) {
 // TestCompletion_fish: the script is valid fish (--no-execute) and fish's
 // own `complete -C` completes commands, flags, files and arguments with it.
 func TestCompletion_fish(t *testing.T) {
-	fish := completionShell(t, "fish")
-	registerTestCommand(t)
-	script, _ := completionScript(t, "fish")
-	if out, err := exec.Command(fish, "--no-execute", script).CombinedOutput(); err != nil {
-		t.Fatalf("fish --no-execute: %v\n%s", err, out)
-	}
+	fish, script, _ := checkedCompletion(t, "fish", "--no-execute")
 	dir := completionFixture(t)
 	complete := func(line string) []string {
 		t.Helper()
@@ -322,4 +307,19 @@ func TestCompletion_usage(t *testing.T) {
 	r = runMainEnv(t, nil, "completion", "bash", "zsh")
 	r.wantCode(t, ExitUsage)
 	wantContains(t, "stderr", r.stderr, `unexpected argument "zsh"`)
+}
+
+// checkedCompletion registers the test command, writes the completion
+// script for shell and has the shell check its syntax (its flag noExec reads
+// without running); it returns the shell's path, the script's path and its
+// text.
+func checkedCompletion(t *testing.T, shell, noExec string) (bin, script, text string) {
+	t.Helper()
+	bin = completionShell(t, shell)
+	registerTestCommand(t)
+	script, text = completionScript(t, shell)
+	if out, err := exec.Command(bin, noExec, script).CombinedOutput(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", shell, noExec, err, out)
+	}
+	return bin, script, text
 }
