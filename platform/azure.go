@@ -167,14 +167,7 @@ func (a *Azure) Err() error { return a.log.Err() }
 // SYSTEM_PULLREQUEST_TARGETBRANCH and SYSTEM_PULLREQUEST_SOURCECOMMITID.
 // Azure does not say what a push's "before" was: Before stays empty.
 func (a *Azure) Trigger() (Trigger, error) {
-	ev := Trigger{
-		Name: a.getenv("BUILD_REASON"),
-		SHA:  a.getenv("BUILD_SOURCEVERSION"),
-		Repo: a.getenv("BUILD_REPOSITORY_NAME"),
-		Kind: Manual,
-	}
-	ev.Head = ev.SHA
-	ev.Branch = branchName(a.getenv("BUILD_SOURCEBRANCH"))
+	ev := manualTrigger(a.getenv("BUILD_REASON"), a.getenv("BUILD_SOURCEVERSION"), a.getenv("BUILD_REPOSITORY_NAME"), a.getenv("BUILD_SOURCEBRANCH"))
 	switch ev.Name {
 	case "IndividualCI", "BatchedCI":
 		ev.Kind = Push

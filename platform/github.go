@@ -200,14 +200,7 @@ const zeroSHA = "0000000000000000000000000000000000000000"
 // Trigger reads GITHUB_EVENT_NAME, GITHUB_SHA, GITHUB_REF, GITHUB_REPOSITORY
 // and the payload at GITHUB_EVENT_PATH.
 func (g *GitHub) Trigger() (Trigger, error) {
-	ev := Trigger{
-		Name: g.getenv("GITHUB_EVENT_NAME"),
-		SHA:  g.getenv("GITHUB_SHA"),
-		Repo: g.getenv("GITHUB_REPOSITORY"),
-		Kind: Manual,
-	}
-	ev.Head = ev.SHA
-	ev.Branch = branchName(g.getenv("GITHUB_REF"))
+	ev := manualTrigger(g.getenv("GITHUB_EVENT_NAME"), g.getenv("GITHUB_SHA"), g.getenv("GITHUB_REPOSITORY"), g.getenv("GITHUB_REF"))
 	var p ghPayload
 	if path := g.getenv("GITHUB_EVENT_PATH"); path != "" {
 		b, err := readEvent(path)

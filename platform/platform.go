@@ -230,6 +230,13 @@ func envName(input string) string {
 	return "AMIGO_" + strings.ToUpper(r.Replace(strings.TrimSpace(input)))
 }
 
+// manualTrigger is the trigger of the event name at commit sha of repo on
+// ref, as a manual run until the CI's event says more: Head is the commit
+// itself and Branch the branch of ref.
+func manualTrigger(name, sha, repo, ref string) Trigger {
+	return Trigger{Name: name, SHA: sha, Head: sha, Repo: repo, Branch: branchName(ref), Kind: Manual}
+}
+
 // branchName strips refs/heads/ from a ref; other refs (tags, pull
 // request merge refs) give "".
 func branchName(ref string) string {
