@@ -58,13 +58,7 @@ type problem struct {
 
 func (p problem) String() string {
 	var b strings.Builder
-	b.WriteString(p.file)
-	if p.line > 0 {
-		fmt.Fprintf(&b, ":%d", p.line)
-		if p.col > 0 {
-			fmt.Fprintf(&b, ":%d", p.col)
-		}
-	}
+	b.WriteString(promote.Location(p.file, p.line, p.col))
 	b.WriteString(": ")
 	if p.warning {
 		b.WriteString("warning: ")

@@ -25,17 +25,23 @@ type Error struct {
 	Fix    string // what to do about it
 }
 
+// Location is "file:line:col", with only the parts known: "file:line"
+// without a column, "file" without a line.
+func Location(file string, line, col int) string {
+	switch {
+	case line <= 0:
+		return file
+	case col <= 0:
+		return fmt.Sprintf("%s:%d", file, line)
+	}
+	return fmt.Sprintf("%s:%d:%d", file, line, col)
+}
+
 // Error renders "file:line:col: path: msg; fix: ...". The file:line:col
 // prefix is the form editors and CI annotations recognise.
 func (e *Error) Error() string {
 	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d", e.Line)
-		if e.Column > 0 {
-			fmt.Fprintf(&b, ":%d", e.Column)
-		}
-	}
+	b.WriteString(Location(e.File, e.Line, e.Column))
 	b.WriteString(": ")
 	if e.Path != "" {
 		b.WriteString(e.Path)

@@ -722,3 +722,26 @@ func mustLoad(t *testing.T, path string) *Plan {
 	}
 	return p
 }
+
+// TestLocation: the position of an error names only what is known, in the
+// file:line:col form editors and CI annotations read, and Error starts
+// with it.
+func TestLocation(t *testing.T) {
+	for _, c := range []struct {
+		line, col int
+		want      string
+	}{
+		{0, 0, "plan.yaml"},
+		{0, 7, "plan.yaml"},
+		{12, 0, "plan.yaml:12"},
+		{12, 7, "plan.yaml:12:7"},
+	} {
+		if got := Location("plan.yaml", c.line, c.col); got != c.want {
+			t.Errorf("Location(plan.yaml, %d, %d) = %q, want %q", c.line, c.col, got, c.want)
+		}
+		e := &Error{File: "plan.yaml", Line: c.line, Column: c.col, Msg: "bad"}
+		if got, want := e.Error(), c.want+": bad"; got != want {
+			t.Errorf("Error() = %q, want %q", got, want)
+		}
+	}
+}
