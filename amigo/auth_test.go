@@ -27,9 +27,7 @@ func TestSignInOnceAndTokenCached(t *testing.T) {
 			t.Fatalf("ListTools #%d: %v", i, err)
 		}
 	}
-	if got := f.signIns.Load(); got != 1 {
-		t.Errorf("sign-ins = %d, want 1", got)
-	}
+	f.wantSignIns(t, 1, "", "")
 	for _, s := range f.calls() {
 		if s.Auth != "Bearer "+issuedToken {
 			t.Errorf("Authorization = %q, want the issued bearer token", s.Auth)
@@ -41,24 +39,13 @@ func TestTokenRefreshedFiveMinutesBeforeExpiry(t *testing.T) {
 	f := newFakeAPI(t)
 	f.handle("GET /v1/{org}/tool/", okTools)
 	c := f.client()
-	ctx := context.Background()
-	call := func() {
-		t.Helper()
-		if _, err := c.ListTools(ctx, amigo.ListToolsOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	call() // signs in; token lives 1h
+	mustList(t, c) // signs in; token lives 1h
 	f.clk.Advance(54*time.Minute + 59*time.Second)
-	call()
-	if got := f.signIns.Load(); got != 1 {
-		t.Fatalf("sign-ins 5m01s before expiry = %d, want 1 (token still fresh)", got)
-	}
+	mustList(t, c)
+	f.wantSignIns(t, 1, "5m01s before expiry", " (token still fresh)")
 	f.clk.Advance(2 * time.Second) // 4m59s before expiry: inside the refresh window
-	call()
-	if got := f.signIns.Load(); got != 2 {
-		t.Fatalf("sign-ins 4m59s before expiry = %d, want 2 (refreshed)", got)
-	}
+	mustList(t, c)
+	f.wantSignIns(t, 2, "4m59s before expiry", " (refreshed)")
 	calls := f.calls()
 	if last := calls[len(calls)-1].Auth; last != "Bearer "+issuedToken+"-a" {
 		t.Errorf("after refresh Authorization = %q, want the new token", last)
@@ -70,22 +57,13 @@ func TestShortLivedTokenRefreshedAtHalfLife(t *testing.T) {
 	f.tokenTTL = 4 * time.Minute // shorter than the 5-minute margin
 	f.handle("GET /v1/{org}/tool/", okTools)
 	c := f.client()
-	ctx := context.Background()
 	for i := 0; i < 3; i++ {
-		if _, err := c.ListTools(ctx, amigo.ListToolsOptions{}); err != nil {
-			t.Fatal(err)
-		}
+		mustList(t, c)
 	}
-	if got := f.signIns.Load(); got != 1 {
-		t.Fatalf("sign-ins = %d, want 1: a short-lived token must still be reused", got)
-	}
+	f.wantSignIns(t, 1, "", ": a short-lived token must still be reused")
 	f.clk.Advance(2*time.Minute + time.Second)
-	if _, err := c.ListTools(ctx, amigo.ListToolsOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if got := f.signIns.Load(); got != 2 {
-		t.Fatalf("sign-ins after half the lifetime = %d, want 2", got)
-	}
+	mustList(t, c)
+	f.wantSignIns(t, 2, "after half the lifetime", "")
 }
 
 func TestConcurrentCallersSignInOnce(t *testing.T) {
@@ -124,16 +102,12 @@ func TestReauthOnceAfter401(t *testing.T) {
 		cfg.OnEvent = func(e amigo.ClientEvent) { mu.Lock(); events = append(events, e); mu.Unlock() }
 	})
 	ctx := context.Background()
-	if _, err := c.ListTools(ctx, amigo.ListToolsOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	mustList(t, c)
 	f.revoke(issuedToken) // the server forgets the token before it expires
 	if _, err := c.ListTools(ctx, amigo.ListToolsOptions{}); err != nil {
 		t.Fatalf("after a revoked token: %v, want a transparent re-sign-in", err)
 	}
-	if got := f.signIns.Load(); got != 2 {
-		t.Errorf("sign-ins = %d, want 2", got)
-	}
+	f.wantSignIns(t, 2, "", "")
 	calls := f.calls()
 	if len(calls) != 3 || calls[1].Auth != "Bearer "+issuedToken || calls[2].Auth != "Bearer "+issuedToken+"-a" {
 		t.Errorf("calls = %+v, want ok, 401 with the old token, ok with the new one", calls)
@@ -164,9 +138,7 @@ func TestPersistent401ReturnedAfterOneReauth(t *testing.T) {
 	if got := len(f.calls()); got != 2 {
 		t.Errorf("publish requests = %d, want 2 (one retry after re-sign-in)", got)
 	}
-	if got := f.signIns.Load(); got != 2 {
-		t.Errorf("sign-ins = %d, want 2", got)
-	}
+	f.wantSignIns(t, 2, "", "")
 }
 
 func TestSignInRejectedMessage(t *testing.T) {
@@ -211,12 +183,8 @@ func TestSignInExplicit(t *testing.T) {
 	if resp.IDToken != issuedToken || !resp.ExpiresAt.Equal(f.clk.Now().Add(time.Hour)) {
 		t.Errorf("SignIn = %+v", resp)
 	}
-	if _, err := c.ListTools(ctx, amigo.ListToolsOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if got := f.signIns.Load(); got != 1 {
-		t.Errorf("sign-ins = %d, want 1 (the explicit sign-in's token is cached)", got)
-	}
+	mustList(t, c)
+	f.wantSignIns(t, 1, "", " (the explicit sign-in's token is cached)")
 }
 
 func TestStaticTokenAndOrgHeader(t *testing.T) {
@@ -352,5 +320,25 @@ func TestSignInNotFoundHintNamesTheSources(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "AMIGO_ORGANIZATION_ID") || strings.Contains(err.Error(), "AMIGO_USER_ID") {
 		t.Errorf("error %q names variables nobody set", err)
+	}
+}
+
+// mustList lists the tools through c and fails t on an error.
+func mustList(t *testing.T, c *amigo.Client) {
+	t.Helper()
+	if _, err := c.ListTools(context.Background(), amigo.ListToolsOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// wantSignIns fails t unless f has had want sign-ins; when says at what
+// point (or is empty), why follows the number wanted.
+func (f *fakeAPI) wantSignIns(t *testing.T, want int32, when, why string) {
+	t.Helper()
+	if when != "" {
+		when = " " + when
+	}
+	if got := f.signIns.Load(); got != want {
+		t.Errorf("sign-ins%s = %d, want %d%s", when, got, want, why)
 	}
 }
