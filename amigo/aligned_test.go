@@ -42,9 +42,8 @@ func TestUnicodeTagsPassBothSides(t *testing.T) {
 
 func TestEnvvarNamesAsTheServerSearchesThem(t *testing.T) {
 	e := newEmulated(t, nil)
-	c := e.client(t)
+	c, id := e.withWeather(t)
 	ctx := context.Background()
-	id := setUpWeather(t, c)
 	err := c.ModifyEnvvars(ctx, id, amigo.ModifyEnvvarsRequest{Inserts: []amigo.EnvvarInsert{
 		{Name: "X-Y", Value: "1"}, {Name: "my_var", Value: "2"}, {Name: "aB", Value: "3"},
 	}})
@@ -62,9 +61,8 @@ func TestEnvvarNamesAsTheServerSearchesThem(t *testing.T) {
 
 func TestRepeatedEnvvarNamesRefusedBeforeSending(t *testing.T) {
 	e := newEmulated(t, nil)
-	c := e.client(t)
+	c, id := e.withWeather(t)
 	ctx := context.Background()
-	id := setUpWeather(t, c)
 	before := e.count("", 0)
 	for _, c2 := range []struct {
 		req          amigo.ModifyEnvvarsRequest

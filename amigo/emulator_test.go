@@ -100,6 +100,14 @@ func (e *emulated) count(op amigo.Op, status int) int {
 	return n
 }
 
+// withWeather returns a client of e and the ID of the weather tool it set
+// up (setUpWeather).
+func (e *emulated) withWeather(t *testing.T) (*amigo.Client, string) {
+	t.Helper()
+	c := e.client(t)
+	return c, setUpWeather(t, c)
+}
+
 // setUpWeather creates the tool with its envvars and returns its id.
 func setUpWeather(t *testing.T, c *amigo.Client) string {
 	t.Helper()
@@ -216,9 +224,8 @@ func TestEmulatorEveryOperation(t *testing.T) {
 
 func TestEmulatorPublishNotRetriedAfterDroppedConnection(t *testing.T) {
 	e := newEmulated(t, nil)
-	c := e.client(t)
+	c, id := e.withWeather(t)
 	ctx := context.Background()
-	id := setUpWeather(t, c)
 	e.emu.DropAfterWork(string(amigo.OpPublishVersion), 1)
 	_, err := c.PublishVersion(ctx, id, amigo.PublishRequest{ProjectPath: "tools/weather", BumpType: amigo.BumpMajor})
 	if !errors.Is(err, amigo.ErrUnknownOutcome) {

@@ -50,9 +50,8 @@ func (e *emulated) send(t *testing.T, tok string, r rawQuery) (int, string) {
 // parameter. Valid values still go through, against the emulator.
 func TestQueryRulesAgreeWithEmulator(t *testing.T) {
 	e := newEmulated(t, nil)
-	c := e.client(t)
+	c, id := e.withWeather(t)
 	ctx := context.Background()
-	id := setUpWeather(t, c)
 	tok := e.emu.IssueToken(testOrg, testUser)
 	const conv = "aaaaaaaaaaaaaaaaaaaaaaaa"
 	vals := func(kv ...string) url.Values {
