@@ -23,40 +23,35 @@ func TestPreValidationSendsNothing(t *testing.T) {
 		manyVars["var_"+strings.Repeat("x", i+1)] = "v"
 	}
 	eleven := make([]amigo.Input, 11)
+	// Each makes the call of a case that needs only its request.
+	create := func(req amigo.CreateToolRequest) func() error {
+		return func() error { _, err := c.CreateTool(ctx, req); return err }
+	}
+	publish := func(req amigo.PublishRequest) func() error {
+		return func() error { _, err := c.PublishVersion(ctx, testToolID, req); return err }
+	}
+	testTool := func(req amigo.TestToolRequest) func() error {
+		return func() error { _, err := c.TestTool(ctx, req); return err }
+	}
+	envvars := func(req amigo.ModifyEnvvarsRequest) func() error {
+		return func() error { return c.ModifyEnvvars(ctx, testToolID, req) }
+	}
+	invoke := func(req amigo.InvokeRequest) func() error {
+		return func() error { _, err := c.Invoke(ctx, testToolID, "1.0.0", req); return err }
+	}
 	tests := []struct {
 		name      string
 		call      func() error
 		wantField string
 		wantRule  string
 	}{
-		{"tool name upper-case", func() error {
-			_, err := c.CreateTool(ctx, amigo.CreateToolRequest{Name: "Weather", Description: "d"})
-			return err
-		}, "name", "^[a-z0-9_]+$"},
-		{"tool name with dash", func() error {
-			_, err := c.CreateTool(ctx, amigo.CreateToolRequest{Name: "weather-tool", Description: "d"})
-			return err
-		}, "name", "^[a-z0-9_]+$"},
-		{"tool name empty", func() error {
-			_, err := c.CreateTool(ctx, amigo.CreateToolRequest{Name: "  ", Description: "d"})
-			return err
-		}, "name", "must not be empty"},
-		{"description blank", func() error {
-			_, err := c.CreateTool(ctx, amigo.CreateToolRequest{Name: "w", Description: " \t"})
-			return err
-		}, "description", "must not be empty"},
-		{"21 tags", func() error {
-			_, err := c.CreateTool(ctx, amigo.CreateToolRequest{Name: "w", Description: "d", Tags: tooManyTags})
-			return err
-		}, "tags", "at most 20"},
-		{"tag key with colon", func() error {
-			_, err := c.CreateTool(ctx, amigo.CreateToolRequest{Name: "w", Description: "d", Tags: map[string]*string{"team:x": nil}})
-			return err
-		}, "tags key", `^[\w\s]+$`},
-		{"tag value with dash", func() error {
-			_, err := c.CreateTool(ctx, amigo.CreateToolRequest{Name: "w", Description: "d", Tags: map[string]*string{"team": ptr("core-infra")}})
-			return err
-		}, "tags.team", `^[\w\s]+$`},
+		{"tool name upper-case", create(amigo.CreateToolRequest{Name: "Weather", Description: "d"}), "name", "^[a-z0-9_]+$"},
+		{"tool name with dash", create(amigo.CreateToolRequest{Name: "weather-tool", Description: "d"}), "name", "^[a-z0-9_]+$"},
+		{"tool name empty", create(amigo.CreateToolRequest{Name: "  ", Description: "d"}), "name", "must not be empty"},
+		{"description blank", create(amigo.CreateToolRequest{Name: "w", Description: " \t"}), "description", "must not be empty"},
+		{"21 tags", create(amigo.CreateToolRequest{Name: "w", Description: "d", Tags: tooManyTags}), "tags", "at most 20"},
+		{"tag key with colon", create(amigo.CreateToolRequest{Name: "w", Description: "d", Tags: map[string]*string{"team:x": nil}}), "tags key", `^[\w\s]+$`},
+		{"tag value with dash", create(amigo.CreateToolRequest{Name: "w", Description: "d", Tags: map[string]*string{"team": ptr("core-infra")}}), "tags.team", `^[\w\s]+$`},
 		{"tag value blank", func() error {
 			tags := map[string]*string{"team": ptr("  ")}
 			return c.ModifyTool(ctx, testToolID, amigo.ModifyToolRequest{Tags: &tags})
@@ -66,54 +61,19 @@ func TestPreValidationSendsNothing(t *testing.T) {
 		}, "description", "must not be empty"},
 		// The schema's pattern [A-Z_]+ is unanchored and pydantic searches:
 		// only a name without any upper-case letter or underscore fails.
-		{"envvar lower-case", func() error {
-			return c.ModifyEnvvars(ctx, testToolID, amigo.ModifyEnvvarsRequest{Inserts: []amigo.EnvvarInsert{{Name: "apikey", Value: "v"}}})
-		}, "inserts[0].name", "[A-Z_]+"},
-		{"envvar lower-case with dash", func() error {
-			return c.ModifyEnvvars(ctx, testToolID, amigo.ModifyEnvvarsRequest{Updates: []amigo.EnvvarUpdate{{Name: "x-y"}}})
-		}, "updates[0].name", "[A-Z_]+"},
-		{"envvar digits", func() error {
-			return c.ModifyEnvvars(ctx, testToolID, amigo.ModifyEnvvarsRequest{Deletes: []amigo.EnvvarDelete{{Name: "42"}}})
-		}, "deletes[0].name", "[A-Z_]+"},
-		{"envvar blank", func() error {
-			return c.ModifyEnvvars(ctx, testToolID, amigo.ModifyEnvvarsRequest{Deletes: []amigo.EnvvarDelete{{Name: " "}}})
-		}, "deletes[0].name", "must not be empty"},
-		{"project path with dot", func() error {
-			_, err := c.PublishVersion(ctx, testToolID, amigo.PublishRequest{ProjectPath: "tools/../x", BumpType: amigo.BumpMajor})
-			return err
-		}, "project_path", `^[-\w\d_/]+$`},
-		{"project path empty", func() error {
-			_, err := c.TestTool(ctx, amigo.TestToolRequest{Inputs: in1, CommitBranch: "main"})
-			return err
-		}, "project_path", `^[-\w\d_/]+$`},
-		{"bump type", func() error {
-			_, err := c.PublishVersion(ctx, testToolID, amigo.PublishRequest{ProjectPath: "p", BumpType: "huge"})
-			return err
-		}, "bump_type", "major"},
-		{"no inputs", func() error {
-			_, err := c.TestTool(ctx, amigo.TestToolRequest{CommitBranch: "main", ProjectPath: "p"})
-			return err
-		}, "inputs", "between 1 and 10"},
-		{"11 inputs", func() error {
-			_, err := c.Invoke(ctx, testToolID, "1.0.0", amigo.InvokeRequest{Inputs: eleven})
-			return err
-		}, "inputs", "between 1 and 10"},
-		{"user variable name", func() error {
-			_, err := c.Invoke(ctx, testToolID, "1.0.0", amigo.InvokeRequest{Inputs: []amigo.Input{{NonsensitiveUserVariables: map[string]string{"1st": "v"}}}})
-			return err
-		}, "inputs[0].nonsensitive_user_variables", "^[a-z_][a-z0-9_]+$"},
-		{"user variable one letter", func() error {
-			_, err := c.TestTool(ctx, amigo.TestToolRequest{ProjectPath: "p", Inputs: []amigo.Input{{}, {SensitiveUserVariables: map[string]string{"x": "v"}}}})
-			return err
-		}, "inputs[1].sensitive_user_variables", "^[a-z_][a-z0-9_]+$"},
-		{"21 user variables", func() error {
-			_, err := c.TestTool(ctx, amigo.TestToolRequest{ProjectPath: "p", Inputs: []amigo.Input{{SensitiveUserVariables: manyVars}}})
-			return err
-		}, "inputs[0].sensitive_user_variables", "at most 20"},
-		{"invocation mode", func() error {
-			_, err := c.Invoke(ctx, testToolID, "1.0.0", amigo.InvokeRequest{Inputs: []amigo.Input{{InvocationMode: "batch"}}})
-			return err
-		}, "inputs[0].invocation_mode", "regular"},
+		{"envvar lower-case", envvars(amigo.ModifyEnvvarsRequest{Inserts: []amigo.EnvvarInsert{{Name: "apikey", Value: "v"}}}), "inserts[0].name", "[A-Z_]+"},
+		{"envvar lower-case with dash", envvars(amigo.ModifyEnvvarsRequest{Updates: []amigo.EnvvarUpdate{{Name: "x-y"}}}), "updates[0].name", "[A-Z_]+"},
+		{"envvar digits", envvars(amigo.ModifyEnvvarsRequest{Deletes: []amigo.EnvvarDelete{{Name: "42"}}}), "deletes[0].name", "[A-Z_]+"},
+		{"envvar blank", envvars(amigo.ModifyEnvvarsRequest{Deletes: []amigo.EnvvarDelete{{Name: " "}}}), "deletes[0].name", "must not be empty"},
+		{"project path with dot", publish(amigo.PublishRequest{ProjectPath: "tools/../x", BumpType: amigo.BumpMajor}), "project_path", `^[-\w\d_/]+$`},
+		{"project path empty", testTool(amigo.TestToolRequest{Inputs: in1, CommitBranch: "main"}), "project_path", `^[-\w\d_/]+$`},
+		{"bump type", publish(amigo.PublishRequest{ProjectPath: "p", BumpType: "huge"}), "bump_type", "major"},
+		{"no inputs", testTool(amigo.TestToolRequest{CommitBranch: "main", ProjectPath: "p"}), "inputs", "between 1 and 10"},
+		{"11 inputs", invoke(amigo.InvokeRequest{Inputs: eleven}), "inputs", "between 1 and 10"},
+		{"user variable name", invoke(amigo.InvokeRequest{Inputs: []amigo.Input{{NonsensitiveUserVariables: map[string]string{"1st": "v"}}}}), "inputs[0].nonsensitive_user_variables", "^[a-z_][a-z0-9_]+$"},
+		{"user variable one letter", testTool(amigo.TestToolRequest{ProjectPath: "p", Inputs: []amigo.Input{{}, {SensitiveUserVariables: map[string]string{"x": "v"}}}}), "inputs[1].sensitive_user_variables", "^[a-z_][a-z0-9_]+$"},
+		{"21 user variables", testTool(amigo.TestToolRequest{ProjectPath: "p", Inputs: []amigo.Input{{SensitiveUserVariables: manyVars}}}), "inputs[0].sensitive_user_variables", "at most 20"},
+		{"invocation mode", invoke(amigo.InvokeRequest{Inputs: []amigo.Input{{InvocationMode: "batch"}}}), "inputs[0].invocation_mode", "regular"},
 		{"tool id", func() error { return c.DeprecateTool(ctx, "not-an-id") }, "tool_id", "24 lower-case hex"},
 		{"tool id upper-case hex", func() error {
 			_, err := c.ListVersions(ctx, strings.ToUpper(testToolID), amigo.ListVersionsOptions{})
