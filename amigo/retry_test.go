@@ -3,7 +3,6 @@ package amigo_test
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/amigo-release/amigo-release/amigo"
+	"github.com/amigo-release/amigo-release/amigo/amigotest"
 )
 
 // hangUp drops the connection after the request has been read: the server
@@ -381,7 +381,7 @@ func TestRetryDisabled(t *testing.T) {
 func TestConnectionRefusedPostRetriedNotUnknown(t *testing.T) {
 	// A server that is not there: the request never left, so a POST may be
 	// retried and the error is not an unknown outcome.
-	addr := refusedAddr(t)
+	addr := amigotest.RefusedAddr(t)
 	clk := newFakeClock()
 	var mu sync.Mutex
 	var retries int
@@ -471,23 +471,11 @@ func TestCancelledBeforeSendIsNotUnknown(t *testing.T) {
 	}
 }
 
-// refusedAddr is an address where nothing listens.
-func refusedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 func TestFirstContactRefusedGivesUpAfterThreeAttempts(t *testing.T) {
 	// No server has ever answered at this URL: a wrong base_url does not fix
 	// itself, so the client stops after FirstContactAttempts, not after the
 	// whole 5-minute budget, and says where it looked.
-	addr := refusedAddr(t)
+	addr := amigotest.RefusedAddr(t)
 	var attempts atomic.Int32
 	c, err := amigo.New(amigo.Config{
 		BaseURL: "http://" + addr, Org: testOrg, APIKey: "k", APIKeyID: "kid", UserID: "uid", Clock: newFakeClock(),
@@ -561,7 +549,7 @@ func TestRefusedAfterAnAnswerKeepsTheFullBudget(t *testing.T) {
 // unreachable, and the error says it is that region's server, not a wrong
 // URL.
 func TestRegionRefusingThroughProxyIsAnOutage(t *testing.T) {
-	proxy, err := url.Parse("http://" + refusedAddr(t))
+	proxy, err := url.Parse("http://" + amigotest.RefusedAddr(t))
 	if err != nil {
 		t.Fatal(err)
 	}

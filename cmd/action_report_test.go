@@ -31,10 +31,7 @@ func TestActionRunStep_reportJSONOutput(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("run step exited %d:\n%s", code, out)
 		}
-		b, err := os.ReadFile(outFile)
-		if err != nil {
-			t.Fatal(err)
-		}
+		b := readFile(t, outFile)
 		got := parseGitHubOutput(t, string(b))["report-json"]
 		if got != tt.want {
 			t.Errorf("report-json input %q: output %q, want %q", tt.input, got, tt.want)

@@ -19,6 +19,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/amigo-release/amigo-release/amigo/amigotest"
 	"gopkg.in/yaml.v3"
 )
 
@@ -60,10 +61,7 @@ type actionStep struct {
 
 func loadAction(t *testing.T) actionMeta {
 	t.Helper()
-	b, err := os.ReadFile("../action.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := readFile(t, "../action.yml")
 	var a actionMeta
 	dec := yaml.NewDecoder(strings.NewReader(string(b)))
 	dec.KnownFields(true)
@@ -165,10 +163,7 @@ func runScript(t *testing.T, script string, env map[string]string) (string, int,
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	out, code := runExit(t, cmd)
-	b, err := os.ReadFile(outFile)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := readFile(t, outFile)
 	outputs := map[string]string{}
 	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
 		if k, v, ok := strings.Cut(l, "="); ok {
@@ -437,7 +432,7 @@ func TestActionFetchStep(t *testing.T) {
 	for i := range servers {
 		servers[i] = newFakeActionServer(t, releases, gitRoot)
 	}
-	refusedAt := closedPort(t)
+	refusedAt := "http://" + amigotest.RefusedAddr(t)
 	// ours gives case i its fake GitHub, and env with the real URLs.
 	ours := func(i int, env map[string]string) (*fakeActionServer, map[string]string, *strings.Replacer) {
 		srv := servers[i]
@@ -497,10 +492,7 @@ func TestActionFetchStep(t *testing.T) {
 			t.Errorf("git requests' Authorization %q, want %q", srv.gitAuths, basic)
 		}
 		wantContains(t, "step log", out, "::add-mask::"+strings.TrimPrefix(basic, "basic "))
-		log, err := os.ReadFile(ghLog)
-		if err != nil {
-			t.Fatal(err)
-		}
+		log := readFile(t, ghLog)
 		host := strings.TrimPrefix(srv.URL, "http://")
 		wantContains(t, "gh call", string(log), "gh attestation verify ", "/amigo-release-bin/amigo-release-linux-amd64 --repo amigo-release/amigo-release token=gh-token host="+host)
 	})

@@ -210,10 +210,7 @@ var pinnedImage = regexp.MustCompile(`^[\w./-]+(:[\w.-]+)?@sha256:[0-9a-f]{64}$`
 // (the images copy the release binary), a builder-independent platform, the
 // layout of each target, every base and the syntax frontend pinned by digest.
 func TestDockerfile(t *testing.T) {
-	raw, err := os.ReadFile("../Dockerfile")
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := readFile(t, "../Dockerfile")
 	first, _, _ := strings.Cut(string(raw), "\n")
 	syntax, ok := strings.CutPrefix(first, "# syntax=")
 	if !ok || !pinnedImage.MatchString(syntax) || !strings.HasPrefix(syntax, "docker/dockerfile:1") {
@@ -301,10 +298,7 @@ func TestDockerfile(t *testing.T) {
 	}
 
 	// The build context is the Linux release binaries and nothing else.
-	ignore, err := os.ReadFile("../.dockerignore")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ignore := readFile(t, "../.dockerignore")
 	var rules []string
 	for _, l := range strings.Split(string(ignore), "\n") {
 		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
@@ -376,10 +370,7 @@ func TestPinImages(t *testing.T) {
 		t.Fatal(err)
 	}
 	for src, dst := range map[string]string{"../scripts/pin-images.sh": "scripts/pin-images.sh", "../Dockerfile": "Dockerfile"} {
-		b, err := os.ReadFile(src)
-		if err != nil {
-			t.Fatal(err)
-		}
+		b := readFile(t, src)
 		if err := os.WriteFile(filepath.Join(dir, dst), b, 0o755); err != nil {
 			t.Fatal(err)
 		}

@@ -214,10 +214,7 @@ func TestBinary_GitHubActions(t *testing.T) {
 			delete(env, k)
 		}
 		r := runBinary(t, dir, env) // no arguments: the Docker action's bare ENTRYPOINT
-		outFile, err := os.ReadFile(outPath)
-		if err != nil {
-			t.Fatal(err)
-		}
+		outFile := readFile(t, outPath)
 		sum, err := os.ReadFile(sumPath)
 		if err != nil {
 			t.Fatal(err)
@@ -261,10 +258,7 @@ func TestBinary_GitHubActions(t *testing.T) {
 		if out["report-json"] != want {
 			t.Errorf("report-json output = %q, want %q", out["report-json"], want)
 		}
-		b, err := os.ReadFile(want)
-		if err != nil {
-			t.Fatal(err)
-		}
+		b := readFile(t, want)
 		if rep := decodeOneReport(t, string(b)); len(rep.Tools) != 1 || rep.Tools[0].Name != "weather_lookup" {
 			t.Errorf("report file: %+v", rep.Tools)
 		}
@@ -349,10 +343,7 @@ func TestBinary_GitHubActions(t *testing.T) {
 			!regexp.MustCompile(`(?m)^::error [^\n]*line=4`).MatchString(r.stdout) {
 			t.Errorf("no ::error annotation at .amigo/bad.yaml line 4:\n%s", r.stdout)
 		}
-		out, err := os.ReadFile(outPath)
-		if err != nil {
-			t.Fatal(err)
-		}
+		out := readFile(t, outPath)
 		wantOutputs(t, parseGitHubOutput(t, string(out)), map[string]string{"failed": "true", "released": "[]"})
 		wantContains(t, "stderr", r.stderr, bad+":4:5")
 	})

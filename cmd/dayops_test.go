@@ -12,10 +12,7 @@ import (
 // TestREADME_documentsEveryCommand: the README's command table has a row
 // for every command, and its day-two section shows each new command in use.
 func TestREADME_documentsEveryCommand(t *testing.T) {
-	b, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := readFile(t, "../README.md")
 	readme := string(b)
 	for _, c := range commands() {
 		if strings.HasPrefix(c.name, "test-") {
@@ -89,10 +86,7 @@ func TestDayTwo_usageErrors(t *testing.T) {
 // shared through one cache); the comment links the notes.
 func TestRecords_inProcess(t *testing.T) {
 	repo, _, _, plan := twoRegions(t)
-	b, err := os.ReadFile(plan)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := readFile(t, plan)
 	if err := os.WriteFile(plan, append(b, []byte("records:\n  tags: true\n  releases: true\n")...), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -54,10 +54,7 @@ func TestDemo(t *testing.T) {
 	}
 
 	// The JSON report: what the sample's history calls for, in every stage.
-	b, err := os.ReadFile(jsonPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := readFile(t, jsonPath)
 	var rep pipeline.Report
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatalf("JSON report: %v\n%s", err, b)

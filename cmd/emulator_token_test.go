@@ -80,10 +80,7 @@ func TestBinary_emulatorTokenFromEnvironment(t *testing.T) {
 		t.Errorf("list tools with another token: status %d, want 401", code)
 	}
 	if runtime.GOOS == "linux" {
-		argv, err := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/cmdline")
-		if err != nil {
-			t.Fatal(err)
-		}
+		argv := readFile(t, "/proc/"+strconv.Itoa(cmd.Process.Pid)+"/cmdline")
 		if strings.Contains(string(argv), token) {
 			t.Errorf("the token is on the command line: %q", argv)
 		}

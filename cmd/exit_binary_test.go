@@ -168,10 +168,7 @@ func TestBinary_reportJSONMasksMultilineSecret(t *testing.T) {
 	env := releaseEnv("AMIGO_CONFIG", plan, "AMIGO_REPO", repo, "WEATHER_KEY_PROD", secret, "AMIGO_TIME_SCALE", strconv.Itoa(timeScale), "AMIGO_SUMMARY", summary)
 	r := runBinary(t, repo, env, "run", "--report-json", report)
 	r.wantCode(t, ExitFailed)
-	rep, err := os.ReadFile(report)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := readFile(t, report)
 	sum, _ := os.ReadFile(summary)
 	if !strings.Contains(string(rep), "could not store") || !json.Valid(rep) {
 		t.Fatalf("the report does not carry the server's answer, or is not JSON:\n%s", rep)

@@ -22,10 +22,7 @@ func TestFanOut_slotsInTheMatrixOutputAndTheJobs(t *testing.T) {
 	r := runRelease(t, releaseEnv("AMIGO_OUTPUT", outFile), "plan", "--repo", repo, "--config", plan, "--fan-out-jobs", "2")
 	r.wantCode(t, ExitOK)
 	wantContains(t, "stderr", r.stderr, "fan-out: 2 tools in 2 lanes")
-	out, err := os.ReadFile(outFile)
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := readFile(t, outFile)
 	var m struct {
 		Include []struct {
 			Tool string `json:"tool"`

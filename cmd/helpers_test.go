@@ -122,3 +122,14 @@ func copyEnv(m map[string]string, kv ...string) map[string]string {
 	}
 	return out
 }
+
+// readFile returns the content of the file at path, failing t if it
+// cannot be read.
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

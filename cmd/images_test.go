@@ -233,10 +233,7 @@ func wantBinary(t *testing.T, img *builtImage) {
 
 func fileSHA256(t *testing.T, p string) string {
 	t.Helper()
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := readFile(t, p)
 	return fmt.Sprintf("%x", sha256.Sum256(b))
 }
 

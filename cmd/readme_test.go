@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"os"
 	"strings"
 	"testing"
 )
@@ -11,10 +10,7 @@ import (
 // variable of every command is in the README (a variable of a family as
 // AMIGO_DEMO_* with its suffix listed).
 func TestReadme_documentsEveryCommandFlagAndVariable(t *testing.T) {
-	b, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := readFile(t, "../README.md")
 	readme := string(b)
 	for _, c := range commands() {
 		if !strings.Contains(readme, "| `"+c.name+"` |") {

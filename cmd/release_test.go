@@ -163,10 +163,7 @@ func TestRun_releasesThenRerunIsANoop(t *testing.T) {
 		}
 	}
 	var rep pipeline.Report
-	b, err := os.ReadFile(reportPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := readFile(t, reportPath)
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatal(err)
 	}
@@ -210,10 +207,7 @@ func TestPlan_makesNoMutatingCall(t *testing.T) {
 	if len(us.Requests()) == 0 {
 		t.Error("plan made no read call to the first stage")
 	}
-	b, err := os.ReadFile(reportPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := readFile(t, reportPath)
 	wantContains(t, "plan JSON", string(b), `"mode": "plan"`, `"status": "planned"`)
 
 	// run --dry-run is the same: reads only.
@@ -233,19 +227,6 @@ func TestPlan_offlineNeedsNoServerOrCredentials(t *testing.T) {
 	wantContains(t, "stdout", r.stdout, "weather_lookup", "calendar")
 }
 
-// closedPort returns the http:// URL of a local address nothing listens
-// on (a connection is refused).
-func closedPort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return "http://" + addr
-}
-
 func TestRelease_exitCodes(t *testing.T) {
 	repo := toolRepo(t)
 	us, eu := emulators(t, repo)
@@ -255,7 +236,7 @@ func TestRelease_exitCodes(t *testing.T) {
 	if err := os.WriteFile(badPlan, []byte("version: 1\nstages:\n  - name: us\n    regon: us\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	down := closedPort(t)
+	down := "http://" + amigotest.RefusedAddr(t)
 	unreachable := writePlan(t, t.TempDir(), down, down)
 	notRepo := t.TempDir()
 
@@ -356,10 +337,7 @@ func TestRelease_badPlanStillWritesTheJSONReport(t *testing.T) {
 	r := runRelease(t, releaseEnv(), "plan", "--repo", toolRepo(t), "--config", bad, "--report-json", reportPath)
 	r.wantCode(t, ExitUsage)
 	wantContains(t, "stderr", r.stderr, bad+":2:")
-	b, err := os.ReadFile(reportPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := readFile(t, reportPath)
 	var rep pipeline.Report
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatal(err)
@@ -412,10 +390,7 @@ func TestRelease_projectProblemAnnotatedOnItsLine(t *testing.T) {
 		t.Errorf("a run that could not start made mutating calls: %v", m)
 	}
 
-	b, err := os.ReadFile(plan)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := readFile(t, plan)
 	if err := os.WriteFile(plan, append(b, "discovery:\n  roots: [tool]\n"...), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -472,7 +447,7 @@ func TestRun_interruptedMidRunSaysRerun(t *testing.T) {
 // terminal (by Main) and becomes an error annotation in GitHub Actions.
 func TestRelease_startErrorPrintedOnceAnnotatedInCI(t *testing.T) {
 	repo := toolRepo(t)
-	down := closedPort(t)
+	down := "http://" + amigotest.RefusedAddr(t)
 	plan := writePlan(t, t.TempDir(), down, down)
 	r := runRelease(t, releaseEnv(), "run", "--repo", repo, "--config", plan)
 	r.wantCode(t, ExitUsage)
@@ -534,7 +509,7 @@ func TestRelease_regionDownIsAnOutage(t *testing.T) {
 	if err := os.WriteFile(plan, []byte("version: 1\ndefaults:\n  organization: acme\nstages:\n  - name: us\n    region: us\n    test: true\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	down := strings.TrimPrefix(closedPort(t), "http://")
+	down := amigotest.RefusedAddr(t)
 	var mu sync.Mutex
 	var dialed []string
 	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -558,10 +533,7 @@ func TestRelease_regionDownIsAnOutage(t *testing.T) {
 // variable unset for two tools gives two annotations on the plan's lines.
 func TestRelease_startProblemsAnnotatedEach(t *testing.T) {
 	repo, us, eu, plan := twoRegions(t)
-	b, err := os.ReadFile(plan)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := readFile(t, plan)
 	tail := "tools:\n  weather_lookup:\n    envvars:\n      - name: W_KEY\n        from_env: W_KEY_PROD\n        secret: true\n" +
 		"  calendar:\n    envvars:\n      - name: C_KEY\n        from_env: C_KEY_PROD\n        secret: true\n"
 	if err := os.WriteFile(plan, append(b, tail...), 0o644); err != nil {

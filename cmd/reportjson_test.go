@@ -111,10 +111,7 @@ func TestReportJSON_fileOutputIsAbsolute(t *testing.T) {
 		t.Fatalf("report file: %v", err)
 	}
 	decodeOneReport(t, string(b))
-	out, err := os.ReadFile(outFile)
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := readFile(t, outFile)
 	if got := parseGitHubOutput(t, string(out))["report-json"]; got != want {
 		t.Errorf("report-json output = %q, want %q", got, want)
 	}

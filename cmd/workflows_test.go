@@ -78,10 +78,7 @@ func TestWorkflows(t *testing.T) {
 	}
 	for _, file := range workflowFiles(t) {
 		t.Run(filepath.Base(filepath.Dir(filepath.Dir(file)))+"/"+filepath.Base(file), func(t *testing.T) {
-			b, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
+			b := readFile(t, file)
 			for _, m := range usesLine.FindAllStringSubmatch(string(b), -1) {
 				use, comment := m[1], m[2]
 				switch {
@@ -163,10 +160,7 @@ func TestWorkflows(t *testing.T) {
 // hold exactly the permissions that takes, and images made from the
 // published binaries rather than a second build.
 func TestReleaseWorkflow(t *testing.T) {
-	b, err := os.ReadFile("../.github/workflows/release.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := readFile(t, "../.github/workflows/release.yml")
 	var w workflow
 	if err := yaml.Unmarshal(b, &w); err != nil {
 		t.Fatal(err)
@@ -245,10 +239,7 @@ func TestExamplePlans(t *testing.T) {
 // repository has moving: Go modules, the SHA-pinned actions and the
 // digest-pinned base images, each from the directory that holds them.
 func TestDependabot(t *testing.T) {
-	b, err := os.ReadFile("../.github/dependabot.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := readFile(t, "../.github/dependabot.yml")
 	var cfg struct {
 		Version int `yaml:"version"`
 		Updates []struct {
@@ -289,10 +280,7 @@ func TestDependabot(t *testing.T) {
 // TestAzurePipelines parses the Azure Pipelines example and checks the
 // structure the fan-out depends on.
 func TestAzurePipelines(t *testing.T) {
-	b, err := os.ReadFile("../examples/workflows/azure-pipelines.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := readFile(t, "../examples/workflows/azure-pipelines.yml")
 	type step struct {
 		Checkout   string            `yaml:"checkout"`
 		FetchDepth *int              `yaml:"fetchDepth"`
@@ -348,10 +336,7 @@ func TestAzurePipelines(t *testing.T) {
 	}
 	// The example's tag must be one the release workflow pushes: a moving
 	// major tag (vN-azure) or a digest.
-	rel, err := os.ReadFile("../.github/workflows/release.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	rel := readFile(t, "../.github/workflows/release.yml")
 	for name, img := range containers {
 		_, tag, _ := strings.Cut(img[strings.LastIndex(img, "/")+1:], ":")
 		switch {
@@ -460,10 +445,7 @@ func TestActionYAML_shellcheck(t *testing.T) {
 // with tool and to inputs that reach the action's rollback mode (and its
 // dry-run), in the release's concurrency group.
 func TestRollbackWorkflow(t *testing.T) {
-	b, err := os.ReadFile("../examples/workflows/rollback.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := readFile(t, "../examples/workflows/rollback.yml")
 	var w struct {
 		On struct {
 			Dispatch struct {
@@ -517,10 +499,7 @@ func TestRollbackWorkflow(t *testing.T) {
 // the script through env (never pasted into the script), with the secrets
 // and the token mapped explicitly, in the release's variable group.
 func TestAzureRollbackPipeline(t *testing.T) {
-	b, err := os.ReadFile("../examples/workflows/azure-pipelines-rollback.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := readFile(t, "../examples/workflows/azure-pipelines-rollback.yml")
 	var p struct {
 		Trigger      string `yaml:"trigger"`
 		PR           string `yaml:"pr"`

@@ -2,9 +2,12 @@ package amigotest
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -556,5 +559,19 @@ func TestPublishLatencyDefaultAndConfigured(t *testing.T) {
 	g.want(g.publish(id, "tools/plain", "major"), 201)
 	if took := g.clk.Now().Sub(start); took != 7*time.Second {
 		t.Errorf("configured publish latency: took %s, want 7s", took)
+	}
+}
+
+// TestRefusedAddr: a connection to the address is refused at once (a
+// region that is down), not left to time out.
+func TestRefusedAddr(t *testing.T) {
+	addr := RefusedAddr(t)
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err == nil {
+		conn.Close()
+		t.Fatalf("a connection to %s was accepted", addr)
+	}
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("dial %s: %v, want connection refused", addr, err)
 	}
 }

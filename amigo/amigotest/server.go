@@ -350,6 +350,21 @@ func NewTestServer(t testing.TB, opts Options) *Server {
 	return s
 }
 
+// RefusedAddr returns a local host:port where nothing listens, so that a
+// connection to it is refused: a region that is down, for a test. (The
+// port was free when it returned; a test that starts servers afterwards
+// may see one of them take it.)
+func RefusedAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
 // NewRegions returns one Server per region name (for example "us",
 // "eu-central-1"), each with its own state. Region servers differ in their
 // seed so that their IDs differ. Serve each with ListenAndServe or mount
