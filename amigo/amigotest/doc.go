@@ -14,6 +14,7 @@
 //	NewTestServer(t, Options) *Server           on httptest, closed by t.Cleanup; URL()
 //	NewRegions(Options, names...)               one Server per region name
 //	NewTestRegions(t, Options, names...)        the same, each on httptest
+//	RefusedAddr(t)                              a host:port where nothing listens (a region down)
 //	(*Server).Handler, ListenAndServe(ctx, addr), Serve(ctx, ln), Close
 //	Options{Clock, RepoPath, Branch, PublishLatency, TestLatency, ActiveCap,
 //	        CapRule, Lax, RateLimits, DisableRateLimits, RateLimiter, APIKeys, StaticTokens,
