@@ -26,8 +26,34 @@ func (r *runner) publish(ctx context.Context, t *toolRun, s *stageRun) (string, 
 		Server: serverKey(s.spec.BaseURL),
 		Caps:   &r.caps,
 	}
+	if s.blind {
+		req.BeforeUnknown = true
+		req.Tip = func(ctx context.Context) (string, error) { return r.tips.tipNow(ctx, s.spec.Branch) }
+	}
 	note := func(msg string) { r.log.step(levelWarning, t.name, s.spec.Name, "publish", msg, 0) }
 	out, err := publishWithRetries(ctx, r.haltCtx, s.api, r.policy, req, note)
+	if err != nil && s.blind && out.Version == "" && refusedAs400(err) && !isCapRefusal(err) {
+		// Refused where the versions were not listed first: list them now
+		// and decide as the versions step would have (a tool with no
+		// version at all here takes major; one already serving the
+		// commit is adopted), then try once more if that changes anything.
+		var vs []amigo.ToolVersion
+		if lerr := r.read(ctx, func() (err error) { vs, err = s.api.Versions(ctx, s.tool.ID); return err }); lerr == nil {
+			s.blind = false
+			what := r.learnVersions(t, s, vs)
+			switch {
+			case s.adopting():
+				return "not published: " + what, nil
+			case amigo.BumpType(s.rep.Bump) != bump:
+				note(fmt.Sprintf("publish refused (%s); listed the versions (%s): publishing %s instead", err, what, s.rep.Bump))
+				bump = amigo.BumpType(s.rep.Bump)
+				req.Body.BumpType, req.Before, req.BeforeUnknown, req.Tip = bump, s.active, false, nil
+				more, rerr := publishWithRetries(ctx, r.haltCtx, s.api, r.policy, req, note)
+				more.Attempts += out.Attempts
+				out, err = more, rerr
+			}
+		}
+	}
 	s.rep.Attempts = out.Attempts
 	if out.Took > 0 {
 		r.measure(t.name, s.spec.Name, out.Took)
@@ -96,6 +122,20 @@ type publishRequest struct {
 	// nothing.
 	Server string
 	Caps   *capMemory
+	// BeforeUnknown: the versions were not listed before the publish
+	// (publishesBlind), so Before cannot tell a lost attempt's version of
+	// another commit from one that was there. After a lost answer, Tip
+	// then says where the branch points now: if at Commit, the attempt
+	// (if it happened) built Commit and the versions show it. If the branch
+	// moved, the attempt built the new tip (the API builds the tip): a
+	// version of that commit, which did not exist when the run checked
+	// the tips, is the attempt's, and it is returned as the publish's, so
+	// that verify finds it untested and withdraws it (beyond the first
+	// stage nothing untested serves). With no such version (yet), the
+	// publish stops and reports an unknown outcome (a rerun lists first
+	// and reconciles).
+	BeforeUnknown bool
+	Tip           func(ctx context.Context) (string, error)
 }
 
 // publishOutcome is what publishing did.
@@ -171,6 +211,23 @@ func publishWithRetries(ctx, waitCtx context.Context, api API, pol retryPolicy, 
 					out.Version = v.Version.String()
 					out.Reconciled = true
 					return nil
+				}
+				if lost && req.BeforeUnknown {
+					tip, terr := req.Tip(ctx)
+					if terr == nil && !sameCommit(tip, req.Commit) {
+						if v := versionWithCommit(vs, tip); v != nil {
+							out.Version = v.Version.String()
+							out.Reconciled = true
+							return nil
+						}
+					}
+					if terr != nil || !sameCommit(tip, req.Commit) {
+						why := "the branch moved to " + changes.ShortSHA(tip) + ", of which no version is there yet"
+						if terr != nil {
+							why = "where the branch is cannot be read: " + terr.Error()
+						}
+						return backoff.Permanent(fmt.Errorf("%w: an attempt's answer was lost and %s, so it may have built another commit, which the versions cannot tell apart from those already there (they were not listed before publishing)", amigo.ErrUnknownOutcome, why))
+					}
 				}
 			}
 			if ctx.Err() != nil {
@@ -286,9 +343,12 @@ func reconciled(vs []amigo.ToolVersion, req publishRequest, lost bool) *amigo.To
 	if v := versionWithCommit(vs, req.Commit); v != nil {
 		return v
 	}
-	if !lost {
+	if !lost || req.BeforeUnknown {
 		// A 409 alone says another operation was in progress: a version
-		// of another commit is someone else's, not this publish's.
+		// of another commit is someone else's, not this publish's. And
+		// without the list from before the publish, a version of another
+		// commit cannot be told apart from one that was there (see
+		// BeforeUnknown).
 		return nil
 	}
 	before := map[string]bool{}

@@ -44,6 +44,10 @@ type stageRun struct {
 	created bool
 	// reused: the versions step used the analysis' list.
 	reused bool
+	// blind: the versions step did not list the versions before the
+	// publish (publishesBlind): verify's list after it says what was
+	// there.
+	blind bool
 	// after is verify's list of the versions once the stage serves its
 	// version; prune works from it.
 	after []amigo.ToolVersion

@@ -7,6 +7,7 @@ import (
 
 	"github.com/amigo-release/amigo-release/amigo"
 	"github.com/amigo-release/amigo-release/changes"
+	"github.com/amigo-release/amigo-release/promote"
 )
 
 // A stray is a version that serves in a stage beyond the first although a
@@ -36,17 +37,13 @@ func (s stray) String() string {
 		s.stage, s.version, changes.ShortSHA(s.commit), s.need, s.stage, s.needVersion, changes.ShortSHA(s.needCommit))
 }
 
-// findStrays asks every stage about every project (the first stage was
-// asked already, for the bases) and returns, per tool name, the strays. A
-// live version in a stage is a stray when its commit is in head's history
-// (it was built from this branch), some stage it needs has no live version
-// of that commit, and that commit is not in the history of the newest
-// version that needed stage serves either: the stage is ahead of a stage
-// it needs, which no release does. A stage that lags behind (its commit is
-// older than what it needs serves, the usual state after a failed
-// promotion) and versions from other histories (another branch, history
-// rewritten) are left alone, as is a tool a needed stage does not serve at
-// all (the tool skips that stage).
+// findStrays asks every stage about the given projects (the first stage
+// was asked already, for the bases) and returns, per tool name, the
+// strays (isStray). A stage that lags behind (its commit is older than
+// what it needs serves, the usual state after a failed promotion) and
+// versions from other histories (another branch, history rewritten) are
+// left alone, as is a tool a needed stage does not serve at all (the tool
+// skips that stage).
 func (r *runner) findStrays(ctx context.Context, view *remoteView, projects []changes.Project, repo *changes.Repo, head string) (map[string][]stray, error) {
 	if len(r.order) < 2 || len(projects) == 0 {
 		return nil, nil
@@ -59,13 +56,6 @@ func (r *runner) findStrays(ctx context.Context, view *remoteView, projects []ch
 		return nil, err
 	}
 	remote := view.snapshot()
-	inHistory := func(a, b string) bool {
-		if !repo.HasCommit(a) || !repo.HasCommit(b) {
-			return false
-		}
-		ok, err := repo.IsAncestor(a, b)
-		return err == nil && ok
-	}
 	out := map[string][]stray{}
 	for _, name := range names {
 		for _, st := range r.order[1:] {
@@ -73,25 +63,95 @@ func (r *runner) findStrays(ctx context.Context, view *remoteView, projects []ch
 			if rs.tool == nil {
 				continue
 			}
+			needs := func(need string) (needView, bool) {
+				ns := remote[need][name]
+				return needView{versions: ns.versions}, ns.known
+			}
 			for _, v := range rs.versions {
-				if v.Deprecated || !inHistory(v.ToolCommitHash, head) {
-					continue
-				}
-				for _, need := range st.Needs {
-					ns := remote[need][name]
-					n := newest(ns.versions)
-					if n == nil || versionWithCommit(ns.versions, v.ToolCommitHash) != nil || inHistory(v.ToolCommitHash, n.ToolCommitHash) {
-						continue
-					}
-					out[name] = append(out[name], stray{stage: st.Name, toolID: rs.tool.ID, version: v.Version.String(), commit: v.ToolCommitHash,
-						need: need, needVersion: n.Version.String(), needCommit: n.ToolCommitHash})
-					break
+				if s, ok := r.isStray(name, st, v, head, needs); ok {
+					s.toolID = rs.tool.ID
+					out[name] = append(out[name], s)
 				}
 			}
 		}
 		sort.SliceStable(out[name], func(i, j int) bool { return out[name][i].stage < out[name][j].stage })
 	}
 	return out, nil
+}
+
+// needView is what a stray check knows of a stage another one needs: its
+// versions before this run changed it, and the commit this run confirmed
+// there ("" none).
+type needView struct {
+	versions []amigo.ToolVersion
+	served   string
+}
+
+// isStray reports whether v, a version of name in stage st, is a stray. It
+// is when its commit is in head's history (it was built from this branch)
+// and some stage st needs (as needs tells it) has no version of that
+// commit and either
+//   - that commit is not in the history of the newest version the needed
+//     stage serves: the stage is ahead of a stage it needs, which no
+//     release does; or
+//   - the needed stage serves an older commit of that history (a version,
+//     not pinned there, whose commit is an ancestor of v's): it never
+//     served v's commit, yet kept what came before it. This holds even
+//     after a later release reached the needed stage but not st (a run
+//     stopped in between), which hides the first case: pruning takes the
+//     oldest unpinned versions first, so a stage that once served v's
+//     commit and lost it has lost the older ones too.
+//
+// A needed stage with no version at all is left out (the tool skips it).
+func (r *runner) isStray(name string, st promote.Stage, v amigo.ToolVersion, head string, needs func(need string) (needView, bool)) (stray, bool) {
+	if v.Deprecated || !r.inHistory(v.ToolCommitHash, head) {
+		return stray{}, false
+	}
+	for _, need := range st.Needs {
+		nv, known := needs(need)
+		if !known || versionWithCommit(nv.versions, v.ToolCommitHash) != nil || sameCommit(v.ToolCommitHash, nv.served) {
+			continue
+		}
+		n := newest(nv.versions)
+		if n == nil {
+			continue
+		}
+		ahead := !r.inHistory(v.ToolCommitHash, n.ToolCommitHash)
+		if !ahead {
+			spec := r.stage(need)
+			for _, w := range nv.versions {
+				if !w.Deprecated && !spec.Pinned(name, w.Version) && r.inHistory(w.ToolCommitHash, v.ToolCommitHash) {
+					ahead = true
+					break
+				}
+			}
+		}
+		if ahead {
+			return stray{stage: st.Name, version: v.Version.String(), commit: v.ToolCommitHash,
+				need: need, needVersion: n.Version.String(), needCommit: n.ToolCommitHash}, true
+		}
+	}
+	return stray{}, false
+}
+
+// inHistory reports whether commit a is in the history of commit b (a is
+// b or an ancestor of it), both known to the repository.
+func (r *runner) inHistory(a, b string) bool {
+	if r.repo == nil || !r.repo.HasCommit(a) || !r.repo.HasCommit(b) {
+		return false
+	}
+	ok, err := r.repo.IsAncestor(a, b)
+	return err == nil && ok
+}
+
+// stage is the plan's stage called name.
+func (r *runner) stage(name string) promote.Stage {
+	for _, st := range r.order {
+		if st.Name == name {
+			return st
+		}
+	}
+	return promote.Stage{Name: name}
 }
 
 // withoutStrays is vs without the versions strays names in stage.

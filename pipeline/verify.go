@@ -52,6 +52,11 @@ func (r *runner) verify(ctx context.Context, t *toolRun, s *stageRun) (string, e
 		return "", fmt.Errorf("list versions to verify %s: %w", s.rep.VersionAfter, err)
 	}
 	s.after = vs // prune works from this list
+	if s.blind {
+		if n := newestExcept(vs, s.rep.VersionAfter); n != nil {
+			s.rep.VersionBefore = n.Version.String()
+		}
+	}
 	for _, v := range vs {
 		if v.Version.String() != s.rep.VersionAfter {
 			continue
@@ -62,7 +67,7 @@ func (r *runner) verify(ctx context.Context, t *toolRun, s *stageRun) (string, e
 		}
 		s.confirmed = true
 		what := fmt.Sprintf("%s pins %s", s.rep.VersionAfter, changes.ShortSHA(v.ToolCommitHash))
-		if s.reused {
+		if s.blind || s.reused {
 			what += r.dedupeAfter(ctx, t, s, vs)
 		}
 		return what, nil
@@ -71,7 +76,7 @@ func (r *runner) verify(ctx context.Context, t *toolRun, s *stageRun) (string, e
 }
 
 // dedupeAfter withdraws the version just published in a stage whose
-// versions were not listed right before (the analysis'
+// versions were not listed right before (publishesBlind, or the analysis'
 // list was used) when an older version of the same commit is there too (a
 // publish an earlier run left building finished meanwhile, or one made by
 // hand): the older one serves, as the versions step would have adopted
