@@ -236,7 +236,29 @@ type analysis struct {
 	// strays are the versions serving beyond a stage that never served
 	// their commit, per tool (strays.go).
 	strays map[string][]stray
-	bases  map[string]string // the base chosen per tool, when one was
+	// strayChecked names the projects the analysis looked at in every
+	// stage for strays; the others are checked by their chains.
+	strayChecked map[string]bool
+	bases        map[string]string // the base chosen per tool, when one was
+}
+
+// releasesFromScratch reports a project this run releases (its change goes
+// out and the tool filter keeps it) whose first stage serves no version of
+// head: every later stage it reaches is listed after its publish there.
+func (r *runner) releasesFromScratch(name string, res *changes.Result, view *remoteView) bool {
+	if len(r.opts.Tools) > 0 && !slices.Contains(r.opts.Tools, name) {
+		return false
+	}
+	rs := view.state(r.order[0].Name, name)
+	if !rs.known || versionWithCommit(rs.versions, res.Head) != nil {
+		return false
+	}
+	for _, pc := range res.Projects {
+		if pc.Name == name {
+			return releases(pc)
+		}
+	}
+	return false
 }
 
 // analyze discovers the projects, asks the servers what they serve (not
@@ -291,12 +313,6 @@ func (r *runner) analyze(ctx context.Context, rep *Report, repo *changes.Repo, h
 		}
 	}
 	feed.finish() // the full detection takes over
-	var strays map[string][]stray
-	if view != nil {
-		if strays, err = r.findStrays(ctx, view, projects, repo, head); err != nil {
-			return nil, err
-		}
-	}
 	res, err := changes.Detect(ctx, repo, req)
 	if err != nil {
 		return nil, discoveryError(r.opts.Plan.File, "detect changes", err)
@@ -305,6 +321,8 @@ func (r *runner) analyze(ctx context.Context, rep *Report, repo *changes.Repo, h
 	if err := r.checkProblems(rep, res); err != nil {
 		return nil, err
 	}
+	var strays map[string][]stray
+	checked := map[string]bool{}
 	if view != nil {
 		var changed []string
 		for _, pc := range res.Projects {
@@ -312,11 +330,31 @@ func (r *runner) analyze(ctx context.Context, rep *Report, repo *changes.Repo, h
 				changed = append(changed, pc.Name)
 			}
 		}
-		if err := r.loadForStages(ctx, view, changed); err != nil {
+		// The stray check of the analysis (strays.go) covers every project
+		// but those this run releases from a first stage that does not
+		// serve head: their chains list each stage they reach after its
+		// publish anyway, and look there (checkStrays); what they do not
+		// reach, sweepStrays lists at the end. So each later stage is
+		// listed once per tool and run. In plan mode and dry runs every
+		// stage of a changed tool is listed anyway (loadForStages).
+		var look []changes.Project
+		for _, p := range projects {
+			if r.opts.readOnly() || !r.releasesFromScratch(p.Name, res, view) {
+				look = append(look, p)
+				checked[p.Name] = true
+			}
+		}
+		errs := make(chan error, 1)
+		go func() {
+			var err error
+			strays, err = r.findStrays(ctx, view, look, repo, head)
+			errs <- err
+		}()
+		if err := errors.Join(r.loadForStages(ctx, view, changed), <-errs); err != nil {
 			return nil, err
 		}
 	}
-	an := &analysis{projects: projects, res: res, why: why, view: view, strays: strays, bases: req.Bases}
+	an := &analysis{projects: projects, res: res, why: why, view: view, strays: strays, strayChecked: checked, bases: req.Bases}
 	if view != nil {
 		an.remote = view.snapshot()
 	}
@@ -365,9 +403,18 @@ func (r *runner) chooseBases(ctx context.Context, view *remoteView, projects []c
 	for i, p := range projects {
 		names[i] = p.Name
 	}
-	later := make(chan error, 1)
-	go func() { later <- view.load(ctx, r, r.order[1:], names, nil) }()
-	if err := errors.Join(view.load(ctx, r, r.order[:1], names, feed.offer), <-later); err != nil {
+	if err := view.load(ctx, r, r.order[:1], names, feed.offer); err != nil {
+		return err
+	}
+	// A tool whose first stage already serves head takes its base from
+	// the later stages (chooseBase): they are asked about it now.
+	var resume []string
+	for _, name := range names {
+		if versionWithCommit(view.state(r.order[0].Name, name).versions, head) != nil {
+			resume = append(resume, name)
+		}
+	}
+	if err := view.load(ctx, r, r.order[1:], resume, nil); err != nil {
 		return err
 	}
 	remote := view.snapshot()
@@ -450,6 +497,9 @@ func (r *runner) toolRuns(rep *Report, an *analysis) []*toolRun {
 			}
 		}
 		r.prepareTool(t, remote, view, an.strays[t.name])
+		for _, s := range t.stages {
+			s.strayChecked = an.strayChecked[t.name]
+		}
 	}
 	return runs
 }
@@ -466,6 +516,9 @@ func (r *runner) prepareTool(t *toolRun, remote map[string]map[string]remoteStat
 			s.remote = remote[st.Name][t.name]
 			// The strays are withdrawn before the stage starts.
 			s.remote.versions = withoutStrays(s.remote.versions, strays, st.Name)
+			if s.remote.known {
+				s.see(s.remote.versions)
+			}
 		}
 		if view != nil && s.remote.tool == nil {
 			s.remote.tool = view.tool(st.Name, t.name)

@@ -2,7 +2,9 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/amigo-release/amigo-release/amigo"
@@ -80,11 +82,9 @@ func (r *runner) findStrays(ctx context.Context, view *remoteView, projects []ch
 }
 
 // needView is what a stray check knows of a stage another one needs: its
-// versions before this run changed it, and the commit this run confirmed
-// there ("" none).
+// versions before this run changed it.
 type needView struct {
 	versions []amigo.ToolVersion
-	served   string
 }
 
 // isStray reports whether v, a version of name in stage st, is a stray. It
@@ -109,7 +109,7 @@ func (r *runner) isStray(name string, st promote.Stage, v amigo.ToolVersion, hea
 	}
 	for _, need := range st.Needs {
 		nv, known := needs(need)
-		if !known || versionWithCommit(nv.versions, v.ToolCommitHash) != nil || sameCommit(v.ToolCommitHash, nv.served) {
+		if !known || versionWithCommit(nv.versions, v.ToolCommitHash) != nil {
 			continue
 		}
 		n := newest(nv.versions)
@@ -247,4 +247,150 @@ func strayReason(head string, ss []stray) string {
 		stages += s.stage + " " + s.version
 	}
 	return fmt.Sprintf("released again from %s to finish an earlier promotion: untested versions withdrawn (%s), built from a commit pushed while an earlier run's publish was building", changes.ShortSHA(head), stages)
+}
+
+// checkStrays looks for strays (isStray) among vs, the versions of stage s
+// read in this run, for a tool whose later stages the analysis did not
+// list (analysis.strayChecked): verify calls it on its list after the
+// publish, before the stage's version is accepted, and sweepStrays on the
+// stages the chain did not reach. The stages s needs are judged as they
+// were before this run changed them (their own version taken out): a
+// stage that did not serve a commit before this run makes an older version
+// of it in s a stray even when this run has since tested and released that
+// commit there (the fresh version serves instead). Each
+// stray is withdrawn at once (withdrawStray); the error says which could
+// not be.
+func (r *runner) checkStrays(ctx context.Context, t *toolRun, s *stageRun, toolID string) error {
+	s.strayChecked = true
+	needs := func(need string) (needView, bool) {
+		j := t.byName[need]
+		if j == nil || !j.seenOK {
+			return needView{}, false
+		}
+		return needView{versions: j.before()}, true
+	}
+	var errs []error
+	for _, v := range s.before() {
+		st, ok := r.isStray(t.name, s.spec, v, r.head, needs)
+		if !ok {
+			continue
+		}
+		st.toolID = toolID
+		if err := r.withdrawStray(ctx, t, s, st); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// before is what the stage served before this run changed it, as far as
+// its latest list (seen) tells: without the version this run published
+// there and without what this run withdrew.
+func (s *stageRun) before() []amigo.ToolVersion {
+	var out []amigo.ToolVersion
+	for _, v := range s.seen {
+		ver := v.Version.String()
+		if (s.published && ver == s.rep.VersionAfter) || slices.Contains(s.rep.Withdrawn, ver) {
+			continue
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// withdrawStray deprecates one stray found in a tool's chain and records
+// it on its stage, as withdrawStrays does for the analysis' strays.
+func (r *runner) withdrawStray(ctx context.Context, t *toolRun, s *stageRun, st stray) error {
+	err := r.finishCall(ctx, idempotentRetry, func() error { return s.api.DeprecateVersions(ctx, st.toolID, exactConstraint(st.version)) })
+	if err != nil {
+		msg := r.log.mask(fmt.Sprintf("%s; withdrawing it failed: %v: deprecate it by hand (DELETE .../version/==%s in %s), then release again", st, err, st.version, st.stage))
+		return errors.New(msg)
+	}
+	r.count(func(c *Stats) { c.Withdrawn++ })
+	msg := fmt.Sprintf("%s: deprecated at once (beyond the first stage nothing untested serves)", st)
+	r.log.step(levelWarning, t.name, s.spec.Name, "withdraw", msg, 0)
+	s.rep.Withdrawn = append(s.rep.Withdrawn, st.version)
+	s.rep.Warnings = append(s.rep.Warnings, msg)
+	return nil
+}
+
+// sweepStrays runs once a tool's chain is over, however it ended (a failed
+// test or publish, a gate, a halt, an interrupt, skip_stages): every stage
+// after the first that no stray check has looked at in this run is looked
+// at now, in plan order, from the list this run read of it or from a new
+// one, and its strays are withdrawn. With verify's check on the stages the
+// chain reached, no later stage of a released tool is left unchecked, as
+// if the analysis had listed them all (findStrays), at one list per stage
+// and run instead of two. Only the caller's ctx (the grace after an
+// interrupt) stops it. A stray that could not be withdrawn fails its
+// stage, with the fix in the error.
+func (r *runner) sweepStrays(ctx context.Context, t *toolRun) {
+	if r.opts.readOnly() {
+		return
+	}
+	for _, s := range t.stages[1:] {
+		if s.strayChecked || ctx.Err() != nil {
+			continue
+		}
+		var toolID string
+		switch {
+		case s.tool != nil:
+			toolID = s.tool.ID
+		case s.remote.tool != nil:
+			toolID = s.remote.tool.ID
+		}
+		if toolID == "" {
+			s.strayChecked = true // no such tool in the stage: nothing serves
+			continue
+		}
+		if err := r.seeStage(ctx, t, s, toolID); err != nil {
+			r.sweepFailed(t, s, fmt.Errorf("list versions to look for untested ones: %w", err))
+			continue
+		}
+		for _, need := range s.spec.Needs {
+			if j := t.byName[need]; j != nil && !j.seenOK && !j.first {
+				id := ""
+				if j.tool != nil {
+					id = j.tool.ID
+				} else if j.remote.tool != nil {
+					id = j.remote.tool.ID
+				}
+				if id != "" {
+					if err := r.seeStage(ctx, t, j, id); err != nil {
+						r.sweepFailed(t, s, fmt.Errorf("list versions of %s to look for untested ones: %w", need, err))
+					}
+				}
+			}
+		}
+		if err := r.checkStrays(ctx, t, s, toolID); err != nil {
+			r.sweepFailed(t, s, err)
+		}
+	}
+}
+
+// seeStage lists stage s's versions unless this run has read them already.
+func (r *runner) seeStage(ctx context.Context, t *toolRun, s *stageRun, toolID string) error {
+	if s.seenOK {
+		return nil
+	}
+	var vs []amigo.ToolVersion
+	if err := r.finishCall(ctx, transient, func() (err error) { vs, err = s.api.Versions(ctx, toolID); return err }); err != nil {
+		return err
+	}
+	s.see(vs)
+	return nil
+}
+
+// sweepFailed records a stray check that could not finish on its stage.
+func (r *runner) sweepFailed(t *toolRun, s *stageRun, err error) {
+	msg := r.log.mask(err.Error())
+	r.log.step(levelError, t.name, s.spec.Name, "withdraw", msg, 0)
+	s.rep.Warnings = append(s.rep.Warnings, msg)
+	if s.rep.Status != StatusFailed {
+		s.rep.Status = StatusFailed
+		s.rep.Error = msg
+	}
+	if t.rep.Error == "" {
+		t.rep.Error = fmt.Sprintf("%s: %s", s.spec.Name, msg)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/amigo-release/amigo-release/amigo"
 	"github.com/amigo-release/amigo-release/changes"
@@ -52,6 +53,7 @@ func (r *runner) verify(ctx context.Context, t *toolRun, s *stageRun) (string, e
 		return "", fmt.Errorf("list versions to verify %s: %w", s.rep.VersionAfter, err)
 	}
 	s.after = vs // prune works from this list
+	s.see(vs)
 	if s.blind {
 		if n := newestExcept(vs, s.rep.VersionAfter); n != nil {
 			s.rep.VersionBefore = n.Version.String()
@@ -67,6 +69,20 @@ func (r *runner) verify(ctx context.Context, t *toolRun, s *stageRun) (string, e
 		}
 		s.confirmed = true
 		what := fmt.Sprintf("%s pins %s", s.rep.VersionAfter, changes.ShortSHA(v.ToolCommitHash))
+		if !s.first && !s.strayChecked {
+			// The analysis did not list this stage (strays.go): this list
+			// is where a version an earlier run left untested shows, an
+			// older one of this very commit included (the stages this one
+			// needs did not serve it before this run).
+			err := r.checkStrays(ctx, t, s, s.tool.ID)
+			vs = slices.DeleteFunc(slices.Clone(vs), func(v amigo.ToolVersion) bool {
+				return v.Version.String() != s.rep.VersionAfter && slices.Contains(s.rep.Withdrawn, v.Version.String())
+			})
+			s.after = vs
+			if err != nil {
+				return "", err
+			}
+		}
 		if s.blind || s.reused {
 			what += r.dedupeAfter(ctx, t, s, vs)
 		}

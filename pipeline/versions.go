@@ -40,6 +40,7 @@ func (r *runner) versions(ctx context.Context, t *toolRun, s *stageRun) (string,
 	if err := r.read(ctx, func() (err error) { vs, err = s.api.Versions(ctx, s.tool.ID); return err }); err != nil {
 		return "", fmt.Errorf("list versions: %w", err)
 	}
+	s.see(vs)
 	return r.learnVersions(t, s, vs), nil
 }
 
