@@ -132,8 +132,8 @@ type publishRequest struct {
 	// the tips, is the attempt's, and it is returned as the publish's, so
 	// that verify finds it untested and withdraws it (beyond the first
 	// stage nothing untested serves). With no such version (yet), the
-	// publish stops and reports an unknown outcome (a rerun lists first
-	// and reconciles).
+	// publish goes on (it may still be building); where the branch is
+	// cannot be read, the outcome is unknown (attemptsVersion).
 	BeforeUnknown bool
 	Tip           func(ctx context.Context) (string, error)
 }
@@ -207,27 +207,14 @@ func publishWithRetries(ctx, waitCtx context.Context, api API, pol retryPolicy, 
 				if err != nil {
 					return fmt.Errorf("reconcile after unknown outcome: list versions: %w", err)
 				}
-				if v := reconciled(vs, req, lost); v != nil {
+				v, err := attemptsVersion(ctx, vs, req, lost)
+				if err != nil {
+					return backoff.Permanent(err)
+				}
+				if v != nil {
 					out.Version = v.Version.String()
 					out.Reconciled = true
 					return nil
-				}
-				if lost && req.BeforeUnknown {
-					tip, terr := req.Tip(ctx)
-					if terr == nil && !sameCommit(tip, req.Commit) {
-						if v := versionWithCommit(vs, tip); v != nil {
-							out.Version = v.Version.String()
-							out.Reconciled = true
-							return nil
-						}
-					}
-					if terr != nil || !sameCommit(tip, req.Commit) {
-						why := "the branch moved to " + changes.ShortSHA(tip) + ", of which no version is there yet"
-						if terr != nil {
-							why = "where the branch is cannot be read: " + terr.Error()
-						}
-						return backoff.Permanent(fmt.Errorf("%w: an attempt's answer was lost and %s, so it may have built another commit, which the versions cannot tell apart from those already there (they were not listed before publishing)", amigo.ErrUnknownOutcome, why))
-					}
 				}
 			}
 			if ctx.Err() != nil {
@@ -275,7 +262,7 @@ func publishWithRetries(ctx, waitCtx context.Context, api API, pol retryPolicy, 
 		// was unknown: look once more before reporting a failure, so a
 		// version that is live is reported as released, never as failed.
 		if vs, lerr := api.Versions(ctx, req.ToolID); lerr == nil {
-			if v := reconciled(vs, req, lost); v != nil {
+			if v, _ := attemptsVersion(ctx, vs, req, lost); v != nil {
 				out.Version = v.Version.String()
 				out.Reconciled = true
 				return out, nil
@@ -362,6 +349,33 @@ func reconciled(vs []amigo.ToolVersion, req publishRequest, lost bool) *amigo.To
 		}
 	}
 	return found
+}
+
+// attemptsVersion is the version among vs that an earlier attempt made
+// (reconciled), if any. Where the versions were not listed before the
+// publish (BeforeUnknown) and an answer was lost, the branch tip tells
+// which commit the lost attempt built: the tested one, or, if the branch
+// moved, the new tip, a version of which (a commit that did not exist when
+// the run checked the tips) can only be the attempt's; it is returned so
+// that verify finds it untested and withdraws it. When no version of the
+// new tip is there yet, the publish goes on as anywhere (it may still be
+// building: the next attempt meets a 409 and looks again); only when the
+// tip cannot be read is the outcome left unknown (err).
+func attemptsVersion(ctx context.Context, vs []amigo.ToolVersion, req publishRequest, lost bool) (*amigo.ToolVersion, error) {
+	if v := reconciled(vs, req, lost); v != nil {
+		return v, nil
+	}
+	if !lost || !req.BeforeUnknown {
+		return nil, nil
+	}
+	tip, err := req.Tip(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: an attempt's answer was lost and where the branch is cannot be read (%v), so it may have built another commit, which the versions cannot tell apart from those already there (they were not listed before publishing)", amigo.ErrUnknownOutcome, err)
+	}
+	if !sameCommit(tip, req.Commit) {
+		return versionWithCommit(vs, tip), nil
+	}
+	return nil, nil
 }
 
 // refusedAs400 reports a publish refused with 400 (the server checked the
