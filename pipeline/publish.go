@@ -40,6 +40,7 @@ func (r *runner) publish(ctx context.Context, t *toolRun, s *stageRun) (string, 
 		var vs []amigo.ToolVersion
 		if lerr := r.read(ctx, func() (err error) { vs, err = s.api.Versions(ctx, s.tool.ID); return err }); lerr == nil {
 			s.blind = false
+			s.see(vs)
 			what := r.learnVersions(t, s, vs)
 			switch {
 			case s.adopting():

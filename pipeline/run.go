@@ -344,13 +344,12 @@ func (r *runner) analyze(ctx context.Context, rep *Report, repo *changes.Repo, h
 				checked[p.Name] = true
 			}
 		}
-		errs := make(chan error, 1)
-		go func() {
-			var err error
-			strays, err = r.findStrays(ctx, view, look, repo, head)
-			errs <- err
-		}()
-		if err := errors.Join(r.loadForStages(ctx, view, changed), <-errs); err != nil {
+		if err := r.loadForStages(ctx, view, changed); err != nil {
+			return nil, err
+		}
+		// After loadForStages, not beside it: each name is listed once per
+		// stage, and plan mode's highest versions are not overwritten.
+		if strays, err = r.findStrays(ctx, view, look, repo, head); err != nil {
 			return nil, err
 		}
 	}

@@ -45,7 +45,8 @@ func (s stray) String() string {
 // what it needs serves, the usual state after a failed promotion) and
 // versions from other histories (another branch, history rewritten) are
 // left alone, as is a tool a needed stage does not serve at all (the tool
-// skips that stage).
+// skips that stage). A version in a stage whose needed stage serves its
+// commit only as a stray is a stray too.
 func (r *runner) findStrays(ctx context.Context, view *remoteView, projects []changes.Project, repo *changes.Repo, head string) (map[string][]stray, error) {
 	if len(r.order) < 2 || len(projects) == 0 {
 		return nil, nil
@@ -65,9 +66,12 @@ func (r *runner) findStrays(ctx context.Context, view *remoteView, projects []ch
 			if rs.tool == nil {
 				continue
 			}
+			// A needed stage is judged without its own strays (the plan's
+			// order puts it first): a commit only strays serve is served
+			// nowhere it should be.
 			needs := func(need string) (needView, bool) {
 				ns := remote[need][name]
-				return needView{versions: ns.versions}, ns.known
+				return needView{versions: withoutStrays(ns.versions, out[name], need)}, ns.known
 			}
 			for _, v := range rs.versions {
 				if s, ok := r.isStray(name, st, v, head, needs); ok {
