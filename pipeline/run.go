@@ -389,14 +389,14 @@ func (r *runner) loadForStages(ctx context.Context, view *remoteView, changed []
 	return errors.Join(<-errs, <-errs)
 }
 
-// chooseBases asks every stage about every project, the later stages in
-// parallel with the first (each stage is its own server and rate limit, so
-// this costs no time where they differ): the first stage gives the bases
-// (and tells the early test feed, early.go, of each tool as it learns it),
-// the later ones the bases of the tools the first already serves at head
-// and the versions an earlier run left untested there (findStrays). A tool
-// filter (a fan-out job) does not narrow this: the strays of every project
-// are found and withdrawn (strays.go). Then it picks each base.
+// chooseBases asks the first stage about every project (it gives the
+// bases, and tells the early test feed, early.go, of each tool as it
+// learns it), then the later stages about the tools the first already
+// serves at head (their bases come from the stages that lag). The other
+// projects' later stages are asked after the detection, where the run does
+// not release them (findStrays). A tool filter (a fan-out job) does not
+// narrow this: the strays of every project are found and withdrawn
+// (strays.go). Then it picks each base.
 func (r *runner) chooseBases(ctx context.Context, view *remoteView, projects []changes.Project, head string, repo *changes.Repo, bases, why map[string]string, feed *earlyFeed) error {
 	names := make([]string, len(projects))
 	for i, p := range projects {
