@@ -72,6 +72,9 @@ type toolRun struct {
 	rep         *ToolReport
 	stages      []*stageRun
 	byName      map[string]*stageRun
+	// seeMu guards a stage's seen list where another stage's stray check
+	// lists it (strays.go).
+	seeMu sync.Mutex
 }
 
 // Run releases the changed tools of opts.RepoPath at opts.Head through the

@@ -266,14 +266,30 @@ func strayReason(head string, ss []stray) string {
 // not be.
 func (r *runner) checkStrays(ctx context.Context, t *toolRun, s *stageRun, toolID string) error {
 	s.strayChecked = true
+	var errs []error
+	for _, need := range s.spec.Needs {
+		// A needed stage this run has no list of (skip_stages, or its
+		// chain stopped before it): listed now.
+		// Two stages that need a skipped one may look at once: seeMu.
+		if j := t.byName[need]; j != nil {
+			t.seeMu.Lock()
+			if id := j.toolID(); id != "" && !j.seenOK {
+				if err := r.seeStage(ctx, j, id); err != nil {
+					errs = append(errs, fmt.Errorf("list the versions of %s, which %s needs, to look for untested ones: %w", need, s.spec.Name, err))
+				}
+			}
+			t.seeMu.Unlock()
+		}
+	}
 	needs := func(need string) (needView, bool) {
+		t.seeMu.Lock()
+		defer t.seeMu.Unlock()
 		j := t.byName[need]
 		if j == nil || !j.seenOK {
 			return needView{}, false
 		}
 		return needView{versions: j.before()}, true
 	}
-	var errs []error
 	for _, v := range s.before() {
 		st, ok := r.isStray(t.name, s.spec, v, r.head, needs)
 		if !ok {
@@ -336,35 +352,14 @@ func (r *runner) sweepStrays(ctx context.Context, t *toolRun) {
 		if s.strayChecked || ctx.Err() != nil {
 			continue
 		}
-		var toolID string
-		switch {
-		case s.tool != nil:
-			toolID = s.tool.ID
-		case s.remote.tool != nil:
-			toolID = s.remote.tool.ID
-		}
+		toolID := s.toolID()
 		if toolID == "" {
 			s.strayChecked = true // no such tool in the stage: nothing serves
 			continue
 		}
-		if err := r.seeStage(ctx, t, s, toolID); err != nil {
+		if err := r.seeStage(ctx, s, toolID); err != nil {
 			r.sweepFailed(t, s, fmt.Errorf("list versions to look for untested ones: %w", err))
 			continue
-		}
-		for _, need := range s.spec.Needs {
-			if j := t.byName[need]; j != nil && !j.seenOK && !j.first {
-				id := ""
-				if j.tool != nil {
-					id = j.tool.ID
-				} else if j.remote.tool != nil {
-					id = j.remote.tool.ID
-				}
-				if id != "" {
-					if err := r.seeStage(ctx, t, j, id); err != nil {
-						r.sweepFailed(t, s, fmt.Errorf("list versions of %s to look for untested ones: %w", need, err))
-					}
-				}
-			}
 		}
 		if err := r.checkStrays(ctx, t, s, toolID); err != nil {
 			r.sweepFailed(t, s, err)
@@ -372,8 +367,20 @@ func (r *runner) sweepStrays(ctx context.Context, t *toolRun) {
 	}
 }
 
+// toolID is the tool's id in the stage ("" where it has none): ensure's,
+// else the analysis'.
+func (s *stageRun) toolID() string {
+	switch {
+	case s.tool != nil:
+		return s.tool.ID
+	case s.remote.tool != nil:
+		return s.remote.tool.ID
+	}
+	return ""
+}
+
 // seeStage lists stage s's versions unless this run has read them already.
-func (r *runner) seeStage(ctx context.Context, t *toolRun, s *stageRun, toolID string) error {
+func (r *runner) seeStage(ctx context.Context, s *stageRun, toolID string) error {
 	if s.seenOK {
 		return nil
 	}
