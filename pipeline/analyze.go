@@ -183,9 +183,10 @@ func (v *remoteView) snapshot() map[string]map[string]remoteState {
 
 // load asks the given stages' servers, in parallel, for the tools (once per
 // stage) and, for each name not yet known there, its active versions. A run
-// asks every stage about every project once (chooseBases, findStrays): the
-// first stage gives the bases, the later ones show versions an earlier run
-// left untested; each name is asked once per stage and run. Names are
+// asks the first stage about every project (chooseBases: the bases) and
+// the later stages about the projects it does not release from scratch
+// (chooseBases for a tool the first stage serves at head, findStrays);
+// each name is asked once per stage and run. Names are
 // asked about in the order given, several at a time; known, when set, is
 // told of each one as soon as its state is in the view (the early test
 // feed, early.go).

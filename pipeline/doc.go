@@ -60,11 +60,15 @@
 //     a test-gated stage the test runs again on it and verify checks that
 //     the branch tip is still that commit.
 //   - A run stopped while a publish builds cannot check what the server
-//     builds after it. Every run therefore asks every stage about every
-//     project and withdraws, before anything else changes, a version
-//     serving beyond a stage it needs whose commit is newer than anything
-//     that stage served (strays.go); its tool is then released again from
-//     head through every gate, so the stages it lagged in catch up.
+//     builds after it. Every run therefore looks at every stage of every
+//     project once and withdraws a stray: a version serving beyond a stage
+//     it needs that never served its commit (strays.go). For a project the
+//     run does not release from scratch, the analysis asks every stage and
+//     the run withdraws before anything else changes; the tool is then
+//     released again from head through every gate, so the stages it
+//     lagged in catch up. For a tool it releases, verify's list after each
+//     later stage's publish is that stage's check, and the stages the
+//     chain does not reach are listed when it ends (sweepStrays).
 //   - on_failure: continue lets the stages that need a failed stage go on
 //     only when it serves the tested commit (a failed smoke).
 //
@@ -148,11 +152,13 @@
 // with the ids the analysis looks tools up 20 a call instead of paging
 // through the organization.
 //
-// Calls: every run lists every stage's versions of every project in the
-// analysis (the bases, and the stray check of strays.go); a stage uses
-// that list where it has no version of the commit, so no stage lists
-// before publishing; prune uses verify's list, and a tool created in this
-// run lists nothing: 13 calls per tool for 4 stages.
+// Calls: the analysis lists the first stage's versions of every project
+// (the bases) and the later stages' of every project the run does not
+// release from scratch (the stray check of strays.go); a stage uses that
+// list where it has no version of the commit; a later stage of a released
+// tool publishes without listing (publishesBlind) and verify's list after
+// it is its stray check; prune uses verify's list, and a tool created in
+// this run lists nothing: 10 calls per released tool for 4 stages.
 //
 // Fan-out (fanout.go): plan with Options.FanOut deals the tools to lanes
 // with test slots of their own; a lane's run keeps to its Share

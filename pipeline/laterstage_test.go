@@ -16,13 +16,16 @@ import (
 )
 
 // A stage after the first publishes without listing its versions first:
-// the analysis listed them (every stage, every project: the stray check,
-// strays.go) and the versions step reuses that list. What a list read
-// right before would have told is taken care of, each case here:
+// for a tool this run releases, the analysis lists only the first stage
+// (the later ones are listed after their publish, by verify, which is
+// also their stray check, strays.go). What a list read right before would
+// have told is taken care of, each case here:
 
 // The tool exists in the stage but has no version at all (a run that
-// created it failed before publishing there): the analysis' list says so,
-// and the stage publishes as major at once.
+// created it failed before publishing there). The stage publishes without
+// listing first (the blind publish, versions.go): the server refuses the
+// commits' bump for a first version, the publish step lists the versions
+// then and publishes as major.
 func TestRun_laterStageWithoutVersionsPublishesMajor(t *testing.T) {
 	h := newSimRepo(t, "us", "eu")
 	first := h.commit("feat: weather", testkit.Project("weather", "weather", ""))
@@ -44,16 +47,17 @@ func TestRun_laterStageWithoutVersionsPublishesMajor(t *testing.T) {
 		if !rep.OK() || eu.VersionAfter != "1.0.0" || eu.Bump != "major" {
 			t.Fatalf("eu: %s %s (%s), want released 1.0.0 (major)\n%s", eu.Status, eu.VersionAfter, eu.Bump, h.log)
 		}
-		if got := s.requests(amigotest.OpPublishVersion); got != 2 {
-			t.Errorf("%d publishes, want 2 (us, eu as major)", got)
+		if got := s.requests(amigotest.OpPublishVersion); got != 3 {
+			t.Errorf("%d publishes, want 3 (us, eu refused, eu as major)", got)
 		}
 	})
 }
 
 // A version of the commit is already in eu (put there by hand) while us,
 // the stage eu needs, never served that commit: no test is known to have
-// passed on it, so it is a stray, withdrawn before anything else changes
-// (strays.go), and eu serves the version this run publishes after the test.
+// passed on it, so it is a stray: verify's list after eu's publish finds it
+// and withdraws it (strays.go), and eu serves the version this run
+// publishes after the test.
 // (Before the stray check, that hand-made version was adopted.)
 func TestRun_laterStageVersionOfAnUntestedCommitIsWithdrawn(t *testing.T) {
 	h := newSimRepo(t, "us", "eu")

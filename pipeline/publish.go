@@ -26,8 +26,35 @@ func (r *runner) publish(ctx context.Context, t *toolRun, s *stageRun) (string, 
 		Server: serverKey(s.spec.BaseURL),
 		Caps:   &r.caps,
 	}
+	if s.blind {
+		req.BeforeUnknown = true
+		req.Tip = func(ctx context.Context) (string, error) { return r.tips.tipNow(ctx, s.spec.Branch) }
+	}
 	note := func(msg string) { r.log.step(levelWarning, t.name, s.spec.Name, "publish", msg, 0) }
 	out, err := publishWithRetries(ctx, r.haltCtx, s.api, r.policy, req, note)
+	if err != nil && s.blind && out.Version == "" && refusedAs400(err) && !isCapRefusal(err) {
+		// Refused where the versions were not listed first: list them now
+		// and decide as the versions step would have (a tool with no
+		// version at all here takes major; one already serving the
+		// commit is adopted), then try once more if that changes anything.
+		var vs []amigo.ToolVersion
+		if lerr := r.read(ctx, func() (err error) { vs, err = s.api.Versions(ctx, s.tool.ID); return err }); lerr == nil {
+			s.blind = false
+			s.see(vs)
+			what := r.learnVersions(t, s, vs)
+			switch {
+			case s.adopting():
+				return "not published: " + what, nil
+			case amigo.BumpType(s.rep.Bump) != bump:
+				note(fmt.Sprintf("publish refused (%s); listed the versions (%s): publishing %s instead", err, what, s.rep.Bump))
+				bump = amigo.BumpType(s.rep.Bump)
+				req.Body.BumpType, req.Before, req.BeforeUnknown, req.Tip = bump, s.active, false, nil
+				more, rerr := publishWithRetries(ctx, r.haltCtx, s.api, r.policy, req, note)
+				more.Attempts += out.Attempts
+				out, err = more, rerr
+			}
+		}
+	}
 	s.rep.Attempts = out.Attempts
 	if out.Took > 0 {
 		r.measure(t.name, s.spec.Name, out.Took)
@@ -96,6 +123,20 @@ type publishRequest struct {
 	// nothing.
 	Server string
 	Caps   *capMemory
+	// BeforeUnknown: the versions were not listed before the publish
+	// (publishesBlind), so Before cannot tell a lost attempt's version of
+	// another commit from one that was there. After a lost answer, Tip
+	// then says where the branch points now: if at Commit, the attempt
+	// (if it happened) built Commit and the versions show it. If the branch
+	// moved, the attempt built the new tip (the API builds the tip): a
+	// version of that commit, which did not exist when the run checked
+	// the tips, is the attempt's, and it is returned as the publish's, so
+	// that verify finds it untested and withdraws it (beyond the first
+	// stage nothing untested serves). With no such version (yet), the
+	// publish goes on (it may still be building); where the branch is
+	// cannot be read, the outcome is unknown (attemptsVersion).
+	BeforeUnknown bool
+	Tip           func(ctx context.Context) (string, error)
 }
 
 // publishOutcome is what publishing did.
@@ -167,7 +208,11 @@ func publishWithRetries(ctx, waitCtx context.Context, api API, pol retryPolicy, 
 				if err != nil {
 					return fmt.Errorf("reconcile after unknown outcome: list versions: %w", err)
 				}
-				if v := reconciled(vs, req, lost); v != nil {
+				v, err := attemptsVersion(ctx, vs, req, lost)
+				if err != nil {
+					return backoff.Permanent(err)
+				}
+				if v != nil {
 					out.Version = v.Version.String()
 					out.Reconciled = true
 					return nil
@@ -218,7 +263,7 @@ func publishWithRetries(ctx, waitCtx context.Context, api API, pol retryPolicy, 
 		// was unknown: look once more before reporting a failure, so a
 		// version that is live is reported as released, never as failed.
 		if vs, lerr := api.Versions(ctx, req.ToolID); lerr == nil {
-			if v := reconciled(vs, req, lost); v != nil {
+			if v, _ := attemptsVersion(ctx, vs, req, lost); v != nil {
 				out.Version = v.Version.String()
 				out.Reconciled = true
 				return out, nil
@@ -286,9 +331,12 @@ func reconciled(vs []amigo.ToolVersion, req publishRequest, lost bool) *amigo.To
 	if v := versionWithCommit(vs, req.Commit); v != nil {
 		return v
 	}
-	if !lost {
+	if !lost || req.BeforeUnknown {
 		// A 409 alone says another operation was in progress: a version
-		// of another commit is someone else's, not this publish's.
+		// of another commit is someone else's, not this publish's. And
+		// without the list from before the publish, a version of another
+		// commit cannot be told apart from one that was there (see
+		// BeforeUnknown).
 		return nil
 	}
 	before := map[string]bool{}
@@ -302,6 +350,33 @@ func reconciled(vs []amigo.ToolVersion, req publishRequest, lost bool) *amigo.To
 		}
 	}
 	return found
+}
+
+// attemptsVersion is the version among vs that an earlier attempt made
+// (reconciled), if any. Where the versions were not listed before the
+// publish (BeforeUnknown) and an answer was lost, the branch tip tells
+// which commit the lost attempt built: the tested one, or, if the branch
+// moved, the new tip, a version of which (a commit that did not exist when
+// the run checked the tips) can only be the attempt's; it is returned so
+// that verify finds it untested and withdraws it. When no version of the
+// new tip is there yet, the publish goes on as anywhere (it may still be
+// building: the next attempt meets a 409 and looks again); only when the
+// tip cannot be read is the outcome left unknown (err).
+func attemptsVersion(ctx context.Context, vs []amigo.ToolVersion, req publishRequest, lost bool) (*amigo.ToolVersion, error) {
+	if v := reconciled(vs, req, lost); v != nil {
+		return v, nil
+	}
+	if !lost || !req.BeforeUnknown {
+		return nil, nil
+	}
+	tip, err := req.Tip(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: an attempt's answer was lost and where the branch is cannot be read (%v), so it may have built another commit, which the versions cannot tell apart from those already there (they were not listed before publishing)", amigo.ErrUnknownOutcome, err)
+	}
+	if !sameCommit(tip, req.Commit) {
+		return versionWithCommit(vs, tip), nil
+	}
+	return nil, nil
 }
 
 // refusedAs400 reports a publish refused with 400 (the server checked the

@@ -72,6 +72,9 @@ type toolRun struct {
 	rep         *ToolReport
 	stages      []*stageRun
 	byName      map[string]*stageRun
+	// seeMu guards a stage's seen list where another stage's stray check
+	// lists it (strays.go).
+	seeMu sync.Mutex
 }
 
 // Run releases the changed tools of opts.RepoPath at opts.Head through the
@@ -236,7 +239,29 @@ type analysis struct {
 	// strays are the versions serving beyond a stage that never served
 	// their commit, per tool (strays.go).
 	strays map[string][]stray
-	bases  map[string]string // the base chosen per tool, when one was
+	// strayChecked names the projects the analysis looked at in every
+	// stage for strays; the others are checked by their chains.
+	strayChecked map[string]bool
+	bases        map[string]string // the base chosen per tool, when one was
+}
+
+// releasesFromScratch reports a project this run releases (its change goes
+// out and the tool filter keeps it) whose first stage serves no version of
+// head: every later stage it reaches is listed after its publish there.
+func (r *runner) releasesFromScratch(name string, res *changes.Result, view *remoteView) bool {
+	if len(r.opts.Tools) > 0 && !slices.Contains(r.opts.Tools, name) {
+		return false
+	}
+	rs := view.state(r.order[0].Name, name)
+	if !rs.known || versionWithCommit(rs.versions, res.Head) != nil {
+		return false
+	}
+	for _, pc := range res.Projects {
+		if pc.Name == name {
+			return releases(pc)
+		}
+	}
+	return false
 }
 
 // analyze discovers the projects, asks the servers what they serve (not
@@ -291,12 +316,6 @@ func (r *runner) analyze(ctx context.Context, rep *Report, repo *changes.Repo, h
 		}
 	}
 	feed.finish() // the full detection takes over
-	var strays map[string][]stray
-	if view != nil {
-		if strays, err = r.findStrays(ctx, view, projects, repo, head); err != nil {
-			return nil, err
-		}
-	}
 	res, err := changes.Detect(ctx, repo, req)
 	if err != nil {
 		return nil, discoveryError(r.opts.Plan.File, "detect changes", err)
@@ -305,6 +324,8 @@ func (r *runner) analyze(ctx context.Context, rep *Report, repo *changes.Repo, h
 	if err := r.checkProblems(rep, res); err != nil {
 		return nil, err
 	}
+	var strays map[string][]stray
+	checked := map[string]bool{}
 	if view != nil {
 		var changed []string
 		for _, pc := range res.Projects {
@@ -312,11 +333,30 @@ func (r *runner) analyze(ctx context.Context, rep *Report, repo *changes.Repo, h
 				changed = append(changed, pc.Name)
 			}
 		}
+		// The stray check of the analysis (strays.go) covers every project
+		// but those this run releases from a first stage that does not
+		// serve head: their chains list each stage they reach after its
+		// publish anyway, and look there (checkStrays); what they do not
+		// reach, sweepStrays lists at the end. So each later stage is
+		// listed once per tool and run. In plan mode and dry runs every
+		// stage of a changed tool is listed anyway (loadForStages).
+		var look []changes.Project
+		for _, p := range projects {
+			if r.opts.readOnly() || !r.releasesFromScratch(p.Name, res, view) {
+				look = append(look, p)
+				checked[p.Name] = true
+			}
+		}
 		if err := r.loadForStages(ctx, view, changed); err != nil {
 			return nil, err
 		}
+		// After loadForStages, not beside it: each name is listed once per
+		// stage, and plan mode's highest versions are not overwritten.
+		if strays, err = r.findStrays(ctx, view, look, repo, head); err != nil {
+			return nil, err
+		}
 	}
-	an := &analysis{projects: projects, res: res, why: why, view: view, strays: strays, bases: req.Bases}
+	an := &analysis{projects: projects, res: res, why: why, view: view, strays: strays, strayChecked: checked, bases: req.Bases}
 	if view != nil {
 		an.remote = view.snapshot()
 	}
@@ -352,22 +392,31 @@ func (r *runner) loadForStages(ctx context.Context, view *remoteView, changed []
 	return errors.Join(<-errs, <-errs)
 }
 
-// chooseBases asks every stage about every project, the later stages in
-// parallel with the first (each stage is its own server and rate limit, so
-// this costs no time where they differ): the first stage gives the bases
-// (and tells the early test feed, early.go, of each tool as it learns it),
-// the later ones the bases of the tools the first already serves at head
-// and the versions an earlier run left untested there (findStrays). A tool
-// filter (a fan-out job) does not narrow this: the strays of every project
-// are found and withdrawn (strays.go). Then it picks each base.
+// chooseBases asks the first stage about every project (it gives the
+// bases, and tells the early test feed, early.go, of each tool as it
+// learns it), then the later stages about the tools the first already
+// serves at head (their bases come from the stages that lag). The other
+// projects' later stages are asked after the detection, where the run does
+// not release them (findStrays). A tool filter (a fan-out job) does not
+// narrow this: the strays of every project are found and withdrawn
+// (strays.go). Then it picks each base.
 func (r *runner) chooseBases(ctx context.Context, view *remoteView, projects []changes.Project, head string, repo *changes.Repo, bases, why map[string]string, feed *earlyFeed) error {
 	names := make([]string, len(projects))
 	for i, p := range projects {
 		names[i] = p.Name
 	}
-	later := make(chan error, 1)
-	go func() { later <- view.load(ctx, r, r.order[1:], names, nil) }()
-	if err := errors.Join(view.load(ctx, r, r.order[:1], names, feed.offer), <-later); err != nil {
+	if err := view.load(ctx, r, r.order[:1], names, feed.offer); err != nil {
+		return err
+	}
+	// A tool whose first stage already serves head takes its base from
+	// the later stages (chooseBase): they are asked about it now.
+	var resume []string
+	for _, name := range names {
+		if versionWithCommit(view.state(r.order[0].Name, name).versions, head) != nil {
+			resume = append(resume, name)
+		}
+	}
+	if err := view.load(ctx, r, r.order[1:], resume, nil); err != nil {
 		return err
 	}
 	remote := view.snapshot()
@@ -450,6 +499,9 @@ func (r *runner) toolRuns(rep *Report, an *analysis) []*toolRun {
 			}
 		}
 		r.prepareTool(t, remote, view, an.strays[t.name])
+		for _, s := range t.stages {
+			s.strayChecked = an.strayChecked[t.name]
+		}
 	}
 	return runs
 }
@@ -466,6 +518,9 @@ func (r *runner) prepareTool(t *toolRun, remote map[string]map[string]remoteStat
 			s.remote = remote[st.Name][t.name]
 			// The strays are withdrawn before the stage starts.
 			s.remote.versions = withoutStrays(s.remote.versions, strays, st.Name)
+			if s.remote.known {
+				s.see(s.remote.versions)
+			}
 		}
 		if view != nil && s.remote.tool == nil {
 			s.remote.tool = view.tool(st.Name, t.name)

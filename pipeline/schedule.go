@@ -33,6 +33,7 @@ func (r *runner) schedule(ctx context.Context, tools []*toolRun, tq *testQueues)
 				}(s)
 			}
 			wg.Wait()
+			r.sweepStrays(ctx, t)
 			r.finishTool(t)
 		}(t)
 	}

@@ -44,6 +44,17 @@ type stageRun struct {
 	created bool
 	// reused: the versions step used the analysis' list.
 	reused bool
+	// blind: the versions step did not list the versions before the
+	// publish (publishesBlind): verify's list after it says what was
+	// there.
+	blind bool
+	// seen is the latest list of the stage's versions this run has (the
+	// analysis', the versions step's or verify's; seenOK when there is
+	// one), for the stray check (strays.go); strayChecked: that check has
+	// looked at this stage in this run.
+	seen         []amigo.ToolVersion
+	seenOK       bool
+	strayChecked bool
 	// after is verify's list of the versions once the stage serves its
 	// version; prune works from it.
 	after []amigo.ToolVersion
@@ -54,6 +65,11 @@ type stageRun struct {
 	// done is closed when dependents may look at proceed.
 	done    chan struct{}
 	proceed bool
+}
+
+// see records a list of the stage's versions read in this run.
+func (s *stageRun) see(vs []amigo.ToolVersion) {
+	s.seen, s.seenOK = vs, true
 }
 
 // adopting reports a stage that already serves the commit.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/amigo-release/amigo-release/amigo"
 	"github.com/amigo-release/amigo-release/changes"
@@ -52,6 +53,12 @@ func (r *runner) verify(ctx context.Context, t *toolRun, s *stageRun) (string, e
 		return "", fmt.Errorf("list versions to verify %s: %w", s.rep.VersionAfter, err)
 	}
 	s.after = vs // prune works from this list
+	s.see(vs)
+	if s.blind {
+		if n := newestExcept(vs, s.rep.VersionAfter); n != nil {
+			s.rep.VersionBefore = n.Version.String()
+		}
+	}
 	for _, v := range vs {
 		if v.Version.String() != s.rep.VersionAfter {
 			continue
@@ -62,7 +69,21 @@ func (r *runner) verify(ctx context.Context, t *toolRun, s *stageRun) (string, e
 		}
 		s.confirmed = true
 		what := fmt.Sprintf("%s pins %s", s.rep.VersionAfter, changes.ShortSHA(v.ToolCommitHash))
-		if s.reused {
+		if !s.first && !s.strayChecked {
+			// The analysis did not list this stage (strays.go): this list
+			// is where a version an earlier run left untested shows, an
+			// older one of this very commit included (the stages this one
+			// needs did not serve it before this run).
+			err := r.checkStrays(ctx, t, s, s.tool.ID)
+			vs = slices.DeleteFunc(slices.Clone(vs), func(v amigo.ToolVersion) bool {
+				return v.Version.String() != s.rep.VersionAfter && slices.Contains(s.rep.Withdrawn, v.Version.String())
+			})
+			s.after = vs
+			if err != nil {
+				return "", err
+			}
+		}
+		if s.blind || s.reused {
 			what += r.dedupeAfter(ctx, t, s, vs)
 		}
 		return what, nil
@@ -71,7 +92,7 @@ func (r *runner) verify(ctx context.Context, t *toolRun, s *stageRun) (string, e
 }
 
 // dedupeAfter withdraws the version just published in a stage whose
-// versions were not listed right before (the analysis'
+// versions were not listed right before (publishesBlind, or the analysis'
 // list was used) when an older version of the same commit is there too (a
 // publish an earlier run left building finished meanwhile, or one made by
 // hand): the older one serves, as the versions step would have adopted

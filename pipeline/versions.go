@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/amigo-release/amigo-release/amigo"
 	"github.com/amigo-release/amigo-release/changes"
@@ -13,13 +14,16 @@ import (
 // nothing else says what they are:
 //
 //   - a tool ensure created in this run has none;
-//   - where the analysis listed them (every stage of every project: the
-//     stray check, strays.go) and no version served the commit, its list is
+//   - where the analysis listed them (the first stage, test-gated stages,
+//     a tool that resumes) and no version served the commit, its list is
 //     used: nothing else changes the tool meanwhile (one release of a
 //     branch at a time), except a publish an earlier run left building,
 //     whose version verify then finds beside the new one, which is
 //     withdrawn at once (dedupeAfter). A version that serves the commit
-//     is only adopted from a list read now.
+//     is only adopted from a list read now;
+//   - where publishesBlind says the stage cannot serve the commit yet,
+//     the publish goes out with the commits' bump and verify's list
+//     afterwards says what was there (see publishesBlind).
 func (r *runner) versions(ctx context.Context, t *toolRun, s *stageRun) (string, error) {
 	switch {
 	case s.created:
@@ -27,11 +31,16 @@ func (r *runner) versions(ctx context.Context, t *toolRun, s *stageRun) (string,
 	case s.remote.known && s.remote.tool != nil && s.tool != nil && s.tool.ID == s.remote.tool.ID && versionWithCommit(s.remote.versions, t.commit) == nil:
 		s.reused = true
 		return r.learnVersions(t, s, s.remote.versions) + " (as the analysis listed them)", nil
+	case r.publishesBlind(t, s):
+		s.blind = true
+		s.rep.Bump = string(blindBump(t.commitsBump))
+		return "not listed before publishing: the first stage does not serve " + changes.ShortSHA(t.commit) + " yet, so this one cannot; verify lists them after", nil
 	}
 	var vs []amigo.ToolVersion
 	if err := r.read(ctx, func() (err error) { vs, err = s.api.Versions(ctx, s.tool.ID); return err }); err != nil {
 		return "", fmt.Errorf("list versions: %w", err)
 	}
+	s.see(vs)
 	return r.learnVersions(t, s, vs), nil
 }
 
@@ -69,6 +78,42 @@ func (r *runner) learnVersions(t *toolRun, s *stageRun, vs []amigo.ToolVersion) 
 		s.confirmed = true
 	}
 	return what
+}
+
+// publishesBlind reports a stage where the versions need not be listed
+// before publishing, because the analysis shows the stage cannot serve the
+// commit yet: a version serves here only after it served in the stages
+// this one needs, and the tool's first stage has a newest version, which
+// is not the commit (a tool that resumes is listed everywhere by the
+// analysis). The tool exists here (it was listed), the stage has no test
+// gate (those the analysis lists), and the server has not refused a
+// publish for too many active versions in this run (there, the count is
+// needed to make room first). What the list would have given is taken
+// care of: the bump is the commits' (blindBump; a tool with no version at
+// all here is refused, and the publish step lists then and publishes as
+// major), verify's list after the publish gives the version before, and a
+// version of the commit already there (only by hand) is found by it and
+// the new one withdrawn (dedupeAfter); after a lost answer the branch tip
+// tells which commit the lost attempt built (publishRequest.BeforeUnknown).
+func (r *runner) publishesBlind(t *toolRun, s *stageRun) bool {
+	first := r.order[0]
+	fs := t.byName[first.Name]
+	if s.first || s.spec.Test || s.remote.tool == nil || s.tool == nil || s.tool.ID != s.remote.tool.ID ||
+		fs == nil || !fs.remote.known || fs.remote.tool == nil || slices.Contains(t.settings.SkipStages, first.Name) {
+		return false
+	}
+	n := newest(fs.remote.versions)
+	if n == nil || sameCommit(n.ToolCommitHash, t.commit) {
+		return false
+	}
+	_, refuses := r.caps.refusesAt(serverKey(s.spec.BaseURL))
+	return !refuses
+}
+
+// blindBump is the bump of a publish where the stage's versions were not
+// listed (publishesBlind): the tool has versions there, so the commits'.
+func blindBump(commits changes.Bump) amigo.BumpType {
+	return stageBump(commits, []amigo.ToolVersion{{}})
 }
 
 // exactConstraint is amigo.ExactConstraint of the version v spells. A v
