@@ -3,8 +3,6 @@ package pipeline_test
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -13,20 +11,25 @@ import (
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
 	"github.com/amigo-release/amigo-release/internal/clock"
 	"github.com/amigo-release/amigo-release/internal/testkit"
+	"github.com/amigo-release/amigo-release/internal/testkit/testworld"
 	"github.com/amigo-release/amigo-release/pipeline"
 	"github.com/amigo-release/amigo-release/promote"
 )
 
 // org is the organization every test stage releases to.
-const org = "acme"
+const org = testworld.Org
 
 // testScale makes a simulated minute take 10 real milliseconds.
 const testScale = 6000
 
-// harness is a real git repository in a temp dir, one emulator per stage
-// (each reading that repository) and the environment a run sees.
+// harness is a test world (testworld: a real git repository in a temp
+// dir, one emulator per stage reading that repository) and the
+// environment a run sees. dir, clk, servers, stages and net are the
+// world's.
 type harness struct {
 	t       testing.TB
+	w       *testworld.World // nil for a sim's harness (newSimRepo)
+	repo    *testkit.Repo
 	dir     string
 	clk     clock.Clock
 	servers map[string]*amigotest.Server
@@ -42,15 +45,7 @@ type harness struct {
 
 func newHarness(t testing.TB, emu amigotest.Options, stages ...string) *harness {
 	t.Helper()
-	if len(stages) == 0 {
-		stages = []string{"us"}
-	}
-	h := &harness{t: t, dir: t.TempDir(), stages: stages, log: &bytes.Buffer{}, runTimeout: 2 * time.Minute,
-		env: map[string]string{"AMIGO_API_KEY": "ak-SECRET-4242", "AMIGO_API_KEY_ID": "kid-1", "AMIGO_USER_ID": "releaser"}}
-	h.clk = clock.NewScaled(testScale)
-	h.servers = amigotest.NewTestRegions(t, h.emulatorOptions(emu), stages...)
-	h.git("init", "-q", "-b", "main")
-	return h
+	return startHarness(t, testworld.Options{Stages: stages, Emulator: emu, Clock: clock.NewScaled(testScale)}, 2*time.Minute)
 }
 
 // newBubbleHarness is newHarness for a test that runs inside a
@@ -66,32 +61,24 @@ func newHarness(t testing.TB, emu amigotest.Options, stages ...string) *harness 
 // ClientFactory uses h.clientConfig.
 func newBubbleHarness(t *testing.T, emu amigotest.Options, stages ...string) *harness {
 	t.Helper()
-	if len(stages) == 0 {
-		stages = []string{"us"}
-	}
-	h := &harness{t: t, dir: t.TempDir(), stages: stages, log: &bytes.Buffer{}, runTimeout: 24 * time.Hour,
-		env: map[string]string{"AMIGO_API_KEY": "ak-SECRET-4242", "AMIGO_API_KEY_ID": "kid-1", "AMIGO_USER_ID": "releaser"}}
-	h.clk = clock.Real{}
-	h.net = amigotest.NewPipeNet()
-	t.Cleanup(h.net.Close)
-	h.servers = map[string]*amigotest.Server{}
-	for i, name := range stages {
-		o := h.emulatorOptions(emu)
-		if o.Seed == 0 {
-			o.Seed = 1
-		}
-		o.Seed += int64(i) * 7919 // as NewTestRegions: IDs differ per region
-		h.servers[name] = amigotest.NewPipeTestServer(t, h.net, name+".amigo.test:80", o)
-	}
-	h.git("init", "-q", "-b", "main")
-	return h
+	net := amigotest.NewPipeNet()
+	t.Cleanup(net.Close)
+	return startHarness(t, testworld.Options{Stages: stages, Emulator: emu, Clock: clock.Real{}, Net: net}, 24*time.Hour)
 }
 
-// emulatorOptions fills in the harness' defaults: its clock and repository,
-// publishes of 1–2 minutes, tests of 10 seconds.
-func (h *harness) emulatorOptions(emu amigotest.Options) amigotest.Options {
-	emu.Clock = h.clk
-	emu.RepoPath = h.dir
+// startHarness starts the world of o with the harness' emulator defaults.
+func startHarness(t testing.TB, o testworld.Options, runTimeout time.Duration) *harness {
+	t.Helper()
+	o.Emulator = emulatorDefaults(o.Emulator)
+	w := testworld.New(t, o)
+	return &harness{t: t, w: w, repo: w.Repo, dir: w.Dir, clk: w.Clock, servers: w.Servers, stages: w.Stages, net: w.Net,
+		log: &bytes.Buffer{}, runTimeout: runTimeout,
+		env: map[string]string{"AMIGO_API_KEY": "ak-SECRET-4242", "AMIGO_API_KEY_ID": "kid-1", "AMIGO_USER_ID": "releaser"}}
+}
+
+// emulatorDefaults fills in the harness' defaults: publishes of 1–2
+// minutes, tests of 10 seconds.
+func emulatorDefaults(emu amigotest.Options) amigotest.Options {
 	if emu.PublishLatency.Func == nil && emu.PublishLatency.Max == 0 {
 		emu.PublishLatency = amigotest.Uniform(time.Minute, 2*time.Minute)
 	}
@@ -114,13 +101,20 @@ func (h *harness) clientConfig() pipeline.ClientConfig {
 // git runs git in the repository with a fixed identity.
 func (h *harness) git(args ...string) string {
 	h.t.Helper()
-	return testkit.Git(h.t, h.dir, args...)
+	return h.repo.Git(args...)
 }
 
 // commit writes files (a "" content deletes) and commits them with msg.
 func (h *harness) commit(msg string, files map[string]string) string {
 	h.t.Helper()
-	return testkit.OpenRepo(h.t, h.dir).Commit(msg, files)
+	return h.repo.Commit(msg, files)
+}
+
+// seed leaves tool (project tools/<tool>) and its versions "X.Y.Z@commit"
+// in stage as an earlier release would have, and returns its ID.
+func (h *harness) seed(stage, tool string, versions ...string) string {
+	h.t.Helper()
+	return h.w.Seed(stage, tool, "tools/"+tool, versions...)
 }
 
 // stageSpec is one stage of a generated plan.
@@ -155,19 +149,14 @@ func (h *harness) planText(top string, stages []stageSpec, tail string) string {
 	b.WriteString("publish:\n  retry_budget: 6h\n  initial_interval: 10s\n  max_interval: 1m\n")
 	b.WriteString("defaults:\n  organization: " + org + "\n  branch: main\n  concurrency: 16\n")
 	b.WriteString(top)
-	b.WriteString("stages:\n")
-	for _, s := range stages {
-		srv := h.servers[s.name]
-		if srv == nil {
+	names, extra := make([]string, len(stages)), map[string]string{}
+	for i, s := range stages {
+		if h.servers[s.name] == nil {
 			h.t.Fatalf("no emulator for stage %s", s.name)
 		}
-		fmt.Fprintf(&b, "  - name: %s\n    base_url: %s\n", s.name, srv.URL())
-		for _, ln := range strings.Split(strings.TrimSpace(s.extra), "\n") {
-			if ln != "" {
-				b.WriteString("    " + ln + "\n")
-			}
-		}
+		names[i], extra[s.name] = s.name, s.extra
 	}
+	b.WriteString(h.w.StagesYAML(names, extra))
 	b.WriteString(tail)
 	return b.String()
 }
@@ -251,40 +240,14 @@ func (h *harness) runErr(plan *promote.Plan, mutate func(*pipeline.Options)) (*p
 
 // versions returns tool's versions in stage (all, deprecated included),
 // oldest first.
-func (h *harness) versions(stage, tool string) []amigo.ToolVersion {
-	h.t.Helper()
-	srv := h.servers[stage]
-	tl, ok := srv.ToolByName(org, tool)
-	if !ok {
-		return nil
-	}
-	vs := srv.Versions(org, tl.ID)
-	sort.Slice(vs, func(i, j int) bool { return vs[i].Version.Less(vs[j].Version) })
-	return vs
-}
+func (h *harness) versions(stage, tool string) []amigo.ToolVersion { return h.w.Versions(stage, tool) }
 
 // active returns tool's non-deprecated version strings in stage.
-func (h *harness) active(stage, tool string) []string {
-	var out []string
-	for _, v := range h.versions(stage, tool) {
-		if !v.Deprecated {
-			out = append(out, v.Version.String())
-		}
-	}
-	return out
-}
+func (h *harness) active(stage, tool string) []string { return h.w.Active(stage, tool) }
 
 // count returns how many logged requests of op the stage's emulator saw,
 // optionally only with status.
-func (h *harness) count(stage, op string, status int) int {
-	n := 0
-	for _, r := range h.servers[stage].Requests() {
-		if r.OperationID == op && (status == 0 || r.Status == status) {
-			n++
-		}
-	}
-	return n
-}
+func (h *harness) count(stage, op string, status int) int { return h.w.Count(stage, op, status) }
 
 // tool returns the report entry of name.
 func tool(t testing.TB, rep *pipeline.Report, name string) pipeline.ToolReport {

@@ -11,6 +11,7 @@ import (
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
 	"github.com/amigo-release/amigo-release/internal/clock"
 	"github.com/amigo-release/amigo-release/internal/testkit"
+	"github.com/amigo-release/amigo-release/internal/testkit/testworld"
 	"github.com/amigo-release/amigo-release/pipeline"
 	"github.com/amigo-release/amigo-release/promote"
 )
@@ -29,16 +30,8 @@ func TestRun_laterStageWithoutVersionsPublishesMajor(t *testing.T) {
 	h.commit("fix: weather", testkit.Touch("weather", "fixed"))
 	simulate(t, func(t *testing.T) {
 		s := newSim(t, h, amigotest.Options{})
-		id, err := s.servers["us"].AddTool(org, amigotest.SeedTool{Name: "weather"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.servers["us"].AddVersion(org, id, amigotest.SeedVersion{Version: "1.0.0", Commit: first, ProjectDirectory: "tools/weather"}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.servers["eu"].AddTool(org, amigotest.SeedTool{Name: "weather"}); err != nil {
-			t.Fatal(err)
-		}
+		testworld.Seed(t, s.servers["us"], "weather", "tools/weather", "1.0.0@"+first)
+		testworld.Seed(t, s.servers["eu"], "weather", "tools/weather") // the tool, no version
 		rep := s.run(s.plan(""), nil)
 		eu := stage(t, tool(t, rep, "weather"), "eu")
 		if !rep.OK() || eu.VersionAfter != "1.0.0" || eu.Bump != "major" {
@@ -62,10 +55,7 @@ func TestRun_laterStageVersionOfAnUntestedCommitIsWithdrawn(t *testing.T) {
 	simulate(t, func(t *testing.T) {
 		s := newSim(t, h, amigotest.Options{})
 		s.seed(first, "weather")
-		eu, _ := s.servers["eu"].ToolByName(org, "weather")
-		if _, err := s.servers["eu"].AddVersion(org, eu.ID, amigotest.SeedVersion{Version: "1.1.0", Commit: head, ProjectDirectory: "tools/weather"}); err != nil {
-			t.Fatal(err)
-		}
+		euID := testworld.Seed(t, s.servers["eu"], "weather", "tools/weather", "1.1.0@"+head)
 		rep := s.run(s.plan(""), nil)
 		st := stage(t, tool(t, rep, "weather"), "eu")
 		if !rep.OK() || st.Status != pipeline.StatusReleased || st.VersionAfter != "1.1.1" || !slices.Equal(st.Withdrawn, []string{"1.1.0"}) || rep.Stats.Withdrawn != 1 {
@@ -74,7 +64,7 @@ func TestRun_laterStageVersionOfAnUntestedCommitIsWithdrawn(t *testing.T) {
 		if len(stage(t, tool(t, rep, "weather"), "us").Tests) == 0 {
 			t.Errorf("us ran no test")
 		}
-		if got := s.servers["eu"].ActiveVersions(org, eu.ID); !slices.Equal(got, []string{"1.0.0", "1.1.1"}) {
+		if got := s.servers["eu"].ActiveVersions(org, euID); !slices.Equal(got, []string{"1.0.0", "1.1.1"}) {
 			t.Errorf("eu active %v, want [1.0.0 1.1.1]", got)
 		}
 	})

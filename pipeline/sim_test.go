@@ -15,6 +15,8 @@ import (
 
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
 	"github.com/amigo-release/amigo-release/internal/clock"
+	"github.com/amigo-release/amigo-release/internal/testkit"
+	"github.com/amigo-release/amigo-release/internal/testkit/testworld"
 	"github.com/amigo-release/amigo-release/pipeline"
 	"github.com/amigo-release/amigo-release/promote"
 )
@@ -46,10 +48,9 @@ type simTest struct {
 // newSimRepo is a harness for a sim: its repository and environment, made
 // outside the bubble (git runs as a process).
 func newSimRepo(t *testing.T, stages ...string) *harness {
-	h := &harness{t: t, dir: t.TempDir(), stages: stages, log: &bytes.Buffer{},
+	repo := testkit.NewRepo(t)
+	return &harness{t: t, repo: repo, dir: repo.Dir, stages: stages, log: &bytes.Buffer{},
 		env: map[string]string{"AMIGO_API_KEY": "ak-SECRET-4242", "AMIGO_API_KEY_ID": "kid-1", "AMIGO_USER_ID": "releaser"}}
-	h.git("init", "-q", "-b", "main")
-	return h
 }
 
 // newSim starts the emulators; call it inside the bubble.
@@ -126,13 +127,7 @@ func (s *sim) RoundTrip(req *http.Request) (resp *http.Response, err error) {
 func (s *sim) seed(commit string, tools ...string) {
 	for _, srv := range s.servers {
 		for _, n := range tools {
-			id, err := srv.AddTool(org, amigotest.SeedTool{Name: n, Description: "The " + n + " tool."})
-			if err != nil {
-				s.t.Fatal(err)
-			}
-			if _, err := srv.AddVersion(org, id, amigotest.SeedVersion{Version: "1.0.0", Commit: commit, ProjectDirectory: "tools/" + n}); err != nil {
-				s.t.Fatal(err)
-			}
+			testworld.Seed(s.t, srv, n, "tools/"+n, "1.0.0@"+commit)
 		}
 	}
 }

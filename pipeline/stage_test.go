@@ -203,3 +203,80 @@ func TestRun_cancelledRunIsPending(t *testing.T) {
 		t.Errorf("weather = %s, want unknown", w.Status)
 	}
 }
+
+// A smoke invocation that fails fails the stage (the version stays
+// published) and blocks the stages after it.
+func TestRun_failingSmokeBlocksPromotion(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us", "eu")
+	h.commit("feat: weather", testkit.Project("weather", "weather", ""))
+	plan := h.plan("", []stageSpec{{name: "us", extra: "smoke: true"}, {name: "eu"}}, `tools:
+  weather:
+    test_inputs:
+      - input_parameters: {raise: "RuntimeError: upstream down"}
+`)
+	rep := h.run(plan, nil)
+	w := tool(t, rep, "weather")
+	us, eu := stage(t, w, "us"), stage(t, w, "eu")
+	if rep.OK() || us.Status != pipeline.StatusFailed || !strings.Contains(us.Error, "RuntimeError") || us.VersionAfter != "1.0.0" {
+		t.Fatalf("us = %s %s (%q), want failed after publishing 1.0.0, naming the exception", us.Status, us.VersionAfter, us.Error)
+	}
+	if len(us.Smoke) != 1 || us.Smoke[0].Succeeded || us.Smoke[0].Message != "upstream down" {
+		t.Errorf("smoke results %+v, want the one failed input", us.Smoke)
+	}
+	if eu.Status != pipeline.StatusBlocked || h.count("eu", amigotest.OpPublishVersion, 0) != 0 {
+		t.Errorf("eu = %s, want blocked with nothing published", eu.Status)
+	}
+
+	// A plan says the smoke runs again.
+	planned, err := pipeline.Preview(t.Context(), pipeline.Options{Plan: plan, RepoPath: h.dir, Clock: h.clk, Getenv: func(k string) string { return h.env[k] }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps := stage(t, tool(t, planned, "weather"), "us"); ps.Status != pipeline.StatusUpToDate || len(ps.Steps) != 1 || ps.Steps[0].Name != "smoke" {
+		t.Errorf("plan: us = %s with steps %+v, want up-to-date with the smoke planned again", ps.Status, ps.Steps)
+	}
+
+	// A rerun finds 1.0.0 already serving the commit in us, but the smoke
+	// has not passed: it runs again, fails again, and still nothing is
+	// promoted.
+	rep = h.run(plan, nil)
+	w = tool(t, rep, "weather")
+	us, eu = stage(t, w, "us"), stage(t, w, "eu")
+	if rep.OK() || us.Status != pipeline.StatusFailed || len(us.Smoke) != 1 || eu.Status != pipeline.StatusBlocked {
+		t.Errorf("rerun: us = %s with %d smoke results, eu = %s; want failed by the smoke again, eu blocked", us.Status, len(us.Smoke), eu.Status)
+	}
+	if n := h.count("eu", amigotest.OpPublishVersion, 0); n != 0 || len(h.versions("us", "weather")) != 1 {
+		t.Errorf("rerun: %d publishes in eu, %d versions in us; want 0 and 1", n, len(h.versions("us", "weather")))
+	}
+}
+
+// A run stopped during a soak leaves the version live; a rerun finds the
+// stage up to date but waits for what is left of the soak (counted from the
+// version's creation) before the next stage starts.
+func TestRun_rerunFinishesAnInterruptedSoak(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us", "eu")
+	h.commit("feat: weather", testkit.Project("weather", "weather", ""))
+	plan := h.plan("", []stageSpec{{name: "us", extra: "test: true\nsoak: 1h"}, {name: "eu"}}, "")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := h.runAsync(ctx, plan)
+	h.waitFor("nothing was published", func() bool { return len(h.versions("us", "weather")) > 0 })
+	cancel()
+	if rep := <-done; stage(t, tool(t, rep, "weather"), "eu").Status != pipeline.StatusPending {
+		t.Fatalf("eu after the cancel = %s, want pending", stage(t, tool(t, rep, "weather"), "eu").Status)
+	}
+	created := h.versions("us", "weather")[0].CreatedAt.Time
+
+	rep := h.run(plan, nil)
+	w := tool(t, rep, "weather")
+	us, eu := stage(t, w, "us"), stage(t, w, "eu")
+	if !rep.OK() || us.Status != pipeline.StatusUpToDate || eu.Status != pipeline.StatusReleased {
+		t.Fatalf("rerun: us %s, eu %s; want up-to-date, released\n%s", us.Status, eu.Status, h.log)
+	}
+	if live := eu.StartedAt.Sub(created); live < time.Hour {
+		t.Errorf("eu started when us's version had been live %v, want at least the 1h soak", live)
+	}
+	if !strings.Contains(h.log.String(), "weather us soak: waited") || !strings.Contains(h.log.String(), "the rest of the 1h00m soak") {
+		t.Errorf("log lacks the rest of the soak:\n%s", h.log)
+	}
+}
