@@ -4,10 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
-	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
 	"github.com/amigo-release/amigo-release/internal/fakeci"
@@ -19,9 +17,7 @@ import (
 // makes one deprecated), as earlier releases would have left them.
 func (w *world) seed(stage, tool string, versions ...string) {
 	w.t.Helper()
-	if _, err := w.server(stage).Seed(org, tool, "", versions...); err != nil {
-		w.t.Fatal(err)
-	}
+	w.Seed(stage, tool, "", versions...)
 }
 
 // day2 runs a day-two command of the binary in the checkout with the
@@ -40,27 +36,7 @@ func (w *world) day2(extraEnv map[string]string, args ...string) result {
 
 // deprecations lists the successful deprecations on every emulator in the
 // order they happened, "stage ==X.Y.Z".
-func (w *world) deprecations() []string {
-	type d struct {
-		at   time.Time
-		what string
-	}
-	var all []d
-	for _, s := range w.stages {
-		for _, r := range w.server(s).Requests() {
-			if r.OperationID == amigotest.OpDeprecateVersions && r.Status < 300 {
-				c := strings.ReplaceAll(r.Path[strings.LastIndex(r.Path, "/")+1:], "%3D", "=")
-				all = append(all, d{r.Time, s + " " + c})
-			}
-		}
-	}
-	sort.SliceStable(all, func(i, j int) bool { return all[i].at.Before(all[j].at) })
-	out := make([]string, len(all))
-	for i, x := range all {
-		out[i] = x.what
-	}
-	return out
-}
+func (w *world) deprecations() []string { return w.Deprecations() }
 
 // TestStatusDriftedCappedPinned: `status` on the built binary against four
 // emulated regions: a tool at the cap in us, its newest commit numbered

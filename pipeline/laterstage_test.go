@@ -30,8 +30,8 @@ func TestRun_laterStageWithoutVersionsPublishesMajor(t *testing.T) {
 	h.commit("fix: weather", testkit.Touch("weather", "fixed"))
 	simulate(t, func(t *testing.T) {
 		s := newSim(t, h, amigotest.Options{})
-		testworld.Seed(t, s.servers["us"], "weather", "tools/weather", "1.0.0@"+first)
-		testworld.Seed(t, s.servers["eu"], "weather", "tools/weather") // the tool, no version
+		testworld.Seed(t, s.servers["us"], org, "weather", "tools/weather", "1.0.0@"+first)
+		testworld.Seed(t, s.servers["eu"], org, "weather", "tools/weather") // the tool, no version
 		rep := s.run(s.plan(""), nil)
 		eu := stage(t, tool(t, rep, "weather"), "eu")
 		if !rep.OK() || eu.VersionAfter != "1.0.0" || eu.Bump != "major" {
@@ -55,7 +55,7 @@ func TestRun_laterStageVersionOfAnUntestedCommitIsWithdrawn(t *testing.T) {
 	simulate(t, func(t *testing.T) {
 		s := newSim(t, h, amigotest.Options{})
 		s.seed(first, "weather")
-		euID := testworld.Seed(t, s.servers["eu"], "weather", "tools/weather", "1.1.0@"+head)
+		euID := testworld.Seed(t, s.servers["eu"], org, "weather", "tools/weather", "1.1.0@"+head)
 		rep := s.run(s.plan(""), nil)
 		st := stage(t, tool(t, rep, "weather"), "eu")
 		if !rep.OK() || st.Status != pipeline.StatusReleased || st.VersionAfter != "1.1.1" || !slices.Equal(st.Withdrawn, []string{"1.1.0"}) || rep.Stats.Withdrawn != 1 {

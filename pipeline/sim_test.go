@@ -127,7 +127,7 @@ func (s *sim) RoundTrip(req *http.Request) (resp *http.Response, err error) {
 func (s *sim) seed(commit string, tools ...string) {
 	for _, srv := range s.servers {
 		for _, n := range tools {
-			testworld.Seed(s.t, srv, n, "tools/"+n, "1.0.0@"+commit)
+			testworld.Seed(s.t, srv, org, n, "tools/"+n, "1.0.0@"+commit)
 		}
 	}
 }

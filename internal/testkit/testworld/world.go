@@ -19,6 +19,7 @@ package testworld
 
 import (
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -32,8 +33,8 @@ import (
 	"github.com/amigo-release/amigo-release/internal/testkit"
 )
 
-// Org is the organization test worlds release to unless a test says
-// otherwise.
+// Org is the organization a world's accessors look at unless
+// Options.Org names another.
 const Org = "acme"
 
 // DefaultScale is the clock of a world that names none: a simulated minute
@@ -42,6 +43,9 @@ const DefaultScale = 6000
 
 // Options configure New.
 type Options struct {
+	// Org is the organization Seed, Versions, Active and Deprecations look
+	// at (default Org).
+	Org string
 	// Stages are the stage names, one emulator each (default "us").
 	Stages []string
 	// Emulator is the template of every stage's emulator options; Clock
@@ -51,8 +55,8 @@ type Options struct {
 	// Clock is the clock of the emulators (default clock.NewScaled(
 	// DefaultScale); in a synctest bubble, clock.Real{}, the bubble's).
 	Clock clock.Clock
-	// Dir is where the repository is made (default a new temp dir); an
-	// existing repository there is used as it is.
+	// Dir is where the repository is made (default a new temp dir; made
+	// when missing); an existing repository there is used as it is.
 	Dir string
 	// Net, when set, serves the emulators on this in-memory network (for a
 	// testing/synctest bubble), stage s at "s.amigo.test:80", instead of
@@ -71,6 +75,7 @@ type Options struct {
 // it starts stops when the test ends.
 type World struct {
 	T     testing.TB
+	Org   string
 	Repo  *testkit.Repo
 	Dir   string // Repo.Dir, which every emulator builds from
 	Clock clock.Clock
@@ -100,8 +105,14 @@ func New(t testing.TB, o Options) *World {
 	if o.Dir == "" {
 		o.Dir = t.TempDir()
 	}
-	w := &World{T: t, Dir: o.Dir, Clock: o.Clock, Stages: o.Stages, Net: o.Net,
+	if o.Org == "" {
+		o.Org = Org
+	}
+	w := &World{T: t, Org: o.Org, Dir: o.Dir, Clock: o.Clock, Stages: o.Stages, Net: o.Net,
 		Servers: map[string]*amigotest.Server{}, urls: map[string]string{}}
+	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if testkit.IsRepo(o.Dir) {
 		w.Repo = testkit.OpenRepo(t, o.Dir)
 	} else {
@@ -193,22 +204,22 @@ func (w *World) Commit(msg string, files map[string]string) string {
 // tool's ID.
 func (w *World) Seed(stage, tool, dir string, versions ...string) string {
 	w.T.Helper()
-	return Seed(w.T, w.Server(stage), tool, dir, versions...)
+	return Seed(w.T, w.Server(stage), w.Org, tool, dir, versions...)
 }
 
-// Seed leaves tool and its versions in srv (organization Org) as an
+// Seed leaves tool and its versions in srv's organization org as an
 // earlier release of the project in dir would have:
 // amigotest.(*Server).Seed's "X.Y.Z@commit", a leading "-" deprecated. A
 // tool it creates has the description testkit.Project writes, so that a
 // run finds its settings unchanged. It returns the tool's ID.
-func Seed(t testing.TB, srv *amigotest.Server, tool, dir string, versions ...string) string {
+func Seed(t testing.TB, srv *amigotest.Server, org, tool, dir string, versions ...string) string {
 	t.Helper()
-	if _, ok := srv.ToolByName(Org, tool); !ok {
-		if _, err := srv.AddTool(Org, amigotest.SeedTool{Name: tool, Description: testkit.Description(tool)}); err != nil {
+	if _, ok := srv.ToolByName(org, tool); !ok {
+		if _, err := srv.AddTool(org, amigotest.SeedTool{Name: tool, Description: testkit.Description(tool)}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	id, err := srv.Seed(Org, tool, dir, versions...)
+	id, err := srv.Seed(org, tool, dir, versions...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,11 +230,11 @@ func Seed(t testing.TB, srv *amigotest.Server, tool, dir string, versions ...str
 // first; none when the stage has no such tool.
 func (w *World) Versions(stage, tool string) []amigo.ToolVersion {
 	srv := w.Server(stage)
-	tl, ok := srv.ToolByName(Org, tool)
+	tl, ok := srv.ToolByName(w.Org, tool)
 	if !ok {
 		return nil
 	}
-	vs := srv.Versions(Org, tl.ID)
+	vs := srv.Versions(w.Org, tl.ID)
 	sort.Slice(vs, func(i, j int) bool { return vs[i].Version.Less(vs[j].Version) })
 	return vs
 }
