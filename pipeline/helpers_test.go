@@ -4,11 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -293,22 +290,10 @@ func stage(t testing.TB, tr pipeline.ToolReport, name string) pipeline.StageRepo
 // http://<stage>.sim) are reached through an in-memory transport: a
 // goroutine waiting on a socket would keep the bubble's clock still.
 type sim struct {
+	*testworld.Sim
 	t       *testing.T
 	h       *harness // the repository and environment (its servers are unused)
 	servers map[string]*amigotest.Server
-	// publish is how long a tool's publish takes in a stage (default 2
-	// minutes; the emulators themselves publish at once).
-	publish func(tool, stage string) time.Duration
-
-	mu    sync.Mutex
-	tests []simTest // test-tool calls, in arrival order
-}
-
-// simTest is one test-tool call as the server received it.
-type simTest struct {
-	at      time.Time
-	project string
-	status  int
 }
 
 // newSimRepo is a harness for a sim: its repository and environment, made
@@ -321,7 +306,9 @@ func newSimRepo(t *testing.T, stages ...string) *harness {
 
 // newSim starts the emulators; call it inside the bubble.
 func newSim(t *testing.T, h *harness, emu amigotest.Options) *sim {
-	s := &sim{t: t, h: h, servers: map[string]*amigotest.Server{}, publish: func(string, string) time.Duration { return 2 * time.Minute }}
+	s := &sim{Sim: &testworld.Sim{Servers: map[string]*amigotest.Server{}, Publish: func(string, string) time.Duration { return 2 * time.Minute }},
+		t: t, h: h}
+	s.servers = s.Servers
 	for i, st := range h.stages {
 		o := emu
 		o.Clock = clock.Real{}
@@ -339,54 +326,6 @@ func newSim(t *testing.T, h *harness, emu amigotest.Options) *sim {
 }
 
 func simulate(t *testing.T, f func(t *testing.T)) { synctest.Test(t, f) }
-
-// RoundTrip serves req on its stage's emulator. A connection the emulator
-// drops after the work (DropAfterWork) is a transport error, as on a
-// network.
-func (s *sim) RoundTrip(req *http.Request) (resp *http.Response, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			if p != http.ErrAbortHandler {
-				panic(p)
-			}
-			resp, err = nil, fmt.Errorf("read response: %w", io.ErrUnexpectedEOF)
-		}
-	}()
-	st := strings.TrimSuffix(req.URL.Host, ".sim")
-	srv := s.servers[st]
-	if srv == nil {
-		return nil, fmt.Errorf("no stage at %s", req.URL.Host)
-	}
-	var project string
-	isTest := req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/tool/test")
-	if isTest {
-		body, _ := io.ReadAll(req.Body)
-		if i := bytes.Index(body, []byte(`"project_path":"`)); i >= 0 {
-			rest := body[i+len(`"project_path":"`):]
-			project = string(rest[:bytes.IndexByte(rest, '"')])
-		}
-		req.Body = io.NopCloser(bytes.NewReader(body))
-	}
-	at := time.Now()
-	if req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/version") {
-		parts := strings.Split(req.URL.Path, "/")
-		if len(parts) == 6 {
-			for _, tl := range srv.Tools(parts[2]) {
-				if tl.ID == parts[4] {
-					time.Sleep(s.publish(tl.Name, st))
-				}
-			}
-		}
-	}
-	rec := httptest.NewRecorder()
-	srv.ServeHTTP(rec, req)
-	if isTest {
-		s.mu.Lock()
-		s.tests = append(s.tests, simTest{at: at, project: project, status: rec.Code})
-		s.mu.Unlock()
-	}
-	return rec.Result(), nil
-}
 
 // seed gives each tool a version 1.0.0 of commit on every server, as an
 // earlier release would have.
@@ -446,26 +385,14 @@ func (s *sim) runErr(plan *promote.Plan, mutate func(*pipeline.Options)) (*pipel
 // testOrder is the projects whose test passed, in the order they were
 // sent.
 func (s *sim) testOrder() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	var out []string
-	for _, c := range s.tests {
-		if c.status == http.StatusOK {
-			out = append(out, strings.TrimPrefix(c.project, "tools/"))
+	for _, c := range s.Tests() {
+		if c.Status == http.StatusOK {
+			out = append(out, strings.TrimPrefix(c.Project, "tools/"))
 		}
 	}
 	return out
 }
 
 // requests counts the requests of op all servers saw (every status).
-func (s *sim) requests(op string) int {
-	n := 0
-	for _, srv := range s.servers {
-		for _, r := range srv.Requests() {
-			if r.OperationID == op {
-				n++
-			}
-		}
-	}
-	return n
-}
+func (s *sim) requests(op string) int { return s.Count(op) }

@@ -180,7 +180,7 @@ func TestRun_historyOrdersTheTests(t *testing.T) {
 			simulate(t, func(t *testing.T) {
 				s := newSim(t, h, amigotest.Options{})
 				s.seed(first, "alpha", "bravo", "charlie", "delta")
-				s.publish = func(tool, stage string) time.Duration { return build[tool] }
+				s.Publish = func(tool, stage string) time.Duration { return build[tool] }
 				rep := s.run(s.plan(""), func(o *pipeline.Options) {
 					if c.history != "" {
 						hi, err := pipeline.ReadHistory("history.json", strings.NewReader(c.history))
