@@ -210,14 +210,17 @@ func (w *world) run(dir string, env map[string]string, args ...string) result {
 // release runs `run` in the checkout with the credentials and time scale.
 func (w *world) release(extraEnv map[string]string, args ...string) result {
 	w.t.Helper()
+	return w.inCheckout(extraEnv, append([]string{"run", "--report-json", ""}, args...)...)
+}
+
+// inCheckout runs a command of the binary in the checkout with the
+// credentials, the time scale and extraEnv.
+func (w *world) inCheckout(extraEnv map[string]string, args ...string) result {
+	w.t.Helper()
 	env := map[string]string{"AMIGO_TIME_SCALE": fmt.Sprint(scale)}
-	for k, v := range creds {
-		env[k] = v
-	}
-	for k, v := range extraEnv {
-		env[k] = v
-	}
-	return w.run(w.work, env, append([]string{"run", "--report-json", ""}, args...)...)
+	maps.Copy(env, creds)
+	maps.Copy(env, extraEnv)
+	return w.run(w.work, env, args...)
 }
 
 func (r result) wantCode(t *testing.T, code int) {

@@ -14,6 +14,17 @@ import (
 	"github.com/amigo-release/amigo-release/pipeline"
 )
 
+// releasedWorld is a world whose monorepo is released once, from a full
+// checkout, with exit code 0; it returns the monorepo's first commit.
+func releasedWorld(t *testing.T) (*world, string) {
+	t.Helper()
+	w := newWorld(t)
+	first := w.monorepo()
+	w.checkout(0)
+	w.release(nil).wantCode(t, 0)
+	return w, first
+}
+
 // monorepo commits the plan and three tool projects (weather needs an
 // envvar from the plan) to origin and returns the commit.
 func (w *world) monorepo() string {
@@ -81,10 +92,7 @@ func TestFirstRelease(t *testing.T) {
 // TestSecondPush: a feat in one tool and a fix in another give a minor and
 // a patch; the third tool is left alone.
 func TestSecondPush(t *testing.T) {
-	w := newWorld(t)
-	first := w.monorepo()
-	w.checkout(0)
-	w.release(nil).wantCode(t, 0)
+	w, first := releasedWorld(t)
 
 	w.commit("feat(weather): hourly forecasts", testkit.Touch("weather", "hourly"))
 	head := w.commit("fix(currency): round to cents", testkit.Touch("currency", "cents"))
@@ -111,10 +119,7 @@ func TestSecondPush(t *testing.T) {
 // TestBreakingChange: a "!" gives a major; a BREAKING CHANGE footer on a
 // non-breaking type too.
 func TestBreakingChange(t *testing.T) {
-	w := newWorld(t)
-	first := w.monorepo()
-	w.checkout(0)
-	w.release(nil).wantCode(t, 0)
+	w, first := releasedWorld(t)
 
 	w.commit("refactor(weather)!: drop the units parameter", testkit.Touch("weather", "no units"))
 	head := w.commit("fix(currency): new rates source\n\nBREAKING CHANGE: rates are now strings.", testkit.Touch("currency", "strings"))
@@ -134,10 +139,7 @@ func TestBreakingChange(t *testing.T) {
 // workspace still has it (a reused runner). The bot counts from the merge
 // base, releases the new tip once, and the old version stays.
 func TestForcePush(t *testing.T) {
-	w := newWorld(t)
-	w.monorepo()
-	w.checkout(0)
-	w.release(nil).wantCode(t, 0)
+	w, _ := releasedWorld(t)
 
 	base := w.commit("fix(weather): a fix that will be rewritten", testkit.Touch("weather", "v1"))
 	w.pull()
@@ -172,10 +174,7 @@ func TestForcePush(t *testing.T) {
 // deepened from the remote or refused with the fetch-depth fix before
 // anything is published.
 func TestShallowClone(t *testing.T) {
-	w := newWorld(t)
-	first := w.monorepo()
-	w.checkout(0)
-	w.release(nil).wantCode(t, 0)
+	w, first := releasedWorld(t)
 	w.wantLive("weather_lookup", "1.0.0@"+changes.DisplaySHA(first))
 
 	w.commit("feat(weather): radar", testkit.Touch("weather", "radar"))
@@ -235,10 +234,7 @@ func TestShallowFirstRelease(t *testing.T) {
 // one tool; the others go on, the run exits 1; the rerun finishes that tool
 // without publishing anything twice.
 func TestRerunAfterThirdStageFailure(t *testing.T) {
-	w := newWorld(t)
-	w.monorepo()
-	w.checkout(0)
-	w.release(nil).wantCode(t, 0)
+	w, _ := releasedWorld(t)
 
 	w.commit("feat(weather): radar", testkit.Touch("weather", "radar"))
 	head := w.commit("fix(currency): cents", testkit.Touch("currency", "cents"))
@@ -320,10 +316,7 @@ func equalCounts(a, b map[string]int) bool {
 // find either. The run stops before any change with the right advice (not
 // fetch-depth: the clone is complete); --base then releases.
 func TestForcePushedAwayBase(t *testing.T) {
-	w := newWorld(t)
-	first := w.monorepo()
-	w.checkout(0)
-	w.release(nil).wantCode(t, 0)
+	w, first := releasedWorld(t)
 	gone := w.commit("fix(weather): a fix that will be rewritten", testkit.Touch("weather", "v1"))
 	w.pull()
 	w.release(nil).wantCode(t, 0)
