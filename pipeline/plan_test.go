@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -170,29 +169,6 @@ func TestPlan_predictsAfterAHandDeprecatedNewestVersion(t *testing.T) {
 	}
 }
 
-// rewriteTransport answers through the real transport and lets edit change
-// an answer's body.
-type rewriteTransport struct {
-	edit func(r *http.Request, body []byte) []byte
-}
-
-func (rt rewriteTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := http.DefaultTransport.RoundTrip(r)
-	if err != nil {
-		return nil, err
-	}
-	b, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	b = rt.edit(r, b)
-	resp.Body = io.NopCloser(bytes.NewReader(b))
-	resp.ContentLength = int64(len(b))
-	resp.Header.Del("Content-Length")
-	return resp, nil
-}
-
 // TestPlan_refusesAHighestVersionNoToolCanHave: plan numbers the next
 // version from the highest one a server reports. A server that answers a
 // part at the top of an int (or a negative one) would make the prediction
@@ -213,7 +189,7 @@ func TestPlan_refusesAHighestVersionNoToolCanHave(t *testing.T) {
 		}
 		rep, err := h.runErr(plan, func(o *pipeline.Options) {
 			o.Mode = pipeline.ModePlan
-			o.Clients = pipeline.DefaultClientFactory(pipeline.ClientConfig{Getenv: o.Getenv, Clock: o.Clock, HTTPClient: &http.Client{Transport: rewriteTransport{edit}}})
+			o.Clients = pipeline.DefaultClientFactory(pipeline.ClientConfig{Getenv: o.Getenv, Clock: o.Clock, HTTPClient: &http.Client{Transport: testkit.EditResponses{Edit: edit}}})
 		})
 		if err == nil || !strings.Contains(err.Error(), "stage us") || !strings.Contains(err.Error(), "highest version of weather") || !strings.Contains(err.Error(), "which no tool version can be") {
 			t.Errorf("%s: error %v, want the stage, the tool and the version refused", bad, err)
