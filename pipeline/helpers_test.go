@@ -120,6 +120,17 @@ func (h *harness) seed(stage, tool string, versions ...string) string {
 	return h.w.Seed(stage, tool, "tools/"+tool, versions...)
 }
 
+// weatherSecretKey is a plan's tools: section that gives the weather tool
+// the secret WEATHER_API_KEY from the environment variable
+// WEATHER_KEY_PROD.
+const weatherSecretKey = `tools:
+  weather:
+    envvars:
+      - name: WEATHER_API_KEY
+        from_env: WEATHER_KEY_PROD
+        secret: true
+`
+
 // stageSpec is one stage of a generated plan.
 type stageSpec struct {
 	name  string

@@ -102,13 +102,7 @@ func TestPlan_makesNoMutatingCall(t *testing.T) {
 func TestPlan_missingSecretIsAWarning(t *testing.T) {
 	h := newHarness(t, amigotest.Options{}, "us")
 	h.commit("feat: weather", testkit.Project("weather", "weather", ""))
-	plan := h.chain(`tools:
-  weather:
-    envvars:
-      - name: WEATHER_API_KEY
-        from_env: WEATHER_KEY_PROD
-        secret: true
-`)
+	plan := h.chain(weatherSecretKey)
 	for _, mode := range []pipeline.Mode{pipeline.ModePlan, pipeline.ModeOffline} {
 		rep := h.run(plan, func(o *pipeline.Options) { o.Mode = mode })
 		got := tool(t, rep, "weather")

@@ -153,13 +153,7 @@ func TestRun_secretEchoedInAnErrorIsMasked(t *testing.T) {
 	h.env["WEATHER_KEY_PROD"] = secret
 	h.commit("feat: weather", testkit.Project("weather", "weather", ""))
 	h.servers["us"].FailNext(amigotest.OpModifyEnvvars, 1, http.StatusBadRequest, `{"detail":"envvar WEATHER_API_KEY: value `+secret+` is not accepted"}`)
-	plan := h.chain(`tools:
-  weather:
-    envvars:
-      - name: WEATHER_API_KEY
-        from_env: WEATHER_KEY_PROD
-        secret: true
-`)
+	plan := h.chain(weatherSecretKey)
 	rep := h.run(plan, nil)
 	w := tool(t, rep, "weather")
 	us := stage(t, w, "us")
