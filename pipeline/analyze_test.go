@@ -307,12 +307,7 @@ func TestRun_firstTestDoesNotWaitForTheAnalysis(t *testing.T) {
 	}
 	h.commit("fix: every tool", changed)
 	simulate(t, func(t *testing.T) {
-		s := newSim(t, h, amigotest.Options{})
-		s.seed(first, names...)
-		rep := s.run(s.plan(""), nil)
-		if !rep.OK() {
-			t.Fatalf("not OK:\n%s", h.log)
-		}
+		s, rep := seededRun(t, h, first, names...)
 		var firstTest time.Time
 		for _, r := range s.servers["us"].Requests() {
 			if r.OperationID == amigotest.OpTestTool {
@@ -363,12 +358,7 @@ func TestRun_callsPerToolForFourStages(t *testing.T) {
 	first := h.commit("feat: tools", files)
 	head := h.commit("fix: every tool", fixes)
 	simulate(t, func(t *testing.T) {
-		s := newSim(t, h, amigotest.Options{})
-		s.seed(first, names...)
-		rep := s.run(s.plan(""), nil)
-		if !rep.OK() {
-			t.Fatalf("not OK:\n%s", h.log)
-		}
+		s, rep := seededRun(t, h, first, names...)
 		total := 0
 		for _, srv := range s.servers {
 			total += len(srv.Requests())

@@ -315,6 +315,28 @@ func newSimRepo(t *testing.T, stages ...string) *harness {
 		env: map[string]string{"AMIGO_API_KEY": "ak-SECRET-4242", "AMIGO_API_KEY_ID": "kid-1", "AMIGO_USER_ID": "releaser"}}
 }
 
+// weatherFixed is a sim's repository (stages us and eu) where the weather
+// tool was added (first) and fixed since (head).
+func weatherFixed(t *testing.T) (h *harness, first, head string) {
+	h = newSimRepo(t, "us", "eu")
+	first = h.commit("feat: weather", testkit.Project("weather", "weather", ""))
+	head = h.commit("fix: weather", testkit.Touch("weather", "fixed"))
+	return h, first, head
+}
+
+// seededRun starts a sim (inside the bubble) whose emulators serve names
+// at 1.0.0 of first, and runs its plan, which must succeed.
+func seededRun(t *testing.T, h *harness, first string, names ...string) (*sim, *pipeline.Report) {
+	t.Helper()
+	s := newSim(t, h, amigotest.Options{})
+	s.seed(first, names...)
+	rep := s.run(s.plan(""), nil)
+	if !rep.OK() {
+		t.Fatalf("not OK:\n%s", h.log)
+	}
+	return s, rep
+}
+
 // newSim starts the emulators; call it inside the bubble.
 func newSim(t *testing.T, h *harness, emu amigotest.Options) *sim {
 	s := &sim{Sim: &testworld.Sim{Servers: map[string]*amigotest.Server{}, Publish: func(string, string) time.Duration { return 2 * time.Minute }},

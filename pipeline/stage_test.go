@@ -293,9 +293,7 @@ func TestRun_rerunFinishesAnInterruptedSoak(t *testing.T) {
 // created it failed before publishing there): the analysis' list says so,
 // and the stage publishes as major at once.
 func TestRun_laterStageWithoutVersionsPublishesMajor(t *testing.T) {
-	h := newSimRepo(t, "us", "eu")
-	first := h.commit("feat: weather", testkit.Project("weather", "weather", ""))
-	h.commit("fix: weather", testkit.Touch("weather", "fixed"))
+	h, first, _ := weatherFixed(t)
 	simulate(t, func(t *testing.T) {
 		s := newSim(t, h, amigotest.Options{})
 		testworld.Seed(t, s.servers["us"], org, "weather", "tools/weather", "1.0.0@"+first)
@@ -317,9 +315,7 @@ func TestRun_laterStageWithoutVersionsPublishesMajor(t *testing.T) {
 // (strays.go), and eu serves the version this run publishes after the test.
 // (Before the stray check, that hand-made version was adopted.)
 func TestRun_laterStageVersionOfAnUntestedCommitIsWithdrawn(t *testing.T) {
-	h := newSimRepo(t, "us", "eu")
-	first := h.commit("feat: weather", testkit.Project("weather", "weather", ""))
-	head := h.commit("fix: weather", testkit.Touch("weather", "fixed"))
+	h, first, head := weatherFixed(t)
 	simulate(t, func(t *testing.T) {
 		s := newSim(t, h, amigotest.Options{})
 		s.seed(first, "weather")
@@ -362,9 +358,7 @@ func (m *movingPublish) PublishVersion(ctx context.Context, id string, req amigo
 // published again. Before, the stage stopped with an unknown outcome and
 // the untested version kept serving (the fault campaign found it).
 func TestRun_laterStageWithdrawsTheMovedTipAfterALostAnswer(t *testing.T) {
-	h := newSimRepo(t, "us", "eu")
-	first := h.commit("feat: weather", testkit.Project("weather", "weather", ""))
-	h.commit("fix: weather", testkit.Touch("weather", "fixed"))
+	h, first, _ := weatherFixed(t)
 	simulate(t, func(t *testing.T) {
 		s := newSim(t, h, amigotest.Options{})
 		s.seed(first, "weather")

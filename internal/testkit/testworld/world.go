@@ -20,6 +20,7 @@ package testworld
 import (
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -74,10 +75,11 @@ type Options struct {
 // World is a test's repository, emulators and fake CI servers. Everything
 // it starts stops when the test ends.
 type World struct {
+	// Repo is the repository every emulator builds from (Dir); its
+	// methods (Commit, Git, Head, Merge...) are the world's.
+	*testkit.Repo
 	T     testing.TB
 	Org   string
-	Repo  *testkit.Repo
-	Dir   string // Repo.Dir, which every emulator builds from
 	Clock clock.Clock
 	// Stages are the stage names in order; Servers the stage's emulators.
 	Stages  []string
@@ -108,7 +110,7 @@ func New(t testing.TB, o Options) *World {
 	if o.Org == "" {
 		o.Org = Org
 	}
-	w := &World{T: t, Org: o.Org, Dir: o.Dir, Clock: o.Clock, Stages: o.Stages, Net: o.Net,
+	w := &World{T: t, Org: o.Org, Clock: o.Clock, Stages: o.Stages, Net: o.Net,
 		Servers: map[string]*amigotest.Server{}, urls: map[string]string{}}
 	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -187,18 +189,6 @@ func (w *World) Server(stage string) *amigotest.Server {
 	return srv
 }
 
-// Git runs git in the repository and returns its trimmed output.
-func (w *World) Git(args ...string) string {
-	w.T.Helper()
-	return w.Repo.Git(args...)
-}
-
-// Commit writes files (a "" content deletes) and commits them with msg.
-func (w *World) Commit(msg string, files map[string]string) string {
-	w.T.Helper()
-	return w.Repo.Commit(msg, files)
-}
-
 // Seed leaves tool and its versions in stage as an earlier release of the
 // project in dir would have (see the function Seed), and returns the
 // tool's ID.
@@ -234,9 +224,7 @@ func (w *World) Versions(stage, tool string) []amigo.ToolVersion {
 	if !ok {
 		return nil
 	}
-	vs := srv.Versions(w.Org, tl.ID)
-	sort.Slice(vs, func(i, j int) bool { return vs[i].Version.Less(vs[j].Version) })
-	return vs
+	return slices.SortedFunc(slices.Values(srv.Versions(w.Org, tl.ID)), func(a, b amigo.ToolVersion) int { return a.Version.Compare(b.Version) })
 }
 
 // Active is "X.Y.Z" of tool's non-deprecated versions in stage, oldest
