@@ -89,16 +89,26 @@ func TestFirstRelease(t *testing.T) {
 	}
 }
 
+// pushAndRelease commits a change to the weather project with weatherMsg
+// and then one to the currency project with currencyMsg, pulls both into
+// the checkout and releases them, which must exit 0; it returns the run
+// and the second commit.
+func (w *world) pushAndRelease(weatherMsg, currencyMsg string) (result, string) {
+	w.t.Helper()
+	w.commit(weatherMsg, testkit.Touch("weather", weatherMsg))
+	head := w.commit(currencyMsg, testkit.Touch("currency", currencyMsg))
+	w.pull()
+	r := w.release(nil)
+	r.wantCode(w.t, 0)
+	return r, head
+}
+
 // TestSecondPush: a feat in one tool and a fix in another give a minor and
 // a patch; the third tool is left alone.
 func TestSecondPush(t *testing.T) {
 	w, first := releasedWorld(t)
 
-	w.commit("feat(weather): hourly forecasts", testkit.Touch("weather", "hourly"))
-	head := w.commit("fix(currency): round to cents", testkit.Touch("currency", "cents"))
-	w.pull()
-	r := w.release(nil)
-	r.wantCode(t, 0)
+	r, head := w.pushAndRelease("feat(weather): hourly forecasts", "fix(currency): round to cents")
 	w.wantLive("weather_lookup", "1.0.0@"+changes.DisplaySHA(first), "1.1.0@"+changes.DisplaySHA(head))
 	w.wantLive("currency_convert", "1.0.0@"+changes.DisplaySHA(first), "1.0.1@"+changes.DisplaySHA(head))
 	w.wantLive("flight_status", "1.0.0@"+changes.DisplaySHA(first))
@@ -121,11 +131,7 @@ func TestSecondPush(t *testing.T) {
 func TestBreakingChange(t *testing.T) {
 	w, first := releasedWorld(t)
 
-	w.commit("refactor(weather)!: drop the units parameter", testkit.Touch("weather", "no units"))
-	head := w.commit("fix(currency): new rates source\n\nBREAKING CHANGE: rates are now strings.", testkit.Touch("currency", "strings"))
-	w.pull()
-	r := w.release(nil)
-	r.wantCode(t, 0)
+	r, head := w.pushAndRelease("refactor(weather)!: drop the units parameter", "fix(currency): new rates source\n\nBREAKING CHANGE: rates are now strings.")
 	w.wantLive("weather_lookup", "1.0.0@"+changes.DisplaySHA(first), "2.0.0@"+changes.DisplaySHA(head))
 	w.wantLive("currency_convert", "1.0.0@"+changes.DisplaySHA(first), "2.0.0@"+changes.DisplaySHA(head))
 	for _, n := range []string{"weather_lookup", "currency_convert"} {
