@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -419,4 +420,77 @@ func TestRun_noEarlyTestWhenAProjectCannotBeATool(t *testing.T) {
 			t.Errorf("%d test-tool calls in a run that did not start, want none", got)
 		}
 	})
+}
+
+// The first release of a tool publishes 1.0.0 of the head commit, every
+// step done and logged.
+func TestRun_firstRelease(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us")
+	head := h.commit("feat: weather tool", testkit.Project("weather", "weather", ""))
+	rep := h.run(h.chain(""), nil)
+	if !rep.OK() {
+		t.Fatalf("report not OK: %+v\nlog:\n%s", rep, h.log)
+	}
+	tr := tool(t, rep, "weather")
+	st := stage(t, tr, "us")
+	if st.Status != pipeline.StatusReleased || st.VersionAfter != "1.0.0" || st.VersionBefore != "" {
+		t.Errorf("us: status %s, %q → %q; want released, \"\" → 1.0.0 (%s)", st.Status, st.VersionBefore, st.VersionAfter, st.Error)
+	}
+	if st.CommitHash != head {
+		t.Errorf("us commit = %s, want %s", st.CommitHash, head)
+	}
+	// A step that went through is done: only a stage is released.
+	if len(st.Steps) == 0 {
+		t.Errorf("us: no steps reported")
+	}
+	for _, sr := range st.Steps {
+		if sr.Status != pipeline.StatusDone {
+			t.Errorf("us step %s: status %s, want %s", sr.Name, sr.Status, pipeline.StatusDone)
+		}
+	}
+	if len(st.Tests) != 1 || !st.Tests[0].Succeeded {
+		t.Errorf("us tests = %+v, want one passing input", st.Tests)
+	}
+	if len(tr.Commits) != 1 || tr.Commits[0].Type != "feat" {
+		t.Errorf("commits = %+v, want the one feat commit", tr.Commits)
+	}
+	vs := h.versions("us", "weather")
+	if len(vs) != 1 || vs[0].Version.String() != "1.0.0" || vs[0].ToolCommitHash != head {
+		t.Fatalf("emulator versions = %+v, want 1.0.0 at %s", vs, head)
+	}
+	tl, _ := h.servers["us"].ToolByName(org, "weather")
+	if tl.Description != "The weather tool." {
+		t.Errorf("tool description = %q, want the project's", tl.Description)
+	}
+	for _, want := range []string{"weather us ensure: created", "weather us test: 1 inputs passed", "weather us publish: published 1.0.0 (major)", "weather us verify"} {
+		if !strings.Contains(h.log.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, h.log)
+		}
+	}
+	// One line per step, each with the elapsed time, the tool and the
+	// stage, grouped under the tool's title.
+	group := strings.SplitAfter(h.log.String(), "▸ weather: released us=1.0.0\n")
+	if len(group) != 2 {
+		t.Fatalf("no group titled with the tool's outcome:\n%s", h.log)
+	}
+	lineRE := regexp.MustCompile(`^  \[\+[0-9hms.]+\] weather us (\w+): .+`)
+	var logged []string
+	for _, ln := range strings.Split(strings.TrimRight(group[1], "\n"), "\n") {
+		if !strings.HasPrefix(ln, "  ") {
+			break
+		}
+		m := lineRE.FindStringSubmatch(ln)
+		if m == nil {
+			t.Errorf("step line %q lacks elapsed time, tool or stage", ln)
+			continue
+		}
+		logged = append(logged, m[1])
+	}
+	var steps []string
+	for _, sr := range st.Steps {
+		steps = append(steps, sr.Name)
+	}
+	if !slices.Equal(logged, steps) || len(steps) < 5 {
+		t.Errorf("logged steps %v, report steps %v: want one line per step (ensure, versions, test, publish, verify)", logged, steps)
+	}
 }

@@ -351,3 +351,32 @@ func TestRun_serverRefusesMissingEnvvars(t *testing.T) {
 		}
 	}
 }
+
+// A server error that echoes a secret value must not carry it into the log,
+// the stage's error, the tool's error or the JSON report.
+func TestRun_secretEchoedInAnErrorIsMasked(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us")
+	const secret = "sk-live-ECHOED-31337"
+	h.env["WEATHER_KEY_PROD"] = secret
+	h.commit("feat: weather", testkit.Project("weather", "weather", ""))
+	h.servers["us"].FailNext(amigotest.OpModifyEnvvars, 1, http.StatusBadRequest, `{"detail":"envvar WEATHER_API_KEY: value `+secret+` is not accepted"}`)
+	plan := h.chain(weatherSecretKey)
+	rep := h.run(plan, nil)
+	w := tool(t, rep, "weather")
+	us := stage(t, w, "us")
+	if rep.OK() || us.Status != pipeline.StatusFailed || !strings.Contains(us.Error, "is not accepted") {
+		t.Fatalf("us = %s (%q), want failed with the server's message", us.Status, us.Error)
+	}
+	js, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, text := range map[string]string{"log": h.log.String(), "report": string(js), "stage error": us.Error, "tool error": w.Error} {
+		if strings.Contains(text, secret) {
+			t.Errorf("the secret leaked into the %s", what)
+		}
+	}
+	if !strings.Contains(us.Error, "value *** is not accepted") {
+		t.Errorf("stage error %q, want the secret replaced by ***", us.Error)
+	}
+}

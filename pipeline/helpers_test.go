@@ -429,3 +429,9 @@ func (s *sim) testOrder() []string {
 
 // requests counts the requests of op all servers saw (every status).
 func (s *sim) requests(op string) int { return s.Count(op) }
+
+// toolID is the ID of tool name in stage ("" when there is none).
+func toolID(h *harness, stage, name string) string {
+	tl, _ := h.servers[stage].ToolByName(org, name)
+	return tl.ID
+}

@@ -399,3 +399,64 @@ func countOp(reqs []amigotest.LoggedRequest, op string) int {
 	}
 	return n
 }
+
+// Promotion: a test-gated first stage, then every later stage in order.
+func TestRun_promotionAcrossFourStages(t *testing.T) {
+	h := newHarness(t, amigotest.Options{}, "us", "eu", "ap", "ca")
+	head := h.commit("feat: two tools", testkit.Files(testkit.Project("weather", "weather", ""), testkit.Project("flights", "flights", "")))
+	plan := h.plan("", []stageSpec{
+		{name: "us", extra: "test: true\nsmoke: true\nsoak: 10m"},
+		{name: "eu", extra: "smoke: true"},
+		{name: "ap", extra: "needs: [eu]"},
+		{name: "ca", extra: "needs: [eu]"},
+	}, "")
+	// ap's and ca's publishes take half an hour (300 real ms), so that
+	// their overlap, checked below, does not depend on how fast the machine
+	// starts two goroutines.
+	for _, sn := range []string{"ap", "ca"} {
+		h.servers[sn].SetLatency(amigotest.OpPublishVersion, 30*time.Minute)
+	}
+	rep := h.run(plan, nil)
+	if !rep.OK() {
+		t.Fatalf("not OK: %v\n%s", toolNames(rep), h.log)
+	}
+	for _, name := range []string{"weather", "flights"} {
+		tr := tool(t, rep, name)
+		for _, sn := range h.stages {
+			st := stage(t, tr, sn)
+			if st.Status != pipeline.StatusReleased || st.VersionAfter != "1.0.0" || st.CommitHash != head {
+				t.Errorf("%s %s: %s %s at %s, want released 1.0.0 at %s (%s)", name, sn, st.Status, st.VersionAfter, st.CommitHash, head, st.Error)
+			}
+			if got := h.active(sn, name); !slices.Equal(got, []string{"1.0.0"}) {
+				t.Errorf("%s in %s: active %v, want [1.0.0]", name, sn, got)
+			}
+		}
+		us, eu, ap, ca := stage(t, tr, "us"), stage(t, tr, "eu"), stage(t, tr, "ap"), stage(t, tr, "ca")
+		if len(us.Smoke) != 1 || !us.Smoke[0].Succeeded || len(eu.Smoke) != 1 {
+			t.Errorf("%s smoke results us=%+v eu=%+v, want one passing input each", name, us.Smoke, eu.Smoke)
+		}
+		// eu starts after us is done, soak included; ap and ca after eu.
+		if usEnd := us.StartedAt.Add(us.Duration); eu.StartedAt.Before(usEnd) || eu.StartedAt.Sub(us.StartedAt) < 10*time.Minute {
+			t.Errorf("%s: eu started %v after us started (us took %v incl. a 10m soak): needs not honoured", name, eu.StartedAt.Sub(us.StartedAt), us.Duration)
+		}
+		euEnd := eu.StartedAt.Add(eu.Duration)
+		if ap.StartedAt.Before(euEnd) || ca.StartedAt.Before(euEnd) {
+			t.Errorf("%s: ap/ca started before eu was done", name)
+		}
+	}
+	// ap and ca ran concurrently for at least one tool (they only need eu).
+	w := tool(t, rep, "weather")
+	ap, ca := stage(t, w, "ap"), stage(t, w, "ca")
+	if !ap.StartedAt.Before(ca.StartedAt.Add(ca.Duration)) || !ca.StartedAt.Before(ap.StartedAt.Add(ap.Duration)) {
+		t.Errorf("ap and ca ran one after the other")
+	}
+	// One test-tool call per tool, only in us.
+	if n := h.count("us", amigotest.OpTestTool, 200); n != 2 {
+		t.Errorf("us test-tool calls = %d, want 2", n)
+	}
+	for _, sn := range []string{"eu", "ap", "ca"} {
+		if n := h.count(sn, amigotest.OpTestTool, 0); n != 0 {
+			t.Errorf("%s test-tool calls = %d, want 0 (not test-gated)", sn, n)
+		}
+	}
+}
