@@ -3,9 +3,9 @@
 // merges, moves, shallow clones). Tests only: the product reads git with
 // go-git, and internal/conventions keeps this package out of the binary.
 //
-// The fake clock tests use is internal/clock.Manual; the emulator over an
-// in-memory network is amigotest.NewPipeTestServer with amigotest.PipeNet;
-// the fake CI servers are internal/fakeci.
+// A test that also needs emulators or fake CI servers starts them with
+// its repository in one call: internal/testkit/testworld. The fake clock
+// tests use is internal/clock.Manual.
 package testkit
 
 import (
