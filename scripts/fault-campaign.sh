@@ -22,6 +22,6 @@
 #   AMIGO_FAULT_SEEDS=N go test ./e2e -run 'TestFaultCampaign/seeds/seed-N$' -v
 # Exits non-zero when an invariant is violated.
 set -euo pipefail
-# shellcheck source=campaign.sh
+# shellcheck source=scripts/campaign.sh
 source "$(dirname "$0")/campaign.sh"
 run_campaign "fault campaign" AMIGO_FAULT_SEEDS "${1:-200}" TestFaultCampaign campaign_test.go 15m seeds "seed [0-9]+: " 1000

@@ -20,6 +20,6 @@
 #   AMIGO_HOSTILE_CASES=N go test ./e2e -run 'TestHostileCampaign/case/N/' -v
 # Exits non-zero when anything leaks, injects, or is not bounded.
 set -euo pipefail
-# shellcheck source=campaign.sh
+# shellcheck source=scripts/campaign.sh
 source "$(dirname "$0")/campaign.sh"
 run_campaign "hostile campaign" AMIGO_HOSTILE_CASES "${1:-40}" TestHostileCampaign hostile_test.go 20m cases "" 60
