@@ -141,10 +141,7 @@ func TestBadProjectMetadataStopsTheStart(t *testing.T) {
 // released like any other and rendered harmlessly on stdout, in the job
 // summary and in the pull request comment.
 func TestHostileCommitMessages(t *testing.T) {
-	w := newWorld(t)
-	first := w.monorepo()
-	w.checkout(0)
-	w.release(nil).wantCode(t, 0)
+	w, first := releasedWorld(t)
 
 	w.commit("feat(weather): ::set-output name=pwned::yes", testkit.Touch("weather", "1"))
 	w.commit("fix(currency): ##vso[task.setvariable variable=pwned]yes", testkit.Touch("currency", "2"))

@@ -148,17 +148,11 @@ func TestFaultCampaign(t *testing.T) {
 		}
 	})
 	wall := time.Since(start)
-	var kinds []string
-	for k := range ta.faults {
-		kinds = append(kinds, k)
-	}
-	sort.Strings(kinds)
-	var fk []string
 	total := 0
-	for _, k := range kinds {
-		fk = append(fk, fmt.Sprintf("%s=%d", k, ta.faults[k]))
-		total += ta.faults[k]
+	for _, n := range ta.faults {
+		total += n
 	}
+	fk := counted(ta.faults, "%s=%d")
 	t.Logf("fault campaign: seeds=%d wall=%s", ta.seeds, wall.Round(time.Millisecond))
 	t.Logf("fault campaign: faults injected=%d (%s)", total, strings.Join(fk, " "))
 	t.Logf("fault campaign: client retries=%d 429s-seen=%d unknown-outcomes=%d reauths=%d",
@@ -175,6 +169,17 @@ func TestFaultCampaign(t *testing.T) {
 		ta.untestedChecks, ta.untestedBad)
 	t.Logf("fault campaign: invariant 'no stage serves a version a stage it needs does not': %d versions checked, %d violations",
 		ta.needsChecks, ta.needsBad)
+}
+
+// counted is each entry of m formatted with format (the key, then the
+// count), sorted.
+func counted[K comparable](m map[K]int, format string) []string {
+	out := make([]string, 0, len(m))
+	for k, n := range m {
+		out = append(out, fmt.Sprintf(format, k, n))
+	}
+	sort.Strings(out)
+	return out
 }
 
 // campaignTool is one generated tool project.
@@ -427,7 +432,10 @@ func runSeed(t *testing.T, seed int64, ta *tally) {
 				}
 				var out pipeline.API = &recordTests{API: api, w: w, stage: st.Name}
 				if rc.faults && sc.move && st.Name == sc.moveStage {
-					out = &moveBranch{API: out, after: sc.moveAfter, move: func() {
+					// Push a commit to the branch right before the stage's
+					// publish number moveAfter+1 leaves: what the server
+					// then builds is not what was tested.
+					out = &atPublish{API: out, after: sc.moveAfter, do: func() {
 						// The git CLI moves the branch atomically (a lock
 						// file renamed into place), as a push does: the
 						// emulator reading the tip meanwhile sees the old
@@ -441,7 +449,10 @@ func runSeed(t *testing.T, seed int64, ta *tally) {
 					}}
 				}
 				if rc.interrupt && st.Name == sc.stopOn {
-					out = &stopAtPublish{API: out, after: sc.stopOnN, stop: stopNow}
+					// Interrupt the run as the stage's publish number
+					// stopOnN+1 goes out: that publish is in flight at the
+					// interrupt.
+					out = &atPublish{API: out, after: sc.stopOnN, do: stopNow}
 				}
 				return out, nil
 			},
@@ -729,45 +740,24 @@ func (a *recordTests) TestTool(ctx context.Context, req amigo.TestToolRequest) (
 	return resp, err
 }
 
-// moveBranch pushes a commit to the branch right before its stage's
-// publish number after+1 leaves: what the server then builds is not what
-// was tested.
-type moveBranch struct {
+// atPublish calls do right before its stage's publish number after+1
+// leaves (the campaign moves the branch or interrupts the run there).
+type atPublish struct {
 	pipeline.API
 	after int
-	move  func()
+	do    func()
 	mu    sync.Mutex
 	n     int
 }
 
-func (m *moveBranch) PublishVersion(ctx context.Context, id string, req amigo.PublishRequest) (*amigo.PublishResponse, error) {
-	m.mu.Lock()
-	m.n++
-	if m.n == m.after+1 {
-		m.move()
+func (a *atPublish) PublishVersion(ctx context.Context, id string, req amigo.PublishRequest) (*amigo.PublishResponse, error) {
+	a.mu.Lock()
+	a.n++
+	if a.n == a.after+1 {
+		a.do()
 	}
-	m.mu.Unlock()
-	return m.API.PublishVersion(ctx, id, req)
-}
-
-// stopAtPublish interrupts the run (stop) as its stage's publish number
-// after+1 goes out: that publish is in flight at the interrupt.
-type stopAtPublish struct {
-	pipeline.API
-	after int
-	stop  func()
-	mu    sync.Mutex
-	n     int
-}
-
-func (s *stopAtPublish) PublishVersion(ctx context.Context, id string, req amigo.PublishRequest) (*amigo.PublishResponse, error) {
-	s.mu.Lock()
-	s.n++
-	if s.n == s.after+1 {
-		s.stop()
-	}
-	s.mu.Unlock()
-	return s.API.PublishVersion(ctx, id, req)
+	a.mu.Unlock()
+	return a.API.PublishVersion(ctx, id, req)
 }
 
 // wireFaults answers, when late429 is set, the first two test-tool

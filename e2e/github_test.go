@@ -74,10 +74,7 @@ func readFile(t *testing.T, p string) string {
 // posts the preview (nothing published, whatever the mode); the push of
 // the merge releases and edits the same comment in place.
 func TestPRPreviewThenMergeUpdatesComment(t *testing.T) {
-	w := newWorld(t)
-	first := w.monorepo()
-	w.checkout(0)
-	w.release(nil).wantCode(t, 0)
+	w, first := releasedWorld(t)
 
 	// A pull request from feature/radar with a feat to weather.
 	w.gitIn(w.origin, "checkout", "-q", "-b", "feature/radar")

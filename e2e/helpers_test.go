@@ -5,10 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +19,7 @@ import (
 	"github.com/amigo-release/amigo-release/internal/clock"
 	"github.com/amigo-release/amigo-release/internal/peakrss"
 	"github.com/amigo-release/amigo-release/internal/testkit"
+	"github.com/amigo-release/amigo-release/internal/testkit/testworld"
 	"github.com/amigo-release/amigo-release/pipeline"
 )
 
@@ -55,15 +56,17 @@ const org = demo.Org
 // creds are the API key variables the plans name (the emulators accept any).
 var creds = map[string]string{"AMIGO_API_KEY": "ak-e2e-SECRET-7731", "AMIGO_API_KEY_ID": "kid-e2e", "AMIGO_USER_ID": "releaser"}
 
-// world is one scenario: the team's repository ("origin", which the
-// emulators build from, as the Amigo API builds from the team's GitHub
-// repository), a CI checkout of it, and four emulated regions.
+// world is one scenario: a test world (testworld) whose repository is
+// the team's ("origin", which the emulators build from, as the Amigo API
+// builds from the team's GitHub repository), with four emulated regions
+// served as the demo cluster serves them, and a CI checkout of origin.
 type world struct {
+	*testworld.World
 	t       *testing.T
 	origin  string
 	work    string
 	cluster *demo.Cluster
-	stages  []string // stage names: us, eu, ap, ca
+	stages  []string // the stages of planYAML: us, eu, ap, ca
 }
 
 // stageRegion maps the scenarios' stage names to regions.
@@ -74,14 +77,7 @@ func newWorld(t *testing.T) *world { return newWorldWith(t, nil) }
 // newWorldWith is newWorld with the emulators' options adjusted by tune.
 func newWorldWith(t *testing.T, tune func(*amigotest.Options)) *world {
 	t.Helper()
-	w := &world{t: t, origin: filepath.Join(t.TempDir(), "origin"), stages: []string{"us", "eu", "ap", "ca"}}
-	if err := os.MkdirAll(w.origin, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	w.gitIn(w.origin, "init", "-q", "-b", "main")
-	opts := amigotest.Options{
-		Clock:          clock.NewScaled(scale),
-		RepoPath:       w.origin,
+	emu := amigotest.Options{
 		PublishLatency: amigotest.Uniform(time.Minute, 2*time.Minute),
 		TestLatency:    amigotest.Fixed(10 * time.Second),
 		// The binary's clock starts later than the emulators' (both run
@@ -89,19 +85,15 @@ func newWorldWith(t *testing.T, tune func(*amigotest.Options)) *world {
 		TokenTTL: 10000 * time.Hour,
 	}
 	if tune != nil {
-		tune(&opts)
+		tune(&emu)
 	}
-	c, err := demo.StartCluster(demo.ClusterOptions{Emulator: opts})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	w.cluster = c
-	return w
+	tw := testworld.New(t, testworld.Options{Org: org, Stages: []string{"us", "eu", "ap", "ca"}, Regions: stageRegion,
+		Dir: filepath.Join(t.TempDir(), "origin"), Clock: clock.NewScaled(scale), Emulator: emu})
+	return &world{World: tw, t: t, origin: tw.Dir, cluster: tw.Cluster, stages: tw.Stages}
 }
 
 // server is the emulator of a stage.
-func (w *world) server(stage string) *amigotest.Server { return w.cluster.Servers[stageRegion[stage]] }
+func (w *world) server(stage string) *amigotest.Server { return w.Server(stage) }
 
 // gitIn runs git in dir.
 func (w *world) gitIn(dir string, args ...string) string {
@@ -112,7 +104,7 @@ func (w *world) gitIn(dir string, args ...string) string {
 // commit writes files in origin (a "" content deletes) and commits them.
 func (w *world) commit(msg string, files map[string]string) string {
 	w.t.Helper()
-	return w.commitIn(w.origin, msg, files)
+	return w.Commit(msg, files)
 }
 
 func (w *world) commitIn(dir, msg string, files map[string]string) string {
@@ -150,18 +142,12 @@ func (w *world) planYAML(extra map[string]string, tail string) string {
 	b.WriteString("version: 1\ndiscovery:\n  roots: [tools]\n")
 	b.WriteString("publish:\n  retry_budget: 2h\n  initial_interval: 10s\n  max_interval: 1m\n")
 	b.WriteString("defaults:\n  organization: " + org + "\n  branch: main\n  concurrency: 8\n")
-	b.WriteString("stages:\n")
-	for i, s := range w.stages {
-		fmt.Fprintf(&b, "  - name: %s\n    base_url: %s\n", s, w.cluster.URL(stageRegion[s]))
-		if i == 0 {
-			b.WriteString("    test: true\n")
-		}
-		for _, ln := range strings.Split(strings.TrimSpace(extra[s]), "\n") {
-			if ln != "" {
-				b.WriteString("    " + ln + "\n")
-			}
-		}
+	gated := maps.Clone(extra)
+	if gated == nil {
+		gated = map[string]string{}
 	}
+	gated[w.stages[0]] = "test: true\n" + gated[w.stages[0]]
+	b.WriteString(w.StagesYAML(w.stages, gated))
 	b.WriteString(tail)
 	return b.String()
 }
@@ -224,14 +210,17 @@ func (w *world) run(dir string, env map[string]string, args ...string) result {
 // release runs `run` in the checkout with the credentials and time scale.
 func (w *world) release(extraEnv map[string]string, args ...string) result {
 	w.t.Helper()
+	return w.inCheckout(extraEnv, append([]string{"run", "--report-json", ""}, args...)...)
+}
+
+// inCheckout runs a command of the binary in the checkout with the
+// credentials, the time scale and extraEnv.
+func (w *world) inCheckout(extraEnv map[string]string, args ...string) result {
+	w.t.Helper()
 	env := map[string]string{"AMIGO_TIME_SCALE": fmt.Sprint(scale)}
-	for k, v := range creds {
-		env[k] = v
-	}
-	for k, v := range extraEnv {
-		env[k] = v
-	}
-	return w.run(w.work, env, append([]string{"run", "--report-json", ""}, args...)...)
+	maps.Copy(env, creds)
+	maps.Copy(env, extraEnv)
+	return w.run(w.work, env, args...)
 }
 
 func (r result) wantCode(t *testing.T, code int) {
@@ -242,16 +231,7 @@ func (r result) wantCode(t *testing.T, code int) {
 }
 
 // versions returns a tool's versions in a stage, oldest first.
-func (w *world) versions(stage, tool string) []amigo.ToolVersion {
-	srv := w.server(stage)
-	tl, ok := srv.ToolByName(org, tool)
-	if !ok {
-		return nil
-	}
-	vs := srv.Versions(org, tl.ID)
-	sort.Slice(vs, func(i, j int) bool { return vs[i].Version.Less(vs[j].Version) })
-	return vs
-}
+func (w *world) versions(stage, tool string) []amigo.ToolVersion { return w.Versions(stage, tool) }
 
 // live returns "X.Y.Z@sha7" for a tool's non-deprecated versions in a stage.
 func (w *world) live(stage, tool string) []string {

@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -260,21 +259,7 @@ func TestHostileCampaign(t *testing.T) {
 			}
 		}
 	})
-	var exits []string
-	for code, k := range ta.exits {
-		exits = append(exits, fmt.Sprintf("exit %d: %d", code, k))
-	}
-	sort.Strings(exits)
-	var scen []string
-	for s, k := range ta.byScenario {
-		scen = append(scen, fmt.Sprintf("%s=%d", s, k))
-	}
-	sort.Strings(scen)
-	var day []string
-	for k, n := range ta.dayTwoExits {
-		day = append(day, fmt.Sprintf("%s: %d", k, n))
-	}
-	sort.Strings(day)
+	exits, scen, day := counted(ta.exits, "exit %d: %d"), counted(ta.byScenario, "%s=%d"), counted(ta.dayTwoExits, "%s: %d")
 	t.Logf("hostile campaign: cases=%d runs=%d (%s) wall=%s", ta.cases, ta.runs, strings.Join(scen, " "), time.Since(start).Round(time.Millisecond))
 	t.Logf("hostile campaign: day-two runs=%d (status, notes, rollback, validate; %s)", ta.dayTwoRuns, strings.Join(day, ", "))
 	t.Logf("hostile campaign: sinks checked=%d bytes checked=%d; %s", ta.sinks, ta.bytes, strings.Join(exits, ", "))
@@ -678,22 +663,28 @@ func writeHostile(w http.ResponseWriter, status int, text string) {
 	json.NewEncoder(w).Encode(map[string]any{"detail": []any{map[string]any{"loc": []any{"body", text}, "msg": text, "type": "value_error"}}})
 }
 
-// echoing answers some of the mutating calls and the test with hostile
-// bodies that echo the request, and rewrites successful test results
-// into failures with hostile exception text and stack traces.
-func (hw *hostileWorld) echoing(rng *rand.Rand) func(w http.ResponseWriter, r *http.Request, body []byte) bool {
+// texts draws n hostile texts (with the canary) and returns a function
+// that hands them out in turn, from any goroutine.
+func (hw *hostileWorld) texts(rng *rand.Rand, n int) func() string {
 	var mu sync.Mutex
-	texts := make([]string, 8)
+	texts := make([]string, n)
 	for i := range texts {
 		texts[i] = hostileText(rng, hw.canary, 3)
 	}
 	next := 0
-	pick := func() string {
+	return func() string {
 		mu.Lock()
 		defer mu.Unlock()
 		next++
 		return texts[next%len(texts)]
 	}
+}
+
+// echoing answers some of the mutating calls and the test with hostile
+// bodies that echo the request, and rewrites successful test results
+// into failures with hostile exception text and stack traces.
+func (hw *hostileWorld) echoing(rng *rand.Rand) func(w http.ResponseWriter, r *http.Request, body []byte) bool {
+	pick := hw.texts(rng, 8)
 	mode := rng.Intn(3)
 	return func(w http.ResponseWriter, r *http.Request, body []byte) bool {
 		p := r.URL.Path
@@ -1045,18 +1036,7 @@ func (hw *hostileWorld) dayTwo(t *testing.T, d egress.Dialect, scenario hostileS
 // credentials; or the version listings are refused with a hostile error
 // body; or the deprecations and smoke tests of a rollback are.
 func (hw *hostileWorld) dayTwoServer(rng *rand.Rand) func(w http.ResponseWriter, r *http.Request, body []byte) bool {
-	texts := make([]string, 6)
-	for i := range texts {
-		texts[i] = hostileText(rng, hw.canary, 3)
-	}
-	var mu sync.Mutex
-	next := 0
-	pick := func() string {
-		mu.Lock()
-		defer mu.Unlock()
-		next++
-		return texts[next%len(texts)]
-	}
+	pick := hw.texts(rng, 6)
 	mode := rng.Intn(3)
 	return func(w http.ResponseWriter, r *http.Request, body []byte) bool {
 		list := r.Method == http.MethodGet && (strings.HasSuffix(r.URL.Path, "/tool/") || strings.HasSuffix(r.URL.Path, "/version"))

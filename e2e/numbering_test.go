@@ -15,10 +15,7 @@ import (
 // server will give (the bump over the highest version it ever had), and
 // `run` then gets exactly that everywhere, without drift.
 func TestPlanPredictsTheNumberAfterAHandDeprecation(t *testing.T) {
-	w := newWorld(t)
-	w.monorepo()
-	w.checkout(0)
-	w.release(nil).wantCode(t, 0)
+	w, _ := releasedWorld(t)
 	w.commit("fix(weather): rain", testkit.Touch("weather", "rain"))
 	w.pull()
 	w.release(nil).wantCode(t, 0)

@@ -2,12 +2,9 @@ package e2e
 
 import (
 	"encoding/json"
-	"fmt"
 	"regexp"
-	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
 	"github.com/amigo-release/amigo-release/internal/fakeci"
@@ -19,48 +16,12 @@ import (
 // makes one deprecated), as earlier releases would have left them.
 func (w *world) seed(stage, tool string, versions ...string) {
 	w.t.Helper()
-	if _, err := w.server(stage).Seed(org, tool, "", versions...); err != nil {
-		w.t.Fatal(err)
-	}
-}
-
-// day2 runs a day-two command of the binary in the checkout with the
-// credentials and the time scale.
-func (w *world) day2(extraEnv map[string]string, args ...string) result {
-	w.t.Helper()
-	env := map[string]string{"AMIGO_TIME_SCALE": fmt.Sprint(scale)}
-	for k, v := range creds {
-		env[k] = v
-	}
-	for k, v := range extraEnv {
-		env[k] = v
-	}
-	return w.run(w.work, env, args...)
+	w.Seed(stage, tool, "", versions...)
 }
 
 // deprecations lists the successful deprecations on every emulator in the
 // order they happened, "stage ==X.Y.Z".
-func (w *world) deprecations() []string {
-	type d struct {
-		at   time.Time
-		what string
-	}
-	var all []d
-	for _, s := range w.stages {
-		for _, r := range w.server(s).Requests() {
-			if r.OperationID == amigotest.OpDeprecateVersions && r.Status < 300 {
-				c := strings.ReplaceAll(r.Path[strings.LastIndex(r.Path, "/")+1:], "%3D", "=")
-				all = append(all, d{r.Time, s + " " + c})
-			}
-		}
-	}
-	sort.SliceStable(all, func(i, j int) bool { return all[i].at.Before(all[j].at) })
-	out := make([]string, len(all))
-	for i, x := range all {
-		out[i] = x.what
-	}
-	return out
-}
+func (w *world) deprecations() []string { return w.Deprecations() }
 
 // TestStatusDriftedCappedPinned: `status` on the built binary against four
 // emulated regions: a tool at the cap in us, its newest commit numbered
@@ -80,7 +41,7 @@ func TestStatusDriftedCappedPinned(t *testing.T) {
 	w.seed("ap", "weather_lookup", "1.0.0@"+c1)
 	w.seed("us", "currency_convert", "1.0.0@"+c1)
 
-	r := w.day2(nil, "status")
+	r := w.inCheckout(nil, "status")
 	r.wantCode(t, 0)
 	wantContains(t, "status table", squeeze(r.stdout),
 		"weather_lookup us 1.2.0 "+c3[:7]+" 1 behind (1 for the tool) 3/3: 1.2.0 1.1.0 1.0.0 —",
@@ -94,7 +55,7 @@ func TestStatusDriftedCappedPinned(t *testing.T) {
 		t.Errorf("status changed the emulators: %v", m)
 	}
 
-	r = w.day2(nil, "status", "--json", "--tools", "weather_lookup")
+	r = w.inCheckout(nil, "status", "--json", "--tools", "weather_lookup")
 	r.wantCode(t, 0)
 	var st ops.StatusReport
 	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
@@ -146,14 +107,14 @@ func rolloutWorld(t *testing.T, extra map[string]string, deprecated map[string]s
 func TestRollbackFourStagesWithPin(t *testing.T) {
 	w, c := rolloutWorld(t, map[string]string{"us": "smoke: true\nkeep:\n  weather_lookup: [\"1.0.0\"]", "ca": "smoke: true"}, nil)
 
-	r := w.day2(nil, "rollback", "weather_lookup", "--to", "1.1.0", "--dry-run")
+	r := w.inCheckout(nil, "rollback", "weather_lookup", "--to", "1.1.0", "--dry-run")
 	r.wantCode(t, 0)
 	wantContains(t, "dry run", squeeze(r.stdout), "dry run: nothing changed", "WOULD DEPRECATE", "ca 1.0.2 1.0.2 1.0.1", "us 1.2.0 1.2.0 1.1.0")
 	if m := w.mutations(); len(m) != 0 {
 		t.Fatalf("a dry run changed %v", m)
 	}
 
-	r = w.day2(nil, "rollback", "--to", "1.1.0", "weather_lookup", "--json")
+	r = w.inCheckout(nil, "rollback", "--to", "1.1.0", "weather_lookup", "--json")
 	r.wantCode(t, 0)
 	var rep ops.RollbackReport
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
@@ -200,16 +161,16 @@ func TestRollbackRefused(t *testing.T) {
 	// eu pruned 1.0.0 long ago; ap pins 1.2.0.
 	w, _ := rolloutWorld(t, map[string]string{"ap": "keep:\n  weather_lookup: [\"1.2.0\"]"}, map[string]string{"eu": "1.0.0"})
 
-	r := w.day2(nil, "rollback", "weather_lookup", "--to", "1.0.0")
+	r := w.inCheckout(nil, "rollback", "weather_lookup", "--to", "1.0.0")
 	r.wantCode(t, 2)
 	wantContains(t, "stderr", r.stderr, "rollback refused, nothing was changed: stage eu:", "deprecated versions cannot come back")
-	r = w.day2(nil, "rollback", "weather_lookup", "--to", "1.1.0")
+	r = w.inCheckout(nil, "rollback", "weather_lookup", "--to", "1.1.0")
 	r.wantCode(t, 2)
 	wantContains(t, "stderr", r.stderr, "stage ap: weather_lookup 1.2.0 is pinned (keep)", "remove 1.2.0 from stages[ap].keep.weather_lookup")
 	if m := w.mutations(); len(m) != 0 {
 		t.Errorf("a refused rollback changed %v", m)
 	}
-	r = w.day2(nil, "rollback", "weather_lookup")
+	r = w.inCheckout(nil, "rollback", "weather_lookup")
 	r.wantCode(t, 2)
 	wantContains(t, "stderr", r.stderr, "--to is required")
 }

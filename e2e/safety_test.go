@@ -55,10 +55,7 @@ func (w *world) successes(stage, op string) int {
 // main's tip, which nobody tested: the run does not start, says why and what
 // to do, and nothing is published.
 func TestHeadOffTheBranchTip(t *testing.T) {
-	w := newWorld(t)
-	w.monorepo()
-	w.checkout(0)
-	w.release(nil).wantCode(t, 0)
+	w, _ := releasedWorld(t)
 	tip := w.commit("fix(weather): on main", testkit.Touch("weather", "main"))
 	w.pull()
 	w.gitIn(w.work, "checkout", "-q", "-b", "jokes", "HEAD~1")

@@ -14,6 +14,17 @@ import (
 	"github.com/amigo-release/amigo-release/pipeline"
 )
 
+// releasedWorld is a world whose monorepo is released once, from a full
+// checkout, with exit code 0; it returns the monorepo's first commit.
+func releasedWorld(t *testing.T) (*world, string) {
+	t.Helper()
+	w := newWorld(t)
+	first := w.monorepo()
+	w.checkout(0)
+	w.release(nil).wantCode(t, 0)
+	return w, first
+}
+
 // monorepo commits the plan and three tool projects (weather needs an
 // envvar from the plan) to origin and returns the commit.
 func (w *world) monorepo() string {
@@ -78,19 +89,26 @@ func TestFirstRelease(t *testing.T) {
 	}
 }
 
+// pushAndRelease commits a change to the weather project with weatherMsg
+// and then one to the currency project with currencyMsg, pulls both into
+// the checkout and releases them, which must exit 0; it returns the run
+// and the second commit.
+func (w *world) pushAndRelease(weatherMsg, currencyMsg string) (result, string) {
+	w.t.Helper()
+	w.commit(weatherMsg, testkit.Touch("weather", weatherMsg))
+	head := w.commit(currencyMsg, testkit.Touch("currency", currencyMsg))
+	w.pull()
+	r := w.release(nil)
+	r.wantCode(w.t, 0)
+	return r, head
+}
+
 // TestSecondPush: a feat in one tool and a fix in another give a minor and
 // a patch; the third tool is left alone.
 func TestSecondPush(t *testing.T) {
-	w := newWorld(t)
-	first := w.monorepo()
-	w.checkout(0)
-	w.release(nil).wantCode(t, 0)
+	w, first := releasedWorld(t)
 
-	w.commit("feat(weather): hourly forecasts", testkit.Touch("weather", "hourly"))
-	head := w.commit("fix(currency): round to cents", testkit.Touch("currency", "cents"))
-	w.pull()
-	r := w.release(nil)
-	r.wantCode(t, 0)
+	r, head := w.pushAndRelease("feat(weather): hourly forecasts", "fix(currency): round to cents")
 	w.wantLive("weather_lookup", "1.0.0@"+changes.DisplaySHA(first), "1.1.0@"+changes.DisplaySHA(head))
 	w.wantLive("currency_convert", "1.0.0@"+changes.DisplaySHA(first), "1.0.1@"+changes.DisplaySHA(head))
 	w.wantLive("flight_status", "1.0.0@"+changes.DisplaySHA(first))
@@ -111,16 +129,9 @@ func TestSecondPush(t *testing.T) {
 // TestBreakingChange: a "!" gives a major; a BREAKING CHANGE footer on a
 // non-breaking type too.
 func TestBreakingChange(t *testing.T) {
-	w := newWorld(t)
-	first := w.monorepo()
-	w.checkout(0)
-	w.release(nil).wantCode(t, 0)
+	w, first := releasedWorld(t)
 
-	w.commit("refactor(weather)!: drop the units parameter", testkit.Touch("weather", "no units"))
-	head := w.commit("fix(currency): new rates source\n\nBREAKING CHANGE: rates are now strings.", testkit.Touch("currency", "strings"))
-	w.pull()
-	r := w.release(nil)
-	r.wantCode(t, 0)
+	r, head := w.pushAndRelease("refactor(weather)!: drop the units parameter", "fix(currency): new rates source\n\nBREAKING CHANGE: rates are now strings.")
 	w.wantLive("weather_lookup", "1.0.0@"+changes.DisplaySHA(first), "2.0.0@"+changes.DisplaySHA(head))
 	w.wantLive("currency_convert", "1.0.0@"+changes.DisplaySHA(first), "2.0.0@"+changes.DisplaySHA(head))
 	for _, n := range []string{"weather_lookup", "currency_convert"} {
@@ -134,10 +145,7 @@ func TestBreakingChange(t *testing.T) {
 // workspace still has it (a reused runner). The bot counts from the merge
 // base, releases the new tip once, and the old version stays.
 func TestForcePush(t *testing.T) {
-	w := newWorld(t)
-	w.monorepo()
-	w.checkout(0)
-	w.release(nil).wantCode(t, 0)
+	w, _ := releasedWorld(t)
 
 	base := w.commit("fix(weather): a fix that will be rewritten", testkit.Touch("weather", "v1"))
 	w.pull()
@@ -172,10 +180,7 @@ func TestForcePush(t *testing.T) {
 // deepened from the remote or refused with the fetch-depth fix before
 // anything is published.
 func TestShallowClone(t *testing.T) {
-	w := newWorld(t)
-	first := w.monorepo()
-	w.checkout(0)
-	w.release(nil).wantCode(t, 0)
+	w, first := releasedWorld(t)
 	w.wantLive("weather_lookup", "1.0.0@"+changes.DisplaySHA(first))
 
 	w.commit("feat(weather): radar", testkit.Touch("weather", "radar"))
@@ -235,10 +240,7 @@ func TestShallowFirstRelease(t *testing.T) {
 // one tool; the others go on, the run exits 1; the rerun finishes that tool
 // without publishing anything twice.
 func TestRerunAfterThirdStageFailure(t *testing.T) {
-	w := newWorld(t)
-	w.monorepo()
-	w.checkout(0)
-	w.release(nil).wantCode(t, 0)
+	w, _ := releasedWorld(t)
 
 	w.commit("feat(weather): radar", testkit.Touch("weather", "radar"))
 	head := w.commit("fix(currency): cents", testkit.Touch("currency", "cents"))
@@ -320,10 +322,7 @@ func equalCounts(a, b map[string]int) bool {
 // find either. The run stops before any change with the right advice (not
 // fetch-depth: the clone is complete); --base then releases.
 func TestForcePushedAwayBase(t *testing.T) {
-	w := newWorld(t)
-	first := w.monorepo()
-	w.checkout(0)
-	w.release(nil).wantCode(t, 0)
+	w, first := releasedWorld(t)
 	gone := w.commit("fix(weather): a fix that will be rewritten", testkit.Touch("weather", "v1"))
 	w.pull()
 	w.release(nil).wantCode(t, 0)
@@ -360,4 +359,71 @@ func TestForcePushedAwayBase(t *testing.T) {
 		t.Errorf("weather_lookup with --base: %s %q (%s), want released minor", tr.Status, tr.Bump, tr.Reason)
 	}
 	w.noDuplicateCommits()
+}
+
+// The fault campaign's seeds with a short publish.retry_budget found the
+// cases of this file: what must happen whatever the budget left.
+
+// oneToolWorld is a world of one stage, us, whose plan gives publishes a
+// retry budget of budget, and origin's first commit: that plan and one
+// tool, weather_lookup in tools/weather. It returns the commit.
+func oneToolWorld(t *testing.T, budget string) (*world, string) {
+	t.Helper()
+	w := newWorld(t)
+	w.stages = []string{"us"}
+	head := w.commit("feat: one tool", testkit.Files(
+		map[string]string{".amigo/release.yaml": strings.Replace(w.planYAML(nil, ""), "retry_budget: 2h", "retry_budget: "+budget, 1)},
+		testkit.Project("weather", "weather_lookup", ""),
+	))
+	return w, head
+}
+
+// TestCapRefusalPrunesAndRetriesOnce: the tool already has four active
+// versions (the API refuses a publish beyond three), so the publish is
+// refused for the cap; the bot deprecates the oldest unpinned version and
+// publishes once more (DESIGN §5). That one retry is the cap policy, not a
+// retry of a 409: it must happen whatever publish.retry_budget is (here
+// 1s: the budget is spent by the time the refusal is answered).
+//
+// The fault campaign found this: in seeds with a short retry budget the
+// budget was already spent when the cap refusal came, so the bot deprecated
+// a version and then gave up without publishing.
+func TestCapRefusalPrunesAndRetriesOnce(t *testing.T) {
+	w, first := oneToolWorld(t, "1s")
+	// Three older commits, not in this history, and the first.
+	w.Seed("us", "weather_lookup", "tools/weather", "1.0.0@"+strings.Repeat("0", 40), "1.1.0@"+strings.Repeat("1", 40),
+		"1.2.0@"+strings.Repeat("2", 40), "1.3.0@"+first)
+	head := w.commit("feat(weather): radar", testkit.Touch("weather", "radar"))
+	w.checkout(0)
+	r := w.release(nil)
+	tr := toolReport(t, r.report, "weather_lookup")
+	if len(tr.Stages) != 1 || tr.Stages[0].Status != pipeline.StatusReleased || tr.Stages[0].VersionAfter != "1.4.0" {
+		t.Errorf("us: %s %q: %s; want released 1.4.0", tr.Stages[0].Status, tr.Stages[0].VersionAfter, tr.Stages[0].Error)
+	}
+	r.wantCode(t, 0)
+	w.wantLive("weather_lookup", "1.2.0@"+strings.Repeat("2", 7), "1.3.0@"+changes.DisplaySHA(first), "1.4.0@"+changes.DisplaySHA(head))
+}
+
+// TestLostPublishAnswerAtTheEndOfTheBudget: the connection drops after the
+// server did the publish (the unknown-outcome case), and the publish retry
+// budget is already spent (a publish takes 1–2 simulated minutes, the
+// budget is 30 s). The bot must still look for the version before it
+// reports: the version is live, so the stage is released (found by commit,
+// not published again), never "failed" while it serves the commit.
+//
+// The fault campaign found this (seeds with a short retry_budget).
+func TestLostPublishAnswerAtTheEndOfTheBudget(t *testing.T) {
+	w, head := oneToolWorld(t, "30s")
+	w.checkout(0)
+	w.server("us").DropAfterWork(amigotest.OpPublishVersion, 1)
+	r := w.release(nil)
+	w.wantLive("weather_lookup", "1.0.0@"+changes.DisplaySHA(head))
+	tr := toolReport(t, r.report, "weather_lookup")
+	if len(tr.Stages) != 1 || tr.Stages[0].Status != pipeline.StatusReleased || tr.Stages[0].VersionAfter != "1.0.0" {
+		t.Errorf("us serves 1.0.0 of the head commit, but the report says %s %q: %s", tr.Stages[0].Status, tr.Stages[0].VersionAfter, tr.Stages[0].Error)
+	}
+	r.wantCode(t, 0)
+	if p := w.publishes()["us"]; p != 1 {
+		t.Errorf("%d successful publishes, want 1", p)
+	}
 }

@@ -31,7 +31,7 @@ func rollback(t *testing.T, w *world, extra map[string]string, to string, dry bo
 	t.Helper()
 	plan := w.plan(extra)
 	return ops.Rollback(context.Background(), ops.RollbackOptions{Plan: plan, Repo: w.repo(), Head: w.git("rev-parse", "HEAD"),
-		Tool: "weather", To: to, DryRun: dry, APIs: w.apis(plan), Clock: w.clk})
+		Tool: "weather", To: to, DryRun: dry, APIs: w.apis(plan), Clock: w.Clock})
 }
 
 // TestRollback_fourStagesWithPin: rolling back to a first-stage version

@@ -22,17 +22,6 @@
 #   AMIGO_FAULT_SEEDS=N go test ./e2e -run 'TestFaultCampaign/seeds/seed-N$' -v
 # Exits non-zero when an invariant is violated.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-seeds="${1:-200}"
-start=$(date +%s)
-status=0
-out=$(AMIGO_FAULT_SEEDS="$seeds" go test ./e2e -run '^TestFaultCampaign$' -count=1 -v -timeout 15m 2>&1) || status=$?
-end=$(date +%s)
-if [[ $status -ne 0 ]]; then
-  # The failing seeds' messages (not their whole logs).
-  echo "$out" | grep -E 'campaign_test.go:[0-9]+: seed [0-9]+: ' | grep -v ' plan:$' | cut -c1-400 || true
-  echo "$out" | grep -E '^(panic|FAIL|---)' || true
-fi
-echo "$out" | sed -n 's/^ *campaign_test.go:[0-9]*: fault campaign: /fault campaign: /p'
-echo "fault campaign: $seeds seeds in $((end - start)) s of wall time including the build, on $(nproc) cores"
-exit $status
+# shellcheck source=scripts/campaign.sh
+source "$(dirname "$0")/campaign.sh"
+run_campaign "fault campaign" AMIGO_FAULT_SEEDS "${1:-200}" TestFaultCampaign campaign_test.go 15m seeds "seed [0-9]+: " 1000

@@ -20,16 +20,6 @@
 #   AMIGO_HOSTILE_CASES=N go test ./e2e -run 'TestHostileCampaign/case/N/' -v
 # Exits non-zero when anything leaks, injects, or is not bounded.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-cases="${1:-40}"
-start=$(date +%s)
-status=0
-out=$(AMIGO_HOSTILE_CASES="$cases" go test ./e2e -run '^TestHostileCampaign$' -count=1 -v -timeout 20m 2>&1) || status=$?
-end=$(date +%s)
-if [[ $status -ne 0 ]]; then
-  echo "$out" | grep -E 'hostile_test.go:[0-9]+: ' | grep -v 'hostile campaign:' | cut -c1-400 | head -60 || true
-  echo "$out" | grep -E '^(panic|FAIL|---)' || true
-fi
-echo "$out" | sed -n 's/^ *hostile_test.go:[0-9]*: hostile campaign: /hostile campaign: /p'
-echo "hostile campaign: $cases cases in $((end - start)) s of wall time including the build, on $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
-exit $status
+# shellcheck source=scripts/campaign.sh
+source "$(dirname "$0")/campaign.sh"
+run_campaign "hostile campaign" AMIGO_HOSTILE_CASES "${1:-40}" TestHostileCampaign hostile_test.go 20m cases "" 60

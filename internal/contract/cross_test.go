@@ -795,29 +795,6 @@ func TestCrossContractRateLimit(t *testing.T) {
 	}
 }
 
-// tamper rewrites the bodies of the responses it passes on.
-type tamper struct {
-	base    http.RoundTripper
-	old, nu string
-}
-
-func (tp tamper) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := tp.base.RoundTrip(r)
-	if err != nil {
-		return nil, err
-	}
-	b, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	b = bytes.ReplaceAll(b, []byte(tp.old), []byte(tp.nu))
-	resp.Body = io.NopCloser(bytes.NewReader(b))
-	resp.ContentLength = int64(len(b))
-	resp.Header.Del("Content-Length")
-	return resp, nil
-}
-
 // TestCrossContractDetectsDeviations shows that the checks in the cross
 // tests bite: a response altered between the emulator and the client (as
 // a server bug would) is reported by Transport with operation and field.
@@ -826,7 +803,9 @@ func TestCrossContractDetectsDeviations(t *testing.T) {
 	e := newEnv(t, 60000, amigotest.Options{DisableRateLimits: true})
 	spy := &contract.SpyTB{TB: t}
 	c := e.client(func(cfg *amigo.Config) {
-		cfg.HTTPClient = &http.Client{Transport: contract.Transport(spy, tamper{http.DefaultTransport, `"has_more":`, `"more":`})}
+		cfg.HTTPClient = &http.Client{Transport: contract.Transport(spy, testkit.EditResponses{Edit: func(_ *http.Request, b []byte) []byte {
+			return bytes.ReplaceAll(b, []byte(`"has_more":`), []byte(`"more":`))
+		}})}
 	})
 	if _, err := c.ListTools(ctx, amigo.ListToolsOptions{}); err != nil {
 		t.Fatal(err)

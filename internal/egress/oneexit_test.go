@@ -30,15 +30,16 @@ var exitAllowed = map[string]string{
 // linked into amigo-release: test helpers, which may write where they
 // like. TestOneExit fails when one of them becomes part of the binary.
 var testOnly = map[string]string{
-	"e2e":                  "end-to-end tests of the built binary (its one non-test file is the package doc)",
-	"internal/cilog":       "tests read CI logs with it",
-	"internal/contract":    "tests validate requests and answers against the OpenAPI contract",
-	"internal/conventions": "tests hold the tree to CONTRIBUTING.md (its one non-test file is the package doc)",
-	"internal/fakeci":      "tests only: the fake GitHub and Azure DevOps servers",
-	"internal/golden":      "tests write golden files with -update",
-	"internal/peakrss":     "tests run the binary under it to measure its peak RSS",
-	"internal/testkit":     "tests build their git repositories with it",
-	"internal/simbench":    "the scaling benchmark of scripts/bench-pipeline.sh (its one non-test file is the package doc)",
+	"e2e":                        "end-to-end tests of the built binary (its one non-test file is the package doc)",
+	"internal/cilog":             "tests read CI logs with it",
+	"internal/contract":          "tests validate requests and answers against the OpenAPI contract",
+	"internal/conventions":       "tests hold the tree to CONTRIBUTING.md (its one non-test file is the package doc)",
+	"internal/fakeci":            "tests only: the fake GitHub and Azure DevOps servers",
+	"internal/golden":            "tests write golden files with -update",
+	"internal/peakrss":           "tests run the binary under it to measure its peak RSS",
+	"internal/testkit":           "tests build their git repositories with it",
+	"internal/testkit/testworld": "tests start their repository, emulators and fake CI servers with it",
+	"internal/simbench":          "the scaling benchmark of scripts/bench-pipeline.sh (its one non-test file is the package doc)",
 }
 
 // TestOneExit: every Go file of the module that is not a test (whatever

@@ -1,25 +1,20 @@
 package simbench
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
+	"maps"
 	"math/rand"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
 	"github.com/amigo-release/amigo-release/internal/clock"
+	"github.com/amigo-release/amigo-release/internal/testkit"
+	"github.com/amigo-release/amigo-release/internal/testkit/testworld"
 	"github.com/amigo-release/amigo-release/promote"
 )
 
@@ -113,71 +108,40 @@ type repo struct {
 	planFile, token string
 }
 
-func git(t testing.TB, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=Dev", "GIT_AUTHOR_EMAIL=dev@example.com",
-		"GIT_COMMITTER_NAME=Dev", "GIT_COMMITTER_EMAIL=dev@example.com", "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_SYSTEM=/dev/null")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
-
 func newRepo(t testing.TB, tools []string) *repo {
 	t.Helper()
-	r := &repo{dir: t.TempDir(), tools: tools}
-	git(t, r.dir, "init", "-q", "-b", "main")
+	g := testkit.NewRepo(t)
+	r := &repo{dir: g.Dir, tools: tools}
 	write := func(msg, body string) string {
+		files := map[string]string{}
 		for _, n := range tools {
-			p := filepath.Join(r.dir, "tools", n)
-			if err := os.MkdirAll(p, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			py := fmt.Sprintf("[project]\nname = %q\ndescription = \"The %s tool.\"\n", n, n)
-			if err := os.WriteFile(filepath.Join(p, "pyproject.toml"), []byte(py), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(p, "main.py"), []byte("def run(**kw):\n    return "+body+"\n"), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			maps.Copy(files, testkit.Project(n, n, ""))
+			files["tools/"+n+"/main.py"] = "def run(**kw):\n    return " + body + "\n"
 		}
-		git(t, r.dir, "add", "-A")
-		git(t, r.dir, "commit", "-q", "-m", msg)
-		return git(t, r.dir, "rev-parse", "HEAD")
+		return g.Commit(msg, files)
 	}
 	r.seeded = write("feat: the tools", "kw")
 	r.c1 = write("fix: first release of the run", "dict(kw)")
 	r.c2 = write("fix: second release", "dict(kw, v=2)")
-	git(t, r.dir, "update-ref", "refs/heads/main", r.c1)
-	git(t, r.dir, "checkout", "-q", r.c1)
+	r.moveTo(t, r.c1)
 	return r
 }
 
 // moveTo points the team branch (and the work tree) at commit.
 func (r *repo) moveTo(t testing.TB, commit string) {
 	t.Helper()
-	git(t, r.dir, "update-ref", "refs/heads/main", commit)
-	git(t, r.dir, "checkout", "-q", commit)
+	testkit.Git(t, r.dir, "update-ref", "refs/heads/main", commit)
+	testkit.Git(t, r.dir, "checkout", "-q", commit)
 }
 
-// testCall is one test-tool request as a server received it.
-type testCall struct {
-	At      time.Time
-	Project string
-	Status  int
-}
-
-// servers is one emulator per stage, reached through an in-memory
-// transport (no sockets: a goroutine waiting on a socket would keep a
-// synctest bubble's clock from moving) at http://<stage>.sim.
+// servers is one emulator per stage, reached in memory (testworld.Sim: no
+// sockets, a goroutine waiting on a socket would keep a synctest bubble's
+// clock from moving) at http://<stage>.sim, each publish held for the
+// workload's build time of the tool in the stage.
 type servers struct {
+	*testworld.Sim
 	byStage map[string]*amigotest.Server
 	work    work
-	mu      sync.Mutex
-	tests   []testCall
 }
 
 // seedServer leaves srv as the releases before the benchmark did: every
@@ -185,13 +149,7 @@ type servers struct {
 func seedServer(t testing.TB, srv *amigotest.Server, r *repo, others int) {
 	t.Helper()
 	for _, n := range r.tools {
-		id, err := srv.AddTool(org, amigotest.SeedTool{Name: n, Description: "The " + n + " tool."})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := srv.AddVersion(org, id, amigotest.SeedVersion{Version: "1.0.0", Commit: r.seeded, ProjectDirectory: "tools/" + n}); err != nil {
-			t.Fatal(err)
-		}
+		testworld.Seed(t, srv, org, n, "tools/"+n, "1.0.0@"+r.seeded)
 	}
 	for k := 0; k < others; k++ {
 		if _, err := srv.AddTool(org, amigotest.SeedTool{Name: fmt.Sprintf("other_%03d", k)}); err != nil {
@@ -205,7 +163,9 @@ func seedServer(t testing.TB, srv *amigotest.Server, r *repo, others int) {
 // 1.0.0 of seeded, and others unrelated tools.
 func newServers(t testing.TB, clk clock.Clock, r *repo, w work, others int, limiter amigotest.RateLimiter) *servers {
 	t.Helper()
-	s := &servers{byStage: map[string]*amigotest.Server{}, work: w}
+	s := &servers{Sim: &testworld.Sim{Servers: map[string]*amigotest.Server{},
+		Publish: func(tool, stage string) time.Duration { return w[tool][stage] }}, work: w}
+	s.byStage = s.Servers
 	for i, st := range stages {
 		srv := amigotest.New(amigotest.Options{Clock: clk, RepoPath: r.dir, Seed: int64(i + 1), RateLimiter: limiter,
 			PublishLatency: amigotest.Fixed(0), TestLatency: amigotest.Fixed(testTime)})
@@ -216,57 +176,8 @@ func newServers(t testing.TB, clk clock.Clock, r *repo, w work, others int, limi
 	return s
 }
 
-// HTTPClient is a client that reaches the stages' emulators in memory.
-func (s *servers) HTTPClient() *http.Client { return &http.Client{Transport: s} }
-
 // URL is the base URL of a stage.
-func URL(stage string) string { return "http://" + stage + ".sim" }
-
-// RoundTrip serves req on its stage's emulator, holding a publish for its
-// build time in that stage first (the emulator itself publishes at once),
-// and records test-tool calls.
-func (s *servers) RoundTrip(req *http.Request) (*http.Response, error) {
-	st := strings.TrimSuffix(req.URL.Host, ".sim")
-	srv := s.byStage[st]
-	if srv == nil {
-		return nil, fmt.Errorf("no stage at %s", req.URL.Host)
-	}
-	path := req.URL.Path
-	var project string
-	isTest := req.Method == http.MethodPost && strings.HasSuffix(path, "/tool/test")
-	if isTest {
-		body, _ := io.ReadAll(req.Body)
-		var in struct {
-			ProjectPath string `json:"project_path"`
-		}
-		_ = json.Unmarshal(body, &in)
-		project = in.ProjectPath
-		req.Body = io.NopCloser(bytes.NewReader(body))
-	}
-	at := time.Now()
-	if req.Method == http.MethodPost && strings.HasSuffix(path, "/version") {
-		parts := strings.Split(path, "/") // /v1/{org}/tool/{id}/version
-		if len(parts) == 6 {
-			for _, tl := range srv.Tools(parts[2]) {
-				if tl.ID == parts[4] {
-					select {
-					case <-time.After(s.work[tl.Name][st]):
-					case <-req.Context().Done():
-						return nil, req.Context().Err()
-					}
-				}
-			}
-		}
-	}
-	rec := httptest.NewRecorder()
-	srv.ServeHTTP(rec, req)
-	if isTest {
-		s.mu.Lock()
-		s.tests = append(s.tests, testCall{At: at, Project: project, Status: rec.Code})
-		s.mu.Unlock()
-	}
-	return rec.Result(), nil
-}
+func URL(stage string) string { return testworld.SimURL(stage) }
 
 // counts sums the request logs: every request, the 429s among them, and
 // the requests per operation.
@@ -285,11 +196,9 @@ func (s *servers) counts() (all, n429 int, byOp map[string]int) {
 }
 
 // testsOK is the test-tool calls that were answered 200, in order.
-func (s *servers) testsOK() []testCall {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []testCall
-	for _, c := range s.tests {
+func (s *servers) testsOK() []testworld.TestCall {
+	var out []testworld.TestCall
+	for _, c := range s.Tests() {
 		if c.Status == http.StatusOK {
 			out = append(out, c)
 		}

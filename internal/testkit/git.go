@@ -3,9 +3,9 @@
 // merges, moves, shallow clones). Tests only: the product reads git with
 // go-git, and internal/conventions keeps this package out of the binary.
 //
-// The fake clock tests use is internal/clock.Manual; the emulator over an
-// in-memory network is amigotest.NewPipeTestServer with amigotest.PipeNet;
-// the fake CI servers are internal/fakeci.
+// A test that also needs emulators or fake CI servers starts them with
+// its repository in one call: internal/testkit/testworld. The fake clock
+// tests use is internal/clock.Manual.
 package testkit
 
 import (
@@ -68,6 +68,12 @@ func InitRepo(t testing.TB, dir string) *Repo {
 	r := &Repo{t: t, Dir: dir}
 	r.Git("init", "-q", "-b", "main")
 	return r
+}
+
+// IsRepo says whether dir is the top of a git repository.
+func IsRepo(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, ".git"))
+	return err == nil
 }
 
 // OpenRepo is the repository already in dir.
@@ -169,10 +175,13 @@ func (r *Repo) ShallowClone(depth int) *Repo {
 // source file.
 func Project(dir, name, extra string) map[string]string {
 	return map[string]string{
-		"tools/" + dir + "/pyproject.toml": fmt.Sprintf("[project]\nname = %q\ndescription = \"The %s tool.\"\n%s", name, name, extra),
+		"tools/" + dir + "/pyproject.toml": fmt.Sprintf("[project]\nname = %q\ndescription = %q\n%s", name, Description(name), extra),
 		"tools/" + dir + "/main.py":        "def run(**kw):\n    return kw\n",
 	}
 }
+
+// Description is the description Project gives the tool name.
+func Description(name string) string { return "The " + name + " tool." }
 
 // Touch returns a change to the source file of the project tools/<dir>.
 func Touch(dir, content string) map[string]string {
