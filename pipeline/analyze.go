@@ -271,8 +271,13 @@ func (v *remoteView) loadStage(ctx context.Context, r *runner, st promote.Stage,
 func (v *remoteView) loadFrom(ctx context.Context, r *runner, st promote.Stage, work <-chan string, known func(stage, name string)) error {
 	api, stage := r.apis[st.Name], st.Name
 	v.mu.Lock()
-	byName := v.tools[stage]
+	byName, listed := v.tools[stage]
 	v.mu.Unlock()
+	if !listed {
+		for range work {
+		}
+		return fmt.Errorf("the tools of stage %s are not listed yet", stage)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var mu sync.Mutex
