@@ -302,10 +302,10 @@ func (v *remoteView) loadFrom(ctx context.Context, r *runner, st promote.Stage, 
 	return ctx.Err()
 }
 
-// loadName learns name's versions in stage (once).
-// Two loads that want the same name at once (the analysis lists later
-// stages beside the first, laterLists) send one call: the second waits for
-// the first, and asks itself only when that one failed.
+// loadName learns name's versions in stage (once). Two loads that want the
+// same name at once (the analysis lists later stages beside the first,
+// laterLists) send one call: the second waits for the first, and asks
+// itself only when that one failed.
 func (v *remoteView) loadName(ctx context.Context, api API, stage string, byName map[string]*amigo.Tool, name string, known func(stage, name string)) error {
 	for {
 		v.mu.Lock()

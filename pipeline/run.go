@@ -406,10 +406,10 @@ func (r *runner) loadForStages(ctx context.Context, view *remoteView, changed []
 // learns it), then the later stages about the tools the first already
 // serves at head (their bases come from the stages that lag). The other
 // projects' later stages are asked where the run does not release them
-// (findStrays): as each one's first stage comes in, beside the rest of
-// the first stage (laterLists), the others after the detection. A tool filter (a fan-out job) does not
-// narrow this: the strays of every project are found and withdrawn
-// (strays.go). Then it picks each base.
+// (findStrays): as each one's first stage comes in, beside the rest of the
+// first stage (laterLists), the others after the detection. A tool filter
+// (a fan-out job) does not narrow this: the strays of every project are
+// found and withdrawn (strays.go). Then it picks each base.
 func (r *runner) chooseBases(ctx context.Context, view *remoteView, projects []changes.Project, head string, repo *changes.Repo, bases, why map[string]string, feed *earlyFeed, later *laterLists) error {
 	names := make([]string, len(projects))
 	for i, p := range projects {
