@@ -131,10 +131,13 @@ type remoteView struct {
 	mu     sync.Mutex
 	tools  map[string]map[string]*amigo.Tool // stage → name → tool
 	states map[string]map[string]remoteState // stage → name → state
+	// inflight holds a channel per stage and name being listed, closed
+	// when the call ends (loadName).
+	inflight map[string]chan struct{}
 }
 
 func newRemoteView() *remoteView {
-	return &remoteView{tools: map[string]map[string]*amigo.Tool{}, states: map[string]map[string]remoteState{}}
+	return &remoteView{tools: map[string]map[string]*amigo.Tool{}, states: map[string]map[string]remoteState{}, inflight: map[string]chan struct{}{}}
 }
 
 // state returns what the view knows of name in stage (zero when unknown).
@@ -245,13 +248,42 @@ func (v *remoteView) loadStage(ctx context.Context, r *runner, st promote.Stage,
 		v.states[stage] = map[string]remoteState{}
 		v.mu.Unlock()
 	}
+	work := make(chan string)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	work := make(chan string)
+	go func() {
+		defer close(work)
+		for _, name := range names {
+			select {
+			case work <- name:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return v.loadFrom(ctx, r, st, work, known)
+}
+
+// loadFrom learns, loadWorkers at a time, the versions in stage st (whose
+// tools are listed) of each name that comes from work, until work is
+// closed; a failed call stops the rest (their calls fail at once) and is
+// the answer.
+func (v *remoteView) loadFrom(ctx context.Context, r *runner, st promote.Stage, work <-chan string, known func(stage, name string)) error {
+	api, stage := r.apis[st.Name], st.Name
+	v.mu.Lock()
+	byName, listed := v.tools[stage]
+	v.mu.Unlock()
+	if !listed {
+		for range work {
+		}
+		return fmt.Errorf("the tools of stage %s are not listed yet", stage)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var mu sync.Mutex
 	var errs []error
 	var wg sync.WaitGroup
-	for range min(loadWorkers, len(names)) {
+	for range loadWorkers {
 		wg.Go(func() {
 			for name := range work {
 				if err := v.loadName(ctx, api, stage, byName, name, known); err != nil {
@@ -263,15 +295,6 @@ func (v *remoteView) loadStage(ctx context.Context, r *runner, st promote.Stage,
 			}
 		})
 	}
-feed:
-	for _, name := range names {
-		select {
-		case work <- name:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(work)
 	wg.Wait()
 	if len(errs) > 0 {
 		return errs[0]
@@ -279,11 +302,38 @@ feed:
 	return ctx.Err()
 }
 
-// loadName learns name's versions in stage (once).
+// loadName learns name's versions in stage (once). Two loads that want the
+// same name at once (the analysis lists later stages beside the first,
+// laterLists) send one call: the second waits for the first, and asks
+// itself only when that one failed.
 func (v *remoteView) loadName(ctx context.Context, api API, stage string, byName map[string]*amigo.Tool, name string, known func(stage, name string)) error {
-	if v.state(stage, name).known {
-		return nil
+	for {
+		v.mu.Lock()
+		if v.states[stage][name].known {
+			v.mu.Unlock()
+			return nil
+		}
+		wait, busy := v.inflight[stage+"\x00"+name]
+		if !busy {
+			break
+		}
+		v.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return fmt.Errorf("list versions of %s: %w", name, ctx.Err())
+		}
 	}
+	key := stage + "\x00" + name
+	done := make(chan struct{})
+	v.inflight[key] = done
+	v.mu.Unlock()
+	defer func() {
+		v.mu.Lock()
+		delete(v.inflight, key)
+		v.mu.Unlock()
+		close(done)
+	}()
 	t := byName[name]
 	st := remoteState{known: true, tool: t}
 	if t != nil {

@@ -154,7 +154,9 @@
 //
 // Calls: the analysis lists the first stage's versions of every project
 // (the bases) and the later stages' of every project the run does not
-// release from scratch (the stray check of strays.go); a stage uses that
+// release from scratch (the stray check of strays.go), each as soon as
+// its first stage shows it does not release (laterlists.go), beside the
+// rest of the first stage's lists; a stage uses that
 // list where it has no version of the commit; a later stage of a released
 // tool publishes without listing (publishesBlind) and verify's list after
 // it is its stray check; prune uses verify's list, and a tool created in

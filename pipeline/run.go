@@ -300,6 +300,7 @@ func (r *runner) analyze(ctx context.Context, rep *Report, repo *changes.Repo, h
 	}
 	feed := r.startFeed(tq, repo, head, copts, view, projects, len(problems) > 0)
 	defer feed.finish()
+	var later *laterLists // the later stages' lists beside the first's (laterlists.go)
 	// FullDiscovery: a released name must be no other project's, touched
 	// by the range or not.
 	req := changes.Request{Head: head, Options: copts, DefaultBase: r.opts.EventBefore, Bases: map[string]string{}, Deepen: r.opts.Deepen, FullDiscovery: true}
@@ -311,11 +312,14 @@ func (r *runner) analyze(ctx context.Context, rep *Report, repo *changes.Repo, h
 			feed.offer(r.order[0].Name, p.Name)
 		}
 	case view != nil:
-		if err := r.chooseBases(ctx, view, projects, head, repo, req.Bases, why, feed); err != nil {
+		later = r.startLaterLists(ctx, view, repo, head, copts, projects)
+		defer later.abandon()
+		if err := r.chooseBases(ctx, view, projects, head, repo, req.Bases, why, feed, later); err != nil {
 			return nil, err
 		}
 	}
 	feed.finish() // the full detection takes over
+	later.stop()
 	res, err := changes.Detect(ctx, repo, req)
 	if err != nil {
 		return nil, discoveryError(r.opts.Plan.File, "detect changes", err)
@@ -346,6 +350,11 @@ func (r *runner) analyze(ctx context.Context, rep *Report, repo *changes.Repo, h
 				look = append(look, p)
 				checked[p.Name] = true
 			}
+		}
+		// Every later list ends before loadForStages: plan mode's highest
+		// versions are written on states no list overwrites after.
+		if err := later.finish(look); err != nil {
+			return nil, err
 		}
 		if err := r.loadForStages(ctx, view, changed); err != nil {
 			return nil, err
@@ -396,16 +405,21 @@ func (r *runner) loadForStages(ctx context.Context, view *remoteView, changed []
 // bases, and tells the early test feed, early.go, of each tool as it
 // learns it), then the later stages about the tools the first already
 // serves at head (their bases come from the stages that lag). The other
-// projects' later stages are asked after the detection, where the run does
-// not release them (findStrays). A tool filter (a fan-out job) does not
-// narrow this: the strays of every project are found and withdrawn
-// (strays.go). Then it picks each base.
-func (r *runner) chooseBases(ctx context.Context, view *remoteView, projects []changes.Project, head string, repo *changes.Repo, bases, why map[string]string, feed *earlyFeed) error {
+// projects' later stages are asked where the run does not release them
+// (findStrays): as each one's first stage comes in, beside the rest of the
+// first stage (laterLists), the others after the detection. A tool filter
+// (a fan-out job) does not narrow this: the strays of every project are
+// found and withdrawn (strays.go). Then it picks each base.
+func (r *runner) chooseBases(ctx context.Context, view *remoteView, projects []changes.Project, head string, repo *changes.Repo, bases, why map[string]string, feed *earlyFeed, later *laterLists) error {
 	names := make([]string, len(projects))
 	for i, p := range projects {
 		names[i] = p.Name
 	}
-	if err := view.load(ctx, r, r.order[:1], names, feed.offer); err != nil {
+	known := func(stage, name string) {
+		feed.offer(stage, name)
+		later.offer(stage, name)
+	}
+	if err := view.load(ctx, r, r.order[:1], names, known); err != nil {
 		return err
 	}
 	// A tool whose first stage already serves head takes its base from

@@ -1,10 +1,12 @@
 package pipeline_test
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/amigo-release/amigo-release/amigo/amigotest"
 	"github.com/amigo-release/amigo-release/changes"
@@ -174,6 +176,87 @@ func TestRun_strayHiddenByALaterReleaseOfItsNeededStageIsWithdrawn(t *testing.T)
 				if !v.Deprecated && v.ToolCommitHash == untested {
 					t.Errorf("%s serves %s of the untested commit", sn, v.Version)
 				}
+			}
+		}
+	})
+}
+
+// The later stages' lists of the tools a run does not release (the
+// analysis' stray check needs them before anything changes) go out beside
+// the first stage's lists, as each tool's first stage comes in, not after
+// the detection of every project: with many unchanged tools and one
+// changed, those lists end with the first stage's (each stage is its own
+// server, with its own limits), so the first publish waits for none of
+// them. Counted on the emulators' clocks in a bubble, with the clients'
+// pacers at the emulators' default (documented) limits.
+func TestRun_laterStageListsOfUnchangedToolsOverlapTheFirstStage(t *testing.T) {
+	const unchanged = 80
+	h := newSimRepo(t, "us", "eu", "ap", "ca")
+	files := testkit.Project("weather", "weather", "")
+	var names []string
+	for i := range unchanged {
+		n := fmt.Sprintf("calm%02d", i)
+		names = append(names, n)
+		files = testkit.Files(files, testkit.Project(n, n, ""))
+	}
+	tested := h.commit("feat: tools", files)
+	h.commit("fix(weather): retry", testkit.Touch("weather", "retry"))
+	simulate(t, func(t *testing.T) {
+		s := newSim(t, h, amigotest.Options{})
+		s.seed(tested, append(names, "weather")...)
+		start := time.Now()
+		rep := s.run(s.plan(""), nil)
+		if !rep.OK() {
+			t.Fatalf("not OK:\n%s", h.log)
+		}
+		var firstPublish time.Time
+		for _, st := range h.stages {
+			for _, r := range s.servers[st].Requests() {
+				if r.OperationID == amigotest.OpPublishVersion && (firstPublish.IsZero() || r.Time.Before(firstPublish)) {
+					firstPublish = r.Time
+				}
+			}
+		}
+		var lastFirst, firstLater, lastLater time.Time
+		for _, r := range s.servers["us"].Requests() {
+			if r.OperationID == amigotest.OpListVersions && r.Time.Before(firstPublish) {
+				lastFirst = r.Time
+			}
+		}
+		later := 0
+		for _, st := range []string{"eu", "ap", "ca"} {
+			for _, r := range s.servers[st].Requests() {
+				if r.OperationID != amigotest.OpListVersions || !r.Time.Before(firstPublish) {
+					continue
+				}
+				later++
+				if firstLater.IsZero() || r.Time.Before(firstLater) {
+					firstLater = r.Time
+				}
+				if r.Time.After(lastLater) {
+					lastLater = r.Time
+				}
+			}
+		}
+		t.Logf("the first stage's lists end at %v; %d later lists from %v to %v; the first publish ends at %v", lastFirst.Sub(start), later, firstLater.Sub(start), lastLater.Sub(start), firstPublish.Sub(start))
+		if later != 3*unchanged {
+			t.Errorf("%d later lists before the first publish, want %d: each unchanged tool's later stages, once", later, 3*unchanged)
+		}
+		// Each stage is its own server with its own limit: the later
+		// lists go beside the first stage's and end with them, where
+		// listing them after the detection adds a window of the limit.
+		if !firstLater.Before(lastFirst) {
+			t.Errorf("the later lists start at %v, after the first stage's last at %v: they waited for the detection", firstLater.Sub(start), lastFirst.Sub(start))
+		}
+		if lastLater.After(lastFirst.Add(5 * time.Second)) {
+			t.Errorf("the later lists end at %v, beyond the first stage's at %v: the first publish waits for them", lastLater.Sub(start), lastFirst.Sub(start))
+		}
+		if tr := tool(t, rep, "weather"); tr.Status != pipeline.StatusReleased {
+			t.Errorf("weather: %s, want released", tr.Status)
+		}
+		for _, tr := range rep.Tools {
+			if tr.Name != "weather" && tr.Status == pipeline.StatusReleased {
+				t.Errorf("%s released, want left alone", tr.Name)
 			}
 		}
 	})
