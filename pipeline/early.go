@@ -148,10 +148,9 @@ func (tq *testQueues) abort() {
 type earlyFeed struct {
 	r        *runner
 	tq       *testQueues
-	repo     *changes.Repo
 	head     string
-	copts    changes.Options
 	view     *remoteView
+	det      *earlyDetections
 	projects map[string]changes.Project
 	ranks    map[string]int
 	// order is the order the projects are decided in: the queue's.
@@ -173,11 +172,11 @@ const earlyAhead = 3
 // check before the first mutating call could still stop the run (see
 // earlyAllowed): then the tests wait for the full analysis, as a run that
 // does not start sends none.
-func (r *runner) startFeed(tq *testQueues, repo *changes.Repo, head string, copts changes.Options, view *remoteView, projects []changes.Project, problems bool) *earlyFeed {
+func (r *runner) startFeed(tq *testQueues, det *earlyDetections, head string, view *remoteView, projects []changes.Project, problems bool) *earlyFeed {
 	if tq == nil || !slices.ContainsFunc(r.order, func(st promote.Stage) bool { return st.Test }) || !r.earlyAllowed(view, projects, problems) {
 		return nil
 	}
-	f := &earlyFeed{r: r, tq: tq, repo: repo, head: head, copts: copts, view: view,
+	f := &earlyFeed{r: r, tq: tq, head: head, view: view, det: det,
 		projects: map[string]changes.Project{}, ranks: map[string]int{}, known: map[string]bool{},
 		wake: make(chan struct{}, 1), done: make(chan struct{}), quit: make(chan struct{})}
 	names := make([]string, len(projects))
@@ -326,27 +325,14 @@ func (f *earlyFeed) decide(name string) {
 	if !ok || len(r.opts.Tools) > 0 && !slices.Contains(r.opts.Tools, name) {
 		return
 	}
-	base := r.opts.Base
-	if base == "" {
+	if r.opts.Base == "" {
 		first := f.view.state(r.order[0].Name, name)
-		if !first.known {
-			return
-		}
-		if n := newest(first.versions); n != nil && sameCommit(n.ToolCommitHash, f.head) {
+		if n := newest(first.versions); first.known && n != nil && sameCommit(n.ToolCommitHash, f.head) {
 			return // resumes: its base depends on the later stages
 		}
-		bc := chooseBase(name, f.head, r.order[:1], map[string]map[string]remoteState{r.order[0].Name: {name: first}}, f.repo.HasCommit, f.repo.IsShallow())
-		base = bc.base
-		if !bc.set {
-			base = r.opts.EventBefore
-		}
 	}
-	res, err := changes.Detect(f.tq.ctx, f.repo, changes.Request{Head: f.head, Options: f.copts, Bases: map[string]string{name: base}, DefaultBase: f.head})
-	if err != nil {
-		return
-	}
-	pc, ok := res.Project(name)
-	if !ok || !(pc.Status == changes.StatusChanged || pc.Status == changes.StatusNoRelease && pc.FirstRelease) {
+	pc, touched, ok := f.det.change(f.tq.ctx, name)
+	if !ok || !touched || !releases(pc) {
 		return
 	}
 	var missing []string

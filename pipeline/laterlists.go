@@ -12,24 +12,24 @@ import (
 
 // laterLists lists the later stages of the projects the analysis' stray
 // check looks at (findStrays: those this run does not release from a first
-// stage that does not serve head) beside the first stage's lists, not
-// after the whole detection: as each project's first stage comes in (its
-// base is known), a decider tells whether the run releases it (a detection
-// of that project alone) and queues its later stages at once when it does
-// not. The lists go through the same clients and pacers, loadWorkers at a
-// time per stage, and each name is listed once per stage (loadName). The
-// decider stops when the full detection starts; finish then queues every
-// project the stray check needs that it had not (a guess of the decider's
-// that the full detection contradicts costs calls, never a check: a
-// project it took for released is queued by finish, one it took for
-// unchanged is only listed where its chain would list it anyway) and
-// returns when every list has ended, before loadForStages and findStrays.
+// stage that does not serve head) beside the first stage's lists, not after
+// the whole detection: as each project's first stage comes in (its base is
+// known), a decider tells whether the run releases it (a detection of that
+// project alone, which the early test feed shares: earlyDetections) and
+// queues its later stages at once when it does not. The lists go through
+// the same clients and pacers, loadWorkers at a time per stage, and each
+// name is listed once per stage (loadName). The decider stops when the full
+// detection starts; finish then queues every project the stray check needs
+// that it had not (a guess of the decider's that the full detection
+// contradicts costs calls, never a check: a project it took for released is
+// queued by finish, one it took for unchanged is only listed where its
+// chain would list it anyway) and returns when every list has ended, before
+// loadForStages and findStrays.
 type laterLists struct {
-	r     *runner
-	view  *remoteView
-	repo  *changes.Repo
-	head  string
-	copts changes.Options
+	r    *runner
+	view *remoteView
+	head string
+	det  *earlyDetections
 
 	offered chan string   // names whose first stage is known, as they come
 	quit    chan struct{} // the decider stops
@@ -47,13 +47,13 @@ type laterLists struct {
 
 // startLaterLists starts the later stages' loaders and the decider over
 // projects; nil where there is no later stage or no server.
-func (r *runner) startLaterLists(ctx context.Context, view *remoteView, repo *changes.Repo, head string, copts changes.Options, projects []changes.Project) *laterLists {
+func (r *runner) startLaterLists(ctx context.Context, view *remoteView, det *earlyDetections, head string, projects []changes.Project) *laterLists {
 	if view == nil || len(r.order) < 2 {
 		return nil
 	}
 	n := len(projects)
 	ctx, cancel := context.WithCancel(ctx)
-	l := &laterLists{r: r, cancel: cancel, view: view, repo: repo, head: head, copts: copts,
+	l := &laterLists{r: r, cancel: cancel, view: view, head: head, det: det,
 		offered: make(chan string, n), quit: make(chan struct{}), decided: make(chan struct{}),
 		queued: map[string]bool{}, errs: make([]error, len(r.order)-1)}
 	for i, st := range r.order[1:] {
@@ -115,19 +115,8 @@ func (l *laterLists) notReleased(ctx context.Context, name string) bool {
 	if versionWithCommit(first.versions, l.head) != nil {
 		return true
 	}
-	bc := chooseBase(name, l.head, r.order[:1], map[string]map[string]remoteState{r.order[0].Name: {name: first}}, l.repo.HasCommit, l.repo.IsShallow())
-	base := bc.base
-	if !bc.set {
-		base = r.opts.EventBefore
-	}
-	res, err := changes.Detect(ctx, l.repo, changes.Request{Head: l.head, Options: l.copts, Bases: map[string]string{name: base}, DefaultBase: l.head})
-	if err != nil {
-		return false
-	}
-	// A project the range did not touch is not in the result (no full
-	// discovery): it does not release.
-	pc, ok := res.Project(name)
-	return !ok || !releases(pc)
+	pc, touched, ok := l.det.change(ctx, name)
+	return ok && (!touched || !releases(pc))
 }
 
 // queue lists name's later stages (once).

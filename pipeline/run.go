@@ -298,7 +298,8 @@ func (r *runner) analyze(ctx context.Context, rep *Report, repo *changes.Repo, h
 			return nil, err
 		}
 	}
-	feed := r.startFeed(tq, repo, head, copts, view, projects, len(problems) > 0)
+	det := r.newEarlyDetections(repo, head, copts, view) // one per project, for the feed and the later lists
+	feed := r.startFeed(tq, det, head, view, projects, len(problems) > 0)
 	defer feed.finish()
 	var later *laterLists // the later stages' lists beside the first's (laterlists.go)
 	// FullDiscovery: a released name must be no other project's, touched
@@ -312,7 +313,7 @@ func (r *runner) analyze(ctx context.Context, rep *Report, repo *changes.Repo, h
 			feed.offer(r.order[0].Name, p.Name)
 		}
 	case view != nil:
-		later = r.startLaterLists(ctx, view, repo, head, copts, projects)
+		later = r.startLaterLists(ctx, view, det, head, projects)
 		defer later.abandon()
 		if err := r.chooseBases(ctx, view, projects, head, repo, req.Bases, why, feed, later); err != nil {
 			return nil, err
