@@ -69,9 +69,9 @@ func (r *runner) findStrays(ctx context.Context, view *remoteView, projects []ch
 			// A needed stage is judged without its own strays (the plan's
 			// order puts it first): a commit only strays serve is served
 			// nowhere it should be.
-			needs := func(need string) (needView, bool) {
+			needs := func(need string) ([]amigo.ToolVersion, bool) {
 				ns := remote[need][name]
-				return needView{versions: withoutStrays(ns.versions, out[name], need)}, ns.known
+				return withoutStrays(ns.versions, out[name], need), ns.known
 			}
 			for _, v := range rs.versions {
 				if s, ok := r.isStray(name, st, v, head, needs); ok {
@@ -83,12 +83,6 @@ func (r *runner) findStrays(ctx context.Context, view *remoteView, projects []ch
 		sort.SliceStable(out[name], func(i, j int) bool { return out[name][i].stage < out[name][j].stage })
 	}
 	return out, nil
-}
-
-// needView is what a stray check knows of a stage another one needs: its
-// versions before this run changed it.
-type needView struct {
-	versions []amigo.ToolVersion
 }
 
 // isStray reports whether v, a version of name in stage st, is a stray. It
@@ -107,23 +101,23 @@ type needView struct {
 //     commit and lost it has lost the older ones too.
 //
 // A needed stage with no version at all is left out (the tool skips it).
-func (r *runner) isStray(name string, st promote.Stage, v amigo.ToolVersion, head string, needs func(need string) (needView, bool)) (stray, bool) {
+func (r *runner) isStray(name string, st promote.Stage, v amigo.ToolVersion, head string, needs func(need string) ([]amigo.ToolVersion, bool)) (stray, bool) {
 	if v.Deprecated || !r.inHistory(v.ToolCommitHash, head) {
 		return stray{}, false
 	}
 	for _, need := range st.Needs {
-		nv, known := needs(need)
-		if !known || versionWithCommit(nv.versions, v.ToolCommitHash) != nil {
+		nvs, known := needs(need)
+		if !known || versionWithCommit(nvs, v.ToolCommitHash) != nil {
 			continue
 		}
-		n := newest(nv.versions)
+		n := newest(nvs)
 		if n == nil {
 			continue
 		}
 		ahead := !r.inHistory(v.ToolCommitHash, n.ToolCommitHash)
 		if !ahead {
-			spec := r.stage(need)
-			for _, w := range nv.versions {
+			spec, _ := r.opts.Plan.Stage(need)
+			for _, w := range nvs {
 				if !w.Deprecated && !spec.Pinned(name, w.Version) && r.inHistory(w.ToolCommitHash, v.ToolCommitHash) {
 					ahead = true
 					break
@@ -146,16 +140,6 @@ func (r *runner) inHistory(a, b string) bool {
 	}
 	ok, err := r.repo.IsAncestor(a, b)
 	return err == nil && ok
-}
-
-// stage is the plan's stage called name.
-func (r *runner) stage(name string) promote.Stage {
-	for _, st := range r.order {
-		if st.Name == name {
-			return st
-		}
-	}
-	return promote.Stage{Name: name}
 }
 
 // withoutStrays is vs without the versions strays names in stage.
@@ -210,10 +194,9 @@ func (r *runner) withdrawStrays(ctx context.Context, rep *Report, tools []*toolR
 				}
 				continue
 			}
-			api := r.apis[s.stage]
-			err := r.retryCall(ctx, idempotentRetry, func() error { return api.DeprecateVersions(ctx, s.toolID, exactConstraint(s.version)) })
+			msg, err := r.deprecateStray(ctx, s, r.apis[s.stage], r.retryCall)
 			if err != nil {
-				msg := r.log.mask(fmt.Sprintf("%s; withdrawing it failed: %v: deprecate it by hand (DELETE .../version/==%s in %s), then release again", s, err, s.version, s.stage))
+				msg = err.Error()
 				if t != nil {
 					r.log.step(levelError, name, s.stage, "withdraw", msg, 0)
 					if t.rep.Error == "" {
@@ -225,8 +208,6 @@ func (r *runner) withdrawStrays(ctx context.Context, rep *Report, tools []*toolR
 				}
 				continue
 			}
-			r.count(func(st *Stats) { st.Withdrawn++ })
-			msg := fmt.Sprintf("%s: deprecated at once (beyond the first stage nothing untested serves)", s)
 			if sr != nil {
 				r.log.step(levelWarning, name, s.stage, "withdraw", msg, 0)
 				sr.rep.Withdrawn = append(sr.rep.Withdrawn, s.version)
@@ -281,14 +262,14 @@ func (r *runner) checkStrays(ctx context.Context, t *toolRun, s *stageRun, toolI
 			t.seeMu.Unlock()
 		}
 	}
-	needs := func(need string) (needView, bool) {
+	needs := func(need string) ([]amigo.ToolVersion, bool) {
 		t.seeMu.Lock()
 		defer t.seeMu.Unlock()
 		j := t.byName[need]
 		if j == nil || !j.seenOK {
-			return needView{}, false
+			return nil, false
 		}
-		return needView{versions: j.before()}, true
+		return j.before(), true
 	}
 	for _, v := range s.before() {
 		st, ok := r.isStray(t.name, s.spec, v, r.head, needs)
@@ -321,17 +302,27 @@ func (s *stageRun) before() []amigo.ToolVersion {
 // withdrawStray deprecates one stray found in a tool's chain and records
 // it on its stage, as withdrawStrays does for the analysis' strays.
 func (r *runner) withdrawStray(ctx context.Context, t *toolRun, s *stageRun, st stray) error {
-	err := r.finishCall(ctx, idempotentRetry, func() error { return s.api.DeprecateVersions(ctx, st.toolID, exactConstraint(st.version)) })
+	msg, err := r.deprecateStray(ctx, st, s.api, r.finishCall)
 	if err != nil {
-		msg := r.log.mask(fmt.Sprintf("%s; withdrawing it failed: %v: deprecate it by hand (DELETE .../version/==%s in %s), then release again", st, err, st.version, st.stage))
-		return errors.New(msg)
+		return err
 	}
-	r.count(func(c *Stats) { c.Withdrawn++ })
-	msg := fmt.Sprintf("%s: deprecated at once (beyond the first stage nothing untested serves)", st)
 	r.log.step(levelWarning, t.name, s.spec.Name, "withdraw", msg, 0)
 	s.rep.Withdrawn = append(s.rep.Withdrawn, st.version)
 	s.rep.Warnings = append(s.rep.Warnings, msg)
 	return nil
+}
+
+// deprecateStray deprecates s through api with call (retryCall in the
+// analysis, finishCall in a tool's chain, which goes on in the grace after
+// an interrupt) and counts it; it returns the message that says so, or an
+// error (masked) that says how to withdraw it by hand.
+func (r *runner) deprecateStray(ctx context.Context, s stray, api API, call func(context.Context, func(error) bool, func() error) error) (string, error) {
+	err := call(ctx, idempotentRetry, func() error { return api.DeprecateVersions(ctx, s.toolID, exactConstraint(s.version)) })
+	if err != nil {
+		return "", errors.New(r.log.mask(fmt.Sprintf("%s; withdrawing it failed: %v: deprecate it by hand (DELETE .../version/==%s in %s), then release again", s, err, s.version, s.stage)))
+	}
+	r.count(func(c *Stats) { c.Withdrawn++ })
+	return fmt.Sprintf("%s: deprecated at once (beyond the first stage nothing untested serves)", s), nil
 }
 
 // sweepStrays runs once a tool's chain is over, however it ended (a failed
