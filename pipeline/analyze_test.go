@@ -294,13 +294,11 @@ func TestRun_discoveryTypos(t *testing.T) {
 func TestRun_firstTestDoesNotWaitForTheAnalysis(t *testing.T) {
 	const n = 120
 	h := newSimRepo(t, "us", "eu")
-	files := map[string]string{}
 	var names []string
 	for i := range n {
-		name := fmt.Sprintf("tool_%03d", i)
-		names = append(names, name)
-		files = testkit.Files(files, testkit.Project(name, name, ""))
+		names = append(names, fmt.Sprintf("tool_%03d", i))
 	}
+	files := testkit.Projects(names...)
 	first := h.commit("feat: the tools", files)
 	changed := map[string]string{}
 	for _, name := range names {
@@ -348,11 +346,7 @@ func TestRun_firstTestDoesNotWaitForTheAnalysis(t *testing.T) {
 func TestRun_callsPerToolForFourStages(t *testing.T) {
 	names := []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot"}
 	h := newSimRepo(t, "us", "eu", "ap", "ca")
-	files, fixes := map[string]string{}, map[string]string{}
-	for _, n := range names {
-		files = testkit.Files(files, testkit.Project(n, n, ""))
-		fixes = testkit.Files(fixes, testkit.Touch(n, "fixed"))
-	}
+	files, fixes := testkit.Projects(names...), testkit.Touches("fixed", names...)
 	first := h.commit("feat: tools", files)
 	head := h.commit("fix: every tool", fixes)
 	simulate(t, func(t *testing.T) {
@@ -400,10 +394,8 @@ func TestRun_noEarlyTestWhenAProjectCannotBeATool(t *testing.T) {
 	h := newSimRepo(t, "us", "eu")
 	files := map[string]string{"tools/template/pyproject.toml": "[project]\nname = \"$pkg\"\n", "tools/template/main.py": "x = 1\n"}
 	fixes := map[string]string{"tools/template/main.py": "x = 2\n"}
-	for _, n := range names {
-		files = testkit.Files(files, testkit.Project(n, n, ""))
-		fixes = testkit.Files(fixes, testkit.Touch(n, "fixed"))
-	}
+	files = testkit.Files(files, testkit.Projects(names...))
+	fixes = testkit.Files(fixes, testkit.Touches("fixed", names...))
 	first := h.commit("feat: tools", files)
 	h.commit("fix: every tool and the template", fixes)
 	simulate(t, func(t *testing.T) {

@@ -26,11 +26,7 @@ import (
 func TestPlan_fanOutDealsTheToolsToLanes(t *testing.T) {
 	h := newSimRepo(t, "us", "eu")
 	names := []string{"alpha", "bravo", "charlie"}
-	files := map[string]string{}
-	for _, n := range names {
-		files = testkit.Files(files, testkit.Project(n, n, ""))
-	}
-	h.commit("feat: three tools", files)
+	h.commit("feat: three tools", testkit.Projects(names...))
 	hist := historyJSON(t, map[string]time.Duration{"alpha": time.Minute, "bravo": 4 * time.Minute, "charlie": 2 * time.Minute}, "us", "eu")
 	for _, c := range []struct {
 		jobs  int
@@ -160,11 +156,7 @@ func historyJSON(t *testing.T, byTool map[string]time.Duration, stages ...string
 // projects it did not publish; a tool gone from the repository is dropped.
 func TestRun_historyOrdersTheTests(t *testing.T) {
 	h := newSimRepo(t, "us", "eu")
-	files := map[string]string{}
-	for _, n := range []string{"alpha", "bravo", "charlie", "delta"} {
-		files = testkit.Files(files, testkit.Project(n, n, ""))
-	}
-	first := h.commit("feat: four tools", files)
+	first := h.commit("feat: four tools", testkit.Projects("alpha", "bravo", "charlie", "delta"))
 	h.commit("fix: three change", testkit.Files(testkit.Touch("alpha", "a"), testkit.Touch("bravo", "b"), testkit.Touch("charlie", "c")))
 	build := map[string]time.Duration{"alpha": time.Minute, "bravo": 4 * time.Minute, "charlie": 2 * time.Minute}
 	hist := historyJSON(t, map[string]time.Duration{"alpha": time.Minute, "bravo": 4 * time.Minute, "charlie": 2 * time.Minute, "delta": 3 * time.Minute, "gone": time.Hour}, "us", "eu")
@@ -257,11 +249,7 @@ func TestReadHistory(t *testing.T) {
 func TestRun_historyFindsToolsByID(t *testing.T) {
 	h := newSimRepo(t, "us", "eu")
 	names := []string{"alpha", "bravo", "charlie", "delta"}
-	files := map[string]string{}
-	for _, n := range names {
-		files = testkit.Files(files, testkit.Project(n, n, ""))
-	}
-	first := h.commit("feat: four tools", files)
+	first := h.commit("feat: four tools", testkit.Projects(names...))
 	simulate(t, func(t *testing.T) {
 		s := newSim(t, h, amigotest.Options{StaticTokens: map[string]string{"admin-token": "admin"}})
 		s.seed(first, names...)

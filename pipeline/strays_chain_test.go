@@ -24,11 +24,7 @@ func TestRun_callsPerReleasedToolOverHTTP(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		names := []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot"}
 		h := newBubbleHarness(t, amigotest.Options{}, "us", "eu", "ap", "ca")
-		files, fixes := map[string]string{}, map[string]string{}
-		for _, n := range names {
-			files = testkit.Files(files, testkit.Project(n, n, ""))
-			fixes = testkit.Files(fixes, testkit.Touch(n, "fixed"))
-		}
+		files, fixes := testkit.Projects(names...), testkit.Touches("fixed", names...)
 		first := h.commit("feat: tools", files)
 		head := h.commit("fix: every tool", fixes)
 		for _, srv := range h.servers {
@@ -192,13 +188,11 @@ func TestRun_strayHiddenByALaterReleaseOfItsNeededStageIsWithdrawn(t *testing.T)
 func TestRun_laterStageListsOfUnchangedToolsOverlapTheFirstStage(t *testing.T) {
 	const unchanged = 80
 	h := newSimRepo(t, "us", "eu", "ap", "ca")
-	files := testkit.Project("weather", "weather", "")
 	var names []string
 	for i := range unchanged {
-		n := fmt.Sprintf("calm%02d", i)
-		names = append(names, n)
-		files = testkit.Files(files, testkit.Project(n, n, ""))
+		names = append(names, fmt.Sprintf("calm%02d", i))
 	}
+	files := testkit.Projects(append(names, "weather")...)
 	tested := h.commit("feat: tools", files)
 	h.commit("fix(weather): retry", testkit.Touch("weather", "retry"))
 	simulate(t, func(t *testing.T) {

@@ -188,6 +188,25 @@ func Touch(dir, content string) map[string]string {
 	return map[string]string{"tools/" + dir + "/main.py": "def run(**kw):\n    return " + fmt.Sprintf("%q", content) + "\n"}
 }
 
+// Projects returns the files of one project per name, each in tools/<name>
+// and naming itself (Project with no extra TOML).
+func Projects(names ...string) map[string]string {
+	out := map[string]string{}
+	for _, n := range names {
+		maps.Copy(out, Project(n, n, ""))
+	}
+	return out
+}
+
+// Touches returns the same change (Touch) to each project tools/<dir>.
+func Touches(content string, dirs ...string) map[string]string {
+	out := map[string]string{}
+	for _, d := range dirs {
+		maps.Copy(out, Touch(d, content))
+	}
+	return out
+}
+
 // Files merges file maps; a later map wins.
 func Files(ms ...map[string]string) map[string]string {
 	out := map[string]string{}

@@ -1,6 +1,7 @@
 package testkit_test
 
 import (
+	"maps"
 	"strings"
 	"testing"
 
@@ -37,5 +38,19 @@ func TestRepo(t *testing.T) {
 	}
 	if _, err := testkit.GitErr(c.Dir, "cat-file", "-e", first); err == nil {
 		t.Errorf("the first commit %s is in a clone of depth 2", first)
+	}
+}
+
+// Projects and Touches are Project and Touch for each name.
+func TestProjectsAndTouches(t *testing.T) {
+	got := testkit.Projects("alpha", "bravo")
+	want := testkit.Files(testkit.Project("alpha", "alpha", ""), testkit.Project("bravo", "bravo", ""))
+	if len(got) != 4 || !maps.Equal(got, want) {
+		t.Errorf("Projects: %v, want %v", got, want)
+	}
+	got = testkit.Touches("fixed", "alpha", "bravo")
+	want = testkit.Files(testkit.Touch("alpha", "fixed"), testkit.Touch("bravo", "fixed"))
+	if len(got) != 2 || !maps.Equal(got, want) {
+		t.Errorf("Touches: %v, want %v", got, want)
 	}
 }
