@@ -94,7 +94,7 @@ func TestRun_strayBeyondWhereAReleasedToolsChainStopsIsWithdrawn(t *testing.T) {
 				s := newSim(t, h, amigotest.Options{})
 				s.seed(tested, "weather")
 				for _, st := range []string{"ap", "ca"} {
-					if _, err := s.servers[st].Seed(org, "weather", "tools/weather", "1.0.1@"+untested); err != nil {
+					if _, err := s.servers[st].Seed(org, amigotest.SeedTool{Name: "weather"}, "tools/weather", "1.0.1@"+untested); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -156,7 +156,7 @@ func TestRun_strayHiddenByALaterReleaseOfItsNeededStageIsWithdrawn(t *testing.T)
 			"ap": {"1.0.0@" + tested, "1.0.1@" + untested},
 			"ca": {"1.0.0@" + tested},
 		} {
-			if _, err := s.servers[sn].Seed(org, "weather", "tools/weather", vs...); err != nil {
+			if _, err := s.servers[sn].Seed(org, amigotest.SeedTool{Name: "weather"}, "tools/weather", vs...); err != nil {
 				t.Fatal(err)
 			}
 		}

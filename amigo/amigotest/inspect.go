@@ -205,16 +205,16 @@ type SeedVersion struct {
 }
 
 // Seed leaves tool in org as earlier releases would have: the tool
-// (created unless a live one of that name exists) and versions written
-// "X.Y.Z@commit", a leading "-" for a deprecated one, each from
+// (created as given unless a live one of its name exists) and versions
+// written "X.Y.Z@commit", a leading "-" for a deprecated one, each from
 // projectDir. It returns the tool ID.
-func (s *Server) Seed(org, tool, projectDir string, versions ...string) (string, error) {
+func (s *Server) Seed(org string, tool SeedTool, projectDir string, versions ...string) (string, error) {
 	id := ""
-	if tl, ok := s.ToolByName(org, tool); ok {
+	if tl, ok := s.ToolByName(org, tool.Name); ok {
 		id = tl.ID
 	} else {
 		var err error
-		if id, err = s.AddTool(org, SeedTool{Name: tool}); err != nil {
+		if id, err = s.AddTool(org, tool); err != nil {
 			return "", err
 		}
 	}

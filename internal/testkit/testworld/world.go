@@ -204,12 +204,7 @@ func (w *World) Seed(stage, tool, dir string, versions ...string) string {
 // run finds its settings unchanged. It returns the tool's ID.
 func Seed(t testing.TB, srv *amigotest.Server, org, tool, dir string, versions ...string) string {
 	t.Helper()
-	if _, ok := srv.ToolByName(org, tool); !ok {
-		if _, err := srv.AddTool(org, amigotest.SeedTool{Name: tool, Description: testkit.Description(tool)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	id, err := srv.Seed(org, tool, dir, versions...)
+	id, err := srv.Seed(org, amigotest.SeedTool{Name: tool, Description: testkit.Description(tool)}, dir, versions...)
 	if err != nil {
 		t.Fatal(err)
 	}
